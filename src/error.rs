@@ -1,0 +1,72 @@
+//! The one error type of zeroring.
+
+/// What went wrong; each case maps to the errno a libzmq user knows.
+///
+/// ```
+/// use zeroring::{Context, Error, SocketType, DONTWAIT};
+/// let ctx = Context::new();
+/// let push = ctx.socket(SocketType::Push).unwrap();
+/// // No peer yet: a non-blocking send would block.
+/// assert!(matches!(push.send("hi", DONTWAIT), Err(Error::WouldBlock)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operation would block and `DONTWAIT` (or a zero timeout) was given (EAGAIN).
+    #[error("resource temporarily unavailable: the operation would block")]
+    WouldBlock,
+    /// `SNDTIMEO`/`RCVTIMEO` expired before the operation could complete.
+    #[error("operation timed out")]
+    TimedOut,
+    /// The context was shut down (ETERM).
+    #[error("context was terminated")]
+    Terminated,
+    /// The endpoint string is malformed (EINVAL).
+    #[error("invalid endpoint `{endpoint}`: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The endpoint names a transport this build does not provide (EPROTONOSUPPORT).
+    #[error("transport not supported: `{0}`")]
+    TransportNotSupported(String),
+    /// Another socket is already bound to the endpoint (EADDRINUSE).
+    #[error("address already in use: `{0}`")]
+    AddrInUse(String),
+    /// unbind/disconnect of an endpoint this socket is not bound or connected to (ENOENT).
+    #[error("endpoint not bound or connected by this socket: `{0}`")]
+    EndpointNotFound(String),
+    /// The socket types cannot talk to each other (ZMTP's socket-type check).
+    #[error("socket type {local} cannot connect to {peer}")]
+    IncompatibleSocketType {
+        /// This socket's type.
+        local: &'static str,
+        /// The peer's type.
+        peer: &'static str,
+    },
+    /// The operation is not valid in the socket's current state (EFSM).
+    #[error("operation cannot be accomplished in current state")]
+    WrongState,
+    /// The socket type does not support the operation (ENOTSUP).
+    #[error("operation not supported by this socket type")]
+    NotSupported,
+    /// An argument or option value is out of range (EINVAL).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// A frame or message is larger than the pipe can carry (EMSGSIZE).
+    #[error("message too large: {size} bytes, at most {max} fit")]
+    MessageTooLarge {
+        /// Size of what was sent.
+        size: usize,
+        /// The largest size accepted.
+        max: usize,
+    },
+    /// An operating-system error.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Shorthand for `Result<T, zeroring::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,49 @@
+//! # zeroring
+//!
+//! ZeroMQ's socket patterns carried by lock-free rings in shared memory:
+//! threads talk through single-producer single-consumer frame rings in the
+//! heap (`inproc://`), with libzmq's socket semantics (high-water marks,
+//! multipart atomicity, blocking and non-blocking calls, timeouts) and an API
+//! shaped like the `zmq` crate's.
+//!
+//! ```
+//! use zeroring::{Context, SocketType};
+//!
+//! let ctx = Context::new();
+//! let pull = ctx.socket(SocketType::Pull)?;
+//! pull.bind("inproc://pipeline")?;
+//! let push = ctx.socket(SocketType::Push)?;
+//! push.connect("inproc://pipeline")?;
+//!
+//! std::thread::spawn(move || {
+//!     for i in 0..3u8 {
+//!         push.send([i], 0).unwrap();
+//!     }
+//! });
+//! for i in 0..3u8 {
+//!     assert_eq!(pull.recv_bytes(0)?, [i]);
+//! }
+//! # Ok::<(), zeroring::Error>(())
+//! ```
+//!
+//! The layers, bottom up: [`ring`] (the SPSC frame ring), the doorbell that
+//! sleeps without losing a wake-up, pipes (two rings and a control block),
+//! patterns (load-balance, fair-queue), transports, and the [`Socket`] API.
+
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod pattern;
+mod pipe;
+mod socket;
+mod socket_type;
+mod sync;
+mod transport;
+
+pub use context::Context;
+pub use error::{Error, Result};
+pub use pipe::ring;
+pub use pipe::Doorbell;
+pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
+pub use socket_type::SocketType;

@@ -1,0 +1,137 @@
+//! The reader's doorbell: sleep until a writer has something, never missing it.
+//!
+//! # Protocol
+//!
+//! One reader (a socket) sleeps on the doorbell; any number of writers (its
+//! peers, in this or other processes) ring it.
+//!
+//! - Reader: load `seq`, set `sleeping`, full fence, re-check every condition
+//!   it waits for, and only if none holds, `futex_wait(seq, seen)`.
+//! - Writer: make the change visible (e.g. publish a ring's tail), full fence,
+//!   and if `sleeping` is set, clear it, bump `seq` and `futex_wake`.
+//!
+//! The two fences order each side's store before its load, so either the
+//! writer sees `sleeping` or the reader's re-check sees the change (Dekker).
+//! A bump that lands between the reader's load of `seq` and its `futex_wait`
+//! makes the wait return at once, because the kernel compares the word with
+//! `seen` atomically with going to sleep. Clearing `sleeping` with a swap
+//! means only the first of many writers pays for the system call.
+//!
+//! The struct is `#[repr(C)]` plain memory, so it can live in a shared mapping
+//! and the futex (not process-private) wakes sleepers in other processes.
+
+use super::futex;
+use crate::sync::{fence, AtomicU32, Ordering};
+use std::time::Duration;
+
+/// A futex word and a sleeping flag: where one reader waits for many writers.
+#[repr(C)]
+pub struct Doorbell {
+    seq: AtomicU32,
+    sleeping: AtomicU32,
+    #[cfg(loom)]
+    bucket: futex::Bucket,
+}
+
+impl Default for Doorbell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Doorbell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doorbell")
+            .field("seq", &self.seq.load(Ordering::Relaxed))
+            .field("sleeping", &self.sleeping.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Doorbell {
+    /// A doorbell nobody sleeps on.
+    pub fn new() -> Self {
+        Self {
+            seq: AtomicU32::new(0),
+            sleeping: AtomicU32::new(0),
+            #[cfg(loom)]
+            bucket: futex::Bucket::new(),
+        }
+    }
+
+    /// Writer side: call after making a change visible. Cheap (one fence and
+    /// one load) unless the reader sleeps.
+    #[inline]
+    pub fn ring(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) != 0 && self.sleeping.swap(0, Ordering::Relaxed) != 0
+        {
+            self.seq.fetch_add(1, Ordering::Release);
+            #[cfg(not(loom))]
+            futex::wake_all(&self.seq);
+            #[cfg(loom)]
+            self.bucket.wake_all(&self.seq);
+        }
+    }
+
+    /// Reader side: returns what `check` finds, sleeping while it finds
+    /// nothing. Gives up with `None` once `timeout` (if any) has passed
+    /// without `check` succeeding; the caller tracks the deadline and passes
+    /// what is left of it.
+    pub fn sleep_until<T>(
+        &self,
+        timeout: Option<Duration>,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
+        let seen = self.seq.load(Ordering::Acquire);
+        self.sleeping.store(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if let Some(found) = check() {
+            self.sleeping.store(0, Ordering::Relaxed);
+            return Some(found);
+        }
+        #[cfg(not(loom))]
+        futex::wait(&self.seq, seen, timeout);
+        #[cfg(loom)]
+        self.bucket.wait(&self.seq, seen, timeout);
+        self.sleeping.store(0, Ordering::Relaxed);
+        check()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    #[test]
+    fn times_out_when_nothing_happens() {
+        let bell = Doorbell::new();
+        let start = Instant::now();
+        assert_eq!(bell.sleep_until(Some(Duration::from_millis(20)), || None::<()>), None);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn wakes_on_ring_from_another_thread() {
+        let bell = Arc::new(Doorbell::new());
+        let flag = Arc::new(AtomicBool::new(false));
+        let (b, f) = (bell.clone(), flag.clone());
+        let writer = std::thread::spawn(move || {
+            f.store(true, Ordering::Release);
+            b.ring();
+        });
+        let found = loop {
+            let got = bell.sleep_until(Some(Duration::from_secs(10)), || {
+                flag.load(Ordering::Acquire).then_some(())
+            });
+            if got.is_some() {
+                break true;
+            }
+        };
+        assert!(found);
+        writer.join().unwrap();
+    }
+}

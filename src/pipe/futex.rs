@@ -1,0 +1,86 @@
+//! The raw futex calls the doorbell sleeps on.
+//!
+//! Deliberately *without* `FUTEX_PRIVATE_FLAG`: a shared futex keys on the
+//! physical page, so a word in a memory mapping shared between processes wakes
+//! across them even when it is mapped at different addresses (futex(2)).
+//! Under loom the kernel is modelled with a mutex and a condition variable,
+//! which gives the same guarantee the kernel does: the comparison and the
+//! sleep are atomic with respect to a wake.
+
+use crate::sync::AtomicU32;
+use std::time::Duration;
+
+#[cfg(not(loom))]
+mod imp {
+    use super::*;
+
+    /// Sleeps while `*word == expected`, at most `timeout`. Returns on a wake,
+    /// a mismatch, a signal or the timeout: callers re-check their condition.
+    pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+        let ts;
+        let ts_ptr = match timeout {
+            Some(d) => {
+                ts = libc::timespec {
+                    tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+                    tv_nsec: d.subsec_nanos() as libc::c_long,
+                };
+                &ts as *const libc::timespec
+            }
+            None => std::ptr::null(),
+        };
+        // SAFETY: `word` is a live, 4-byte aligned AtomicU32 for the whole call
+        // and `ts_ptr` is null or points at `ts`, which outlives the call. The
+        // kernel only reads both. Every outcome (0, EAGAIN, EINTR, ETIMEDOUT)
+        // is a reason for the caller to re-check, so the result is ignored.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT,
+                expected,
+                ts_ptr,
+            );
+        }
+    }
+
+    /// Wakes every thread sleeping on `word`, in any process that maps it.
+    pub(crate) fn wake_all(word: &AtomicU32) {
+        // SAFETY: `word` is a live AtomicU32; FUTEX_WAKE only uses its address
+        // as a key and never dereferences memory we do not own.
+        unsafe {
+            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    use super::*;
+    use crate::sync::{Condvar, Mutex, Ordering};
+
+    /// loom stand-in for the kernel's futex hash bucket.
+    pub(crate) struct Bucket {
+        lock: Mutex<()>,
+        cv: Condvar,
+    }
+
+    impl Bucket {
+        pub(crate) fn new() -> Self {
+            Self { lock: Mutex::new(()), cv: Condvar::new() }
+        }
+
+        pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
+            let guard = self.lock.lock().unwrap();
+            if word.load(Ordering::SeqCst) == expected {
+                drop(self.cv.wait(guard).unwrap());
+            }
+        }
+
+        pub(crate) fn wake_all(&self, _word: &AtomicU32) {
+            let _guard = self.lock.lock().unwrap();
+            self.cv.notify_all();
+        }
+    }
+}
+
+pub(crate) use imp::*;

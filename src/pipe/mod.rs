@@ -1,0 +1,210 @@
+//! Pipes: the only thing socket patterns see of a connection.
+//!
+//! A pipe is two [`ring`]s, one each way, and a control block: each side's
+//! closed flag, each side's socket [`Doorbell`], and the high-water mark of
+//! each direction. Each of the two sockets holds one [`PipeEnd`]: it writes
+//! one ring, reads the other, and rings the peer's doorbell whenever it
+//! publishes (the peer may wait for data), releases (the peer may wait for
+//! room) or goes away.
+//!
+//! A side that closes publishes nothing more; its peer reads everything that
+//! was published before, then sees the pipe closed.
+
+pub mod doorbell;
+pub(crate) mod futex;
+pub mod ring;
+
+pub use doorbell::Doorbell;
+use ring::{ClaimError, Consumer, Corrupt, Producer, Record};
+
+use crate::sync::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The control block both ends of a pipe share.
+struct Control {
+    closed: [AtomicBool; 2],
+    bells: [OnceLock<Arc<Doorbell>>; 2],
+    /// Message limit of the ring side `i` writes; 0 is unlimited. Only grows.
+    hwm: [AtomicU64; 2],
+}
+
+/// How to build a pipe.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PipeConfig {
+    /// Bytes in each ring (a power of two).
+    pub ring_capacity: usize,
+    /// Message limits: `[a to b, b to a]`, 0 for none.
+    pub hwm: [u64; 2],
+}
+
+/// Creates a pipe and returns its two ends, `a` and `b`.
+pub(crate) fn pipe(cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
+    let (a_tx, b_rx) = ring::ring(cfg.ring_capacity);
+    let (b_tx, a_rx) = ring::ring(cfg.ring_capacity);
+    let ctl = Arc::new(Control {
+        closed: [AtomicBool::new(false), AtomicBool::new(false)],
+        bells: [OnceLock::new(), OnceLock::new()],
+        hwm: [AtomicU64::new(cfg.hwm[0]), AtomicU64::new(cfg.hwm[1])],
+    });
+    let end = |side: usize, tx, rx| PipeEnd {
+        tx,
+        rx,
+        ctl: ctl.clone(),
+        side,
+        peer_bell: None,
+        hwm: cfg.hwm[side],
+        peer_hwm: cfg.hwm[1 - side],
+    };
+    (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
+}
+
+/// One socket's end of a pipe.
+pub(crate) struct PipeEnd {
+    tx: Producer,
+    rx: Consumer,
+    ctl: Arc<Control>,
+    side: usize,
+    /// The peer's doorbell, once the peer has attached.
+    peer_bell: Option<Arc<Doorbell>>,
+    /// Our private copies of the shared limits (which only grow).
+    hwm: u64,
+    peer_hwm: u64,
+}
+
+/// What stops a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteError {
+    /// At the high-water mark, or the ring is full: wait for the reader.
+    Full,
+    /// The frame (or message) can never fit in this pipe.
+    TooLarge,
+    /// The peer is gone, or broke the ring.
+    Closed,
+}
+
+impl PipeEnd {
+    /// Joins this end to the socket whose doorbell is `bell`; from now on
+    /// the peer wakes that socket.
+    pub fn attach(&mut self, bell: Arc<Doorbell>) {
+        let _ = self.ctl.bells[self.side].set(bell);
+        // Pairs with the fence in `notify_peer`: either the peer sees our
+        // bell, or our next scan sees what it published.
+        fence(Ordering::SeqCst);
+    }
+
+    /// Raises this side's limits to `ours + theirs` (libzmq's inproc rule,
+    /// where a connect-before-bind learns the binder's limits late). A 0 on
+    /// either side means no limit.
+    pub fn boost_hwm(&self, out: u64, inn: u64) {
+        let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
+        let set = |i: usize, add: u64| {
+            let cur = self.ctl.hwm[i].load(Ordering::Relaxed);
+            self.ctl.hwm[i].store(sum(cur, add), Ordering::Relaxed);
+        };
+        set(self.side, out);
+        set(1 - self.side, inn);
+    }
+
+    fn notify_peer(&mut self) {
+        if let Some(bell) = &self.peer_bell {
+            bell.ring();
+            return;
+        }
+        fence(Ordering::SeqCst);
+        if let Some(bell) = self.ctl.bells[1 - self.side].get() {
+            bell.ring();
+            self.peer_bell = Some(bell.clone());
+        }
+    }
+
+    /// Whether the peer has gone.
+    #[inline]
+    pub fn peer_closed(&self) -> bool {
+        self.ctl.closed[1 - self.side].load(Ordering::Acquire)
+    }
+
+    /// Whether a new message may start now (below the high-water mark).
+    /// Ring space is checked frame by frame in [`claim`](Self::claim).
+    #[inline]
+    pub fn can_start_message(&mut self) -> bool {
+        if self.hwm == 0 || self.tx.queued_msgs() < self.hwm {
+            return true;
+        }
+        self.hwm = self.ctl.hwm[self.side].load(Ordering::Relaxed);
+        self.hwm == 0 || self.tx.queued_msgs() < self.hwm
+    }
+
+    /// Room for a frame of `len` bytes, written in place.
+    #[inline]
+    pub fn claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        match self.tx.claim(len) {
+            Ok(buf) => Ok(buf),
+            Err(ClaimError::Full) => Err(WriteError::Full),
+            Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
+            Err(ClaimError::Corrupt) => Err(WriteError::Closed),
+        }
+    }
+
+    /// Commits the claimed frame; the last frame of a message publishes the
+    /// whole message and wakes the peer.
+    #[inline]
+    pub fn commit(&mut self, len: usize, more: bool) {
+        self.tx.commit(len, if more { ring::MORE } else { 0 });
+        if !more {
+            self.tx.publish();
+            self.notify_peer();
+        }
+    }
+
+    /// Abandons the unpublished frames of a message being written.
+    pub fn rollback(&mut self) {
+        self.tx.rollback();
+    }
+
+    /// The largest frame this pipe carries.
+    pub fn max_frame(&self) -> usize {
+        self.tx.max_payload()
+    }
+
+    /// The next inbound frame, if one is published.
+    #[inline]
+    pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
+        self.rx.peek()
+    }
+
+    /// The bytes of a frame from [`peek`](Self::peek).
+    #[inline]
+    pub fn payload(&self, rec: &Record) -> &[u8] {
+        self.rx.payload(rec)
+    }
+
+    /// Done with `rec`. Space goes back to the writer in batches: when we have
+    /// caught up with what we last saw published, or a quarter of the ring or
+    /// of the high-water mark is waiting to be released.
+    #[inline]
+    pub fn consume(&mut self, rec: Record) {
+        self.rx.advance(rec);
+        if rec.more() {
+            return;
+        }
+        let batch_full = self.rx.unreleased() * 4 >= self.rx.capacity()
+            || (self.peer_hwm != 0 && self.rx.unreleased_msgs() * 4 >= self.peer_hwm);
+        if batch_full || self.rx.caught_up() {
+            self.rx.release();
+            self.notify_peer();
+        }
+    }
+
+    /// Whether an inbound message is ready.
+    #[inline]
+    pub fn readable(&mut self) -> bool {
+        matches!(self.rx.peek(), Ok(Some(_)))
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        self.ctl.closed[self.side].store(true, Ordering::Release);
+        self.notify_peer();
+    }
+}

@@ -1,0 +1,452 @@
+//! The socket API, shaped like the `zmq` crate's so porting is mechanical.
+
+mod core;
+mod options;
+
+pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
+
+use self::core::{Core, Target};
+use crate::error::{Error, Result};
+use crate::pattern::Shape;
+use crate::pipe::ring::Record;
+use crate::pipe::{Doorbell, PipeEnd};
+use crate::transport::{self, Endpoint};
+use crate::{Context, SocketType};
+use std::cell::{RefCell, RefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Don't block: fail with [`Error::WouldBlock`] instead (`ZMQ_DONTWAIT`).
+pub const DONTWAIT: i32 = 1;
+/// More frames of this message follow (`ZMQ_SNDMORE`).
+pub const SNDMORE: i32 = 2;
+
+/// A pipe on its way to a socket, from another thread (a connect to its bind).
+pub(crate) struct NewPipe {
+    pub end: PipeEnd,
+    pub endpoint: Arc<str>,
+}
+
+/// The part of a socket other threads reach: its doorbell and its mailbox.
+pub(crate) struct SocketShared {
+    pub bell: Arc<Doorbell>,
+    mail: Mutex<Vec<NewPipe>>,
+    has_mail: AtomicBool,
+}
+
+impl SocketShared {
+    fn new() -> Self {
+        Self { bell: Arc::new(Doorbell::new()), mail: Mutex::new(Vec::new()), has_mail: AtomicBool::new(false) }
+    }
+
+    /// Hands a pipe to the socket and wakes it.
+    pub fn deliver(&self, np: NewPipe) {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner()).push(np);
+        self.has_mail.store(true, Ordering::Release);
+        self.bell.ring();
+    }
+
+    #[inline]
+    fn has_mail(&self) -> bool {
+        self.has_mail.load(Ordering::Relaxed)
+    }
+
+    fn take_mail(&self) -> Vec<NewPipe> {
+        let mut mail = self.mail.lock().unwrap_or_else(|e| e.into_inner());
+        self.has_mail.store(false, Ordering::Relaxed);
+        std::mem::take(&mut *mail)
+    }
+}
+
+/// A ZeroMQ socket.
+///
+/// Like libzmq's, a socket is `Send` but not `Sync`: move it to the thread
+/// that uses it. Methods take `&self`, as in the `zmq` crate; a
+/// [`Frame`] or [`Loan`] borrows the socket until it is dropped or sent, and
+/// any call made meanwhile fails with [`Error::WrongState`].
+///
+/// ```
+/// use zeroring::{Context, SocketType, SNDMORE};
+/// let ctx = Context::new();
+/// let a = ctx.socket(SocketType::Pair).unwrap();
+/// let b = ctx.socket(SocketType::Pair).unwrap();
+/// a.bind("inproc://doc-socket").unwrap();
+/// b.connect("inproc://doc-socket").unwrap();
+/// b.send("key", SNDMORE).unwrap();
+/// b.send("value", 0).unwrap();
+/// assert_eq!(a.recv_multipart(0).unwrap(), vec![b"key".to_vec(), b"value".to_vec()]);
+/// ```
+pub struct Socket {
+    shared: Arc<SocketShared>,
+    core: RefCell<Core>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.core.try_borrow() {
+            Ok(c) => f
+                .debug_struct("Socket")
+                .field("type", &c.kind)
+                .field("pipes", &c.pipes.len())
+                .finish(),
+            Err(_) => f.write_str("Socket { <in use> }"),
+        }
+    }
+}
+
+macro_rules! int_option {
+    ($(#[$doc:meta])* $field:ident, $set:ident, $get:ident, $min:expr) => {
+        $(#[$doc])*
+        pub fn $set(&self, value: i32) -> Result<()> {
+            if value < $min {
+                return Err(Error::InvalidArgument(concat!(stringify!($field), " out of range")));
+            }
+            self.core()?.opts.$field = value;
+            Ok(())
+        }
+        #[doc = concat!("The current `", stringify!($field), "` option.")]
+        pub fn $get(&self) -> Result<i32> {
+            Ok(self.core()?.opts.$field)
+        }
+    };
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Context, kind: SocketType, id: u64) -> Result<Self> {
+        let shape = Shape::of(kind).ok_or(Error::NotSupported)?;
+        let core = Core::new(ctx, kind, shape, id);
+        Ok(Self { shared: core.shared.clone(), core: RefCell::new(core) })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    #[inline]
+    fn core(&self) -> Result<RefMut<'_, Core>> {
+        self.core.try_borrow_mut().map_err(|_| Error::WrongState)
+    }
+
+    /// This socket's type.
+    pub fn get_socket_type(&self) -> Result<SocketType> {
+        Ok(self.core()?.kind)
+    }
+
+    /// Accepts connections on `endpoint` (`inproc://name`).
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let mut c = self.core()?;
+        let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
+        let endpoint: Arc<str> = endpoint.into();
+        for end in parked {
+            c.attach(NewPipe { end, endpoint: endpoint.clone() });
+        }
+        c.bound.push(name);
+        c.last_endpoint = endpoint.to_string();
+        Ok(())
+    }
+
+    /// Connects to `endpoint`. The peer need not be bound yet: the connection
+    /// completes when it binds, and messages sent meanwhile wait in the pipe.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let mut c = self.core()?;
+        let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
+        c.attach(NewPipe { end, endpoint: endpoint.into() });
+        c.last_endpoint = endpoint.to_owned();
+        Ok(())
+    }
+
+    /// Stops accepting on `endpoint` and closes the connections it accepted.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let mut c = self.core()?;
+        c.ctx.inner.clone().inproc.unbind(&name, c.id)?;
+        c.bound.retain(|n| *n != name);
+        c.close_endpoint(endpoint);
+        Ok(())
+    }
+
+    /// Closes the connection made by `connect(endpoint)`.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let mut c = self.core()?;
+        let parked = c.ctx.inner.clone().inproc.unpark(&name, c.id);
+        if c.close_endpoint(endpoint) || parked {
+            Ok(())
+        } else {
+            Err(Error::EndpointNotFound(endpoint.to_owned()))
+        }
+    }
+
+    /// Sends one frame; with [`SNDMORE`] in `flags`, more frames of the same
+    /// message follow. The message becomes visible to the peer whole, when
+    /// its last frame is sent.
+    #[inline]
+    pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
+        self.core()?.send_frame(data.as_ref(), flags & SNDMORE != 0, flags)
+    }
+
+    /// Sends a whole message, atomically: either every frame is queued, or
+    /// (on would-block, timeout or error) none is and the error is returned.
+    pub fn send_multipart<I, T>(&self, frames: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let mut c = self.core()?;
+        if c.sending() {
+            return Err(Error::WrongState);
+        }
+        let mut frames = frames.into_iter().peekable();
+        while let Some(frame) = frames.next() {
+            let more = frames.peek().is_some();
+            if let Err(e) = c.send_frame(frame.as_ref(), more, flags) {
+                c.abort_message();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lends `len` bytes of room inside the pipe for the next frame, to be
+    /// written in place and sent with [`Loan::send`] without a copy. Blocks
+    /// like [`send`](Self::send) until there is a peer with room.
+    ///
+    /// ```
+    /// # use zeroring::{Context, SocketType};
+    /// # let ctx = Context::new();
+    /// # let pull = ctx.socket(SocketType::Pull).unwrap();
+    /// # let push = ctx.socket(SocketType::Push).unwrap();
+    /// # pull.bind("inproc://doc-loan").unwrap();
+    /// # push.connect("inproc://doc-loan").unwrap();
+    /// let mut buf = push.loan(4, 0).unwrap();
+    /// buf.copy_from_slice(&7u32.to_le_bytes());
+    /// buf.send(0).unwrap();
+    /// let frame = pull.recv_frame(0).unwrap();
+    /// assert_eq!(&*frame, &7u32.to_le_bytes());
+    /// ```
+    pub fn loan(&self, len: usize, flags: i32) -> Result<Loan<'_>> {
+        let mut core = self.core()?;
+        let target = core.target(len, flags)?;
+        let ptr = match target {
+            Target::Pipe(idx) => match core.pipes[idx].end.claim(len) {
+                Ok(buf) => buf.as_mut_ptr(),
+                Err(_) => unreachable!("reserved room vanished"),
+            },
+            Target::Discard => std::ptr::null_mut(),
+        };
+        let scratch = if ptr.is_null() { vec![0; len] } else { Vec::new() };
+        Ok(Loan { core, target, ptr, len, scratch })
+    }
+
+    /// Receives one frame as a new `Vec`.
+    #[inline]
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        let mut c = self.core()?;
+        let (idx, rec) = c.next_frame(flags)?;
+        let data = c.payload(idx, &rec).to_vec();
+        c.consume(idx, rec);
+        Ok(data)
+    }
+
+    /// Receives one frame into `buf` and returns the frame's full size; as
+    /// with `zmq_recv`, a frame longer than `buf` is truncated.
+    #[inline]
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        let mut c = self.core()?;
+        let (idx, rec) = c.next_frame(flags)?;
+        let data = c.payload(idx, &rec);
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        c.consume(idx, rec);
+        Ok(rec.len())
+    }
+
+    /// Receives the rest of a message (all of it, unless frames of it were
+    /// already received one by one).
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        let mut c = self.core()?;
+        let mut frames = Vec::new();
+        loop {
+            let (idx, rec) = c.next_frame(flags)?;
+            frames.push(c.payload(idx, &rec).to_vec());
+            c.consume(idx, rec);
+            if !rec.more() {
+                return Ok(frames);
+            }
+        }
+    }
+
+    /// Receives one frame without copying it: the [`Frame`] borrows its bytes
+    /// in the pipe and gives them back when dropped.
+    #[inline]
+    pub fn recv_frame(&self, flags: i32) -> Result<Frame<'_>> {
+        let mut core = self.core()?;
+        let (idx, rec) = core.next_frame(flags)?;
+        Ok(Frame { core, idx, rec })
+    }
+
+    /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(self.core()?.rcvmore)
+    }
+
+    /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`).
+    pub fn get_last_endpoint(&self) -> Result<String> {
+        Ok(self.core()?.last_endpoint.clone())
+    }
+
+    int_option!(
+        /// Outbound high-water mark in messages for pipes made from now on
+        /// (`ZMQ_SNDHWM`, default 1000, 0 for none). For inproc the two
+        /// sockets' marks add up, as in libzmq.
+        sndhwm, set_sndhwm, get_sndhwm, 0
+    );
+    int_option!(
+        /// Inbound high-water mark in messages for pipes made from now on
+        /// (`ZMQ_RCVHWM`, default 1000, 0 for none).
+        rcvhwm, set_rcvhwm, get_rcvhwm, 0
+    );
+    int_option!(
+        /// Send timeout in milliseconds (`ZMQ_SNDTIMEO`): -1 blocks forever,
+        /// 0 never blocks; on expiry a send fails with [`Error::TimedOut`].
+        sndtimeo, set_sndtimeo, get_sndtimeo, -1
+    );
+    int_option!(
+        /// Receive timeout in milliseconds (`ZMQ_RCVTIMEO`), as for sending.
+        rcvtimeo, set_rcvtimeo, get_rcvtimeo, -1
+    );
+    int_option!(
+        /// How long unsent messages may delay closing, in milliseconds
+        /// (`ZMQ_LINGER`, default -1: forever). Over inproc what was sent is
+        /// already in the peer's pipe; 0 also discards messages queued to a
+        /// name nobody has bound yet.
+        linger, set_linger, get_linger, -1
+    );
+
+    /// How this socket waits when it must block.
+    pub fn set_wait_strategy(&self, wait: WaitStrategy) -> Result<()> {
+        self.core()?.opts.wait = wait;
+        Ok(())
+    }
+
+    /// The current wait strategy.
+    pub fn get_wait_strategy(&self) -> Result<WaitStrategy> {
+        Ok(self.core()?.opts.wait)
+    }
+
+    /// Bytes in each ring of pipes made from now on: a power of two, at least
+    /// 4 KiB. A frame may take up to half of it.
+    pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
+        if !bytes.is_power_of_two() || bytes < 4096 || bytes > 1 << 31 {
+            return Err(Error::InvalidArgument("ring capacity must be a power of two in 4 KiB..=2 GiB"));
+        }
+        self.core()?.opts.ring_capacity = bytes;
+        Ok(())
+    }
+
+    /// Bytes in each ring of pipes made from now on.
+    pub fn get_ring_capacity(&self) -> Result<usize> {
+        Ok(self.core()?.opts.ring_capacity)
+    }
+
+    /// Whether a message can be received now without blocking (`ZMQ_POLLIN`).
+    pub fn readable(&self) -> Result<bool> {
+        Ok(self.core()?.readable())
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let c = self.core.get_mut();
+        c.abort_message();
+        c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
+        // Dropping the pipes tells every peer, which drains what we sent.
+    }
+}
+
+/// A received frame, borrowed in place from the pipe; released on drop.
+pub struct Frame<'a> {
+    core: RefMut<'a, Core>,
+    idx: usize,
+    rec: Record,
+}
+
+impl Frame<'_> {
+    /// Whether more frames of the same message follow.
+    pub fn more(&self) -> bool {
+        self.rec.more()
+    }
+}
+
+impl std::ops::Deref for Frame<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.core.payload(self.idx, &self.rec)
+    }
+}
+
+impl std::fmt::Debug for Frame<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame").field("len", &self.len()).field("more", &self.more()).finish()
+    }
+}
+
+impl Drop for Frame<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.core.consume(self.idx, self.rec);
+    }
+}
+
+/// Room for one outbound frame inside the pipe; write it, then [`send`](Loan::send).
+/// Dropped unsent, it sends nothing.
+pub struct Loan<'a> {
+    core: RefMut<'a, Core>,
+    target: Target,
+    ptr: *mut u8,
+    len: usize,
+    /// Where the bytes go when the message is being discarded (its pipe closed).
+    scratch: Vec<u8>,
+}
+
+impl Loan<'_> {
+    /// Sends the frame; `flags` may hold [`SNDMORE`].
+    #[inline]
+    pub fn send(mut self, flags: i32) -> Result<()> {
+        let (target, len) = (self.target, self.len);
+        self.core.commit(target, len, flags & SNDMORE != 0);
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Loan<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        if self.ptr.is_null() {
+            return &self.scratch;
+        }
+        // SAFETY: `ptr..ptr+len` is the room `claim` reserved in the pipe's
+        // ring: producer-owned, unpublished, and untouched by anyone else
+        // while `core` (a unique borrow of the socket) is held.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Loan<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        if self.ptr.is_null() {
+            return &mut self.scratch;
+        }
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl std::fmt::Debug for Loan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loan").field("len", &self.len).finish()
+    }
+}

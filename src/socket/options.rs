@@ -1,0 +1,61 @@
+//! Socket options and their libzmq defaults.
+
+use std::time::Duration;
+
+/// How a blocked socket waits for its peers.
+///
+/// ```
+/// use zeroring::{Context, SocketType, WaitStrategy};
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull).unwrap();
+/// // Pinned-core users trade a core for the lowest latency:
+/// pull.set_wait_strategy(WaitStrategy::BusySpin).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitStrategy {
+    /// Spin on the rings without ever sleeping: lowest latency, one core busy.
+    BusySpin,
+    /// Spin for `spin`, yield the core for as long again, then sleep on the
+    /// doorbell until a peer rings it.
+    SpinThenPark {
+        /// How long to spin before yielding.
+        spin: Duration,
+    },
+    /// Sleep on the doorbell at once: no CPU while waiting, a system call per wake-up.
+    Park,
+}
+
+impl Default for WaitStrategy {
+    /// Spin 10 µs, yield 10 µs, then park: a ping-pong stays in the spin phase.
+    fn default() -> Self {
+        WaitStrategy::SpinThenPark { spin: Duration::from_micros(10) }
+    }
+}
+
+/// Default bytes in each of a pipe's two rings.
+pub const DEFAULT_RING_CAPACITY: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+    pub sndtimeo: i32,
+    pub rcvtimeo: i32,
+    pub linger: i32,
+    pub wait: WaitStrategy,
+    pub ring_capacity: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            sndtimeo: -1,
+            rcvtimeo: -1,
+            linger: -1,
+            wait: WaitStrategy::default(),
+            ring_capacity: DEFAULT_RING_CAPACITY,
+        }
+    }
+}

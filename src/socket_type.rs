@@ -1,0 +1,79 @@
+//! The ZeroMQ socket types and which of them may talk to each other.
+
+/// A ZeroMQ socket type, as `zmq::SocketType` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SocketType {
+    /// Exclusive pair: one peer, both directions.
+    Pair,
+    /// Publisher: fan-out to subscribers.
+    Pub,
+    /// Subscriber: receives what it subscribed to.
+    Sub,
+    /// Requester: strict send/receive alternation.
+    Req,
+    /// Replier: answers each request.
+    Rep,
+    /// Asynchronous requester: load-balanced out, fair-queued in.
+    Dealer,
+    /// Asynchronous replier: addresses peers by routing id.
+    Router,
+    /// Pipeline sink: fair-queued in.
+    Pull,
+    /// Pipeline source: load-balanced out.
+    Push,
+    /// Publisher that sees subscriptions.
+    XPub,
+    /// Subscriber that sends subscriptions as messages.
+    XSub,
+}
+
+impl SocketType {
+    /// The name ZMTP's `Socket-Type` property carries (RFC 37).
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketType::Pair => "PAIR",
+            SocketType::Pub => "PUB",
+            SocketType::Sub => "SUB",
+            SocketType::Req => "REQ",
+            SocketType::Rep => "REP",
+            SocketType::Dealer => "DEALER",
+            SocketType::Router => "ROUTER",
+            SocketType::Pull => "PULL",
+            SocketType::Push => "PUSH",
+            SocketType::XPub => "XPUB",
+            SocketType::XSub => "XSUB",
+        }
+    }
+
+    /// Whether a socket of this type may be connected to one of `peer`'s
+    /// type, as RFC 37 lists the legal pairs.
+    ///
+    /// ```
+    /// use zeroring::SocketType::*;
+    /// assert!(Push.is_compatible(Pull));
+    /// assert!(Req.is_compatible(Router));
+    /// assert!(!Push.is_compatible(Push));
+    /// ```
+    pub fn is_compatible(self, peer: SocketType) -> bool {
+        use SocketType::*;
+        matches!(
+            (self, peer),
+            (Req, Rep | Router)
+                | (Rep, Req | Dealer)
+                | (Dealer, Rep | Dealer | Router)
+                | (Router, Req | Dealer | Router)
+                | (Pub | XPub, Sub | XSub)
+                | (Sub | XSub, Pub | XPub)
+                | (Push, Pull)
+                | (Pull, Push)
+                | (Pair, Pair)
+        )
+    }
+}
+
+impl std::fmt::Display for SocketType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,164 @@
+//! `inproc://`: pipes in the heap, endpoints in the context's registry.
+//!
+//! A connect to a name nobody has bound yet creates the pipe at once (so the
+//! connecter can queue messages, as in libzmq) and parks the far end here;
+//! the bind takes it. High-water marks add up across the two sockets, as
+//! libzmq's do for inproc.
+
+use crate::error::{Error, Result};
+use crate::pipe::{pipe, PipeConfig, PipeEnd};
+use crate::socket::{NewPipe, SocketShared};
+use crate::SocketType;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the registry needs to know of a socket.
+pub(crate) struct Peer<'a> {
+    pub id: u64,
+    pub shared: &'a Arc<SocketShared>,
+    pub kind: SocketType,
+    pub sndhwm: u64,
+    pub rcvhwm: u64,
+    pub ring_capacity: usize,
+}
+
+struct Binding {
+    owner: u64,
+    shared: Arc<SocketShared>,
+    kind: SocketType,
+    sndhwm: u64,
+    rcvhwm: u64,
+    ring_capacity: usize,
+}
+
+struct Parked {
+    owner: u64,
+    kind: SocketType,
+    end: PipeEnd,
+}
+
+#[derive(Default)]
+struct State {
+    bound: HashMap<String, Binding>,
+    parked: HashMap<String, Vec<Parked>>,
+}
+
+/// The context's table of inproc names.
+#[derive(Default)]
+pub(crate) struct Registry {
+    state: Mutex<State>,
+}
+
+fn sum_hwm(a: u64, b: u64) -> u64 {
+    if a == 0 || b == 0 {
+        0
+    } else {
+        a + b
+    }
+}
+
+fn incompatible(local: SocketType, peer: SocketType) -> Error {
+    Error::IncompatibleSocketType { local: local.name(), peer: peer.name() }
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Binds `name` to `me`; returns the pipes of connects that came first.
+    pub fn bind(&self, name: &str, me: &Peer<'_>) -> Result<Vec<PipeEnd>> {
+        let mut st = self.lock();
+        if st.bound.contains_key(name) {
+            return Err(Error::AddrInUse(format!("inproc://{name}")));
+        }
+        st.bound.insert(
+            name.to_owned(),
+            Binding {
+                owner: me.id,
+                shared: me.shared.clone(),
+                kind: me.kind,
+                sndhwm: me.sndhwm,
+                rcvhwm: me.rcvhwm,
+                ring_capacity: me.ring_capacity,
+            },
+        );
+        let parked = st.parked.remove(name).unwrap_or_default();
+        drop(st);
+        // An incompatible early connecter's pipe is dropped: it sees it closed.
+        Ok(parked
+            .into_iter()
+            .filter(|p| me.kind.is_compatible(p.kind))
+            .map(|p| {
+                p.end.boost_hwm(me.sndhwm, me.rcvhwm);
+                p.end
+            })
+            .collect())
+    }
+
+    /// Connects `me` to `name` and returns `me`'s end of the new pipe.
+    pub fn connect(&self, name: &str, me: &Peer<'_>) -> Result<PipeEnd> {
+        let mut st = self.lock();
+        if let Some(b) = st.bound.get(name) {
+            if !me.kind.is_compatible(b.kind) {
+                return Err(incompatible(me.kind, b.kind));
+            }
+            let (ours, theirs) = pipe(PipeConfig {
+                ring_capacity: me.ring_capacity.max(b.ring_capacity),
+                hwm: [sum_hwm(me.sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, me.rcvhwm)],
+            });
+            let binder = b.shared.clone();
+            drop(st);
+            binder.deliver(NewPipe { end: theirs, endpoint: format!("inproc://{name}").into() });
+            return Ok(ours);
+        }
+        let (ours, theirs) = pipe(PipeConfig {
+            ring_capacity: me.ring_capacity,
+            hwm: [me.sndhwm, me.rcvhwm],
+        });
+        st.parked.entry(name.to_owned()).or_default().push(Parked {
+            owner: me.id,
+            kind: me.kind,
+            end: theirs,
+        });
+        Ok(ours)
+    }
+
+    /// Removes `owner`'s binding of `name`.
+    pub fn unbind(&self, name: &str, owner: u64) -> Result<()> {
+        let mut st = self.lock();
+        match st.bound.get(name) {
+            Some(b) if b.owner == owner => {
+                st.bound.remove(name);
+                Ok(())
+            }
+            _ => Err(Error::EndpointNotFound(format!("inproc://{name}"))),
+        }
+    }
+
+    /// Drops the pipes `owner` parked at `name`; whether there were any.
+    pub fn unpark(&self, name: &str, owner: u64) -> bool {
+        let mut st = self.lock();
+        let Some(list) = st.parked.get_mut(name) else { return false };
+        let before = list.len();
+        list.retain(|p| p.owner != owner);
+        let found = list.len() != before;
+        if list.is_empty() {
+            st.parked.remove(name);
+        }
+        found
+    }
+
+    /// A socket is closing: its bindings go, and with `discard` (LINGER 0)
+    /// so do the messages it queued to names nobody has bound yet.
+    pub fn remove_socket(&self, owner: u64, discard: bool) {
+        let mut st = self.lock();
+        st.bound.retain(|_, b| b.owner != owner);
+        if discard {
+            st.parked.retain(|_, list| {
+                list.retain(|p| p.owner != owner);
+                !list.is_empty()
+            });
+        }
+    }
+}

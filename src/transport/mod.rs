@@ -1,0 +1,45 @@
+//! Endpoints and the transports behind them. Patterns never see these: a
+//! transport's only product is pipes.
+
+pub(crate) mod inproc;
+
+use crate::error::{Error, Result};
+
+/// A parsed endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `inproc://name`
+    Inproc(String),
+}
+
+/// Splits `transport://address` and checks what this build can carry.
+pub(crate) fn parse(endpoint: &str) -> Result<Endpoint> {
+    let invalid = |reason| Error::InvalidEndpoint { endpoint: endpoint.to_owned(), reason };
+    let (transport, address) = endpoint
+        .split_once("://")
+        .ok_or_else(|| invalid("expected `transport://address`"))?;
+    if address.is_empty() {
+        return Err(invalid("the address is empty"));
+    }
+    match transport {
+        "inproc" => Ok(Endpoint::Inproc(address.to_owned())),
+        "tcp" | "ipc" | "pgm" | "epgm" | "vmci" | "udp" | "tipc" | "ws" | "wss" => {
+            Err(Error::TransportNotSupported(endpoint.to_owned()))
+        }
+        _ => Err(invalid("unknown transport")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects() {
+        assert_eq!(parse("inproc://a/b").unwrap(), Endpoint::Inproc("a/b".into()));
+        assert!(matches!(parse("inproc://"), Err(Error::InvalidEndpoint { .. })));
+        assert!(matches!(parse("nonsense"), Err(Error::InvalidEndpoint { .. })));
+        assert!(matches!(parse("carrier://x"), Err(Error::InvalidEndpoint { .. })));
+        assert!(matches!(parse("tcp://127.0.0.1:5555"), Err(Error::TransportNotSupported(_))));
+    }
+}
