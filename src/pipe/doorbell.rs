@@ -5,13 +5,15 @@
 //! One reader (a socket) sleeps on the doorbell; any number of writers (its
 //! peers, in this or other processes) ring it.
 //!
-//! - Reader: load `seq`, set `sleeping`, full fence, re-check every condition
+//! - Reader: load `seq`, set `sleeping`, full barrier, re-check every condition
 //!   it waits for, and only if none holds, `futex_wait(seq, seen)`.
-//! - Writer: make the change visible (e.g. publish a ring's tail), full fence,
+//! - Writer: make the change visible (e.g. publish a ring's tail), full barrier,
 //!   and if `sleeping` is set, clear it, bump `seq` and `futex_wake`.
 //!
-//! The two fences order each side's store before its load, so either the
+//! The two barriers order each side's store before its load, so either the
 //! writer sees `sleeping` or the reader's re-check sees the change (Dekker).
+//! The writer's barrier is nearly free and the sleeper's expensive (see
+//! `sync::barrier`): writers run on every message, sleepers rarely.
 //! A bump that lands between the reader's load of `seq` and its `futex_wait`
 //! makes the wait return at once, because the kernel compares the word with
 //! `seen` atomically with going to sleep. Clearing `sleeping` with a swap
@@ -21,11 +23,13 @@
 //! and the futex (not process-private) wakes sleepers in other processes.
 
 use super::futex;
-use crate::sync::{fence, AtomicU32, Ordering};
+use crate::sync::{barrier, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// A futex word and a sleeping flag: where one reader waits for many writers.
-#[repr(C)]
+/// Aligned to its own pair of cache lines: writers load it on every publish,
+/// so nothing the reader writes often may share its line.
+#[repr(C, align(128))]
 pub struct Doorbell {
     seq: AtomicU32,
     sleeping: AtomicU32,
@@ -51,6 +55,7 @@ impl std::fmt::Debug for Doorbell {
 impl Doorbell {
     /// A doorbell nobody sleeps on.
     pub fn new() -> Self {
+        barrier::init();
         Self {
             seq: AtomicU32::new(0),
             sleeping: AtomicU32::new(0),
@@ -59,11 +64,12 @@ impl Doorbell {
         }
     }
 
-    /// Writer side: call after making a change visible. Cheap (one fence and
-    /// one load) unless the reader sleeps.
+    /// Writer side: call after making a change visible. Cheap (a barrier
+    /// that is usually only a compiler fence, and one load) unless the reader
+    /// sleeps.
     #[inline]
     pub fn ring(&self) {
-        fence(Ordering::SeqCst);
+        barrier::light();
         if self.sleeping.load(Ordering::Relaxed) != 0 && self.sleeping.swap(0, Ordering::Relaxed) != 0
         {
             self.seq.fetch_add(1, Ordering::Release);
@@ -85,7 +91,7 @@ impl Doorbell {
     ) -> Option<T> {
         let seen = self.seq.load(Ordering::Acquire);
         self.sleeping.store(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        barrier::heavy();
         if let Some(found) = check() {
             self.sleeping.store(0, Ordering::Relaxed);
             return Some(found);

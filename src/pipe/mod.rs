@@ -20,7 +20,9 @@ use ring::{ClaimError, Consumer, Corrupt, Producer, Record};
 use crate::sync::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-/// The control block both ends of a pipe share.
+/// The control block both ends of a pipe share; read on every operation,
+/// written almost never, so it gets cache lines of its own.
+#[repr(align(128))]
 struct Control {
     closed: [AtomicBool; 2],
     bells: [OnceLock<Arc<Doorbell>>; 2],
@@ -58,7 +60,9 @@ pub(crate) fn pipe(cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
 
-/// One socket's end of a pipe.
+/// One socket's end of a pipe. Its cursors change on every frame, so it
+/// shares no cache line with anything, in particular not with the peer's end.
+#[repr(align(128))]
 pub(crate) struct PipeEnd {
     tx: Producer,
     rx: Consumer,
@@ -127,11 +131,11 @@ impl PipeEnd {
     /// Ring space is checked frame by frame in [`claim`](Self::claim).
     #[inline]
     pub fn can_start_message(&mut self) -> bool {
-        if self.hwm == 0 || self.tx.queued_msgs() < self.hwm {
+        if self.hwm == 0 || self.tx.below(self.hwm) {
             return true;
         }
         self.hwm = self.ctl.hwm[self.side].load(Ordering::Relaxed);
-        self.hwm == 0 || self.tx.queued_msgs() < self.hwm
+        self.hwm == 0 || self.tx.below(self.hwm)
     }
 
     /// Room for a frame of `len` bytes, written in place.

@@ -278,6 +278,8 @@ pub struct Producer {
     /// Whole messages committed, and published.
     msgs: u64,
     msgs_published: u64,
+    /// Last count of released messages loaded from the consumer.
+    cached_done: u64,
     /// Position and length of the record handed out by `claim`.
     claimed: Option<(u64, u32)>,
 }
@@ -295,6 +297,7 @@ impl Producer {
             cached_head: 0,
             msgs: 0,
             msgs_published: 0,
+            cached_done: 0,
             claimed: None,
         }
     }
@@ -405,9 +408,16 @@ impl Producer {
 
     /// Published messages the consumer has not yet released.
     #[inline]
-    pub fn queued_msgs(&self) -> u64 {
-        let done = self.ring.header().consumer.msgs.load(Ordering::Acquire);
-        self.msgs_published.saturating_sub(done)
+    pub fn queued_msgs(&mut self) -> u64 {
+        self.cached_done = self.ring.header().consumer.msgs.load(Ordering::Acquire);
+        self.msgs_published.saturating_sub(self.cached_done)
+    }
+
+    /// Whether fewer than `limit` published messages are unreleased; reads
+    /// the consumer's count only when the cached one says no.
+    #[inline]
+    pub fn below(&mut self, limit: u64) -> bool {
+        self.msgs_published.saturating_sub(self.cached_done) < limit || self.queued_msgs() < limit
     }
 }
 

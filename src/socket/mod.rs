@@ -12,6 +12,7 @@ use crate::pipe::ring::Record;
 use crate::pipe::{Doorbell, PipeEnd};
 use crate::transport::{self, Endpoint};
 use crate::{Context, SocketType};
+use crossbeam_utils::CachePadded;
 use std::cell::{RefCell, RefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,7 +79,8 @@ impl SocketShared {
 /// ```
 pub struct Socket {
     shared: Arc<SocketShared>,
-    core: RefCell<Core>,
+    /// Padded: its borrow flag and cursors change on every call.
+    core: CachePadded<RefCell<Core>>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -115,7 +117,7 @@ impl Socket {
     pub(crate) fn new(ctx: Context, kind: SocketType, id: u64) -> Result<Self> {
         let shape = Shape::of(kind).ok_or(Error::NotSupported)?;
         let core = Core::new(ctx, kind, shape, id);
-        Ok(Self { shared: core.shared.clone(), core: RefCell::new(core) })
+        Ok(Self { shared: core.shared.clone(), core: CachePadded::new(RefCell::new(core)) })
     }
 
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
