@@ -1,0 +1,47 @@
+//! Helpers shared by the behaviour tests: bounded waits that fail loudly.
+#![allow(dead_code)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+use zeroring::{Context, Socket, SocketType};
+
+/// Generous bound for anything that should happen "at once".
+pub const BOUND: Duration = Duration::from_secs(20);
+/// RCVTIMEO/SNDTIMEO for sockets in tests, so a lost message fails, not hangs.
+pub const TIMEO_MS: i32 = 20_000;
+
+/// Runs `f` on its own thread and returns its result, panicking if it takes
+/// longer than [`BOUND`] (a hang) or panics.
+pub fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(BOUND) {
+        Ok(v) => {
+            handle.join().unwrap();
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung: no result within {BOUND:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(handle.join().unwrap_err())
+        }
+    }
+}
+
+/// A socket whose blocking calls give up after [`TIMEO_MS`].
+pub fn socket(ctx: &Context, kind: SocketType) -> Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
+    s.set_sndtimeo(TIMEO_MS).unwrap();
+    s
+}
+
+/// A connected pair: `a` binds `endpoint`, `b` connects.
+pub fn pair_of(ctx: &Context, a: SocketType, b: SocketType, endpoint: &str) -> (Socket, Socket) {
+    let sa = socket(ctx, a);
+    sa.bind(endpoint).unwrap();
+    let sb = socket(ctx, b);
+    sb.connect(endpoint).unwrap();
+    (sa, sb)
+}
