@@ -342,7 +342,7 @@ impl Producer {
         }
         if pad > 0 {
             self.ring.track_write(self.tail, pad);
-            let word = ((pad - HEADER) as u64) | ((PADDING as u64) << 32);
+            let word = (pad - HEADER) | ((PADDING as u64) << 32);
             // SAFETY: `off < cap` and `pad >= 8`, so the header lies inside the
             // region, in bytes the producer owns (checked against head above),
             // 8-aligned because every position is.

@@ -62,7 +62,14 @@ impl SocketShared {
 /// A ZeroMQ socket.
 ///
 /// Like libzmq's, a socket is `Send` but not `Sync`: move it to the thread
-/// that uses it. Methods take `&self`, as in the `zmq` crate; a
+/// that uses it. Sharing one between threads does not compile:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// let ctx = zeroring::Context::new();
+/// shared(&ctx.socket(zeroring::SocketType::Push).unwrap());
+/// ```
+/// Methods take `&self`, as in the `zmq` crate; a
 /// [`Frame`] or [`Loan`] borrows the socket until it is dropped or sent, and
 /// any call made meanwhile fails with [`Error::WrongState`].
 ///
@@ -341,7 +348,7 @@ impl Socket {
     /// Bytes in each ring of pipes made from now on: a power of two, at least
     /// 4 KiB. A frame may take up to half of it.
     pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
-        if !bytes.is_power_of_two() || bytes < 4096 || bytes > 1 << 31 {
+        if !bytes.is_power_of_two() || !(4096..=1 << 31).contains(&bytes) {
             return Err(Error::InvalidArgument("ring capacity must be a power of two in 4 KiB..=2 GiB"));
         }
         self.core()?.opts.ring_capacity = bytes;
