@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod context;
+mod copy;
 mod error;
 mod pattern;
 mod pipe;

@@ -16,8 +16,8 @@ impl FairQueue {
     #[inline]
     pub fn select(&mut self, pipes: &mut [Pipe], reap: &mut bool) -> Result<(usize, Record)> {
         let n = pipes.len();
-        for i in 0..n {
-            let idx = (self.next + i) % n;
+        let mut idx = if self.next < n { self.next } else { 0 };
+        for _ in 0..n {
             let p = &mut pipes[idx];
             match p.end.peek() {
                 Ok(Some(rec)) => return Ok((idx, rec)),
@@ -31,6 +31,7 @@ impl FairQueue {
                     *reap = true;
                 }
             }
+            idx = if idx + 1 < n { idx + 1 } else { 0 };
         }
         Err(Error::WouldBlock)
     }

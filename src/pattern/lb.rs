@@ -16,8 +16,10 @@ impl LoadBalance {
     #[inline]
     pub fn select(&mut self, pipes: &mut [Pipe], len: usize, reap: &mut bool) -> Result<usize> {
         let n = pipes.len();
-        for i in 0..n {
-            let idx = (self.next + i) % n;
+        let mut next = if self.next < n { self.next } else { 0 };
+        for _ in 0..n {
+            let idx = next;
+            next = if next + 1 < n { next + 1 } else { 0 };
             let p = &mut pipes[idx];
             if p.broken || p.end.peer_closed() {
                 *reap = true;

@@ -55,7 +55,11 @@ pub(crate) fn pipe(cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         side,
         peer_bell: None,
         hwm: cfg.hwm[side],
-        peer_hwm: cfg.hwm[1 - side],
+        release_bytes: cfg.ring_capacity / 4,
+        release_msgs: match cfg.hwm[1 - side] {
+            0 => u64::MAX,
+            h => h.div_ceil(4),
+        },
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -70,9 +74,12 @@ pub(crate) struct PipeEnd {
     side: usize,
     /// The peer's doorbell, once the peer has attached.
     peer_bell: Option<Arc<Doorbell>>,
-    /// Our private copies of the shared limits (which only grow).
+    /// Our private copy of the shared limit (which only grows).
     hwm: u64,
-    peer_hwm: u64,
+    /// Release inbound space once this many bytes or messages are consumed
+    /// (or when caught up): a quarter of the ring, a quarter of the limit.
+    release_bytes: usize,
+    release_msgs: u64,
 }
 
 /// What stops a write.
@@ -149,6 +156,12 @@ impl PipeEnd {
         }
     }
 
+    /// The room reserved by the last successful [`claim`](Self::claim).
+    #[inline]
+    pub fn claimed_mut(&mut self) -> Option<&mut [u8]> {
+        self.tx.claimed_mut()
+    }
+
     /// Commits the claimed frame; the last frame of a message publishes the
     /// whole message and wakes the peer.
     #[inline]
@@ -191,9 +204,10 @@ impl PipeEnd {
         if rec.more() {
             return;
         }
-        let batch_full = self.rx.unreleased() * 4 >= self.rx.capacity()
-            || (self.peer_hwm != 0 && self.rx.unreleased_msgs() * 4 >= self.peer_hwm);
-        if batch_full || self.rx.caught_up() {
+        if self.rx.caught_up()
+            || self.rx.unreleased() >= self.release_bytes
+            || self.rx.unreleased_msgs() >= self.release_msgs
+        {
             self.rx.release();
             self.notify_peer();
         }

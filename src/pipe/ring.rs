@@ -136,6 +136,7 @@ struct RingRef {
     header: NonNull<RingHeader>,
     data: NonNull<u8>,
     cap: u64,
+    mask: u64,
     /// Keeps the memory behind `header` and `data` alive.
     _mem: Arc<dyn Send + Sync>,
     /// loom cannot see plain memory, so each 8-byte word of the region gets a
@@ -154,7 +155,7 @@ impl RingRef {
 
     #[inline]
     fn mask(&self) -> u64 {
-        self.cap - 1
+        self.mask
     }
 
     /// Pointer to the byte at slot `off`.
@@ -257,6 +258,7 @@ pub fn ring(capacity: usize) -> (Producer, Consumer) {
         header,
         data,
         cap: capacity as u64,
+        mask: capacity as u64 - 1,
         _mem: Arc::new(HeapRing { base, layout }),
         #[cfg(loom)]
         shadow: (0..capacity / ALIGN as usize)
@@ -360,6 +362,21 @@ impl Producer {
             Ok(std::slice::from_raw_parts_mut(
                 self.ring.at((start & self.ring.mask()) + HEADER),
                 len,
+            ))
+        }
+    }
+
+    /// The payload of the record claimed last, if it is still claimed.
+    #[inline]
+    pub fn claimed_mut(&mut self) -> Option<&mut [u8]> {
+        let (start, len) = self.claimed?;
+        // SAFETY: `claim` validated `[start, start + record)` as producer-owned
+        // and contiguous, and nothing has been committed or published since
+        // (`commit` and `rollback` clear `claimed`), so it still is.
+        unsafe {
+            Some(std::slice::from_raw_parts_mut(
+                self.ring.at((start & self.ring.mask()) + HEADER),
+                len as usize,
             ))
         }
     }

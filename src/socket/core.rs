@@ -125,28 +125,38 @@ impl Core {
 
     /// Runs `op` until it stops saying [`Error::WouldBlock`], waiting as the
     /// socket's strategy says in between, within `flags` and `timeout_ms`.
+    #[inline(always)]
     pub fn block<T>(
         &mut self,
         flags: i32,
         timeout_ms: i32,
         mut op: impl FnMut(&mut Core) -> Result<T>,
     ) -> Result<T> {
-        let mut attempt = |c: &mut Core| -> Option<Result<T>> {
-            if c.ctx.is_terminated() {
-                return Some(Err(Error::Terminated));
-            }
-            c.process_mail();
-            match op(c) {
-                Err(Error::WouldBlock) => None,
-                done => Some(done),
-            }
-        };
-        if let Some(done) = attempt(self) {
-            return done;
+        match self.attempt(&mut op) {
+            Some(done) => done,
+            None if flags & DONTWAIT != 0 || timeout_ms == 0 => Err(Error::WouldBlock),
+            None => self.wait(timeout_ms, op),
         }
-        if flags & DONTWAIT != 0 || timeout_ms == 0 {
-            return Err(Error::WouldBlock);
+    }
+
+    /// One try of `op`: `None` if it would block.
+    #[inline(always)]
+    fn attempt<T>(&mut self, op: &mut impl FnMut(&mut Core) -> Result<T>) -> Option<Result<T>> {
+        if self.ctx.is_terminated() {
+            return Some(Err(Error::Terminated));
         }
+        self.process_mail();
+        match op(self) {
+            Err(Error::WouldBlock) => None,
+            done => Some(done),
+        }
+    }
+
+    /// The slow half of [`block`](Self::block): spin, yield, then sleep on
+    /// the doorbell, retrying `op` each time, until it succeeds or time is up.
+    #[cold]
+    #[inline(never)]
+    fn wait<T>(&mut self, timeout_ms: i32, mut op: impl FnMut(&mut Core) -> Result<T>) -> Result<T> {
         let start = Instant::now();
         let deadline = u64::try_from(timeout_ms)
             .ok()
@@ -157,18 +167,18 @@ impl Core {
             WaitStrategy::Park => Some(Duration::ZERO),
         };
         if spin != Some(Duration::ZERO) {
+            let mut yielding = false;
             let mut i = 0u32;
             loop {
-                if let Some(done) = attempt(self) {
+                if let Some(done) = self.attempt(&mut op) {
                     return done;
                 }
-                i = i.wrapping_add(1);
-                let yielding = i & 0x8000_0000 != 0;
                 if yielding {
                     std::thread::yield_now();
                 } else {
                     spin_hint();
                 }
+                i = i.wrapping_add(1);
                 if i % 64 == 0 || yielding {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| now >= d) {
@@ -176,7 +186,7 @@ impl Core {
                     }
                     match spin {
                         Some(s) if now - start >= s * 2 => break,
-                        Some(s) if now - start >= s => i |= 0x8000_0000,
+                        Some(s) if now - start >= s => yielding = true,
                         _ => {}
                     }
                 }
@@ -191,7 +201,7 @@ impl Core {
                 },
                 None => None,
             };
-            if let Some(done) = bell.sleep_until(left, || attempt(self)) {
+            if let Some(done) = bell.sleep_until(left, || self.attempt(&mut op)) {
                 return done;
             }
         }
@@ -241,6 +251,15 @@ impl Core {
         self.block(flags, timeo, |c| c.try_target(len))
     }
 
+    /// The room `target` reserved in pipe `idx`.
+    #[inline]
+    pub fn reserved(&mut self, idx: usize) -> &mut [u8] {
+        match self.pipes[idx].end.claimed_mut() {
+            Some(buf) => buf,
+            None => unreachable!("target() returned a pipe without reserving room in it"),
+        }
+    }
+
     /// Commits the frame written into the reserved room of `target`.
     #[inline]
     pub fn commit(&mut self, target: Target, len: usize, more: bool) {
@@ -262,11 +281,7 @@ impl Core {
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<()> {
         let target = self.target(data.len(), flags)?;
         if let Target::Pipe(idx) = target {
-            match self.pipes[idx].end.claim(data.len()) {
-                Ok(buf) => buf.copy_from_slice(data),
-                // `target` reserved the room and only we take it.
-                Err(_) => unreachable!("reserved room vanished"),
-            }
+            crate::copy::copy(self.reserved(idx), data);
         }
         self.commit(target, data.len(), more);
         Ok(())

@@ -239,10 +239,7 @@ impl Socket {
         let mut core = self.core()?;
         let target = core.target(len, flags)?;
         let ptr = match target {
-            Target::Pipe(idx) => match core.pipes[idx].end.claim(len) {
-                Ok(buf) => buf.as_mut_ptr(),
-                Err(_) => unreachable!("reserved room vanished"),
-            },
+            Target::Pipe(idx) => core.reserved(idx).as_mut_ptr(),
             Target::Discard => std::ptr::null_mut(),
         };
         let scratch = if ptr.is_null() { vec![0; len] } else { Vec::new() };
@@ -267,7 +264,7 @@ impl Socket {
         let (idx, rec) = c.next_frame(flags)?;
         let data = c.payload(idx, &rec);
         let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
+        crate::copy::copy(&mut buf[..n], &data[..n]);
         c.consume(idx, rec);
         Ok(rec.len())
     }
