@@ -129,15 +129,13 @@ mod tests {
             f.store(true, Ordering::Release);
             b.ring();
         });
-        let found = loop {
-            let got = bell.sleep_until(Some(Duration::from_secs(10)), || {
-                flag.load(Ordering::Acquire).then_some(())
-            });
-            if got.is_some() {
-                break true;
-            }
-        };
-        assert!(found);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while bell
+            .sleep_until(Some(Duration::from_secs(1)), || flag.load(Ordering::Acquire).then_some(()))
+            .is_none()
+        {
+            assert!(Instant::now() < deadline, "the ring never woke the sleeper");
+        }
         writer.join().unwrap();
     }
 }
