@@ -49,6 +49,9 @@ pub enum Error {
     /// The operation is not valid in the socket's current state (EFSM).
     #[error("operation cannot be accomplished in current state")]
     WrongState,
+    /// A ROUTER with `ROUTER_MANDATORY` was asked to route to an unknown peer (EHOSTUNREACH).
+    #[error("host unreachable: no peer with that routing id")]
+    HostUnreachable,
     /// The socket type does not support the operation (ENOTSUP).
     #[error("operation not supported by this socket type")]
     NotSupported,

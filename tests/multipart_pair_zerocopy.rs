@@ -137,7 +137,7 @@ fn loan_writes_in_place_and_frame_reads_in_place() {
         let mut buf = push.loan(16, 0).unwrap();
         buf[..8].copy_from_slice(&i.to_le_bytes());
         buf[8..].copy_from_slice(&(!i).to_le_bytes());
-        buf.send(0).unwrap();
+        buf.send().unwrap();
     }
     for i in 0..100u64 {
         let frame = pull.recv_frame(0).unwrap();
@@ -149,9 +149,9 @@ fn loan_writes_in_place_and_frame_reads_in_place() {
     drop(push.loan(8, 0).unwrap());
     assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
     // Loans compose into multipart messages.
-    let mut head = push.loan(1, 0).unwrap();
+    let mut head = push.loan(1, SNDMORE).unwrap();
     head[0] = b'h';
-    head.send(SNDMORE).unwrap();
+    head.send().unwrap();
     push.send("tail", 0).unwrap();
     assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"h".to_vec(), b"tail".to_vec()]);
 }

@@ -1,44 +1,84 @@
 //! Fair-queue: take one whole message from each pipe that has one, in turn,
 //! so a busy peer cannot starve a quiet one.
 
-use super::Pipe;
+use super::{Io, PipeKey};
 use crate::error::{Error, Result};
 use crate::pipe::ring::Record;
 
 #[derive(Debug, Default)]
 pub(crate) struct FairQueue {
+    keys: Vec<PipeKey>,
+    /// Index in `keys` where the next search starts.
     next: usize,
+    /// The pipe of the message being read.
+    current: Option<PipeKey>,
 }
 
 impl FairQueue {
-    /// The first frame of the next message, and the pipe it is in. Sets
-    /// `reap` if a pipe is finished.
-    #[inline]
-    pub fn select(&mut self, pipes: &mut [Pipe], reap: &mut bool) -> Result<(usize, Record)> {
-        let n = pipes.len();
-        let mut idx = if self.next < n { self.next } else { 0 };
-        for _ in 0..n {
-            let p = &mut pipes[idx];
-            match p.end.peek() {
-                Ok(Some(rec)) => return Ok((idx, rec)),
-                Ok(None) => {
-                    if p.end.peer_closed() {
-                        *reap = true;
-                    }
-                }
-                Err(_) => {
-                    p.broken = true;
-                    *reap = true;
-                }
+    pub fn attach(&mut self, key: PipeKey) {
+        self.keys.push(key);
+    }
+
+    pub fn detach(&mut self, key: PipeKey) {
+        if let Some(i) = self.keys.iter().position(|&k| k == key) {
+            self.keys.remove(i);
+            if self.next > i {
+                self.next -= 1;
             }
-            idx = if idx + 1 < n { idx + 1 } else { 0 };
+        }
+        if self.current == Some(key) {
+            self.current = None;
+        }
+    }
+
+    /// The next frame: the rest of the current message, or the first frame of
+    /// the next pipe's message, in turn.
+    #[inline(always)]
+    pub fn recv(&mut self, io: &mut Io) -> Result<(PipeKey, Record)> {
+        if let Some(key) = self.current {
+            // A message is published whole, so the rest of it is there unless
+            // the peer broke the ring.
+            if let Some(rec) = io.peek(key) {
+                return Ok((key, rec));
+            }
+            self.current = None;
+        }
+        let n = self.keys.len();
+        let mut i = if self.next < n { self.next } else { 0 };
+        for _ in 0..n {
+            let key = self.keys[i];
+            i = if i + 1 < n { i + 1 } else { 0 };
+            if let Some(rec) = io.peek(key) {
+                self.next = i;
+                return Ok((key, rec));
+            }
         }
         Err(Error::WouldBlock)
     }
 
-    /// The message just read came from `idx`; the next turn is the one after.
-    #[inline]
-    pub fn received(&mut self, idx: usize) {
-        self.next = idx + 1;
+    /// The frame `rec` from `key` has been read.
+    #[inline(always)]
+    pub fn consumed(&mut self, io: &mut Io, key: PipeKey, rec: Record) {
+        io.consume(key, rec);
+        self.current = rec.more().then_some(key);
+    }
+
+    /// Drops the rest of the message whose frame `rec` was just read.
+    pub fn skip(&mut self, io: &mut Io, key: PipeKey, rec: Record) {
+        io.skip_message(key, rec);
+        self.current = None;
+    }
+
+    /// Whether a message is waiting.
+    pub fn readable(&self, io: &mut Io) -> bool {
+        self.current.is_some() || self.keys.iter().any(|&k| io.peek(k).is_some())
+    }
+
+    /// Drops every message already waiting, from every pipe.
+    pub fn drain(&mut self, io: &mut Io) {
+        while let Ok((key, rec)) = self.recv(io) {
+            io.skip_message(key, rec);
+            self.current = None;
+        }
     }
 }

@@ -1,51 +1,113 @@
 //! Load-balance: each new message goes to the next pipe, round-robin, that
-//! is below its high-water mark and has room for the first frame.
+//! can take it (peer present, below its high-water mark, room for the first
+//! frame); the rest of the message follows it into the same pipe.
 
-use super::Pipe;
+use super::{Io, PipeKey, Slot};
 use crate::error::{Error, Result};
 use crate::pipe::WriteError;
 
 #[derive(Debug, Default)]
 pub(crate) struct LoadBalance {
+    keys: Vec<PipeKey>,
+    /// Index in `keys` where the next search starts.
     next: usize,
+    /// The pipe of the message in progress.
+    current: Option<PipeKey>,
+    /// The message in progress lost its pipe: drop the rest of it.
+    dropping: bool,
 }
 
 impl LoadBalance {
-    /// Finds the pipe for a message whose first frame is `len` bytes; room for
-    /// that frame is reserved in it. Sets `reap` if it passed a closed pipe.
-    #[inline]
-    pub fn select(&mut self, pipes: &mut [Pipe], len: usize, reap: &mut bool) -> Result<usize> {
-        let n = pipes.len();
-        let mut next = if self.next < n { self.next } else { 0 };
-        for _ in 0..n {
-            let idx = next;
-            next = if next + 1 < n { next + 1 } else { 0 };
-            let p = &mut pipes[idx];
-            if p.broken || p.end.peer_closed() {
-                *reap = true;
-                continue;
+    pub fn attach(&mut self, key: PipeKey) {
+        self.keys.push(key);
+    }
+
+    pub fn detach(&mut self, key: PipeKey) {
+        if let Some(i) = self.keys.iter().position(|&k| k == key) {
+            self.keys.remove(i);
+            if self.next > i {
+                self.next -= 1;
             }
-            if !p.end.can_start_message() {
-                continue;
-            }
-            match p.end.claim(len).map(|_| ()) {
-                Ok(()) => return Ok(idx),
-                Err(WriteError::Full) => continue,
+        }
+        if self.current == Some(key) {
+            self.current = None;
+            self.dropping = true;
+        }
+    }
+
+    /// Room for the next frame: in the current message's pipe, or for a new
+    /// message in the next pipe that can take it.
+    #[inline(always)]
+    pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+        if self.dropping {
+            return Ok(Slot::Discard);
+        }
+        if let Some(key) = self.current {
+            return match io.claim(key, len) {
+                Ok(()) => Ok(Slot::Pipe(key)),
+                Err(WriteError::Full) if !io.pipes[key].end.peer_closed() => Err(Error::WouldBlock),
                 Err(WriteError::TooLarge) => {
-                    return Err(Error::MessageTooLarge { size: len, max: p.end.max_frame() })
+                    let max = io.pipes[key].end.max_frame();
+                    self.abandon(io, more);
+                    Err(Error::MessageTooLarge { size: len, max })
                 }
-                Err(WriteError::Closed) => {
-                    p.broken = true;
-                    *reap = true;
+                Err(_) => {
+                    self.abandon(io, true);
+                    Ok(Slot::Discard)
                 }
+            };
+        }
+        let n = self.keys.len();
+        let mut i = if self.next < n { self.next } else { 0 };
+        for _ in 0..n {
+            let key = self.keys[i];
+            i = if i + 1 < n { i + 1 } else { 0 };
+            if !io.can_start(key) {
+                continue;
+            }
+            match io.claim(key, len) {
+                Ok(()) => {
+                    self.next = i;
+                    return Ok(Slot::Pipe(key));
+                }
+                Err(WriteError::TooLarge) => {
+                    let max = io.pipes[key].end.max_frame();
+                    return Err(Error::MessageTooLarge { size: len, max });
+                }
+                Err(_) => continue,
             }
         }
         Err(Error::WouldBlock)
     }
 
-    /// The message just sent went to `idx`; the next goes to the one after.
-    #[inline]
-    pub fn sent(&mut self, idx: usize) {
-        self.next = idx + 1;
+    /// Drops what was written of the current message; with `more`, the
+    /// frames still to come are dropped too.
+    fn abandon(&mut self, io: &mut Io, more: bool) {
+        if let Some(key) = self.current.take() {
+            io.pipes[key].end.rollback();
+        }
+        self.dropping = more;
+    }
+
+    /// The frame in `slot` is written.
+    #[inline(always)]
+    pub fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
+        match slot {
+            Slot::Pipe(key) => {
+                io.commit(key, len, more);
+                self.current = more.then_some(key);
+            }
+            Slot::Discard | Slot::Scratch => self.dropping = more,
+        }
+    }
+
+    /// Abandons the message in progress (the socket gave up on it).
+    pub fn rollback(&mut self, io: &mut Io) {
+        self.abandon(io, false);
+    }
+
+    /// Whether some pipe could take a new message now.
+    pub fn writable(&self, io: &mut Io) -> bool {
+        self.keys.iter().any(|&k| io.can_start(k))
     }
 }

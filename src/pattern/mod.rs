@@ -1,23 +1,48 @@
 //! Socket patterns, composed from small building blocks as libzmq composes
-//! them: [`LoadBalance`] for outbound round-robin, [`FairQueue`] for inbound.
-//! Patterns see only [`Pipe`]s, never a transport.
+//! them: [`LoadBalance`] (round-robin out), [`FairQueue`] (turn-taking in),
+//! [`Distribute`] (fan-out), the subscription trie and the routing table.
+//!
+//! A pattern sees only pipes, by key, never a transport. It is driven by the
+//! socket core through four non-blocking calls; each may answer
+//! [`Error::WouldBlock`](crate::Error::WouldBlock), and the core then waits
+//! for a peer and calls again:
+//!
+//! - [`Pattern::reserve`]: room for the next outbound frame, in a pipe
+//!   ([`Slot::Pipe`], written in place then [`Pattern::commit`]ted) or, where
+//!   the pattern must see the bytes first (a ROUTER's routing id, a PUB's
+//!   topic), nowhere yet ([`Slot::Scratch`], then [`Pattern::send_bytes`]).
+//! - [`Pattern::recv`]: the next inbound frame, in a pipe or held by the
+//!   pattern (a routing id it prepends), then [`Pattern::consumed`].
 
+mod dealer;
+mod dist;
 mod fq;
 mod lb;
+mod pair;
+mod pipeline;
+mod reqrep;
+mod router;
 
+pub(crate) use dist::Distribute;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalance;
 
-use crate::pipe::PipeEnd;
+use crate::error::{Error, Result};
+use crate::pipe::ring::Record;
+use crate::pipe::{PipeEnd, WriteError};
 use crate::SocketType;
+use slab::Slab;
 use std::sync::Arc;
+
+/// A pipe's stable name within its socket.
+pub(crate) type PipeKey = usize;
 
 /// A pipe as a socket's pattern sees it.
 pub(crate) struct Pipe {
     pub end: PipeEnd,
     /// The endpoint that made it: unbind and disconnect close by endpoint.
     pub endpoint: Arc<str>,
-    /// The peer broke the ring; drop the pipe at the next message boundary.
+    /// The peer broke the ring; drop the pipe.
     pub broken: bool,
 }
 
@@ -28,24 +53,277 @@ impl Pipe {
     }
 }
 
-/// Which directions a socket type uses and how many peers it takes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Shape {
-    pub sends: bool,
-    pub receives: bool,
-    /// PAIR takes a single peer; further pipes are refused.
-    pub single_peer: bool,
+/// Options that change what a pattern does (libzmq's socket options).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PatternOptions {
+    pub routing_id: Option<Vec<u8>>,
+    pub immediate: bool,
+    pub probe_router: bool,
+    pub router_mandatory: bool,
+    pub router_handover: bool,
+    pub req_relaxed: bool,
+    pub req_correlate: bool,
 }
 
-impl Shape {
-    /// The shape of `kind`, or `None` where the pattern is not built yet.
-    pub fn of(kind: SocketType) -> Option<Shape> {
-        let s = |sends, receives, single_peer| Some(Shape { sends, receives, single_peer });
-        match kind {
-            SocketType::Push => s(true, false, false),
-            SocketType::Pull => s(false, true, false),
-            SocketType::Pair => s(true, true, true),
-            _ => None,
+/// The pipes of one socket, and what its pattern may do with them.
+pub(crate) struct Io {
+    pub pipes: Slab<Pipe>,
+    pub opts: PatternOptions,
+    /// Some pipe may be finished: the core drops such pipes.
+    pub reap: bool,
+}
+
+impl Io {
+    /// Whether `key` can take a new message now: its peer is there (or, unless
+    /// IMMEDIATE, may still come) and it is below its high-water mark.
+    #[inline(always)]
+    pub fn can_start(&mut self, key: PipeKey) -> bool {
+        let immediate = self.opts.immediate;
+        let p = &mut self.pipes[key];
+        if p.broken || p.end.peer_closed() {
+            self.reap = true;
+            return false;
         }
+        (!immediate || p.end.peer_attached()) && p.end.can_start_message()
+    }
+
+    /// Reserves room for a frame of `len` bytes in `key`.
+    #[inline(always)]
+    pub fn claim(&mut self, key: PipeKey, len: usize) -> Result<(), WriteError> {
+        let p = &mut self.pipes[key];
+        match p.end.claim(len).map(|_| ()) {
+            Err(WriteError::Closed) => {
+                p.broken = true;
+                self.reap = true;
+                Err(WriteError::Closed)
+            }
+            other => other,
+        }
+    }
+
+    /// Copies `data` into `key` as one frame (claim, copy, commit).
+    #[inline(always)]
+    pub fn write(&mut self, key: PipeKey, data: &[u8], more: bool) -> Result<(), WriteError> {
+        self.claim(key, data.len())?;
+        crate::copy::copy(self.reserved(key), data);
+        self.pipes[key].end.commit(data.len(), more);
+        Ok(())
+    }
+
+    /// The room reserved in `key` by the last successful claim.
+    #[inline(always)]
+    pub fn reserved(&mut self, key: PipeKey) -> &mut [u8] {
+        match self.pipes[key].end.claimed_mut() {
+            Some(buf) => buf,
+            None => unreachable!("no room reserved in pipe {key}"),
+        }
+    }
+
+    /// Commits the frame written into the reserved room of `key`.
+    #[inline(always)]
+    pub fn commit(&mut self, key: PipeKey, len: usize, more: bool) {
+        self.pipes[key].end.commit(len, more);
+    }
+
+    /// The next inbound frame of `key`, if any.
+    #[inline(always)]
+    pub fn peek(&mut self, key: PipeKey) -> Option<Record> {
+        let p = &mut self.pipes[key];
+        match p.end.peek() {
+            Ok(Some(rec)) => Some(rec),
+            Ok(None) => {
+                if p.end.peer_closed() {
+                    self.reap = true;
+                }
+                None
+            }
+            Err(_) => {
+                p.broken = true;
+                self.reap = true;
+                None
+            }
+        }
+    }
+
+    /// The bytes of a frame from [`peek`](Self::peek).
+    #[inline(always)]
+    pub fn payload(&self, key: PipeKey, rec: &Record) -> &[u8] {
+        self.pipes[key].end.payload(rec)
+    }
+
+    /// Done with a frame from [`peek`](Self::peek).
+    #[inline(always)]
+    pub fn consume(&mut self, key: PipeKey, rec: Record) {
+        self.pipes[key].end.consume(rec);
+    }
+
+    /// Consumes the rest of a message whose frame `rec` was just peeked.
+    pub fn skip_message(&mut self, key: PipeKey, mut rec: Record) {
+        loop {
+            let more = rec.more();
+            self.consume(key, rec);
+            if !more {
+                return;
+            }
+            // A message is published whole, so its frames are all there.
+            match self.peek(key) {
+                Some(next) => rec = next,
+                None => return,
+            }
+        }
+    }
+
+    /// The routing id the peer of `key` asked for (its ROUTING_ID option).
+    pub fn peer_routing_id(&self, key: PipeKey) -> Option<&[u8]> {
+        self.pipes[key].end.peer_routing_id()
+    }
+}
+
+/// Where the next outbound frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Into this pipe, where room is reserved: write it, then `commit`.
+    Pipe(PipeKey),
+    /// The pattern needs the bytes: pass them to `send_bytes`.
+    Scratch,
+    /// Nowhere: the rest of this message is dropped (its pipe went away).
+    Discard,
+}
+
+/// An inbound frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum In {
+    /// A frame in a pipe's ring.
+    Pipe(PipeKey, Record),
+    /// A frame the pattern holds (see [`Pattern::held`]).
+    Held,
+}
+
+/// What every socket type implements. Defaults refuse the direction.
+pub(crate) trait Behaviour {
+    /// A new pipe joined.
+    fn attach(&mut self, io: &mut Io, key: PipeKey);
+    /// A pipe is going away (before it is removed from `io`).
+    fn detach(&mut self, io: &mut Io, key: PipeKey);
+    /// Room for the next outbound frame of `len` bytes; `more` if frames of
+    /// the same message follow it.
+    fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot> {
+        Err(Error::NotSupported)
+    }
+    /// The frame in the room `reserve` gave is written: send it on.
+    fn commit(&mut self, _io: &mut Io, _slot: Slot, _len: usize, _more: bool) {}
+    /// Abandons the outbound message in progress (nothing of it is published).
+    fn abort(&mut self, _io: &mut Io) {}
+    /// The next outbound frame, for patterns that answered [`Slot::Scratch`].
+    fn send_bytes(&mut self, _io: &mut Io, _data: &[u8], _more: bool) -> Result<()> {
+        Err(Error::NotSupported)
+    }
+    /// The next inbound frame and whether more of its message follow.
+    fn recv(&mut self, _io: &mut Io) -> Result<(In, bool)> {
+        Err(Error::NotSupported)
+    }
+    /// The frame `recv` gave has been read.
+    fn consumed(&mut self, _io: &mut Io, _frame: In) {}
+    /// The bytes of an [`In::Held`] frame.
+    fn held(&self) -> &[u8] {
+        &[]
+    }
+    /// Whether a message could be received now.
+    fn readable(&mut self, _io: &mut Io) -> bool {
+        false
+    }
+    /// Whether a message could be sent now.
+    fn writable(&mut self, _io: &mut Io) -> bool {
+        false
+    }
+    /// Whether a second peer is refused (PAIR).
+    fn single_peer(&self) -> bool {
+        false
+    }
+}
+
+/// Every socket type's pattern, dispatched statically so the hot path inlines.
+pub(crate) enum Pattern {
+    Push(pipeline::Push),
+    Pull(pipeline::Pull),
+    Pair(pair::Pair),
+    Dealer(dealer::Dealer),
+    Req(reqrep::Req),
+    Rep(reqrep::Rep),
+    Router(router::Router),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            Pattern::Push($p) => $e,
+            Pattern::Pull($p) => $e,
+            Pattern::Pair($p) => $e,
+            Pattern::Dealer($p) => $e,
+            Pattern::Req($p) => $e,
+            Pattern::Rep($p) => $e,
+            Pattern::Router($p) => $e,
+        }
+    };
+}
+
+impl Pattern {
+    /// The pattern of `kind`, or `None` where it is not built yet.
+    pub fn of(kind: SocketType) -> Option<Pattern> {
+        Some(match kind {
+            SocketType::Push => Pattern::Push(Default::default()),
+            SocketType::Pull => Pattern::Pull(Default::default()),
+            SocketType::Pair => Pattern::Pair(Default::default()),
+            SocketType::Dealer => Pattern::Dealer(Default::default()),
+            SocketType::Req => Pattern::Req(Default::default()),
+            SocketType::Rep => Pattern::Rep(Default::default()),
+            SocketType::Router => Pattern::Router(Default::default()),
+            _ => return None,
+        })
+    }
+
+    #[inline(always)]
+    pub fn attach(&mut self, io: &mut Io, key: PipeKey) {
+        dispatch!(self, p => p.attach(io, key))
+    }
+    #[inline(always)]
+    pub fn detach(&mut self, io: &mut Io, key: PipeKey) {
+        dispatch!(self, p => p.detach(io, key))
+    }
+    #[inline(always)]
+    pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+        dispatch!(self, p => p.reserve(io, len, more))
+    }
+    #[inline(always)]
+    pub fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
+        dispatch!(self, p => p.commit(io, slot, len, more))
+    }
+    pub fn abort(&mut self, io: &mut Io) {
+        dispatch!(self, p => p.abort(io))
+    }
+    #[inline(always)]
+    pub fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<()> {
+        dispatch!(self, p => p.send_bytes(io, data, more))
+    }
+    #[inline(always)]
+    pub fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+        dispatch!(self, p => p.recv(io))
+    }
+    #[inline(always)]
+    pub fn consumed(&mut self, io: &mut Io, frame: In) {
+        dispatch!(self, p => p.consumed(io, frame))
+    }
+    #[inline(always)]
+    pub fn held(&self) -> &[u8] {
+        dispatch!(self, p => p.held())
+    }
+    pub fn readable(&mut self, io: &mut Io) -> bool {
+        dispatch!(self, p => p.readable(io))
+    }
+    pub fn writable(&mut self, io: &mut Io) -> bool {
+        dispatch!(self, p => p.writable(io))
+    }
+    pub fn single_peer(&self) -> bool {
+        dispatch!(self, p => p.single_peer())
     }
 }

@@ -70,7 +70,8 @@ impl Doorbell {
     #[inline]
     pub fn ring(&self) {
         barrier::light();
-        if self.sleeping.load(Ordering::Relaxed) != 0 && self.sleeping.swap(0, Ordering::Relaxed) != 0
+        if self.sleeping.load(Ordering::Relaxed) != 0
+            && self.sleeping.swap(0, Ordering::Relaxed) != 0
         {
             self.seq.fetch_add(1, Ordering::Release);
             #[cfg(not(loom))]
@@ -78,6 +79,26 @@ impl Doorbell {
             #[cfg(loom)]
             self.bucket.wake_all(&self.seq);
         }
+    }
+
+    /// Reader side: writes `sleeping` (only the reader sets it; writers only
+    /// clear it, with a swap).
+    #[inline]
+    fn set_sleeping(&self, v: u32) {
+        #[cfg(not(loom))]
+        self.sleeping.store(v, Ordering::Relaxed);
+        // loom 0.7 can order a plain store *before* a concurrent RMW in the
+        // modification order even when the RMW read an older value, i.e. it
+        // lets the store slip between the RMW's read and its write
+        // (tokio-rs/loom#254, #389). Here that let a writer's later load of
+        // `sleeping` return the 0 of another writer's swap although the
+        // reader's newer 1 was visible to it through the barriers, and loom
+        // reported a lost wake-up that C++ semantics rule out. A relaxed swap
+        // whose result is ignored allows exactly the executions of a relaxed
+        // store, and loom places RMWs correctly, so under loom the reader
+        // writes with a swap.
+        #[cfg(loom)]
+        let _ = self.sleeping.swap(v, Ordering::Relaxed);
     }
 
     /// Reader side: returns what `check` finds, sleeping while it finds
@@ -90,17 +111,17 @@ impl Doorbell {
         mut check: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         let seen = self.seq.load(Ordering::Acquire);
-        self.sleeping.store(1, Ordering::Relaxed);
+        self.set_sleeping(1);
         barrier::heavy();
         if let Some(found) = check() {
-            self.sleeping.store(0, Ordering::Relaxed);
+            self.set_sleeping(0);
             return Some(found);
         }
         #[cfg(not(loom))]
         futex::wait(&self.seq, seen, timeout);
         #[cfg(loom)]
         self.bucket.wait(&self.seq, seen, timeout);
-        self.sleeping.store(0, Ordering::Relaxed);
+        self.set_sleeping(0);
         check()
     }
 }
@@ -116,7 +137,10 @@ mod tests {
     fn times_out_when_nothing_happens() {
         let bell = Doorbell::new();
         let start = Instant::now();
-        assert_eq!(bell.sleep_until(Some(Duration::from_millis(20)), || None::<()>), None);
+        assert_eq!(
+            bell.sleep_until(Some(Duration::from_millis(20)), || None::<()>),
+            None
+        );
         assert!(start.elapsed() >= Duration::from_millis(20));
     }
 
@@ -131,7 +155,9 @@ mod tests {
         });
         let deadline = Instant::now() + Duration::from_secs(10);
         while bell
-            .sleep_until(Some(Duration::from_secs(1)), || flag.load(Ordering::Acquire).then_some(()))
+            .sleep_until(Some(Duration::from_secs(1)), || {
+                flag.load(Ordering::Acquire).then_some(())
+            })
             .is_none()
         {
             assert!(Instant::now() < deadline, "the ring never woke the sleeper");

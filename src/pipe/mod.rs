@@ -28,26 +28,36 @@ struct Control {
     bells: [OnceLock<Arc<Doorbell>>; 2],
     /// Message limit of the ring side `i` writes; 0 is unlimited. Only grows.
     hwm: [AtomicU64; 2],
+    /// The routing id side `i`'s socket asked for (empty: none), once known.
+    ids: [OnceLock<Box<[u8]>>; 2],
 }
 
 /// How to build a pipe.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct PipeConfig {
     /// Bytes in each ring (a power of two).
     pub ring_capacity: usize,
     /// Message limits: `[a to b, b to a]`, 0 for none.
     pub hwm: [u64; 2],
+    /// Routing ids of `[a, b]`'s sockets, where already known.
+    pub ids: [Option<Box<[u8]>>; 2],
 }
 
 /// Creates a pipe and returns its two ends, `a` and `b`.
-pub(crate) fn pipe(cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
+pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
     let (a_tx, b_rx) = ring::ring(cfg.ring_capacity);
     let (b_tx, a_rx) = ring::ring(cfg.ring_capacity);
     let ctl = Arc::new(Control {
         closed: [AtomicBool::new(false), AtomicBool::new(false)],
         bells: [OnceLock::new(), OnceLock::new()],
         hwm: [AtomicU64::new(cfg.hwm[0]), AtomicU64::new(cfg.hwm[1])],
+        ids: [OnceLock::new(), OnceLock::new()],
     });
+    for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
+        if let Some(id) = id.take() {
+            let _ = slot.set(id);
+        }
+    }
     let end = |side: usize, tx, rx| PipeEnd {
         tx,
         rx,
@@ -101,6 +111,21 @@ impl PipeEnd {
         // Pairs with the fence in `notify_peer`: either the peer sees our
         // bell, or our next scan sees what it published.
         fence(Ordering::SeqCst);
+    }
+
+    /// Records the routing id this side's socket asked for (empty: none).
+    pub fn set_routing_id(&self, id: &[u8]) {
+        let _ = self.ctl.ids[self.side].set(id.into());
+    }
+
+    /// The routing id the peer's socket asked for (empty: none), once known.
+    pub fn peer_routing_id(&self) -> Option<&[u8]> {
+        self.ctl.ids[1 - self.side].get().map(|id| &**id)
+    }
+
+    /// Whether the peer's socket has taken its end of the pipe.
+    pub fn peer_attached(&self) -> bool {
+        self.ctl.bells[1 - self.side].get().is_some()
     }
 
     /// Raises this side's limits to `ours + theirs` (libzmq's inproc rule,

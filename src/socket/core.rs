@@ -1,65 +1,41 @@
-//! The state behind a [`Socket`](super::Socket): its pipes, its pattern, the
-//! message in progress each way, and the loop that blocks until the pattern
-//! can go on.
+//! The state behind a [`Socket`](super::Socket): its pipes, its pattern, and
+//! the loop that blocks until the pattern can go on.
 
 use super::options::{Options, WaitStrategy};
 use super::{NewPipe, SocketShared};
 use crate::error::{Error, Result};
-use crate::pattern::{FairQueue, LoadBalance, Pipe, Shape};
-use crate::pipe::ring::Record;
-use crate::pipe::WriteError;
+use crate::pattern::{In, Io, Pattern, PatternOptions, Pipe, Slot};
 use crate::sync::spin_hint;
 use crate::{Context, SocketType, DONTWAIT};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Where the next outbound frame goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// Into this pipe, where room for it is already reserved.
-    Pipe(usize),
-    /// Nowhere: the message's pipe closed mid-message and the rest is dropped.
-    Discard,
-}
-
 pub(crate) struct Core {
     pub ctx: Context,
     pub id: u64,
     pub kind: SocketType,
-    pub shape: Shape,
     pub shared: Arc<SocketShared>,
     pub opts: Options,
-    pub pipes: Vec<Pipe>,
-    lb: LoadBalance,
-    fq: FairQueue,
-    /// The pipe of the outbound message in progress, if any.
-    out: Option<Target>,
-    /// The pipe of the inbound message in progress, if any.
-    inn: Option<usize>,
+    pub io: Io,
+    pub pattern: Pattern,
     pub rcvmore: bool,
-    /// Some pipe may be finished: drop such pipes at the next message boundary.
-    reap: bool,
-    pub bound: Vec<String>,
+    /// An outbound message is in progress (a frame with SNDMORE was sent).
+    pub sending: bool,
     pub last_endpoint: String,
 }
 
 impl Core {
-    pub fn new(ctx: Context, kind: SocketType, shape: Shape, id: u64) -> Self {
+    pub fn new(ctx: Context, kind: SocketType, pattern: Pattern, id: u64) -> Self {
         Self {
             ctx,
             id,
             kind,
-            shape,
             shared: Arc::new(SocketShared::new()),
             opts: Options::default(),
-            pipes: Vec::new(),
-            lb: LoadBalance::default(),
-            fq: FairQueue::default(),
-            out: None,
-            inn: None,
+            io: Io { pipes: Default::default(), opts: PatternOptions::default(), reap: false },
+            pattern,
             rcvmore: false,
-            reap: false,
-            bound: Vec::new(),
+            sending: false,
             last_endpoint: String::new(),
         }
     }
@@ -68,11 +44,17 @@ impl Core {
     /// (PAIR has a peer already), in which case the peer sees it closed.
     pub fn attach(&mut self, np: NewPipe) {
         let NewPipe { mut end, endpoint } = np;
-        if self.shape.single_peer && self.pipes.iter_mut().any(|p| !p.finished()) {
+        if self.pattern.single_peer() && self.io.pipes.iter_mut().any(|(_, p)| !p.finished()) {
             return;
         }
         end.attach(self.shared.bell.clone());
-        self.pipes.push(Pipe { end, endpoint, broken: false });
+        let key = self.io.pipes.insert(Pipe { end, endpoint, broken: false });
+        let probes = matches!(self.kind, SocketType::Router | SocketType::Dealer | SocketType::Req);
+        if self.io.opts.probe_router && probes {
+            // PROBE_ROUTER: an empty message tells a ROUTER peer who we are.
+            let _ = self.io.write(key, &[], false);
+        }
+        self.pattern.attach(&mut self.io, key);
     }
 
     #[inline]
@@ -84,43 +66,45 @@ impl Core {
         }
     }
 
-    /// Drops finished pipes, but only between messages: indices of the
-    /// messages in progress must stay valid.
+    /// Drops the pipes that are finished (peer gone and drained, or broken).
     #[inline]
-    fn maybe_reap(&mut self) {
-        if self.reap && self.out.is_none() && self.inn.is_none() {
-            self.pipes.retain_mut(|p| !p.finished());
-            self.reap = self.pipes.iter().any(|p| p.end.peer_closed());
+    fn reap(&mut self) {
+        if self.io.reap {
+            self.reap_now();
         }
+    }
+
+    #[cold]
+    fn reap_now(&mut self) {
+        self.io.reap = false;
+        let finished: Vec<usize> = self
+            .io
+            .pipes
+            .iter_mut()
+            .filter_map(|(key, p)| p.finished().then_some(key))
+            .collect();
+        for key in finished {
+            self.pattern.detach(&mut self.io, key);
+            self.io.pipes.remove(key);
+        }
+        self.io.reap = self.io.pipes.iter().any(|(_, p)| p.end.peer_closed());
     }
 
     /// Closes every pipe that `endpoint` made (unbind, disconnect); whether
     /// there was any. A message in progress on a closed pipe is cut off.
     pub fn close_endpoint(&mut self, endpoint: &str) -> bool {
         self.process_mail();
-        let mut kept = 0;
-        let remap: Vec<Option<usize>> = self
+        let doomed: Vec<usize> = self
+            .io
             .pipes
             .iter()
-            .map(|p| {
-                (&*p.endpoint != endpoint).then(|| {
-                    kept += 1;
-                    kept - 1
-                })
-            })
+            .filter_map(|(key, p)| (&*p.endpoint == endpoint).then_some(key))
             .collect();
-        if kept == self.pipes.len() {
-            return false;
+        for &key in &doomed {
+            self.pattern.detach(&mut self.io, key);
+            self.io.pipes.remove(key);
         }
-        self.pipes.retain(|p| &*p.endpoint != endpoint);
-        if let Some(Target::Pipe(i)) = self.out {
-            self.out = Some(remap[i].map_or(Target::Discard, Target::Pipe));
-        }
-        if let Some(i) = self.inn {
-            self.inn = remap[i];
-            self.rcvmore &= self.inn.is_some();
-        }
-        true
+        !doomed.is_empty()
     }
 
     /// Runs `op` until it stops saying [`Error::WouldBlock`], waiting as the
@@ -146,6 +130,7 @@ impl Core {
             return Some(Err(Error::Terminated));
         }
         self.process_mail();
+        self.reap();
         match op(self) {
             Err(Error::WouldBlock) => None,
             done => Some(done),
@@ -209,151 +194,88 @@ impl Core {
 
     // ---- outbound ----
 
-    /// Non-blocking: where a frame of `len` bytes goes, with room reserved.
+    /// Blocking per `flags` and SNDTIMEO: where the next frame of `len`
+    /// bytes goes.
     #[inline]
-    pub fn try_target(&mut self, len: usize) -> Result<Target> {
-        match self.out {
-            None => {
-                self.maybe_reap();
-                self.lb.select(&mut self.pipes, len, &mut self.reap).map(Target::Pipe)
-            }
-            Some(Target::Discard) => Ok(Target::Discard),
-            Some(Target::Pipe(idx)) => {
-                let p = &mut self.pipes[idx];
-                match p.end.claim(len).map(|_| ()) {
-                    Ok(()) => Ok(Target::Pipe(idx)),
-                    Err(WriteError::Full) if !p.end.peer_closed() => Err(Error::WouldBlock),
-                    Err(WriteError::TooLarge) => {
-                        let max = p.end.max_frame();
-                        p.end.rollback();
-                        // The rest of this message follows it into the void.
-                        self.out = Some(Target::Discard);
-                        Err(Error::MessageTooLarge { size: len, max })
-                    }
-                    Err(_) => {
-                        p.end.rollback();
-                        self.reap = true;
-                        self.out = Some(Target::Discard);
-                        Ok(Target::Discard)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Blocking per `flags` and SNDTIMEO: where a frame of `len` bytes goes.
-    #[inline]
-    pub fn target(&mut self, len: usize, flags: i32) -> Result<Target> {
-        if !self.shape.sends {
-            return Err(Error::NotSupported);
-        }
+    pub fn reserve(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot> {
         let timeo = self.opts.sndtimeo;
-        self.block(flags, timeo, |c| c.try_target(len))
+        self.block(flags, timeo, |c| c.pattern.reserve(&mut c.io, len, more))
     }
 
-    /// The room `target` reserved in pipe `idx`.
+    /// The room `slot` reserved, for a frame written in place.
     #[inline]
-    pub fn reserved(&mut self, idx: usize) -> &mut [u8] {
-        match self.pipes[idx].end.claimed_mut() {
-            Some(buf) => buf,
-            None => unreachable!("target() returned a pipe without reserving room in it"),
-        }
+    pub fn room(&mut self, key: usize) -> &mut [u8] {
+        self.io.reserved(key)
     }
 
-    /// Commits the frame written into the reserved room of `target`.
+    /// Sends the frame written in place (or, for a scratch slot, `data`).
     #[inline]
-    pub fn commit(&mut self, target: Target, len: usize, more: bool) {
-        if let Target::Pipe(idx) = target {
-            self.pipes[idx].end.commit(len, more);
-        }
-        if more {
-            self.out = Some(target);
+    pub fn finish_send(&mut self, slot: Slot, data: &[u8], more: bool, flags: i32) -> Result<()> {
+        if slot == Slot::Scratch {
+            let timeo = self.opts.sndtimeo;
+            self.block(flags, timeo, |c| c.pattern.send_bytes(&mut c.io, data, more))?;
         } else {
-            self.out = None;
-            if let Target::Pipe(idx) = target {
-                self.lb.sent(idx);
-            }
+            self.pattern.commit(&mut self.io, slot, data.len(), more);
         }
+        self.sending = more;
+        Ok(())
     }
 
     /// Sends one frame by copy.
     #[inline]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<()> {
-        let target = self.target(data.len(), flags)?;
-        if let Target::Pipe(idx) = target {
-            crate::copy::copy(self.reserved(idx), data);
+        let slot = self.reserve(data.len(), more, flags)?;
+        if let Slot::Pipe(key) = slot {
+            crate::copy::copy(self.io.reserved(key), data);
         }
-        self.commit(target, data.len(), more);
-        Ok(())
+        self.finish_send(slot, data, more, flags)
     }
 
     /// Abandons the outbound message in progress: nothing of it was
-    /// published, so the peer never sees any of it.
+    /// published, so no peer ever sees any of it.
     pub fn abort_message(&mut self) {
-        if let Some(Target::Pipe(idx)) = self.out.take() {
-            self.pipes[idx].end.rollback();
-        }
-    }
-
-    /// Whether an outbound message is in progress.
-    pub fn sending(&self) -> bool {
-        self.out.is_some()
+        self.pattern.abort(&mut self.io);
+        self.sending = false;
     }
 
     // ---- inbound ----
 
-    /// Non-blocking: the next inbound frame and its pipe.
+    /// Blocking per `flags` and RCVTIMEO: the next inbound frame, and whether
+    /// more of its message follow.
     #[inline]
-    fn try_next(&mut self) -> Result<(usize, Record)> {
-        if let Some(idx) = self.inn {
-            // A message is published whole, so the rest of it is there.
-            match self.pipes[idx].end.peek() {
-                Ok(Some(rec)) => return Ok((idx, rec)),
-                _ => {
-                    self.pipes[idx].broken = true;
-                    self.reap = true;
-                    self.inn = None;
-                    self.rcvmore = false;
-                }
-            }
-        }
-        self.maybe_reap();
-        self.fq.select(&mut self.pipes, &mut self.reap)
-    }
-
-    /// Blocking per `flags` and RCVTIMEO: the next inbound frame.
-    #[inline]
-    pub fn next_frame(&mut self, flags: i32) -> Result<(usize, Record)> {
-        if !self.shape.receives {
-            return Err(Error::NotSupported);
-        }
+    pub fn next_frame(&mut self, flags: i32) -> Result<(In, bool)> {
         let timeo = self.opts.rcvtimeo;
-        self.block(flags, timeo, Core::try_next)
+        self.block(flags, timeo, |c| c.pattern.recv(&mut c.io))
     }
 
-    /// The payload of a frame from [`next_frame`](Self::next_frame).
+    /// The bytes of a frame from [`next_frame`](Self::next_frame).
     #[inline]
-    pub fn payload(&self, idx: usize, rec: &Record) -> &[u8] {
-        self.pipes[idx].end.payload(rec)
+    pub fn payload(&self, frame: &In) -> &[u8] {
+        match frame {
+            In::Pipe(key, rec) => self.io.payload(*key, rec),
+            In::Held => self.pattern.held(),
+        }
     }
 
     /// Done with a frame from [`next_frame`](Self::next_frame).
     #[inline]
-    pub fn consume(&mut self, idx: usize, rec: Record) {
-        self.pipes[idx].end.consume(rec);
-        self.rcvmore = rec.more();
-        if rec.more() {
-            self.inn = Some(idx);
-        } else {
-            self.inn = None;
-            self.fq.received(idx);
-        }
+    pub fn consume(&mut self, frame: In, more: bool) {
+        self.pattern.consumed(&mut self.io, frame);
+        self.rcvmore = more;
     }
 
     /// Whether a message could be received now without blocking.
     pub fn readable(&mut self) -> bool {
         self.process_mail();
-        self.inn.is_some() || self.pipes.iter_mut().any(|p| p.end.readable())
+        self.reap();
+        self.rcvmore || self.pattern.readable(&mut self.io)
+    }
+
+    /// Whether a message could be sent now without blocking.
+    pub fn writable(&mut self) -> bool {
+        self.process_mail();
+        self.reap();
+        self.sending || self.pattern.writable(&mut self.io)
     }
 
     /// The options that travel to the inproc registry.
@@ -366,6 +288,7 @@ impl Core {
             sndhwm: hwm(self.opts.sndhwm),
             rcvhwm: hwm(self.opts.rcvhwm),
             ring_capacity: self.opts.ring_capacity,
+            routing_id: self.io.opts.routing_id.as_deref().unwrap_or_default(),
         }
     }
 }

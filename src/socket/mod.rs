@@ -5,10 +5,9 @@ mod options;
 
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
-use self::core::{Core, Target};
+use self::core::Core;
 use crate::error::{Error, Result};
-use crate::pattern::Shape;
-use crate::pipe::ring::Record;
+use crate::pattern::{In, Pattern, Slot};
 use crate::pipe::{Doorbell, PipeEnd};
 use crate::transport::{self, Endpoint};
 use crate::{Context, SocketType};
@@ -96,7 +95,7 @@ impl std::fmt::Debug for Socket {
             Ok(c) => f
                 .debug_struct("Socket")
                 .field("type", &c.kind)
-                .field("pipes", &c.pipes.len())
+                .field("pipes", &c.io.pipes.len())
                 .finish(),
             Err(_) => f.write_str("Socket { <in use> }"),
         }
@@ -120,10 +119,24 @@ macro_rules! int_option {
     };
 }
 
+macro_rules! bool_option {
+    ($(#[$doc:meta])* $field:ident, $set:ident, $get:ident) => {
+        $(#[$doc])*
+        pub fn $set(&self, on: bool) -> Result<()> {
+            self.core()?.io.opts.$field = on;
+            Ok(())
+        }
+        #[doc = concat!("The current `", stringify!($field), "` option.")]
+        pub fn $get(&self) -> Result<bool> {
+            Ok(self.core()?.io.opts.$field)
+        }
+    };
+}
+
 impl Socket {
     pub(crate) fn new(ctx: Context, kind: SocketType, id: u64) -> Result<Self> {
-        let shape = Shape::of(kind).ok_or(Error::NotSupported)?;
-        let core = Core::new(ctx, kind, shape, id);
+        let pattern = Pattern::of(kind).ok_or(Error::NotSupported)?;
+        let core = Core::new(ctx, kind, pattern, id);
         Ok(Self { shared: core.shared.clone(), core: CachePadded::new(RefCell::new(core)) })
     }
 
@@ -150,7 +163,6 @@ impl Socket {
         for end in parked {
             c.attach(NewPipe { end, endpoint: endpoint.clone() });
         }
-        c.bound.push(name);
         c.last_endpoint = endpoint.to_string();
         Ok(())
     }
@@ -171,7 +183,6 @@ impl Socket {
         let Endpoint::Inproc(name) = transport::parse(endpoint)?;
         let mut c = self.core()?;
         c.ctx.inner.clone().inproc.unbind(&name, c.id)?;
-        c.bound.retain(|n| *n != name);
         c.close_endpoint(endpoint);
         Ok(())
     }
@@ -204,7 +215,7 @@ impl Socket {
         T: AsRef<[u8]>,
     {
         let mut c = self.core()?;
-        if c.sending() {
+        if c.sending {
             return Err(Error::WrongState);
         }
         let mut frames = frames.into_iter().peekable();
@@ -219,8 +230,9 @@ impl Socket {
     }
 
     /// Lends `len` bytes of room inside the pipe for the next frame, to be
-    /// written in place and sent with [`Loan::send`] without a copy. Blocks
-    /// like [`send`](Self::send) until there is a peer with room.
+    /// written in place and sent with [`Loan::send`] without a copy. `flags`
+    /// are the frame's, as for [`send`](Self::send) ([`SNDMORE`], [`DONTWAIT`]);
+    /// it blocks like `send` until there is a peer with room.
     ///
     /// ```
     /// # use zeroring::{Context, SocketType};
@@ -231,28 +243,29 @@ impl Socket {
     /// # push.connect("inproc://doc-loan").unwrap();
     /// let mut buf = push.loan(4, 0).unwrap();
     /// buf.copy_from_slice(&7u32.to_le_bytes());
-    /// buf.send(0).unwrap();
+    /// buf.send().unwrap();
     /// let frame = pull.recv_frame(0).unwrap();
     /// assert_eq!(&*frame, &7u32.to_le_bytes());
     /// ```
     pub fn loan(&self, len: usize, flags: i32) -> Result<Loan<'_>> {
         let mut core = self.core()?;
-        let target = core.target(len, flags)?;
-        let ptr = match target {
-            Target::Pipe(idx) => core.reserved(idx).as_mut_ptr(),
-            Target::Discard => std::ptr::null_mut(),
+        let more = flags & SNDMORE != 0;
+        let slot = core.reserve(len, more, flags)?;
+        let ptr = match slot {
+            Slot::Pipe(key) => core.room(key).as_mut_ptr(),
+            Slot::Scratch | Slot::Discard => std::ptr::null_mut(),
         };
         let scratch = if ptr.is_null() { vec![0; len] } else { Vec::new() };
-        Ok(Loan { core, target, ptr, len, scratch })
+        Ok(Loan { core, slot, ptr, len, scratch, more, flags })
     }
 
     /// Receives one frame as a new `Vec`.
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
-        let (idx, rec) = c.next_frame(flags)?;
-        let data = c.payload(idx, &rec).to_vec();
-        c.consume(idx, rec);
+        let (frame, more) = c.next_frame(flags)?;
+        let data = c.payload(&frame).to_vec();
+        c.consume(frame, more);
         Ok(data)
     }
 
@@ -261,12 +274,12 @@ impl Socket {
     #[inline]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
-        let (idx, rec) = c.next_frame(flags)?;
-        let data = c.payload(idx, &rec);
-        let n = data.len().min(buf.len());
+        let (frame, more) = c.next_frame(flags)?;
+        let data = c.payload(&frame);
+        let (size, n) = (data.len(), data.len().min(buf.len()));
         crate::copy::copy(&mut buf[..n], &data[..n]);
-        c.consume(idx, rec);
-        Ok(rec.len())
+        c.consume(frame, more);
+        Ok(size)
     }
 
     /// Receives the rest of a message (all of it, unless frames of it were
@@ -275,10 +288,10 @@ impl Socket {
         let mut c = self.core()?;
         let mut frames = Vec::new();
         loop {
-            let (idx, rec) = c.next_frame(flags)?;
-            frames.push(c.payload(idx, &rec).to_vec());
-            c.consume(idx, rec);
-            if !rec.more() {
+            let (frame, more) = c.next_frame(flags)?;
+            frames.push(c.payload(&frame).to_vec());
+            c.consume(frame, more);
+            if !more {
                 return Ok(frames);
             }
         }
@@ -289,8 +302,8 @@ impl Socket {
     #[inline]
     pub fn recv_frame(&self, flags: i32) -> Result<Frame<'_>> {
         let mut core = self.core()?;
-        let (idx, rec) = core.next_frame(flags)?;
-        Ok(Frame { core, idx, rec })
+        let (frame, more) = core.next_frame(flags)?;
+        Ok(Frame { core, frame, more })
     }
 
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
@@ -361,6 +374,61 @@ impl Socket {
     pub fn readable(&self) -> Result<bool> {
         Ok(self.core()?.readable())
     }
+
+    /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).
+    pub fn writable(&self) -> Result<bool> {
+        Ok(self.core()?.writable())
+    }
+
+    /// The routing id a ROUTER peer will know this socket by (`ZMQ_ROUTING_ID`,
+    /// the `zmq` crate's `set_identity`): 1 to 255 bytes, not starting with a
+    /// zero byte (those are ROUTER's own). Applies to connections made after.
+    #[doc(alias = "set_identity")]
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        if id.is_empty() || id.len() > 255 || id[0] == 0 {
+            return Err(Error::InvalidArgument("routing id must be 1..=255 bytes, not starting with 0"));
+        }
+        self.core()?.io.opts.routing_id = Some(id.to_vec());
+        Ok(())
+    }
+
+    /// The routing id set with [`set_routing_id`](Self::set_routing_id) (empty if none).
+    #[doc(alias = "get_identity")]
+    pub fn get_routing_id(&self) -> Result<Vec<u8>> {
+        Ok(self.core()?.io.opts.routing_id.clone().unwrap_or_default())
+    }
+
+    bool_option!(
+        /// `ZMQ_IMMEDIATE`: queue messages only to peers whose connection is
+        /// complete (over inproc: only once the other side has bound).
+        immediate, set_immediate, get_immediate
+    );
+    bool_option!(
+        /// `ZMQ_PROBE_ROUTER`: a ROUTER, DEALER or REQ sends an empty message
+        /// on every new connection, so a ROUTER peer learns its routing id.
+        probe_router, set_probe_router, get_probe_router
+    );
+    bool_option!(
+        /// `ZMQ_ROUTER_MANDATORY`: a ROUTER fails with
+        /// [`Error::HostUnreachable`] for an unknown routing id, and blocks
+        /// (or would-blocks) at a peer's high-water mark, instead of dropping.
+        router_mandatory, set_router_mandatory, get_router_mandatory
+    );
+    bool_option!(
+        /// `ZMQ_ROUTER_HANDOVER`: a new peer with a routing id in use takes it
+        /// over (the old connection is closed) instead of being refused.
+        router_handover, set_router_handover, get_router_handover
+    );
+    bool_option!(
+        /// `ZMQ_REQ_RELAXED`: a REQ may send a new request before the reply
+        /// to the last one came; the old reply is then dropped.
+        req_relaxed, set_req_relaxed, get_req_relaxed
+    );
+    bool_option!(
+        /// `ZMQ_REQ_CORRELATE`: a REQ tags each request with an id and drops
+        /// replies that do not carry the current one.
+        req_correlate, set_req_correlate, get_req_correlate
+    );
 }
 
 impl Drop for Socket {
@@ -375,14 +443,14 @@ impl Drop for Socket {
 /// A received frame, borrowed in place from the pipe; released on drop.
 pub struct Frame<'a> {
     core: RefMut<'a, Core>,
-    idx: usize,
-    rec: Record,
+    frame: In,
+    more: bool,
 }
 
 impl Frame<'_> {
     /// Whether more frames of the same message follow.
     pub fn more(&self) -> bool {
-        self.rec.more()
+        self.more
     }
 }
 
@@ -390,7 +458,7 @@ impl std::ops::Deref for Frame<'_> {
     type Target = [u8];
     #[inline]
     fn deref(&self) -> &[u8] {
-        self.core.payload(self.idx, &self.rec)
+        self.core.payload(&self.frame)
     }
 }
 
@@ -403,7 +471,7 @@ impl std::fmt::Debug for Frame<'_> {
 impl Drop for Frame<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.core.consume(self.idx, self.rec);
+        self.core.consume(self.frame, self.more);
     }
 }
 
@@ -411,19 +479,28 @@ impl Drop for Frame<'_> {
 /// Dropped unsent, it sends nothing.
 pub struct Loan<'a> {
     core: RefMut<'a, Core>,
-    target: Target,
+    slot: Slot,
     ptr: *mut u8,
     len: usize,
-    /// Where the bytes go when the message is being discarded (its pipe closed).
+    /// Where the bytes go when the pattern must see them before choosing a
+    /// pipe (a ROUTER's routing id), or when the message is being dropped.
     scratch: Vec<u8>,
+    more: bool,
+    flags: i32,
 }
 
 impl Loan<'_> {
-    /// Sends the frame; `flags` may hold [`SNDMORE`].
+    /// Sends the frame.
     #[inline]
-    pub fn send(mut self, flags: i32) -> Result<()> {
-        let (target, len) = (self.target, self.len);
-        self.core.commit(target, len, flags & SNDMORE != 0);
+    pub fn send(mut self) -> Result<()> {
+        let scratch = std::mem::take(&mut self.scratch);
+        let data = if self.ptr.is_null() { &scratch[..] } else { &[][..] };
+        if self.slot == Slot::Scratch {
+            return self.core.finish_send(Slot::Scratch, data, self.more, self.flags);
+        }
+        let core = &mut *self.core;
+        core.pattern.commit(&mut core.io, self.slot, self.len, self.more);
+        core.sending = self.more;
         Ok(())
     }
 }

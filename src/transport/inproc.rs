@@ -20,6 +20,7 @@ pub(crate) struct Peer<'a> {
     pub sndhwm: u64,
     pub rcvhwm: u64,
     pub ring_capacity: usize,
+    pub routing_id: &'a [u8],
 }
 
 struct Binding {
@@ -29,6 +30,7 @@ struct Binding {
     sndhwm: u64,
     rcvhwm: u64,
     ring_capacity: usize,
+    routing_id: Box<[u8]>,
 }
 
 struct Parked {
@@ -81,6 +83,7 @@ impl Registry {
                 sndhwm: me.sndhwm,
                 rcvhwm: me.rcvhwm,
                 ring_capacity: me.ring_capacity,
+                routing_id: me.routing_id.into(),
             },
         );
         let parked = st.parked.remove(name).unwrap_or_default();
@@ -91,6 +94,7 @@ impl Registry {
             .filter(|p| me.kind.is_compatible(p.kind))
             .map(|p| {
                 p.end.boost_hwm(me.sndhwm, me.rcvhwm);
+                p.end.set_routing_id(me.routing_id);
                 p.end
             })
             .collect())
@@ -106,6 +110,7 @@ impl Registry {
             let (ours, theirs) = pipe(PipeConfig {
                 ring_capacity: me.ring_capacity.max(b.ring_capacity),
                 hwm: [sum_hwm(me.sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, me.rcvhwm)],
+                ids: [Some(me.routing_id.into()), Some(b.routing_id.clone())],
             });
             let binder = b.shared.clone();
             drop(st);
@@ -115,6 +120,7 @@ impl Registry {
         let (ours, theirs) = pipe(PipeConfig {
             ring_capacity: me.ring_capacity,
             hwm: [me.sndhwm, me.rcvhwm],
+            ids: [Some(me.routing_id.into()), None],
         });
         st.parked.entry(name.to_owned()).or_default().push(Parked {
             owner: me.id,

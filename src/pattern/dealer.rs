@@ -1,0 +1,49 @@
+//! DEALER: load-balanced out, fair-queued in, no envelope handling.
+
+use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
+use crate::error::Result;
+
+#[derive(Debug, Default)]
+pub(crate) struct Dealer {
+    lb: LoadBalance,
+    fq: FairQueue,
+}
+
+impl Behaviour for Dealer {
+    fn attach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.lb.attach(key);
+        self.fq.attach(key);
+    }
+    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.lb.detach(key);
+        self.fq.detach(key);
+    }
+    #[inline(always)]
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+        self.lb.reserve(io, len, more)
+    }
+    #[inline(always)]
+    fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
+        self.lb.commit(io, slot, len, more);
+    }
+    #[inline(always)]
+    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+        let (key, rec) = self.fq.recv(io)?;
+        Ok((In::Pipe(key, rec), rec.more()))
+    }
+    #[inline(always)]
+    fn consumed(&mut self, io: &mut Io, frame: In) {
+        if let In::Pipe(key, rec) = frame {
+            self.fq.consumed(io, key, rec);
+        }
+    }
+    fn readable(&mut self, io: &mut Io) -> bool {
+        self.fq.readable(io)
+    }
+    fn writable(&mut self, io: &mut Io) -> bool {
+        self.lb.writable(io)
+    }
+    fn abort(&mut self, io: &mut Io) {
+        self.lb.rollback(io);
+    }
+}

@@ -1,0 +1,77 @@
+//! Distribute: fan one message out to many pipes. A pipe that cannot take it
+//! (at its high-water mark when the message starts, or out of room in the
+//! middle of it) misses that message; the others get it. Never blocks.
+
+use super::{Io, PipeKey};
+
+#[derive(Debug, Default)]
+pub(crate) struct Distribute {
+    keys: Vec<PipeKey>,
+    /// The pipes the message in progress goes to.
+    active: Vec<PipeKey>,
+    in_progress: bool,
+}
+
+impl Distribute {
+    pub fn attach(&mut self, key: PipeKey) {
+        self.keys.push(key);
+    }
+
+    pub fn detach(&mut self, key: PipeKey) {
+        self.keys.retain(|&k| k != key);
+        self.active.retain(|&k| k != key);
+    }
+
+    /// Whether a message is being written.
+    pub fn in_progress(&self) -> bool {
+        self.in_progress
+    }
+
+    /// Starts a message for every pipe `wanted` picks that can take it.
+    #[inline]
+    pub fn start(&mut self, io: &mut Io, mut wanted: impl FnMut(PipeKey) -> bool) {
+        self.active.clear();
+        for &key in &self.keys {
+            if wanted(key) && io.can_start(key) {
+                self.active.push(key);
+            }
+        }
+        self.in_progress = true;
+    }
+
+    /// Whether every pipe `wanted` picks could take a new message now.
+    pub fn all_can_start(&self, io: &mut Io, mut wanted: impl FnMut(PipeKey) -> bool) -> bool {
+        self.keys.iter().all(|&k| !wanted(k) || io.can_start(k))
+    }
+
+    /// Writes one frame of the message in progress to each of its pipes; a
+    /// pipe without room drops what it had of the message.
+    #[inline]
+    pub fn write(&mut self, io: &mut Io, data: &[u8], more: bool) {
+        self.active.retain(|&key| match io.write(key, data, more) {
+            Ok(()) => true,
+            Err(_) => {
+                io.pipes[key].end.rollback();
+                false
+            }
+        });
+        if !more {
+            self.active.clear();
+            self.in_progress = false;
+        }
+    }
+
+    /// Abandons the message in progress in every pipe.
+    pub fn rollback(&mut self, io: &mut Io) {
+        for &key in &self.active {
+            io.pipes[key].end.rollback();
+        }
+        self.active.clear();
+        self.in_progress = false;
+    }
+
+    /// Every pipe.
+    pub fn keys(&self) -> &[PipeKey] {
+        &self.keys
+    }
+}

@@ -1,0 +1,62 @@
+//! PUSH (load-balanced out) and PULL (fair-queued in).
+
+use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
+use crate::error::Result;
+
+/// PUSH: round-robin to pullers; blocks when none can take a message.
+#[derive(Debug, Default)]
+pub(crate) struct Push {
+    lb: LoadBalance,
+}
+
+impl Behaviour for Push {
+    fn attach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.lb.attach(key);
+    }
+    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.lb.detach(key);
+    }
+    #[inline(always)]
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+        self.lb.reserve(io, len, more)
+    }
+    #[inline(always)]
+    fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
+        self.lb.commit(io, slot, len, more);
+    }
+    fn writable(&mut self, io: &mut Io) -> bool {
+        self.lb.writable(io)
+    }
+    fn abort(&mut self, io: &mut Io) {
+        self.lb.rollback(io);
+    }
+}
+
+/// PULL: fair-queued from pushers.
+#[derive(Debug, Default)]
+pub(crate) struct Pull {
+    fq: FairQueue,
+}
+
+impl Behaviour for Pull {
+    fn attach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.fq.attach(key);
+    }
+    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.fq.detach(key);
+    }
+    #[inline(always)]
+    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+        let (key, rec) = self.fq.recv(io)?;
+        Ok((In::Pipe(key, rec), rec.more()))
+    }
+    #[inline(always)]
+    fn consumed(&mut self, io: &mut Io, frame: In) {
+        if let In::Pipe(key, rec) = frame {
+            self.fq.consumed(io, key, rec);
+        }
+    }
+    fn readable(&mut self, io: &mut Io) -> bool {
+        self.fq.readable(io)
+    }
+}

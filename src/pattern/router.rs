@@ -1,0 +1,212 @@
+//! ROUTER: every inbound message is prefixed with its peer's routing id;
+//! every outbound message starts with the routing id of the peer it goes to.
+//!
+//! A peer's routing id is the one it asked for with `ROUTING_ID`, or else an
+//! automatic 5-byte id (`0x00` and a 32-bit counter), as libzmq makes them.
+//! A pipe is only routable once its peer's choice is known (a connect made
+//! before the bind learns it at the bind). Messages to an unknown id, or to a
+//! peer at its high-water mark, are dropped, unless `ROUTER_MANDATORY` makes
+//! them an error (`HostUnreachable`, or would-block). A second peer asking for
+//! an id in use is refused, unless `ROUTER_HANDOVER` lets it take the id over.
+
+use super::{Behaviour, FairQueue, In, Io, PipeKey, Slot};
+use crate::error::{Error, Result};
+use crate::pipe::WriteError;
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+enum Out {
+    /// The next frame sent is a routing id.
+    #[default]
+    Idle,
+    /// The message goes to this pipe.
+    To(PipeKey),
+    /// The message goes nowhere.
+    Dropping,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Router {
+    fq: FairQueue,
+    by_id: HashMap<Vec<u8>, PipeKey>,
+    ids: HashMap<PipeKey, Vec<u8>>,
+    /// Pipes whose peer has not told its routing id yet.
+    unidentified: Vec<PipeKey>,
+    next_auto: u32,
+    /// The id frame handed out last, and the pipe whose message follows it.
+    held: Vec<u8>,
+    held_for: Option<PipeKey>,
+    /// The pipe whose message is being read, after its id frame.
+    reading: Option<PipeKey>,
+    out: Out,
+}
+
+impl Router {
+    fn auto_id(&mut self) -> Vec<u8> {
+        loop {
+            self.next_auto = self.next_auto.wrapping_add(1);
+            let mut id = vec![0u8];
+            id.extend_from_slice(&self.next_auto.to_be_bytes());
+            if !self.by_id.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Gives `key` its routing id, once its peer's choice is known; whether
+    /// it could.
+    fn identify(&mut self, io: &mut Io, key: PipeKey) -> bool {
+        let Some(asked) = io.peer_routing_id(key) else {
+            return false;
+        };
+        let id = if asked.is_empty() { self.auto_id() } else { asked.to_vec() };
+        if let Some(&old) = self.by_id.get(&id) {
+            if !io.opts.router_handover {
+                // Refused: the newcomer's pipe is closed.
+                io.pipes[key].broken = true;
+                io.reap = true;
+                return true;
+            }
+            // The newcomer takes the id over; the old pipe is closed.
+            self.ids.remove(&old);
+            self.fq.detach(old);
+            io.pipes[old].broken = true;
+            io.reap = true;
+        }
+        self.by_id.insert(id.clone(), key);
+        self.ids.insert(key, id);
+        self.fq.attach(key);
+        true
+    }
+
+    fn identify_waiting(&mut self, io: &mut Io) {
+        if !self.unidentified.is_empty() {
+            let waiting = std::mem::take(&mut self.unidentified);
+            for key in waiting {
+                if !self.identify(io, key) {
+                    self.unidentified.push(key);
+                }
+            }
+        }
+    }
+}
+
+impl Behaviour for Router {
+    fn attach(&mut self, io: &mut Io, key: PipeKey) {
+        if !self.identify(io, key) {
+            self.unidentified.push(key);
+        }
+    }
+
+    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.fq.detach(key);
+        self.unidentified.retain(|&k| k != key);
+        if let Some(id) = self.ids.remove(&key) {
+            if self.by_id.get(&id) == Some(&key) {
+                self.by_id.remove(&id);
+            }
+        }
+        if self.reading == Some(key) {
+            self.reading = None;
+        }
+        if self.held_for == Some(key) {
+            self.held_for = None;
+        }
+        if matches!(self.out, Out::To(k) if k == key) {
+            self.out = Out::Dropping;
+        }
+    }
+
+    fn send_bytes(&mut self, io: &mut Io, id: &[u8], more: bool) -> Result<()> {
+        self.identify_waiting(io);
+        if !more {
+            // A routing id with nothing after it routes nothing.
+            return Ok(());
+        }
+        self.out = match self.by_id.get(id) {
+            Some(&key) if io.can_start(key) => Out::To(key),
+            Some(_) if io.opts.router_mandatory => return Err(Error::WouldBlock),
+            None if io.opts.router_mandatory => return Err(Error::HostUnreachable),
+            _ => Out::Dropping,
+        };
+        Ok(())
+    }
+
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+        match self.out {
+            Out::Idle => Ok(Slot::Scratch),
+            Out::Dropping => Ok(Slot::Discard),
+            Out::To(key) => match io.claim(key, len) {
+                Ok(()) => Ok(Slot::Pipe(key)),
+                Err(WriteError::TooLarge) => {
+                    let max = io.pipes[key].end.max_frame();
+                    io.pipes[key].end.rollback();
+                    self.out = if more { Out::Dropping } else { Out::Idle };
+                    Err(Error::MessageTooLarge { size: len, max })
+                }
+                // A ROUTER never blocks inside a message: the rest is dropped.
+                Err(_) => {
+                    io.pipes[key].end.rollback();
+                    self.out = Out::Dropping;
+                    Ok(Slot::Discard)
+                }
+            },
+        }
+    }
+
+    fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
+        if let Slot::Pipe(key) = slot {
+            io.commit(key, len, more);
+        }
+        if !more {
+            self.out = Out::Idle;
+        }
+    }
+
+    fn abort(&mut self, io: &mut Io) {
+        if let Out::To(key) = self.out {
+            io.pipes[key].end.rollback();
+        }
+        self.out = Out::Idle;
+    }
+
+    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+        self.identify_waiting(io);
+        if let Some(key) = self.reading {
+            if let Some(rec) = io.peek(key) {
+                return Ok((In::Pipe(key, rec), rec.more()));
+            }
+            self.reading = None;
+        }
+        let (key, _) = self.fq.recv(io)?;
+        self.held.clear();
+        self.held.extend_from_slice(&self.ids[&key]);
+        self.held_for = Some(key);
+        Ok((In::Held, true))
+    }
+
+    fn consumed(&mut self, io: &mut Io, frame: In) {
+        match frame {
+            In::Held => self.reading = self.held_for.take(),
+            In::Pipe(key, rec) => {
+                self.fq.consumed(io, key, rec);
+                if !rec.more() {
+                    self.reading = None;
+                }
+            }
+        }
+    }
+
+    fn held(&self) -> &[u8] {
+        &self.held
+    }
+
+    fn readable(&mut self, io: &mut Io) -> bool {
+        self.identify_waiting(io);
+        self.reading.is_some() || self.fq.readable(io)
+    }
+
+    fn writable(&mut self, _io: &mut Io) -> bool {
+        true
+    }
+}
