@@ -73,3 +73,34 @@ pub enum Error {
 
 /// Shorthand for `Result<T, zeroring::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a non-blocking step of the socket machinery did not complete. Small
+/// and `Copy`, so the hot path keeps it in registers; it becomes an [`Error`]
+/// at the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fail {
+    WouldBlock,
+    TimedOut,
+    Terminated,
+    WrongState,
+    NotSupported,
+    HostUnreachable,
+    /// The frame is larger than `max` bytes, the most a pipe carries.
+    TooLarge { max: u32 },
+}
+
+impl Fail {
+    /// The API error, for an operation on a frame of `size` bytes.
+    #[cold]
+    pub(crate) fn into_error(self, size: usize) -> Error {
+        match self {
+            Fail::WouldBlock => Error::WouldBlock,
+            Fail::TimedOut => Error::TimedOut,
+            Fail::Terminated => Error::Terminated,
+            Fail::WrongState => Error::WrongState,
+            Fail::NotSupported => Error::NotSupported,
+            Fail::HostUnreachable => Error::HostUnreachable,
+            Fail::TooLarge { max } => Error::MessageTooLarge { size, max: max as usize },
+        }
+    }
+}

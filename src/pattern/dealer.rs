@@ -1,7 +1,7 @@
 //! DEALER: load-balanced out, fair-queued in, no envelope handling.
 
 use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
-use crate::error::Result;
+use crate::error::Fail;
 
 #[derive(Debug, Default)]
 pub(crate) struct Dealer {
@@ -19,7 +19,7 @@ impl Behaviour for Dealer {
         self.fq.detach(key);
     }
     #[inline(always)]
-    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         self.lb.reserve(io, len, more)
     }
     #[inline(always)]
@@ -27,13 +27,14 @@ impl Behaviour for Dealer {
         self.lb.commit(io, slot, len, more);
     }
     #[inline(always)]
-    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         let (key, rec) = self.fq.recv(io)?;
-        Ok((In::Pipe(key, rec), rec.more()))
+        Ok(In::Pipe(key as u32, rec))
     }
     #[inline(always)]
     fn consumed(&mut self, io: &mut Io, frame: In) {
         if let In::Pipe(key, rec) = frame {
+            let key = key as usize;
             self.fq.consumed(io, key, rec);
         }
     }

@@ -2,7 +2,7 @@
 //! so a busy peer cannot starve a quiet one.
 
 use super::{Io, PipeKey};
-use crate::error::{Error, Result};
+use crate::error::Fail;
 use crate::pipe::ring::Record;
 
 #[derive(Debug, Default)]
@@ -34,7 +34,7 @@ impl FairQueue {
     /// The next frame: the rest of the current message, or the first frame of
     /// the next pipe's message, in turn.
     #[inline(always)]
-    pub fn recv(&mut self, io: &mut Io) -> Result<(PipeKey, Record)> {
+    pub fn recv(&mut self, io: &mut Io) -> Result<(PipeKey, Record), Fail> {
         if let Some(key) = self.current {
             // A message is published whole, so the rest of it is there unless
             // the peer broke the ring.
@@ -53,7 +53,7 @@ impl FairQueue {
                 return Ok((key, rec));
             }
         }
-        Err(Error::WouldBlock)
+        Err(Fail::WouldBlock)
     }
 
     /// The frame `rec` from `key` has been read.

@@ -3,7 +3,7 @@
 //! frame); the rest of the message follows it into the same pipe.
 
 use super::{Io, PipeKey, Slot};
-use crate::error::{Error, Result};
+use crate::error::Fail;
 use crate::pipe::WriteError;
 
 #[derive(Debug, Default)]
@@ -38,18 +38,18 @@ impl LoadBalance {
     /// Room for the next frame: in the current message's pipe, or for a new
     /// message in the next pipe that can take it.
     #[inline(always)]
-    pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         if self.dropping {
             return Ok(Slot::Discard);
         }
         if let Some(key) = self.current {
             return match io.claim(key, len) {
-                Ok(()) => Ok(Slot::Pipe(key)),
-                Err(WriteError::Full) if !io.pipes[key].end.peer_closed() => Err(Error::WouldBlock),
+                Ok(()) => Ok(Slot::Pipe(key as u32)),
+                Err(WriteError::Full) if !io.pipes[key].end.peer_closed() => Err(Fail::WouldBlock),
                 Err(WriteError::TooLarge) => {
-                    let max = io.pipes[key].end.max_frame();
+                    let max = io.pipes[key].end.max_frame() as u32;
                     self.abandon(io, more);
-                    Err(Error::MessageTooLarge { size: len, max })
+                    Err(Fail::TooLarge { max })
                 }
                 Err(_) => {
                     self.abandon(io, true);
@@ -68,16 +68,16 @@ impl LoadBalance {
             match io.claim(key, len) {
                 Ok(()) => {
                     self.next = i;
-                    return Ok(Slot::Pipe(key));
+                    return Ok(Slot::Pipe(key as u32));
                 }
                 Err(WriteError::TooLarge) => {
-                    let max = io.pipes[key].end.max_frame();
-                    return Err(Error::MessageTooLarge { size: len, max });
+                    let max = io.pipes[key].end.max_frame() as u32;
+                    return Err(Fail::TooLarge { max });
                 }
                 Err(_) => continue,
             }
         }
-        Err(Error::WouldBlock)
+        Err(Fail::WouldBlock)
     }
 
     /// Drops what was written of the current message; with `more`, the
@@ -94,6 +94,7 @@ impl LoadBalance {
     pub fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
         match slot {
             Slot::Pipe(key) => {
+                let key = key as usize;
                 io.commit(key, len, more);
                 self.current = more.then_some(key);
             }

@@ -4,7 +4,7 @@
 //!
 //! A pattern sees only pipes, by key, never a transport. It is driven by the
 //! socket core through four non-blocking calls; each may answer
-//! [`Error::WouldBlock`](crate::Error::WouldBlock), and the core then waits
+//! [`Fail::WouldBlock`](crate::Fail::WouldBlock), and the core then waits
 //! for a peer and calls again:
 //!
 //! - [`Pattern::reserve`]: room for the next outbound frame, in a pipe
@@ -27,7 +27,7 @@ pub(crate) use dist::Distribute;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalance;
 
-use crate::error::{Error, Result};
+use crate::error::Fail;
 use crate::pipe::ring::Record;
 use crate::pipe::{PipeEnd, WriteError};
 use crate::SocketType;
@@ -182,21 +182,33 @@ impl Io {
 /// Where the next outbound frame goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
-    /// Into this pipe, where room is reserved: write it, then `commit`.
-    Pipe(PipeKey),
+    /// Into pipe `key`, where room is reserved: write it, then `commit`.
+    /// (A `u32`, like [`In`]'s, so results carrying it stay in registers.)
+    Pipe(u32),
     /// The pattern needs the bytes: pass them to `send_bytes`.
     Scratch,
     /// Nowhere: the rest of this message is dropped (its pipe went away).
     Discard,
 }
 
-/// An inbound frame.
+/// An inbound frame. Kept to 16 bytes, so it travels in registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum In {
-    /// A frame in a pipe's ring.
-    Pipe(PipeKey, Record),
-    /// A frame the pattern holds (see [`Pattern::held`]).
+    /// A frame in pipe `key`'s ring.
+    Pipe(u32, Record),
+    /// A frame the pattern holds (see [`Pattern::held`]); more follow it.
     Held,
+}
+
+impl In {
+    /// Whether more frames of the same message follow.
+    #[inline(always)]
+    pub fn more(&self) -> bool {
+        match self {
+            In::Pipe(_, rec) => rec.more(),
+            In::Held => true,
+        }
+    }
 }
 
 /// What every socket type implements. Defaults refuse the direction.
@@ -207,20 +219,20 @@ pub(crate) trait Behaviour {
     fn detach(&mut self, io: &mut Io, key: PipeKey);
     /// Room for the next outbound frame of `len` bytes; `more` if frames of
     /// the same message follow it.
-    fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot> {
-        Err(Error::NotSupported)
+    fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot, Fail> {
+        Err(Fail::NotSupported)
     }
     /// The frame in the room `reserve` gave is written: send it on.
     fn commit(&mut self, _io: &mut Io, _slot: Slot, _len: usize, _more: bool) {}
     /// Abandons the outbound message in progress (nothing of it is published).
     fn abort(&mut self, _io: &mut Io) {}
     /// The next outbound frame, for patterns that answered [`Slot::Scratch`].
-    fn send_bytes(&mut self, _io: &mut Io, _data: &[u8], _more: bool) -> Result<()> {
-        Err(Error::NotSupported)
+    fn send_bytes(&mut self, _io: &mut Io, _data: &[u8], _more: bool) -> Result<(), Fail> {
+        Err(Fail::NotSupported)
     }
-    /// The next inbound frame and whether more of its message follow.
-    fn recv(&mut self, _io: &mut Io) -> Result<(In, bool)> {
-        Err(Error::NotSupported)
+    /// The next inbound frame.
+    fn recv(&mut self, _io: &mut Io) -> Result<In, Fail> {
+        Err(Fail::NotSupported)
     }
     /// The frame `recv` gave has been read.
     fn consumed(&mut self, _io: &mut Io, _frame: In) {}
@@ -291,7 +303,7 @@ impl Pattern {
         dispatch!(self, p => p.detach(io, key))
     }
     #[inline(always)]
-    pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         dispatch!(self, p => p.reserve(io, len, more))
     }
     #[inline(always)]
@@ -302,11 +314,11 @@ impl Pattern {
         dispatch!(self, p => p.abort(io))
     }
     #[inline(always)]
-    pub fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<()> {
+    pub fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<(), Fail> {
         dispatch!(self, p => p.send_bytes(io, data, more))
     }
     #[inline(always)]
-    pub fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    pub fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         dispatch!(self, p => p.recv(io))
     }
     #[inline(always)]

@@ -3,7 +3,7 @@
 
 use super::dealer::Dealer;
 use super::{Behaviour, In, Io, PipeKey, Slot};
-use crate::error::Result;
+use crate::error::Fail;
 
 #[derive(Debug, Default)]
 pub(crate) struct Pair {
@@ -18,7 +18,7 @@ impl Behaviour for Pair {
         self.inner.detach(io, key);
     }
     #[inline(always)]
-    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         self.inner.reserve(io, len, more)
     }
     #[inline(always)]
@@ -26,7 +26,7 @@ impl Behaviour for Pair {
         self.inner.commit(io, slot, len, more);
     }
     #[inline(always)]
-    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         self.inner.recv(io)
     }
     #[inline(always)]

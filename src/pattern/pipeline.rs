@@ -1,7 +1,7 @@
 //! PUSH (load-balanced out) and PULL (fair-queued in).
 
 use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
-use crate::error::Result;
+use crate::error::Fail;
 
 /// PUSH: round-robin to pullers; blocks when none can take a message.
 #[derive(Debug, Default)]
@@ -17,7 +17,7 @@ impl Behaviour for Push {
         self.lb.detach(key);
     }
     #[inline(always)]
-    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         self.lb.reserve(io, len, more)
     }
     #[inline(always)]
@@ -46,13 +46,14 @@ impl Behaviour for Pull {
         self.fq.detach(key);
     }
     #[inline(always)]
-    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         let (key, rec) = self.fq.recv(io)?;
-        Ok((In::Pipe(key, rec), rec.more()))
+        Ok(In::Pipe(key as u32, rec))
     }
     #[inline(always)]
     fn consumed(&mut self, io: &mut Io, frame: In) {
         if let In::Pipe(key, rec) = frame {
+            let key = key as usize;
             self.fq.consumed(io, key, rec);
         }
     }

@@ -8,7 +8,7 @@
 //! reply, which goes to the pipe the request came from.
 
 use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
-use crate::error::{Error, Result};
+use crate::error::Fail;
 use crate::pipe::WriteError;
 
 /// REQ: strict send, receive, send, receive…
@@ -29,22 +29,23 @@ pub(crate) struct Req {
 impl Req {
     /// Writes the envelope of a new request into the next pipe that can take
     /// one, and drops replies still waiting from earlier requests.
-    fn start_request(&mut self, io: &mut Io) -> Result<()> {
+    fn start_request(&mut self, io: &mut Io) -> Result<(), Fail> {
         let correlate = io.opts.req_correlate;
         let first = if correlate { 4 } else { 0 };
         let Slot::Pipe(key) = self.lb.reserve(io, first, true)? else {
-            return Err(Error::WouldBlock);
+            return Err(Fail::WouldBlock);
         };
+        let key = key as usize;
         if correlate {
             self.request_id = self.request_id.wrapping_add(1);
             io.reserved(key).copy_from_slice(&self.request_id.to_ne_bytes());
-            self.lb.commit(io, Slot::Pipe(key), 4, true);
+            self.lb.commit(io, Slot::Pipe(key as u32), 4, true);
             if io.claim(key, 0).is_err() {
                 self.lb.rollback(io);
-                return Err(Error::WouldBlock);
+                return Err(Fail::WouldBlock);
             }
         }
-        self.lb.commit(io, Slot::Pipe(key), 0, true);
+        self.lb.commit(io, Slot::Pipe(key as u32), 0, true);
         self.request_started = true;
         self.reply_pipe = Some(key);
         self.fq.drain(io);
@@ -52,7 +53,7 @@ impl Req {
     }
 
     /// Reads and checks the envelope of the next reply from the pipe asked.
-    fn start_reply(&mut self, io: &mut Io) -> Result<()> {
+    fn start_reply(&mut self, io: &mut Io) -> Result<(), Fail> {
         loop {
             let (key, mut rec) = self.fq.recv(io)?;
             if Some(key) != self.reply_pipe {
@@ -96,10 +97,10 @@ impl Behaviour for Req {
         }
     }
 
-    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         if self.receiving_reply {
             if !io.opts.req_relaxed {
-                return Err(Error::WrongState);
+                return Err(Fail::WrongState);
             }
             // REQ_RELAXED: give up on the outstanding reply.
             self.receiving_reply = false;
@@ -125,19 +126,20 @@ impl Behaviour for Req {
         self.request_started = false;
     }
 
-    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         if !self.receiving_reply {
-            return Err(Error::WrongState);
+            return Err(Fail::WrongState);
         }
         if !self.reply_started {
             self.start_reply(io)?;
         }
         let (key, rec) = self.fq.recv(io)?;
-        Ok((In::Pipe(key, rec), rec.more()))
+        Ok(In::Pipe(key as u32, rec))
     }
 
     fn consumed(&mut self, io: &mut Io, frame: In) {
         if let In::Pipe(key, rec) = frame {
+            let key = key as usize;
             self.fq.consumed(io, key, rec);
             if !rec.more() {
                 self.receiving_reply = false;
@@ -174,7 +176,7 @@ pub(crate) struct Rep {
 impl Rep {
     /// Reads the envelope of the next well-formed request; malformed ones
     /// (no empty delimiter) are dropped.
-    fn start_request(&mut self, io: &mut Io) -> Result<()> {
+    fn start_request(&mut self, io: &mut Io) -> Result<(), Fail> {
         loop {
             let (key, mut rec) = self.fq.recv(io)?;
             self.envelope.clear();
@@ -235,19 +237,20 @@ impl Behaviour for Rep {
         }
     }
 
-    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         if self.sending_reply {
-            return Err(Error::WrongState);
+            return Err(Fail::WrongState);
         }
         if !self.request_started {
             self.start_request(io)?;
         }
         let (key, rec) = self.fq.recv(io)?;
-        Ok((In::Pipe(key, rec), rec.more()))
+        Ok(In::Pipe(key as u32, rec))
     }
 
     fn consumed(&mut self, io: &mut Io, frame: In) {
         if let In::Pipe(key, rec) = frame {
+            let key = key as usize;
             self.fq.consumed(io, key, rec);
             if !rec.more() {
                 self.sending_reply = true;
@@ -256,9 +259,9 @@ impl Behaviour for Rep {
         }
     }
 
-    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         if !self.sending_reply {
-            return Err(Error::WrongState);
+            return Err(Fail::WrongState);
         }
         if !self.reply_started {
             self.start_reply(io);
@@ -267,15 +270,15 @@ impl Behaviour for Rep {
             return Ok(Slot::Discard);
         };
         match io.claim(key, len) {
-            Ok(()) => Ok(Slot::Pipe(key)),
+            Ok(()) => Ok(Slot::Pipe(key as u32)),
             Err(WriteError::TooLarge) => {
-                let max = io.pipes[key].end.max_frame();
+                let max = io.pipes[key].end.max_frame() as u32;
                 io.pipes[key].end.rollback();
                 self.dropping = true;
                 if !more {
                     self.commit(io, Slot::Discard, 0, false);
                 }
-                Err(Error::MessageTooLarge { size: len, max })
+                Err(Fail::TooLarge { max })
             }
             Err(_) => {
                 io.pipes[key].end.rollback();
@@ -287,7 +290,7 @@ impl Behaviour for Rep {
 
     fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
         if let Slot::Pipe(key) = slot {
-            io.commit(key, len, more);
+            io.commit(key as usize, len, more);
         }
         if !more {
             self.sending_reply = false;

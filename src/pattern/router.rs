@@ -10,7 +10,7 @@
 //! an id in use is refused, unless `ROUTER_HANDOVER` lets it take the id over.
 
 use super::{Behaviour, FairQueue, In, Io, PipeKey, Slot};
-use crate::error::{Error, Result};
+use crate::error::Fail;
 use crate::pipe::WriteError;
 use std::collections::HashMap;
 
@@ -117,7 +117,7 @@ impl Behaviour for Router {
         }
     }
 
-    fn send_bytes(&mut self, io: &mut Io, id: &[u8], more: bool) -> Result<()> {
+    fn send_bytes(&mut self, io: &mut Io, id: &[u8], more: bool) -> Result<(), Fail> {
         self.identify_waiting(io);
         if !more {
             // A routing id with nothing after it routes nothing.
@@ -125,24 +125,24 @@ impl Behaviour for Router {
         }
         self.out = match self.by_id.get(id) {
             Some(&key) if io.can_start(key) => Out::To(key),
-            Some(_) if io.opts.router_mandatory => return Err(Error::WouldBlock),
-            None if io.opts.router_mandatory => return Err(Error::HostUnreachable),
+            Some(_) if io.opts.router_mandatory => return Err(Fail::WouldBlock),
+            None if io.opts.router_mandatory => return Err(Fail::HostUnreachable),
             _ => Out::Dropping,
         };
         Ok(())
     }
 
-    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot> {
+    fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         match self.out {
             Out::Idle => Ok(Slot::Scratch),
             Out::Dropping => Ok(Slot::Discard),
             Out::To(key) => match io.claim(key, len) {
-                Ok(()) => Ok(Slot::Pipe(key)),
+                Ok(()) => Ok(Slot::Pipe(key as u32)),
                 Err(WriteError::TooLarge) => {
-                    let max = io.pipes[key].end.max_frame();
+                    let max = io.pipes[key].end.max_frame() as u32;
                     io.pipes[key].end.rollback();
                     self.out = if more { Out::Dropping } else { Out::Idle };
-                    Err(Error::MessageTooLarge { size: len, max })
+                    Err(Fail::TooLarge { max })
                 }
                 // A ROUTER never blocks inside a message: the rest is dropped.
                 Err(_) => {
@@ -156,7 +156,7 @@ impl Behaviour for Router {
 
     fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
         if let Slot::Pipe(key) = slot {
-            io.commit(key, len, more);
+            io.commit(key as usize, len, more);
         }
         if !more {
             self.out = Out::Idle;
@@ -170,11 +170,11 @@ impl Behaviour for Router {
         self.out = Out::Idle;
     }
 
-    fn recv(&mut self, io: &mut Io) -> Result<(In, bool)> {
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         self.identify_waiting(io);
         if let Some(key) = self.reading {
             if let Some(rec) = io.peek(key) {
-                return Ok((In::Pipe(key, rec), rec.more()));
+                return Ok(In::Pipe(key as u32, rec));
             }
             self.reading = None;
         }
@@ -182,14 +182,14 @@ impl Behaviour for Router {
         self.held.clear();
         self.held.extend_from_slice(&self.ids[&key]);
         self.held_for = Some(key);
-        Ok((In::Held, true))
+        Ok(In::Held)
     }
 
     fn consumed(&mut self, io: &mut Io, frame: In) {
         match frame {
             In::Held => self.reading = self.held_for.take(),
             In::Pipe(key, rec) => {
-                self.fq.consumed(io, key, rec);
+                self.fq.consumed(io, key as usize, rec);
                 if !rec.more() {
                     self.reading = None;
                 }

@@ -98,10 +98,11 @@ pub enum ClaimError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Corrupt;
 
-/// A record the consumer has peeked: where it is, how long, which flags.
+/// A record the consumer has peeked: how long, which flags. It is always the
+/// one at the consumer's head, so it needs no position (and stays small
+/// enough to travel in registers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
-    pos: u64,
     len: u32,
     flags: u32,
 }
@@ -491,21 +492,22 @@ impl Consumer {
                 self.head += size;
                 continue;
             }
-            return Ok(Some(Record { pos: self.head, len, flags }));
+            return Ok(Some(Record { len, flags }));
         }
     }
 
     /// The payload of a record returned by [`peek`](Self::peek).
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
-        debug_assert!(rec.pos >= self.head && rec.pos < self.cached_tail);
-        self.ring.track_read(rec.pos, record_size(rec.len as u64));
-        // SAFETY: `peek` checked that the record lies within the published,
-        // unreleased span and inside the region; it stays unreleased while
-        // `&self` is borrowed, because only `&mut self` advances and releases.
+        debug_assert!(self.head < self.cached_tail, "payload of a record not peeked");
+        self.ring.track_read(self.head, record_size(rec.len as u64));
+        // SAFETY: `rec` came from `peek`, which checked that the record at
+        // `head` lies within the published, unreleased span and inside the
+        // region; `head` only moves in `advance` (`&mut self`), so while
+        // `&self` is borrowed the bytes stay the consumer's, unchanged.
         unsafe {
             std::slice::from_raw_parts(
-                self.ring.at((rec.pos & self.ring.mask()) + HEADER),
+                self.ring.at((self.head & self.ring.mask()) + HEADER),
                 rec.len as usize,
             )
         }
@@ -515,8 +517,8 @@ impl Consumer {
     /// until [`release`](Self::release).
     #[inline]
     pub fn advance(&mut self, rec: Record) {
-        debug_assert_eq!(rec.pos, self.head, "advance past a record not peeked last");
-        self.head = rec.pos + record_size(rec.len as u64);
+        debug_assert!(self.head < self.cached_tail, "advance past a record not peeked");
+        self.head += record_size(rec.len as u64);
         if rec.flags & MORE == 0 {
             self.msgs += 1;
         }

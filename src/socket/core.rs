@@ -3,7 +3,7 @@
 
 use super::options::{Options, WaitStrategy};
 use super::{NewPipe, SocketShared};
-use crate::error::{Error, Result};
+use crate::error::Fail;
 use crate::pattern::{In, Io, Pattern, PatternOptions, Pipe, Slot};
 use crate::sync::spin_hint;
 use crate::{Context, SocketType, DONTWAIT};
@@ -21,6 +21,12 @@ pub(crate) struct Core {
     pub rcvmore: bool,
     /// An outbound message is in progress (a frame with SNDMORE was sent).
     pub sending: bool,
+    /// Where the blocking loop leaves the slot or frame it found: the loop
+    /// itself only carries an 8-byte `Result<(), Fail>`, which stays in a
+    /// register; wider results bounced through the stack in pieces and
+    /// stalled store-to-load forwarding behind the ring's cache misses.
+    found_slot: Slot,
+    found_frame: In,
     pub last_endpoint: String,
 }
 
@@ -36,6 +42,8 @@ impl Core {
             pattern,
             rcvmore: false,
             sending: false,
+            found_slot: Slot::Discard,
+            found_frame: In::Held,
             last_endpoint: String::new(),
         }
     }
@@ -107,41 +115,43 @@ impl Core {
         !doomed.is_empty()
     }
 
-    /// Runs `op` until it stops saying [`Error::WouldBlock`], waiting as the
+    /// Runs `op` until it stops saying [`Fail::WouldBlock`], waiting as the
     /// socket's strategy says in between, within `flags` and `timeout_ms`.
     #[inline(always)]
     pub fn block<T>(
         &mut self,
         flags: i32,
         timeout_ms: i32,
-        mut op: impl FnMut(&mut Core) -> Result<T>,
-    ) -> Result<T> {
-        match self.attempt(&mut op) {
-            Some(done) => done,
-            None if flags & DONTWAIT != 0 || timeout_ms == 0 => Err(Error::WouldBlock),
-            None => self.wait(timeout_ms, op),
+        mut op: impl FnMut(&mut Core) -> Result<T, Fail>,
+    ) -> Result<T, Fail> {
+        let done = self.attempt(&mut op);
+        if !matches!(done, Err(Fail::WouldBlock)) || flags & DONTWAIT != 0 || timeout_ms == 0 {
+            return done;
         }
+        self.wait(timeout_ms, op)
     }
 
-    /// One try of `op`: `None` if it would block.
+    /// One try of `op`. The result stays a plain `Result` (no wrapper) so
+    /// that it travels in registers on the hot path.
     #[inline(always)]
-    fn attempt<T>(&mut self, op: &mut impl FnMut(&mut Core) -> Result<T>) -> Option<Result<T>> {
+    fn attempt<T>(&mut self, op: &mut impl FnMut(&mut Core) -> Result<T, Fail>) -> Result<T, Fail> {
         if self.ctx.is_terminated() {
-            return Some(Err(Error::Terminated));
+            return Err(Fail::Terminated);
         }
         self.process_mail();
         self.reap();
-        match op(self) {
-            Err(Error::WouldBlock) => None,
-            done => Some(done),
-        }
+        op(self)
     }
 
     /// The slow half of [`block`](Self::block): spin, yield, then sleep on
     /// the doorbell, retrying `op` each time, until it succeeds or time is up.
     #[cold]
     #[inline(never)]
-    fn wait<T>(&mut self, timeout_ms: i32, mut op: impl FnMut(&mut Core) -> Result<T>) -> Result<T> {
+    fn wait<T>(
+        &mut self,
+        timeout_ms: i32,
+        mut op: impl FnMut(&mut Core) -> Result<T, Fail>,
+    ) -> Result<T, Fail> {
         let start = Instant::now();
         let deadline = u64::try_from(timeout_ms)
             .ok()
@@ -155,7 +165,8 @@ impl Core {
             let mut yielding = false;
             let mut i = 0u32;
             loop {
-                if let Some(done) = self.attempt(&mut op) {
+                let done = self.attempt(&mut op);
+                if !matches!(done, Err(Fail::WouldBlock)) {
                     return done;
                 }
                 if yielding {
@@ -167,7 +178,7 @@ impl Core {
                 if i % 64 == 0 || yielding {
                     let now = Instant::now();
                     if deadline.is_some_and(|d| now >= d) {
-                        return Err(Error::TimedOut);
+                        return Err(Fail::TimedOut);
                     }
                     match spin {
                         Some(s) if now - start >= s * 2 => break,
@@ -182,11 +193,15 @@ impl Core {
             let left = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => Some(left),
-                    _ => return Err(Error::TimedOut),
+                    _ => return Err(Fail::TimedOut),
                 },
                 None => None,
             };
-            if let Some(done) = bell.sleep_until(left, || self.attempt(&mut op)) {
+            let woke = bell.sleep_until(left, || {
+                let done = self.attempt(&mut op);
+                (!matches!(done, Err(Fail::WouldBlock))).then_some(done)
+            });
+            if let Some(done) = woke {
                 return done;
             }
         }
@@ -197,9 +212,13 @@ impl Core {
     /// Blocking per `flags` and SNDTIMEO: where the next frame of `len`
     /// bytes goes.
     #[inline]
-    pub fn reserve(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot> {
+    pub fn reserve(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot, Fail> {
         let timeo = self.opts.sndtimeo;
-        self.block(flags, timeo, |c| c.pattern.reserve(&mut c.io, len, more))
+        self.block(flags, timeo, |c| {
+            c.found_slot = c.pattern.reserve(&mut c.io, len, more)?;
+            Ok(())
+        })?;
+        Ok(self.found_slot)
     }
 
     /// The room `slot` reserved, for a frame written in place.
@@ -210,7 +229,7 @@ impl Core {
 
     /// Sends the frame written in place (or, for a scratch slot, `data`).
     #[inline]
-    pub fn finish_send(&mut self, slot: Slot, data: &[u8], more: bool, flags: i32) -> Result<()> {
+    pub fn finish_send(&mut self, slot: Slot, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
         if slot == Slot::Scratch {
             let timeo = self.opts.sndtimeo;
             self.block(flags, timeo, |c| c.pattern.send_bytes(&mut c.io, data, more))?;
@@ -223,10 +242,10 @@ impl Core {
 
     /// Sends one frame by copy.
     #[inline]
-    pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<()> {
+    pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
         let slot = self.reserve(data.len(), more, flags)?;
         if let Slot::Pipe(key) = slot {
-            crate::copy::copy(self.io.reserved(key), data);
+            crate::copy::copy(self.io.reserved(key as usize), data);
         }
         self.finish_send(slot, data, more, flags)
     }
@@ -240,28 +259,31 @@ impl Core {
 
     // ---- inbound ----
 
-    /// Blocking per `flags` and RCVTIMEO: the next inbound frame, and whether
-    /// more of its message follow.
+    /// Blocking per `flags` and RCVTIMEO: the next inbound frame.
     #[inline]
-    pub fn next_frame(&mut self, flags: i32) -> Result<(In, bool)> {
+    pub fn next_frame(&mut self, flags: i32) -> Result<In, Fail> {
         let timeo = self.opts.rcvtimeo;
-        self.block(flags, timeo, |c| c.pattern.recv(&mut c.io))
+        self.block(flags, timeo, |c| {
+            c.found_frame = c.pattern.recv(&mut c.io)?;
+            Ok(())
+        })?;
+        Ok(self.found_frame)
     }
 
     /// The bytes of a frame from [`next_frame`](Self::next_frame).
     #[inline]
     pub fn payload(&self, frame: &In) -> &[u8] {
         match frame {
-            In::Pipe(key, rec) => self.io.payload(*key, rec),
+            In::Pipe(key, rec) => self.io.payload(*key as usize, rec),
             In::Held => self.pattern.held(),
         }
     }
 
     /// Done with a frame from [`next_frame`](Self::next_frame).
     #[inline]
-    pub fn consume(&mut self, frame: In, more: bool) {
+    pub fn consume(&mut self, frame: In) {
         self.pattern.consumed(&mut self.io, frame);
-        self.rcvmore = more;
+        self.rcvmore = frame.more();
     }
 
     /// Whether a message could be received now without blocking.

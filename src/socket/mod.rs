@@ -204,7 +204,10 @@ impl Socket {
     /// its last frame is sent.
     #[inline]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
-        self.core()?.send_frame(data.as_ref(), flags & SNDMORE != 0, flags)
+        let data = data.as_ref();
+        self.core()?
+            .send_frame(data, flags & SNDMORE != 0, flags)
+            .map_err(|f| f.into_error(data.len()))
     }
 
     /// Sends a whole message, atomically: either every frame is queued, or
@@ -221,9 +224,10 @@ impl Socket {
         let mut frames = frames.into_iter().peekable();
         while let Some(frame) = frames.next() {
             let more = frames.peek().is_some();
-            if let Err(e) = c.send_frame(frame.as_ref(), more, flags) {
+            let frame = frame.as_ref();
+            if let Err(f) = c.send_frame(frame, more, flags) {
                 c.abort_message();
-                return Err(e);
+                return Err(f.into_error(frame.len()));
             }
         }
         Ok(())
@@ -250,9 +254,9 @@ impl Socket {
     pub fn loan(&self, len: usize, flags: i32) -> Result<Loan<'_>> {
         let mut core = self.core()?;
         let more = flags & SNDMORE != 0;
-        let slot = core.reserve(len, more, flags)?;
+        let slot = core.reserve(len, more, flags).map_err(|f| f.into_error(len))?;
         let ptr = match slot {
-            Slot::Pipe(key) => core.room(key).as_mut_ptr(),
+            Slot::Pipe(key) => core.room(key as usize).as_mut_ptr(),
             Slot::Scratch | Slot::Discard => std::ptr::null_mut(),
         };
         let scratch = if ptr.is_null() { vec![0; len] } else { Vec::new() };
@@ -263,9 +267,9 @@ impl Socket {
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
-        let (frame, more) = c.next_frame(flags)?;
+        let frame = c.next_frame(flags).map_err(|f| f.into_error(0))?;
         let data = c.payload(&frame).to_vec();
-        c.consume(frame, more);
+        c.consume(frame);
         Ok(data)
     }
 
@@ -274,11 +278,11 @@ impl Socket {
     #[inline]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
-        let (frame, more) = c.next_frame(flags)?;
+        let frame = c.next_frame(flags).map_err(|f| f.into_error(0))?;
         let data = c.payload(&frame);
         let (size, n) = (data.len(), data.len().min(buf.len()));
         crate::copy::copy(&mut buf[..n], &data[..n]);
-        c.consume(frame, more);
+        c.consume(frame);
         Ok(size)
     }
 
@@ -288,10 +292,10 @@ impl Socket {
         let mut c = self.core()?;
         let mut frames = Vec::new();
         loop {
-            let (frame, more) = c.next_frame(flags)?;
+            let frame = c.next_frame(flags).map_err(|f| f.into_error(0))?;
             frames.push(c.payload(&frame).to_vec());
-            c.consume(frame, more);
-            if !more {
+            c.consume(frame);
+            if !frame.more() {
                 return Ok(frames);
             }
         }
@@ -302,8 +306,8 @@ impl Socket {
     #[inline]
     pub fn recv_frame(&self, flags: i32) -> Result<Frame<'_>> {
         let mut core = self.core()?;
-        let (frame, more) = core.next_frame(flags)?;
-        Ok(Frame { core, frame, more })
+        let frame = core.next_frame(flags).map_err(|f| f.into_error(0))?;
+        Ok(Frame { core, frame })
     }
 
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
@@ -444,13 +448,12 @@ impl Drop for Socket {
 pub struct Frame<'a> {
     core: RefMut<'a, Core>,
     frame: In,
-    more: bool,
 }
 
 impl Frame<'_> {
     /// Whether more frames of the same message follow.
     pub fn more(&self) -> bool {
-        self.more
+        self.frame.more()
     }
 }
 
@@ -471,7 +474,7 @@ impl std::fmt::Debug for Frame<'_> {
 impl Drop for Frame<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.core.consume(self.frame, self.more);
+        self.core.consume(self.frame);
     }
 }
 
@@ -496,7 +499,10 @@ impl Loan<'_> {
         let scratch = std::mem::take(&mut self.scratch);
         let data = if self.ptr.is_null() { &scratch[..] } else { &[][..] };
         if self.slot == Slot::Scratch {
-            return self.core.finish_send(Slot::Scratch, data, self.more, self.flags);
+            return self
+                .core
+                .finish_send(Slot::Scratch, data, self.more, self.flags)
+                .map_err(|f| f.into_error(data.len()));
         }
         let core = &mut *self.core;
         core.pattern.commit(&mut core.io, self.slot, self.len, self.more);
