@@ -63,6 +63,11 @@ impl FairQueue {
         self.current = rec.more().then_some(key);
     }
 
+    /// Whether a message is being read.
+    pub fn busy(&self) -> bool {
+        self.current.is_some()
+    }
+
     /// Drops the rest of the message whose frame `rec` was just read.
     pub fn skip(&mut self, io: &mut Io, key: PipeKey, rec: Record) {
         io.skip_message(key, rec);

@@ -20,8 +20,10 @@ mod fq;
 mod lb;
 mod pair;
 mod pipeline;
+mod pubsub;
 mod reqrep;
 mod router;
+mod trie;
 
 pub(crate) use dist::Distribute;
 pub(crate) use fq::FairQueue;
@@ -63,6 +65,12 @@ pub(crate) struct PatternOptions {
     pub router_handover: bool,
     pub req_relaxed: bool,
     pub req_correlate: bool,
+    pub xpub_verbose: bool,
+    pub xpub_verboser: bool,
+    pub xpub_nodrop: bool,
+    pub xpub_manual: bool,
+    pub xpub_welcome_msg: Option<Vec<u8>>,
+    pub invert_matching: bool,
 }
 
 /// The pipes of one socket, and what its pattern may do with them.
@@ -196,8 +204,9 @@ pub(crate) enum Slot {
 pub(crate) enum In {
     /// A frame in pipe `key`'s ring.
     Pipe(u32, Record),
-    /// A frame the pattern holds (see [`Pattern::held`]); more follow it.
-    Held,
+    /// A frame the pattern holds (see [`Pattern::held`]), and whether more
+    /// frames follow it.
+    Held(bool),
 }
 
 impl In {
@@ -206,7 +215,7 @@ impl In {
     pub fn more(&self) -> bool {
         match self {
             In::Pipe(_, rec) => rec.more(),
-            In::Held => true,
+            In::Held(more) => *more,
         }
     }
 }
@@ -248,6 +257,10 @@ pub(crate) trait Behaviour {
     fn writable(&mut self, _io: &mut Io) -> bool {
         false
     }
+    /// SUBSCRIBE / UNSUBSCRIBE (SUB, XSUB; XPUB with XPUB_MANUAL).
+    fn subscribe(&mut self, _io: &mut Io, _topic: &[u8], _on: bool) -> Result<(), Fail> {
+        Err(Fail::NotSupported)
+    }
     /// Whether a second peer is refused (PAIR).
     fn single_peer(&self) -> bool {
         false
@@ -263,6 +276,8 @@ pub(crate) enum Pattern {
     Req(reqrep::Req),
     Rep(reqrep::Rep),
     Router(router::Router),
+    Pub(pubsub::Pub),
+    Sub(pubsub::Sub),
 }
 
 macro_rules! dispatch {
@@ -275,12 +290,14 @@ macro_rules! dispatch {
             Pattern::Req($p) => $e,
             Pattern::Rep($p) => $e,
             Pattern::Router($p) => $e,
+            Pattern::Pub($p) => $e,
+            Pattern::Sub($p) => $e,
         }
     };
 }
 
 impl Pattern {
-    /// The pattern of `kind`, or `None` where it is not built yet.
+    /// The pattern of `kind`.
     pub fn of(kind: SocketType) -> Option<Pattern> {
         Some(match kind {
             SocketType::Push => Pattern::Push(Default::default()),
@@ -290,7 +307,10 @@ impl Pattern {
             SocketType::Req => Pattern::Req(Default::default()),
             SocketType::Rep => Pattern::Rep(Default::default()),
             SocketType::Router => Pattern::Router(Default::default()),
-            _ => return None,
+            SocketType::Pub => Pattern::Pub(pubsub::Pub::new(false)),
+            SocketType::XPub => Pattern::Pub(pubsub::Pub::new(true)),
+            SocketType::Sub => Pattern::Sub(pubsub::Sub::new(false)),
+            SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
         })
     }
 
@@ -334,6 +354,9 @@ impl Pattern {
     }
     pub fn writable(&mut self, io: &mut Io) -> bool {
         dispatch!(self, p => p.writable(io))
+    }
+    pub fn subscribe(&mut self, io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
+        dispatch!(self, p => p.subscribe(io, topic, on))
     }
     pub fn single_peer(&self) -> bool {
         dispatch!(self, p => p.single_peer())

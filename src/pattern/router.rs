@@ -182,12 +182,12 @@ impl Behaviour for Router {
         self.held.clear();
         self.held.extend_from_slice(&self.ids[&key]);
         self.held_for = Some(key);
-        Ok(In::Held)
+        Ok(In::Held(true))
     }
 
     fn consumed(&mut self, io: &mut Io, frame: In) {
         match frame {
-            In::Held => self.reading = self.held_for.take(),
+            In::Held(_) => self.reading = self.held_for.take(),
             In::Pipe(key, rec) => {
                 self.fq.consumed(io, key as usize, rec);
                 if !rec.more() {

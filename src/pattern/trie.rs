@@ -94,12 +94,14 @@ impl<K: Copy + Ord> SubscriptionTrie<K> {
         }
     }
 
+    #[cfg(test)]
     /// Number of distinct topics that at least one key is subscribed to.
     #[inline]
     pub fn len(&self) -> usize {
         self.topics
     }
 
+    #[cfg(test)]
     /// No subscriptions at all.
     #[inline]
     pub fn is_empty(&self) -> bool {
@@ -158,6 +160,7 @@ impl<K: Copy + Ord> SubscriptionTrie<K> {
         }
     }
 
+    #[cfg(test)]
     /// How many times `key` is subscribed to exactly `topic` (0 if not).
     pub fn count(&self, topic: &[u8], key: K) -> u32 {
         self.root
@@ -332,6 +335,7 @@ impl<K> Node<K> {
         Some(child)
     }
 
+    #[cfg(test)]
     /// The node whose topic is exactly `topic`, below this one.
     fn find(&self, mut topic: &[u8]) -> Option<&Node<K>> {
         let mut node = self;

@@ -43,7 +43,7 @@ impl Core {
             rcvmore: false,
             sending: false,
             found_slot: Slot::Discard,
-            found_frame: In::Held,
+            found_frame: In::Held(false),
             last_endpoint: String::new(),
         }
     }
@@ -275,7 +275,7 @@ impl Core {
     pub fn payload(&self, frame: &In) -> &[u8] {
         match frame {
             In::Pipe(key, rec) => self.io.payload(*key as usize, rec),
-            In::Held => self.pattern.held(),
+            In::Held(_) => self.pattern.held(),
         }
     }
 

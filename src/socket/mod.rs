@@ -402,6 +402,53 @@ impl Socket {
         Ok(self.core()?.io.opts.routing_id.clone().unwrap_or_default())
     }
 
+    /// Subscribes to messages whose first frame starts with `topic` (SUB,
+    /// XSUB; the empty topic matches everything). Counted: subscribing twice
+    /// needs two unsubscribes. On an XPUB with XPUB_MANUAL, subscribes the
+    /// peer whose subscription was received last.
+    pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
+        let mut c = self.core()?;
+        let c = &mut *c;
+        c.pattern.subscribe(&mut c.io, topic, true).map_err(|_| Error::InvalidArgument("SUBSCRIBE on a socket that does not subscribe"))
+    }
+
+    /// Cancels one [`set_subscribe`](Self::set_subscribe) of `topic`.
+    pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
+        let mut c = self.core()?;
+        let c = &mut *c;
+        c.pattern.subscribe(&mut c.io, topic, false).map_err(|_| Error::InvalidArgument("UNSUBSCRIBE on a socket that does not subscribe"))
+    }
+
+    /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new subscriber.
+    pub fn set_xpub_welcome_msg(&self, msg: Option<&[u8]>) -> Result<()> {
+        self.core()?.io.opts.xpub_welcome_msg = msg.map(<[u8]>::to_vec);
+        Ok(())
+    }
+
+    bool_option!(
+        /// `ZMQ_XPUB_VERBOSE`: an XPUB passes every subscription to the
+        /// application, not only new topics.
+        xpub_verbose, set_xpub_verbose, get_xpub_verbose
+    );
+    bool_option!(
+        /// `ZMQ_XPUB_VERBOSER`: as XPUB_VERBOSE, and every unsubscription too.
+        xpub_verboser, set_xpub_verboser, get_xpub_verboser
+    );
+    bool_option!(
+        /// `ZMQ_XPUB_NODROP`: an XPUB would-blocks (or blocks) when a matching
+        /// subscriber is at its high-water mark, instead of dropping for it.
+        xpub_nodrop, set_xpub_nodrop, get_xpub_nodrop
+    );
+    bool_option!(
+        /// `ZMQ_XPUB_MANUAL`: an XPUB applies no subscription itself; the
+        /// application does, with `set_subscribe`, for the last subscriber.
+        xpub_manual, set_xpub_manual, get_xpub_manual
+    );
+    bool_option!(
+        /// `ZMQ_INVERT_MATCHING`: PUB/XPUB send to, and SUB receives, the
+        /// messages that match no subscription.
+        invert_matching, set_invert_matching, get_invert_matching
+    );
     bool_option!(
         /// `ZMQ_IMMEDIATE`: queue messages only to peers whose connection is
         /// complete (over inproc: only once the other side has bound).

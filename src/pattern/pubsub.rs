@@ -1,0 +1,351 @@
+//! PUB, XPUB, SUB and XSUB, with filtering at the publisher.
+//!
+//! Subscriptions travel upstream through each pipe as messages — `0x01` and
+//! the topic to subscribe, `0x00` and the topic to cancel — the form ZMTP 3.0
+//! uses on the wire, so a transport forwards them unchanged (or turns them
+//! into 3.1's SUBSCRIBE/CANCEL commands). The publisher keeps them in a
+//! [`SubscriptionTrie`] keyed by pipe and writes each message only into the
+//! pipes whose subscriptions match its first frame; a pipe at its high-water
+//! mark misses the message (XPUB_NODROP: the send would-blocks instead).
+//!
+//! A subscriber keeps its own counted subscriptions, sends each new one
+//! upstream, sends a cancel only when the last reference goes, resends them
+//! all to every new pipe (so they survive a reconnect), and filters what
+//! arrives as well (XSUB does not). XPUB hands subscriptions to the
+//! application: new topics only, every subscription with XPUB_VERBOSE, every
+//! cancel too with XPUB_VERBOSER; with XPUB_MANUAL it applies none itself and
+//! the application subscribes the last pipe with `set_subscribe`.
+
+use super::trie::SubscriptionTrie;
+use super::{Behaviour, Distribute, FairQueue, In, Io, PipeKey, Slot};
+use crate::error::Fail;
+use std::collections::VecDeque;
+
+const SUBSCRIBE: u8 = 1;
+const CANCEL: u8 = 0;
+
+/// PUB and XPUB.
+#[derive(Debug, Default)]
+pub(crate) struct Pub {
+    /// XPUB: subscriptions go to the application too.
+    xpub: bool,
+    dist: Distribute,
+    subs: SubscriptionTrie<PipeKey>,
+    /// `marks[key] == mark`: pipe `key` matches the message being sent.
+    marks: Vec<u32>,
+    mark: u32,
+    /// XPUB: subscription messages waiting for the application.
+    pending: VecDeque<Vec<u8>>,
+    held: Vec<u8>,
+    /// XPUB_MANUAL: the pipe the last subscription came from.
+    last_pipe: Option<PipeKey>,
+}
+
+impl Pub {
+    pub fn new(xpub: bool) -> Self {
+        Self { xpub, ..Default::default() }
+    }
+
+    /// Reads what subscribers sent upstream and applies it.
+    fn process_subscriptions(&mut self, io: &mut Io) {
+        for i in 0..self.dist.keys().len() {
+            let key = self.dist.keys()[i];
+            while let Some(rec) = io.peek(key) {
+                let msg = io.payload(key, &rec);
+                if !rec.more() && matches!(msg.first(), Some(&SUBSCRIBE) | Some(&CANCEL)) {
+                    let msg = msg.to_vec();
+                    io.consume(key, rec);
+                    self.apply(io, key, msg);
+                } else if self.xpub {
+                    // Anything else from a subscriber goes to the application whole.
+                    let mut frame = msg.to_vec();
+                    let more = rec.more();
+                    io.consume(key, rec);
+                    if more {
+                        // Multipart user messages upstream are rare; pass
+                        // their frames joined into one.
+                        while let Some(next) = io.peek(key) {
+                            frame.extend_from_slice(io.payload(key, &next));
+                            io.consume(key, next);
+                            if !next.more() {
+                                break;
+                            }
+                        }
+                    }
+                    self.pending.push_back(frame);
+                } else {
+                    io.skip_message(key, rec);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, io: &mut Io, key: PipeKey, msg: Vec<u8>) {
+        let topic = &msg[1..];
+        let opts = &io.opts;
+        if opts.xpub_manual && self.xpub {
+            self.last_pipe = Some(key);
+            self.pending.push_back(msg);
+            return;
+        }
+        let tell = if msg[0] == SUBSCRIBE {
+            let added = self.subs.add(topic, key);
+            added.first_for_topic || opts.xpub_verbose || opts.xpub_verboser
+        } else {
+            let removed = self.subs.remove(topic, key);
+            removed.existed && (removed.last_for_topic || opts.xpub_verboser)
+        };
+        if self.xpub && tell {
+            self.pending.push_back(msg);
+        }
+    }
+
+    /// Picks the pipes the message starting with `first` goes to.
+    fn mark_matching(&mut self, invert: bool, first: &[u8]) {
+        self.mark = self.mark.wrapping_add(1);
+        if self.mark == 0 {
+            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.mark = 1;
+        }
+        let (marks, mark) = (&mut self.marks, self.mark);
+        self.subs.matches(first, |key| marks[key] = mark);
+        if invert {
+            for key in self.dist.keys() {
+                marks[*key] = if marks[*key] == mark { 0 } else { mark };
+            }
+        }
+    }
+}
+
+impl Behaviour for Pub {
+    fn attach(&mut self, io: &mut Io, key: PipeKey) {
+        self.dist.attach(key);
+        if self.marks.len() <= key {
+            self.marks.resize(key + 1, 0);
+        }
+        if self.xpub {
+            if let Some(welcome) = &io.opts.xpub_welcome_msg {
+                let welcome = welcome.clone();
+                let _ = io.write(key, &welcome, false);
+            }
+        }
+    }
+
+    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.dist.detach(key);
+        let (xpub, pending) = (self.xpub, &mut self.pending);
+        self.subs.remove_key(key, |topic| {
+            if xpub {
+                let mut msg = vec![CANCEL];
+                msg.extend_from_slice(topic);
+                pending.push_back(msg);
+            }
+        });
+        if self.last_pipe == Some(key) {
+            self.last_pipe = None;
+        }
+    }
+
+    fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot, Fail> {
+        Ok(Slot::Scratch)
+    }
+
+    fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<(), Fail> {
+        if !self.dist.in_progress() {
+            self.process_subscriptions(io);
+            self.mark_matching(io.opts.invert_matching, data);
+            let (marks, mark) = (&self.marks, self.mark);
+            if io.opts.xpub_nodrop
+                && self.xpub
+                && !self.dist.all_can_start(io, |key| marks[key] == mark)
+            {
+                return Err(Fail::WouldBlock);
+            }
+            self.dist.start(io, |key| marks[key] == mark);
+        }
+        self.dist.write(io, data, more);
+        Ok(())
+    }
+
+    fn abort(&mut self, io: &mut Io) {
+        self.dist.rollback(io);
+    }
+
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
+        if !self.xpub {
+            return Err(Fail::NotSupported);
+        }
+        self.process_subscriptions(io);
+        match self.pending.pop_front() {
+            Some(msg) => {
+                self.held = msg;
+                Ok(In::Held(false))
+            }
+            None => Err(Fail::WouldBlock),
+        }
+    }
+
+    fn held(&self) -> &[u8] {
+        &self.held
+    }
+
+    fn readable(&mut self, io: &mut Io) -> bool {
+        self.process_subscriptions(io);
+        self.xpub && !self.pending.is_empty()
+    }
+
+    fn writable(&mut self, io: &mut Io) -> bool {
+        if io.opts.xpub_nodrop && self.xpub {
+            let keys = self.dist.keys().to_vec();
+            keys.into_iter().all(|k| io.can_start(k))
+        } else {
+            true
+        }
+    }
+
+    fn subscribe(&mut self, _io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
+        // XPUB_MANUAL: the application subscribes the pipe the last
+        // subscription came from.
+        let key = self.last_pipe.filter(|_| self.xpub).ok_or(Fail::NotSupported)?;
+        if on {
+            self.subs.add(topic, key);
+        } else {
+            self.subs.remove(topic, key);
+        }
+        Ok(())
+    }
+}
+
+/// SUB and XSUB.
+#[derive(Debug, Default)]
+pub(crate) struct Sub {
+    /// XSUB: no local filter; subscriptions arrive as messages to send.
+    xsub: bool,
+    fq: FairQueue,
+    dist: Distribute,
+    subs: SubscriptionTrie<()>,
+    /// XSUB: a non-subscription message upstream is being sent.
+    sending_upstream: bool,
+}
+
+impl Sub {
+    pub fn new(xsub: bool) -> Self {
+        Self { xsub, ..Default::default() }
+    }
+
+    /// Sends a subscription message to every pipe. Subscriptions are not
+    /// held back by the high-water mark (libzmq can drop them there; losing
+    /// one silently is worse than exceeding the mark by a message).
+    fn send_upstream(&mut self, io: &mut Io, msg: &[u8]) {
+        for &key in self.dist.keys() {
+            let _ = io.write(key, msg, false);
+        }
+    }
+
+    fn change(&mut self, io: &mut Io, topic: &[u8], on: bool) {
+        let mut msg = Vec::with_capacity(topic.len() + 1);
+        msg.push(if on { SUBSCRIBE } else { CANCEL });
+        msg.extend_from_slice(topic);
+        if on {
+            self.subs.add(topic, ());
+            self.send_upstream(io, &msg);
+        } else if self.subs.remove(topic, ()).last_for_topic {
+            self.send_upstream(io, &msg);
+        }
+    }
+}
+
+impl Behaviour for Sub {
+    fn attach(&mut self, io: &mut Io, key: PipeKey) {
+        self.fq.attach(key);
+        self.dist.attach(key);
+        let mut msg = Vec::new();
+        self.subs.for_each_topic(|topic, (), _count| {
+            msg.clear();
+            msg.push(SUBSCRIBE);
+            msg.extend_from_slice(topic);
+            let _ = io.write(key, &msg, false);
+        });
+    }
+
+    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+        self.fq.detach(key);
+        self.dist.detach(key);
+    }
+
+    fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot, Fail> {
+        if self.xsub {
+            Ok(Slot::Scratch)
+        } else {
+            Err(Fail::NotSupported)
+        }
+    }
+
+    fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<(), Fail> {
+        if !self.sending_upstream && !more {
+            match data.first() {
+                Some(&SUBSCRIBE) => return Ok(self.change(io, &data[1..], true)),
+                Some(&CANCEL) => return Ok(self.change(io, &data[1..], false)),
+                _ => {}
+            }
+        }
+        // Any other message goes upstream to every publisher.
+        if !self.dist.in_progress() {
+            self.dist.start(io, |_| true);
+        }
+        self.dist.write(io, data, more);
+        self.sending_upstream = more;
+        Ok(())
+    }
+
+    fn abort(&mut self, io: &mut Io) {
+        self.dist.rollback(io);
+        self.sending_upstream = false;
+    }
+
+    fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
+        loop {
+            let starting = !self.fq.busy();
+            let (key, rec) = self.fq.recv(io)?;
+            if starting && !self.xsub {
+                let wanted = self.subs.is_match(io.payload(key, &rec)) != io.opts.invert_matching;
+                if !wanted {
+                    self.fq.skip(io, key, rec);
+                    continue;
+                }
+            }
+            return Ok(In::Pipe(key as u32, rec));
+        }
+    }
+
+    fn consumed(&mut self, io: &mut Io, frame: In) {
+        if let In::Pipe(key, rec) = frame {
+            self.fq.consumed(io, key as usize, rec);
+        }
+    }
+
+    fn readable(&mut self, io: &mut Io) -> bool {
+        if self.fq.busy() {
+            return true;
+        }
+        // Drop what the filter would drop, to answer truly.
+        loop {
+            let Ok((key, rec)) = self.fq.recv(io) else { return false };
+            let wanted =
+                self.xsub || self.subs.is_match(io.payload(key, &rec)) != io.opts.invert_matching;
+            if wanted {
+                return true;
+            }
+            self.fq.skip(io, key, rec);
+        }
+    }
+
+    fn writable(&mut self, _io: &mut Io) -> bool {
+        self.xsub
+    }
+
+    fn subscribe(&mut self, io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
+        self.change(io, topic, on);
+        Ok(())
+    }
+}
