@@ -1,0 +1,373 @@
+//! REQ, REP, DEALER and ROUTER, after libzmq's test_spec_req, test_spec_rep,
+//! test_spec_dealer, test_spec_router, test_router_mandatory,
+//! test_router_handover, test_req_relaxed, test_req_correlate and
+//! test_probe_router.
+
+mod common;
+use common::*;
+use zeroring::{Context, Error, Socket, SocketType::*, DONTWAIT, SNDMORE};
+
+fn msg(frames: &[&[u8]]) -> Vec<Vec<u8>> {
+    frames.iter().map(|f| f.to_vec()).collect()
+}
+
+#[test]
+fn req_rep_round_trip_and_strict_alternation() {
+    let ctx = Context::new();
+    let (rep, req) = pair_of(&ctx, Rep, Req, "inproc://rr-basic");
+    assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::WrongState)), "REQ must send first");
+    assert!(matches!(rep.send("x", DONTWAIT), Err(Error::WrongState)), "REP must receive first");
+    for i in 0..10u8 {
+        req.send([b'Q', i], 0).unwrap();
+        assert!(matches!(req.send("again", DONTWAIT), Err(Error::WrongState)));
+        assert_eq!(rep.recv_bytes(0).unwrap(), [b'Q', i]);
+        assert!(matches!(rep.recv_bytes(DONTWAIT), Err(Error::WrongState)));
+        rep.send([b'A', i], 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), [b'A', i]);
+    }
+}
+
+#[test]
+fn req_with_no_peer_blocks() {
+    let ctx = Context::new();
+    let req = ctx.socket(Req).unwrap();
+    assert!(matches!(req.send("x", DONTWAIT), Err(Error::WouldBlock)));
+    req.connect("inproc://nobody").unwrap();
+    req.set_immediate(true).unwrap();
+    assert!(matches!(req.send("x", DONTWAIT), Err(Error::WouldBlock)), "IMMEDIATE: no bound peer yet");
+}
+
+#[test]
+fn req_round_robins_requests_over_reps() {
+    let ctx = Context::new();
+    let req = socket(&ctx, Req);
+    req.bind("inproc://rr-req-lb").unwrap();
+    let reps: Vec<Socket> = (0..3)
+        .map(|_| {
+            let r = socket(&ctx, Rep);
+            r.connect("inproc://rr-req-lb").unwrap();
+            r
+        })
+        .collect();
+    for round in 0..2 {
+        for (i, rep) in reps.iter().enumerate() {
+            req.send(format!("{round}-{i}"), 0).unwrap();
+            assert_eq!(rep.recv_bytes(0).unwrap(), format!("{round}-{i}").as_bytes());
+            rep.send("ok", 0).unwrap();
+            assert_eq!(req.recv_bytes(0).unwrap(), b"ok");
+        }
+    }
+}
+
+#[test]
+fn req_envelope_seen_from_a_router_and_only_the_asked_peer_answers() {
+    let ctx = Context::new();
+    let req = socket(&ctx, Req);
+    req.set_routing_id(b"REQ").unwrap();
+    let routers: Vec<Socket> = (0..3)
+        .map(|i| {
+            let r = socket(&ctx, Router);
+            r.bind(&format!("inproc://req-only-{i}")).unwrap();
+            req.connect(&format!("inproc://req-only-{i}")).unwrap();
+            r
+        })
+        .collect();
+    req.send_multipart(["ABC", "DEF"], 0).unwrap();
+    // The request went to the first router, in libzmq's format.
+    assert_eq!(routers[0].recv_multipart(0).unwrap(), msg(&[b"REQ", b"", b"ABC", b"DEF"]));
+    for r in &routers[1..] {
+        assert!(matches!(r.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    }
+    // The others answer first; their replies are not the REQ's to take.
+    for (i, r) in routers.iter().enumerate().skip(1) {
+        r.send_multipart([&b"REQ"[..], b"", format!("reply {i}").as_bytes()], 0).unwrap();
+    }
+    assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    routers[0].send_multipart([&b"REQ"[..], b"", b"reply 0"], 0).unwrap();
+    assert_eq!(req.recv_multipart(0).unwrap(), msg(&[b"reply 0"]));
+    // The stale replies are gone: the next request's answer is the real one.
+    req.send("again", 0).unwrap();
+    let to = routers.iter().position(|r| r.readable().unwrap()).expect("someone got it");
+    let got = routers[to].recv_multipart(0).unwrap();
+    assert_eq!(got[1..], msg(&[b"", b"again"])[..]);
+    routers[to].send_multipart([&got[0][..], b"", b"fresh"], 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"fresh");
+}
+
+#[test]
+fn rep_keeps_the_envelope_and_drops_malformed_requests() {
+    let ctx = Context::new();
+    let (rep, dealer) = pair_of(&ctx, Rep, Dealer, "inproc://rep-envelope");
+    // No delimiter: not a request; dropped.
+    dealer.send("garbage", 0).unwrap();
+    dealer.send_multipart(["X", "Y", "", "body"], 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"body");
+    assert!(!rep.get_rcvmore().unwrap());
+    rep.send_multipart(["reply", "more"], 0).unwrap();
+    assert_eq!(dealer.recv_multipart(0).unwrap(), msg(&[b"X", b"Y", b"", b"reply", b"more"]));
+}
+
+#[test]
+fn rep_fair_queues_requests_and_answers_each_asker() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, Rep);
+    rep.bind("inproc://rep-fq").unwrap();
+    let reqs: Vec<Socket> = (0..3)
+        .map(|_| {
+            let r = socket(&ctx, Req);
+            r.connect("inproc://rep-fq").unwrap();
+            r
+        })
+        .collect();
+    for (i, r) in reqs.iter().enumerate() {
+        r.send(format!("from {i}"), 0).unwrap();
+    }
+    for _ in 0..3 {
+        let q = rep.recv_bytes(0).unwrap();
+        rep.send([b"re: ".as_slice(), &q].concat(), 0).unwrap();
+    }
+    for (i, r) in reqs.iter().enumerate() {
+        assert_eq!(r.recv_bytes(0).unwrap(), format!("re: from {i}").as_bytes());
+    }
+}
+
+#[test]
+fn rep_reply_to_a_departed_asker_is_dropped_silently() {
+    let ctx = Context::new();
+    let (rep, req) = pair_of(&ctx, Rep, Req, "inproc://rep-gone");
+    req.send("q", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"q");
+    drop(req);
+    rep.send("nobody hears", 0).unwrap();
+    let req2 = socket(&ctx, Req);
+    req2.connect("inproc://rep-gone").unwrap();
+    req2.send("q2", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"q2");
+    rep.send("a2", 0).unwrap();
+    assert_eq!(req2.recv_bytes(0).unwrap(), b"a2");
+}
+
+#[test]
+fn req_relaxed_allows_resend_and_correlate_drops_stale_replies() {
+    let ctx = Context::new();
+    let req = socket(&ctx, Req);
+    req.set_req_relaxed(true).unwrap();
+    req.set_req_correlate(true).unwrap();
+    req.bind("inproc://relaxed").unwrap();
+    let router = socket(&ctx, Router);
+    router.connect("inproc://relaxed").unwrap();
+
+    req.send("first", 0).unwrap();
+    let first = router.recv_multipart(0).unwrap();
+    assert_eq!(first.len(), 4, "id, request id, delimiter, body: {first:?}");
+    assert_eq!(first[1].len(), 4);
+    assert_eq!(first[2..], msg(&[b"", b"first"])[..]);
+    // Give up on the first request and ask again (EFSM without RELAXED).
+    req.send("second", 0).unwrap();
+    let second = router.recv_multipart(0).unwrap();
+    assert_ne!(first[1], second[1], "each request gets a new id");
+    // The late answer to the first request is dropped; the second's is taken.
+    router.send_multipart([&first[0][..], &first[1], b"", b"late"], 0).unwrap();
+    router.send_multipart([&second[0][..], &second[1], b"", b"current"], 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"current");
+    assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::WrongState)));
+}
+
+#[test]
+fn dealer_round_robins_out_and_fair_queues_in() {
+    let ctx = Context::new();
+    let dealer = socket(&ctx, Dealer);
+    dealer.bind("inproc://dealer").unwrap();
+    let peers: Vec<Socket> = (0..3)
+        .map(|_| {
+            let p = socket(&ctx, Dealer);
+            p.connect("inproc://dealer").unwrap();
+            p
+        })
+        .collect();
+    for i in 0..6u8 {
+        dealer.send([i], 0).unwrap();
+    }
+    for (k, p) in peers.iter().enumerate() {
+        assert_eq!(p.recv_bytes(0).unwrap(), [k as u8]);
+        assert_eq!(p.recv_bytes(0).unwrap(), [k as u8 + 3]);
+    }
+    for (k, p) in peers.iter().enumerate() {
+        p.send_multipart([[k as u8], [1]], 0).unwrap();
+        p.send_multipart([[k as u8], [2]], 0).unwrap();
+    }
+    let order: Vec<Vec<Vec<u8>>> = (0..6).map(|_| dealer.recv_multipart(0).unwrap()).collect();
+    let firsts: Vec<u8> = order.iter().map(|m| m[0][0]).collect();
+    assert_eq!(firsts, [0, 1, 2, 0, 1, 2], "one message per peer in turn");
+}
+
+#[test]
+fn router_prefixes_ids_and_routes_by_them() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.bind("inproc://router").unwrap();
+    let a = socket(&ctx, Dealer);
+    a.set_routing_id(b"A").unwrap();
+    a.connect("inproc://router").unwrap();
+    let b = socket(&ctx, Dealer);
+    b.set_routing_id(b"B").unwrap();
+    b.connect("inproc://router").unwrap();
+    let anon = socket(&ctx, Dealer);
+    anon.connect("inproc://router").unwrap();
+
+    a.send_multipart(["hello", "there"], 0).unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), msg(&[b"A", b"hello", b"there"]));
+    anon.send("who am i", 0).unwrap();
+    let m = router.recv_multipart(0).unwrap();
+    assert_eq!(m[0].len(), 5, "automatic ids are 5 bytes");
+    assert_eq!(m[0][0], 0, "automatic ids start with a zero byte");
+    router.send_multipart([&m[0][..], b"you are you"], 0).unwrap();
+    assert_eq!(anon.recv_bytes(0).unwrap(), b"you are you");
+
+    router.send_multipart(["B", "for b", "two frames"], 0).unwrap();
+    assert_eq!(b.recv_multipart(0).unwrap(), msg(&[b"for b", b"two frames"]));
+    // Unknown ids are dropped silently without ROUTER_MANDATORY.
+    router.send_multipart(["nobody", "lost"], 0).unwrap();
+    router.send_multipart(["A", "found"], 0).unwrap();
+    assert_eq!(a.recv_bytes(0).unwrap(), b"found");
+}
+
+#[test]
+fn router_connecting_first_learns_the_binders_id_at_bind() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.set_router_mandatory(true).unwrap();
+    router.connect("inproc://router-first").unwrap();
+    assert!(matches!(router.send_multipart(["D", "x"], 0), Err(Error::HostUnreachable)));
+    let dealer = socket(&ctx, Dealer);
+    dealer.set_routing_id(b"D").unwrap();
+    dealer.bind("inproc://router-first").unwrap();
+    router.send_multipart(["D", "now"], 0).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"now");
+}
+
+#[test]
+fn router_mandatory_reports_unreachable_and_full_peers() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.set_router_mandatory(true).unwrap();
+    router.set_sndhwm(1).unwrap();
+    router.bind("inproc://mandatory").unwrap();
+    let d = socket(&ctx, Dealer);
+    d.set_routing_id(b"D").unwrap();
+    d.set_rcvhwm(1).unwrap();
+    d.connect("inproc://mandatory").unwrap();
+    // An empty message lets the router attach the pipe.
+    d.send("", 0).unwrap();
+    router.recv_multipart(0).unwrap();
+
+    assert!(matches!(router.send_multipart(["X", "m"], 0), Err(Error::HostUnreachable)));
+    let mut sent = 0;
+    loop {
+        match router.send_multipart(["D", "m"], DONTWAIT) {
+            Ok(()) => sent += 1,
+            Err(Error::WouldBlock) => break,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(sent, 2, "1 + 1 messages fit, then would-block");
+    // Without MANDATORY the same sends are dropped instead.
+    router.set_router_mandatory(false).unwrap();
+    router.send_multipart(["D", "dropped"], DONTWAIT).unwrap();
+    assert_eq!(d.recv_multipart(0).unwrap(), msg(&[b"m"]));
+}
+
+#[test]
+fn router_refuses_a_duplicate_id_unless_handover() {
+    for handover in [false, true] {
+        let ctx = Context::new();
+        let router = socket(&ctx, Router);
+        router.set_router_handover(handover).unwrap();
+        router.bind("inproc://handover").unwrap();
+        let first = socket(&ctx, Dealer);
+        first.set_routing_id(b"X").unwrap();
+        first.connect("inproc://handover").unwrap();
+        first.send("one", 0).unwrap();
+        assert_eq!(router.recv_multipart(0).unwrap(), msg(&[b"X", b"one"]));
+        let second = socket(&ctx, Dealer);
+        second.set_routing_id(b"X").unwrap();
+        second.connect("inproc://handover").unwrap();
+        second.send("two", 0).unwrap();
+        router.send_multipart(["X", "to x"], 0).unwrap();
+        if handover {
+            assert_eq!(router.recv_multipart(0).unwrap(), msg(&[b"X", b"two"]));
+            assert_eq!(second.recv_bytes(0).unwrap(), b"to x");
+            assert!(matches!(first.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+        } else {
+            assert_eq!(first.recv_bytes(0).unwrap(), b"to x");
+            assert!(matches!(router.recv_bytes(DONTWAIT), Err(Error::WouldBlock)), "newcomer refused");
+        }
+    }
+}
+
+#[test]
+fn probe_router_announces_a_new_connection() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.bind("inproc://probe").unwrap();
+    let dealer = socket(&ctx, Dealer);
+    dealer.set_routing_id(b"P").unwrap();
+    dealer.set_probe_router(true).unwrap();
+    dealer.connect("inproc://probe").unwrap();
+    assert_eq!(router.recv_multipart(0).unwrap(), msg(&[b"P", b""]));
+    router.send_multipart(["P", "welcome"], 0).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"welcome");
+}
+
+#[test]
+fn req_rep_through_a_router_dealer_broker_keeps_the_envelope() {
+    let ctx = Context::new();
+    let frontend = socket(&ctx, Router);
+    frontend.bind("inproc://broker-front").unwrap();
+    let backend = socket(&ctx, Dealer);
+    backend.bind("inproc://broker-back").unwrap();
+    let clients: Vec<Socket> = (0..3)
+        .map(|_| {
+            let c = socket(&ctx, Req);
+            c.connect("inproc://broker-front").unwrap();
+            c
+        })
+        .collect();
+    let worker = socket(&ctx, Rep);
+    worker.connect("inproc://broker-back").unwrap();
+    for (i, c) in clients.iter().enumerate() {
+        c.send(format!("job {i}"), 0).unwrap();
+    }
+    for _ in 0..3 {
+        // broker: client -> worker
+        let m = frontend.recv_multipart(0).unwrap();
+        backend.send_multipart(&m, 0).unwrap();
+        // worker
+        let job = worker.recv_bytes(0).unwrap();
+        worker.send([b"done: ".as_slice(), &job].concat(), 0).unwrap();
+        // broker: worker -> client
+        let r = backend.recv_multipart(0).unwrap();
+        frontend.send_multipart(&r, 0).unwrap();
+    }
+    for (i, c) in clients.iter().enumerate() {
+        assert_eq!(c.recv_bytes(0).unwrap(), format!("done: job {i}").as_bytes());
+    }
+}
+
+#[test]
+fn router_recv_frame_by_frame_sets_rcvmore() {
+    let ctx = Context::new();
+    let (router, dealer) = pair_of(&ctx, Router, Dealer, "inproc://rcvmore");
+    dealer.set_routing_id(b"unused-after-connect").unwrap();
+    dealer.send("a", SNDMORE).unwrap();
+    dealer.send("b", 0).unwrap();
+    let id = router.recv_bytes(0).unwrap();
+    assert!(router.get_rcvmore().unwrap());
+    assert_eq!(router.recv_bytes(0).unwrap(), b"a");
+    assert!(router.get_rcvmore().unwrap());
+    assert_eq!(router.recv_bytes(0).unwrap(), b"b");
+    assert!(!router.get_rcvmore().unwrap());
+    router.send(&id, SNDMORE).unwrap();
+    router.send("back", 0).unwrap();
+    assert_eq!(dealer.recv_bytes(0).unwrap(), b"back");
+}
