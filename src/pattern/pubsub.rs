@@ -283,10 +283,9 @@ impl Behaviour for Sub {
 
     fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<(), Fail> {
         if !self.sending_upstream && !more {
-            match data.first() {
-                Some(&SUBSCRIBE) => return Ok(self.change(io, &data[1..], true)),
-                Some(&CANCEL) => return Ok(self.change(io, &data[1..], false)),
-                _ => {}
+            if let Some(&flag @ (SUBSCRIBE | CANCEL)) = data.first() {
+                self.change(io, &data[1..], flag == SUBSCRIBE);
+                return Ok(());
             }
         }
         // Any other message goes upstream to every publisher.

@@ -140,7 +140,14 @@ impl Core {
         }
         self.process_mail();
         self.reap();
-        op(self)
+        let done = op(self);
+        if matches!(done, Err(Fail::WouldBlock)) && self.io.reap {
+            // The op found a pipe finished: drop it (its pattern may have
+            // something to say about that, e.g. XPUB's cancels) and retry.
+            self.reap_now();
+            return op(self);
+        }
+        done
     }
 
     /// The slow half of [`block`](Self::block): spin, yield, then sleep on
