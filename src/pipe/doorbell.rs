@@ -37,6 +37,13 @@ pub struct Doorbell {
     bucket: futex::Bucket,
 }
 
+/// The reader's half of the handshake, for waiters that arm several
+/// doorbells (see [`Doorbell::arm`]).
+#[cfg(not(loom))]
+pub(crate) fn barrier_before_check() {
+    barrier::heavy();
+}
+
 impl Default for Doorbell {
     fn default() -> Self {
         Self::new()
@@ -99,6 +106,30 @@ impl Doorbell {
         // writes with a swap.
         #[cfg(loom)]
         let _ = self.sleeping.swap(v, Ordering::Relaxed);
+    }
+
+    /// Reader side, for a waiter that sleeps on several doorbells at once
+    /// (poll): announce the sleep and return the word's value to wait on.
+    /// After arming every doorbell, run [`barrier_before_check`], re-check
+    /// every condition, then sleep on all words with `futex::wait_many`, and
+    /// [`disarm`](Self::disarm) each after.
+    #[cfg(not(loom))]
+    pub(crate) fn arm(&self) -> u32 {
+        let seen = self.seq.load(Ordering::Acquire);
+        self.set_sleeping(1);
+        seen
+    }
+
+    /// Ends a sleep begun with [`arm`](Self::arm).
+    #[cfg(not(loom))]
+    pub(crate) fn disarm(&self) {
+        self.set_sleeping(0);
+    }
+
+    /// The futex word sleepers wait on.
+    #[cfg(not(loom))]
+    pub(crate) fn word(&self) -> &AtomicU32 {
+        &self.seq
     }
 
     /// Reader side: returns what `check` finds, sleeping while it finds

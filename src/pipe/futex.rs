@@ -43,6 +43,63 @@ mod imp {
         }
     }
 
+    /// One entry of `futex_waitv(2)`.
+    #[repr(C)]
+    struct FutexWaitv {
+        val: u64,
+        uaddr: u64,
+        flags: u32,
+        reserved: u32,
+    }
+
+    /// 32-bit futex, shared (no FUTEX_PRIVATE_FLAG): see the module docs.
+    const FUTEX2_SIZE_U32: u32 = 0x02;
+
+    /// Sleeps until any of `words` differs from its expected value, or a
+    /// wake, or `timeout`. Returns false if the kernel lacks `futex_waitv`
+    /// (before Linux 5.16); the caller then has to wait another way.
+    pub(crate) fn wait_many(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) -> bool {
+        let waiters: Vec<FutexWaitv> = words
+            .iter()
+            .map(|(w, expected)| FutexWaitv {
+                val: *expected as u64,
+                uaddr: w.as_ptr() as u64,
+                flags: FUTEX2_SIZE_U32,
+                reserved: 0,
+            })
+            .collect();
+        let mut deadline = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let deadline_ptr = match timeout {
+            Some(d) => {
+                // SAFETY: clock_gettime writes one timespec into `deadline`.
+                unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut deadline) };
+                let nanos = deadline.tv_nsec as u64 + d.subsec_nanos() as u64;
+                deadline.tv_sec = deadline
+                    .tv_sec
+                    .saturating_add(d.as_secs().min(i64::MAX as u64 / 2) as libc::time_t)
+                    .saturating_add((nanos / 1_000_000_000) as libc::time_t);
+                deadline.tv_nsec = (nanos % 1_000_000_000) as libc::c_long;
+                &deadline as *const libc::timespec
+            }
+            None => std::ptr::null(),
+        };
+        // SAFETY: `waiters` holds `words.len()` valid entries whose addresses
+        // point at live AtomicU32s borrowed for the whole call; the deadline
+        // pointer is null or points at `deadline`, which outlives the call.
+        // The kernel only reads them.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                waiters.as_ptr(),
+                waiters.len() as libc::c_uint,
+                0 as libc::c_uint,
+                deadline_ptr,
+                libc::CLOCK_MONOTONIC,
+            )
+        };
+        !(rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS))
+    }
+
     /// Wakes every thread sleeping on `word`, in any process that maps it.
     pub(crate) fn wake_all(word: &AtomicU32) {
         // SAFETY: `word` is a live AtomicU32; FUTEX_WAKE only uses its address

@@ -159,14 +159,16 @@ impl RingRef {
         self.mask
     }
 
-    /// Pointer to the byte at slot `off`.
+    /// Pointer to the byte at slot `off`, or one past the region's end when
+    /// `off == cap` (the payload of an empty record in the last 8 bytes).
     ///
     /// # Safety
-    /// `off < cap`.
+    /// `off <= cap`; at `off == cap` the pointer is only for empty slices.
     #[inline]
     unsafe fn at(&self, off: u64) -> *mut u8 {
-        debug_assert!(off < self.cap);
-        // SAFETY: the caller guarantees `off < cap`, the region's length.
+        debug_assert!(off <= self.cap);
+        // SAFETY: the caller guarantees `off <= cap`, so the result is within
+        // the region or one past its end, which `add` permits.
         unsafe { self.data.as_ptr().add(off as usize) }
     }
 
@@ -628,6 +630,20 @@ mod tests {
         tx.rollback();
         assert_eq!(tx.unpublished(), 0);
         put(&mut tx, &[0; 24], 0).unwrap();
+    }
+
+    #[test]
+    fn empty_record_in_the_last_word() {
+        // Found by the fuzzer: a header-only record at `cap - 8` has its
+        // (empty) payload one past the region's end.
+        let (mut tx, mut rx) = ring(64);
+        for _ in 0..8 {
+            put(&mut tx, &[], 0).unwrap();
+        }
+        tx.publish();
+        for _ in 0..8 {
+            assert_eq!(take(&mut rx), Some((vec![], 0)));
+        }
     }
 
     #[test]

@@ -144,6 +144,14 @@ impl Socket {
         &self.shared
     }
 
+    pub(crate) fn bell(&self) -> &Doorbell {
+        &self.shared.bell
+    }
+
+    pub(crate) fn context_terminated(&self) -> bool {
+        self.core.try_borrow().map(|c| c.ctx.is_terminated()).unwrap_or(false)
+    }
+
     #[inline]
     fn core(&self) -> Result<RefMut<'_, Core>> {
         self.core.try_borrow_mut().map_err(|_| Error::WrongState)
