@@ -1,0 +1,163 @@
+//! poll readiness, and proxy / steerable proxy forwarding, after libzmq's
+//! test_poller, test_proxy and test_proxy_steerable.
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+use zeroring::{poll, proxy, proxy_steerable, Context, Error, SocketType::*, DONTWAIT, POLLIN, POLLOUT};
+
+#[test]
+fn poll_reports_readable_and_writable() {
+    let ctx = Context::new();
+    let (pull, push) = pair_of(&ctx, Pull, Push, "inproc://poll-rw");
+    let mut items = [pull.as_poll_item(POLLIN), push.as_poll_item(POLLOUT)];
+    assert_eq!(poll(&mut items, 0).unwrap(), 1);
+    assert!(!items[0].is_readable() && items[1].is_writable());
+    push.send("x", 0).unwrap();
+    assert_eq!(poll(&mut items, 0).unwrap(), 2);
+    assert!(items[0].is_readable());
+    assert_eq!(pull.get_events().unwrap(), POLLIN);
+    pull.recv_bytes(0).unwrap();
+    assert_eq!(pull.get_events().unwrap(), 0);
+    // A full pipe is not writable.
+    while push.send("x", DONTWAIT).is_ok() {}
+    assert_eq!(push.get_events().unwrap() & POLLOUT, 0);
+}
+
+#[test]
+fn poll_times_out_and_zero_does_not_wait() {
+    let ctx = Context::new();
+    let pull = ctx.socket(Pull).unwrap();
+    let mut items = [pull.as_poll_item(POLLIN)];
+    assert_eq!(poll(&mut items, 0).unwrap(), 0);
+    let start = Instant::now();
+    assert_eq!(poll(&mut items, 30).unwrap(), 0);
+    assert!(start.elapsed() >= Duration::from_millis(30));
+}
+
+#[test]
+fn poll_sleeps_until_any_socket_gets_a_message() {
+    let ctx = Context::new();
+    let a = ctx.socket(Pull).unwrap();
+    a.bind("inproc://poll-a").unwrap();
+    let b = ctx.socket(Pull).unwrap();
+    b.bind("inproc://poll-b").unwrap();
+    let push = socket(&ctx, Push);
+    push.connect("inproc://poll-b").unwrap();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        push.send("wake", 0).unwrap();
+        push
+    });
+    let result = bounded(move || {
+        let mut items = [a.as_poll_item(POLLIN), b.as_poll_item(POLLIN)];
+        go_tx.send(()).unwrap();
+        let n = poll(&mut items, -1).unwrap();
+        (n, items[0].is_readable(), items[1].is_readable(), b.recv_bytes(0).unwrap())
+    });
+    assert_eq!(result, (1, false, true, b"wake".to_vec()));
+    sender.join().unwrap();
+}
+
+#[test]
+fn poll_returns_terminated_on_shutdown() {
+    let ctx = Context::new();
+    let pull = ctx.socket(Pull).unwrap();
+    let ctx2 = ctx.clone();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let poller = std::thread::spawn(move || {
+        ready_tx.send(()).unwrap();
+        let mut items = [pull.as_poll_item(POLLIN)];
+        poll(&mut items, -1).map_err(|e| e.to_string())
+    });
+    ready_rx.recv_timeout(BOUND).unwrap();
+    let result = bounded(move || {
+        ctx2.shutdown();
+        poller.join().unwrap()
+    });
+    assert_eq!(result.unwrap_err(), Error::Terminated.to_string());
+}
+
+#[test]
+fn proxy_forwards_both_ways_and_captures() {
+    let ctx = Context::new();
+    let frontend = socket(&ctx, Router);
+    frontend.bind("inproc://proxy-front").unwrap();
+    let backend = socket(&ctx, Dealer);
+    backend.bind("inproc://proxy-back").unwrap();
+    let capture = socket(&ctx, Push);
+    capture.bind("inproc://proxy-capture").unwrap();
+    let tap = socket(&ctx, Pull);
+    tap.connect("inproc://proxy-capture").unwrap();
+    let client = socket(&ctx, Req);
+    client.connect("inproc://proxy-front").unwrap();
+    let worker = socket(&ctx, Rep);
+    worker.connect("inproc://proxy-back").unwrap();
+
+    let ctx2 = ctx.clone();
+    let proxy_thread =
+        std::thread::spawn(move || proxy(&frontend, &backend, Some(&capture)).map_err(|e| e.to_string()));
+    let (client, worker, tap) = bounded(move || {
+        for i in 0..5 {
+            client.send(format!("req {i}"), 0).unwrap();
+            let q = worker.recv_bytes(0).unwrap();
+            worker.send([b"rep: ".as_slice(), &q].concat(), 0).unwrap();
+            assert_eq!(client.recv_bytes(0).unwrap(), format!("rep: req {i}").as_bytes());
+        }
+        (client, worker, tap)
+    });
+    // Every frame of both directions went to the capture: id, "", body.
+    let captured: Vec<Vec<u8>> = (0..30).map(|_| tap.recv_bytes(0).unwrap()).collect();
+    assert_eq!(captured[2], b"req 0");
+    assert_eq!(captured[5], b"rep: req 0");
+    ctx2.shutdown();
+    assert_eq!(proxy_thread.join().unwrap().unwrap_err(), Error::Terminated.to_string());
+    drop((client, worker));
+}
+
+#[test]
+fn steerable_proxy_pauses_resumes_reports_and_terminates() {
+    let ctx = Context::new();
+    let frontend = socket(&ctx, Pull);
+    frontend.bind("inproc://steer-front").unwrap();
+    let backend = socket(&ctx, Push);
+    backend.bind("inproc://steer-back").unwrap();
+    let control = socket(&ctx, Pair);
+    control.bind("inproc://steer-control").unwrap();
+    let input = socket(&ctx, Push);
+    input.connect("inproc://steer-front").unwrap();
+    let output = socket(&ctx, Pull);
+    output.connect("inproc://steer-back").unwrap();
+    let steer = socket(&ctx, Pair);
+    steer.connect("inproc://steer-control").unwrap();
+
+    let proxy_thread = std::thread::spawn(move || {
+        proxy_steerable(&frontend, &backend, None, &control).map_err(|e| e.to_string())
+    });
+    let result = bounded(move || {
+        // Commands are handled in order, so a STATISTICS reply proves the
+        // commands before it took effect.
+        let stats = |steer: &zeroring::Socket| -> Vec<u64> {
+            steer.send("STATISTICS", 0).unwrap();
+            let frames = steer.recv_multipart(0).unwrap();
+            frames.iter().map(|f| u64::from_ne_bytes(f.as_slice().try_into().unwrap())).collect()
+        };
+        input.send("one", 0).unwrap();
+        assert_eq!(output.recv_bytes(0).unwrap(), b"one");
+        assert_eq!(stats(&steer), [1, 3, 0, 0, 0, 0, 1, 3]);
+
+        steer.send("PAUSE", 0).unwrap();
+        assert_eq!(stats(&steer)[0], 1);
+        input.send("two", 0).unwrap();
+        assert_eq!(stats(&steer)[0], 1, "paused: nothing forwarded");
+        assert!(matches!(output.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+
+        steer.send("RESUME", 0).unwrap();
+        assert_eq!(output.recv_bytes(0).unwrap(), b"two");
+        steer.send("TERMINATE", 0).unwrap();
+        (input, output, steer)
+    });
+    assert_eq!(proxy_thread.join().unwrap(), Ok(()));
+    drop(result);
+}
