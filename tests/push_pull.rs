@@ -375,3 +375,23 @@ fn wrapping_a_small_ring_with_mixed_sizes_keeps_every_byte() {
     });
     sender.join().unwrap();
 }
+
+#[test]
+fn conflate_keeps_only_the_newest_message() {
+    // libzmq test_conflate: 20 messages sent, one received: the last.
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_conflate(true).unwrap();
+    pull.bind("inproc://conflate").unwrap();
+    let push = socket(&ctx, Push);
+    push.set_conflate(true).unwrap();
+    push.set_sndhwm(1).unwrap();
+    push.connect("inproc://conflate").unwrap();
+    for i in 0..5000u32 {
+        push.send(i.to_le_bytes(), DONTWAIT).expect("no message limit with CONFLATE");
+    }
+    assert_eq!(pull.recv_bytes(0).unwrap(), 4999u32.to_le_bytes());
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    push.send("next", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"next");
+}

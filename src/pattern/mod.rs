@@ -71,6 +71,7 @@ pub(crate) struct PatternOptions {
     pub xpub_manual: bool,
     pub xpub_welcome_msg: Option<Vec<u8>>,
     pub invert_matching: bool,
+    pub conflate: bool,
 }
 
 /// The pipes of one socket, and what its pattern may do with them.
@@ -207,6 +208,8 @@ pub(crate) enum In {
     /// A frame the pattern holds (see [`Pattern::held`]), and whether more
     /// frames follow it.
     Held(bool),
+    /// A whole message the socket core holds (CONFLATE's newest).
+    Kept,
 }
 
 impl In {
@@ -216,6 +219,7 @@ impl In {
         match self {
             In::Pipe(_, rec) => rec.more(),
             In::Held(more) => *more,
+            In::Kept => false,
         }
     }
 }

@@ -194,6 +194,7 @@ impl Behaviour for Router {
                     self.reading = None;
                 }
             }
+            In::Kept => {}
         }
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct Core {
     /// stalled store-to-load forwarding behind the ring's cache misses.
     found_slot: Slot,
     found_frame: In,
+    /// CONFLATE: the newest message, kept whole.
+    kept: Vec<u8>,
     pub last_endpoint: String,
 }
 
@@ -44,6 +46,7 @@ impl Core {
             sending: false,
             found_slot: Slot::Discard,
             found_frame: In::Held(false),
+            kept: Vec::new(),
             last_endpoint: String::new(),
         }
     }
@@ -274,7 +277,36 @@ impl Core {
             c.found_frame = c.pattern.recv(&mut c.io)?;
             Ok(())
         })?;
+        if self.io.opts.conflate && !self.rcvmore {
+            self.keep_newest();
+            return Ok(In::Kept);
+        }
         Ok(self.found_frame)
+    }
+
+    /// CONFLATE: reads every message waiting and keeps only the newest
+    /// (single-frame messages, as in libzmq; later frames are dropped).
+    #[cold]
+    fn keep_newest(&mut self) {
+        let mut frame = self.found_frame;
+        loop {
+            let mut kept = std::mem::take(&mut self.kept);
+            kept.clear();
+            kept.extend_from_slice(self.payload(&frame));
+            self.kept = kept;
+            while frame.more() {
+                self.pattern.consumed(&mut self.io, frame);
+                match self.pattern.recv(&mut self.io) {
+                    Ok(next) => frame = next,
+                    Err(_) => break,
+                }
+            }
+            self.pattern.consumed(&mut self.io, frame);
+            match self.pattern.recv(&mut self.io) {
+                Ok(next) => frame = next,
+                Err(_) => return,
+            }
+        }
     }
 
     /// The bytes of a frame from [`next_frame`](Self::next_frame).
@@ -283,13 +315,16 @@ impl Core {
         match frame {
             In::Pipe(key, rec) => self.io.payload(*key as usize, rec),
             In::Held(_) => self.pattern.held(),
+            In::Kept => &self.kept,
         }
     }
 
     /// Done with a frame from [`next_frame`](Self::next_frame).
     #[inline]
     pub fn consume(&mut self, frame: In) {
-        self.pattern.consumed(&mut self.io, frame);
+        if frame != In::Kept {
+            self.pattern.consumed(&mut self.io, frame);
+        }
         self.rcvmore = frame.more();
     }
 
@@ -309,7 +344,9 @@ impl Core {
 
     /// The options that travel to the inproc registry.
     pub fn peer_desc(&self) -> crate::transport::inproc::Peer<'_> {
-        let hwm = |v: i32| v.max(0) as u64;
+        // CONFLATE keeps the newest message, so no message limit applies.
+        let conflate = self.io.opts.conflate;
+        let hwm = |v: i32| if conflate { 0 } else { v.max(0) as u64 };
         crate::transport::inproc::Peer {
             id: self.id,
             shared: &self.shared,

@@ -458,6 +458,15 @@ impl Socket {
         invert_matching, set_invert_matching, get_invert_matching
     );
     bool_option!(
+        /// `ZMQ_CONFLATE`: keep only the newest message. Receiving takes the
+        /// newest waiting message and drops older ones (single-frame
+        /// messages, as in libzmq); sending ignores the high-water mark. The
+        /// ring still bounds what a sender can queue for a reader that never
+        /// reads; then the sender waits (or would-blocks), where libzmq would
+        /// overwrite.
+        conflate, set_conflate, get_conflate
+    );
+    bool_option!(
         /// `ZMQ_IMMEDIATE`: queue messages only to peers whose connection is
         /// complete (over inproc: only once the other side has bound).
         immediate, set_immediate, get_immediate
