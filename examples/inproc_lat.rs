@@ -1,6 +1,8 @@
-//! libzmq's `inproc_lat`, over zeroring: `<roundtrip-count>` round trips of
-//! `<message-size>` bytes between two threads pinned to different cores; the
-//! latency printed is one-way, elapsed / (count × 2), in microseconds.
+//! libzmq's `inproc_lat`, over zeroring: `<roundtrip-count>` REQ/REP round
+//! trips of `<message-size>` bytes between two threads pinned to different
+//! cores; the latency printed is one-way, elapsed / (count × 2), in
+//! microseconds. Set `ZR_SPIN=1` to busy-spin instead of the default
+//! spin-then-park wait.
 //!
 //! `cargo run --release --example inproc_lat -- 64 1000000`
 
@@ -25,9 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: u64 = args[2].parse()?;
 
     let ctx = Context::new();
-    let local = ctx.socket(SocketType::Pair)?;
+    let local = ctx.socket(SocketType::Req)?;
     local.bind("inproc://lat_test")?;
-    let remote = ctx.socket(SocketType::Pair)?;
+    let remote = ctx.socket(SocketType::Rep)?;
     remote.connect("inproc://lat_test")?;
     if std::env::var_os("ZR_SPIN").is_some() {
         local.set_wait_strategy(zeroring::WaitStrategy::BusySpin)?;

@@ -298,3 +298,40 @@ fn subscribe_on_a_non_subscriber_is_an_error() {
     assert!(matches!(sub.send("x", DONTWAIT), Err(Error::NotSupported)));
 }
 
+
+#[test]
+fn at_the_high_water_mark_each_type_blocks_or_drops_as_libzmq_documents() {
+    // (sender, receiver, blocks?) — zmq_socket(3) "action in mute state".
+    let cases = [
+        (Push, Pull, true),
+        (Dealer, Dealer, true),
+        (Pair, Pair, true),
+        (Pub, Sub, false),
+        (XPub, Sub, false),
+    ];
+    for (i, (tx_kind, rx_kind, blocks)) in cases.into_iter().enumerate() {
+        let ctx = Context::new();
+        let ep = format!("inproc://mute-{i}");
+        let tx = socket(&ctx, tx_kind);
+        tx.set_sndhwm(2).unwrap();
+        tx.bind(&ep).unwrap();
+        let rx = socket(&ctx, rx_kind);
+        rx.set_rcvhwm(2).unwrap();
+        rx.connect(&ep).unwrap();
+        if rx_kind == Sub {
+            rx.set_subscribe(b"").unwrap();
+        }
+        let mut outcomes = Vec::new();
+        for _ in 0..6 {
+            outcomes.push(tx.send("m", DONTWAIT).is_ok());
+        }
+        let received = drain(&rx).len();
+        if blocks {
+            assert_eq!(outcomes, [true, true, true, true, false, false], "{tx_kind:?} blocks");
+        } else {
+            assert!(outcomes.iter().all(|&ok| ok), "{tx_kind:?} never blocks");
+        }
+        assert_eq!(received, 4, "{tx_kind:?}: the window is 2 + 2");
+    }
+    // ROUTER drops at the mark too (see reqrep_router for ROUTER_MANDATORY).
+}
