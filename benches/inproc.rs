@@ -121,7 +121,7 @@ fn zeroring_stream(cores: &Cores, ctx: &zeroring::Context, zerocopy: bool) -> St
             if zerocopy {
                 let mut loan = push.loan(THR_SIZE, 0).unwrap();
                 loan.copy_from_slice(&payload);
-                loan.send(0).unwrap();
+                loan.send().unwrap();
             } else {
                 push.send(&payload[..], 0).unwrap();
             }

@@ -1,7 +1,8 @@
 //! libzmq's `inproc_lat` over the `zmq` crate (libzmq itself), to run back to
-//! back with zeroring's `inproc_lat` example: the same PAIR ping-pong between
-//! two threads pinned to different cores (libzmq's own tool uses REQ/REP),
-//! and the same output: one-way latency, elapsed / (count × 2), in µs.
+//! back with zeroring's `inproc_lat` example: the same REQ/REP round trips
+//! (REQ binds, REP connects, as in libzmq's tool) between two threads pinned
+//! to different cores, and the same output: one-way latency,
+//! elapsed / (count × 2), in µs.
 //!
 //! `cargo run --release --example zmq_inproc_lat -- 64 1000000`
 
@@ -25,9 +26,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: u64 = args[2].parse()?;
 
     let ctx = zmq::Context::new();
-    let local = ctx.socket(zmq::PAIR)?;
+    let local = ctx.socket(zmq::REQ)?;
     local.bind("inproc://lat_test")?;
-    let remote = ctx.socket(zmq::PAIR)?;
+    let remote = ctx.socket(zmq::REP)?;
     remote.connect("inproc://lat_test")?;
 
     let cores = core_affinity::get_core_ids().unwrap_or_default();
