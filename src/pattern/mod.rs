@@ -113,9 +113,17 @@ impl Io {
     /// Copies `data` into `key` as one frame (claim, copy, commit).
     #[inline(always)]
     pub fn write(&mut self, key: PipeKey, data: &[u8], more: bool) -> Result<(), WriteError> {
-        self.claim(key, data.len())?;
-        crate::copy::copy(self.reserved(key), data);
-        self.pipes[key].end.commit(data.len(), more);
+        let p = &mut self.pipes[key];
+        match p.end.claim(data.len()) {
+            Ok(buf) => crate::copy::copy(buf, data),
+            Err(WriteError::Closed) => {
+                p.broken = true;
+                self.reap = true;
+                return Err(WriteError::Closed);
+            }
+            Err(e) => return Err(e),
+        }
+        p.end.commit(data.len(), more);
         Ok(())
     }
 
