@@ -1,0 +1,252 @@
+//! Runs the zguide examples (`examples/hw*`, `wu*`, `task*`, `rr*`,
+//! `msgqueue`) in their single-process `--inproc` mode and checks what they
+//! print. Cargo does not build examples for integration tests, so the first
+//! test to start builds them all (`cargo build --example ...`), and each test
+//! then runs `cargo run --example NAME`.
+
+use std::io::Read;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const EXAMPLES: [&str; 11] = [
+    "hwserver", "hwclient", "wuserver", "wuclient", "taskvent", "taskwork", "tasksink", "rrclient",
+    "rrworker", "rrbroker", "msgqueue",
+];
+
+/// `cargo` in this package, in the profile these tests were built in.
+fn cargo(subcommand: &str) -> Command {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cargo.args([subcommand, "--quiet"]);
+    if !cfg!(debug_assertions) {
+        cargo.arg("--release"); // reuse what `cargo test --release` built
+    }
+    cargo
+}
+
+/// Runs `command` to its end, or kills it after `limit`; its exit status
+/// (`None` if killed), stdout and stderr.
+fn run_for(mut command: Command, limit: Duration) -> (Option<ExitStatus>, String, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start cargo");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).expect("output is not UTF-8");
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for cargo") {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    (status, stdout.join().unwrap(), stderr.join().unwrap())
+}
+
+/// Runs example `name` with `args` (building the examples first, once), and
+/// fails if it takes longer than `limit`.
+fn run(name: &str, args: &[&str], limit: Duration) -> (ExitStatus, String, String) {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut build = cargo("build");
+        for example in EXAMPLES {
+            build.args(["--example", example]);
+        }
+        let (status, _, stderr) = run_for(build, Duration::from_secs(600));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "building the examples failed:\n{stderr}"
+        );
+    });
+    let mut command = cargo("run");
+    command.args(["--example", name, "--"]).args(args);
+    match run_for(command, limit) {
+        (Some(status), stdout, stderr) => (status, stdout, stderr),
+        (None, stdout, stderr) => panic!(
+            "`{name} {args:?}` ran over {limit:?} and was killed\n\
+             --- stdout\n{stdout}\n--- stderr\n{stderr}"
+        ),
+    }
+}
+
+/// Runs example `name` with `args`, which must succeed within two minutes;
+/// its stdout.
+fn run_ok(name: &str, args: &[&str]) -> String {
+    let (status, stdout, stderr) = run(name, args, Duration::from_secs(120));
+    assert!(
+        status.success(),
+        "`{name} {args:?}` failed: {status}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    stdout
+}
+
+/// How many lines of `text` are exactly `line`.
+fn count(text: &str, line: &str) -> usize {
+    text.lines().filter(|l| *l == line).count()
+}
+
+/// The number in a line of `text` that reads `prefix<number><suffix>`.
+fn number_after(text: &str, prefix: &str, suffix: &str) -> i64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok())
+        .unwrap_or_else(|| panic!("no line `{prefix}N{suffix}` in:\n{text}"))
+}
+
+#[test]
+fn hwserver_and_client_exchange_ten_messages() {
+    let out = run_ok("hwserver", &["--inproc"]);
+    for n in 0..10 {
+        assert_eq!(
+            count(&out, &format!("Received reply {n}: World")),
+            1,
+            "{out}"
+        );
+    }
+    assert_eq!(count(&out, "Received Hello"), 10, "{out}");
+}
+
+#[test]
+fn hwclient_gets_ten_replies() {
+    let out = run_ok("hwclient", &["--inproc"]);
+    for n in 0..10 {
+        assert_eq!(
+            count(&out, &format!("Received reply {n}: World")),
+            1,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn wuserver_serves_three_clients() {
+    let out = run_ok("wuserver", &["--inproc", "--updates", "20"]);
+    for zipcode in ["10001 ", "10002 ", "10003 "] {
+        let prefix = format!("Average temperature for zipcode '{zipcode}' was ");
+        let average = number_after(&out, &prefix, "F");
+        assert!((-80..=134).contains(&average), "{out}");
+    }
+}
+
+#[test]
+fn wuclient_averages_its_updates() {
+    let out = run_ok("wuclient", &["--inproc", "--updates", "20"]);
+    // The stand-in publisher's temperatures are n % 100 for n not divisible by 3.
+    let average = number_after(&out, "Average temperature for zipcode '10001 ' was ", "F");
+    assert!((0..100).contains(&average), "{out}");
+}
+
+#[test]
+fn taskvent_spreads_tasks_over_workers() {
+    let out = run_ok("taskvent", &["--inproc"]);
+    let cost = number_after(&out, "Total expected cost: ", " msec");
+    let elapsed = number_after(&out, "Total elapsed time: ", " msec");
+    // Between those two lines: workers print "<workload>." per task, the sink
+    // ':' or '.' per result.
+    let progress = out.split("msec\n").nth(1).expect("no progress");
+    let progress = progress.split("Total elapsed").next().unwrap();
+    let workloads: Vec<i64> = progress
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(workloads.len(), 100, "every task is done once\n{out}");
+    assert_eq!(workloads.iter().sum::<i64>(), cost, "{out}");
+    assert!(workloads.iter().all(|w| (1..=10).contains(w)), "{out}");
+    assert_eq!(progress.matches(':').count(), 10, "{out}");
+    // Four workers in parallel take about a quarter of the total cost.
+    assert!(
+        elapsed < cost,
+        "tasks were not spread over the workers\n{out}"
+    );
+}
+
+#[test]
+fn taskwork_does_its_tasks() {
+    let out = run_ok("taskwork", &["--inproc"]);
+    assert_eq!(count(&out, &"1.".repeat(10)), 1, "{out}");
+    assert_eq!(count(&out, "10 tasks done"), 1, "{out}");
+}
+
+#[test]
+fn tasksink_collects_a_batch() {
+    let out = run_ok("tasksink", &["--inproc"]);
+    assert_eq!(count(&out, &":.........".repeat(10)), 1, "{out}");
+    number_after(&out, "Total elapsed time: ", " msec");
+}
+
+/// Three clients' ten requests each, answered through a broker.
+fn check_broker(out: &str) {
+    for n in 0..10 {
+        assert_eq!(
+            count(out, &format!("Received reply {n} [World]")),
+            3,
+            "{out}"
+        );
+    }
+    assert_eq!(count(out, "Received request: [Hello]"), 30, "{out}");
+}
+
+#[test]
+fn rrbroker_answers_every_request() {
+    check_broker(&run_ok("rrbroker", &["--inproc"]));
+}
+
+#[test]
+fn msgqueue_answers_every_request() {
+    check_broker(&run_ok("msgqueue", &["--inproc"]));
+}
+
+#[test]
+fn rrclient_gets_ten_replies() {
+    let out = run_ok("rrclient", &["--inproc"]);
+    for n in 0..10 {
+        assert_eq!(
+            count(&out, &format!("Received reply {n} [World]")),
+            1,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn rrworker_answers_ten_requests() {
+    let out = run_ok("rrworker", &["--inproc"]);
+    assert_eq!(count(&out, "Received request: [Hello]"), 10, "{out}");
+}
+
+/// Without `--inproc` each example uses the guide's `tcp://` endpoints,
+/// which this build does not have yet: a clear message and exit code 2.
+/// (When tcp:// lands the servers will serve forever instead, and this test
+/// must change.)
+#[test]
+fn default_endpoints_say_tcp_is_not_available() {
+    thread::scope(|scope| {
+        for name in EXAMPLES {
+            scope.spawn(move || {
+                let (status, stdout, stderr) = run(name, &[], Duration::from_secs(60));
+                assert_eq!(status.code(), Some(2), "{name}\n{stdout}\n{stderr}");
+                assert_eq!(
+                    stderr.lines().last(),
+                    Some("tcp:// is not available yet in this build; run with --inproc"),
+                    "{name}"
+                );
+            });
+        }
+    });
+}
