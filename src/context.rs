@@ -35,7 +35,9 @@ pub(crate) struct ContextInner {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("terminated", &self.is_terminated()).finish()
+        f.debug_struct("Context")
+            .field("terminated", &self.is_terminated())
+            .finish()
     }
 }
 

@@ -49,7 +49,9 @@ mod tests {
     #[test]
     fn every_small_size_copies_exactly() {
         for n in 0..80 {
-            let src: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(37).wrapping_add(1)).collect();
+            let src: Vec<u8> = (0..n as u8)
+                .map(|b| b.wrapping_mul(37).wrapping_add(1))
+                .collect();
             let mut dst = vec![0u8; n];
             super::copy(&mut dst, &src);
             assert_eq!(dst, src, "size {n}");

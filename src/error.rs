@@ -86,7 +86,9 @@ pub(crate) enum Fail {
     NotSupported,
     HostUnreachable,
     /// The frame is larger than `max` bytes, the most a pipe carries.
-    TooLarge { max: u32 },
+    TooLarge {
+        max: u32,
+    },
 }
 
 impl Fail {
@@ -100,7 +102,10 @@ impl Fail {
             Fail::WrongState => Error::WrongState,
             Fail::NotSupported => Error::NotSupported,
             Fail::HostUnreachable => Error::HostUnreachable,
-            Fail::TooLarge { max } => Error::MessageTooLarge { size, max: max as usize },
+            Fail::TooLarge { max } => Error::MessageTooLarge {
+                size,
+                max: max as usize,
+            },
         }
     }
 }

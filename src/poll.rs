@@ -27,7 +27,11 @@ pub struct PollItem<'a> {
 impl<'a> PollItem<'a> {
     /// Waits for `events` ([`POLLIN`], [`POLLOUT`], or both) on `socket`.
     pub fn new(socket: &'a Socket, events: i16) -> Self {
-        Self { socket, events, revents: 0 }
+        Self {
+            socket,
+            events,
+            revents: 0,
+        }
     }
     /// The events that happened in the last [`poll`].
     pub fn get_revents(&self) -> i16 {
@@ -104,7 +108,9 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         return Ok(ready);
     }
     let start = Instant::now();
-    let deadline = u64::try_from(timeout_ms).ok().map(|ms| start + Duration::from_millis(ms));
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| start + Duration::from_millis(ms));
     // A short spin catches a peer that is about to answer, without a sleep.
     while start.elapsed() < Duration::from_micros(10) {
         std::hint::spin_loop();
@@ -136,7 +142,10 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         bells.iter().for_each(|b| b.disarm());
         if !slept {
             // No futex_waitv (Linux < 5.16): nap briefly and look again.
-            std::thread::sleep(left.unwrap_or(Duration::MAX).min(Duration::from_micros(200)));
+            std::thread::sleep(
+                left.unwrap_or(Duration::MAX)
+                    .min(Duration::from_micros(200)),
+            );
         }
         let ready = check(items)?;
         if ready > 0 {

@@ -52,7 +52,8 @@ pub(crate) mod barrier {
         /// Chooses the mode, once per process, before any doorbell exists.
         pub(crate) fn init() {
             INIT.call_once(|| {
-                let ok = membarrier(CMD_REGISTER_GLOBAL_EXPEDITED) && membarrier(CMD_GLOBAL_EXPEDITED);
+                let ok =
+                    membarrier(CMD_REGISTER_GLOBAL_EXPEDITED) && membarrier(CMD_GLOBAL_EXPEDITED);
                 ASYMMETRIC.store(ok, Ordering::Release);
             });
         }

@@ -34,7 +34,11 @@ fn multipart_stays_atomic_across_the_high_water_mark() {
             let n = 1 + i % 5;
             for k in 0..n {
                 let flags = if k + 1 < n { SNDMORE } else { 0 };
-                push.send([i.to_le_bytes(), k.to_le_bytes(), n.to_le_bytes()].concat(), flags).unwrap();
+                push.send(
+                    [i.to_le_bytes(), k.to_le_bytes(), n.to_le_bytes()].concat(),
+                    flags,
+                )
+                .unwrap();
             }
         }
     });
@@ -45,8 +49,13 @@ fn multipart_stays_atomic_across_the_high_water_mark() {
             assert_eq!(u32::from_le_bytes(first[..4].try_into().unwrap()), i);
             // Once the first frame is here, the rest must be too.
             for k in 1..n {
-                let f = pull.recv_bytes(DONTWAIT).expect("rest of a message must be there");
-                assert_eq!(f, [i.to_le_bytes(), k.to_le_bytes(), n.to_le_bytes()].concat());
+                let f = pull
+                    .recv_bytes(DONTWAIT)
+                    .expect("rest of a message must be there");
+                assert_eq!(
+                    f,
+                    [i.to_le_bytes(), k.to_le_bytes(), n.to_le_bytes()].concat()
+                );
             }
             assert!(!pull.get_rcvmore().unwrap());
         }
@@ -73,11 +82,16 @@ fn send_multipart_is_all_or_nothing() {
     let ctx = Context::new();
     let (pull, push) = pair_of(&ctx, Pull, Push, "inproc://smp");
     push.send_multipart(["k", "v1", "v2"], 0).unwrap();
-    assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"k".to_vec(), b"v1".to_vec(), b"v2".to_vec()]);
+    assert_eq!(
+        pull.recv_multipart(0).unwrap(),
+        vec![b"k".to_vec(), b"v1".to_vec(), b"v2".to_vec()]
+    );
     // A message too large for the ring fails whole and leaves nothing behind.
     // Each frame fits alone (under half the ring); together they never can.
     let big = vec![0u8; zeroring::DEFAULT_RING_CAPACITY * 3 / 8];
-    let err = push.send_multipart([&big[..], &big[..], &big[..]], 0).unwrap_err();
+    let err = push
+        .send_multipart([&big[..], &big[..], &big[..]], 0)
+        .unwrap_err();
     assert!(matches!(err, Error::MessageTooLarge { .. }), "{err}");
     push.send_multipart(["after"], 0).unwrap();
     assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"after".to_vec()]);
@@ -125,7 +139,10 @@ fn pair_talks_both_ways_and_refuses_a_second_peer() {
     // The binder keeps its peer; the intruder's messages go nowhere.
     a.send("still you", 0).unwrap();
     assert_eq!(b.recv_bytes(0).unwrap(), b"still you");
-    assert!(matches!(intruder.send("hi", DONTWAIT), Err(Error::WouldBlock)));
+    assert!(matches!(
+        intruder.send("hi", DONTWAIT),
+        Err(Error::WouldBlock)
+    ));
     assert!(matches!(a.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
 }
 
@@ -153,7 +170,10 @@ fn loan_writes_in_place_and_frame_reads_in_place() {
     head[0] = b'h';
     head.send().unwrap();
     push.send("tail", 0).unwrap();
-    assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"h".to_vec(), b"tail".to_vec()]);
+    assert_eq!(
+        pull.recv_multipart(0).unwrap(),
+        vec![b"h".to_vec(), b"tail".to_vec()]
+    );
 }
 
 #[test]
@@ -175,20 +195,50 @@ fn endpoints_errors_and_wrong_directions() {
     let pull = ctx.socket(Pull).unwrap();
     pull.bind("inproc://taken").unwrap();
     let other = ctx.socket(Pull).unwrap();
-    assert!(matches!(other.bind("inproc://taken"), Err(Error::AddrInUse(_))));
-    assert!(matches!(other.bind("inproc://"), Err(Error::InvalidEndpoint { .. })));
-    assert!(matches!(other.connect("no-scheme"), Err(Error::InvalidEndpoint { .. })));
-    assert!(matches!(other.bind("tcp://127.0.0.1:0"), Err(Error::TransportNotSupported(_))));
-    assert!(matches!(other.unbind("inproc://taken"), Err(Error::EndpointNotFound(_))));
-    assert!(matches!(other.disconnect("inproc://nowhere"), Err(Error::EndpointNotFound(_))));
+    assert!(matches!(
+        other.bind("inproc://taken"),
+        Err(Error::AddrInUse(_))
+    ));
+    assert!(matches!(
+        other.bind("inproc://"),
+        Err(Error::InvalidEndpoint { .. })
+    ));
+    assert!(matches!(
+        other.connect("no-scheme"),
+        Err(Error::InvalidEndpoint { .. })
+    ));
+    assert!(matches!(
+        other.bind("tcp://127.0.0.1:0"),
+        Err(Error::TransportNotSupported(_))
+    ));
+    assert!(matches!(
+        other.unbind("inproc://taken"),
+        Err(Error::EndpointNotFound(_))
+    ));
+    assert!(matches!(
+        other.disconnect("inproc://nowhere"),
+        Err(Error::EndpointNotFound(_))
+    ));
     assert!(matches!(pull.send("x", DONTWAIT), Err(Error::NotSupported)));
     let push = ctx.socket(Push).unwrap();
-    assert!(matches!(push.recv_bytes(DONTWAIT), Err(Error::NotSupported)));
+    assert!(matches!(
+        push.recv_bytes(DONTWAIT),
+        Err(Error::NotSupported)
+    ));
     let wrong = ctx.socket(Push).unwrap();
     wrong.bind("inproc://push-bound").unwrap();
-    assert!(matches!(push.connect("inproc://push-bound"), Err(Error::IncompatibleSocketType { .. })));
-    assert!(matches!(push.set_sndhwm(-1), Err(Error::InvalidArgument(_))));
-    assert!(matches!(push.set_ring_capacity(5000), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        push.connect("inproc://push-bound"),
+        Err(Error::IncompatibleSocketType { .. })
+    ));
+    assert!(matches!(
+        push.set_sndhwm(-1),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        push.set_ring_capacity(5000),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(pull.get_last_endpoint().unwrap(), "inproc://taken");
     assert_eq!(pull.get_socket_type().unwrap(), SocketType::Pull);
 }
@@ -211,7 +261,10 @@ fn unbind_and_disconnect_close_their_pipes() {
     push.send("before", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"before");
     pull.unbind("inproc://ub").unwrap();
-    assert!(matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)), "no peer after unbind");
+    assert!(
+        matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)),
+        "no peer after unbind"
+    );
     // The name is free again, and a new connect reaches the new binder.
     let pull2 = socket(&ctx, Pull);
     pull2.bind("inproc://ub").unwrap();
@@ -220,7 +273,10 @@ fn unbind_and_disconnect_close_their_pipes() {
     assert_eq!(pull2.recv_bytes(0).unwrap(), b"again");
 
     push.disconnect("inproc://ub").unwrap();
-    assert!(matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)), "no peer after disconnect");
+    assert!(
+        matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)),
+        "no peer after disconnect"
+    );
     // A connect parked before any bind can be taken back too.
     push.connect("inproc://nobody-yet").unwrap();
     push.disconnect("inproc://nobody-yet").unwrap();
@@ -249,7 +305,13 @@ fn linger_zero_discards_messages_to_an_unbound_name() {
 fn ping_pong_works_with_every_wait_strategy() {
     use std::time::Duration;
     use zeroring::WaitStrategy::*;
-    for wait in [BusySpin, Park, SpinThenPark { spin: Duration::from_micros(5) }] {
+    for wait in [
+        BusySpin,
+        Park,
+        SpinThenPark {
+            spin: Duration::from_micros(5),
+        },
+    ] {
         let ctx = Context::new();
         let (a, b) = pair_of(&ctx, Pair, Pair, "inproc://pp");
         a.set_wait_strategy(wait).unwrap();

@@ -4,7 +4,9 @@
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
-use zeroring::{poll, proxy, proxy_steerable, Context, Error, SocketType::*, DONTWAIT, POLLIN, POLLOUT};
+use zeroring::{
+    poll, proxy, proxy_steerable, Context, Error, SocketType::*, DONTWAIT, POLLIN, POLLOUT,
+};
 
 #[test]
 fn poll_reports_readable_and_writable() {
@@ -54,7 +56,12 @@ fn poll_sleeps_until_any_socket_gets_a_message() {
         let mut items = [a.as_poll_item(POLLIN), b.as_poll_item(POLLIN)];
         go_tx.send(()).unwrap();
         let n = poll(&mut items, -1).unwrap();
-        (n, items[0].is_readable(), items[1].is_readable(), b.recv_bytes(0).unwrap())
+        (
+            n,
+            items[0].is_readable(),
+            items[1].is_readable(),
+            b.recv_bytes(0).unwrap(),
+        )
     });
     assert_eq!(result, (1, false, true, b"wake".to_vec()));
     sender.join().unwrap();
@@ -96,14 +103,18 @@ fn proxy_forwards_both_ways_and_captures() {
     worker.connect("inproc://proxy-back").unwrap();
 
     let ctx2 = ctx.clone();
-    let proxy_thread =
-        std::thread::spawn(move || proxy(&frontend, &backend, Some(&capture)).map_err(|e| e.to_string()));
+    let proxy_thread = std::thread::spawn(move || {
+        proxy(&frontend, &backend, Some(&capture)).map_err(|e| e.to_string())
+    });
     let (client, worker, tap) = bounded(move || {
         for i in 0..5 {
             client.send(format!("req {i}"), 0).unwrap();
             let q = worker.recv_bytes(0).unwrap();
             worker.send([b"rep: ".as_slice(), &q].concat(), 0).unwrap();
-            assert_eq!(client.recv_bytes(0).unwrap(), format!("rep: req {i}").as_bytes());
+            assert_eq!(
+                client.recv_bytes(0).unwrap(),
+                format!("rep: req {i}").as_bytes()
+            );
         }
         (client, worker, tap)
     });
@@ -112,7 +123,10 @@ fn proxy_forwards_both_ways_and_captures() {
     assert_eq!(captured[2], b"req 0");
     assert_eq!(captured[5], b"rep: req 0");
     ctx2.shutdown();
-    assert_eq!(proxy_thread.join().unwrap().unwrap_err(), Error::Terminated.to_string());
+    assert_eq!(
+        proxy_thread.join().unwrap().unwrap_err(),
+        Error::Terminated.to_string()
+    );
     drop((client, worker));
 }
 
@@ -141,7 +155,10 @@ fn steerable_proxy_pauses_resumes_reports_and_terminates() {
         let stats = |steer: &zeroring::Socket| -> Vec<u64> {
             steer.send("STATISTICS", 0).unwrap();
             let frames = steer.recv_multipart(0).unwrap();
-            frames.iter().map(|f| u64::from_ne_bytes(f.as_slice().try_into().unwrap())).collect()
+            frames
+                .iter()
+                .map(|f| u64::from_ne_bytes(f.as_slice().try_into().unwrap()))
+                .collect()
         };
         input.send("one", 0).unwrap();
         assert_eq!(output.recv_bytes(0).unwrap(), b"one");
@@ -151,7 +168,10 @@ fn steerable_proxy_pauses_resumes_reports_and_terminates() {
         assert_eq!(stats(&steer)[0], 1);
         input.send("two", 0).unwrap();
         assert_eq!(stats(&steer)[0], 1, "paused: nothing forwarded");
-        assert!(matches!(output.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+        assert!(matches!(
+            output.recv_bytes(DONTWAIT),
+            Err(Error::WouldBlock)
+        ));
 
         steer.send("RESUME", 0).unwrap();
         assert_eq!(output.recv_bytes(0).unwrap(), b"two");

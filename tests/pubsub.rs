@@ -21,7 +21,14 @@ fn sub_starts_with_nothing_and_matches_prefixes() {
     for m in ["weather 1", "sports 1", "weat", "we", "weather 2"] {
         publ.send(m, 0).unwrap();
     }
-    assert_eq!(drain(&sub), vec![b"weather 1".to_vec(), b"weat".to_vec(), b"weather 2".to_vec()]);
+    assert_eq!(
+        drain(&sub),
+        vec![
+            b"weather 1".to_vec(),
+            b"weat".to_vec(),
+            b"weather 2".to_vec()
+        ]
+    );
     sub.set_subscribe(b"").unwrap();
     publ.send("anything", 0).unwrap();
     assert_eq!(drain(&sub), vec![b"anything".to_vec()]);
@@ -67,7 +74,10 @@ fn multipart_messages_are_filtered_on_the_first_frame_and_arrive_whole() {
     sub.set_subscribe(b"t").unwrap();
     publ.send_multipart(["t1", "body", "tail"], 0).unwrap();
     publ.send_multipart(["x1", "t-not-first"], 0).unwrap();
-    assert_eq!(sub.recv_multipart(0).unwrap(), vec![b"t1".to_vec(), b"body".to_vec(), b"tail".to_vec()]);
+    assert_eq!(
+        sub.recv_multipart(0).unwrap(),
+        vec![b"t1".to_vec(), b"body".to_vec(), b"tail".to_vec()]
+    );
     assert!(drain(&sub).is_empty());
 }
 
@@ -86,9 +96,14 @@ fn slow_subscriber_loses_only_its_own_messages_and_never_blocks_the_publisher() 
     fast.set_subscribe(b"").unwrap();
     let mut fast_got = 0u32;
     for i in 0..5000u32 {
-        publ.send(i.to_le_bytes(), DONTWAIT).expect("PUB never blocks");
+        publ.send(i.to_le_bytes(), DONTWAIT)
+            .expect("PUB never blocks");
         while let Ok(m) = fast.recv_bytes(DONTWAIT) {
-            assert_eq!(m, fast_got.to_le_bytes(), "the fast subscriber misses nothing");
+            assert_eq!(
+                m,
+                fast_got.to_le_bytes(),
+                "the fast subscriber misses nothing"
+            );
             fast_got += 1;
         }
     }
@@ -110,7 +125,11 @@ fn publisher_without_subscribers_drops() {
     sub.connect("inproc://ps-void").unwrap();
     sub.set_subscribe(b"").unwrap();
     publ.send("after", 0).unwrap();
-    assert_eq!(drain(&sub), vec![b"after".to_vec()], "a late subscriber sees only what follows");
+    assert_eq!(
+        drain(&sub),
+        vec![b"after".to_vec()],
+        "a late subscriber sees only what follows"
+    );
 }
 
 #[test]
@@ -171,7 +190,11 @@ fn xpub_sees_new_topics_and_last_cancels() {
     s1.set_subscribe(b"A").unwrap();
     s2.set_subscribe(b"A").unwrap();
     s2.set_subscribe(b"B").unwrap();
-    assert_eq!(drain(&xpub), vec![b"\x01A".to_vec(), b"\x01B".to_vec()], "duplicates are not passed on");
+    assert_eq!(
+        drain(&xpub),
+        vec![b"\x01A".to_vec(), b"\x01B".to_vec()],
+        "duplicates are not passed on"
+    );
     s1.set_unsubscribe(b"A").unwrap();
     assert!(drain(&xpub).is_empty(), "A still has a subscriber");
     s2.set_unsubscribe(b"A").unwrap();
@@ -195,7 +218,10 @@ fn xpub_verbose_and_verboser() {
     s2.set_subscribe(b"A").unwrap();
     assert_eq!(drain(&xpub), vec![b"\x01A".to_vec(), b"\x01A".to_vec()]);
     s1.set_unsubscribe(b"A").unwrap();
-    assert!(drain(&xpub).is_empty(), "VERBOSE alone passes only the last cancel");
+    assert!(
+        drain(&xpub).is_empty(),
+        "VERBOSE alone passes only the last cancel"
+    );
     xpub.set_xpub_verboser(true).unwrap();
     s1.set_subscribe(b"A").unwrap();
     s1.set_unsubscribe(b"A").unwrap();
@@ -291,13 +317,18 @@ fn invert_matching_delivers_what_does_not_match() {
 fn subscribe_on_a_non_subscriber_is_an_error() {
     let ctx = Context::new();
     let push = ctx.socket(Push).unwrap();
-    assert!(matches!(push.set_subscribe(b"x"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        push.set_subscribe(b"x"),
+        Err(Error::InvalidArgument(_))
+    ));
     let publ = ctx.socket(Pub).unwrap();
-    assert!(matches!(publ.recv_bytes(DONTWAIT), Err(Error::NotSupported)));
+    assert!(matches!(
+        publ.recv_bytes(DONTWAIT),
+        Err(Error::NotSupported)
+    ));
     let sub = ctx.socket(Sub).unwrap();
     assert!(matches!(sub.send("x", DONTWAIT), Err(Error::NotSupported)));
 }
-
 
 #[test]
 fn at_the_high_water_mark_each_type_blocks_or_drops_as_libzmq_documents() {
@@ -327,7 +358,11 @@ fn at_the_high_water_mark_each_type_blocks_or_drops_as_libzmq_documents() {
         }
         let received = drain(&rx).len();
         if blocks {
-            assert_eq!(outcomes, [true, true, true, true, false, false], "{tx_kind:?} blocks");
+            assert_eq!(
+                outcomes,
+                [true, true, true, true, false, false],
+                "{tx_kind:?} blocks"
+            );
         } else {
             assert!(outcomes.iter().all(|&ok| ok), "{tx_kind:?} never blocks");
         }

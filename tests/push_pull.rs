@@ -54,7 +54,10 @@ fn round_robin_over_pullers() {
         let got: Vec<u8> = (0..10).map(|_| p.recv_bytes(0).unwrap()[0]).collect();
         assert!(matches!(p.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
         // Each puller got every third message, in order.
-        assert!(got.windows(2).all(|w| w[1] == w[0] + 3), "puller {k}: {got:?}");
+        assert!(
+            got.windows(2).all(|w| w[1] == w[0] + 3),
+            "puller {k}: {got:?}"
+        );
     }
 }
 
@@ -223,12 +226,21 @@ fn no_peer_blocks_dontwait_would_block_and_sndtimeo_times_out() {
 #[test]
 fn timeouts_hold_for_every_wait_strategy() {
     use zeroring::WaitStrategy::*;
-    for wait in [BusySpin, Park, SpinThenPark { spin: Duration::from_micros(50) }] {
+    for wait in [
+        BusySpin,
+        Park,
+        SpinThenPark {
+            spin: Duration::from_micros(50),
+        },
+    ] {
         let ctx = Context::new();
         let pull = ctx.socket(Pull).unwrap();
         pull.set_wait_strategy(wait).unwrap();
         pull.set_rcvtimeo(20).unwrap();
-        assert!(matches!(pull.recv_bytes(0), Err(Error::TimedOut)), "{wait:?}");
+        assert!(
+            matches!(pull.recv_bytes(0), Err(Error::TimedOut)),
+            "{wait:?}"
+        );
     }
 }
 
@@ -298,7 +310,10 @@ fn waiting_reader_survives_its_writer_leaving() {
     let reader = std::thread::spawn(move || {
         let first = pull.recv_bytes(0);
         let second = pull.recv_bytes(0);
-        (first.map_err(|e| e.to_string()), second.map_err(|e| e.to_string()))
+        (
+            first.map_err(|e| e.to_string()),
+            second.map_err(|e| e.to_string()),
+        )
     });
     push.send("last words", 0).unwrap();
     drop(push);
@@ -330,7 +345,8 @@ fn waiting_writer_survives_its_reader_leaving_and_shutdown_frees_it() {
 fn shutdown_wakes_a_blocked_reader() {
     let ctx = Context::new();
     let pull = ctx.socket(Pull).unwrap();
-    pull.set_wait_strategy(zeroring::WaitStrategy::Park).unwrap();
+    pull.set_wait_strategy(zeroring::WaitStrategy::Park)
+        .unwrap();
     pull.bind("inproc://shutdown").unwrap();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -370,7 +386,10 @@ fn wrapping_a_small_ring_with_mixed_sizes_keeps_every_byte() {
             let len = (seed >> 16) as usize % 2000;
             let msg = pull.recv_bytes(0).unwrap();
             assert_eq!(msg.len(), len);
-            assert!(msg.iter().enumerate().all(|(k, &b)| b == (i as usize + k) as u8));
+            assert!(msg
+                .iter()
+                .enumerate()
+                .all(|(k, &b)| b == (i as usize + k) as u8));
         }
     });
     sender.join().unwrap();
@@ -388,7 +407,8 @@ fn conflate_keeps_only_the_newest_message() {
     push.set_sndhwm(1).unwrap();
     push.connect("inproc://conflate").unwrap();
     for i in 0..5000u32 {
-        push.send(i.to_le_bytes(), DONTWAIT).expect("no message limit with CONFLATE");
+        push.send(i.to_le_bytes(), DONTWAIT)
+            .expect("no message limit with CONFLATE");
     }
     assert_eq!(pull.recv_bytes(0).unwrap(), 4999u32.to_le_bytes());
     assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));

@@ -15,11 +15,20 @@ fn msg(frames: &[&[u8]]) -> Vec<Vec<u8>> {
 fn req_rep_round_trip_and_strict_alternation() {
     let ctx = Context::new();
     let (rep, req) = pair_of(&ctx, Rep, Req, "inproc://rr-basic");
-    assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::WrongState)), "REQ must send first");
-    assert!(matches!(rep.send("x", DONTWAIT), Err(Error::WrongState)), "REP must receive first");
+    assert!(
+        matches!(req.recv_bytes(DONTWAIT), Err(Error::WrongState)),
+        "REQ must send first"
+    );
+    assert!(
+        matches!(rep.send("x", DONTWAIT), Err(Error::WrongState)),
+        "REP must receive first"
+    );
     for i in 0..10u8 {
         req.send([b'Q', i], 0).unwrap();
-        assert!(matches!(req.send("again", DONTWAIT), Err(Error::WrongState)));
+        assert!(matches!(
+            req.send("again", DONTWAIT),
+            Err(Error::WrongState)
+        ));
         assert_eq!(rep.recv_bytes(0).unwrap(), [b'Q', i]);
         assert!(matches!(rep.recv_bytes(DONTWAIT), Err(Error::WrongState)));
         rep.send([b'A', i], 0).unwrap();
@@ -34,7 +43,10 @@ fn req_with_no_peer_blocks() {
     assert!(matches!(req.send("x", DONTWAIT), Err(Error::WouldBlock)));
     req.connect("inproc://nobody").unwrap();
     req.set_immediate(true).unwrap();
-    assert!(matches!(req.send("x", DONTWAIT), Err(Error::WouldBlock)), "IMMEDIATE: no bound peer yet");
+    assert!(
+        matches!(req.send("x", DONTWAIT), Err(Error::WouldBlock)),
+        "IMMEDIATE: no bound peer yet"
+    );
 }
 
 #[test]
@@ -52,7 +64,10 @@ fn req_round_robins_requests_over_reps() {
     for round in 0..2 {
         for (i, rep) in reps.iter().enumerate() {
             req.send(format!("{round}-{i}"), 0).unwrap();
-            assert_eq!(rep.recv_bytes(0).unwrap(), format!("{round}-{i}").as_bytes());
+            assert_eq!(
+                rep.recv_bytes(0).unwrap(),
+                format!("{round}-{i}").as_bytes()
+            );
             rep.send("ok", 0).unwrap();
             assert_eq!(req.recv_bytes(0).unwrap(), b"ok");
         }
@@ -74,23 +89,34 @@ fn req_envelope_seen_from_a_router_and_only_the_asked_peer_answers() {
         .collect();
     req.send_multipart(["ABC", "DEF"], 0).unwrap();
     // The request went to the first router, in libzmq's format.
-    assert_eq!(routers[0].recv_multipart(0).unwrap(), msg(&[b"REQ", b"", b"ABC", b"DEF"]));
+    assert_eq!(
+        routers[0].recv_multipart(0).unwrap(),
+        msg(&[b"REQ", b"", b"ABC", b"DEF"])
+    );
     for r in &routers[1..] {
         assert!(matches!(r.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
     }
     // The others answer first; their replies are not the REQ's to take.
     for (i, r) in routers.iter().enumerate().skip(1) {
-        r.send_multipart([&b"REQ"[..], b"", format!("reply {i}").as_bytes()], 0).unwrap();
+        r.send_multipart([&b"REQ"[..], b"", format!("reply {i}").as_bytes()], 0)
+            .unwrap();
     }
     assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
-    routers[0].send_multipart([&b"REQ"[..], b"", b"reply 0"], 0).unwrap();
+    routers[0]
+        .send_multipart([&b"REQ"[..], b"", b"reply 0"], 0)
+        .unwrap();
     assert_eq!(req.recv_multipart(0).unwrap(), msg(&[b"reply 0"]));
     // The stale replies are gone: the next request's answer is the real one.
     req.send("again", 0).unwrap();
-    let to = routers.iter().position(|r| r.readable().unwrap()).expect("someone got it");
+    let to = routers
+        .iter()
+        .position(|r| r.readable().unwrap())
+        .expect("someone got it");
     let got = routers[to].recv_multipart(0).unwrap();
     assert_eq!(got[1..], msg(&[b"", b"again"])[..]);
-    routers[to].send_multipart([&got[0][..], b"", b"fresh"], 0).unwrap();
+    routers[to]
+        .send_multipart([&got[0][..], b"", b"fresh"], 0)
+        .unwrap();
     assert_eq!(req.recv_bytes(0).unwrap(), b"fresh");
 }
 
@@ -104,7 +130,10 @@ fn rep_keeps_the_envelope_and_drops_malformed_requests() {
     assert_eq!(rep.recv_bytes(0).unwrap(), b"body");
     assert!(!rep.get_rcvmore().unwrap());
     rep.send_multipart(["reply", "more"], 0).unwrap();
-    assert_eq!(dealer.recv_multipart(0).unwrap(), msg(&[b"X", b"Y", b"", b"reply", b"more"]));
+    assert_eq!(
+        dealer.recv_multipart(0).unwrap(),
+        msg(&[b"X", b"Y", b"", b"reply", b"more"])
+    );
 }
 
 #[test]
@@ -167,8 +196,12 @@ fn req_relaxed_allows_resend_and_correlate_drops_stale_replies() {
     let second = router.recv_multipart(0).unwrap();
     assert_ne!(first[1], second[1], "each request gets a new id");
     // The late answer to the first request is dropped; the second's is taken.
-    router.send_multipart([&first[0][..], &first[1], b"", b"late"], 0).unwrap();
-    router.send_multipart([&second[0][..], &second[1], b"", b"current"], 0).unwrap();
+    router
+        .send_multipart([&first[0][..], &first[1], b"", b"late"], 0)
+        .unwrap();
+    router
+        .send_multipart([&second[0][..], &second[1], b"", b"current"], 0)
+        .unwrap();
     assert_eq!(req.recv_bytes(0).unwrap(), b"current");
     assert!(matches!(req.recv_bytes(DONTWAIT), Err(Error::WrongState)));
 }
@@ -216,16 +249,26 @@ fn router_prefixes_ids_and_routes_by_them() {
     anon.connect("inproc://router").unwrap();
 
     a.send_multipart(["hello", "there"], 0).unwrap();
-    assert_eq!(router.recv_multipart(0).unwrap(), msg(&[b"A", b"hello", b"there"]));
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        msg(&[b"A", b"hello", b"there"])
+    );
     anon.send("who am i", 0).unwrap();
     let m = router.recv_multipart(0).unwrap();
     assert_eq!(m[0].len(), 5, "automatic ids are 5 bytes");
     assert_eq!(m[0][0], 0, "automatic ids start with a zero byte");
-    router.send_multipart([&m[0][..], b"you are you"], 0).unwrap();
+    router
+        .send_multipart([&m[0][..], b"you are you"], 0)
+        .unwrap();
     assert_eq!(anon.recv_bytes(0).unwrap(), b"you are you");
 
-    router.send_multipart(["B", "for b", "two frames"], 0).unwrap();
-    assert_eq!(b.recv_multipart(0).unwrap(), msg(&[b"for b", b"two frames"]));
+    router
+        .send_multipart(["B", "for b", "two frames"], 0)
+        .unwrap();
+    assert_eq!(
+        b.recv_multipart(0).unwrap(),
+        msg(&[b"for b", b"two frames"])
+    );
     // Unknown ids are dropped silently without ROUTER_MANDATORY.
     router.send_multipart(["nobody", "lost"], 0).unwrap();
     router.send_multipart(["A", "found"], 0).unwrap();
@@ -238,7 +281,10 @@ fn router_connecting_first_learns_the_binders_id_at_bind() {
     let router = socket(&ctx, Router);
     router.set_router_mandatory(true).unwrap();
     router.connect("inproc://router-first").unwrap();
-    assert!(matches!(router.send_multipart(["D", "x"], 0), Err(Error::HostUnreachable)));
+    assert!(matches!(
+        router.send_multipart(["D", "x"], 0),
+        Err(Error::HostUnreachable)
+    ));
     let dealer = socket(&ctx, Dealer);
     dealer.set_routing_id(b"D").unwrap();
     dealer.bind("inproc://router-first").unwrap();
@@ -261,7 +307,10 @@ fn router_mandatory_reports_unreachable_and_full_peers() {
     d.send("", 0).unwrap();
     router.recv_multipart(0).unwrap();
 
-    assert!(matches!(router.send_multipart(["X", "m"], 0), Err(Error::HostUnreachable)));
+    assert!(matches!(
+        router.send_multipart(["X", "m"], 0),
+        Err(Error::HostUnreachable)
+    ));
     let mut sent = 0;
     loop {
         match router.send_multipart(["D", "m"], DONTWAIT) {
@@ -300,7 +349,10 @@ fn router_refuses_a_duplicate_id_unless_handover() {
             assert!(matches!(first.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
         } else {
             assert_eq!(first.recv_bytes(0).unwrap(), b"to x");
-            assert!(matches!(router.recv_bytes(DONTWAIT), Err(Error::WouldBlock)), "newcomer refused");
+            assert!(
+                matches!(router.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+                "newcomer refused"
+            );
         }
     }
 }
@@ -344,13 +396,18 @@ fn req_rep_through_a_router_dealer_broker_keeps_the_envelope() {
         backend.send_multipart(&m, 0).unwrap();
         // worker
         let job = worker.recv_bytes(0).unwrap();
-        worker.send([b"done: ".as_slice(), &job].concat(), 0).unwrap();
+        worker
+            .send([b"done: ".as_slice(), &job].concat(), 0)
+            .unwrap();
         // broker: worker -> client
         let r = backend.recv_multipart(0).unwrap();
         frontend.send_multipart(&r, 0).unwrap();
     }
     for (i, c) in clients.iter().enumerate() {
-        assert_eq!(c.recv_bytes(0).unwrap(), format!("done: job {i}").as_bytes());
+        assert_eq!(
+            c.recv_bytes(0).unwrap(),
+            format!("done: job {i}").as_bytes()
+        );
     }
 }
 

@@ -43,7 +43,10 @@ pub(crate) struct Pub {
 
 impl Pub {
     pub fn new(xpub: bool) -> Self {
-        Self { xpub, ..Default::default() }
+        Self {
+            xpub,
+            ..Default::default()
+        }
     }
 
     /// Reads what subscribers sent upstream and applies it.
@@ -206,7 +209,10 @@ impl Behaviour for Pub {
     fn subscribe(&mut self, _io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
         // XPUB_MANUAL: the application subscribes the pipe the last
         // subscription came from.
-        let key = self.last_pipe.filter(|_| self.xpub).ok_or(Fail::NotSupported)?;
+        let key = self
+            .last_pipe
+            .filter(|_| self.xpub)
+            .ok_or(Fail::NotSupported)?;
         if on {
             self.subs.add(topic, key);
         } else {
@@ -230,7 +236,10 @@ pub(crate) struct Sub {
 
 impl Sub {
     pub fn new(xsub: bool) -> Self {
-        Self { xsub, ..Default::default() }
+        Self {
+            xsub,
+            ..Default::default()
+        }
     }
 
     /// Sends a subscription message to every pipe. Subscriptions are not
@@ -329,7 +338,9 @@ impl Behaviour for Sub {
         }
         // Drop what the filter would drop, to answer truly.
         loop {
-            let Ok((key, rec)) = self.fq.recv(io) else { return false };
+            let Ok((key, rec)) = self.fq.recv(io) else {
+                return false;
+            };
             let wanted =
                 self.xsub || self.subs.is_match(io.payload(key, &rec)) != io.opts.invert_matching;
             if wanted {

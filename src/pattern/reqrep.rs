@@ -38,7 +38,8 @@ impl Req {
         let key = key as usize;
         if correlate {
             self.request_id = self.request_id.wrapping_add(1);
-            io.reserved(key).copy_from_slice(&self.request_id.to_ne_bytes());
+            io.reserved(key)
+                .copy_from_slice(&self.request_id.to_ne_bytes());
             self.lb.commit(io, Slot::Pipe(key as u32), 4, true);
             if io.claim(key, 0).is_err() {
                 self.lb.rollback(io);
@@ -300,7 +301,10 @@ impl Behaviour for Rep {
     }
 
     fn abort(&mut self, io: &mut Io) {
-        if let Some(key) = self.reply_pipe.filter(|_| self.reply_started && !self.dropping) {
+        if let Some(key) = self
+            .reply_pipe
+            .filter(|_| self.reply_started && !self.dropping)
+        {
             io.pipes[key].end.rollback();
         }
         self.reply_started = false;

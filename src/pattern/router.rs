@@ -59,7 +59,11 @@ impl Router {
         let Some(asked) = io.peer_routing_id(key) else {
             return false;
         };
-        let id = if asked.is_empty() { self.auto_id() } else { asked.to_vec() };
+        let id = if asked.is_empty() {
+            self.auto_id()
+        } else {
+            asked.to_vec()
+        };
         if let Some(&old) = self.by_id.get(&id) {
             if !io.opts.router_handover {
                 // Refused: the newcomer's pipe is closed.

@@ -68,7 +68,10 @@ mod imp {
                 reserved: 0,
             })
             .collect();
-        let mut deadline = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut deadline = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         let deadline_ptr = match timeout {
             Some(d) => {
                 // SAFETY: clock_gettime writes one timespec into `deadline`.
@@ -123,7 +126,10 @@ mod imp {
 
     impl Bucket {
         pub(crate) fn new() -> Self {
-            Self { lock: Mutex::new(()), cv: Condvar::new() }
+            Self {
+                lock: Mutex::new(()),
+                cv: Condvar::new(),
+            }
         }
 
         pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {

@@ -392,12 +392,20 @@ impl Producer {
     #[inline]
     pub fn commit(&mut self, len: usize, flags: u32) {
         let (start, claimed) = self.claimed.take().expect("commit without claim");
-        assert!(len <= claimed as usize, "commit of {len} bytes exceeds claim of {claimed}");
+        assert!(
+            len <= claimed as usize,
+            "commit of {len} bytes exceeds claim of {claimed}"
+        );
         let word = (len as u64) | ((flags as u64) << 32);
         self.ring.track_write(start, HEADER);
         // SAFETY: `start` was validated by `claim` as producer-owned and
         // 8-aligned, with room for the header.
-        unsafe { self.ring.at(start & self.ring.mask()).cast::<u64>().write(word.to_le()) };
+        unsafe {
+            self.ring
+                .at(start & self.ring.mask())
+                .cast::<u64>()
+                .write(word.to_le())
+        };
         self.tail = start + record_size(len as u64);
         if flags & MORE == 0 {
             self.msgs += 1;
@@ -461,7 +469,14 @@ unsafe impl Send for Consumer {}
 
 impl Consumer {
     fn new(ring: RingRef) -> Self {
-        Self { ring, head: 0, released: 0, cached_tail: 0, msgs: 0, msgs_released: 0 }
+        Self {
+            ring,
+            head: 0,
+            released: 0,
+            cached_tail: 0,
+            msgs: 0,
+            msgs_released: 0,
+        }
     }
 
     /// The next record, skipping padding; `None` when nothing is published.
@@ -501,7 +516,10 @@ impl Consumer {
     /// The payload of a record returned by [`peek`](Self::peek).
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
-        debug_assert!(self.head < self.cached_tail, "payload of a record not peeked");
+        debug_assert!(
+            self.head < self.cached_tail,
+            "payload of a record not peeked"
+        );
         self.ring.track_read(self.head, record_size(rec.len as u64));
         // SAFETY: `rec` came from `peek`, which checked that the record at
         // `head` lies within the published, unreleased span and inside the
@@ -519,7 +537,10 @@ impl Consumer {
     /// until [`release`](Self::release).
     #[inline]
     pub fn advance(&mut self, rec: Record) {
-        debug_assert!(self.head < self.cached_tail, "advance past a record not peeked");
+        debug_assert!(
+            self.head < self.cached_tail,
+            "advance past a record not peeked"
+        );
         self.head += record_size(rec.len as u64);
         if rec.flags & MORE == 0 {
             self.msgs += 1;
@@ -612,7 +633,11 @@ mod tests {
         assert_eq!(tx.claim(1).unwrap_err(), ClaimError::Full);
         assert_eq!(tx.queued_msgs(), 2);
         take(&mut rx).unwrap();
-        assert_eq!(tx.claim(1).unwrap_err(), ClaimError::Full, "advance alone frees nothing");
+        assert_eq!(
+            tx.claim(1).unwrap_err(),
+            ClaimError::Full,
+            "advance alone frees nothing"
+        );
         rx.release();
         assert_eq!(tx.queued_msgs(), 1);
         put(&mut tx, &[3; 24], 0).unwrap();

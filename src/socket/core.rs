@@ -40,7 +40,11 @@ impl Core {
             kind,
             shared: Arc::new(SocketShared::new()),
             opts: Options::default(),
-            io: Io { pipes: Default::default(), opts: PatternOptions::default(), reap: false },
+            io: Io {
+                pipes: Default::default(),
+                opts: PatternOptions::default(),
+                reap: false,
+            },
             pattern,
             rcvmore: false,
             sending: false,
@@ -59,8 +63,15 @@ impl Core {
             return;
         }
         end.attach(self.shared.bell.clone());
-        let key = self.io.pipes.insert(Pipe { end, endpoint, broken: false });
-        let probes = matches!(self.kind, SocketType::Router | SocketType::Dealer | SocketType::Req);
+        let key = self.io.pipes.insert(Pipe {
+            end,
+            endpoint,
+            broken: false,
+        });
+        let probes = matches!(
+            self.kind,
+            SocketType::Router | SocketType::Dealer | SocketType::Req
+        );
         if self.io.opts.probe_router && probes {
             // PROBE_ROUTER: an empty message tells a ROUTER peer who we are.
             let _ = self.io.write(key, &[], false);
@@ -239,10 +250,18 @@ impl Core {
 
     /// Sends the frame written in place (or, for a scratch slot, `data`).
     #[inline]
-    pub fn finish_send(&mut self, slot: Slot, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
+    pub fn finish_send(
+        &mut self,
+        slot: Slot,
+        data: &[u8],
+        more: bool,
+        flags: i32,
+    ) -> Result<(), Fail> {
         if slot == Slot::Scratch {
             let timeo = self.opts.sndtimeo;
-            self.block(flags, timeo, |c| c.pattern.send_bytes(&mut c.io, data, more))?;
+            self.block(flags, timeo, |c| {
+                c.pattern.send_bytes(&mut c.io, data, more)
+            })?;
         } else {
             self.pattern.commit(&mut self.io, slot, data.len(), more);
         }

@@ -36,7 +36,11 @@ pub(crate) struct SocketShared {
 
 impl SocketShared {
     fn new() -> Self {
-        Self { bell: Arc::new(Doorbell::new()), mail: Mutex::new(Vec::new()), has_mail: AtomicBool::new(false) }
+        Self {
+            bell: Arc::new(Doorbell::new()),
+            mail: Mutex::new(Vec::new()),
+            has_mail: AtomicBool::new(false),
+        }
     }
 
     /// Hands a pipe to the socket and wakes it.
@@ -137,7 +141,10 @@ impl Socket {
     pub(crate) fn new(ctx: Context, kind: SocketType, id: u64) -> Result<Self> {
         let pattern = Pattern::of(kind).ok_or(Error::NotSupported)?;
         let core = Core::new(ctx, kind, pattern, id);
-        Ok(Self { shared: core.shared.clone(), core: CachePadded::new(RefCell::new(core)) })
+        Ok(Self {
+            shared: core.shared.clone(),
+            core: CachePadded::new(RefCell::new(core)),
+        })
     }
 
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
@@ -149,7 +156,10 @@ impl Socket {
     }
 
     pub(crate) fn context_terminated(&self) -> bool {
-        self.core.try_borrow().map(|c| c.ctx.is_terminated()).unwrap_or(false)
+        self.core
+            .try_borrow()
+            .map(|c| c.ctx.is_terminated())
+            .unwrap_or(false)
     }
 
     #[inline]
@@ -169,7 +179,10 @@ impl Socket {
         let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
         let endpoint: Arc<str> = endpoint.into();
         for end in parked {
-            c.attach(NewPipe { end, endpoint: endpoint.clone() });
+            c.attach(NewPipe {
+                end,
+                endpoint: endpoint.clone(),
+            });
         }
         c.last_endpoint = endpoint.to_string();
         Ok(())
@@ -181,7 +194,10 @@ impl Socket {
         let Endpoint::Inproc(name) = transport::parse(endpoint)?;
         let mut c = self.core()?;
         let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
-        c.attach(NewPipe { end, endpoint: endpoint.into() });
+        c.attach(NewPipe {
+            end,
+            endpoint: endpoint.into(),
+        });
         c.last_endpoint = endpoint.to_owned();
         Ok(())
     }
@@ -262,13 +278,27 @@ impl Socket {
     pub fn loan(&self, len: usize, flags: i32) -> Result<Loan<'_>> {
         let mut core = self.core()?;
         let more = flags & SNDMORE != 0;
-        let slot = core.reserve(len, more, flags).map_err(|f| f.into_error(len))?;
+        let slot = core
+            .reserve(len, more, flags)
+            .map_err(|f| f.into_error(len))?;
         let ptr = match slot {
             Slot::Pipe(key) => core.room(key as usize).as_mut_ptr(),
             Slot::Scratch | Slot::Discard => std::ptr::null_mut(),
         };
-        let scratch = if ptr.is_null() { vec![0; len] } else { Vec::new() };
-        Ok(Loan { core, slot, ptr, len, scratch, more, flags })
+        let scratch = if ptr.is_null() {
+            vec![0; len]
+        } else {
+            Vec::new()
+        };
+        Ok(Loan {
+            core,
+            slot,
+            ptr,
+            len,
+            scratch,
+            more,
+            flags,
+        })
     }
 
     /// Receives one frame as a new `Vec`.
@@ -371,7 +401,9 @@ impl Socket {
     /// 4 KiB. A frame may take up to half of it.
     pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
         if !bytes.is_power_of_two() || !(4096..=1 << 31).contains(&bytes) {
-            return Err(Error::InvalidArgument("ring capacity must be a power of two in 4 KiB..=2 GiB"));
+            return Err(Error::InvalidArgument(
+                "ring capacity must be a power of two in 4 KiB..=2 GiB",
+            ));
         }
         self.core()?.opts.ring_capacity = bytes;
         Ok(())
@@ -398,7 +430,9 @@ impl Socket {
     #[doc(alias = "set_identity")]
     pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
         if id.is_empty() || id.len() > 255 || id[0] == 0 {
-            return Err(Error::InvalidArgument("routing id must be 1..=255 bytes, not starting with 0"));
+            return Err(Error::InvalidArgument(
+                "routing id must be 1..=255 bytes, not starting with 0",
+            ));
         }
         self.core()?.io.opts.routing_id = Some(id.to_vec());
         Ok(())
@@ -417,14 +451,18 @@ impl Socket {
     pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
         let mut c = self.core()?;
         let c = &mut *c;
-        c.pattern.subscribe(&mut c.io, topic, true).map_err(|_| Error::InvalidArgument("SUBSCRIBE on a socket that does not subscribe"))
+        c.pattern
+            .subscribe(&mut c.io, topic, true)
+            .map_err(|_| Error::InvalidArgument("SUBSCRIBE on a socket that does not subscribe"))
     }
 
     /// Cancels one [`set_subscribe`](Self::set_subscribe) of `topic`.
     pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
         let mut c = self.core()?;
         let c = &mut *c;
-        c.pattern.subscribe(&mut c.io, topic, false).map_err(|_| Error::InvalidArgument("UNSUBSCRIBE on a socket that does not subscribe"))
+        c.pattern
+            .subscribe(&mut c.io, topic, false)
+            .map_err(|_| Error::InvalidArgument("UNSUBSCRIBE on a socket that does not subscribe"))
     }
 
     /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new subscriber.
@@ -531,7 +569,10 @@ impl std::ops::Deref for Frame<'_> {
 
 impl std::fmt::Debug for Frame<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Frame").field("len", &self.len()).field("more", &self.more()).finish()
+        f.debug_struct("Frame")
+            .field("len", &self.len())
+            .field("more", &self.more())
+            .finish()
     }
 }
 
@@ -561,7 +602,11 @@ impl Loan<'_> {
     #[inline]
     pub fn send(mut self) -> Result<()> {
         let scratch = std::mem::take(&mut self.scratch);
-        let data = if self.ptr.is_null() { &scratch[..] } else { &[][..] };
+        let data = if self.ptr.is_null() {
+            &scratch[..]
+        } else {
+            &[][..]
+        };
         if self.slot == Slot::Scratch {
             return self
                 .core
@@ -569,7 +614,8 @@ impl Loan<'_> {
                 .map_err(|f| f.into_error(data.len()));
         }
         let core = &mut *self.core;
-        core.pattern.commit(&mut core.io, self.slot, self.len, self.more);
+        core.pattern
+            .commit(&mut core.io, self.slot, self.len, self.more);
         core.sending = self.more;
         Ok(())
     }

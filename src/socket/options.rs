@@ -28,7 +28,9 @@ pub enum WaitStrategy {
 impl Default for WaitStrategy {
     /// Spin 10 µs, yield 10 µs, then park: a ping-pong stays in the spin phase.
     fn default() -> Self {
-        WaitStrategy::SpinThenPark { spin: Duration::from_micros(10) }
+        WaitStrategy::SpinThenPark {
+            spin: Duration::from_micros(10),
+        }
     }
 }
 

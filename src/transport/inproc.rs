@@ -60,7 +60,10 @@ fn sum_hwm(a: u64, b: u64) -> u64 {
 }
 
 fn incompatible(local: SocketType, peer: SocketType) -> Error {
-    Error::IncompatibleSocketType { local: local.name(), peer: peer.name() }
+    Error::IncompatibleSocketType {
+        local: local.name(),
+        peer: peer.name(),
+    }
 }
 
 impl Registry {
@@ -114,7 +117,10 @@ impl Registry {
             });
             let binder = b.shared.clone();
             drop(st);
-            binder.deliver(NewPipe { end: theirs, endpoint: format!("inproc://{name}").into() });
+            binder.deliver(NewPipe {
+                end: theirs,
+                endpoint: format!("inproc://{name}").into(),
+            });
             return Ok(ours);
         }
         let (ours, theirs) = pipe(PipeConfig {
@@ -145,7 +151,9 @@ impl Registry {
     /// Drops the pipes `owner` parked at `name`; whether there were any.
     pub fn unpark(&self, name: &str, owner: u64) -> bool {
         let mut st = self.lock();
-        let Some(list) = st.parked.get_mut(name) else { return false };
+        let Some(list) = st.parked.get_mut(name) else {
+            return false;
+        };
         let before = list.len();
         list.retain(|p| p.owner != owner);
         let found = list.len() != before;

@@ -14,7 +14,10 @@ pub(crate) enum Endpoint {
 
 /// Splits `transport://address` and checks what this build can carry.
 pub(crate) fn parse(endpoint: &str) -> Result<Endpoint> {
-    let invalid = |reason| Error::InvalidEndpoint { endpoint: endpoint.to_owned(), reason };
+    let invalid = |reason| Error::InvalidEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason,
+    };
     let (transport, address) = endpoint
         .split_once("://")
         .ok_or_else(|| invalid("expected `transport://address`"))?;
@@ -36,10 +39,25 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        assert_eq!(parse("inproc://a/b").unwrap(), Endpoint::Inproc("a/b".into()));
-        assert!(matches!(parse("inproc://"), Err(Error::InvalidEndpoint { .. })));
-        assert!(matches!(parse("nonsense"), Err(Error::InvalidEndpoint { .. })));
-        assert!(matches!(parse("carrier://x"), Err(Error::InvalidEndpoint { .. })));
-        assert!(matches!(parse("tcp://127.0.0.1:5555"), Err(Error::TransportNotSupported(_))));
+        assert_eq!(
+            parse("inproc://a/b").unwrap(),
+            Endpoint::Inproc("a/b".into())
+        );
+        assert!(matches!(
+            parse("inproc://"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            parse("nonsense"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            parse("carrier://x"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+        assert!(matches!(
+            parse("tcp://127.0.0.1:5555"),
+            Err(Error::TransportNotSupported(_))
+        ));
     }
 }
