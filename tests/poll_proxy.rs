@@ -181,3 +181,20 @@ fn steerable_proxy_pauses_resumes_reports_and_terminates() {
     assert_eq!(proxy_thread.join().unwrap(), Ok(()));
     drop(result);
 }
+
+#[test]
+fn after_shutdown_every_call_says_terminated() {
+    let ctx = Context::new();
+    let pull = ctx.socket(Pull).unwrap();
+    pull.bind("inproc://after-shutdown").unwrap();
+    ctx.shutdown();
+    let terminated = |r: Result<(), Error>| matches!(r, Err(Error::Terminated));
+    assert!(terminated(pull.bind("inproc://y")));
+    assert!(terminated(pull.connect("inproc://z")));
+    assert!(terminated(pull.unbind("inproc://after-shutdown")));
+    assert!(terminated(pull.recv_bytes(DONTWAIT).map(drop)));
+    assert!(terminated(pull.get_events().map(drop)));
+    let mut items = [pull.as_poll_item(POLLIN)];
+    assert!(terminated(poll(&mut items, 0).map(drop)));
+    assert!(terminated(ctx.socket(Push).map(drop)));
+}

@@ -167,6 +167,16 @@ impl Socket {
         self.core.try_borrow_mut().map_err(|_| Error::WrongState)
     }
 
+    /// The core, for operations that fail once the context is shut down
+    /// (send and receive check on their own, in their blocking loop).
+    fn live_core(&self) -> Result<RefMut<'_, Core>> {
+        let core = self.core()?;
+        if core.ctx.is_terminated() {
+            return Err(Error::Terminated);
+        }
+        Ok(core)
+    }
+
     /// This socket's type.
     pub fn get_socket_type(&self) -> Result<SocketType> {
         Ok(self.core()?.kind)
@@ -175,7 +185,7 @@ impl Socket {
     /// Accepts connections on `endpoint` (`inproc://name`).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let Endpoint::Inproc(name) = transport::parse(endpoint)?;
-        let mut c = self.core()?;
+        let mut c = self.live_core()?;
         let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
         let endpoint: Arc<str> = endpoint.into();
         for end in parked {
@@ -192,7 +202,7 @@ impl Socket {
     /// completes when it binds, and messages sent meanwhile wait in the pipe.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let Endpoint::Inproc(name) = transport::parse(endpoint)?;
-        let mut c = self.core()?;
+        let mut c = self.live_core()?;
         let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
         c.attach(NewPipe {
             end,
@@ -205,7 +215,7 @@ impl Socket {
     /// Stops accepting on `endpoint` and closes the connections it accepted.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let Endpoint::Inproc(name) = transport::parse(endpoint)?;
-        let mut c = self.core()?;
+        let mut c = self.live_core()?;
         c.ctx.inner.clone().inproc.unbind(&name, c.id)?;
         c.close_endpoint(endpoint);
         Ok(())
@@ -214,7 +224,7 @@ impl Socket {
     /// Closes the connection made by `connect(endpoint)`.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         let Endpoint::Inproc(name) = transport::parse(endpoint)?;
-        let mut c = self.core()?;
+        let mut c = self.live_core()?;
         let parked = c.ctx.inner.clone().inproc.unpark(&name, c.id);
         if c.close_endpoint(endpoint) || parked {
             Ok(())
@@ -416,12 +426,12 @@ impl Socket {
 
     /// Whether a message can be received now without blocking (`ZMQ_POLLIN`).
     pub fn readable(&self) -> Result<bool> {
-        Ok(self.core()?.readable())
+        Ok(self.live_core()?.readable())
     }
 
     /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).
     pub fn writable(&self) -> Result<bool> {
-        Ok(self.core()?.writable())
+        Ok(self.live_core()?.writable())
     }
 
     /// The routing id a ROUTER peer will know this socket by (`ZMQ_ROUTING_ID`,
