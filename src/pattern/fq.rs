@@ -1,31 +1,25 @@
 //! Fair-queue: take one whole message from each pipe that has one, in turn,
 //! so a busy peer cannot starve a quiet one.
 
+use super::rotation::Rotation;
 use super::{Io, PipeKey};
 use crate::error::Fail;
 use crate::pipe::ring::Record;
 
 #[derive(Debug, Default)]
 pub(crate) struct FairQueue {
-    keys: Vec<PipeKey>,
-    /// Index in `keys` where the next search starts.
-    next: usize,
+    pipes: Rotation,
     /// The pipe of the message being read.
     current: Option<PipeKey>,
 }
 
 impl FairQueue {
     pub fn attach(&mut self, key: PipeKey) {
-        self.keys.push(key);
+        self.pipes.attach(key);
     }
 
     pub fn detach(&mut self, key: PipeKey) {
-        if let Some(i) = self.keys.iter().position(|&k| k == key) {
-            self.keys.remove(i);
-            if self.next > i {
-                self.next -= 1;
-            }
-        }
+        self.pipes.detach(key);
         if self.current == Some(key) {
             self.current = None;
         }
@@ -43,17 +37,9 @@ impl FairQueue {
             }
             self.current = None;
         }
-        let n = self.keys.len();
-        let mut i = if self.next < n { self.next } else { 0 };
-        for _ in 0..n {
-            let key = self.keys[i];
-            i = if i + 1 < n { i + 1 } else { 0 };
-            if let Some(rec) = io.peek(key) {
-                self.next = i;
-                return Ok((key, rec));
-            }
-        }
-        Err(Fail::WouldBlock)
+        self.pipes
+            .find_map(|key| io.peek(key).map(|rec| (key, rec)))
+            .ok_or(Fail::WouldBlock)
     }
 
     /// The frame `rec` from `key` has been read.
@@ -76,7 +62,7 @@ impl FairQueue {
 
     /// Whether a message is waiting.
     pub fn readable(&self, io: &mut Io) -> bool {
-        self.current.is_some() || self.keys.iter().any(|&k| io.peek(k).is_some())
+        self.current.is_some() || self.pipes.keys().iter().any(|&k| io.peek(k).is_some())
     }
 
     /// Drops every message already waiting, from every pipe.

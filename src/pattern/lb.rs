@@ -2,15 +2,14 @@
 //! can take it (peer present, below its high-water mark, room for the first
 //! frame); the rest of the message follows it into the same pipe.
 
+use super::rotation::Rotation;
 use super::{Io, PipeKey, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
 
 #[derive(Debug, Default)]
 pub(crate) struct LoadBalance {
-    keys: Vec<PipeKey>,
-    /// Index in `keys` where the next search starts.
-    next: usize,
+    pipes: Rotation,
     /// The pipe of the message in progress.
     current: Option<PipeKey>,
     /// The message in progress lost its pipe: drop the rest of it.
@@ -19,16 +18,11 @@ pub(crate) struct LoadBalance {
 
 impl LoadBalance {
     pub fn attach(&mut self, key: PipeKey) {
-        self.keys.push(key);
+        self.pipes.attach(key);
     }
 
     pub fn detach(&mut self, key: PipeKey) {
-        if let Some(i) = self.keys.iter().position(|&k| k == key) {
-            self.keys.remove(i);
-            if self.next > i {
-                self.next -= 1;
-            }
-        }
+        self.pipes.detach(key);
         if self.current == Some(key) {
             self.current = None;
             self.dropping = true;
@@ -57,27 +51,20 @@ impl LoadBalance {
                 }
             };
         }
-        let n = self.keys.len();
-        let mut i = if self.next < n { self.next } else { 0 };
-        for _ in 0..n {
-            let key = self.keys[i];
-            i = if i + 1 < n { i + 1 } else { 0 };
+        let found = self.pipes.find_map(|key| {
             if !io.can_start(key) {
-                continue;
+                return None;
             }
             match io.claim(key, len) {
-                Ok(()) => {
-                    self.next = i;
-                    return Ok(Slot::Pipe(key as u32));
-                }
+                Ok(()) => Some(Ok(Slot::Pipe(key as u32))),
                 Err(WriteError::TooLarge) => {
                     let max = io.pipes[key].end.max_frame() as u32;
-                    return Err(Fail::TooLarge { max });
+                    Some(Err(Fail::TooLarge { max }))
                 }
-                Err(_) => continue,
+                Err(_) => None,
             }
-        }
-        Err(Fail::WouldBlock)
+        });
+        found.unwrap_or(Err(Fail::WouldBlock))
     }
 
     /// Drops what was written of the current message; with `more`, the
@@ -109,6 +96,6 @@ impl LoadBalance {
 
     /// Whether some pipe could take a new message now.
     pub fn writable(&self, io: &mut Io) -> bool {
-        self.keys.iter().any(|&k| io.can_start(k))
+        self.pipes.keys().iter().any(|&k| io.can_start(k))
     }
 }

@@ -22,6 +22,7 @@ mod pair;
 mod pipeline;
 mod pubsub;
 mod reqrep;
+mod rotation;
 mod router;
 mod trie;
 
