@@ -133,9 +133,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5);
     let cores = core_affinity::get_core_ids().unwrap_or_default();
-    println!("zeroring vs libzmq 4.3.4, inproc, {} cores, {rounds} rounds each, medians", cores.len());
+    println!(
+        "zeroring vs libzmq 4.3.4, inproc, {} cores, {rounds} rounds each, medians",
+        cores.len()
+    );
     let (mut zt, mut mt, mut zl, mut ml) = (vec![], vec![], vec![], vec![]);
     let began = Instant::now();
     for _ in 0..rounds {
@@ -146,7 +152,10 @@ fn main() {
     }
     let (zt, mt, zl, ml) = (median(zt), median(mt), median(zl), median(ml));
     println!();
-    println!("{:<38} {:>12} {:>12} {:>8}", "", "zeroring", "libzmq", "ratio");
+    println!(
+        "{:<38} {:>12} {:>12} {:>8}",
+        "", "zeroring", "libzmq", "ratio"
+    );
     println!(
         "{:<38} {:>12.1} {:>12.1} {:>7.1}x",
         "PUSH/PULL 32 B throughput [M msg/s]",
