@@ -37,7 +37,11 @@ mod copy;
 mod error;
 mod pattern;
 mod pipe;
+// poll sleeps on many futexes at once, which loom cannot model; the loom
+// build checks the ring and the doorbell only.
+#[cfg(not(loom))]
 mod poll;
+#[cfg(not(loom))]
 mod proxy;
 mod socket;
 mod socket_type;
@@ -48,7 +52,9 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use pipe::ring;
 pub use pipe::Doorbell;
+#[cfg(not(loom))]
 pub use poll::{poll, PollItem, POLLIN, POLLOUT};
+#[cfg(not(loom))]
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;

@@ -151,10 +151,12 @@ impl Socket {
         &self.shared
     }
 
+    #[cfg(not(loom))]
     pub(crate) fn bell(&self) -> &Doorbell {
         &self.shared.bell
     }
 
+    #[cfg(not(loom))]
     pub(crate) fn context_terminated(&self) -> bool {
         self.core
             .try_borrow()

@@ -1,0 +1,101 @@
+//! The one error type of the ZMTP codec and state machines.
+
+use crate::SocketType;
+
+/// Why a ZMTP connection failed. Every case is fatal for the connection:
+/// the caller flushes what [`poll_transmit`](super::Handshake::poll_transmit)
+/// still holds (it may carry an `ERROR` command for the peer) and closes.
+///
+/// The cases are the ones a socket monitor reports (libzmq's
+/// `ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL` / `_AUTH`, `EMSGSIZE`, heartbeat
+/// expiry).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ZmtpError {
+    /// The peer's greeting does not have the ZMTP 3.x layout (wrong
+    /// signature octets, an as-server octet other than 0 or 1).
+    #[error("bad ZMTP greeting: {0}")]
+    BadGreeting(&'static str),
+    /// The peer speaks a ZMTP major version below 3 (1.0 or 2.0), which
+    /// zeroring does not speak.
+    #[error("unsupported ZMTP version {major}.x: zeroring speaks ZMTP 3.x only")]
+    UnsupportedVersion {
+        /// The major version octet the peer sent.
+        major: u8,
+    },
+    /// The peer announced another security mechanism than ours.
+    #[error("security mechanism mismatch: we use {local}, the peer {peer}")]
+    MechanismMismatch {
+        /// Our mechanism name.
+        local: String,
+        /// The peer's mechanism name (non-printable octets escaped).
+        peer: String,
+    },
+    /// The as-server flags do not give one client and one server (two PLAIN
+    /// servers, or two PLAIN clients).
+    #[error("security role conflict: {0}")]
+    RoleConflict(&'static str),
+    /// A frame's flags octet has one of the reserved bits 3-7 set.
+    #[error("malformed frame: reserved flag bits set in {0:#04x}")]
+    ReservedFlags(u8),
+    /// A frame is malformed in another way (MORE on a command, a size
+    /// above 2^63-1).
+    #[error("malformed frame: {0}")]
+    MalformedFrame(&'static str),
+    /// A frame's size field is above the configured maximum (MAXMSGSIZE).
+    #[error("frame of {size} octets exceeds the maximum of {max}")]
+    FrameTooLarge {
+        /// The size the frame header announced.
+        size: u64,
+        /// The configured maximum.
+        max: u64,
+    },
+    /// A command body does not follow its grammar.
+    #[error("malformed command: {0}")]
+    MalformedCommand(&'static str),
+    /// A metadata property (in READY or INITIATE) does not follow its
+    /// grammar, or a known property has an invalid value.
+    #[error("malformed metadata property: {0}")]
+    MalformedProperty(&'static str),
+    /// The peer sent a command (or a message) that is not valid at this
+    /// point of the handshake.
+    #[error("unexpected {got} during the handshake, expected {expected}")]
+    UnexpectedCommand {
+        /// What the handshake was waiting for.
+        expected: &'static str,
+        /// What arrived (the command name, or "message frame").
+        got: String,
+    },
+    /// The peer's metadata has no Socket-Type property.
+    #[error("the peer did not announce its socket type")]
+    MissingSocketType,
+    /// The peer's socket type cannot talk to ours (RFC 37's table).
+    #[error("socket type {local} cannot talk to a {peer} peer")]
+    IncompatibleSocketType {
+        /// Our socket type.
+        local: SocketType,
+        /// The peer's Socket-Type value, as sent.
+        peer: String,
+    },
+    /// Our PLAIN authenticator rejected the client's credentials (we sent
+    /// it an ERROR).
+    #[error("authentication failed: the client's credentials were rejected")]
+    AuthenticationFailed,
+    /// The peer sent an ERROR command; the reason is its text.
+    #[error("the peer sent ERROR: {0}")]
+    PeerError(String),
+    /// Nothing arrived from the peer within the heartbeat timeout (after our
+    /// PING) or the TTL the peer's PING asked for.
+    #[error("heartbeat timeout: the peer went silent")]
+    HeartbeatTimeout,
+    /// The local configuration cannot be encoded (identity or credential
+    /// longer than 255 octets, bad property name).
+    #[error("invalid ZMTP configuration: {0}")]
+    InvalidConfig(&'static str),
+}
+
+/// Shows `bytes` as text, escaping what is not printable ASCII, for error
+/// messages built from peer data.
+pub(crate) fn escape(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}

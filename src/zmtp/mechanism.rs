@@ -1,0 +1,289 @@
+//! The security mechanism: configuration, the pieces NULL and PLAIN share
+//! (peer metadata validation, ERROR replies), and dispatch to each one's
+//! state machine.
+
+use std::sync::Arc;
+
+use super::command::{Command, Metadata, IDENTITY, SOCKET_TYPE};
+use super::error::ZmtpError;
+use super::greeting::MechanismName;
+use super::null::Null;
+use super::plain::{PlainClient, PlainServer};
+use super::socket_type::check_peer;
+use crate::SocketType;
+
+/// Decides whether a PLAIN client may connect, from its username and
+/// password (what libzmq asks a ZAP handler). `true` lets it in.
+pub type Authenticator = Arc<dyn Fn(&str, &[u8]) -> bool + Send + Sync>;
+
+/// Which security mechanism a connection uses, and in which role.
+///
+/// The role decides the greeting's as-server flag: a PLAIN server sends 1,
+/// a PLAIN client and NULL send 0.
+#[derive(Clone, Default)]
+pub enum MechanismConfig {
+    /// No security (RFC 37's NULL): both sides send READY.
+    #[default]
+    Null,
+    /// PLAIN client (RFC 24): sends HELLO with these credentials.
+    PlainClient {
+        /// Up to 255 octets.
+        username: String,
+        /// Up to 255 octets.
+        password: Vec<u8>,
+    },
+    /// PLAIN server (RFC 24): checks each client's HELLO with the
+    /// authenticator and answers ERROR "400" when it says no.
+    PlainServer {
+        /// Called once per connection with the client's credentials.
+        authenticator: Authenticator,
+    },
+}
+
+impl MechanismConfig {
+    /// A PLAIN client with these credentials.
+    pub fn plain_client(username: impl Into<String>, password: impl Into<Vec<u8>>) -> Self {
+        MechanismConfig::PlainClient {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// A PLAIN server that admits the clients `authenticate` approves.
+    pub fn plain_server(authenticate: impl Fn(&str, &[u8]) -> bool + Send + Sync + 'static) -> Self {
+        MechanismConfig::PlainServer {
+            authenticator: Arc::new(authenticate),
+        }
+    }
+
+    /// The mechanism name the greeting carries.
+    pub fn name(&self) -> MechanismName {
+        match self {
+            MechanismConfig::Null => MechanismName::NULL,
+            MechanismConfig::PlainClient { .. } | MechanismConfig::PlainServer { .. } => {
+                MechanismName::PLAIN
+            }
+        }
+    }
+
+    /// The greeting's as-server flag.
+    pub fn as_server(&self) -> bool {
+        matches!(self, MechanismConfig::PlainServer { .. })
+    }
+
+    /// Checks what must fit the wire: credentials of at most 255 octets.
+    pub(crate) fn validate(&self) -> Result<(), ZmtpError> {
+        if let MechanismConfig::PlainClient { username, password } = self {
+            if username.len() > 255 || password.len() > 255 {
+                return Err(ZmtpError::InvalidConfig(
+                    "PLAIN username and password are at most 255 octets",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for MechanismConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MechanismConfig::Null => f.write_str("Null"),
+            MechanismConfig::PlainClient { username, .. } => f
+                .debug_struct("PlainClient")
+                .field("username", username)
+                .field("password", &"<hidden>")
+                .finish(),
+            MechanismConfig::PlainServer { .. } => f.write_str("PlainServer"),
+        }
+    }
+}
+
+/// What the handshake learned about the peer from its validated metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's socket type (compatible with ours).
+    pub socket_type: SocketType,
+    /// The peer's Identity property, when it sent one (0-255 octets).
+    pub routing_id: Option<Vec<u8>>,
+    /// All properties the peer sent, Socket-Type and Identity included.
+    pub properties: Metadata,
+}
+
+/// Checks a peer's READY/INITIATE metadata against our socket type.
+pub(crate) fn validate_peer(local: SocketType, md: Metadata) -> Result<PeerInfo, ZmtpError> {
+    let peer = md.get(SOCKET_TYPE).ok_or(ZmtpError::MissingSocketType)?;
+    let socket_type = check_peer(local, peer)?;
+    let routing_id = md.get(IDENTITY).map(<[u8]>::to_vec);
+    if routing_id.as_ref().is_some_and(|id| id.len() > 255) {
+        return Err(ZmtpError::MalformedProperty("Identity longer than 255 octets"));
+    }
+    Ok(PeerInfo {
+        socket_type,
+        routing_id,
+        properties: md,
+    })
+}
+
+/// Writes an ERROR command telling the peer why we give up, and gives back
+/// the error for our side.
+pub(crate) fn reject(out: &mut Vec<u8>, e: ZmtpError) -> ZmtpError {
+    let reason: &[u8] = match e {
+        // libzmq's PLAIN server sends the ZAP status code.
+        ZmtpError::AuthenticationFailed => b"400",
+        ZmtpError::IncompatibleSocketType { .. } => b"Invalid socket type",
+        ZmtpError::MissingSocketType => b"Missing socket type",
+        _ => b"Invalid metadata",
+    };
+    Command::Error {
+        reason: reason.to_vec(),
+    }
+    .encode_frame(out);
+    e
+}
+
+/// An unexpected command: a peer's ERROR is reported as such; anything else
+/// is out of order.
+pub(crate) fn unexpected(cmd: Command, expected: &'static str) -> ZmtpError {
+    match cmd {
+        Command::Error { reason } => ZmtpError::PeerError(super::error::escape(&reason)),
+        other => ZmtpError::UnexpectedCommand {
+            expected,
+            got: super::error::escape(other.name()),
+        },
+    }
+}
+
+/// What we announce about ourselves.
+#[derive(Debug, Clone)]
+pub(crate) struct Local {
+    pub socket_type: SocketType,
+    pub metadata: Metadata,
+}
+
+/// A mechanism's answer to a command.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Keep going.
+    Continue,
+    /// The handshake is complete; the peer is validated.
+    Done(PeerInfo),
+}
+
+/// One connection's mechanism state machine.
+pub(crate) enum Machine {
+    Null(Null),
+    PlainClient(PlainClient),
+    PlainServer(PlainServer),
+}
+
+impl Machine {
+    /// The machine for `config`.
+    pub fn new(config: &MechanismConfig) -> Machine {
+        match config {
+            MechanismConfig::Null => Machine::Null(Null::new()),
+            MechanismConfig::PlainClient { username, password } => {
+                Machine::PlainClient(PlainClient::new(username.as_bytes(), password))
+            }
+            MechanismConfig::PlainServer { authenticator } => {
+                Machine::PlainServer(PlainServer::new(authenticator.clone()))
+            }
+        }
+    }
+
+    /// Writes the commands to send once the greetings are exchanged.
+    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) {
+        match self {
+            Machine::Null(m) => m.start(local, out),
+            Machine::PlainClient(m) => m.start(out),
+            Machine::PlainServer(_) => {}
+        }
+    }
+
+    /// Handles one command from the peer, writing replies to `out`.
+    pub fn on_command(
+        &mut self,
+        local: &Local,
+        cmd: Command,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, ZmtpError> {
+        match self {
+            Machine::Null(m) => m.on_command(local, cmd, out),
+            Machine::PlainClient(m) => m.on_command(local, cmd, out),
+            Machine::PlainServer(m) => m.on_command(local, cmd, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn md(pairs: &[(&str, &[u8])]) -> Metadata {
+        let mut m = Metadata::new();
+        for (k, v) in pairs {
+            m.push(*k, *v);
+        }
+        m
+    }
+
+    #[test]
+    fn validates_socket_type_and_identity() {
+        let ok = validate_peer(
+            SocketType::Router,
+            md(&[("socket-type", b"DEALER"), ("IDENTITY", b"abc")]),
+        )
+        .unwrap();
+        assert_eq!(ok.socket_type, SocketType::Dealer);
+        assert_eq!(ok.routing_id.as_deref(), Some(&b"abc"[..]));
+
+        let none = validate_peer(SocketType::Push, md(&[("Socket-Type", b"PULL")])).unwrap();
+        assert_eq!(none.routing_id, None);
+
+        assert_eq!(
+            validate_peer(SocketType::Push, md(&[("X-A", b"1")])),
+            Err(ZmtpError::MissingSocketType)
+        );
+        assert!(matches!(
+            validate_peer(SocketType::Push, md(&[("Socket-Type", b"PUSH")])),
+            Err(ZmtpError::IncompatibleSocketType { .. })
+        ));
+        let long = vec![1u8; 256];
+        assert!(matches!(
+            validate_peer(
+                SocketType::Router,
+                md(&[("Socket-Type", b"DEALER"), ("Identity", &long)])
+            ),
+            Err(ZmtpError::MalformedProperty(_))
+        ));
+    }
+
+    #[test]
+    fn config_roles_names_and_debug() {
+        let c = MechanismConfig::plain_client("admin", "secret");
+        assert_eq!(c.name(), MechanismName::PLAIN);
+        assert!(!c.as_server());
+        assert!(!format!("{c:?}").contains("secret"));
+        let s = MechanismConfig::plain_server(|u, p| u == "admin" && p == b"secret");
+        assert!(s.as_server());
+        assert_eq!(format!("{s:?}"), "PlainServer");
+        assert!(!MechanismConfig::Null.as_server());
+        assert_eq!(MechanismConfig::default().name(), MechanismName::NULL);
+        assert!(MechanismConfig::plain_client("x".repeat(256), "")
+            .validate()
+            .is_err());
+        assert!(MechanismConfig::plain_client("", vec![0; 256])
+            .validate()
+            .is_err());
+        assert!(MechanismConfig::plain_client("u", vec![0; 255])
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn reject_writes_an_error_command() {
+        let mut out = Vec::new();
+        let e = reject(&mut out, ZmtpError::AuthenticationFailed);
+        assert_eq!(e, ZmtpError::AuthenticationFailed);
+        assert_eq!(out, b"\x04\x0a\x05ERROR\x03400");
+    }
+}

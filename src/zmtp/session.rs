@@ -1,0 +1,495 @@
+//! Traffic after the handshake: message frames both ways, subscriptions in
+//! the form the peer's version expects, and heartbeats.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::command::{Command, MAX_PING_CONTEXT};
+use super::error::{escape, ZmtpError};
+use super::frame::{encode_message, FrameDecoder, FrameKind};
+use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
+
+/// What a [`Session`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A message frame arrived; `more` says further frames of the same
+    /// message follow. Frames of a ZMTP 3.0 peer's subscriptions (`0x01` /
+    /// `0x00` + topic) arrive as message frames too: they are the XPUB/PUB
+    /// pattern's to read.
+    Message {
+        /// The frame body.
+        payload: Vec<u8>,
+        /// The MORE flag.
+        more: bool,
+    },
+    /// The peer sent a SUBSCRIBE command (ZMTP 3.1).
+    Subscribe(Vec<u8>),
+    /// The peer sent a CANCEL command (ZMTP 3.1).
+    Cancel(Vec<u8>),
+    /// The connection failed; close it after flushing what
+    /// [`poll_transmit`](Session::poll_transmit) still holds.
+    Failed(ZmtpError),
+}
+
+/// One connection after a successful handshake.
+///
+/// Bytes from the peer go in through [`feed`](Self::feed), events come out of
+/// [`poll_event`](Self::poll_event); frames to send are encoded into one
+/// buffer that [`poll_transmit`](Self::poll_transmit) hands over, so many
+/// small frames leave in one write. Time only enters as arguments: call
+/// [`handle_timeout`](Self::handle_timeout) at
+/// [`next_timeout`](Self::next_timeout).
+#[derive(Debug)]
+pub struct Session {
+    decoder: FrameDecoder,
+    out: Vec<u8>,
+    events: VecDeque<SessionEvent>,
+    minor: u8,
+    heartbeat: Heartbeat,
+    error: Option<ZmtpError>,
+}
+
+impl Session {
+    /// A session with a peer speaking ZMTP 3.`minor`, ready at `now`, for a
+    /// connection whose handshake happened elsewhere.
+    /// [`Handshake::into_session`](super::Handshake::into_session) is the
+    /// usual way to get one.
+    pub fn new(
+        minor: u8,
+        max_frame_size: Option<u64>,
+        heartbeat: &HeartbeatConfig,
+        now: Instant,
+    ) -> Session {
+        Session {
+            decoder: FrameDecoder::new(max_frame_size),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            minor,
+            heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
+            error: None,
+        }
+    }
+
+    /// Continues a handshake's connection: its frame decoder (maybe inside a
+    /// frame), its unsent output, and the octets that came after READY.
+    pub(crate) fn resume(
+        decoder: FrameDecoder,
+        out: Vec<u8>,
+        leftover: &[u8],
+        minor: u8,
+        heartbeat: &HeartbeatConfig,
+        now: Instant,
+    ) -> Session {
+        let mut s = Session {
+            decoder,
+            out,
+            events: VecDeque::new(),
+            minor,
+            heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
+            error: None,
+        };
+        if !leftover.is_empty() {
+            // A failure is recorded in the session and reported as an event.
+            let _ = s.feed(leftover, now);
+        }
+        s
+    }
+
+    /// The ZMTP 3 minor version both sides speak (0 or 1).
+    pub fn minor_version(&self) -> u8 {
+        self.minor
+    }
+
+    /// The error the session failed with, if it did.
+    pub fn error(&self) -> Option<&ZmtpError> {
+        self.error.as_ref()
+    }
+
+    /// Takes octets that arrived from the peer at `now`. Frames become
+    /// events; PINGs queue PONGs. Returns the error if the connection
+    /// failed, now or before.
+    pub fn feed(&mut self, mut bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if !bytes.is_empty() {
+            self.heartbeat.on_traffic();
+        }
+        while !bytes.is_empty() {
+            let step = self
+                .decoder
+                .decode(bytes)
+                .and_then(|(n, frame)| {
+                    bytes = &bytes[n..];
+                    match frame {
+                        Some(f) => self.on_frame(f.kind, f.body, now),
+                        None => Ok(()),
+                    }
+                });
+            if let Err(e) = step {
+                return Err(self.fail(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn on_frame(&mut self, kind: FrameKind, body: Vec<u8>, now: Instant) -> Result<(), ZmtpError> {
+        let FrameKind::Message { more } = kind else {
+            return self.on_command(Command::decode(&body)?, now);
+        };
+        self.events.push_back(SessionEvent::Message {
+            payload: body,
+            more,
+        });
+        Ok(())
+    }
+
+    fn on_command(&mut self, cmd: Command, now: Instant) -> Result<(), ZmtpError> {
+        match cmd {
+            Command::Ping {
+                ttl_deciseconds,
+                mut context,
+            } => {
+                self.heartbeat.on_ping(ttl_deciseconds, now);
+                context.truncate(MAX_PING_CONTEXT);
+                Command::Pong { context }.encode_frame(&mut self.out);
+            }
+            Command::Subscribe(topic) => self.events.push_back(SessionEvent::Subscribe(topic)),
+            Command::Cancel(topic) => self.events.push_back(SessionEvent::Cancel(topic)),
+            Command::Error { reason } => return Err(ZmtpError::PeerError(escape(&reason))),
+            // PONG only shows life, which any traffic does; other commands
+            // (a repeated READY, ones from later versions) are ignored, as
+            // libzmq ignores them.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, e: ZmtpError) -> ZmtpError {
+        if self.error.is_none() {
+            self.error = Some(e.clone());
+            self.events.push_back(SessionEvent::Failed(e.clone()));
+        }
+        e
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Queues one message frame. Nothing is queued once the session failed.
+    pub fn send_frame(&mut self, payload: &[u8], more: bool) {
+        if self.error.is_none() {
+            encode_message(&mut self.out, payload, more);
+        }
+    }
+
+    /// Queues a whole message: MORE on every frame but the last.
+    pub fn send_message<B: AsRef<[u8]>>(&mut self, frames: &[B]) {
+        let last = frames.len().saturating_sub(1);
+        for (i, f) in frames.iter().enumerate() {
+            self.send_frame(f.as_ref(), i < last);
+        }
+    }
+
+    /// Queues a subscription to `topic`: a SUBSCRIBE command for a ZMTP 3.1
+    /// peer, a `0x01` + topic message for a 3.0 peer.
+    pub fn subscribe(&mut self, topic: &[u8]) {
+        self.send_subscription(true, topic);
+    }
+
+    /// Queues the cancellation of one subscription to `topic`: a CANCEL
+    /// command for a ZMTP 3.1 peer, a `0x00` + topic message for a 3.0 peer.
+    pub fn cancel(&mut self, topic: &[u8]) {
+        self.send_subscription(false, topic);
+    }
+
+    fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.minor >= 1 {
+            let topic = topic.to_vec();
+            let cmd = if subscribe {
+                Command::Subscribe(topic)
+            } else {
+                Command::Cancel(topic)
+            };
+            cmd.encode_frame(&mut self.out);
+        } else {
+            let mut body = Vec::with_capacity(1 + topic.len());
+            body.push(u8::from(subscribe));
+            body.extend_from_slice(topic);
+            encode_message(&mut self.out, &body, false);
+        }
+    }
+
+    /// All octets queued for the peer, if any, in one buffer.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    /// How many octets are queued for the peer.
+    pub fn pending_transmit(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Runs the heartbeat timers due at `now`: queues a PING, or fails the
+    /// session with [`ZmtpError::HeartbeatTimeout`] (reported as an event).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.error.is_some() {
+            return;
+        }
+        match self.heartbeat.poll(now) {
+            Ok(Some(Due::Ping(ttl_deciseconds))) => Command::Ping {
+                ttl_deciseconds,
+                context: Vec::new(),
+            }
+            .encode_frame(&mut self.out),
+            Ok(None) => {}
+            Err(e) => {
+                self.fail(e);
+            }
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work, if ever.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        if self.error.is_some() {
+            None
+        } else {
+            self.heartbeat.next_timeout()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::zmtp::frame::{encode_command, Frame};
+
+    fn decode(bytes: &[u8]) -> Vec<Frame> {
+        let mut d = FrameDecoder::new(None);
+        let mut rest = bytes;
+        let mut frames = Vec::new();
+        while let (n, Some(f)) = d.decode(rest).unwrap() {
+            rest = &rest[n..];
+            frames.push(f);
+        }
+        assert!(rest.is_empty() && d.is_at_boundary());
+        frames
+    }
+
+    fn events(s: &mut Session) -> Vec<SessionEvent> {
+        std::iter::from_fn(|| s.poll_event()).collect()
+    }
+
+    fn msg(payload: &[u8], more: bool) -> SessionEvent {
+        SessionEvent::Message {
+            payload: payload.to_vec(),
+            more,
+        }
+    }
+
+    #[test]
+    fn batches_outgoing_frames_into_one_buffer() {
+        let t0 = Instant::now();
+        let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        assert_eq!(s.poll_transmit(), None);
+        s.send_message(&[&b"id"[..], b"", b"body"]);
+        s.send_frame(b"single", false);
+        s.send_message::<&[u8]>(&[]);
+        assert_eq!(s.pending_transmit(), 4 + 2 + 6 + 8);
+        let out = s.poll_transmit().unwrap();
+        assert_eq!(
+            decode(&out),
+            vec![
+                Frame::message(b"id".to_vec(), true),
+                Frame::message(Vec::new(), true),
+                Frame::message(b"body".to_vec(), false),
+                Frame::message(b"single".to_vec(), false),
+            ]
+        );
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn incoming_frames_cut_anywhere() {
+        let t0 = Instant::now();
+        let mut wire = Vec::new();
+        encode_message(&mut wire, b"a", true);
+        encode_message(&mut wire, &[9; 300], false);
+        encode_message(&mut wire, b"\x01topic", false);
+        let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        for b in &wire {
+            s.feed(std::slice::from_ref(b), t0).unwrap();
+        }
+        assert_eq!(
+            events(&mut s),
+            vec![msg(b"a", true), msg(&[9; 300], false), msg(b"\x01topic", false)]
+        );
+    }
+
+    #[test]
+    fn subscriptions_follow_the_peer_version() {
+        let t0 = Instant::now();
+        let mut v31 = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        v31.subscribe(b"A");
+        v31.cancel(b"");
+        assert_eq!(
+            v31.poll_transmit().unwrap(),
+            b"\x04\x0b\x09SUBSCRIBEA\x04\x07\x06CANCEL"
+        );
+        let mut v30 = Session::new(0, None, &HeartbeatConfig::default(), t0);
+        v30.subscribe(b"A");
+        v30.cancel(b"B");
+        assert_eq!(v30.poll_transmit().unwrap(), b"\x00\x02\x01A\x00\x02\x00B");
+    }
+
+    #[test]
+    fn incoming_subscribe_and_cancel_commands() {
+        let t0 = Instant::now();
+        let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        let mut wire = Vec::new();
+        Command::Subscribe(b"news".to_vec()).encode_frame(&mut wire);
+        Command::Cancel(b"news".to_vec()).encode_frame(&mut wire);
+        Command::Pong {
+            context: Vec::new(),
+        }
+        .encode_frame(&mut wire);
+        Command::Unknown {
+            name: b"JOIN".to_vec(),
+            data: b"g".to_vec(),
+        }
+        .encode_frame(&mut wire);
+        s.feed(&wire, t0).unwrap();
+        assert_eq!(
+            events(&mut s),
+            vec![
+                SessionEvent::Subscribe(b"news".to_vec()),
+                SessionEvent::Cancel(b"news".to_vec())
+            ]
+        );
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn ping_gets_a_pong_echoing_at_most_16_octets() {
+        let t0 = Instant::now();
+        let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        let mut wire = Vec::new();
+        encode_command(&mut wire, b"\x04PING\x00\x00ctx");
+        let mut long = b"\x04PING\x00\x00".to_vec();
+        long.extend_from_slice(&[5; 20]);
+        encode_command(&mut wire, &long);
+        s.feed(&wire, t0).unwrap();
+        let out = s.poll_transmit().unwrap();
+        let mut pong2 = b"\x04PONG".to_vec();
+        pong2.extend_from_slice(&[5; 16]);
+        assert_eq!(
+            decode(&out),
+            vec![
+                Frame::command(b"\x04PONGctx".to_vec()),
+                Frame::command(pong2)
+            ]
+        );
+        assert!(events(&mut s).is_empty());
+    }
+
+    #[test]
+    fn sends_pings_and_times_out() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis(1);
+        let hb = HeartbeatConfig {
+            interval: Some(100 * ms),
+            timeout: Some(300 * ms),
+            ttl: 2000 * ms,
+        };
+        let mut s = Session::new(1, None, &hb, t0);
+        assert_eq!(s.next_timeout(), Some(t0 + 100 * ms));
+        s.handle_timeout(t0 + 50 * ms);
+        assert_eq!(s.poll_transmit(), None);
+        s.handle_timeout(t0 + 100 * ms);
+        assert_eq!(s.poll_transmit().unwrap(), b"\x04\x07\x04PING\x00\x14");
+        // Traffic from the peer keeps the connection alive.
+        let mut pong = Vec::new();
+        encode_command(&mut pong, b"\x04PONG");
+        s.feed(&pong, t0 + 150 * ms).unwrap();
+        s.handle_timeout(t0 + 200 * ms);
+        s.handle_timeout(t0 + 300 * ms);
+        s.handle_timeout(t0 + 400 * ms);
+        assert_eq!(s.next_timeout(), Some(t0 + 500 * ms));
+        s.handle_timeout(t0 + 500 * ms);
+        assert_eq!(
+            events(&mut s),
+            vec![SessionEvent::Failed(ZmtpError::HeartbeatTimeout)]
+        );
+        assert_eq!(s.next_timeout(), None);
+        assert_eq!(s.feed(&pong, t0), Err(ZmtpError::HeartbeatTimeout));
+        assert_eq!(s.error(), Some(&ZmtpError::HeartbeatTimeout));
+        // Nothing more is queued or reported.
+        let _ = s.poll_transmit();
+        s.send_frame(b"x", false);
+        s.subscribe(b"x");
+        assert_eq!(s.poll_transmit(), None);
+        assert!(events(&mut s).is_empty());
+    }
+
+    #[test]
+    fn no_pings_to_a_3_0_peer_but_its_pings_are_answered() {
+        let t0 = Instant::now();
+        let hb = HeartbeatConfig {
+            interval: Some(Duration::from_millis(10)),
+            ..HeartbeatConfig::default()
+        };
+        let mut s = Session::new(0, None, &hb, t0);
+        assert_eq!(s.minor_version(), 0);
+        assert_eq!(s.next_timeout(), None);
+        let mut ping = Vec::new();
+        encode_command(&mut ping, b"\x04PING\x00\x0a");
+        s.feed(&ping, t0).unwrap();
+        assert_eq!(s.poll_transmit().unwrap(), b"\x04\x05\x04PONG");
+        // The peer's TTL (1 s) applies.
+        assert_eq!(s.next_timeout(), Some(t0 + Duration::from_secs(1)));
+        s.handle_timeout(t0 + Duration::from_secs(1));
+        assert_eq!(
+            s.poll_event(),
+            Some(SessionEvent::Failed(ZmtpError::HeartbeatTimeout))
+        );
+    }
+
+    #[test]
+    fn protocol_errors_fail_the_session() {
+        let t0 = Instant::now();
+        let cases: Vec<(Vec<u8>, ZmtpError)> = vec![
+            (vec![0x08, 0], ZmtpError::ReservedFlags(0x08)),
+            (
+                vec![0x00, 200],
+                ZmtpError::FrameTooLarge { size: 200, max: 100 },
+            ),
+            (
+                b"\x04\x05\x04PING".to_vec(),
+                ZmtpError::MalformedCommand("PING without a TTL"),
+            ),
+            (
+                b"\x04\x09\x05ERROR\x03bye".to_vec(),
+                ZmtpError::PeerError("bye".into()),
+            ),
+        ];
+        for (wire, want) in cases {
+            let mut s = Session::new(1, Some(100), &HeartbeatConfig::default(), t0);
+            let mut input = b"\x00\x02ok".to_vec();
+            input.extend_from_slice(&wire);
+            assert_eq!(s.feed(&input, t0), Err(want.clone()));
+            assert_eq!(
+                events(&mut s),
+                vec![msg(b"ok", false), SessionEvent::Failed(want.clone())]
+            );
+            assert_eq!(s.feed(b"\x00\x00", t0), Err(want));
+            assert!(events(&mut s).is_empty());
+        }
+    }
+}
