@@ -47,6 +47,7 @@ mod socket;
 mod socket_type;
 mod sync;
 mod transport;
+pub mod zmtp;
 
 pub use context::Context;
 pub use error::{Error, Result};

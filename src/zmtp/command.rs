@@ -125,21 +125,26 @@ impl Metadata {
             if name_len == 0 {
                 return Err(ZmtpError::MalformedProperty("empty property name"));
             }
-            let (name, rest) = split(rest, name_len)
-                .ok_or(ZmtpError::MalformedProperty("property name runs past the end"))?;
+            let (name, rest) = split(rest, name_len).ok_or(ZmtpError::MalformedProperty(
+                "property name runs past the end",
+            ))?;
             if !name.iter().all(|b| b.is_ascii_graphic()) {
                 return Err(ZmtpError::MalformedProperty(
                     "property name is not printable ASCII",
                 ));
             }
-            let (len, rest) = split(rest, 4)
-                .ok_or(ZmtpError::MalformedProperty("property value size runs past the end"))?;
+            let (len, rest) = split(rest, 4).ok_or(ZmtpError::MalformedProperty(
+                "property value size runs past the end",
+            ))?;
             let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
             if len > MAX_PROPERTY_VALUE {
-                return Err(ZmtpError::MalformedProperty("property value above 2^31-1 octets"));
+                return Err(ZmtpError::MalformedProperty(
+                    "property value above 2^31-1 octets",
+                ));
             }
-            let (value, rest) = split(rest, len)
-                .ok_or(ZmtpError::MalformedProperty("property value runs past the end"))?;
+            let (value, rest) = split(rest, len).ok_or(ZmtpError::MalformedProperty(
+                "property value runs past the end",
+            ))?;
             // Printable ASCII is valid UTF-8.
             let name = String::from_utf8_lossy(name).into_owned();
             md.push(name, value);
@@ -285,14 +290,16 @@ impl Command {
         if name_len == 0 {
             return Err(ZmtpError::MalformedCommand("empty command name"));
         }
-        let (name, data) = split(rest, usize::from(name_len))
-            .ok_or(ZmtpError::MalformedCommand("command name runs past the end"))?;
+        let (name, data) = split(rest, usize::from(name_len)).ok_or(
+            ZmtpError::MalformedCommand("command name runs past the end"),
+        )?;
         Ok(match name {
             b"READY" => Command::Ready(Metadata::decode(data)?),
             b"INITIATE" => Command::Initiate(Metadata::decode(data)?),
             b"ERROR" => {
-                let (reason, rest) = get_short(data)
-                    .ok_or(ZmtpError::MalformedCommand("ERROR reason runs past the end"))?;
+                let (reason, rest) = get_short(data).ok_or(ZmtpError::MalformedCommand(
+                    "ERROR reason runs past the end",
+                ))?;
                 if !rest.is_empty() {
                     return Err(ZmtpError::MalformedCommand("octets after the ERROR reason"));
                 }
@@ -301,12 +308,16 @@ impl Command {
                 }
             }
             b"HELLO" => {
-                let (username, rest) = get_short(data)
-                    .ok_or(ZmtpError::MalformedCommand("HELLO username runs past the end"))?;
-                let (password, rest) = get_short(rest)
-                    .ok_or(ZmtpError::MalformedCommand("HELLO password runs past the end"))?;
+                let (username, rest) = get_short(data).ok_or(ZmtpError::MalformedCommand(
+                    "HELLO username runs past the end",
+                ))?;
+                let (password, rest) = get_short(rest).ok_or(ZmtpError::MalformedCommand(
+                    "HELLO password runs past the end",
+                ))?;
                 if !rest.is_empty() {
-                    return Err(ZmtpError::MalformedCommand("octets after the HELLO password"));
+                    return Err(ZmtpError::MalformedCommand(
+                        "octets after the HELLO password",
+                    ));
                 }
                 Command::Hello {
                     username: username.to_vec(),

@@ -351,7 +351,10 @@ mod tests {
         let mut out = Vec::new();
         encode_message(&mut out, &body[..255], true);
         assert_eq!(&out[..2], &[0x01, 0xFF]);
-        assert_eq!(FrameHeader::new(FrameKind::Message { more: true }, 300).as_bytes()[0], 0x03);
+        assert_eq!(
+            FrameHeader::new(FrameKind::Message { more: true }, 300).as_bytes()[0],
+            0x03
+        );
     }
 
     #[test]
@@ -428,9 +431,15 @@ mod tests {
     #[test]
     fn rejects_more_on_commands() {
         let mut d = FrameDecoder::new(None);
-        assert!(matches!(d.decode(&[0x05, 0]), Err(ZmtpError::MalformedFrame(_))));
+        assert!(matches!(
+            d.decode(&[0x05, 0]),
+            Err(ZmtpError::MalformedFrame(_))
+        ));
         let mut d = FrameDecoder::new(None);
-        assert!(matches!(d.decode(&[0x07]), Err(ZmtpError::MalformedFrame(_))));
+        assert!(matches!(
+            d.decode(&[0x07]),
+            Err(ZmtpError::MalformedFrame(_))
+        ));
     }
 
     #[test]
@@ -458,7 +467,10 @@ mod tests {
         );
         // Commands are limited too.
         let mut d = FrameDecoder::new(Some(3));
-        assert!(matches!(d.decode(&[0x04, 4]), Err(ZmtpError::FrameTooLarge { .. })));
+        assert!(matches!(
+            d.decode(&[0x04, 4]),
+            Err(ZmtpError::FrameTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -482,7 +494,9 @@ mod tests {
         }
         assert_eq!(d.decode(&wire).unwrap(), (12, None));
         match &d.state {
-            State::Body { body, remaining, .. } => {
+            State::Body {
+                body, remaining, ..
+            } => {
                 assert_eq!(body.len(), 3);
                 assert!(body.capacity() < 1024);
                 assert_eq!(*remaining, (1 << 40) - 3);

@@ -186,7 +186,11 @@ impl GreetingDecoder {
         let as_server = match self.buf[AS_SERVER_AT] {
             0 => false,
             1 => true,
-            _ => return Err(ZmtpError::BadGreeting("the as-server octet is neither 0 nor 1")),
+            _ => {
+                return Err(ZmtpError::BadGreeting(
+                    "the as-server octet is neither 0 nor 1",
+                ))
+            }
         };
         let mut mechanism = [0u8; MECHANISM_LEN];
         mechanism.copy_from_slice(&self.buf[MECHANISM_AT..MECHANISM_AT + MECHANISM_LEN]);
@@ -313,7 +317,10 @@ mod tests {
         let mut bad = libzmq_like(1, b"NULL", 0);
         bad[9] = 0x7E;
         assert!(d.decode(&bad[..9]).is_ok());
-        assert!(matches!(d.decode(&bad[9..10]), Err(ZmtpError::BadGreeting(_))));
+        assert!(matches!(
+            d.decode(&bad[9..10]),
+            Err(ZmtpError::BadGreeting(_))
+        ));
     }
 
     #[test]
@@ -341,7 +348,10 @@ mod tests {
     #[test]
     fn mechanism_names() {
         assert_eq!(MechanismName::new("PLAIN"), Some(MechanismName::PLAIN));
-        assert_eq!(MechanismName::new("X-MINE_1.0+"), MechanismName::new("X-MINE_1.0+"));
+        assert_eq!(
+            MechanismName::new("X-MINE_1.0+"),
+            MechanismName::new("X-MINE_1.0+")
+        );
         assert_eq!(MechanismName::new(""), None);
         assert_eq!(MechanismName::new("plain"), None);
         assert_eq!(MechanismName::new("ABCDEFGHIJKLMNOPQRSTU"), None);

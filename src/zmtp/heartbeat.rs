@@ -60,9 +60,7 @@ impl Heartbeat {
     /// Timers for a connection that is ready at `now`. `send_pings` is false
     /// for ZMTP 3.0 peers, which have no PING command.
     pub fn new(config: &HeartbeatConfig, send_pings: bool, now: Instant) -> Heartbeat {
-        let interval = config
-            .interval
-            .filter(|i| send_pings && !i.is_zero());
+        let interval = config.interval.filter(|i| send_pings && !i.is_zero());
         Heartbeat {
             interval,
             timeout: config.timeout.or(interval).unwrap_or(Duration::ZERO),
@@ -122,9 +120,9 @@ mod tests {
 
     fn config(ivl: u64, timeout: Option<u64>, ttl: u64) -> HeartbeatConfig {
         HeartbeatConfig {
-            interval: Some(ivl * MS),
-            timeout: timeout.map(|t| t * MS),
-            ttl: ttl * MS,
+            interval: Some(Duration::from_millis(ivl)),
+            timeout: timeout.map(Duration::from_millis),
+            ttl: Duration::from_millis(ttl),
         }
     }
 

@@ -50,7 +50,9 @@ impl MechanismConfig {
     }
 
     /// A PLAIN server that admits the clients `authenticate` approves.
-    pub fn plain_server(authenticate: impl Fn(&str, &[u8]) -> bool + Send + Sync + 'static) -> Self {
+    pub fn plain_server(
+        authenticate: impl Fn(&str, &[u8]) -> bool + Send + Sync + 'static,
+    ) -> Self {
         MechanismConfig::PlainServer {
             authenticator: Arc::new(authenticate),
         }
@@ -115,7 +117,9 @@ pub(crate) fn validate_peer(local: SocketType, md: Metadata) -> Result<PeerInfo,
     let socket_type = check_peer(local, peer)?;
     let routing_id = md.get(IDENTITY).map(<[u8]>::to_vec);
     if routing_id.as_ref().is_some_and(|id| id.len() > 255) {
-        return Err(ZmtpError::MalformedProperty("Identity longer than 255 octets"));
+        return Err(ZmtpError::MalformedProperty(
+            "Identity longer than 255 octets",
+        ));
     }
     Ok(PeerInfo {
         socket_type,

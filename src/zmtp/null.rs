@@ -68,7 +68,7 @@ mod tests {
         let mut m = Null::new();
         let mut out = Vec::new();
         m.start(&l, &mut out);
-        assert_eq!(&out[..8], b"\x04\x18\x05READY");
+        assert_eq!(&out[..8], b"\x04\x1a\x05READY");
         let mut out = Vec::new();
         let p = m.on_command(&l, ready("PULL"), &mut out).unwrap();
         assert!(matches!(p, Progress::Done(ref i) if i.socket_type == SocketType::Pull));

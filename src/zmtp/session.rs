@@ -108,26 +108,22 @@ impl Session {
     /// Takes octets that arrived from the peer at `now`. Frames become
     /// events; PINGs queue PONGs. Returns the error if the connection
     /// failed, now or before.
-    pub fn feed(&mut self, mut bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
+    pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
         if !bytes.is_empty() {
             self.heartbeat.on_traffic();
         }
+        self.process(bytes, now).map_err(|e| self.fail(e))
+    }
+
+    fn process(&mut self, mut bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
         while !bytes.is_empty() {
-            let step = self
-                .decoder
-                .decode(bytes)
-                .and_then(|(n, frame)| {
-                    bytes = &bytes[n..];
-                    match frame {
-                        Some(f) => self.on_frame(f.kind, f.body, now),
-                        None => Ok(()),
-                    }
-                });
-            if let Err(e) = step {
-                return Err(self.fail(e));
+            let (n, frame) = self.decoder.decode(bytes)?;
+            bytes = &bytes[n..];
+            if let Some(f) = frame {
+                self.on_frame(f.kind, f.body, now)?;
             }
         }
         Ok(())
@@ -329,7 +325,11 @@ mod tests {
         }
         assert_eq!(
             events(&mut s),
-            vec![msg(b"a", true), msg(&[9; 300], false), msg(b"\x01topic", false)]
+            vec![
+                msg(b"a", true),
+                msg(&[9; 300], false),
+                msg(b"\x01topic", false)
+            ]
         );
     }
 
@@ -468,14 +468,17 @@ mod tests {
             (vec![0x08, 0], ZmtpError::ReservedFlags(0x08)),
             (
                 vec![0x00, 200],
-                ZmtpError::FrameTooLarge { size: 200, max: 100 },
+                ZmtpError::FrameTooLarge {
+                    size: 200,
+                    max: 100,
+                },
             ),
             (
                 b"\x04\x05\x04PING".to_vec(),
                 ZmtpError::MalformedCommand("PING without a TTL"),
             ),
             (
-                b"\x04\x09\x05ERROR\x03bye".to_vec(),
+                b"\x04\x0a\x05ERROR\x03bye".to_vec(),
                 ZmtpError::PeerError("bye".into()),
             ),
         ];

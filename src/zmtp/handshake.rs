@@ -1,0 +1,778 @@
+//! One connection's handshake: greeting exchange, then the security
+//! mechanism, ending in READY or in failure.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::command::{
+    is_valid_property_name, Command, Metadata, IDENTITY, MAX_PROPERTY_VALUE, SOCKET_TYPE,
+};
+use super::error::ZmtpError;
+use super::frame::{FrameDecoder, FrameKind};
+use super::greeting::{Greeting, GreetingDecoder};
+use super::heartbeat::HeartbeatConfig;
+use super::mechanism::{Local, Machine, MechanismConfig, PeerInfo, Progress};
+use super::session::Session;
+use super::socket_type::announces_identity;
+use crate::SocketType;
+
+/// How we present ourselves on one connection.
+#[derive(Debug, Clone)]
+pub struct HandshakeConfig {
+    /// Our socket type, announced as Socket-Type and checked against the
+    /// peer's.
+    pub socket_type: SocketType,
+    /// Our routing id (ROUTING_ID, 0-255 octets), announced as Identity by
+    /// REQ, DEALER and ROUTER sockets as libzmq does; empty when unset.
+    pub routing_id: Vec<u8>,
+    /// Security mechanism and role; the role gives the as-server flag.
+    pub mechanism: MechanismConfig,
+    /// The largest frame we accept (MAXMSGSIZE); `None` for no limit (-1).
+    pub max_frame_size: Option<u64>,
+    /// Application properties to announce after Socket-Type and Identity.
+    /// Names start with `X-` (RFC 37 reserves those for applications).
+    pub properties: Vec<(String, Vec<u8>)>,
+    /// Heartbeats once the handshake is done.
+    pub heartbeat: HeartbeatConfig,
+}
+
+impl HandshakeConfig {
+    /// NULL security, no routing id, no frame limit, no extra properties,
+    /// no heartbeats.
+    pub fn new(socket_type: SocketType) -> HandshakeConfig {
+        HandshakeConfig {
+            socket_type,
+            routing_id: Vec::new(),
+            mechanism: MechanismConfig::Null,
+            max_frame_size: None,
+            properties: Vec::new(),
+            heartbeat: HeartbeatConfig::default(),
+        }
+    }
+
+    /// The as-server flag our greeting carries.
+    pub fn as_server(&self) -> bool {
+        self.mechanism.as_server()
+    }
+
+    /// The metadata our READY or INITIATE carries, once the configuration
+    /// has been checked to fit the wire.
+    fn local_metadata(&self) -> Result<Metadata, ZmtpError> {
+        self.mechanism.validate()?;
+        if self.routing_id.len() > 255 {
+            return Err(ZmtpError::InvalidConfig(
+                "routing id longer than 255 octets",
+            ));
+        }
+        let mut md = Metadata::new();
+        md.push(SOCKET_TYPE, self.socket_type.name());
+        if announces_identity(self.socket_type) {
+            md.push(IDENTITY, self.routing_id.clone());
+        }
+        for (name, value) in &self.properties {
+            let x_prefixed = name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("X-"));
+            if !x_prefixed || !is_valid_property_name(name) {
+                return Err(ZmtpError::InvalidConfig(
+                    "application property names are X- and 1-255 of A-Z a-z 0-9 - _ . +",
+                ));
+            }
+            if value.len() > MAX_PROPERTY_VALUE {
+                return Err(ZmtpError::InvalidConfig(
+                    "property values are at most 2^31-1 octets",
+                ));
+            }
+            md.push(name.clone(), value.clone());
+        }
+        Ok(md)
+    }
+}
+
+/// What a [`Handshake`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeEvent {
+    /// The handshake succeeded: turn the handshake into a [`Session`] with
+    /// [`Handshake::into_session`].
+    Ready {
+        /// The peer's socket type (compatible with ours).
+        peer_socket_type: SocketType,
+        /// The peer's Identity property, if it sent one.
+        peer_routing_id: Option<Vec<u8>>,
+        /// Every property the peer sent.
+        peer_properties: Metadata,
+        /// The ZMTP 3 minor version both sides speak: 0 with a 3.0 peer,
+        /// otherwise 1.
+        minor_version: u8,
+    },
+    /// The handshake failed; close the connection after flushing what
+    /// [`Handshake::poll_transmit`] still holds (maybe an ERROR command).
+    Failed(ZmtpError),
+}
+
+enum State {
+    Greeting,
+    Mechanism(Machine),
+    Ready,
+    Failed(ZmtpError),
+}
+
+/// The handshake of one connection, as a state machine fed with octets.
+///
+/// ```
+/// use zeroring::zmtp::{Handshake, HandshakeConfig, HandshakeEvent};
+/// use zeroring::SocketType;
+///
+/// let mut a = Handshake::new(HandshakeConfig::new(SocketType::Push))?;
+/// let mut b = Handshake::new(HandshakeConfig::new(SocketType::Pull))?;
+/// while !(a.is_ready() && b.is_ready()) {
+///     if let Some(bytes) = a.poll_transmit() { b.feed(&bytes)?; }
+///     if let Some(bytes) = b.poll_transmit() { a.feed(&bytes)?; }
+/// }
+/// assert!(matches!(
+///     a.poll_event(),
+///     Some(HandshakeEvent::Ready { peer_socket_type: SocketType::Pull, minor_version: 1, .. })
+/// ));
+/// # Ok::<(), zeroring::zmtp::ZmtpError>(())
+/// ```
+pub struct Handshake {
+    config: HandshakeConfig,
+    local: Local,
+    greeting: GreetingDecoder,
+    peer_greeting: Option<Greeting>,
+    decoder: FrameDecoder,
+    state: State,
+    out: Vec<u8>,
+    events: VecDeque<HandshakeEvent>,
+    /// Octets that arrived after the peer's READY; they belong to the session.
+    leftover: Vec<u8>,
+}
+
+impl std::fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Greeting => "greeting",
+            State::Mechanism(_) => "mechanism",
+            State::Ready => "ready",
+            State::Failed(_) => "failed",
+        };
+        f.debug_struct("Handshake")
+            .field("config", &self.config)
+            .field("state", &state)
+            .field("peer_greeting", &self.peer_greeting)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handshake {
+    /// Starts a handshake: our whole greeting is queued for sending at once
+    /// (RFC 37's advice for peers that need no ZMTP 1.0/2.0 detection; a
+    /// peer doing the partial exchange gets its 11 octets and the rest).
+    /// Fails when the configuration does not fit the wire.
+    pub fn new(config: HandshakeConfig) -> Result<Handshake, ZmtpError> {
+        let local = Local {
+            socket_type: config.socket_type,
+            metadata: config.local_metadata()?,
+        };
+        let greeting = Greeting::new(config.mechanism.name(), config.as_server());
+        Ok(Handshake {
+            decoder: FrameDecoder::new(config.max_frame_size),
+            config,
+            local,
+            greeting: GreetingDecoder::new(),
+            peer_greeting: None,
+            state: State::Greeting,
+            out: greeting.encode().to_vec(),
+            events: VecDeque::new(),
+            leftover: Vec::new(),
+        })
+    }
+
+    /// The configuration the handshake runs with.
+    pub fn config(&self) -> &HandshakeConfig {
+        &self.config
+    }
+
+    /// The peer's greeting, once it has arrived.
+    pub fn peer_greeting(&self) -> Option<&Greeting> {
+        self.peer_greeting.as_ref()
+    }
+
+    /// Whether the handshake succeeded.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.state, State::Ready)
+    }
+
+    /// The error the handshake failed with, if it did.
+    pub fn error(&self) -> Option<&ZmtpError> {
+        match &self.state {
+            State::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Takes octets that arrived from the peer. Octets after the peer's
+    /// READY are kept for the session. Returns the error if the handshake
+    /// failed, now or before (it is also reported once as an event).
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), ZmtpError> {
+        match &self.state {
+            State::Failed(e) => return Err(e.clone()),
+            State::Ready => {
+                self.leftover.extend_from_slice(bytes);
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.process(bytes).map_err(|e| self.fail(e))
+    }
+
+    fn fail(&mut self, e: ZmtpError) -> ZmtpError {
+        self.state = State::Failed(e.clone());
+        self.events.push_back(HandshakeEvent::Failed(e.clone()));
+        e
+    }
+
+    fn process(&mut self, mut bytes: &[u8]) -> Result<(), ZmtpError> {
+        if matches!(self.state, State::Greeting) {
+            let (n, greeting) = self.greeting.decode(bytes)?;
+            bytes = &bytes[n..];
+            let Some(greeting) = greeting else {
+                return Ok(());
+            };
+            self.on_greeting(greeting)?;
+        }
+        while !bytes.is_empty() {
+            let State::Mechanism(machine) = &mut self.state else {
+                // Ready: what follows READY is traffic.
+                self.leftover.extend_from_slice(bytes);
+                return Ok(());
+            };
+            let (n, frame) = self.decoder.decode(bytes)?;
+            bytes = &bytes[n..];
+            let Some(frame) = frame else {
+                break;
+            };
+            if frame.kind != FrameKind::Command {
+                return Err(ZmtpError::UnexpectedCommand {
+                    expected: "a command",
+                    got: "message frame".into(),
+                });
+            }
+            let cmd = Command::decode(&frame.body)?;
+            if let Progress::Done(peer) = machine.on_command(&self.local, cmd, &mut self.out)? {
+                self.on_ready(peer);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the peer's greeting against ours and starts the mechanism.
+    fn on_greeting(&mut self, peer: Greeting) -> Result<(), ZmtpError> {
+        self.peer_greeting = Some(peer);
+        let ours = self.config.mechanism.name();
+        if peer.mechanism != ours {
+            return Err(ZmtpError::MechanismMismatch {
+                local: ours.name(),
+                peer: peer.mechanism.name(),
+            });
+        }
+        // Only mechanisms with roles care; NULL's as-server flag "has no
+        // significance" (RFC 37) and libzmq does not read it.
+        if !matches!(self.config.mechanism, MechanismConfig::Null)
+            && peer.as_server == self.config.as_server()
+        {
+            return Err(ZmtpError::RoleConflict(if peer.as_server {
+                "both peers are PLAIN servers"
+            } else {
+                "both peers are PLAIN clients"
+            }));
+        }
+        let mut machine = Machine::new(&self.config.mechanism);
+        machine.start(&self.local, &mut self.out);
+        self.state = State::Mechanism(machine);
+        Ok(())
+    }
+
+    fn on_ready(&mut self, peer: PeerInfo) {
+        let minor_version = self.minor_version().unwrap_or(0);
+        self.state = State::Ready;
+        self.events.push_back(HandshakeEvent::Ready {
+            peer_socket_type: peer.socket_type,
+            peer_routing_id: peer.routing_id,
+            peer_properties: peer.properties,
+            minor_version,
+        });
+    }
+
+    /// The ZMTP 3 minor version both sides speak, once the peer's greeting
+    /// has arrived.
+    pub fn minor_version(&self) -> Option<u8> {
+        self.peer_greeting.map(|g| g.negotiated_minor())
+    }
+
+    /// All octets queued for the peer, if any, in one buffer.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<HandshakeEvent> {
+        self.events.pop_front()
+    }
+
+    /// The session that continues a successful handshake at `now`, taking
+    /// over its unsent output and the octets that arrived after READY; or
+    /// the handshake itself back if it has not succeeded.
+    #[allow(clippy::result_large_err)]
+    pub fn into_session(self, now: Instant) -> Result<Session, Handshake> {
+        if !self.is_ready() {
+            return Err(self);
+        }
+        let minor = self.minor_version().unwrap_or(0);
+        Ok(Session::resume(
+            self.decoder,
+            self.out,
+            &self.leftover,
+            minor,
+            &self.config.heartbeat,
+            now,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zmtp::frame::encode_message;
+    use crate::zmtp::greeting::MechanismName;
+    use crate::zmtp::session::SessionEvent;
+    use SocketType::*;
+
+    /// Runs two handshakes against each other until neither has anything
+    /// to send; each direction's bytes are delivered in `chunk`-sized pieces.
+    fn pump(a: &mut Handshake, b: &mut Handshake, chunk: usize) {
+        fn deliver(from: &mut Handshake, to: &mut Handshake, chunk: usize) -> bool {
+            let Some(bytes) = from.poll_transmit() else {
+                return false;
+            };
+            for piece in bytes.chunks(chunk) {
+                if to.feed(piece).is_err() {
+                    break;
+                }
+            }
+            true
+        }
+        while deliver(a, b, chunk) | deliver(b, a, chunk) {}
+    }
+
+    fn events(h: &mut Handshake) -> Vec<HandshakeEvent> {
+        std::iter::from_fn(|| h.poll_event()).collect()
+    }
+
+    fn ready_of(h: &mut Handshake) -> (SocketType, Option<Vec<u8>>, Metadata, u8) {
+        match events(h).as_slice() {
+            [HandshakeEvent::Ready {
+                peer_socket_type,
+                peer_routing_id,
+                peer_properties,
+                minor_version,
+            }] => (
+                *peer_socket_type,
+                peer_routing_id.clone(),
+                peer_properties.clone(),
+                *minor_version,
+            ),
+            other => panic!("expected one Ready, got {other:?}"),
+        }
+    }
+
+    fn failed_of(h: &mut Handshake) -> ZmtpError {
+        match events(h).as_slice() {
+            [HandshakeEvent::Failed(e)] => e.clone(),
+            other => panic!("expected one Failed, got {other:?}"),
+        }
+    }
+
+    fn config(t: SocketType, mechanism: MechanismConfig) -> HandshakeConfig {
+        HandshakeConfig {
+            mechanism,
+            ..HandshakeConfig::new(t)
+        }
+    }
+
+    fn plain_server() -> MechanismConfig {
+        MechanismConfig::plain_server(|u, p| u == "admin" && p == b"password")
+    }
+
+    /// A libzmq-style peer's 64-octet greeting.
+    fn greeting(minor: u8, mechanism: MechanismName, as_server: bool) -> Vec<u8> {
+        let mut g = Greeting::new(mechanism, as_server);
+        g.minor = minor;
+        g.encode().to_vec()
+    }
+
+    #[test]
+    fn null_handshake_in_every_chunk_size() {
+        for chunk in [1, 2, 7, 11, 64, 1000] {
+            let mut dealer = Handshake::new(HandshakeConfig {
+                routing_id: b"me".to_vec(),
+                properties: vec![("X-App".into(), b"demo".to_vec())],
+                ..HandshakeConfig::new(Dealer)
+            })
+            .unwrap();
+            let mut router = Handshake::new(HandshakeConfig::new(Router)).unwrap();
+            pump(&mut dealer, &mut router, chunk);
+            assert!(dealer.is_ready() && router.is_ready());
+            let (t, id, props, minor) = ready_of(&mut router);
+            assert_eq!((t, id.as_deref(), minor), (Dealer, Some(&b"me"[..]), 1));
+            assert_eq!(props.get("x-app"), Some(&b"demo"[..]));
+            let (t, id, _, _) = ready_of(&mut dealer);
+            assert_eq!((t, id), (Router, Some(Vec::new())));
+        }
+    }
+
+    #[test]
+    fn sends_the_libzmq_dealer_ready_after_the_greeting() {
+        let mut h = Handshake::new(HandshakeConfig::new(Dealer)).unwrap();
+        let g = h.poll_transmit().unwrap();
+        assert_eq!(g, greeting(1, MechanismName::NULL, false));
+        h.feed(&greeting(1, MechanismName::NULL, false)).unwrap();
+        assert_eq!(
+            h.poll_transmit().unwrap(),
+            b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00"
+        );
+    }
+
+    #[test]
+    fn accepts_a_libzmq_dealer_ready() {
+        let mut h = Handshake::new(HandshakeConfig::new(Router)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        wire.extend_from_slice(
+            b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00",
+        );
+        h.feed(&wire).unwrap();
+        let (t, id, _, minor) = ready_of(&mut h);
+        assert_eq!((t, id, minor), (Dealer, Some(Vec::new()), 1));
+    }
+
+    #[test]
+    fn partial_greeting_exchange() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        assert_eq!(h.poll_transmit().unwrap().len(), 64);
+        let g = greeting(1, MechanismName::NULL, false);
+        h.feed(&g[..11]).unwrap();
+        assert_eq!(h.poll_transmit(), None);
+        assert!(h.peer_greeting().is_none());
+        h.feed(&g[11..]).unwrap();
+        assert_eq!(h.peer_greeting().map(|g| g.minor), Some(1));
+        assert!(h.poll_transmit().is_some());
+    }
+
+    #[test]
+    fn speaks_3_0_to_a_3_0_peer() {
+        let mut h = Handshake::new(HandshakeConfig::new(Sub)).unwrap();
+        let mut wire = greeting(0, MechanismName::NULL, false);
+        let mut md = Metadata::new();
+        md.push(SOCKET_TYPE, "PUB");
+        Command::Ready(md).encode_frame(&mut wire);
+        h.feed(&wire).unwrap();
+        assert_eq!(ready_of(&mut h).3, 0);
+        assert_eq!(h.minor_version(), Some(0));
+        let mut s = h.into_session(Instant::now()).unwrap();
+        assert_eq!(s.minor_version(), 0);
+        // The greeting and READY not yet taken are still queued.
+        let out = s.poll_transmit().unwrap();
+        assert_eq!(out.len(), 64 + 2 + 6 + 16 + 3);
+        s.subscribe(b"weather");
+        assert_eq!(s.poll_transmit().unwrap(), b"\x00\x08\x01weather");
+    }
+
+    #[test]
+    fn minor_versions_between_two_handshakes() {
+        // A future 3.2 peer is spoken to in 3.1.
+        let mut h = Handshake::new(HandshakeConfig::new(Pair)).unwrap();
+        h.feed(&greeting(2, MechanismName::NULL, false)).unwrap();
+        assert_eq!(h.minor_version(), Some(1));
+    }
+
+    #[test]
+    fn messages_after_ready_go_to_the_session() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        let mut md = Metadata::new();
+        md.push(SOCKET_TYPE, "PUSH");
+        Command::Ready(md).encode_frame(&mut wire);
+        encode_message(&mut wire, b"one", false);
+        encode_message(&mut wire, b"tw", false);
+        // Cut inside the second message.
+        let cut = wire.len() - 1;
+        h.feed(&wire[..cut]).unwrap();
+        assert!(h.is_ready());
+        h.feed(&wire[cut..]).unwrap();
+        let mut s = h.into_session(Instant::now()).unwrap();
+        let got: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert_eq!(
+            got,
+            vec![
+                SessionEvent::Message {
+                    payload: b"one".to_vec(),
+                    more: false
+                },
+                SessionEvent::Message {
+                    payload: b"tw".to_vec(),
+                    more: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn into_session_before_ready_gives_the_handshake_back() {
+        let h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let h = h.into_session(Instant::now()).unwrap_err();
+        assert!(!h.is_ready());
+        assert!(format!("{h:?}").contains("greeting"));
+    }
+
+    #[test]
+    fn wrong_socket_type_is_refused_with_error() {
+        let mut push = Handshake::new(HandshakeConfig::new(Push)).unwrap();
+        let mut push2 = Handshake::new(HandshakeConfig::new(Push)).unwrap();
+        pump(&mut push, &mut push2, 1000);
+        let e = failed_of(&mut push);
+        assert_eq!(
+            e,
+            ZmtpError::IncompatibleSocketType {
+                local: Push,
+                peer: "PUSH".into()
+            }
+        );
+        assert_eq!(push.error(), Some(&e));
+        assert_eq!(push.feed(b"more"), Err(e));
+        // Each side refused the other (and the ERROR arrived too late to
+        // matter: the side was already failed).
+        assert!(matches!(
+            failed_of(&mut push2),
+            ZmtpError::IncompatibleSocketType { .. }
+        ));
+    }
+
+    #[test]
+    fn peer_error_is_reported() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        Command::Error {
+            reason: b"Invalid socket type".to_vec(),
+        }
+        .encode_frame(&mut wire);
+        assert_eq!(
+            h.feed(&wire),
+            Err(ZmtpError::PeerError("Invalid socket type".into()))
+        );
+    }
+
+    #[test]
+    fn missing_socket_type_is_refused() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        Command::Ready(Metadata::new()).encode_frame(&mut wire);
+        assert_eq!(h.feed(&wire), Err(ZmtpError::MissingSocketType));
+        let out = h.poll_transmit().unwrap();
+        assert!(out.ends_with(b"\x05ERROR\x13Missing socket type"));
+    }
+
+    #[test]
+    fn message_frames_during_the_handshake_are_refused() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        encode_message(&mut wire, b"early", false);
+        assert!(matches!(
+            h.feed(&wire),
+            Err(ZmtpError::UnexpectedCommand { .. })
+        ));
+    }
+
+    #[test]
+    fn greeting_and_frame_errors() {
+        let cases: Vec<(Vec<u8>, ZmtpError)> = vec![
+            (
+                vec![0x00],
+                ZmtpError::BadGreeting("the first octet is not 0xFF (not a ZMTP 2.0+ peer)"),
+            ),
+            (
+                {
+                    let mut g = greeting(0, MechanismName::NULL, false);
+                    g[10] = 2;
+                    g.truncate(11);
+                    g
+                },
+                ZmtpError::UnsupportedVersion { major: 2 },
+            ),
+            (
+                greeting(1, MechanismName::CURVE, true),
+                ZmtpError::MechanismMismatch {
+                    local: "NULL".into(),
+                    peer: "CURVE".into(),
+                },
+            ),
+            (
+                {
+                    let mut g = greeting(1, MechanismName::NULL, false);
+                    g.extend_from_slice(&[0x24, 0]);
+                    g
+                },
+                ZmtpError::ReservedFlags(0x24),
+            ),
+            (
+                {
+                    let mut g = greeting(1, MechanismName::NULL, false);
+                    g.extend_from_slice(&[0x04, 200]);
+                    g
+                },
+                ZmtpError::FrameTooLarge {
+                    size: 200,
+                    max: 100,
+                },
+            ),
+            (
+                {
+                    let mut g = greeting(1, MechanismName::NULL, false);
+                    g.extend_from_slice(&[0x04, 1, 0]);
+                    g
+                },
+                ZmtpError::MalformedCommand("empty command name"),
+            ),
+        ];
+        for (wire, want) in cases {
+            let mut h = Handshake::new(HandshakeConfig {
+                max_frame_size: Some(100),
+                ..HandshakeConfig::new(Pull)
+            })
+            .unwrap();
+            assert_eq!(h.feed(&wire), Err(want.clone()));
+            assert_eq!(failed_of(&mut h), want);
+        }
+    }
+
+    #[test]
+    fn plain_accepts_good_credentials_in_both_directions() {
+        for chunk in [1, 5, 1000] {
+            let mut client = Handshake::new(HandshakeConfig {
+                routing_id: b"c1".to_vec(),
+                ..config(Dealer, MechanismConfig::plain_client("admin", "password"))
+            })
+            .unwrap();
+            let mut server = Handshake::new(config(Router, plain_server())).unwrap();
+            assert!(server.config().as_server());
+            pump(&mut client, &mut server, chunk);
+            let (t, id, _, minor) = ready_of(&mut server);
+            assert_eq!((t, id.as_deref(), minor), (Dealer, Some(&b"c1"[..]), 1));
+            assert_eq!(ready_of(&mut client).0, Router);
+        }
+    }
+
+    #[test]
+    fn plain_rejects_bad_credentials() {
+        let mut client =
+            Handshake::new(config(Req, MechanismConfig::plain_client("admin", "wrong"))).unwrap();
+        let mut server = Handshake::new(config(Rep, plain_server())).unwrap();
+        pump(&mut client, &mut server, 1000);
+        assert_eq!(failed_of(&mut server), ZmtpError::AuthenticationFailed);
+        assert_eq!(failed_of(&mut client), ZmtpError::PeerError("400".into()));
+    }
+
+    #[test]
+    fn plain_role_and_mechanism_conflicts() {
+        let both_servers = (
+            config(Pair, plain_server()),
+            config(Pair, plain_server()),
+            ZmtpError::RoleConflict("both peers are PLAIN servers"),
+        );
+        let both_clients = (
+            config(Pair, MechanismConfig::plain_client("a", "b")),
+            config(Pair, MechanismConfig::plain_client("a", "b")),
+            ZmtpError::RoleConflict("both peers are PLAIN clients"),
+        );
+        let plain_vs_null = (
+            config(Pair, MechanismConfig::plain_client("a", "b")),
+            config(Pair, MechanismConfig::Null),
+            ZmtpError::MechanismMismatch {
+                local: "PLAIN".into(),
+                peer: "NULL".into(),
+            },
+        );
+        for (ca, cb, want) in [both_servers, both_clients, plain_vs_null] {
+            let mut a = Handshake::new(ca).unwrap();
+            let mut b = Handshake::new(cb).unwrap();
+            pump(&mut a, &mut b, 1000);
+            assert_eq!(failed_of(&mut a), want);
+            assert!(matches!(
+                failed_of(&mut b),
+                ZmtpError::RoleConflict(_) | ZmtpError::MechanismMismatch { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn null_ignores_the_peer_as_server_flag() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pair)).unwrap();
+        h.feed(&greeting(1, MechanismName::NULL, true)).unwrap();
+        assert!(h.poll_transmit().is_some());
+    }
+
+    #[test]
+    fn plain_with_a_3_0_server() {
+        let mut client = Handshake::new(config(
+            Push,
+            MechanismConfig::plain_client("admin", "password"),
+        ))
+        .unwrap();
+        client.poll_transmit();
+        let mut wire = greeting(0, MechanismName::PLAIN, true);
+        Command::Welcome.encode_frame(&mut wire);
+        client.feed(&wire).unwrap();
+        let sent = client.poll_transmit().unwrap();
+        // HELLO, then INITIATE.
+        assert!(sent.starts_with(b"\x04\x15\x05HELLO\x05admin\x08password"));
+        assert!(sent[23..].starts_with(b"\x04\x1d\x08INITIATE"));
+        let mut md = Metadata::new();
+        md.push(SOCKET_TYPE, "PULL");
+        let mut wire = Vec::new();
+        Command::Ready(md).encode_frame(&mut wire);
+        client.feed(&wire).unwrap();
+        assert_eq!(ready_of(&mut client).3, 0);
+    }
+
+    #[test]
+    fn invalid_configurations() {
+        let cases = [
+            HandshakeConfig {
+                routing_id: vec![1; 256],
+                ..HandshakeConfig::new(Dealer)
+            },
+            HandshakeConfig {
+                properties: vec![("App".into(), Vec::new())],
+                ..HandshakeConfig::new(Dealer)
+            },
+            HandshakeConfig {
+                properties: vec![("X-a b".into(), Vec::new())],
+                ..HandshakeConfig::new(Dealer)
+            },
+            config(Dealer, MechanismConfig::plain_client("u".repeat(256), "")),
+        ];
+        for c in cases {
+            assert!(matches!(
+                Handshake::new(c),
+                Err(ZmtpError::InvalidConfig(_))
+            ));
+        }
+        // Identity is only announced by REQ, DEALER and ROUTER.
+        let mut h = Handshake::new(HandshakeConfig {
+            routing_id: b"id".to_vec(),
+            ..HandshakeConfig::new(Push)
+        })
+        .unwrap();
+        h.poll_transmit();
+        h.feed(&greeting(1, MechanismName::NULL, false)).unwrap();
+        let out = h.poll_transmit().unwrap();
+        assert_eq!(out, b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+    }
+}
