@@ -1,0 +1,196 @@
+//! Plays the peer's side of a ZMTP handshake with arbitrary octets, for
+//! NULL, PLAIN client and PLAIN server and every socket type, optionally
+//! after a valid peer greeting (so the fuzzer spends its time on commands),
+//! cut into arbitrary chunks. Checks that:
+//!
+//! * nothing panics;
+//! * the handshake ends Ready, Failed, or still waiting for input, and its
+//!   events say the same: one `Ready` or one `Failed`, or none while waiting;
+//!   an error returned by `feed` is the one `error()` and the event report,
+//!   and every later `feed` returns it again;
+//! * what we send is our greeting and then well-formed command frames;
+//! * after Ready, the session takes the rest of the input and some timer
+//!   ticks without panicking, and what it sends is well-formed frames.
+
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use zeroring::zmtp::{
+    Command, FrameDecoder, FrameKind, Greeting, Handshake, HandshakeConfig, HandshakeEvent,
+    HeartbeatConfig, MechanismConfig, SessionEvent, ZmtpError,
+};
+use zeroring::SocketType;
+
+const TYPES: [SocketType; 11] = [
+    SocketType::Pair,
+    SocketType::Pub,
+    SocketType::Sub,
+    SocketType::Req,
+    SocketType::Rep,
+    SocketType::Dealer,
+    SocketType::Router,
+    SocketType::Pull,
+    SocketType::Push,
+    SocketType::XPub,
+    SocketType::XSub,
+];
+
+#[derive(Arbitrary, Debug)]
+struct Case {
+    /// `% 3`: NULL, PLAIN client, PLAIN server; `/ 3 % 11`: socket type.
+    role: u8,
+    /// Put a valid greeting for our mechanism and the opposite role first.
+    valid_greeting: bool,
+    /// The minor version of that greeting.
+    minor: u8,
+    /// Limit frames to 512 octets.
+    limited: bool,
+    /// Chunk sizes, used in a cycle (`% 80 + 1`).
+    chunks: Vec<u8>,
+    data: Vec<u8>,
+    /// Milliseconds between timer ticks once the session runs.
+    ticks: Vec<u16>,
+}
+
+/// Checks that `out` is whole command frames (or, for a session, frames).
+fn well_formed(out: &[u8], commands_only: bool) {
+    let mut d = FrameDecoder::new(None);
+    let mut rest = out;
+    while !rest.is_empty() {
+        let (n, frame) = d.decode(rest).expect("we send only valid frames");
+        rest = &rest[n..];
+        let Some(frame) = frame else {
+            panic!("we send only whole frames");
+        };
+        if frame.kind == FrameKind::Command {
+            Command::decode(&frame.body).expect("we send only valid commands");
+        } else {
+            assert!(!commands_only, "a message frame during the handshake");
+        }
+    }
+}
+
+fuzz_target!(|case: Case| {
+    let socket_type = TYPES[usize::from(case.role / 3) % TYPES.len()];
+    let mechanism = match case.role % 3 {
+        0 => MechanismConfig::Null,
+        1 => MechanismConfig::plain_client("admin", "pw"),
+        _ => MechanismConfig::plain_server(|u, p| u == "admin" && p == b"pw"),
+    };
+    let config = HandshakeConfig {
+        routing_id: b"fuzz".to_vec(),
+        mechanism,
+        max_frame_size: case.limited.then_some(512),
+        heartbeat: HeartbeatConfig {
+            interval: Some(Duration::from_millis(100)),
+            timeout: None,
+            ttl: Duration::from_secs(1),
+        },
+        ..HandshakeConfig::new(socket_type)
+    };
+    let ours = Greeting::new(config.mechanism.name(), config.as_server());
+    let mut input = Vec::new();
+    if case.valid_greeting {
+        let mut peer = Greeting::new(config.mechanism.name(), !config.as_server());
+        peer.minor = case.minor;
+        input.extend_from_slice(&peer.encode());
+    }
+    input.extend_from_slice(&case.data);
+
+    let mut hs = Handshake::new(config).expect("the configuration is valid");
+    let mut sent = Vec::new();
+    let mut returned: Option<ZmtpError> = None;
+    let mut sizes = case.chunks.iter().map(|&c| usize::from(c) % 80 + 1).cycle();
+    let mut rest = &input[..];
+    while !rest.is_empty() {
+        let size = if case.chunks.is_empty() {
+            rest.len()
+        } else {
+            sizes.next().unwrap_or(1)
+        };
+        let (chunk, tail) = rest.split_at(size.min(rest.len()));
+        rest = tail;
+        let r = hs.feed(chunk);
+        if let Some(bytes) = hs.poll_transmit() {
+            sent.extend_from_slice(&bytes);
+        }
+        match (&returned, r) {
+            (None, Ok(())) => {}
+            (None, Err(e)) => {
+                assert_eq!(hs.error(), Some(&e));
+                returned = Some(e);
+            }
+            (Some(before), r) => assert_eq!(r.as_ref(), Err(before)),
+        }
+    }
+
+    if let Some(bytes) = hs.poll_transmit() {
+        sent.extend_from_slice(&bytes);
+    }
+    // Our greeting, then command frames only.
+    assert_eq!(&sent[..64], &ours.encode());
+    well_formed(&sent[64..], true);
+
+    let events: Vec<HandshakeEvent> = std::iter::from_fn(|| hs.poll_event()).collect();
+    match (hs.is_ready(), hs.error()) {
+        (true, None) => {
+            assert!(returned.is_none());
+            assert!(matches!(events.as_slice(), [HandshakeEvent::Ready { .. }]));
+        }
+        (false, Some(e)) => {
+            assert_eq!(returned.as_ref(), Some(e));
+            assert_eq!(events, vec![HandshakeEvent::Failed(e.clone())]);
+        }
+        (false, None) => {
+            assert!(returned.is_none());
+            assert!(
+                events.is_empty(),
+                "waiting for input but reported {events:?}"
+            );
+        }
+        (true, Some(_)) => panic!("ready and failed"),
+    }
+
+    if !hs.is_ready() {
+        return;
+    }
+    let mut now = Instant::now();
+    let Ok(mut session) = hs.into_session(now) else {
+        panic!("a ready handshake becomes a session");
+    };
+    let mut out = Vec::new();
+    for (i, tick) in case.ticks.iter().enumerate() {
+        now += Duration::from_millis(u64::from(*tick));
+        session.handle_timeout(now);
+        if i % 2 == 0 {
+            session.send_frame(b"msg", i % 4 == 0);
+        } else {
+            session.subscribe(b"topic");
+        }
+        if let Some(bytes) = session.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        // Whatever was due has run.
+        if let Some(deadline) = session.next_timeout() {
+            assert!(deadline > now);
+        }
+    }
+    // Close the last message.
+    session.send_frame(b"end", false);
+    if let Some(bytes) = session.poll_transmit() {
+        out.extend_from_slice(&bytes);
+    }
+    well_formed(&out, false);
+    let mut failed = 0;
+    while let Some(event) = session.poll_event() {
+        if let SessionEvent::Failed(e) = event {
+            failed += 1;
+            assert_eq!(session.error(), Some(&e));
+        }
+    }
+    assert!(failed <= 1);
+    assert_eq!(failed == 1, session.error().is_some());
+});
