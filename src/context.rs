@@ -31,6 +31,9 @@ pub(crate) struct ContextInner {
     terminated: AtomicBool,
     next_socket_id: AtomicU64,
     sockets: Mutex<Vec<Weak<SocketShared>>>,
+    /// The I/O thread, started by the first tcp endpoint.
+    #[cfg(not(loom))]
+    io: Mutex<Option<Arc<crate::transport::tcp::IoThread>>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -69,6 +72,18 @@ impl Context {
         for socket in all.iter().filter_map(Weak::upgrade) {
             socket.bell.ring();
         }
+    }
+
+    /// The I/O thread, started on first use.
+    #[cfg(not(loom))]
+    pub(crate) fn io(&self) -> Result<Arc<crate::transport::tcp::IoThread>> {
+        let mut io = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(io) = &*io {
+            return Ok(io.clone());
+        }
+        let started = Arc::new(crate::transport::tcp::IoThread::start()?);
+        *io = Some(started.clone());
+        Ok(started)
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.

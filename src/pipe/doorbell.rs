@@ -35,6 +35,10 @@ pub struct Doorbell {
     sleeping: AtomicU32,
     #[cfg(loom)]
     bucket: futex::Bucket,
+    /// For a reader that sleeps in epoll rather than on the futex (an I/O
+    /// thread): a ring wakes it through this instead. Heap doorbells only.
+    #[cfg(not(loom))]
+    waker: Option<std::sync::Arc<mio::Waker>>,
 }
 
 /// The reader's half of the handshake, for waiters that arm several
@@ -68,6 +72,18 @@ impl Doorbell {
             sleeping: AtomicU32::new(0),
             #[cfg(loom)]
             bucket: futex::Bucket::new(),
+            #[cfg(not(loom))]
+            waker: None,
+        }
+    }
+
+    /// A doorbell whose reader sleeps in `mio::Poll` (an I/O thread): it
+    /// arms the doorbell, re-checks, then polls; a ring wakes the poll.
+    #[cfg(not(loom))]
+    pub(crate) fn with_waker(waker: std::sync::Arc<mio::Waker>) -> Self {
+        Self {
+            waker: Some(waker),
+            ..Self::new()
         }
     }
 
@@ -82,7 +98,12 @@ impl Doorbell {
         {
             self.seq.fetch_add(1, Ordering::Release);
             #[cfg(not(loom))]
-            futex::wake_all(&self.seq);
+            match &self.waker {
+                // mio's waker is an eventfd: a write fails only when its
+                // counter is already non-zero, i.e. the poller is woken anyway.
+                Some(w) => drop(w.wake()),
+                None => futex::wake_all(&self.seq),
+            }
             #[cfg(loom)]
             self.bucket.wake_all(&self.seq);
         }

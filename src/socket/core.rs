@@ -30,6 +30,8 @@ pub(crate) struct Core {
     /// CONFLATE: the newest message, kept whole.
     kept: Vec<u8>,
     pub last_endpoint: String,
+    /// tcp endpoints bound: as given, and the address actually bound.
+    pub tcp_bound: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl Core {
@@ -52,6 +54,7 @@ impl Core {
             found_frame: In::Held(false),
             kept: Vec::new(),
             last_endpoint: String::new(),
+            tcp_bound: Vec::new(),
         }
     }
 
@@ -359,6 +362,31 @@ impl Core {
         self.process_mail();
         self.reap();
         self.sending || self.pattern.writable(&mut self.io)
+    }
+
+    /// What the tcp engines of this socket need to know.
+    #[cfg(not(loom))]
+    pub fn tcp_desc(&self) -> crate::transport::tcp::SocketDesc {
+        let ms = |v: i32| u64::try_from(v).ok().map(Duration::from_millis);
+        let o = &self.opts;
+        let peer = self.peer_desc();
+        crate::transport::tcp::SocketDesc {
+            socket_id: self.id,
+            shared: self.shared.clone(),
+            kind: self.kind,
+            routing_id: self.io.opts.routing_id.clone().unwrap_or_default(),
+            sndhwm: peer.sndhwm,
+            rcvhwm: peer.rcvhwm,
+            ring_capacity: o.ring_capacity,
+            reconnect_ivl: ms(o.reconnect_ivl),
+            reconnect_ivl_max: ms(o.reconnect_ivl_max).filter(|d| !d.is_zero()),
+            max_msg_size: u64::try_from(o.maxmsgsize).ok(),
+            heartbeat: crate::zmtp::HeartbeatConfig {
+                interval: ms(o.heartbeat_ivl).filter(|d| !d.is_zero()),
+                timeout: ms(o.heartbeat_timeout),
+                ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
+            },
+        }
     }
 
     /// The options that travel to the inproc registry.

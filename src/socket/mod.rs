@@ -186,48 +186,108 @@ impl Socket {
 
     /// Accepts connections on `endpoint` (`inproc://name`).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
-        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
-        let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
-        let endpoint: Arc<str> = endpoint.into();
-        for end in parked {
-            c.attach(NewPipe {
-                end,
-                endpoint: endpoint.clone(),
-            });
+        match parsed {
+            Endpoint::Inproc(name) => {
+                let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
+                let endpoint: Arc<str> = endpoint.into();
+                for end in parked {
+                    c.attach(NewPipe {
+                        end,
+                        endpoint: endpoint.clone(),
+                    });
+                }
+                c.last_endpoint = endpoint.to_string();
+            }
+            #[cfg(not(loom))]
+            Endpoint::Tcp(address) => {
+                let addr = transport::tcp::resolve(endpoint, &address)?;
+                let io = c.ctx.io()?;
+                let local = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
+                c.last_endpoint = format!("tcp://{local}");
+                c.tcp_bound.push((endpoint.to_owned(), local));
+            }
+            #[cfg(loom)]
+            Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
         }
-        c.last_endpoint = endpoint.to_string();
         Ok(())
     }
 
     /// Connects to `endpoint`. The peer need not be bound yet: the connection
-    /// completes when it binds, and messages sent meanwhile wait in the pipe.
+    /// completes when it binds (inproc) or comes up (tcp, retried every
+    /// RECONNECT_IVL), and messages sent meanwhile wait in the pipe.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
-        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
-        let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
-        c.attach(NewPipe {
-            end,
-            endpoint: endpoint.into(),
-        });
+        match parsed {
+            Endpoint::Inproc(name) => {
+                let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
+                c.attach(NewPipe {
+                    end,
+                    endpoint: endpoint.into(),
+                });
+            }
+            #[cfg(not(loom))]
+            Endpoint::Tcp(address) => {
+                let addr = transport::tcp::resolve(endpoint, &address)?;
+                let io = c.ctx.io()?;
+                let desc = c.tcp_desc();
+                let (ours, theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
+                    ring_capacity: desc.ring_capacity,
+                    hwm: [desc.sndhwm, desc.rcvhwm],
+                    ids: [Some(desc.routing_id.clone().into()), None],
+                });
+                c.attach(NewPipe {
+                    end: ours,
+                    endpoint: endpoint.into(),
+                });
+                transport::tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
+            }
+            #[cfg(loom)]
+            Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
+        }
         c.last_endpoint = endpoint.to_owned();
         Ok(())
     }
 
     /// Stops accepting on `endpoint` and closes the connections it accepted.
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
-        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
-        c.ctx.inner.clone().inproc.unbind(&name, c.id)?;
-        c.close_endpoint(endpoint);
+        match parsed {
+            Endpoint::Inproc(name) => {
+                c.ctx.inner.clone().inproc.unbind(&name, c.id)?;
+                c.close_endpoint(endpoint);
+            }
+            #[cfg(not(loom))]
+            Endpoint::Tcp(_) => {
+                let Some(i) = c
+                    .tcp_bound
+                    .iter()
+                    .position(|(e, local)| e == endpoint || format!("tcp://{local}") == endpoint)
+                else {
+                    return Err(Error::EndpointNotFound(endpoint.to_owned()));
+                };
+                let (bound_as, local) = c.tcp_bound.remove(i);
+                c.ctx.io()?.unbind(c.id, Some(local));
+                c.close_endpoint(&format!("tcp://{local}"));
+                c.close_endpoint(&bound_as);
+            }
+            #[cfg(loom)]
+            Endpoint::Tcp(_) => return Err(Error::EndpointNotFound(endpoint.to_owned())),
+        }
         Ok(())
     }
 
     /// Closes the connection made by `connect(endpoint)`.
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
-        let Endpoint::Inproc(name) = transport::parse(endpoint)?;
+        let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
-        let parked = c.ctx.inner.clone().inproc.unpark(&name, c.id);
+        let parked = match parsed {
+            Endpoint::Inproc(name) => c.ctx.inner.clone().inproc.unpark(&name, c.id),
+            Endpoint::Tcp(_) => false,
+        };
         if c.close_endpoint(endpoint) || parked {
             Ok(())
         } else {
@@ -398,6 +458,47 @@ impl Socket {
         linger, set_linger, get_linger, -1
     );
 
+    int_option!(
+        /// `ZMQ_RECONNECT_IVL` in milliseconds (default 100): how long a tcp
+        /// connecter waits before connecting again; -1 never reconnects.
+        reconnect_ivl, set_reconnect_ivl, get_reconnect_ivl, -1
+    );
+    int_option!(
+        /// `ZMQ_RECONNECT_IVL_MAX` in milliseconds (default 0): when set, the
+        /// reconnect interval doubles after each failure up to this.
+        reconnect_ivl_max, set_reconnect_ivl_max, get_reconnect_ivl_max, 0
+    );
+    int_option!(
+        /// `ZMQ_HEARTBEAT_IVL` in milliseconds (default 0, off): send a ZMTP
+        /// PING this often on tcp connections.
+        heartbeat_ivl, set_heartbeat_ivl, get_heartbeat_ivl, 0
+    );
+    int_option!(
+        /// `ZMQ_HEARTBEAT_TIMEOUT` in milliseconds (default -1: the interval):
+        /// close a connection silent this long after a PING.
+        heartbeat_timeout, set_heartbeat_timeout, get_heartbeat_timeout, -1
+    );
+    int_option!(
+        /// `ZMQ_HEARTBEAT_TTL` in milliseconds (default 0): the TTL our PINGs
+        /// announce to the peer.
+        heartbeat_ttl, set_heartbeat_ttl, get_heartbeat_ttl, 0
+    );
+
+    /// `ZMQ_MAXMSGSIZE`: the largest frame accepted from a tcp peer, in bytes
+    /// (-1, the default: no limit); a larger one closes that connection.
+    pub fn set_maxmsgsize(&self, bytes: i64) -> Result<()> {
+        if bytes < -1 {
+            return Err(Error::InvalidArgument("maxmsgsize must be -1 or more"));
+        }
+        self.core()?.opts.maxmsgsize = bytes;
+        Ok(())
+    }
+
+    /// The current `ZMQ_MAXMSGSIZE`.
+    pub fn get_maxmsgsize(&self) -> Result<i64> {
+        Ok(self.core()?.opts.maxmsgsize)
+    }
+
     /// How this socket waits when it must block.
     pub fn set_wait_strategy(&self, wait: WaitStrategy) -> Result<()> {
         self.core()?.opts.wait = wait;
@@ -554,6 +655,12 @@ impl Drop for Socket {
         let c = self.core.get_mut();
         c.abort_message();
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
+        #[cfg(not(loom))]
+        if !c.tcp_bound.is_empty() {
+            if let Ok(io) = c.ctx.io() {
+                io.unbind(c.id, None);
+            }
+        }
         // Dropping the pipes tells every peer, which drains what we sent.
     }
 }

@@ -46,6 +46,12 @@ pub(crate) struct Options {
     pub linger: i32,
     pub wait: WaitStrategy,
     pub ring_capacity: usize,
+    pub reconnect_ivl: i32,
+    pub reconnect_ivl_max: i32,
+    pub heartbeat_ivl: i32,
+    pub heartbeat_timeout: i32,
+    pub heartbeat_ttl: i32,
+    pub maxmsgsize: i64,
 }
 
 impl Default for Options {
@@ -58,6 +64,12 @@ impl Default for Options {
             linger: -1,
             wait: WaitStrategy::default(),
             ring_capacity: DEFAULT_RING_CAPACITY,
+            reconnect_ivl: 100,
+            reconnect_ivl_max: 0,
+            heartbeat_ivl: 0,
+            heartbeat_timeout: -1,
+            heartbeat_ttl: 0,
+            maxmsgsize: -1,
         }
     }
 }

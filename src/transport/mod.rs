@@ -2,6 +2,8 @@
 //! transport's only product is pipes.
 
 pub(crate) mod inproc;
+#[cfg(not(loom))]
+pub(crate) mod tcp;
 
 use crate::error::{Error, Result};
 
@@ -10,6 +12,8 @@ use crate::error::{Error, Result};
 pub(crate) enum Endpoint {
     /// `inproc://name`
     Inproc(String),
+    /// `tcp://host:port`
+    Tcp(String),
 }
 
 /// Splits `transport://address` and checks what this build can carry.
@@ -26,7 +30,8 @@ pub(crate) fn parse(endpoint: &str) -> Result<Endpoint> {
     }
     match transport {
         "inproc" => Ok(Endpoint::Inproc(address.to_owned())),
-        "tcp" | "ipc" | "pgm" | "epgm" | "vmci" | "udp" | "tipc" | "ws" | "wss" => {
+        "tcp" => Ok(Endpoint::Tcp(address.to_owned())),
+        "ipc" | "pgm" | "epgm" | "vmci" | "udp" | "tipc" | "ws" | "wss" => {
             Err(Error::TransportNotSupported(endpoint.to_owned()))
         }
         _ => Err(invalid("unknown transport")),

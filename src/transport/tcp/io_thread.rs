@@ -1,0 +1,277 @@
+//! The context's I/O thread: one `mio::Poll` over every tcp listener and
+//! connection, plus a doorbell that sockets ring when they publish into (or
+//! release room in) a pipe whose far end an engine holds.
+//!
+//! Sleeping follows the doorbell protocol with epoll in place of the futex:
+//! arm the doorbell, full barrier, re-check every engine, and only if none
+//! has work, poll; a ring then writes the poll's eventfd.
+
+use super::engine::Engine;
+use super::SocketDesc;
+use crate::pipe::doorbell::{barrier_before_check, Doorbell};
+use crate::pipe::PipeEnd;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+const WAKER: Token = Token(0);
+/// Listener tokens start here; engine tokens are `1 + key` below it.
+const LISTENERS: usize = 1 << 40;
+
+pub(crate) enum Command {
+    Listen {
+        listener: TcpListener,
+        addr: SocketAddr,
+        desc: Box<SocketDesc>,
+    },
+    Connect {
+        addr: SocketAddr,
+        end: Box<PipeEnd>,
+        desc: Box<SocketDesc>,
+        endpoint: String,
+    },
+    /// Stop listening: one address of a socket, or (None) all of them.
+    Unbind {
+        socket_id: u64,
+        addr: Option<SocketAddr>,
+    },
+}
+
+struct Shared {
+    waker: Arc<Waker>,
+    bell: Arc<Doorbell>,
+    commands: Mutex<Vec<Command>>,
+    stop: AtomicBool,
+}
+
+/// Handle to the I/O thread; dropping it stops the thread.
+pub(crate) struct IoThread {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub fn start() -> std::io::Result<IoThread> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let shared = Arc::new(Shared {
+            bell: Arc::new(Doorbell::with_waker(waker.clone())),
+            waker,
+            commands: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let mut lp = Loop {
+            poll,
+            shared: shared.clone(),
+            listeners: Slab::new(),
+            engines: Slab::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("zeroring-io".into())
+            .spawn(move || lp.run())?;
+        Ok(IoThread {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&self, cmd: Command) {
+        self.shared
+            .commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cmd);
+        let _ = self.shared.waker.wake();
+    }
+
+    pub fn listen(&self, listener: TcpListener, addr: SocketAddr, desc: SocketDesc) {
+        self.send(Command::Listen {
+            listener,
+            addr,
+            desc: Box::new(desc),
+        });
+    }
+
+    pub fn connect(&self, addr: SocketAddr, end: PipeEnd, desc: SocketDesc, endpoint: String) {
+        self.send(Command::Connect {
+            addr,
+            end: Box::new(end),
+            desc: Box::new(desc),
+            endpoint,
+        });
+    }
+
+    pub fn unbind(&self, socket_id: u64, addr: Option<SocketAddr>) {
+        self.send(Command::Unbind { socket_id, addr });
+    }
+}
+
+impl Drop for IoThread {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        let _ = self.shared.waker.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Listener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    desc: SocketDesc,
+    endpoint: String,
+}
+
+struct Loop {
+    poll: Poll,
+    shared: Arc<Shared>,
+    listeners: Slab<Listener>,
+    engines: Slab<Engine>,
+}
+
+impl Loop {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        while !self.shared.stop.load(Ordering::Acquire) {
+            self.take_commands();
+            let now = Instant::now();
+            let mut busy = false;
+            for (_, e) in self.engines.iter_mut() {
+                busy |= e.pump(self.poll.registry(), now);
+            }
+            self.engines.retain(|_, e| !e.is_done());
+
+            let bell = &self.shared.bell;
+            let _ = bell.arm();
+            barrier_before_check();
+            busy |= self.engines.iter_mut().any(|(_, e)| e.has_work());
+            busy |= !self
+                .shared
+                .commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty();
+            let timeout = if busy {
+                Some(std::time::Duration::ZERO)
+            } else {
+                self.engines
+                    .iter()
+                    .filter_map(|(_, e)| e.next_timeout())
+                    .min()
+                    .map(|t| t.saturating_duration_since(Instant::now()))
+            };
+            let polled = self.poll.poll(&mut events, timeout);
+            bell.disarm();
+            if polled.is_err() {
+                continue; // EINTR
+            }
+            for ev in events.iter() {
+                let t = ev.token().0;
+                if t == WAKER.0 {
+                    continue;
+                }
+                if t >= LISTENERS {
+                    self.accept(t - LISTENERS);
+                } else if let Some(e) = self.engines.get_mut(t - 1) {
+                    e.on_event(ev.is_readable() || ev.is_read_closed(), ev.is_writable());
+                }
+            }
+        }
+    }
+
+    fn take_commands(&mut self) {
+        let cmds = std::mem::take(
+            &mut *self
+                .shared
+                .commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for cmd in cmds {
+            match cmd {
+                Command::Listen {
+                    mut listener,
+                    addr,
+                    desc,
+                } => {
+                    let entry = self.listeners.vacant_entry();
+                    let token = Token(LISTENERS + entry.key());
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut listener, token, Interest::READABLE)
+                        .is_ok()
+                    {
+                        let endpoint = format!("tcp://{addr}");
+                        entry.insert(Listener {
+                            listener,
+                            addr,
+                            desc: *desc,
+                            endpoint,
+                        });
+                        self.accept(token.0 - LISTENERS);
+                    }
+                }
+                Command::Connect {
+                    addr,
+                    end,
+                    desc,
+                    endpoint,
+                } => {
+                    let entry = self.engines.vacant_entry();
+                    let token = Token(1 + entry.key());
+                    let bell = self.shared.bell.clone();
+                    entry.insert(Engine::connecter(token, addr, *end, *desc, endpoint, bell));
+                }
+                Command::Unbind { socket_id, addr } => {
+                    let doomed: Vec<usize> = self
+                        .listeners
+                        .iter()
+                        .filter(|(_, l)| {
+                            l.desc.socket_id == socket_id && addr.map_or(true, |a| a == l.addr)
+                        })
+                        .map(|(k, _)| k)
+                        .collect();
+                    for k in doomed {
+                        let mut l = self.listeners.remove(k);
+                        let _ = self.poll.registry().deregister(&mut l.listener);
+                    }
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, key: usize) {
+        let Some(l) = self.listeners.get_mut(key) else {
+            return;
+        };
+        loop {
+            match l.listener.accept() {
+                Ok((stream, _)) => {
+                    let entry = self.engines.vacant_entry();
+                    let token = Token(1 + entry.key());
+                    let bell = self.shared.bell.clone();
+                    let e = Engine::accepted(
+                        token,
+                        stream,
+                        l.desc.clone(),
+                        l.endpoint.clone(),
+                        bell,
+                        self.poll.registry(),
+                    );
+                    entry.insert(e);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // EMFILE and friends: try again on the next readiness.
+                Err(_) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! tcp:// over ZMTP 3.1: zeroring to zeroring, and against real libzmq 4.3.4
+//! (the `zmq` crate) in both roles.
+
+mod common;
+use common::*;
+use zeroring::{Context, SocketType::*};
+
+const ZMQ_TIMEO: i32 = 20_000;
+
+fn zmq_socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_rcvtimeo(ZMQ_TIMEO).unwrap();
+    s.set_sndtimeo(ZMQ_TIMEO).unwrap();
+    s.set_linger(0).unwrap();
+    s
+}
+
+#[test]
+fn ephemeral_port_is_reported_by_last_endpoint() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let ep = pull.get_last_endpoint().unwrap();
+    assert!(
+        ep.starts_with("tcp://127.0.0.1:") && !ep.ends_with(":0"),
+        "{ep}"
+    );
+    let other = socket(&ctx, Pull);
+    assert!(matches!(
+        other.bind(&ep),
+        Err(zeroring::Error::AddrInUse(_))
+    ));
+}
+
+#[test]
+fn zeroring_push_pull_and_req_rep_over_tcp() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let push = socket(&ctx, Push);
+    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    for i in 0..1000u32 {
+        push.send_multipart([&i.to_le_bytes()[..], b"second frame"], 0)
+            .unwrap();
+    }
+    for i in 0..1000u32 {
+        assert_eq!(
+            pull.recv_multipart(0).unwrap(),
+            vec![i.to_le_bytes().to_vec(), b"second frame".to_vec()]
+        );
+    }
+
+    let rep = socket(&ctx, Rep);
+    rep.bind("tcp://127.0.0.1:0").unwrap();
+    let req = socket(&ctx, Req);
+    req.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    for i in 0..10u8 {
+        req.send([i], 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), [i]);
+        rep.send([i, i], 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), [i, i]);
+    }
+}
+
+#[test]
+fn connect_before_bind_over_tcp_is_retried() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.set_reconnect_ivl(10).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("early", 0).unwrap();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"early");
+}
+
+#[test]
+fn libzmq_push_to_zeroring_pull_and_back() {
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    // libzmq connects, zeroring binds.
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let zpush = zmq_socket(&zctx, zmq::PUSH);
+    zpush.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    zpush.send_multipart(["from", "libzmq"], 0).unwrap();
+    assert_eq!(
+        pull.recv_multipart(0).unwrap(),
+        vec![b"from".to_vec(), b"libzmq".to_vec()]
+    );
+    // zeroring connects, libzmq binds.
+    let zpull = zmq_socket(&zctx, zmq::PULL);
+    zpull.bind("tcp://127.0.0.1:*").unwrap();
+    let push = socket(&ctx, Push);
+    push.connect(&zpull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
+    push.send_multipart(["from", "zeroring"], 0).unwrap();
+    assert_eq!(
+        zpull.recv_multipart(0).unwrap(),
+        vec![b"from".to_vec(), b"zeroring".to_vec()]
+    );
+}
+
+#[test]
+fn req_rep_with_libzmq_in_both_roles() {
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    let rep = socket(&ctx, Rep);
+    rep.bind("tcp://127.0.0.1:0").unwrap();
+    let zreq = zmq_socket(&zctx, zmq::REQ);
+    zreq.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    zreq.send("hello", 0).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"hello");
+    rep.send("world", 0).unwrap();
+    assert_eq!(zreq.recv_bytes(0).unwrap(), b"world");
+
+    let zrep = zmq_socket(&zctx, zmq::REP);
+    zrep.bind("tcp://127.0.0.1:*").unwrap();
+    let req = socket(&ctx, Req);
+    req.connect(&zrep.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
+    req.send("ping", 0).unwrap();
+    assert_eq!(zrep.recv_bytes(0).unwrap(), b"ping");
+    zrep.send("pong", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"pong");
+}
+
+#[test]
+fn router_sees_libzmq_dealer_identity() {
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    let router = socket(&ctx, Router);
+    router.bind("tcp://127.0.0.1:0").unwrap();
+    let zdealer = zmq_socket(&zctx, zmq::DEALER);
+    zdealer.set_identity(b"libzmq-dealer").unwrap();
+    zdealer
+        .connect(&router.get_last_endpoint().unwrap())
+        .unwrap();
+    zdealer.send("hi", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"libzmq-dealer".to_vec(), b"hi".to_vec()]
+    );
+    router.send_multipart(["libzmq-dealer", "back"], 0).unwrap();
+    assert_eq!(zdealer.recv_bytes(0).unwrap(), b"back");
+}
+
+#[test]
+fn pub_sub_with_libzmq_subscriptions_both_ways() {
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    // zeroring XPUB sees a libzmq SUB's subscription, then filters for it.
+    let xpub = socket(&ctx, XPub);
+    xpub.bind("tcp://127.0.0.1:0").unwrap();
+    let zsub = zmq_socket(&zctx, zmq::SUB);
+    zsub.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+    zsub.set_subscribe(b"A").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    xpub.send("B-not", 0).unwrap();
+    xpub.send("A-yes", 0).unwrap();
+    assert_eq!(zsub.recv_bytes(0).unwrap(), b"A-yes");
+    zsub.set_unsubscribe(b"A").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00A");
+
+    // A zeroring SUB's subscription reaches a libzmq XPUB.
+    let zxpub = zmq_socket(&zctx, zmq::XPUB);
+    zxpub.bind("tcp://127.0.0.1:*").unwrap();
+    let sub = socket(&ctx, Sub);
+    sub.set_subscribe(b"T").unwrap();
+    sub.connect(&zxpub.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
+    assert_eq!(zxpub.recv_bytes(0).unwrap(), b"\x01T");
+    zxpub.send("T1", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"T1");
+}
