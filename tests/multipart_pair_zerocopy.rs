@@ -208,8 +208,12 @@ fn endpoints_errors_and_wrong_directions() {
         Err(Error::InvalidEndpoint { .. })
     ));
     assert!(matches!(
-        other.bind("tcp://127.0.0.1:0"),
+        other.bind("ipc:///tmp/zeroring-none"),
         Err(Error::TransportNotSupported(_))
+    ));
+    assert!(matches!(
+        other.bind("tcp://127.0.0.1:notaport"),
+        Err(Error::InvalidEndpoint { .. })
     ));
     assert!(matches!(
         other.unbind("inproc://taken"),

@@ -60,8 +60,12 @@ mod tests {
             parse("carrier://x"),
             Err(Error::InvalidEndpoint { .. })
         ));
+        assert_eq!(
+            parse("tcp://127.0.0.1:5555").unwrap(),
+            Endpoint::Tcp("127.0.0.1:5555".into())
+        );
         assert!(matches!(
-            parse("tcp://127.0.0.1:5555"),
+            parse("ipc:///tmp/x"),
             Err(Error::TransportNotSupported(_))
         ));
     }
