@@ -3,6 +3,8 @@
 //! thread pinned to its own core; the clock starts at the first message.
 //!
 //! `cargo run --release --example inproc_thr -- 32 10000000`
+//!
+//! `ZR_HWM=<n>` sets SNDHWM and RCVHWM; `ZR_SPIN=1` busy-spins both sides.
 
 use std::time::Instant;
 use zeroring::{Context, SocketType};
@@ -26,17 +28,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ctx = Context::new();
     let pull = ctx.socket(SocketType::Pull)?;
-    pull.bind("inproc://thr_test")?;
     let push = ctx.socket(SocketType::Push)?;
-    push.connect("inproc://thr_test")?;
-    if std::env::var_os("ZR_SPIN").is_some() {
-        pull.set_wait_strategy(zeroring::WaitStrategy::BusySpin)?;
-        push.set_wait_strategy(zeroring::WaitStrategy::BusySpin)?;
-    }
+    // Options that shape the pipe must be set before it is made.
     if let Ok(h) = std::env::var("ZR_HWM") {
         pull.set_rcvhwm(h.parse()?)?;
         push.set_sndhwm(h.parse()?)?;
     }
+    if std::env::var_os("ZR_SPIN").is_some() {
+        pull.set_wait_strategy(zeroring::WaitStrategy::BusySpin)?;
+        push.set_wait_strategy(zeroring::WaitStrategy::BusySpin)?;
+    }
+    pull.bind("inproc://thr_test")?;
+    push.connect("inproc://thr_test")?;
 
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     pin(&cores, 0);
