@@ -1,7 +1,10 @@
-//! Plays the peer's side of a ZMTP handshake with arbitrary octets, for
-//! NULL, PLAIN client and PLAIN server and every socket type, optionally
-//! after a valid peer greeting (so the fuzzer spends its time on commands),
-//! cut into arbitrary chunks. Checks that:
+//! Plays the peer's side of a ZMTP handshake, for NULL, PLAIN client and
+//! PLAIN server and every socket type. The peer's octets are an optional
+//! valid greeting followed by pieces: raw octets, frames with arbitrary
+//! flags, and well-formed commands with fuzzed fields (READY with any
+//! Socket-Type, HELLO with right or wrong credentials, ERROR, PING, ...), so
+//! the fuzzer reaches READY and the session instead of guessing property
+//! names. The whole is cut into arbitrary chunks. Checks that:
 //!
 //! * nothing panics;
 //! * the handshake ends Ready, Failed, or still waiting for input, and its
@@ -19,8 +22,8 @@ use std::time::{Duration, Instant};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use zeroring::zmtp::{
-    Command, FrameDecoder, FrameKind, Greeting, Handshake, HandshakeConfig, HandshakeEvent,
-    HeartbeatConfig, MechanismConfig, SessionEvent, ZmtpError,
+    Command, Frame, FrameDecoder, FrameKind, Greeting, Handshake, HandshakeConfig, HandshakeEvent,
+    HeartbeatConfig, MechanismConfig, Metadata, SessionEvent, ZmtpError,
 };
 use zeroring::SocketType;
 
@@ -50,9 +53,143 @@ struct Case {
     limited: bool,
     /// Chunk sizes, used in a cycle (`% 80 + 1`).
     chunks: Vec<u8>,
-    data: Vec<u8>,
+    pieces: Vec<Piece>,
     /// Milliseconds between timer ticks once the session runs.
     ticks: Vec<u16>,
+}
+
+/// What the peer sends after the greeting.
+#[derive(Arbitrary, Debug)]
+enum Piece {
+    /// Octets as they are.
+    Raw(Vec<u8>),
+    /// One frame with arbitrary flags (reserved bits, MORE, LONG, COMMAND)
+    /// and a size field that says the body's length.
+    Frame {
+        flags: u8,
+        body: Vec<u8>,
+    },
+    /// READY or INITIATE with a Socket-Type, maybe an Identity and more.
+    Metadata {
+        initiate: bool,
+        socket_type: u8,
+        name_case: u8,
+        identity: Option<Vec<u8>>,
+        extra: Vec<(u8, Vec<u8>)>,
+    },
+    /// HELLO with the right credentials or fuzzed ones.
+    Hello {
+        good: bool,
+        username: Vec<u8>,
+        password: Vec<u8>,
+    },
+    Welcome,
+    Error(Vec<u8>),
+    Ping {
+        ttl: u16,
+        context: Vec<u8>,
+    },
+    Pong(Vec<u8>),
+    Subscribe(Vec<u8>),
+    Cancel(Vec<u8>),
+    Message {
+        body: Vec<u8>,
+        more: bool,
+    },
+    /// Any command name with any data.
+    Other {
+        name: Vec<u8>,
+        data: Vec<u8>,
+    },
+}
+
+/// Socket-Type values: ours plus ones zeroring has no socket for.
+const TYPE_NAMES: [&str; 14] = [
+    "PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB",
+    "CLIENT", "pull", "",
+];
+
+impl Piece {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let cmd = match self {
+            Piece::Raw(bytes) => return out.extend_from_slice(bytes),
+            Piece::Frame { flags, body } => {
+                out.push(*flags);
+                if flags & 0x02 != 0 {
+                    out.extend_from_slice(&(body.len() as u64).to_be_bytes());
+                } else {
+                    out.push(body.len().min(255) as u8);
+                }
+                return out.extend_from_slice(body);
+            }
+            Piece::Message { body, more } => {
+                return Frame::message(body.clone(), *more).encode(out);
+            }
+            Piece::Metadata {
+                initiate,
+                socket_type,
+                name_case,
+                identity,
+                extra,
+            } => {
+                let mut md = Metadata::new();
+                let name = match name_case % 3 {
+                    0 => "Socket-Type",
+                    1 => "socket-type",
+                    _ => "X-Socket-Type",
+                };
+                md.push(
+                    name,
+                    TYPE_NAMES[usize::from(*socket_type) % TYPE_NAMES.len()],
+                );
+                if let Some(id) = identity {
+                    md.push("Identity", id.clone());
+                }
+                for (n, v) in extra {
+                    md.push(format!("X-{n}"), v.clone());
+                }
+                if *initiate {
+                    Command::Initiate(md)
+                } else {
+                    Command::Ready(md)
+                }
+            }
+            Piece::Hello {
+                good,
+                username,
+                password,
+            } => Command::Hello {
+                username: if *good {
+                    b"admin".to_vec()
+                } else {
+                    username.clone()
+                },
+                password: if *good {
+                    b"pw".to_vec()
+                } else {
+                    password.clone()
+                },
+            },
+            Piece::Welcome => Command::Welcome,
+            Piece::Error(reason) => Command::Error {
+                reason: reason.clone(),
+            },
+            Piece::Ping { ttl, context } => Command::Ping {
+                ttl_deciseconds: *ttl,
+                context: context.clone(),
+            },
+            Piece::Pong(context) => Command::Pong {
+                context: context.clone(),
+            },
+            Piece::Subscribe(t) => Command::Subscribe(t.clone()),
+            Piece::Cancel(t) => Command::Cancel(t.clone()),
+            Piece::Other { name, data } => Command::Unknown {
+                name: name.clone(),
+                data: data.clone(),
+            },
+        };
+        cmd.encode_frame(out);
+    }
 }
 
 /// Checks that `out` is whole command frames (or, for a session, frames).
@@ -98,7 +235,9 @@ fuzz_target!(|case: Case| {
         peer.minor = case.minor;
         input.extend_from_slice(&peer.encode());
     }
-    input.extend_from_slice(&case.data);
+    for piece in &case.pieces {
+        piece.encode(&mut input);
+    }
 
     let mut hs = Handshake::new(config).expect("the configuration is valid");
     let mut sent = Vec::new();
