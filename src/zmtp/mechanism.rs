@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::command::{Command, Metadata, IDENTITY, SOCKET_TYPE};
-use super::error::ZmtpError;
+use super::error::{escape, ZmtpError};
 use super::greeting::MechanismName;
 use super::null::Null;
 use super::plain::{PlainClient, PlainServer};
@@ -149,10 +149,10 @@ pub(crate) fn reject(out: &mut Vec<u8>, e: ZmtpError) -> ZmtpError {
 /// is out of order.
 pub(crate) fn unexpected(cmd: Command, expected: &'static str) -> ZmtpError {
     match cmd {
-        Command::Error { reason } => ZmtpError::PeerError(super::error::escape(&reason)),
+        Command::Error { reason } => ZmtpError::PeerError(escape(&reason)),
         other => ZmtpError::UnexpectedCommand {
             expected,
-            got: super::error::escape(other.name()),
+            got: escape(other.name()),
         },
     }
 }

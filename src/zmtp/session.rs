@@ -60,14 +60,8 @@ impl Session {
         heartbeat: &HeartbeatConfig,
         now: Instant,
     ) -> Session {
-        Session {
-            decoder: FrameDecoder::new(max_frame_size),
-            out: Vec::new(),
-            events: VecDeque::new(),
-            minor,
-            heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
-            error: None,
-        }
+        let decoder = FrameDecoder::new(max_frame_size);
+        Session::resume(decoder, Vec::new(), &[], minor, heartbeat, now)
     }
 
     /// Continues a handshake's connection: its frame decoder (maybe inside a
