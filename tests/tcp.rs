@@ -178,3 +178,45 @@ fn pub_sub_with_libzmq_subscriptions_both_ways() {
     zxpub.send("T1", 0).unwrap();
     assert_eq!(sub.recv_bytes(0).unwrap(), b"T1");
 }
+
+/// A sender that sends and then goes away: everything it sent arrives (the
+/// receiving engine delivers what it read before the peer's close; the
+/// sending context flushes its queue within LINGER).
+#[test]
+fn everything_sent_before_a_close_arrives() {
+    const N: u32 = 100_000;
+    for zeroring_sender in [false, true] {
+        let ctx = Context::new();
+        let pull = socket(&ctx, Pull);
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let ep = pull.get_last_endpoint().unwrap();
+        let sender = std::thread::spawn(move || {
+            if zeroring_sender {
+                let sctx = Context::new();
+                let push = socket(&sctx, Push);
+                push.connect(&ep).unwrap();
+                for i in 0..N {
+                    push.send(i.to_le_bytes(), 0).unwrap();
+                }
+            } else {
+                let zctx = zmq::Context::new();
+                let push = zctx.socket(zmq::PUSH).unwrap();
+                push.connect(&ep).unwrap();
+                for i in 0..N {
+                    push.send(&i.to_le_bytes()[..], 0).unwrap();
+                }
+            } // dropped here: the context flushes, then closes the connection
+        });
+        let sum = bounded(move || {
+            let mut sum = 0u64;
+            for i in 0..N {
+                let m = pull.recv_bytes(0).unwrap();
+                assert_eq!(m, i.to_le_bytes(), "in order, none missing");
+                sum += u32::from_le_bytes(m.try_into().unwrap()) as u64;
+            }
+            sum
+        });
+        sender.join().unwrap();
+        assert_eq!(sum, N as u64 * (N as u64 - 1) / 2);
+    }
+}

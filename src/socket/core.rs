@@ -379,6 +379,7 @@ impl Core {
             rcvhwm: peer.rcvhwm,
             ring_capacity: o.ring_capacity,
             reconnect_ivl: ms(o.reconnect_ivl),
+            linger: ms(o.linger),
             reconnect_ivl_max: ms(o.reconnect_ivl_max).filter(|d| !d.is_zero()),
             max_msg_size: u64::try_from(o.maxmsgsize).ok(),
             heartbeat: crate::zmtp::HeartbeatConfig {

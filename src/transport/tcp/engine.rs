@@ -62,6 +62,8 @@ pub(crate) struct Engine {
     out_msg_start: bool,
     /// The stream may hold bytes not read yet (mio is edge-triggered).
     read_ready: bool,
+    /// The peer closed (or reset) the stream: deliver what it sent, then go.
+    ended: bool,
     read_buf: Vec<u8>,
     /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer.
     subs: BTreeMap<Vec<u8>, u32>,
@@ -89,6 +91,7 @@ impl Engine {
             in_msg_start: true,
             out_msg_start: true,
             read_ready: false,
+            ended: false,
             read_buf: vec![0; READ_CHUNK],
             subs: BTreeMap::new(),
             done: false,
@@ -138,6 +141,26 @@ impl Engine {
         self.done
     }
 
+    /// Whether everything the socket sent has been written to the stream.
+    pub fn flushed(&mut self) -> bool {
+        self.out_pos == self.out.len() && !self.end.as_mut().is_some_and(|e| e.readable())
+    }
+
+    /// Whether the engine has a live connection.
+    pub fn connected(&self) -> bool {
+        self.stream.is_some() && !self.connecting && matches!(self.proto, Proto::Session(_))
+    }
+
+    /// The socket closed its end of the pipe.
+    fn socket_gone(&self) -> bool {
+        self.end.as_ref().is_some_and(|e| e.peer_closed())
+    }
+
+    /// How long the socket lets unsent messages delay closing (LINGER).
+    pub fn linger(&self) -> Option<Duration> {
+        self.desc.linger
+    }
+
     pub fn next_timeout(&self) -> Option<Instant> {
         match &self.proto {
             Proto::Session(s) => s.next_timeout(),
@@ -177,7 +200,7 @@ impl Engine {
             && self.end.as_mut().is_some_and(|e| e.readable());
         let inbound =
             !self.inbound.is_empty() && self.end.as_mut().is_some_and(|e| e.can_start_message());
-        let gone = self.end.as_ref().is_some_and(|e| e.peer_closed());
+        let gone = self.socket_gone();
         outbound
             || inbound
             || gone
@@ -189,9 +212,8 @@ impl Engine {
         if self.done {
             return false;
         }
-        if self.end.as_ref().is_some_and(|e| e.peer_closed()) && self.out_pos == self.out.len() {
-            // The socket is gone (or disconnected) and nothing is left to
-            // flush: close.
+        if self.socket_gone() && (self.stream.is_none() || self.flushed()) {
+            // The socket is gone (or disconnected) and what it sent has left.
             self.close(registry);
             return true;
         }
@@ -203,10 +225,19 @@ impl Engine {
             return false;
         }
         let mut work = self.flush_inbound();
-        if self.read_ready && self.inbound.len() < INBOUND_LIMIT && !self.connecting {
+        if self.read_ready && self.inbound.len() < INBOUND_LIMIT && !self.connecting && !self.ended
+        {
             work |= self.read(now);
         }
         work |= self.flush_inbound();
+        if self.ended {
+            if self.inbound.is_empty() {
+                // Everything the peer sent before it left is in the pipe.
+                self.lost();
+                return true;
+            }
+            return work;
+        }
         work |= self.pull_outbound();
         work |= self.write();
         let mut dead = false;
@@ -298,6 +329,7 @@ impl Engine {
         self.out_pos = 0;
         self.inbound.clear();
         self.read_ready = false;
+        self.ended = false;
         if let Some(end) = &mut self.end {
             // Frames of a message cut off mid-way were never published.
             end.rollback();
@@ -330,7 +362,7 @@ impl Engine {
             };
             match stream.read(&mut self.read_buf) {
                 Ok(0) => {
-                    self.lost();
+                    self.ended = true;
                     return true;
                 }
                 Ok(n) => {
@@ -348,7 +380,7 @@ impl Engine {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
-                    self.lost();
+                    self.ended = true;
                     return true;
                 }
             }

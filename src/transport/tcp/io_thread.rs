@@ -138,7 +138,24 @@ struct Loop {
 impl Loop {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
-        while !self.shared.stop.load(Ordering::Acquire) {
+        let mut stopping: Option<Instant> = None;
+        loop {
+            if stopping.is_none() && self.shared.stop.load(Ordering::Acquire) {
+                // The context is going: no more listening or reconnecting;
+                // connections flush what their sockets sent, within LINGER.
+                stopping = Some(Instant::now());
+                self.listeners.clear();
+                self.engines.retain(|_, e| e.connected());
+            }
+            if let Some(since) = stopping {
+                let now = Instant::now();
+                self.engines.retain(|_, e| {
+                    !e.flushed() && e.connected() && e.linger().map_or(true, |l| now < since + l)
+                });
+                if self.engines.is_empty() {
+                    return;
+                }
+            }
             self.take_commands();
             let now = Instant::now();
             let mut busy = false;
@@ -159,6 +176,9 @@ impl Loop {
                 .is_empty();
             let timeout = if busy {
                 Some(std::time::Duration::ZERO)
+            } else if stopping.is_some() {
+                // Check the LINGER deadlines while flushing.
+                Some(std::time::Duration::from_millis(10))
             } else {
                 self.engines
                     .iter()

@@ -35,6 +35,8 @@ pub(crate) struct SocketDesc {
     pub rcvhwm: u64,
     pub ring_capacity: usize,
     pub reconnect_ivl: Option<Duration>,
+    /// LINGER: how long unsent messages may delay closing; `None` forever.
+    pub linger: Option<Duration>,
     pub reconnect_ivl_max: Option<Duration>,
     pub max_msg_size: Option<u64>,
     pub heartbeat: crate::zmtp::HeartbeatConfig,
