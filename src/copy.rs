@@ -8,11 +8,10 @@ pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     assert_eq!(dst.len(), n, "copy between slices of different lengths");
     let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
-    // SAFETY: both slices are exactly `n` bytes long (asserted), so every
-    // read below stays within `src` and every write within `dst`: for each
-    // size class, the two accesses start at 0 and at `n - width`, and
-    // `width <= n`. Unaligned accesses are used throughout; `&mut` and `&`
-    // cannot overlap.
+    // Each size class makes two (unaligned) accesses, at 0 and `n - width`,
+    // with `width <= n`; `&mut` and `&` never overlap.
+    // SAFETY: both slices are exactly `n` bytes (asserted), so every read
+    // stays within `src` and every write within `dst`.
     unsafe {
         match n {
             0 => {}

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const EXAMPLES: [&str; 11] = [
     "hwserver", "hwclient", "wuserver", "wuclient", "taskvent", "taskwork", "tasksink", "rrclient",
@@ -44,18 +44,19 @@ fn run_for(mut command: Command, limit: Duration) -> (Option<ExitStatus>, String
     };
     let stdout = drain(Box::new(child.stdout.take().unwrap()));
     let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("cannot wait for cargo") {
-            break Some(status);
+    let pid = child.id();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let waiter = thread::spawn(move || done_tx.send(child.wait().expect("cannot wait for cargo")));
+    let status = match done.recv_timeout(limit) {
+        Ok(status) => Some(status),
+        Err(_) => {
+            // Over its time: kill it, and let the waiter reap it.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            let _ = done.recv();
+            None
         }
-        if start.elapsed() > limit {
-            child.kill().ok();
-            child.wait().ok();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(20));
     };
+    let _ = waiter.join();
     (status, stdout.join().unwrap(), stderr.join().unwrap())
 }
 

@@ -28,10 +28,9 @@ mod imp {
             }
             None => std::ptr::null(),
         };
-        // SAFETY: `word` is a live, 4-byte aligned AtomicU32 for the whole call
-        // and `ts_ptr` is null or points at `ts`, which outlives the call. The
-        // kernel only reads both. Every outcome (0, EAGAIN, EINTR, ETIMEDOUT)
-        // is a reason for the caller to re-check, so the result is ignored.
+        // SAFETY: `word` is a live aligned AtomicU32 and `ts_ptr` null or `&ts`,
+        // both outliving the call; the kernel only reads them. Every outcome
+        // (woken, EAGAIN, EINTR, ETIMEDOUT) means "re-check", so it is ignored.
         unsafe {
             libc::syscall(
                 libc::SYS_futex,
@@ -86,10 +85,9 @@ mod imp {
             }
             None => std::ptr::null(),
         };
-        // SAFETY: `waiters` holds `words.len()` valid entries whose addresses
-        // point at live AtomicU32s borrowed for the whole call; the deadline
-        // pointer is null or points at `deadline`, which outlives the call.
-        // The kernel only reads them.
+        // SAFETY: `waiters` has `words.len()` entries addressing AtomicU32s
+        // borrowed for the call; the deadline pointer is null or `&deadline`,
+        // which outlives it. The kernel only reads them.
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_futex_waitv,

@@ -357,10 +357,9 @@ impl Producer {
         let start = self.tail;
         self.ring.track_write(start, need);
         self.claimed = Some((start, len as u32));
-        // SAFETY: `[start, start + need)` is owned by the producer (room was
-        // checked against head) and does not cross the end of the region (we
-        // padded), so the payload after the 8-byte header is in bounds and
-        // nobody else accesses it until it is published.
+        // SAFETY: `[start, start + need)` is producer-owned (room checked against
+        // head) and contiguous (padded), so the payload after the header is in
+        // bounds and nobody else touches it until it is published.
         unsafe {
             Ok(std::slice::from_raw_parts_mut(
                 self.ring.at((start & self.ring.mask()) + HEADER),
@@ -495,10 +494,8 @@ impl Consumer {
             }
             let off = self.head & self.ring.mask();
             self.ring.track_read(self.head, HEADER);
-            // SAFETY: `head < cached_tail`, so by invariant 3 the 8 bytes at
-            // `off` (8-aligned, and `off <= cap - 8` since cap and off are
-            // multiples of 8) are a published header the producer no longer
-            // writes.
+            // SAFETY: `head < cached_tail`, so (invariant 3) the 8-aligned header
+            // at `off <= cap - 8` is published and the producer no longer writes it.
             let word = u64::from_le(unsafe { self.ring.at(off).cast::<u64>().read() });
             let (len, flags) = (word as u32, (word >> 32) as u32);
             let size = record_size(len as u64);
@@ -521,10 +518,9 @@ impl Consumer {
             "payload of a record not peeked"
         );
         self.ring.track_read(self.head, record_size(rec.len as u64));
-        // SAFETY: `rec` came from `peek`, which checked that the record at
-        // `head` lies within the published, unreleased span and inside the
-        // region; `head` only moves in `advance` (`&mut self`), so while
-        // `&self` is borrowed the bytes stay the consumer's, unchanged.
+        // SAFETY: `peek` checked that the record at `head` is published, not
+        // released and inside the region; `head` moves only in `advance`
+        // (`&mut self`), so while `&self` is borrowed the bytes stay unchanged.
         unsafe {
             std::slice::from_raw_parts(
                 self.ring.at((self.head & self.ring.mask()) + HEADER),
