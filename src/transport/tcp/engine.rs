@@ -260,12 +260,8 @@ impl Engine {
 
     fn handshake_config(&self) -> HandshakeConfig {
         let mut cfg = HandshakeConfig::new(self.desc.kind);
-        if matches!(
-            self.desc.kind,
-            SocketType::Req | SocketType::Dealer | SocketType::Router
-        ) {
-            cfg.routing_id = self.desc.routing_id.clone();
-        }
+        // The handshake announces it only for REQ, DEALER and ROUTER, as libzmq.
+        cfg.routing_id = self.desc.routing_id.clone();
         cfg.max_frame_size = self.desc.max_msg_size;
         cfg.heartbeat = self.desc.heartbeat;
         cfg
