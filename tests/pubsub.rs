@@ -370,3 +370,17 @@ fn at_the_high_water_mark_each_type_blocks_or_drops_as_libzmq_documents() {
     }
     // ROUTER drops at the mark too (see reqrep_router for ROUTER_MANDATORY).
 }
+
+#[test]
+fn xpub_passes_other_upstream_messages_whole() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPub);
+    xpub.bind("inproc://xpub-upstream").unwrap();
+    let xsub = socket(&ctx, XSub);
+    xsub.connect("inproc://xpub-upstream").unwrap();
+    xsub.send_multipart(["hello", "upstream"], 0).unwrap();
+    assert_eq!(
+        xpub.recv_multipart(0).unwrap(),
+        vec![b"hello".to_vec(), b"upstream".to_vec()]
+    );
+}

@@ -34,8 +34,9 @@ pub(crate) struct Pub {
     /// `marks[key] == mark`: pipe `key` matches the message being sent.
     marks: Vec<u32>,
     mark: u32,
-    /// XPUB: subscription messages waiting for the application.
-    pending: VecDeque<Vec<u8>>,
+    /// XPUB: frames (and their MORE flag) waiting for the application:
+    /// subscriptions, and whatever else subscribers sent upstream.
+    pending: VecDeque<(Vec<u8>, bool)>,
     held: Vec<u8>,
     /// XPUB_MANUAL: the pipe the last subscription came from.
     last_pipe: Option<PipeKey>,
@@ -60,22 +61,19 @@ impl Pub {
                     io.consume(key, rec);
                     self.apply(io, key, msg);
                 } else if self.xpub {
-                    // Anything else from a subscriber goes to the application whole.
-                    let mut frame = msg.to_vec();
-                    let more = rec.more();
-                    io.consume(key, rec);
-                    if more {
-                        // Multipart user messages upstream are rare; pass
-                        // their frames joined into one.
-                        while let Some(next) = io.peek(key) {
-                            frame.extend_from_slice(io.payload(key, &next));
-                            io.consume(key, next);
-                            if !next.more() {
-                                break;
-                            }
+                    // Anything else from a subscriber goes to the
+                    // application as it came, frame by frame.
+                    let mut rec = rec;
+                    loop {
+                        let more = rec.more();
+                        self.pending
+                            .push_back((io.payload(key, &rec).to_vec(), more));
+                        io.consume(key, rec);
+                        match io.peek(key).filter(|_| more) {
+                            Some(next) => rec = next,
+                            None => break,
                         }
                     }
-                    self.pending.push_back(frame);
                 } else {
                     io.skip_message(key, rec);
                 }
@@ -88,7 +86,7 @@ impl Pub {
         let opts = &io.opts;
         if opts.xpub_manual && self.xpub {
             self.last_pipe = Some(key);
-            self.pending.push_back(msg);
+            self.pending.push_back((msg, false));
             return;
         }
         let tell = if msg[0] == SUBSCRIBE {
@@ -99,7 +97,7 @@ impl Pub {
             removed.existed && (removed.last_for_topic || opts.xpub_verboser)
         };
         if self.xpub && tell {
-            self.pending.push_back(msg);
+            self.pending.push_back((msg, false));
         }
     }
 
@@ -141,7 +139,7 @@ impl Behaviour for Pub {
             if xpub {
                 let mut msg = vec![CANCEL];
                 msg.extend_from_slice(topic);
-                pending.push_back(msg);
+                pending.push_back((msg, false));
             }
         });
         if self.last_pipe == Some(key) {
@@ -180,9 +178,9 @@ impl Behaviour for Pub {
         }
         self.process_subscriptions(io);
         match self.pending.pop_front() {
-            Some(msg) => {
-                self.held = msg;
-                Ok(In::Held(false))
+            Some((frame, more)) => {
+                self.held = frame;
+                Ok(In::Held(more))
             }
             None => Err(Fail::WouldBlock),
         }
