@@ -220,3 +220,25 @@ fn everything_sent_before_a_close_arrives() {
         assert_eq!(sum, N as u64 * (N as u64 - 1) / 2);
     }
 }
+
+/// A connect refused because nobody listens yet is retried until someone
+/// does (the refused attempt reports only an error to the poll).
+#[test]
+fn refused_connect_is_retried_until_the_peer_binds() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let ctx = Context::new();
+    let req = socket(&ctx, Req);
+    req.set_reconnect_ivl(5).unwrap();
+    req.connect(&ep).unwrap();
+    req.send("anyone?", 0).unwrap();
+    let server_ctx = zmq::Context::new();
+    let rep = zmq_socket(&server_ctx, zmq::REP);
+    rep.bind(&ep).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"anyone?");
+    rep.send("yes", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"yes");
+}

@@ -173,14 +173,19 @@ impl Engine {
     pub fn on_event(&mut self, readable: bool, writable: bool) {
         if self.connecting && (writable || readable) {
             let Some(stream) = &self.stream else { return };
-            match (stream.take_error(), stream.peer_addr()) {
-                (Ok(None), Ok(_)) => {
-                    self.connecting = false;
-                    let _ = stream.set_nodelay(true);
-                    self.start_handshake();
-                }
-                (_, Err(e)) if e.kind() == ErrorKind::NotConnected => return,
-                _ => return self.lost(),
+            match stream.take_error() {
+                // Refused, unreachable, ...: drop it and retry later.
+                Ok(Some(_)) | Err(_) => return self.lost(),
+                Ok(None) => match stream.peer_addr() {
+                    Ok(_) => {
+                        self.connecting = false;
+                        let _ = stream.set_nodelay(true);
+                        self.start_handshake();
+                    }
+                    // Woken before the connect finished.
+                    Err(e) if e.kind() == ErrorKind::NotConnected => return,
+                    Err(_) => return self.lost(),
+                },
             }
         }
         if readable {

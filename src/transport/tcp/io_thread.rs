@@ -199,7 +199,13 @@ impl Loop {
                 if t >= LISTENERS {
                     self.accept(t - LISTENERS);
                 } else if let Some(e) = self.engines.get_mut(t - 1) {
-                    e.on_event(ev.is_readable() || ev.is_read_closed(), ev.is_writable());
+                    // Errors and hang-ups count as both: a refused connect reports
+                    // only those, and the engine must look at it to retry.
+                    let failed = ev.is_error() || ev.is_write_closed();
+                    e.on_event(
+                        ev.is_readable() || ev.is_read_closed() || failed,
+                        ev.is_writable() || failed,
+                    );
                 }
             }
         }
