@@ -196,12 +196,7 @@ impl Behaviour for Pub {
     }
 
     fn writable(&mut self, io: &mut Io) -> bool {
-        if io.opts.xpub_nodrop && self.xpub {
-            let keys = self.dist.keys().to_vec();
-            keys.into_iter().all(|k| io.can_start(k))
-        } else {
-            true
-        }
+        !(io.opts.xpub_nodrop && self.xpub) || self.dist.all_can_start(io, |_| true)
     }
 
     fn subscribe(&mut self, _io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
@@ -331,21 +326,8 @@ impl Behaviour for Sub {
     }
 
     fn readable(&mut self, io: &mut Io) -> bool {
-        if self.fq.busy() {
-            return true;
-        }
-        // Drop what the filter would drop, to answer truly.
-        loop {
-            let Ok((key, rec)) = self.fq.recv(io) else {
-                return false;
-            };
-            let wanted =
-                self.xsub || self.subs.is_match(io.payload(key, &rec)) != io.opts.invert_matching;
-            if wanted {
-                return true;
-            }
-            self.fq.skip(io, key, rec);
-        }
+        // `recv` only peeks, and drops what the filter would drop on the way.
+        self.recv(io).is_ok()
     }
 
     fn writable(&mut self, _io: &mut Io) -> bool {

@@ -245,12 +245,6 @@ impl Core {
         Ok(self.found_slot)
     }
 
-    /// The room `slot` reserved, for a frame written in place.
-    #[inline]
-    pub fn room(&mut self, key: usize) -> &mut [u8] {
-        self.io.reserved(key)
-    }
-
     /// Sends the frame written in place (or, for a scratch slot, `data`).
     #[inline]
     pub fn finish_send(

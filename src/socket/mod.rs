@@ -354,7 +354,7 @@ impl Socket {
             .reserve(len, more, flags)
             .map_err(|f| f.into_error(len))?;
         let ptr = match slot {
-            Slot::Pipe(key) => core.room(key as usize).as_mut_ptr(),
+            Slot::Pipe(key) => core.io.reserved(key as usize).as_mut_ptr(),
             Slot::Scratch | Slot::Discard => std::ptr::null_mut(),
         };
         let scratch = if ptr.is_null() {
