@@ -31,6 +31,7 @@ pub(crate) struct Core {
     kept: Vec<u8>,
     pub last_endpoint: String,
     /// tcp endpoints bound: as given, and the address actually bound.
+    #[cfg_attr(loom, allow(dead_code))]
     pub tcp_bound: Vec<(String, std::net::SocketAddr)>,
 }
 
