@@ -12,13 +12,18 @@
 //! * every octet is accounted for: the wire lengths of the frames returned
 //!   plus `buffered()` equal the octets taken, and when there is no error
 //!   everything given was taken;
-//! * re-encoding the frames and decoding that again gives the same frames.
+//! * re-encoding the frames and decoding that again gives the same frames;
+//! * `parse_header`, reading in place over the whole input, finds the same
+//!   frames and the same first error, and asks for more exactly where the
+//!   reference stops inside a frame.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use zeroring::zmtp::frame::{FrameHeader, FLAG_COMMAND, FLAG_LONG, FLAG_MORE, MAX_BODY};
+use zeroring::zmtp::frame::{
+    parse_header, FrameHeader, FLAG_COMMAND, FLAG_LONG, FLAG_MORE, MAX_BODY,
+};
 use zeroring::zmtp::{Frame, FrameDecoder, FrameKind, ZmtpError};
 
 #[derive(Arbitrary, Debug)]
@@ -140,6 +145,27 @@ fuzz_target!(|case: Case| {
             break;
         }
     }
+
+    // In place: header by header over the whole input.
+    let mut at = 0;
+    let mut in_place = Vec::new();
+    let in_place_end = loop {
+        match parse_header(&case.data[at..], max) {
+            Err(e) => break Err(e),
+            Ok(None) => break Ok(case.data.len() - at),
+            Ok(Some(h)) if h.frame_len() > case.data.len() - at => break Ok(case.data.len() - at),
+            Ok(Some(h)) => {
+                let body = case.data[at + h.header_len..at + h.frame_len()].to_vec();
+                in_place.push((Frame { kind: h.kind, body }, h.frame_len()));
+                at += h.frame_len();
+                if at == case.data.len() {
+                    break Ok(0);
+                }
+            }
+        }
+    };
+    assert_eq!(in_place, want_frames);
+    assert_eq!(in_place_end, want_end);
 
     let want: Vec<&Frame> = want_frames.iter().map(|(f, _)| f).collect();
     assert_eq!(got.iter().collect::<Vec<_>>(), want);

@@ -297,9 +297,10 @@ fuzz_target!(|case: Case| {
         return;
     }
     let mut now = Instant::now();
-    let Ok(mut session) = hs.into_session(now) else {
+    let Ok((mut session, rest)) = hs.into_session(now) else {
         panic!("a ready handshake becomes a session");
     };
+    let _ = session.feed(&rest, now);
     let mut out = Vec::new();
     for (i, tick) in case.ticks.iter().enumerate() {
         now += Duration::from_millis(u64::from(*tick));

@@ -13,7 +13,9 @@
 //! The two barriers order each side's store before its load, so either the
 //! writer sees `sleeping` or the reader's re-check sees the change (Dekker).
 //! The writer's barrier is nearly free and the sleeper's expensive (see
-//! `sync::barrier`): writers run on every message, sleepers rarely.
+//! `sync::barrier`): writers run on every message, sleepers rarely. The
+//! exception is the I/O thread's bell (one with a waker): that thread sleeps
+//! after nearly every batch, so both sides use plain full fences there.
 //! A bump that lands between the reader's load of `seq` and its `futex_wait`
 //! makes the wait return at once, because the kernel compares the word with
 //! `seen` atomically with going to sleep. Clearing `sleeping` with a swap
@@ -43,9 +45,12 @@ pub struct Doorbell {
 
 /// The reader's half of the handshake, for waiters that arm several
 /// doorbells (see [`Doorbell::arm`]).
+/// The I/O thread's barrier before its re-check. Its doorbell is symmetric
+/// (writers fence fully, see [`Doorbell::ring`]): it sleeps after nearly every
+/// batch, and a `membarrier` there would interrupt every core each time.
 #[cfg(not(loom))]
 pub(crate) fn barrier_before_check() {
-    barrier::heavy();
+    std::sync::atomic::fence(Ordering::SeqCst);
 }
 
 impl Default for Doorbell {
@@ -92,6 +97,14 @@ impl Doorbell {
     /// sleeps.
     #[inline]
     pub fn ring(&self) {
+        #[cfg(not(loom))]
+        if self.waker.is_some() {
+            // The I/O thread's bell: its sleeper does not membarrier.
+            std::sync::atomic::fence(Ordering::SeqCst);
+        } else {
+            barrier::light();
+        }
+        #[cfg(loom)]
         barrier::light();
         if self.sleeping.load(Ordering::Relaxed) != 0
             && self.sleeping.swap(0, Ordering::Relaxed) != 0

@@ -220,6 +220,13 @@ const fn header_span() -> usize {
     (s + 127) & !127
 }
 
+/// The largest payload one record of a ring of `capacity` bytes may carry:
+/// half the region less a header, so a record always fits once the reader
+/// catches up, wherever the writer stands.
+pub fn max_payload(capacity: usize) -> usize {
+    capacity / 2 - HEADER as usize
+}
+
 /// Creates a ring in the heap with a region of `capacity` bytes (a power of
 /// two, at least [`MIN_CAPACITY`]) and returns its two ends.
 ///
@@ -312,9 +319,9 @@ impl Producer {
         self.ring.cap as usize
     }
 
-    /// The largest payload one record may carry: half the region less a header.
+    /// The largest payload one record may carry.
     pub fn max_payload(&self) -> usize {
-        (self.ring.cap / 2 - HEADER) as usize
+        max_payload(self.ring.cap as usize)
     }
 
     /// Reserves a record of `len` payload bytes and returns its payload to be

@@ -223,19 +223,7 @@ impl FrameDecoder {
                         return Ok((pos, None));
                     };
                     pos += 1;
-                    if flags & RESERVED != 0 {
-                        return Err(ZmtpError::ReservedFlags(flags));
-                    }
-                    let kind = if flags & FLAG_COMMAND != 0 {
-                        if flags & FLAG_MORE != 0 {
-                            return Err(ZmtpError::MalformedFrame("MORE set on a command frame"));
-                        }
-                        FrameKind::Command
-                    } else {
-                        FrameKind::Message {
-                            more: flags & FLAG_MORE != 0,
-                        }
-                    };
+                    let kind = kind_of(flags)?;
                     self.state = if flags & FLAG_LONG != 0 {
                         State::LongSize {
                             kind,
@@ -294,16 +282,7 @@ impl FrameDecoder {
     /// Checks the announced size and moves to the body, allocating nothing
     /// for it yet.
     fn start_body(&mut self, kind: FrameKind, size: u64) -> Result<(), ZmtpError> {
-        if size > MAX_BODY {
-            return Err(ZmtpError::MalformedFrame("size above 2^63-1"));
-        }
-        if let Some(max) = self.max_size {
-            if size > max {
-                return Err(ZmtpError::FrameTooLarge { size, max });
-            }
-        }
-        let remaining = usize::try_from(size)
-            .map_err(|_| ZmtpError::MalformedFrame("size does not fit in memory"))?;
+        let remaining = body_len(size, self.max_size)?;
         self.state = State::Body {
             kind,
             remaining,
@@ -311,6 +290,81 @@ impl FrameDecoder {
         };
         Ok(())
     }
+}
+
+/// A frame header read from the front of a buffer by [`parse_header`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Message or command.
+    pub kind: FrameKind,
+    /// Octets of flags and size (2 or 9).
+    pub header_len: usize,
+    /// Octets of body that follow the header.
+    pub body_len: usize,
+}
+
+impl Header {
+    /// Header and body octets together.
+    pub fn frame_len(&self) -> usize {
+        self.header_len + self.body_len
+    }
+}
+
+/// Reads the header at the front of `input` without taking anything: `None`
+/// while `input` ends inside it. The checks are [`FrameDecoder`]'s (reserved
+/// bits, MORE on a command, the size against `max_size`), so a caller that
+/// holds its own buffer can take frames in place, with no copy of the body.
+pub fn parse_header(input: &[u8], max_size: Option<u64>) -> Result<Option<Header>, ZmtpError> {
+    let Some(&flags) = input.first() else {
+        return Ok(None);
+    };
+    let kind = kind_of(flags)?;
+    let (header_len, size) = if flags & FLAG_LONG != 0 {
+        let Some(&size) = input.get(1..MAX_HEADER_LEN).and_then(|s| s.first_chunk()) else {
+            return Ok(None);
+        };
+        (MAX_HEADER_LEN, u64::from_be_bytes(size))
+    } else {
+        let Some(&size) = input.get(1) else {
+            return Ok(None);
+        };
+        (2, u64::from(size))
+    };
+    Ok(Some(Header {
+        kind,
+        header_len,
+        body_len: body_len(size, max_size)?,
+    }))
+}
+
+/// The kind a flags octet announces, if its bits are legal.
+fn kind_of(flags: u8) -> Result<FrameKind, ZmtpError> {
+    if flags & RESERVED != 0 {
+        return Err(ZmtpError::ReservedFlags(flags));
+    }
+    if flags & FLAG_COMMAND == 0 {
+        return Ok(FrameKind::Message {
+            more: flags & FLAG_MORE != 0,
+        });
+    }
+    if flags & FLAG_MORE != 0 {
+        return Err(ZmtpError::MalformedFrame("MORE set on a command frame"));
+    }
+    Ok(FrameKind::Command)
+}
+
+/// The body length a size field announces, if it is within the limits.
+fn body_len(size: u64, max_size: Option<u64>) -> Result<usize, ZmtpError> {
+    if size > MAX_BODY {
+        return Err(ZmtpError::MalformedFrame("size above 2^63-1"));
+    }
+    if let Some(max) = max_size {
+        if size > max {
+            return Err(ZmtpError::FrameTooLarge { size, max });
+        }
+    }
+    // A 2^40 frame is refused on a 32-bit target only: it could not be held.
+    usize::try_from(size).map_err(|_| ZmtpError::MalformedFrame("size does not fit in memory"))
 }
 
 #[cfg(test)]
@@ -417,6 +471,32 @@ mod tests {
             decode_all(&mut d, &wire).unwrap(),
             vec![Frame::command(b"\x04PONG".to_vec())]
         );
+    }
+
+    #[test]
+    fn parse_header_agrees_with_the_decoder() {
+        let mut wire = Vec::new();
+        encode_message(&mut wire, b"ab", true);
+        encode_message(&mut wire, &[1; 300], false);
+        encode_command(&mut wire, b"\x04PING\x00\x00");
+        let mut d = FrameDecoder::new(None);
+        let mut rest = &wire[..];
+        while !rest.is_empty() {
+            let h = parse_header(rest, None).unwrap().unwrap();
+            // Every cut inside the header asks for more.
+            for cut in 0..h.header_len {
+                assert_eq!(parse_header(&rest[..cut], None), Ok(None));
+            }
+            let (n, frame) = d.decode(rest).unwrap();
+            let frame = frame.unwrap();
+            assert_eq!((n, h.kind), (h.frame_len(), frame.kind));
+            assert_eq!(&rest[h.header_len..n], &frame.body[..]);
+            rest = &rest[n..];
+        }
+        for bad in [&[0x08u8, 0][..], &[0x05, 0], &[0x00, 11]] {
+            let mut d = FrameDecoder::new(Some(10));
+            assert_eq!(parse_header(bad, Some(10)), d.decode(bad).map(|_| None));
+        }
     }
 
     #[test]

@@ -319,22 +319,23 @@ impl Handshake {
     }
 
     /// The session that continues a successful handshake at `now`, taking
-    /// over its unsent output and the octets that arrived after READY; or
-    /// the handshake itself back if it has not succeeded.
+    /// over its unsent output, and the octets that arrived after READY (the
+    /// session's first input); or the handshake itself back if it has not
+    /// succeeded.
     #[allow(clippy::result_large_err)]
-    pub fn into_session(self, now: Instant) -> Result<Session, Handshake> {
+    pub fn into_session(self, now: Instant) -> Result<(Session, Vec<u8>), Handshake> {
         if !self.is_ready() {
             return Err(self);
         }
         let minor = self.minor_version().unwrap_or(0);
-        Ok(Session::resume(
-            self.decoder,
+        let session = Session::resume(
+            self.decoder.max_size(),
             self.out,
-            &self.leftover,
             minor,
             &self.config.heartbeat,
             now,
-        ))
+        );
+        Ok((session, self.leftover))
     }
 }
 
@@ -476,7 +477,8 @@ mod tests {
         h.feed(&wire).unwrap();
         assert_eq!(ready_of(&mut h).3, 0);
         assert_eq!(h.minor_version(), Some(0));
-        let mut s = h.into_session(Instant::now()).unwrap();
+        let (mut s, rest) = h.into_session(Instant::now()).unwrap();
+        assert!(rest.is_empty());
         assert_eq!(s.minor_version(), 0);
         // The greeting and READY not yet taken are still queued.
         let out = s.poll_transmit().unwrap();
@@ -507,7 +509,8 @@ mod tests {
         h.feed(&wire[..cut]).unwrap();
         assert!(h.is_ready());
         h.feed(&wire[cut..]).unwrap();
-        let mut s = h.into_session(Instant::now()).unwrap();
+        let (mut s, rest) = h.into_session(Instant::now()).unwrap();
+        s.feed(&rest, Instant::now()).unwrap();
         let got: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
         assert_eq!(
             got,

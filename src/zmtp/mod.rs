@@ -42,4 +42,4 @@ pub use greeting::{Greeting, GreetingDecoder, MechanismName};
 pub use handshake::{Handshake, HandshakeConfig, HandshakeEvent};
 pub use heartbeat::HeartbeatConfig;
 pub use mechanism::{Authenticator, MechanismConfig};
-pub use session::{Session, SessionEvent};
+pub use session::{Incoming, Session, SessionEvent};

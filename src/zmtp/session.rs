@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::command::{Command, MAX_PING_CONTEXT};
 use super::error::{escape, ZmtpError};
-use super::frame::{encode_message, FrameDecoder, FrameKind};
+use super::frame::{encode_message, parse_header, FrameKind};
 use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
 
 /// What a [`Session`] reports.
@@ -31,17 +31,42 @@ pub enum SessionEvent {
     Failed(ZmtpError),
 }
 
+/// What [`Session::read`] finds at the front of its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// The input ends inside a frame: read again once it holds at least this
+    /// many octets.
+    Need(usize),
+    /// A message frame, borrowed from the input (see [`SessionEvent::Message`]).
+    Message {
+        /// The frame body.
+        payload: &'a [u8],
+        /// The MORE flag.
+        more: bool,
+    },
+    /// The peer sent a SUBSCRIBE command (ZMTP 3.1).
+    Subscribe(Vec<u8>),
+    /// The peer sent a CANCEL command (ZMTP 3.1).
+    Cancel(Vec<u8>),
+    /// A command the session dealt with itself (a PING answered, a PONG).
+    Handled,
+}
+
 /// One connection after a successful handshake.
 ///
-/// Bytes from the peer go in through [`feed`](Self::feed), events come out of
-/// [`poll_event`](Self::poll_event); frames to send are encoded into one
+/// Bytes from the peer are taken in place with [`read`](Self::read), one
+/// frame at a time, by a caller that keeps them in its own buffer; or they go
+/// in through [`feed`](Self::feed), which copies, and events come out of
+/// [`poll_event`](Self::poll_event). Frames to send are encoded into one
 /// buffer that [`poll_transmit`](Self::poll_transmit) hands over, so many
 /// small frames leave in one write. Time only enters as arguments: call
 /// [`handle_timeout`](Self::handle_timeout) at
 /// [`next_timeout`](Self::next_timeout).
 #[derive(Debug)]
 pub struct Session {
-    decoder: FrameDecoder,
+    max_frame_size: Option<u64>,
+    /// [`feed`](Self::feed)'s octets not yet taken: the start of a frame.
+    unread: Vec<u8>,
     out: Vec<u8>,
     events: VecDeque<SessionEvent>,
     minor: u8,
@@ -60,33 +85,27 @@ impl Session {
         heartbeat: &HeartbeatConfig,
         now: Instant,
     ) -> Session {
-        let decoder = FrameDecoder::new(max_frame_size);
-        Session::resume(decoder, Vec::new(), &[], minor, heartbeat, now)
+        Session::resume(max_frame_size, Vec::new(), minor, heartbeat, now)
     }
 
-    /// Continues a handshake's connection: its frame decoder (maybe inside a
-    /// frame), its unsent output, and the octets that came after READY.
+    /// Continues a handshake's connection (stopped between two frames) with
+    /// its unsent output.
     pub(crate) fn resume(
-        decoder: FrameDecoder,
+        max_frame_size: Option<u64>,
         out: Vec<u8>,
-        leftover: &[u8],
         minor: u8,
         heartbeat: &HeartbeatConfig,
         now: Instant,
     ) -> Session {
-        let mut s = Session {
-            decoder,
+        Session {
+            max_frame_size,
+            unread: Vec::new(),
             out,
             events: VecDeque::new(),
             minor,
             heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
             error: None,
-        };
-        if !leftover.is_empty() {
-            // A failure is recorded in the session and reported as an event.
-            let _ = s.feed(leftover, now);
         }
-        s
     }
 
     /// The ZMTP 3 minor version both sides speak (0 or 1).
@@ -99,39 +118,85 @@ impl Session {
         self.error.as_ref()
     }
 
-    /// Takes octets that arrived from the peer at `now`. Frames become
-    /// events; PINGs queue PONGs. Returns the error if the connection
-    /// failed, now or before.
-    pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
+    /// Reads the frame at the front of `input`, octets that arrived from the
+    /// peer by `now`, and returns its length with what it holds.
+    ///
+    /// A message, SUBSCRIBE or CANCEL changes nothing in the session: the
+    /// caller takes the octets only once it has passed the frame on, and may
+    /// read the same frame again until then. Other commands are acted on at
+    /// once (a PING queues a PONG) and their octets must be taken. An error
+    /// fails the session, for good.
+    pub fn read<'a>(
+        &mut self,
+        input: &'a [u8],
+        now: Instant,
+    ) -> Result<(usize, Incoming<'a>), ZmtpError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        if !bytes.is_empty() {
+        if !input.is_empty() {
             self.heartbeat.on_traffic();
         }
-        self.process(bytes, now).map_err(|e| self.fail(e))
+        self.read_frame(input, now).map_err(|e| self.fail(e))
     }
 
-    fn process(&mut self, mut bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
-        while !bytes.is_empty() {
-            let (n, frame) = self.decoder.decode(bytes)?;
-            bytes = &bytes[n..];
-            if let Some(f) = frame {
-                self.on_frame(f.kind, f.body, now)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn on_frame(&mut self, kind: FrameKind, body: Vec<u8>, now: Instant) -> Result<(), ZmtpError> {
-        let FrameKind::Message { more } = kind else {
-            return self.on_command(Command::decode(&body)?, now);
+    fn read_frame<'a>(
+        &mut self,
+        input: &'a [u8],
+        now: Instant,
+    ) -> Result<(usize, Incoming<'a>), ZmtpError> {
+        let Some(header) = parse_header(input, self.max_frame_size)? else {
+            return Ok((0, Incoming::Need(input.len() + 1)));
         };
-        self.events.push_back(SessionEvent::Message {
-            payload: body,
-            more,
-        });
-        Ok(())
+        let len = header.frame_len();
+        let Some(body) = input.get(header.header_len..len) else {
+            return Ok((0, Incoming::Need(len)));
+        };
+        let incoming = match header.kind {
+            FrameKind::Message { more } => Incoming::Message {
+                payload: body,
+                more,
+            },
+            FrameKind::Command => match Command::decode(body)? {
+                Command::Subscribe(topic) => Incoming::Subscribe(topic),
+                Command::Cancel(topic) => Incoming::Cancel(topic),
+                cmd => {
+                    self.on_command(cmd, now)?;
+                    Incoming::Handled
+                }
+            },
+        };
+        Ok((len, incoming))
+    }
+
+    /// Takes octets that arrived from the peer at `now`, cut anywhere, and
+    /// turns the frames they complete into events (copies of the bodies);
+    /// PINGs queue PONGs. Returns the error if the connection failed, now or
+    /// before.
+    pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
+        let mut unread = std::mem::take(&mut self.unread);
+        unread.extend_from_slice(bytes);
+        let mut at = 0;
+        let result = loop {
+            let (n, incoming) = match self.read(&unread[at..], now) {
+                Ok(step) => step,
+                Err(e) => break Err(e),
+            };
+            at += n;
+            self.events.push_back(match incoming {
+                Incoming::Need(_) => break Ok(()),
+                Incoming::Message { payload, more } => SessionEvent::Message {
+                    payload: payload.to_vec(),
+                    more,
+                },
+                Incoming::Subscribe(topic) => SessionEvent::Subscribe(topic),
+                Incoming::Cancel(topic) => SessionEvent::Cancel(topic),
+                Incoming::Handled => continue,
+            });
+        };
+        unread.drain(..at);
+        self.unread = unread;
+        result
     }
 
     fn on_command(&mut self, cmd: Command, now: Instant) -> Result<(), ZmtpError> {
@@ -144,8 +209,6 @@ impl Session {
                 context.truncate(MAX_PING_CONTEXT);
                 Command::Pong { context }.encode_frame(&mut self.out);
             }
-            Command::Subscribe(topic) => self.events.push_back(SessionEvent::Subscribe(topic)),
-            Command::Cancel(topic) => self.events.push_back(SessionEvent::Cancel(topic)),
             Command::Error { reason } => return Err(ZmtpError::PeerError(escape(&reason))),
             // PONG only shows life, which any traffic does; other commands
             // (a repeated READY, ones from later versions) are ignored, as
@@ -155,6 +218,7 @@ impl Session {
         Ok(())
     }
 
+    /// Records the first failure, reported once as an event.
     fn fail(&mut self, e: ZmtpError) -> ZmtpError {
         if self.error.is_none() {
             self.error = Some(e.clone());
@@ -220,6 +284,18 @@ impl Session {
         (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
     }
 
+    /// Moves all octets queued for the peer to the end of `out`. Buffers
+    /// are swapped, not copied, when `out` is empty, so a caller that writes
+    /// everything out each time keeps reusing two allocations.
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.out);
+        } else {
+            out.extend_from_slice(&self.out);
+            self.out.clear();
+        }
+    }
+
     /// How many octets are queued for the peer.
     pub fn pending_transmit(&self) -> usize {
         self.out.len()
@@ -259,7 +335,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::zmtp::frame::{encode_command, Frame};
+    use crate::zmtp::frame::{encode_command, Frame, FrameDecoder};
 
     fn decode(bytes: &[u8]) -> Vec<Frame> {
         let mut d = FrameDecoder::new(None);

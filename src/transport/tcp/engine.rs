@@ -1,11 +1,12 @@
 //! One tcp connection: the ZMTP handshake, then frames both ways between
 //! the stream and the far end of the socket's pipe.
 //!
-//! - In: bytes → [`Session`] → frames, queued until the pipe takes them
-//!   (its high-water mark is the backpressure: while the queue is long the
-//!   engine stops reading the stream, and TCP pushes back on the peer).
-//!   A ZMTP 3.1 peer's SUBSCRIBE/CANCEL commands become the `0x01`/`0x00`
-//!   messages PUB/XPUB patterns read.
+//! - In: the stream is read in large chunks into one buffer, and
+//!   [`Session::read`] finds the frames in place; each is copied once, into
+//!   the pipe. When the pipe is full (its high-water mark) the frame stays
+//!   in the buffer and the engine stops reading, so TCP pushes back on the
+//!   peer. A ZMTP 3.1 peer's SUBSCRIBE/CANCEL commands become the
+//!   `0x01`/`0x00` messages PUB/XPUB patterns read.
 //! - Out: pipe → [`Session`] (many frames encoded into one buffer) → one
 //!   write. A SUB/XSUB's `0x01`/`0x00` messages become subscriptions in the
 //!   form the peer's ZMTP version expects, and are remembered so a
@@ -15,23 +16,23 @@
 
 use super::SocketDesc;
 use crate::pipe::doorbell::Doorbell;
-use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
+use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
-use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Session, SessionEvent};
+use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Session};
 use crate::SocketType;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Stop reading the stream while this many frames wait for the pipe.
-const INBOUND_LIMIT: usize = 4096;
 /// Stop taking frames from the pipe while this much waits to be written.
 const OUTBOUND_LIMIT: usize = 256 * 1024;
-const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer's usual size; it grows (to hold one large frame) only as
+/// the frame's octets arrive, and shrinks back once it is empty.
+const READ_CHUNK: usize = 256 * 1024;
 
 enum Proto {
     Idle,
@@ -55,7 +56,12 @@ pub(crate) struct Engine {
     backoff: Duration,
     out: Vec<u8>,
     out_pos: usize,
-    inbound: VecDeque<(Vec<u8>, bool)>,
+    /// Octets read from the stream; `[in_pos, in_end)` not yet taken.
+    in_buf: Vec<u8>,
+    in_pos: usize,
+    in_end: usize,
+    /// The frame at `in_pos` waits for room in the pipe.
+    in_blocked: bool,
     /// The inbound frame to write next starts a message.
     in_msg_start: bool,
     /// The outbound frame to read next starts a message.
@@ -64,7 +70,6 @@ pub(crate) struct Engine {
     read_ready: bool,
     /// The peer closed (or reset) the stream: deliver what it sent, then go.
     ended: bool,
-    read_buf: Vec<u8>,
     /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer.
     subs: BTreeMap<Vec<u8>, u32>,
     done: bool,
@@ -87,12 +92,14 @@ impl Engine {
             backoff,
             out: Vec::new(),
             out_pos: 0,
-            inbound: VecDeque::new(),
+            in_buf: vec![0; READ_CHUNK],
+            in_pos: 0,
+            in_end: 0,
+            in_blocked: false,
             in_msg_start: true,
             out_msg_start: true,
             read_ready: false,
             ended: false,
-            read_buf: vec![0; READ_CHUNK],
             subs: BTreeMap::new(),
             done: false,
         }
@@ -203,13 +210,9 @@ impl Engine {
         let outbound = open
             && matches!(self.proto, Proto::Session(_))
             && self.end.as_mut().is_some_and(|e| e.readable());
-        let inbound =
-            !self.inbound.is_empty() && self.end.as_mut().is_some_and(|e| e.can_start_message());
+        let inbound = self.in_blocked && self.end.as_mut().is_some_and(|e| e.can_start_message());
         let gone = self.socket_gone();
-        outbound
-            || inbound
-            || gone
-            || (open && self.read_ready && self.inbound.len() < INBOUND_LIMIT)
+        outbound || inbound || gone || (open && self.read_ready && !self.in_blocked)
     }
 
     /// Moves whatever can move without blocking; whether anything did.
@@ -229,14 +232,12 @@ impl Engine {
             }
             return false;
         }
-        let mut work = self.flush_inbound();
-        if self.read_ready && self.inbound.len() < INBOUND_LIMIT && !self.connecting && !self.ended
-        {
+        let mut work = self.deliver(now);
+        if self.read_ready && !self.in_blocked && !self.connecting && !self.ended {
             work |= self.read(now);
         }
-        work |= self.flush_inbound();
         if self.ended {
-            if self.inbound.is_empty() {
+            if !self.in_blocked {
                 // Everything the peer sent before it left is in the pipe.
                 self.lost();
                 return true;
@@ -248,9 +249,7 @@ impl Engine {
         let mut dead = false;
         if let Proto::Session(s) = &mut self.proto {
             s.handle_timeout(now);
-            if let Some(bytes) = s.poll_transmit() {
-                self.out.extend_from_slice(&bytes);
-            }
+            s.transmit_into(&mut self.out);
             dead = s.error().is_some();
         }
         work |= self.write();
@@ -267,7 +266,9 @@ impl Engine {
         let mut cfg = HandshakeConfig::new(self.desc.kind);
         // The handshake announces it only for REQ, DEALER and ROUTER, as libzmq.
         cfg.routing_id = self.desc.routing_id.clone();
-        cfg.max_frame_size = self.desc.max_msg_size;
+        // Frames the pipe cannot carry are refused from their size alone.
+        let pipe_max = ring::max_payload(self.desc.ring_capacity) as u64;
+        cfg.max_frame_size = Some(self.desc.max_msg_size.map_or(pipe_max, |m| m.min(pipe_max)));
         cfg.heartbeat = self.desc.heartbeat;
         cfg
     }
@@ -328,7 +329,9 @@ impl Engine {
         self.proto = Proto::Idle;
         self.out.clear();
         self.out_pos = 0;
-        self.inbound.clear();
+        self.in_pos = 0;
+        self.in_end = 0;
+        self.in_blocked = false;
         self.read_ready = false;
         self.ended = false;
         if let Some(end) = &mut self.end {
@@ -354,24 +357,41 @@ impl Engine {
         self.done = true;
     }
 
-    /// Reads what the stream has (bounded per turn); whether it read.
+    /// Reads what the stream has (bounded per turn) and takes the frames in
+    /// it; whether it read.
     fn read(&mut self, now: Instant) -> bool {
         let mut any = false;
         for _ in 0..16 {
             let Some(stream) = &mut self.stream else {
                 return any;
             };
-            match stream.read(&mut self.read_buf) {
+            if self.in_pos == self.in_end {
+                self.in_pos = 0;
+                self.in_end = 0;
+                if self.in_buf.len() > READ_CHUNK {
+                    self.in_buf = vec![0; READ_CHUNK];
+                }
+            } else if self.in_end == self.in_buf.len() {
+                // Full: move the frame in progress to the front, or grow
+                // (doubling) for a frame larger than the buffer.
+                if self.in_pos > 0 {
+                    self.in_buf.copy_within(self.in_pos..self.in_end, 0);
+                    self.in_end -= self.in_pos;
+                    self.in_pos = 0;
+                } else {
+                    self.in_buf.resize(self.in_buf.len() * 2, 0);
+                }
+            }
+            match stream.read(&mut self.in_buf[self.in_end..]) {
                 Ok(0) => {
                     self.ended = true;
                     return true;
                 }
                 Ok(n) => {
                     any = true;
-                    let chunk = std::mem::take(&mut self.read_buf);
-                    self.feed(&chunk[..n], now);
-                    self.read_buf = chunk;
-                    if self.inbound.len() >= INBOUND_LIMIT || self.stream.is_none() {
+                    self.in_end += n;
+                    self.take_input(now);
+                    if self.in_blocked || self.stream.is_none() {
                         return any;
                     }
                 }
@@ -389,11 +409,13 @@ impl Engine {
         any
     }
 
-    fn feed(&mut self, bytes: &[u8], now: Instant) {
+    /// Hands the octets read to the handshake or the session.
+    fn take_input(&mut self, now: Instant) {
         match std::mem::replace(&mut self.proto, Proto::Idle) {
             Proto::Idle => {}
             Proto::Handshake(mut h) => {
-                let _ = h.feed(bytes);
+                let _ = h.feed(&self.in_buf[self.in_pos..self.in_end]);
+                self.in_pos = self.in_end;
                 while let Some(bytes) = h.poll_transmit() {
                     self.out.extend_from_slice(&bytes);
                 }
@@ -401,10 +423,13 @@ impl Engine {
                     Some(HandshakeEvent::Ready {
                         peer_routing_id, ..
                     }) => match h.into_session(now) {
-                        Ok(session) => {
+                        Ok((session, rest)) => {
+                            // `rest` came from the octets just taken: it fits.
+                            self.in_buf[..rest.len()].copy_from_slice(&rest);
+                            (self.in_pos, self.in_end) = (0, rest.len());
                             self.proto = Proto::Session(Box::new(session));
                             self.on_ready(peer_routing_id.unwrap_or_default());
-                            self.drain_session();
+                            self.deliver(now);
                         }
                         Err(_) => self.lost(),
                     },
@@ -415,10 +440,9 @@ impl Engine {
                     None => self.proto = Proto::Handshake(h),
                 }
             }
-            Proto::Session(mut s) => {
-                let _ = s.feed(bytes, now);
+            Proto::Session(s) => {
                 self.proto = Proto::Session(s);
-                self.drain_session();
+                self.deliver(now);
             }
         }
     }
@@ -454,57 +478,45 @@ impl Engine {
         }
     }
 
-    fn drain_session(&mut self) {
-        let Proto::Session(s) = &mut self.proto else {
-            return;
+    /// Moves the frames read into the pipe, as far as it takes them; whether
+    /// any moved.
+    fn deliver(&mut self, now: Instant) -> bool {
+        let (Proto::Session(s), Some(end)) = (&mut self.proto, &mut self.end) else {
+            return false;
         };
-        let mut failed = false;
-        while let Some(ev) = s.poll_event() {
-            match ev {
-                SessionEvent::Message { payload, more } => self.inbound.push_back((payload, more)),
-                SessionEvent::Subscribe(topic) => self
-                    .inbound
-                    .push_back(([&[1u8][..], &topic].concat(), false)),
-                SessionEvent::Cancel(topic) => self
-                    .inbound
-                    .push_back(([&[0u8][..], &topic].concat(), false)),
-                SessionEvent::Failed(_) => failed = true,
+        self.in_blocked = false;
+        let mut moved = false;
+        let failed = loop {
+            let input = &self.in_buf[self.in_pos..self.in_end];
+            let (len, incoming) = match s.read(input, now) {
+                Ok(step) => step,
+                Err(_) => break true,
+            };
+            let start = &mut self.in_msg_start;
+            let taken = match incoming {
+                Incoming::Need(_) => break false,
+                Incoming::Message { payload, more } => put(end, start, &[], payload, more),
+                Incoming::Subscribe(topic) => put(end, start, &[1], &topic, false),
+                Incoming::Cancel(topic) => put(end, start, &[0], &topic, false),
+                Incoming::Handled => Ok(true),
+            };
+            match taken {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.in_blocked = true;
+                    break false;
+                }
+                Err(_) => break true,
             }
-        }
-        if let Some(bytes) = s.poll_transmit() {
-            self.out.extend_from_slice(&bytes);
-        }
+            self.in_pos += len;
+            moved = true;
+        };
+        // PONGs.
+        s.transmit_into(&mut self.out);
         if failed {
             let _ = self.write();
             self.lost();
-        }
-    }
-
-    /// Moves decoded frames into the pipe, as far as it takes them.
-    fn flush_inbound(&mut self) -> bool {
-        let Some(end) = &mut self.end else {
-            return false;
-        };
-        let mut moved = false;
-        while let Some((payload, more)) = self.inbound.front() {
-            if self.in_msg_start && !end.can_start_message() {
-                break;
-            }
-            match end.claim(payload.len()) {
-                Ok(buf) => crate::copy::copy(buf, payload),
-                Err(WriteError::Full) => break,
-                Err(_) => {
-                    // Larger than the pipe can ever carry: the connection
-                    // is unusable, as with MAXMSGSIZE.
-                    self.lost();
-                    return true;
-                }
-            }
-            let (len, more) = (payload.len(), *more);
-            end.commit(len, more);
-            self.in_msg_start = !more;
-            self.inbound.pop_front();
-            moved = true;
+            return true;
         }
         moved
     }
@@ -542,9 +554,7 @@ impl Engine {
             end.consume(rec);
             moved = true;
         }
-        if let Some(bytes) = s.poll_transmit() {
-            self.out.extend_from_slice(&bytes);
-        }
+        s.transmit_into(&mut self.out);
         moved
     }
 
@@ -578,4 +588,32 @@ impl Engine {
         }
         wrote
     }
+}
+
+/// Writes one frame, `prefix` then `body`, into the pipe unless it is full
+/// (or at its high-water mark, for a message's first frame); whether it did.
+fn put(
+    end: &mut PipeEnd,
+    msg_start: &mut bool,
+    prefix: &[u8],
+    body: &[u8],
+    more: bool,
+) -> Result<bool, WriteError> {
+    if *msg_start && !end.can_start_message() {
+        return Ok(false);
+    }
+    let len = prefix.len() + body.len();
+    match end.claim(len) {
+        Ok(buf) => {
+            buf[..prefix.len()].copy_from_slice(prefix);
+            crate::copy::copy(&mut buf[prefix.len()..], body);
+        }
+        Err(WriteError::Full) => return Ok(false),
+        // Larger than the pipe can ever carry (the handshake's frame limit
+        // should have refused it): the connection is unusable.
+        Err(e) => return Err(e),
+    }
+    end.commit(len, more);
+    *msg_start = !more;
+    Ok(true)
 }
