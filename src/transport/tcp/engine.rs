@@ -14,6 +14,7 @@
 //!   and pipe end together.
 
 use super::SocketDesc;
+use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
@@ -24,6 +25,7 @@ use mio::{Interest, Registry, Token};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,6 +69,9 @@ pub(crate) struct Engine {
     read_buf: Vec<u8>,
     /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer.
     subs: BTreeMap<Vec<u8>, u32>,
+    /// Why the stream broke (errno; EPIPE for the peer's close), for a
+    /// handshake that fails on it.
+    io_errno: i32,
     done: bool,
 }
 
@@ -94,6 +99,7 @@ impl Engine {
             ended: false,
             read_buf: vec![0; READ_CHUNK],
             subs: BTreeMap::new(),
+            io_errno: 0,
             done: false,
         }
     }
@@ -180,6 +186,7 @@ impl Engine {
                     Ok(_) => {
                         self.connecting = false;
                         let _ = stream.set_nodelay(true);
+                        self.emit(monitor::EVENT_CONNECTED, self.fd());
                         self.start_handshake();
                     }
                     // Woken before the connect finished.
@@ -280,8 +287,22 @@ impl Engine {
                 }
                 self.proto = Proto::Handshake(Box::new(h));
             }
-            Err(_) => self.lost(),
+            Err(e) => {
+                let (id, value) = monitor::handshake_failure(&e);
+                self.emit(id, value);
+                self.lost();
+            }
         }
+    }
+
+    /// Tells the socket's monitor, if it has one.
+    fn emit(&self, id: i32, value: u32) {
+        self.desc.shared.monitor.emit(id, value, &self.endpoint);
+    }
+
+    /// The stream's descriptor, as monitor events report it.
+    fn fd(&self) -> u32 {
+        self.stream.as_ref().map_or(0, |s| s.as_raw_fd() as u32)
     }
 
     fn start_connect(&mut self, registry: &Registry) {
@@ -299,6 +320,7 @@ impl Engine {
                 {
                     self.stream = Some(stream);
                     self.connecting = true;
+                    self.emit(monitor::EVENT_CONNECT_DELAYED, libc::EINPROGRESS as u32);
                 } else {
                     self.schedule_reconnect();
                 }
@@ -311,6 +333,8 @@ impl Engine {
         match self.desc.reconnect_ivl {
             Some(_) => {
                 self.reconnect_at = Some(Instant::now() + self.backoff);
+                let ms = u32::try_from(self.backoff.as_millis()).unwrap_or(u32::MAX);
+                self.emit(monitor::EVENT_CONNECT_RETRIED, ms);
                 if let Some(max) = self.desc.reconnect_ivl_max {
                     self.backoff = (self.backoff * 2).min(max);
                 }
@@ -321,9 +345,31 @@ impl Engine {
 
     /// The connection is lost (or failed): drop it; a connecter tries again.
     fn lost(&mut self) {
-        if let Some(mut s) = self.stream.take() {
-            let _ = s.flush();
+        let Some(mut stream) = self.stream.take() else {
+            // Already lost (a failed write while flushing an ERROR, then
+            // the failure itself): a second pass would schedule a second
+            // reconnect and double the backoff.
+            return;
+        };
+        let _ = stream.flush();
+        let fd = stream.as_raw_fd() as u32;
+        drop(stream);
+        if self.connecting {
+            // The attempt never came up: libzmq closes it, no disconnect.
+            self.emit(monitor::EVENT_CLOSED, fd);
+        } else {
+            if matches!(self.proto, Proto::Handshake(_)) {
+                // Broken mid-handshake. Protocol failures were reported
+                // where they happened, and left no handshake behind.
+                let errno = match self.io_errno {
+                    0 => libc::EPIPE,
+                    e => e,
+                };
+                self.emit(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32);
+            }
+            self.emit(monitor::EVENT_DISCONNECTED, fd);
         }
+        self.io_errno = 0;
         self.connecting = false;
         self.proto = Proto::Idle;
         self.out.clear();
@@ -364,6 +410,7 @@ impl Engine {
             match stream.read(&mut self.read_buf) {
                 Ok(0) => {
                     self.ended = true;
+                    self.io_errno = libc::EPIPE;
                     return true;
                 }
                 Ok(n) => {
@@ -380,8 +427,9 @@ impl Engine {
                     return any;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
                     self.ended = true;
+                    self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
                     return true;
                 }
             }
@@ -402,13 +450,19 @@ impl Engine {
                         peer_routing_id, ..
                     }) => match h.into_session(now) {
                         Ok(session) => {
+                            // Before the pipe reaches the socket, so whoever
+                            // sees a message can already see the event.
+                            self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
                             self.proto = Proto::Session(Box::new(session));
                             self.on_ready(peer_routing_id.unwrap_or_default());
                             self.drain_session();
                         }
                         Err(_) => self.lost(),
                     },
-                    Some(HandshakeEvent::Failed(_)) => {
+                    Some(HandshakeEvent::Failed(e)) => {
+                        let (id, value) = monitor::handshake_failure(&e);
+                        self.emit(id, value);
+                        // Flush the ERROR the handshake may have queued.
                         let _ = self.write();
                         self.lost();
                     }
@@ -566,7 +620,8 @@ impl Engine {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
+                    self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
                     self.lost();
                     return true;
                 }
