@@ -207,16 +207,20 @@ impl Engine {
             return false;
         }
         let open = self.stream.is_some() && !self.connecting;
-        let outbound = open
+        // An ended connection only delivers what it read, then goes.
+        let live = open && !self.ended;
+        let outbound = live
             && matches!(self.proto, Proto::Session(_))
             && self.end.as_mut().is_some_and(|e| e.readable());
         let inbound =
             !self.inbound.is_empty() && self.end.as_mut().is_some_and(|e| e.can_start_message());
         let gone = self.socket_gone();
+        let finished = open && self.ended && self.inbound.is_empty();
         outbound
             || inbound
             || gone
-            || (open && self.read_ready && self.inbound.len() < INBOUND_LIMIT)
+            || finished
+            || (live && self.read_ready && self.inbound.len() < INBOUND_LIMIT)
     }
 
     /// Moves whatever can move without blocking; whether anything did.
@@ -418,7 +422,7 @@ impl Engine {
                     let chunk = std::mem::take(&mut self.read_buf);
                     self.feed(&chunk[..n], now);
                     self.read_buf = chunk;
-                    if self.inbound.len() >= INBOUND_LIMIT || self.stream.is_none() {
+                    if self.inbound.len() >= INBOUND_LIMIT || self.stream.is_none() || self.ended {
                         return any;
                     }
                 }
@@ -530,7 +534,9 @@ impl Engine {
         }
         if failed {
             let _ = self.write();
-            self.lost();
+            // Read no further, but deliver the messages that came whole
+            // before the fault (as libzmq does), then drop the connection.
+            self.ended = true;
         }
     }
 
