@@ -72,6 +72,8 @@ pub(crate) struct Engine {
     /// Why the stream broke (errno; EPIPE for the peer's close), for a
     /// handshake that fails on it.
     io_errno: i32,
+    /// When the socket went (closed or disconnected): LINGER counts from here.
+    gone_at: Option<Instant>,
     done: bool,
 }
 
@@ -100,6 +102,7 @@ impl Engine {
             read_buf: vec![0; READ_CHUNK],
             subs: BTreeMap::new(),
             io_errno: 0,
+            gone_at: None,
             done: false,
         }
     }
@@ -168,11 +171,24 @@ impl Engine {
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        match &self.proto {
+        let protocol = match &self.proto {
             Proto::Session(s) => s.next_timeout(),
             _ if self.stream.is_none() => self.reconnect_at,
             _ => None,
+        };
+        let linger_end = self.gone_at.zip(self.desc.linger).map(|(t, l)| t + l);
+        protocol.into_iter().chain(linger_end).min()
+    }
+
+    /// The socket is gone and the engine may close: what it sent has left,
+    /// LINGER is up, or there is no connection left to try.
+    fn may_close(&mut self, now: Instant) -> bool {
+        if !self.socket_gone() {
+            return false;
         }
+        let since = *self.gone_at.get_or_insert(now);
+        let expired = self.desc.linger.is_some_and(|l| now >= since + l);
+        expired || self.flushed() || (self.stream.is_none() && self.target.is_none())
     }
 
     /// Readiness from the poll.
@@ -214,7 +230,7 @@ impl Engine {
             && self.end.as_mut().is_some_and(|e| e.readable());
         let inbound =
             !self.inbound.is_empty() && self.end.as_mut().is_some_and(|e| e.can_start_message());
-        let gone = self.socket_gone();
+        let gone = self.may_close(Instant::now());
         let finished = open && self.ended && self.inbound.is_empty();
         outbound
             || inbound
@@ -228,8 +244,9 @@ impl Engine {
         if self.done {
             return false;
         }
-        if self.socket_gone() && (self.stream.is_none() || self.flushed()) {
-            // The socket is gone (or disconnected) and what it sent has left.
+        if self.may_close(now) {
+            // As libzmq, a socket closed before its connection came up
+            // still has its messages delivered, within LINGER.
             self.close(registry);
             return true;
         }
