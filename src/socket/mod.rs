@@ -304,13 +304,13 @@ impl Socket {
     /// Starts a socket monitor, as `zmq_socket_monitor`: binds an internal
     /// PAIR socket on `endpoint` (`inproc://` only) that sends a two-frame
     /// message for each event in the `events` mask (`EVENT_*` values of
-    /// [`monitor`], [`monitor::EVENT_ALL`] for all). Connect a PAIR socket to
+    /// [`monitor`](crate::monitor), [`monitor::EVENT_ALL`](crate::monitor::EVENT_ALL) for all). Connect a PAIR socket to
     /// `endpoint` to read them, raw or with [`MonitorEvent`](crate::MonitorEvent).
     /// A monitor already running is stopped first (it sends MONITOR_STOPPED).
     ///
     /// Events never block the socket or the I/O thread: one that finds the
     /// monitor's pipe full, or nobody connected to `endpoint`, is dropped.
-    /// See the [`monitor`] module for an example.
+    /// See the [`monitor`](crate::monitor) module for an example.
     pub fn monitor(&self, endpoint: &str, events: i32) -> Result<()> {
         monitor::check_args(endpoint, events)?;
         let ctx = self.live_core()?.ctx.clone();
