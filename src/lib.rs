@@ -35,6 +35,7 @@
 mod context;
 mod copy;
 mod error;
+pub mod monitor;
 mod pattern;
 mod pipe;
 // poll sleeps on many futexes at once, which loom cannot model; the loom
@@ -51,6 +52,7 @@ pub mod zmtp;
 
 pub use context::Context;
 pub use error::{Error, Result};
+pub use monitor::MonitorEvent;
 pub use pipe::ring;
 pub use pipe::Doorbell;
 #[cfg(not(loom))]

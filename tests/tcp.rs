@@ -242,3 +242,32 @@ fn refused_connect_is_retried_until_the_peer_binds() {
     rep.send("yes", 0).unwrap();
     assert_eq!(req.recv_bytes(0).unwrap(), b"yes");
 }
+
+/// A socket dropped before its connection is up still has what it sent
+/// delivered (LINGER -1, the default), as with libzmq: the engine keeps
+/// connecting for it, even to a peer that binds only later.
+#[test]
+fn messages_of_a_socket_dropped_before_connecting_are_delivered() {
+    let ctx = Context::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ep = format!("tcp://127.0.0.1:{port}");
+    let early = socket(&ctx, Push);
+    early.set_reconnect_ivl(10).unwrap();
+    early.connect(&ep).unwrap();
+    early.send("sent before the bind", 0).unwrap();
+    drop(early);
+
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"sent before the bind");
+    for i in 0..20u8 {
+        let push = socket(&ctx, Push);
+        push.connect(&ep).unwrap();
+        push.send([i], 0).unwrap();
+        drop(push);
+        assert_eq!(pull.recv_bytes(0).unwrap(), [i]);
+    }
+}

@@ -30,9 +30,10 @@ pub(crate) struct Core {
     /// CONFLATE: the newest message, kept whole.
     kept: Vec<u8>,
     pub last_endpoint: String,
-    /// tcp endpoints bound: as given, and the address actually bound.
+    /// tcp endpoints bound: as given, the address actually bound, and the
+    /// listener's descriptor (for the monitor's CLOSED event).
     #[cfg_attr(loom, allow(dead_code))]
-    pub tcp_bound: Vec<(String, std::net::SocketAddr)>,
+    pub tcp_bound: Vec<(String, std::net::SocketAddr, i32)>,
 }
 
 impl Core {

@@ -7,6 +7,7 @@ pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
 use self::core::Core;
 use crate::error::{Error, Result};
+use crate::monitor;
 use crate::pattern::{In, Pattern, Slot};
 use crate::pipe::{Doorbell, PipeEnd};
 use crate::transport::{self, Endpoint};
@@ -30,6 +31,8 @@ pub(crate) struct NewPipe {
 /// The part of a socket other threads reach: its doorbell and its mailbox.
 pub(crate) struct SocketShared {
     pub bell: Arc<Doorbell>,
+    /// Where the socket's events go, from its thread and the I/O thread.
+    pub monitor: crate::monitor::MonitorSlot,
     mail: Mutex<Vec<NewPipe>>,
     has_mail: AtomicBool,
 }
@@ -38,6 +41,7 @@ impl SocketShared {
     fn new() -> Self {
         Self {
             bell: Arc::new(Doorbell::new()),
+            monitor: Default::default(),
             mail: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),
         }
@@ -204,9 +208,9 @@ impl Socket {
             Endpoint::Tcp(address) => {
                 let addr = transport::tcp::resolve(endpoint, &address)?;
                 let io = c.ctx.io()?;
-                let local = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
+                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
                 c.last_endpoint = format!("tcp://{local}");
-                c.tcp_bound.push((endpoint.to_owned(), local));
+                c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
             #[cfg(loom)]
             Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
@@ -262,16 +266,18 @@ impl Socket {
             }
             #[cfg(not(loom))]
             Endpoint::Tcp(_) => {
-                let Some(i) = c
-                    .tcp_bound
-                    .iter()
-                    .position(|(e, local)| e == endpoint || format!("tcp://{local}") == endpoint)
-                else {
+                let Some(i) = c.tcp_bound.iter().position(|(e, local, _)| {
+                    e == endpoint || format!("tcp://{local}") == endpoint
+                }) else {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
-                let (bound_as, local) = c.tcp_bound.remove(i);
+                let (bound_as, local, fd) = c.tcp_bound.remove(i);
                 c.ctx.io()?.unbind(c.id, Some(local));
-                c.close_endpoint(&format!("tcp://{local}"));
+                let local = format!("tcp://{local}");
+                self.shared
+                    .monitor
+                    .emit(monitor::EVENT_CLOSED, fd as u32, &local);
+                c.close_endpoint(&local);
                 c.close_endpoint(&bound_as);
             }
             #[cfg(loom)]
@@ -293,6 +299,37 @@ impl Socket {
         } else {
             Err(Error::EndpointNotFound(endpoint.to_owned()))
         }
+    }
+
+    /// Starts a socket monitor, as `zmq_socket_monitor`: binds an internal
+    /// PAIR socket on `endpoint` (`inproc://` only) that sends a two-frame
+    /// message for each event in the `events` mask (`EVENT_*` values of
+    /// [`monitor`](crate::monitor), [`monitor::EVENT_ALL`](crate::monitor::EVENT_ALL) for all). Connect a PAIR socket to
+    /// `endpoint` to read them, raw or with [`MonitorEvent`](crate::MonitorEvent).
+    /// A monitor already running is stopped first (it sends MONITOR_STOPPED).
+    ///
+    /// Events never block the socket or the I/O thread: one that finds the
+    /// monitor's pipe full, or nobody connected to `endpoint`, is dropped.
+    /// See the [`monitor`](crate::monitor) module for an example.
+    pub fn monitor(&self, endpoint: &str, events: i32) -> Result<()> {
+        monitor::check_args(endpoint, events)?;
+        let ctx = self.live_core()?.ctx.clone();
+        self.shared.monitor.stop();
+        let pair = ctx.socket(SocketType::Pair)?;
+        // As libzmq's: unread events never hold up closing.
+        pair.set_linger(0)?;
+        pair.bind(endpoint)?;
+        self.shared.monitor.start(pair, events);
+        Ok(())
+    }
+
+    /// Stops the socket monitor (`zmq_socket_monitor` with a null
+    /// endpoint): it sends MONITOR_STOPPED, if asked for, and unbinds its
+    /// endpoint. Without a monitor, does nothing.
+    pub fn monitor_stop(&self) -> Result<()> {
+        self.core()?;
+        self.shared.monitor.stop();
+        Ok(())
     }
 
     /// Sends one frame; with [`SNDMORE`] in `flags`, more frames of the same
@@ -660,7 +697,16 @@ impl Drop for Socket {
             if let Ok(io) = c.ctx.io() {
                 io.unbind(c.id, None);
             }
+            for (_, local, fd) in &c.tcp_bound {
+                let local = format!("tcp://{local}");
+                self.shared
+                    .monitor
+                    .emit(monitor::EVENT_CLOSED, *fd as u32, &local);
+            }
         }
+        // As libzmq: the monitor's last word is MONITOR_STOPPED, after the
+        // listeners' CLOSED.
+        self.shared.monitor.stop();
         // Dropping the pipes tells every peer, which drains what we sent.
     }
 }

@@ -45,3 +45,26 @@ pub fn pair_of(ctx: &Context, a: SocketType, b: SocketType, endpoint: &str) -> (
     sb.connect(endpoint).unwrap();
     (sa, sb)
 }
+
+/// Starts a monitor of every event on `s` and returns the PAIR socket that
+/// reads it (connected before anything happens, so no event is missed).
+pub fn monitor(ctx: &Context, s: &Socket, name: &str) -> Socket {
+    let endpoint = format!("inproc://{name}");
+    s.monitor(&endpoint, zeroring::monitor::EVENT_ALL).unwrap();
+    let m = socket(ctx, SocketType::Pair);
+    m.connect(&endpoint).unwrap();
+    m
+}
+
+/// The next monitor event; panics if none comes within [`TIMEO_MS`].
+pub fn next_event(m: &Socket) -> zeroring::MonitorEvent {
+    zeroring::MonitorEvent::recv(m, 0)
+        .unwrap_or_else(|e| panic!("no monitor event within {TIMEO_MS} ms: {e}"))
+}
+
+/// The next monitor event, which must be `want`.
+pub fn expect_event(m: &Socket, want: zeroring::monitor::Event) -> zeroring::MonitorEvent {
+    let ev = next_event(m);
+    assert_eq!(ev.event, want, "unexpected monitor event {ev:?}");
+    ev
+}

@@ -15,6 +15,7 @@
 //!   and pipe end together.
 
 use super::SocketDesc;
+use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
@@ -25,6 +26,7 @@ use mio::{Interest, Registry, Token};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +74,11 @@ pub(crate) struct Engine {
     ended: bool,
     /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer.
     subs: BTreeMap<Vec<u8>, u32>,
+    /// Why the stream broke (errno; EPIPE for the peer's close), for a
+    /// handshake that fails on it.
+    io_errno: i32,
+    /// When the socket went (closed or disconnected): LINGER counts from here.
+    gone_at: Option<Instant>,
     done: bool,
 }
 
@@ -101,6 +108,8 @@ impl Engine {
             read_ready: false,
             ended: false,
             subs: BTreeMap::new(),
+            io_errno: 0,
+            gone_at: None,
             done: false,
         }
     }
@@ -169,11 +178,24 @@ impl Engine {
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        match &self.proto {
+        let protocol = match &self.proto {
             Proto::Session(s) => s.next_timeout(),
             _ if self.stream.is_none() => self.reconnect_at,
             _ => None,
+        };
+        let linger_end = self.gone_at.zip(self.desc.linger).map(|(t, l)| t + l);
+        protocol.into_iter().chain(linger_end).min()
+    }
+
+    /// The socket is gone and the engine may close: what it sent has left,
+    /// LINGER is up, or there is no connection left to try.
+    fn may_close(&mut self, now: Instant) -> bool {
+        if !self.socket_gone() {
+            return false;
         }
+        let since = *self.gone_at.get_or_insert(now);
+        let expired = self.desc.linger.is_some_and(|l| now >= since + l);
+        expired || self.flushed() || (self.stream.is_none() && self.target.is_none())
     }
 
     /// Readiness from the poll.
@@ -187,6 +209,7 @@ impl Engine {
                     Ok(_) => {
                         self.connecting = false;
                         let _ = stream.set_nodelay(true);
+                        self.emit(monitor::EVENT_CONNECTED, self.fd());
                         self.start_handshake();
                     }
                     // Woken before the connect finished.
@@ -207,12 +230,15 @@ impl Engine {
             return false;
         }
         let open = self.stream.is_some() && !self.connecting;
-        let outbound = open
+        // An ended connection only delivers what it read, then goes.
+        let live = open && !self.ended;
+        let outbound = live
             && matches!(self.proto, Proto::Session(_))
             && self.end.as_mut().is_some_and(|e| e.readable());
         let inbound = self.in_blocked && self.end.as_mut().is_some_and(|e| e.can_start_message());
-        let gone = self.socket_gone();
-        outbound || inbound || gone || (open && self.read_ready && !self.in_blocked)
+        let gone = self.may_close(Instant::now());
+        let finished = open && self.ended && !self.in_blocked;
+        outbound || inbound || gone || finished || (live && self.read_ready && !self.in_blocked)
     }
 
     /// Moves whatever can move without blocking; whether anything did.
@@ -220,8 +246,9 @@ impl Engine {
         if self.done {
             return false;
         }
-        if self.socket_gone() && (self.stream.is_none() || self.flushed()) {
-            // The socket is gone (or disconnected) and what it sent has left.
+        if self.may_close(now) {
+            // As libzmq, a socket closed before its connection came up
+            // still has its messages delivered, within LINGER.
             self.close(registry);
             return true;
         }
@@ -281,8 +308,22 @@ impl Engine {
                 }
                 self.proto = Proto::Handshake(Box::new(h));
             }
-            Err(_) => self.lost(),
+            Err(e) => {
+                let (id, value) = monitor::handshake_failure(&e);
+                self.emit(id, value);
+                self.lost();
+            }
         }
+    }
+
+    /// Tells the socket's monitor, if it has one.
+    fn emit(&self, id: i32, value: u32) {
+        self.desc.shared.monitor.emit(id, value, &self.endpoint);
+    }
+
+    /// The stream's descriptor, as monitor events report it.
+    fn fd(&self) -> u32 {
+        self.stream.as_ref().map_or(0, |s| s.as_raw_fd() as u32)
     }
 
     fn start_connect(&mut self, registry: &Registry) {
@@ -300,6 +341,7 @@ impl Engine {
                 {
                     self.stream = Some(stream);
                     self.connecting = true;
+                    self.emit(monitor::EVENT_CONNECT_DELAYED, libc::EINPROGRESS as u32);
                 } else {
                     self.schedule_reconnect();
                 }
@@ -312,6 +354,8 @@ impl Engine {
         match self.desc.reconnect_ivl {
             Some(_) => {
                 self.reconnect_at = Some(Instant::now() + self.backoff);
+                let ms = u32::try_from(self.backoff.as_millis()).unwrap_or(u32::MAX);
+                self.emit(monitor::EVENT_CONNECT_RETRIED, ms);
                 if let Some(max) = self.desc.reconnect_ivl_max {
                     self.backoff = (self.backoff * 2).min(max);
                 }
@@ -322,9 +366,31 @@ impl Engine {
 
     /// The connection is lost (or failed): drop it; a connecter tries again.
     fn lost(&mut self) {
-        if let Some(mut s) = self.stream.take() {
-            let _ = s.flush();
+        let Some(mut stream) = self.stream.take() else {
+            // Already lost (a failed write while flushing an ERROR, then
+            // the failure itself): a second pass would schedule a second
+            // reconnect and double the backoff.
+            return;
+        };
+        let _ = stream.flush();
+        let fd = stream.as_raw_fd() as u32;
+        drop(stream);
+        if self.connecting {
+            // The attempt never came up: libzmq closes it, no disconnect.
+            self.emit(monitor::EVENT_CLOSED, fd);
+        } else {
+            if matches!(self.proto, Proto::Handshake(_)) {
+                // Broken mid-handshake. Protocol failures were reported
+                // where they happened, and left no handshake behind.
+                let errno = match self.io_errno {
+                    0 => libc::EPIPE,
+                    e => e,
+                };
+                self.emit(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32);
+            }
+            self.emit(monitor::EVENT_DISCONNECTED, fd);
         }
+        self.io_errno = 0;
         self.connecting = false;
         self.proto = Proto::Idle;
         self.out.clear();
@@ -385,13 +451,14 @@ impl Engine {
             match stream.read(&mut self.in_buf[self.in_end..]) {
                 Ok(0) => {
                     self.ended = true;
+                    self.io_errno = libc::EPIPE;
                     return true;
                 }
                 Ok(n) => {
                     any = true;
                     self.in_end += n;
                     self.take_input(now);
-                    if self.in_blocked || self.stream.is_none() {
+                    if self.in_blocked || self.stream.is_none() || self.ended {
                         return any;
                     }
                 }
@@ -400,8 +467,9 @@ impl Engine {
                     return any;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
                     self.ended = true;
+                    self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
                     return true;
                 }
             }
@@ -427,13 +495,19 @@ impl Engine {
                             // `rest` came from the octets just taken: it fits.
                             self.in_buf[..rest.len()].copy_from_slice(&rest);
                             (self.in_pos, self.in_end) = (0, rest.len());
+                            // Before the pipe reaches the socket, so whoever
+                            // sees a message can already see the event.
+                            self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
                             self.proto = Proto::Session(Box::new(session));
                             self.on_ready(peer_routing_id.unwrap_or_default());
                             self.deliver(now);
                         }
                         Err(_) => self.lost(),
                     },
-                    Some(HandshakeEvent::Failed(_)) => {
+                    Some(HandshakeEvent::Failed(e)) => {
+                        let (id, value) = monitor::handshake_failure(&e);
+                        self.emit(id, value);
+                        // Flush the ERROR the handshake may have queued.
                         let _ = self.write();
                         self.lost();
                     }
@@ -515,7 +589,10 @@ impl Engine {
         s.transmit_into(&mut self.out);
         if failed {
             let _ = self.write();
-            self.lost();
+            // Read no further: the messages that came whole before the
+            // fault are in the pipe (as libzmq delivers them); then the
+            // connection is dropped.
+            self.ended = true;
             return true;
         }
         moved
@@ -576,7 +653,8 @@ impl Engine {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(e) => {
+                    self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
                     self.lost();
                     return true;
                 }

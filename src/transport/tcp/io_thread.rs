@@ -8,12 +8,14 @@
 
 use super::engine::Engine;
 use super::SocketDesc;
+use crate::monitor;
 use crate::pipe::doorbell::{barrier_before_check, Doorbell};
 use crate::pipe::PipeEnd;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -280,6 +282,11 @@ impl Loop {
         loop {
             match l.listener.accept() {
                 Ok((stream, _)) => {
+                    l.desc.shared.monitor.emit(
+                        monitor::EVENT_ACCEPTED,
+                        stream.as_raw_fd() as u32,
+                        &l.endpoint,
+                    );
                     let entry = self.engines.vacant_entry();
                     let token = Token(1 + entry.key());
                     let bell = self.shared.bell.clone();
@@ -296,7 +303,14 @@ impl Loop {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EMFILE and friends: try again on the next readiness.
-                Err(_) => return,
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(0) as u32;
+                    l.desc
+                        .shared
+                        .monitor
+                        .emit(monitor::EVENT_ACCEPT_FAILED, errno, &l.endpoint);
+                    return;
+                }
             }
         }
     }

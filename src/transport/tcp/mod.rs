@@ -17,10 +17,12 @@ mod io_thread;
 pub(crate) use io_thread::IoThread;
 
 use crate::error::{Error, Result};
+use crate::monitor;
 use crate::pipe::PipeEnd;
 use crate::socket::SocketShared;
 use crate::SocketType;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,21 +68,34 @@ pub(crate) fn resolve(endpoint: &str, address: &str) -> Result<SocketAddr> {
 }
 
 /// Binds a listener for `desc`'s socket; returns the address bound (the
-/// port chosen, for an ephemeral one).
+/// port chosen, for an ephemeral one) and the listener's descriptor.
+/// Reports LISTENING or BIND_FAILED to the socket's monitor.
 pub(crate) fn bind(
     io: &IoThread,
     endpoint: &str,
     addr: SocketAddr,
     desc: SocketDesc,
-) -> Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind(addr).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_owned()),
-        _ => Error::Io(e),
+) -> Result<(SocketAddr, RawFd)> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        let errno = e.raw_os_error().unwrap_or(0) as u32;
+        desc.shared
+            .monitor
+            .emit(monitor::EVENT_BIND_FAILED, errno, endpoint);
+        match e.kind() {
+            std::io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_owned()),
+            _ => Error::Io(e),
+        }
     })?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
+    let fd = listener.as_raw_fd();
+    desc.shared.monitor.emit(
+        monitor::EVENT_LISTENING,
+        fd as u32,
+        &format!("tcp://{local}"),
+    );
     io.listen(mio::net::TcpListener::from_std(listener), local, desc);
-    Ok(local)
+    Ok((local, fd))
 }
 
 /// Starts connecting `desc`'s socket to `addr`; the engine keeps `end`.
