@@ -132,6 +132,9 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         };
         let bells: Vec<_> = items.iter().map(|i| i.socket.bell()).collect();
         let words: Vec<_> = bells.iter().map(|b| (b.word(), b.arm())).collect();
+        for item in items.iter().filter(|i| i.events & POLLOUT != 0) {
+            item.socket.want_room();
+        }
         doorbell::barrier_before_check();
         let ready = check(items);
         if !matches!(ready, Ok(0)) {

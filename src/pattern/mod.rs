@@ -84,6 +84,14 @@ pub(crate) struct Io {
 }
 
 impl Io {
+    /// Asks every peer to wake this socket when it makes room: the socket
+    /// is about to sleep until it can send.
+    pub fn want_room(&self) {
+        for (_, p) in self.pipes.iter() {
+            p.end.want_room();
+        }
+    }
+
     /// Whether `key` can take a new message now: its peer is there (or, unless
     /// IMMEDIATE, may still come) and it is below its high-water mark.
     #[inline(always)]

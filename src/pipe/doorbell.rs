@@ -25,7 +25,7 @@
 //! and the futex (not process-private) wakes sleepers in other processes.
 
 use super::futex;
-use crate::sync::{barrier, AtomicU32, Ordering};
+use crate::sync::{barrier, AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// A futex word and a sleeping flag: where one reader waits for many writers.
@@ -45,12 +45,11 @@ pub struct Doorbell {
 
 /// The reader's half of the handshake, for waiters that arm several
 /// doorbells (see [`Doorbell::arm`]).
-/// The I/O thread's barrier before its re-check. Its doorbell is symmetric
-/// (writers fence fully, see [`Doorbell::ring`]): it sleeps after nearly every
-/// batch, and a `membarrier` there would interrupt every core each time.
+/// The barrier of a sleeper that re-checks several app sockets' doorbells
+/// (poll), between arming them and looking again.
 #[cfg(not(loom))]
 pub(crate) fn barrier_before_check() {
-    std::sync::atomic::fence(Ordering::SeqCst);
+    barrier::heavy();
 }
 
 impl Default for Doorbell {
@@ -97,6 +96,26 @@ impl Doorbell {
     /// sleeps.
     #[inline]
     pub fn ring(&self) {
+        self.writer_barrier();
+        self.wake_sleeper();
+    }
+
+    /// Rings only if `wanted` is set, clearing it. A reader releasing room
+    /// uses it with the writer's want-room flag: the writer sets the flag
+    /// before it sleeps (before the barrier of [`sleep_until`](Self::sleep_until)),
+    /// so the pair is the same Dekker handshake as the one on `sleeping`, and
+    /// a writer that is not waiting costs the reader no wake-up.
+    #[inline]
+    pub fn ring_if_wanted(&self, wanted: &AtomicBool) {
+        self.writer_barrier();
+        if wanted.load(Ordering::Relaxed) && wanted.swap(false, Ordering::Relaxed) {
+            self.wake_sleeper();
+        }
+    }
+
+    /// A writer's half of the handshake: its change before our loads.
+    #[inline]
+    fn writer_barrier(&self) {
         #[cfg(not(loom))]
         if self.waker.is_some() {
             // The I/O thread's bell: its sleeper does not membarrier.
@@ -106,6 +125,10 @@ impl Doorbell {
         }
         #[cfg(loom)]
         barrier::light();
+    }
+
+    #[inline]
+    fn wake_sleeper(&self) {
         if self.sleeping.load(Ordering::Relaxed) != 0
             && self.sleeping.swap(0, Ordering::Relaxed) != 0
         {
@@ -122,8 +145,6 @@ impl Doorbell {
         }
     }
 
-    /// Reader side: writes `sleeping` (only the reader sets it; writers only
-    /// clear it, with a swap).
     #[inline]
     fn set_sleeping(&self, v: u32) {
         #[cfg(not(loom))]
@@ -166,6 +187,19 @@ impl Doorbell {
         &self.seq
     }
 
+    /// The sleeper's half of the handshake, between announcing that it
+    /// sleeps and its re-check. The I/O thread's bell (one with a waker) is
+    /// symmetric: that thread sleeps after nearly every batch, and a
+    /// `membarrier` each time would interrupt every core.
+    pub(crate) fn sleeper_barrier(&self) {
+        #[cfg(not(loom))]
+        if self.waker.is_some() {
+            std::sync::atomic::fence(Ordering::SeqCst);
+            return;
+        }
+        barrier::heavy();
+    }
+
     /// Reader side: returns what `check` finds, sleeping while it finds
     /// nothing. Gives up with `None` once `timeout` (if any) has passed
     /// without `check` succeeding; the caller tracks the deadline and passes
@@ -177,7 +211,7 @@ impl Doorbell {
     ) -> Option<T> {
         let seen = self.seq.load(Ordering::Acquire);
         self.set_sleeping(1);
-        barrier::heavy();
+        self.sleeper_barrier();
         if let Some(found) = check() {
             self.set_sleeping(0);
             return Some(found);

@@ -4,8 +4,9 @@
 //! closed flag, each side's socket [`Doorbell`], and the high-water mark of
 //! each direction. Each of the two sockets holds one [`PipeEnd`]: it writes
 //! one ring, reads the other, and rings the peer's doorbell whenever it
-//! publishes (the peer may wait for data), releases (the peer may wait for
-//! room) or goes away.
+//! publishes (the peer may wait for data) or goes away, and when it releases
+//! room that the peer said it waits for (a want-room flag per direction, so
+//! a reader does not wake a writer that sleeps for something else).
 //!
 //! A side that closes publishes nothing more; its peer reads everything that
 //! was published before, then sees the pipe closed.
@@ -30,6 +31,8 @@ struct Control {
     hwm: [AtomicU64; 2],
     /// The routing id side `i`'s socket asked for (empty: none), once known.
     ids: [OnceLock<Box<[u8]>>; 2],
+    /// Side `i`'s writer waits for room in the ring it writes.
+    want_room: [AtomicBool; 2],
 }
 
 /// How to build a pipe.
@@ -52,6 +55,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         bells: [OnceLock::new(), OnceLock::new()],
         hwm: [AtomicU64::new(cfg.hwm[0]), AtomicU64::new(cfg.hwm[1])],
         ids: [OnceLock::new(), OnceLock::new()],
+        want_room: [AtomicBool::new(false), AtomicBool::new(false)],
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -142,15 +146,20 @@ impl PipeEnd {
     }
 
     fn notify_peer(&mut self) {
-        if let Some(bell) = &self.peer_bell {
+        if let Some(bell) = self.peer_bell() {
             bell.ring();
-            return;
         }
-        fence(Ordering::SeqCst);
-        if let Some(bell) = self.ctl.bells[1 - self.side].get() {
-            bell.ring();
-            self.peer_bell = Some(bell.clone());
+    }
+
+    /// The peer's doorbell, once it has attached.
+    #[inline]
+    fn peer_bell(&mut self) -> Option<&Doorbell> {
+        if self.peer_bell.is_none() {
+            // Pairs with the fence in `attach`.
+            fence(Ordering::SeqCst);
+            self.peer_bell = self.ctl.bells[1 - self.side].get().cloned();
         }
+        self.peer_bell.as_deref()
     }
 
     /// Whether the peer has gone.
@@ -234,8 +243,19 @@ impl PipeEnd {
             || self.rx.unreleased_msgs() >= self.release_msgs
         {
             self.rx.release();
-            self.notify_peer();
+            self.peer_bell();
+            if let Some(bell) = &self.peer_bell {
+                bell.ring_if_wanted(&self.ctl.want_room[1 - self.side]);
+            }
         }
+    }
+
+    /// Asks the peer to ring this side's doorbell when it next releases
+    /// room. A writer calls it before it sleeps for room, every time.
+    pub fn want_room(&self) {
+        // A swap, not a store: loom misplaces plain stores against the
+        // reader's swap (see `Doorbell::set_sleeping`); this path is cold.
+        let _ = self.ctl.want_room[self.side].swap(true, Ordering::Relaxed);
     }
 
     /// Whether an inbound message is ready.

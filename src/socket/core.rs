@@ -136,18 +136,20 @@ impl Core {
 
     /// Runs `op` until it stops saying [`Fail::WouldBlock`], waiting as the
     /// socket's strategy says in between, within `flags` and `timeout_ms`.
+    /// `room`: the op waits for room to send (not for a message).
     #[inline(always)]
     pub fn block<T>(
         &mut self,
         flags: i32,
         timeout_ms: i32,
+        room: bool,
         mut op: impl FnMut(&mut Core) -> Result<T, Fail>,
     ) -> Result<T, Fail> {
         let done = self.attempt(&mut op);
         if !matches!(done, Err(Fail::WouldBlock)) || flags & DONTWAIT != 0 || timeout_ms == 0 {
             return done;
         }
-        self.wait(timeout_ms, op)
+        self.wait(timeout_ms, room, op)
     }
 
     /// One try of `op`. The result stays a plain `Result` (no wrapper) so
@@ -176,6 +178,7 @@ impl Core {
     fn wait<T>(
         &mut self,
         timeout_ms: i32,
+        room: bool,
         mut op: impl FnMut(&mut Core) -> Result<T, Fail>,
     ) -> Result<T, Fail> {
         let start = Instant::now();
@@ -223,6 +226,11 @@ impl Core {
                 },
                 None => None,
             };
+            if room {
+                // Before the sleep's barrier: readers release without a
+                // wake-up unless asked.
+                self.io.want_room();
+            }
             let woke = bell.sleep_until(left, || {
                 let done = self.attempt(&mut op);
                 (!matches!(done, Err(Fail::WouldBlock))).then_some(done)
@@ -240,7 +248,7 @@ impl Core {
     #[inline]
     pub fn reserve(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot, Fail> {
         let timeo = self.opts.sndtimeo;
-        self.block(flags, timeo, |c| {
+        self.block(flags, timeo, true, |c| {
             c.found_slot = c.pattern.reserve(&mut c.io, len, more)?;
             Ok(())
         })?;
@@ -258,7 +266,7 @@ impl Core {
     ) -> Result<(), Fail> {
         if slot == Slot::Scratch {
             let timeo = self.opts.sndtimeo;
-            self.block(flags, timeo, |c| {
+            self.block(flags, timeo, true, |c| {
                 c.pattern.send_bytes(&mut c.io, data, more)
             })?;
         } else {
@@ -291,7 +299,7 @@ impl Core {
     #[inline]
     pub fn next_frame(&mut self, flags: i32) -> Result<In, Fail> {
         let timeo = self.opts.rcvtimeo;
-        self.block(flags, timeo, |c| {
+        self.block(flags, timeo, false, |c| {
             c.found_frame = c.pattern.recv(&mut c.io)?;
             Ok(())
         })?;

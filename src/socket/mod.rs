@@ -569,6 +569,15 @@ impl Socket {
         Ok(self.live_core()?.readable())
     }
 
+    /// Asks the peers to wake this socket when they make room (poll is
+    /// about to sleep waiting for `POLLOUT`).
+    #[cfg(not(loom))]
+    pub(crate) fn want_room(&self) {
+        if let Ok(core) = self.live_core() {
+            core.io.want_room();
+        }
+    }
+
     /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).
     pub fn writable(&self) -> Result<bool> {
         Ok(self.live_core()?.writable())

@@ -577,6 +577,8 @@ impl Engine {
             match taken {
                 Ok(true) => {}
                 Ok(false) => {
+                    // Before the I/O thread's barrier and re-check.
+                    end.want_room();
                     self.in_blocked = true;
                     break false;
                 }

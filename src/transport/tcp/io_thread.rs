@@ -9,7 +9,7 @@
 use super::engine::Engine;
 use super::SocketDesc;
 use crate::monitor;
-use crate::pipe::doorbell::{barrier_before_check, Doorbell};
+use crate::pipe::doorbell::Doorbell;
 use crate::pipe::PipeEnd;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -168,7 +168,7 @@ impl Loop {
 
             let bell = &self.shared.bell;
             let _ = bell.arm();
-            barrier_before_check();
+            bell.sleeper_barrier();
             busy |= self.engines.iter_mut().any(|(_, e)| e.has_work());
             busy |= !self
                 .shared
