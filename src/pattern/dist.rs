@@ -27,16 +27,29 @@ impl Distribute {
         self.in_progress
     }
 
-    /// Starts a message for every pipe `wanted` picks that can take it.
+    /// Starts a message for every pipe `wanted` picks that can take it, or,
+    /// with `all`, only if every one of them can (else starts nothing and
+    /// returns false: XPUB_NODROP's would-block).
     #[inline]
-    pub fn start(&mut self, io: &mut Io, mut wanted: impl FnMut(PipeKey) -> bool) {
+    pub fn start(
+        &mut self,
+        io: &mut Io,
+        all: bool,
+        mut wanted: impl FnMut(PipeKey) -> bool,
+    ) -> bool {
         self.active.clear();
         for &key in &self.keys {
-            if wanted(key) && io.can_start(key) {
-                self.active.push(key);
+            if wanted(key) {
+                if io.can_start(key) {
+                    self.active.push(key);
+                } else if all {
+                    self.active.clear();
+                    return false;
+                }
             }
         }
         self.in_progress = true;
+        true
     }
 
     /// Whether every pipe `wanted` picks could take a new message now.
@@ -48,13 +61,16 @@ impl Distribute {
     /// pipe without room drops what it had of the message.
     #[inline]
     pub fn write(&mut self, io: &mut Io, data: &[u8], more: bool) {
-        self.active.retain(|&key| match io.write(key, data, more) {
-            Ok(()) => true,
-            Err(_) => {
+        let mut i = 0;
+        while let Some(&key) = self.active.get(i) {
+            if io.write(key, data, more).is_ok() {
+                i += 1;
+            } else {
                 io.pipes[key].end.rollback();
-                false
+                // Order does not matter: each pipe gets the same frames.
+                self.active.swap_remove(i);
             }
-        });
+        }
         if !more {
             self.active.clear();
             self.in_progress = false;

@@ -78,6 +78,8 @@ pub(crate) struct PatternOptions {
 /// The pipes of one socket, and what its pattern may do with them.
 pub(crate) struct Io {
     pub pipes: Slab<Pipe>,
+    /// The socket's own doorbell (for its pokes).
+    pub bell: std::sync::Arc<crate::pipe::Doorbell>,
     pub opts: PatternOptions,
     /// Some pipe may be finished: the core drops such pipes.
     pub reap: bool,

@@ -40,6 +40,8 @@ pub(crate) struct Pub {
     held: Vec<u8>,
     /// XPUB_MANUAL: the pipe the last subscription came from.
     last_pipe: Option<PipeKey>,
+    /// A pipe came that may hold subscriptions no poke announced.
+    unread: bool,
 }
 
 impl Pub {
@@ -50,8 +52,16 @@ impl Pub {
         }
     }
 
-    /// Reads what subscribers sent upstream and applies it.
+    /// Reads what subscribers sent upstream and applies it, if a subscriber
+    /// poked (it does after each upstream message) or a pipe is new: sending
+    /// does not look at every pipe each time.
     fn process_subscriptions(&mut self, io: &mut Io) {
+        if io.bell.take_poke() || std::mem::take(&mut self.unread) {
+            self.read_upstream(io);
+        }
+    }
+
+    fn read_upstream(&mut self, io: &mut Io) {
         for i in 0..self.dist.keys().len() {
             let key = self.dist.keys()[i];
             while let Some(rec) = io.peek(key) {
@@ -121,6 +131,7 @@ impl Pub {
 impl Behaviour for Pub {
     fn attach(&mut self, io: &mut Io, key: PipeKey) {
         self.dist.attach(key);
+        self.unread = true;
         if self.marks.len() <= key {
             self.marks.resize(key + 1, 0);
         }
@@ -156,13 +167,10 @@ impl Behaviour for Pub {
             self.process_subscriptions(io);
             self.mark_matching(io.opts.invert_matching, data);
             let (marks, mark) = (&self.marks, self.mark);
-            if io.opts.xpub_nodrop
-                && self.xpub
-                && !self.dist.all_can_start(io, |key| marks[key] == mark)
-            {
+            let all = io.opts.xpub_nodrop && self.xpub;
+            if !self.dist.start(io, all, |key| marks[key] == mark) {
                 return Err(Fail::WouldBlock);
             }
-            self.dist.start(io, |key| marks[key] == mark);
         }
         self.dist.write(io, data, more);
         Ok(())
@@ -261,6 +269,7 @@ impl Behaviour for Sub {
     fn attach(&mut self, io: &mut Io, key: PipeKey) {
         self.fq.attach(key);
         self.dist.attach(key);
+        io.pipes[key].end.set_upstream();
         let mut msg = Vec::new();
         self.subs.for_each_topic(|topic, (), _count| {
             msg.clear();
@@ -292,7 +301,7 @@ impl Behaviour for Sub {
         }
         // Any other message goes upstream to every publisher.
         if !self.dist.in_progress() {
-            self.dist.start(io, |_| true);
+            self.dist.start(io, false, |_| true);
         }
         self.dist.write(io, data, more);
         self.sending_upstream = more;

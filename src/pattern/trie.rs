@@ -199,7 +199,8 @@ impl<K: Copy + Ord> SubscriptionTrie<K> {
     /// filtering).
     #[inline]
     pub fn is_match(&self, msg: &[u8]) -> bool {
-        self.path(msg).next().is_some()
+        // The empty topic (everything) is the usual subscription: no walk.
+        !self.root.subs.is_empty() || self.path(msg).next().is_some()
     }
 
     /// Calls `f(topic, key, count)` for every subscription, topics in

@@ -35,6 +35,9 @@ use std::time::Duration;
 pub struct Doorbell {
     seq: AtomicU32,
     sleeping: AtomicU32,
+    /// Something arrived that the socket reads only when told (a
+    /// publisher's upstream subscriptions): set after publishing it.
+    poked: AtomicU32,
     #[cfg(loom)]
     bucket: futex::Bucket,
     /// For a reader that sleeps in epoll rather than on the futex (an I/O
@@ -74,6 +77,7 @@ impl Doorbell {
         Self {
             seq: AtomicU32::new(0),
             sleeping: AtomicU32::new(0),
+            poked: AtomicU32::new(0),
             #[cfg(loom)]
             bucket: futex::Bucket::new(),
             #[cfg(not(loom))]
@@ -111,6 +115,20 @@ impl Doorbell {
         if wanted.load(Ordering::Relaxed) && wanted.swap(false, Ordering::Relaxed) {
             self.wake_sleeper();
         }
+    }
+
+    /// Tells the socket that a pipe holds something it looks for only when
+    /// poked. Call after publishing it; wakes no one.
+    #[inline]
+    pub fn poke(&self) {
+        self.poked.store(1, Ordering::Release);
+    }
+
+    /// Whether the socket was poked since the last call. What was published
+    /// before the poke is visible after it returns true.
+    #[inline]
+    pub fn take_poke(&self) -> bool {
+        self.poked.load(Ordering::Relaxed) != 0 && self.poked.swap(0, Ordering::Acquire) != 0
     }
 
     /// A writer's half of the handshake: its change before our loads.

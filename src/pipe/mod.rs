@@ -74,6 +74,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
             0 => u64::MAX,
             h => h.div_ceil(4),
         },
+        upstream: false,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -94,6 +95,8 @@ pub(crate) struct PipeEnd {
     /// (or when caught up): a quarter of the ring, a quarter of the limit.
     release_bytes: usize,
     release_msgs: u64,
+    /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
+    upstream: bool,
 }
 
 /// What stops a write.
@@ -203,8 +206,26 @@ impl PipeEnd {
         self.tx.commit(len, if more { ring::MORE } else { 0 });
         if !more {
             self.tx.publish();
+            self.poke_if_upstream();
             self.notify_peer();
         }
+    }
+
+    /// Between publishing (or closing) and ringing, so that a peer woken by
+    /// the ring sees the poke.
+    #[inline]
+    fn poke_if_upstream(&mut self) {
+        if self.upstream {
+            if let Some(bell) = self.peer_bell() {
+                bell.poke();
+            }
+        }
+    }
+
+    /// Marks this end as a subscriber's: each message it publishes pokes
+    /// the publisher, which reads its subscribers' pipes only when poked.
+    pub fn set_upstream(&mut self) {
+        self.upstream = true;
     }
 
     /// Abandons the unpublished frames of a message being written.
@@ -268,6 +289,7 @@ impl PipeEnd {
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         self.ctl.closed[self.side].store(true, Ordering::Release);
+        self.poke_if_upstream();
         self.notify_peer();
     }
 }

@@ -38,13 +38,14 @@ pub(crate) struct Core {
 
 impl Core {
     pub fn new(ctx: Context, kind: SocketType, pattern: Pattern, id: u64) -> Self {
+        let shared = Arc::new(SocketShared::new());
         Self {
             ctx,
             id,
             kind,
-            shared: Arc::new(SocketShared::new()),
             opts: Options::default(),
             io: Io {
+                bell: shared.bell.clone(),
                 pipes: Default::default(),
                 opts: PatternOptions::default(),
                 reap: false,
@@ -57,6 +58,7 @@ impl Core {
             kept: Vec::new(),
             last_endpoint: String::new(),
             tcp_bound: Vec::new(),
+            shared,
         }
     }
 

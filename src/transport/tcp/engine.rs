@@ -545,6 +545,12 @@ impl Engine {
                 self.end = Some(ours);
             }
         }
+        if matches!(self.desc.kind, SocketType::Pub | SocketType::XPub) {
+            if let Some(end) = &mut self.end {
+                // What we write is a subscriber's, for the publisher.
+                end.set_upstream();
+            }
+        }
         if let Proto::Session(s) = &mut self.proto {
             for topic in self.subs.keys() {
                 s.subscribe(topic);
