@@ -70,7 +70,7 @@ impl Context {
         self.inner.terminated.store(true, Ordering::Release);
         let all = self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner());
         for socket in all.iter().filter_map(Weak::upgrade) {
-            socket.bell.ring();
+            socket.bell.ring_from(true);
         }
     }
 

@@ -185,7 +185,7 @@ fn pipe_data_and_room_bells() {
             next += 1;
             if next % 2 == 0 || rx.caught_up() {
                 rx.release();
-                room_bell.ring_if_wanted(&want_room);
+                room_bell.ring_if_wanted(&want_room, false);
             }
         }
         producer.join().unwrap();

@@ -94,6 +94,12 @@ impl Io {
         }
     }
 
+    /// Whether every peer rings this socket with full fences (see
+    /// `PipeEnd::set_strong`).
+    pub fn all_peers_strong(&self) -> bool {
+        self.pipes.iter().all(|(_, p)| p.end.peer_strong())
+    }
+
     /// Whether `key` can take a new message now: its peer is there (or, unless
     /// IMMEDIATE, may still come) and it is below its high-water mark.
     #[inline(always)]

@@ -100,7 +100,16 @@ impl Doorbell {
     /// sleeps.
     #[inline]
     pub fn ring(&self) {
-        self.writer_barrier();
+        self.ring_from(false);
+    }
+
+    /// [`ring`](Self::ring) by a `strong` writer: one that fences fully
+    /// (the I/O thread, and rare events such as a new pipe or shutdown), so
+    /// that a sleeper all of whose writers are strong can skip `membarrier`
+    /// (see [`sleep_until_with`](Self::sleep_until_with)).
+    #[inline]
+    pub fn ring_from(&self, strong: bool) {
+        self.writer_barrier(strong);
         self.wake_sleeper();
     }
 
@@ -110,8 +119,8 @@ impl Doorbell {
     /// so the pair is the same Dekker handshake as the one on `sleeping`, and
     /// a writer that is not waiting costs the reader no wake-up.
     #[inline]
-    pub fn ring_if_wanted(&self, wanted: &AtomicBool) {
-        self.writer_barrier();
+    pub fn ring_if_wanted(&self, wanted: &AtomicBool, strong: bool) {
+        self.writer_barrier(strong);
         if wanted.load(Ordering::Relaxed) && wanted.swap(false, Ordering::Relaxed) {
             self.wake_sleeper();
         }
@@ -133,16 +142,19 @@ impl Doorbell {
 
     /// A writer's half of the handshake: its change before our loads.
     #[inline]
-    fn writer_barrier(&self) {
+    fn writer_barrier(&self, strong: bool) {
         #[cfg(not(loom))]
-        if self.waker.is_some() {
+        if strong || self.waker.is_some() {
             // The I/O thread's bell: its sleeper does not membarrier.
             std::sync::atomic::fence(Ordering::SeqCst);
         } else {
             barrier::light();
         }
         #[cfg(loom)]
-        barrier::light();
+        {
+            let _ = strong;
+            barrier::light();
+        }
     }
 
     #[inline]
@@ -206,15 +218,19 @@ impl Doorbell {
     }
 
     /// The sleeper's half of the handshake, between announcing that it
-    /// sleeps and its re-check. The I/O thread's bell (one with a waker) is
-    /// symmetric: that thread sleeps after nearly every batch, and a
+    /// sleeps and its re-check: a plain fence when every writer is strong
+    /// (`symmetric`), else the expensive barrier that covers writers'
+    /// compiler-only fences. The I/O thread's bell (one with a waker) is
+    /// always symmetric: that thread sleeps after nearly every batch, and a
     /// `membarrier` each time would interrupt every core.
-    pub(crate) fn sleeper_barrier(&self) {
+    pub(crate) fn sleeper_barrier(&self, symmetric: bool) {
         #[cfg(not(loom))]
-        if self.waker.is_some() {
+        if symmetric || self.waker.is_some() {
             std::sync::atomic::fence(Ordering::SeqCst);
             return;
         }
+        #[cfg(loom)]
+        let _ = symmetric;
         barrier::heavy();
     }
 
@@ -225,11 +241,26 @@ impl Doorbell {
     pub fn sleep_until<T>(
         &self,
         timeout: Option<Duration>,
+        check: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
+        self.sleep_until_with(timeout, false, check)
+    }
+
+    /// [`sleep_until`](Self::sleep_until) for a reader that knows whether
+    /// every writer that may ring it is strong (`symmetric`, see
+    /// [`ring_from`](Self::ring_from)). A writer it did not know of must
+    /// reach it through something ordered (a mutex, a strong ring); `check`
+    /// notices such a writer and makes the caller sleep again without
+    /// `symmetric`.
+    pub fn sleep_until_with<T>(
+        &self,
+        timeout: Option<Duration>,
+        symmetric: bool,
         mut check: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         let seen = self.seq.load(Ordering::Acquire);
         self.set_sleeping(1);
-        self.sleeper_barrier();
+        self.sleeper_barrier(symmetric);
         if let Some(found) = check() {
             self.set_sleeping(0);
             return Some(found);

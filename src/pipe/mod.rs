@@ -33,6 +33,8 @@ struct Control {
     ids: [OnceLock<Box<[u8]>>; 2],
     /// Side `i`'s writer waits for room in the ring it writes.
     want_room: [AtomicBool; 2],
+    /// Side `i` rings with full fences.
+    strong: [AtomicBool; 2],
 }
 
 /// How to build a pipe.
@@ -56,6 +58,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         hwm: [AtomicU64::new(cfg.hwm[0]), AtomicU64::new(cfg.hwm[1])],
         ids: [OnceLock::new(), OnceLock::new()],
         want_room: [AtomicBool::new(false), AtomicBool::new(false)],
+        strong: [AtomicBool::new(false), AtomicBool::new(false)],
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -75,6 +78,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
             h => h.div_ceil(4),
         },
         upstream: false,
+        strong: false,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -97,6 +101,8 @@ pub(crate) struct PipeEnd {
     release_msgs: u64,
     /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
     upstream: bool,
+    /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
+    strong: bool,
 }
 
 /// What stops a write.
@@ -149,8 +155,9 @@ impl PipeEnd {
     }
 
     fn notify_peer(&mut self) {
+        let strong = self.strong;
         if let Some(bell) = self.peer_bell() {
-            bell.ring();
+            bell.ring_from(strong);
         }
     }
 
@@ -222,6 +229,21 @@ impl PipeEnd {
         }
     }
 
+    /// Makes this side a strong writer: it rings the peer with full fences,
+    /// so a peer whose writers are all strong sleeps without `membarrier`.
+    /// The I/O thread's ends are: it can afford a fence per batch. Call
+    /// before the peer's socket gets the pipe.
+    pub fn set_strong(&mut self) {
+        self.strong = true;
+        self.ctl.strong[self.side].store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the peer rings with full fences. A stale `false` only costs
+    /// the sleeper a `membarrier`.
+    pub fn peer_strong(&self) -> bool {
+        self.ctl.strong[1 - self.side].load(Ordering::Relaxed)
+    }
+
     /// Marks this end as a subscriber's: each message it publishes pokes
     /// the publisher, which reads its subscribers' pipes only when poked.
     pub fn set_upstream(&mut self) {
@@ -266,7 +288,7 @@ impl PipeEnd {
             self.rx.release();
             self.peer_bell();
             if let Some(bell) = &self.peer_bell {
-                bell.ring_if_wanted(&self.ctl.want_room[1 - self.side]);
+                bell.ring_if_wanted(&self.ctl.want_room[1 - self.side], self.strong);
             }
         }
     }

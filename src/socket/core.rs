@@ -233,12 +233,21 @@ impl Core {
                 // wake-up unless asked.
                 self.io.want_room();
             }
-            let woke = bell.sleep_until(left, || {
+            // Pipes written by the I/O thread only (tcp): no membarrier.
+            let symmetric = self.io.all_peers_strong();
+            let woke = bell.sleep_until_with(left, symmetric, || {
                 let done = self.attempt(&mut op);
-                (!matches!(done, Err(Fail::WouldBlock))).then_some(done)
+                if !matches!(done, Err(Fail::WouldBlock)) {
+                    return Some(done);
+                }
+                // A pipe with a weak writer came in during the check: sleep
+                // again, with the full barrier.
+                (symmetric && !self.io.all_peers_strong()).then_some(Err(Fail::WouldBlock))
             });
-            if let Some(done) = woke {
-                return done;
+            match woke {
+                Some(Err(Fail::WouldBlock)) => {}
+                Some(done) => return done,
+                None => {}
             }
         }
     }

@@ -51,7 +51,9 @@ impl SocketShared {
     pub fn deliver(&self, np: NewPipe) {
         self.mail.lock().unwrap_or_else(|e| e.into_inner()).push(np);
         self.has_mail.store(true, Ordering::Release);
-        self.bell.ring();
+        // Strong: the socket may sleep knowing only strong writers, and the
+        // new pipe's may not be.
+        self.bell.ring_from(true);
     }
 
     #[inline]
@@ -237,11 +239,13 @@ impl Socket {
                 let addr = transport::tcp::resolve(endpoint, &address)?;
                 let io = c.ctx.io()?;
                 let desc = c.tcp_desc();
-                let (ours, theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
+                let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
                     ring_capacity: desc.ring_capacity,
                     hwm: [desc.sndhwm, desc.rcvhwm],
                     ids: [Some(desc.routing_id.clone().into()), None],
                 });
+                // The I/O thread writes it.
+                theirs.set_strong();
                 c.attach(NewPipe {
                     end: ours,
                     endpoint: endpoint.into(),

@@ -537,6 +537,7 @@ impl Engine {
                         Some(self.desc.routing_id.clone().into()),
                     ],
                 });
+                ours.set_strong();
                 ours.attach(self.bell.clone());
                 self.desc.shared.deliver(NewPipe {
                     end: theirs,

@@ -168,7 +168,7 @@ impl Loop {
 
             let bell = &self.shared.bell;
             let _ = bell.arm();
-            bell.sleeper_barrier();
+            bell.sleeper_barrier(true);
             busy |= self.engines.iter_mut().any(|(_, e)| e.has_work());
             busy |= !self
                 .shared
