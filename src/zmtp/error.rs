@@ -81,6 +81,11 @@ pub enum ZmtpError {
     /// it an ERROR).
     #[error("authentication failed: the client's credentials were rejected")]
     AuthenticationFailed,
+    /// We are a PLAIN server without an authenticator, so we refused the
+    /// client (we sent it an ERROR), as libzmq refuses PLAIN clients when no
+    /// ZAP handler is installed.
+    #[error("PLAIN server without an authenticator: every client is refused")]
+    NoAuthenticator,
     /// The peer sent an ERROR command; the reason is its text.
     #[error("the peer sent ERROR: {0}")]
     PeerError(String),

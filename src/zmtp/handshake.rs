@@ -2,6 +2,7 @@
 //! mechanism, ending in READY or in failure.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::command::{
@@ -34,11 +35,14 @@ pub struct HandshakeConfig {
     pub properties: Vec<(String, Vec<u8>)>,
     /// Heartbeats once the handshake is done.
     pub heartbeat: HeartbeatConfig,
+    /// The peer's address, for a PLAIN server's authenticator; `None` when
+    /// the transport has none to give.
+    pub peer_address: Option<SocketAddr>,
 }
 
 impl HandshakeConfig {
     /// NULL security, no routing id, no frame limit, no extra properties,
-    /// no heartbeats.
+    /// no heartbeats, no peer address.
     pub fn new(socket_type: SocketType) -> HandshakeConfig {
         HandshakeConfig {
             socket_type,
@@ -47,6 +51,7 @@ impl HandshakeConfig {
             max_frame_size: None,
             properties: Vec::new(),
             heartbeat: HeartbeatConfig::default(),
+            peer_address: None,
         }
     }
 
@@ -285,7 +290,7 @@ impl Handshake {
                 "both peers are PLAIN clients"
             }));
         }
-        let mut machine = Machine::new(&self.config.mechanism);
+        let mut machine = Machine::new(&self.config.mechanism, self.config.peer_address);
         machine.start(&self.local, &mut self.out);
         self.state = State::Mechanism(machine);
         Ok(())
@@ -399,7 +404,7 @@ mod tests {
     }
 
     fn plain_server() -> MechanismConfig {
-        MechanismConfig::plain_server(|u, p| u == "admin" && p == b"password")
+        MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"password")
     }
 
     /// A libzmq-style peer's 64-octet greeting.
