@@ -12,8 +12,12 @@
 //!   reconnected peer gets them again.
 //! - A connecter keeps its pipe across reconnects; a binder's connection
 //!   and pipe end together.
+//! - Setting up: a connecter resolves a host name on a helper thread, then
+//!   connects (within CONNECT_TIMEOUT); every connection then has
+//!   HANDSHAKE_IVL to finish its handshake.
 
-use super::SocketDesc;
+use super::address::{resolve_in_background, ConnectAddress, Host};
+use super::{net, SocketDesc};
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
@@ -24,7 +28,7 @@ use mio::{Interest, Registry, Token};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Stop reading the stream while this many frames wait for the pipe.
@@ -50,7 +54,15 @@ pub(crate) struct Engine {
     proto: Proto,
     end: Option<PipeEnd>,
     /// Connecter: where to (re)connect, when, and the next backoff.
-    target: Option<SocketAddr>,
+    target: Option<ConnectAddress>,
+    /// A host name lookup in progress, and its answer once in.
+    resolving: Option<mpsc::Receiver<std::io::Result<SocketAddr>>>,
+    resolved: Option<std::io::Result<SocketAddr>>,
+    /// The connection's far end, for a PLAIN server's authenticator.
+    peer: Option<SocketAddr>,
+    /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
+    /// in progress is given up.
+    deadline: Option<Instant>,
     reconnect_at: Option<Instant>,
     backoff: Duration,
     out: Vec<u8>,
@@ -83,6 +95,10 @@ impl Engine {
             proto: Proto::Idle,
             end: None,
             target: None,
+            resolving: None,
+            resolved: None,
+            peer: None,
+            deadline: None,
             reconnect_at: None,
             backoff,
             out: Vec::new(),
@@ -101,7 +117,7 @@ impl Engine {
     /// An engine that connects to `addr` (now, and again after losses).
     pub fn connecter(
         token: Token,
-        addr: SocketAddr,
+        addr: ConnectAddress,
         end: PipeEnd,
         desc: SocketDesc,
         endpoint: String,
@@ -118,13 +134,15 @@ impl Engine {
     pub fn accepted(
         token: Token,
         mut stream: TcpStream,
+        peer: SocketAddr,
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
         registry: &Registry,
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
-        let _ = stream.set_nodelay(true);
+        net::tune(&stream, &e.desc.keepalive);
+        e.peer = Some(peer);
         if registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .is_err()
@@ -162,10 +180,14 @@ impl Engine {
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        match &self.proto {
+        let timer = match &self.proto {
             Proto::Session(s) => s.next_timeout(),
             _ if self.stream.is_none() => self.reconnect_at,
             _ => None,
+        };
+        match (timer, self.deadline) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
         }
     }
 
@@ -179,7 +201,6 @@ impl Engine {
                 Ok(None) => match stream.peer_addr() {
                     Ok(_) => {
                         self.connecting = false;
-                        let _ = stream.set_nodelay(true);
                         self.start_handshake();
                     }
                     // Woken before the connect finished.
@@ -209,6 +230,7 @@ impl Engine {
         outbound
             || inbound
             || gone
+            || self.poll_resolver()
             || (open && self.read_ready && self.inbound.len() < INBOUND_LIMIT)
     }
 
@@ -223,11 +245,23 @@ impl Engine {
             return true;
         }
         if self.stream.is_none() {
+            if self.poll_resolver() {
+                match self.resolved.take() {
+                    Some(Ok(addr)) => self.connect_to(addr, registry, now),
+                    _ => self.schedule_reconnect(),
+                }
+                return true;
+            }
             if self.reconnect_at.is_some_and(|t| now >= t) {
-                self.start_connect(registry);
+                self.start_connect(registry, now);
                 return true;
             }
             return false;
+        }
+        if self.deadline.is_some_and(|d| now >= d) {
+            // CONNECT_TIMEOUT or HANDSHAKE_IVL ran out: a connecter retries.
+            self.lost();
+            return true;
         }
         let mut work = self.flush_inbound();
         if self.read_ready && self.inbound.len() < INBOUND_LIMIT && !self.connecting && !self.ended
@@ -269,10 +303,13 @@ impl Engine {
         cfg.routing_id = self.desc.routing_id.clone();
         cfg.max_frame_size = self.desc.max_msg_size;
         cfg.heartbeat = self.desc.heartbeat;
+        cfg.mechanism = self.desc.mechanism.clone();
+        cfg.peer_address = self.peer;
         cfg
     }
 
     fn start_handshake(&mut self) {
+        self.deadline = self.desc.handshake_ivl.map(|d| Instant::now() + d);
         match Handshake::new(self.handshake_config()) {
             Ok(mut h) => {
                 while let Some(bytes) = h.poll_transmit() {
@@ -284,11 +321,50 @@ impl Engine {
         }
     }
 
-    fn start_connect(&mut self, registry: &Registry) {
+    fn start_connect(&mut self, registry: &Registry, now: Instant) {
         self.reconnect_at = None;
-        let Some(addr) = self.target else { return };
-        match TcpStream::connect(addr) {
+        let Some(target) = &self.target else { return };
+        match &target.host {
+            Host::Ip(ip) => {
+                let addr = SocketAddr::new(*ip, target.port);
+                self.connect_to(addr, registry, now);
+            }
+            // Resolved at each attempt, as libzmq does: the name may point
+            // elsewhere by now.
+            Host::Name(name) => match resolve_in_background(
+                name.clone(),
+                target.port,
+                target.ipv6,
+                self.bell.clone(),
+            ) {
+                Ok(rx) => self.resolving = Some(rx),
+                Err(_) => self.schedule_reconnect(),
+            },
+        }
+    }
+
+    /// Whether a host name lookup has answered (the answer is in
+    /// `resolved`).
+    fn poll_resolver(&mut self) -> bool {
+        if let Some(rx) = &self.resolving {
+            match rx.try_recv() {
+                Ok(answer) => self.resolved = Some(answer),
+                Err(mpsc::TryRecvError::Empty) => return false,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.resolved = Some(Err(ErrorKind::Other.into()));
+                }
+            }
+            self.resolving = None;
+        }
+        self.resolved.is_some()
+    }
+
+    fn connect_to(&mut self, addr: SocketAddr, registry: &Registry, now: Instant) {
+        let source = self.target.as_ref().and_then(|t| t.source_for(addr));
+        match net::connect(addr, source) {
             Ok(mut stream) => {
+                net::tune(&stream, &self.desc.keepalive);
+                self.peer = Some(addr);
                 if registry
                     .register(
                         &mut stream,
@@ -299,6 +375,7 @@ impl Engine {
                 {
                     self.stream = Some(stream);
                     self.connecting = true;
+                    self.deadline = self.desc.connect_timeout.map(|d| now + d);
                 } else {
                     self.schedule_reconnect();
                 }
@@ -325,6 +402,7 @@ impl Engine {
             let _ = s.flush();
         }
         self.connecting = false;
+        self.deadline = None;
         self.proto = Proto::Idle;
         self.out.clear();
         self.out_pos = 0;
@@ -424,6 +502,7 @@ impl Engine {
     }
 
     fn on_ready(&mut self, peer_id: Vec<u8>) {
+        self.deadline = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match &mut self.end {
             Some(end) => {
