@@ -5,11 +5,22 @@
 //! Like every tcp option they apply to connections made by later `bind` and
 //! `connect` calls. inproc never authenticates, as in libzmq.
 //!
-//! Without an authenticator a PLAIN server refuses every client (ERROR
-//! "500"): libzmq 4.3's PLAIN server does the same when no ZAP handler is
-//! installed (its `plain_server_t::process_hello` fails when
-//! `zap_connect` finds no handler), unlike its NULL and CURVE mechanisms,
-//! which then accept everyone unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set.
+//! Without an authenticator a PLAIN server refuses every client: it closes
+//! the connection at the client's HELLO, sending no ERROR. libzmq 4.3's
+//! PLAIN server does exactly that when no ZAP handler is installed (its
+//! `plain_server_t::process_hello` fails when `zap_connect` finds no
+//! handler), unlike its NULL and CURVE mechanisms, which then accept
+//! everyone unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set. Its clients retry after
+//! RECONNECT_IVL, as after any lost connection.
+//!
+//! A client with bad credentials gets RFC 24's ERROR "400". libzmq's own
+//! PLAIN code spells that command's name with the C literal `"\x05ERROR"`,
+//! which reads as `"\x5eRROR"`: its server sends, and its client expects,
+//! that malformed command. So a libzmq 4.3.4 client refused by zeroring
+//! reports a protocol error (`ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND`)
+//! where a libzmq server would have it report an authentication failure
+//! (400); either way it then stops reconnecting. zeroring sends the RFC's
+//! form, which every conformant peer reads.
 
 use super::Socket;
 use crate::error::{Error, Result};
@@ -71,8 +82,13 @@ fn check_len(value: &str, what: &'static str) -> Result<()> {
 impl Socket {
     /// `ZMQ_PLAIN_SERVER`: `true` makes this socket a PLAIN server, which
     /// asks the [authenticator](Self::set_plain_authenticator) about each
-    /// client (without one, it refuses them all, as libzmq does without a
-    /// ZAP handler); `false` goes back to NULL security.
+    /// client; `false` goes back to NULL security.
+    ///
+    /// Without an authenticator every client is refused: its connection is
+    /// closed at its HELLO, with no ERROR, and it retries after its
+    /// RECONNECT_IVL. That is what libzmq 4.3's PLAIN server does when no
+    /// ZAP handler is installed (unlike its NULL and CURVE mechanisms, which
+    /// then let everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
     pub fn set_plain_server(&self, on: bool) -> Result<()> {
         let sec = &mut self.core()?.opts.security;
         sec.plain = on;
@@ -152,10 +168,17 @@ impl Socket {
     /// Decides which clients a PLAIN server lets in: called on the context's
     /// I/O thread for each client's HELLO, with its username, password,
     /// address and this socket's ZAP domain; `true` admits it, `false` sends
-    /// it ERROR "400" and closes the connection (a libzmq client reports an
-    /// authentication failure and tries again after RECONNECT_IVL). It
-    /// stands in for libzmq's ZAP handler, so it should answer quickly: the
-    /// I/O thread serves every connection of the context.
+    /// it ERROR "400" and closes the connection, as a libzmq server does
+    /// when its ZAP handler says 400. A zeroring client then tries again
+    /// after RECONNECT_IVL. A libzmq 4.3.4 client stops reconnecting, as it
+    /// does when a libzmq server refuses it, but reports a protocol error
+    /// rather than an authentication failure: libzmq spells ERROR's name
+    /// with the C literal `"\x05ERROR"` (which reads as `"\x5eRROR"`), so it
+    /// only recognises its own malformed ERROR.
+    ///
+    /// It stands in for libzmq's ZAP handler, so it should answer quickly:
+    /// it runs on the I/O thread that serves every connection of the
+    /// context.
     ///
     /// ```
     /// use zeroring::{Context, SocketType};

@@ -31,8 +31,7 @@ pub enum ZmtpError {
         /// The peer's mechanism name (non-printable octets escaped).
         peer: String,
     },
-    /// The as-server flags do not give one client and one server (two PLAIN
-    /// servers, or two PLAIN clients).
+    /// Both peers' greetings claim the server role (two PLAIN servers).
     #[error("security role conflict: {0}")]
     RoleConflict(&'static str),
     /// A frame's flags octet has one of the reserved bits 3-7 set.
@@ -82,8 +81,8 @@ pub enum ZmtpError {
     #[error("authentication failed: the client's credentials were rejected")]
     AuthenticationFailed,
     /// We are a PLAIN server without an authenticator, so we refused the
-    /// client (we sent it an ERROR), as libzmq refuses PLAIN clients when no
-    /// ZAP handler is installed.
+    /// client (closing without an ERROR), as libzmq refuses PLAIN clients
+    /// when no ZAP handler is installed.
     #[error("PLAIN server without an authenticator: every client is refused")]
     NoAuthenticator,
     /// The peer sent an ERROR command; the reason is its text.

@@ -279,16 +279,16 @@ impl Handshake {
                 peer: peer.mechanism.name(),
             });
         }
-        // Only mechanisms with roles care; NULL's as-server flag "has no
-        // significance" (RFC 37) and libzmq does not read it.
+        // Only two servers are refused here. libzmq (4.3 at least) sends
+        // as-server 0 even from a PLAIN server and never reads the flag, so
+        // a peer saying "client" may well be a server; two real clients
+        // fail anyway, each getting a HELLO where it expects WELCOME. NULL's
+        // flag "has no significance" (RFC 37).
         if !matches!(self.config.mechanism, MechanismConfig::Null)
-            && peer.as_server == self.config.as_server()
+            && peer.as_server
+            && self.config.as_server()
         {
-            return Err(ZmtpError::RoleConflict(if peer.as_server {
-                "both peers are PLAIN servers"
-            } else {
-                "both peers are PLAIN clients"
-            }));
+            return Err(ZmtpError::RoleConflict("both peers are PLAIN servers"));
         }
         let mut machine = Machine::new(&self.config.mechanism, self.config.peer_address);
         machine.start(&self.local, &mut self.out);
@@ -694,7 +694,10 @@ mod tests {
         let both_clients = (
             config(Pair, MechanismConfig::plain_client("a", "b")),
             config(Pair, MechanismConfig::plain_client("a", "b")),
-            ZmtpError::RoleConflict("both peers are PLAIN clients"),
+            ZmtpError::UnexpectedCommand {
+                expected: "WELCOME",
+                got: "HELLO".into(),
+            },
         );
         let plain_vs_null = (
             config(Pair, MechanismConfig::plain_client("a", "b")),
@@ -711,9 +714,33 @@ mod tests {
             assert_eq!(failed_of(&mut a), want);
             assert!(matches!(
                 failed_of(&mut b),
-                ZmtpError::RoleConflict(_) | ZmtpError::MechanismMismatch { .. }
+                ZmtpError::RoleConflict(_)
+                    | ZmtpError::MechanismMismatch { .. }
+                    | ZmtpError::UnexpectedCommand { .. }
             ));
         }
+    }
+
+    /// libzmq's PLAIN server sends as-server 0 (it sets the flag for no
+    /// mechanism): a client must go on with it.
+    #[test]
+    fn plain_client_goes_on_with_a_server_whose_greeting_says_client() {
+        let mut client = Handshake::new(config(
+            Push,
+            MechanismConfig::plain_client("admin", "password"),
+        ))
+        .unwrap();
+        client.poll_transmit();
+        client
+            .feed(&greeting(1, MechanismName::PLAIN, false))
+            .unwrap();
+        let mut d = FrameDecoder::new(None);
+        let sent = client.poll_transmit().unwrap();
+        let (_, hello) = d.decode(&sent).unwrap();
+        assert_eq!(
+            Command::decode(&hello.unwrap().body).unwrap().name(),
+            b"HELLO"
+        );
     }
 
     #[test]

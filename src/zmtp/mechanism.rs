@@ -63,8 +63,8 @@ pub enum MechanismConfig {
     /// authenticator and answers ERROR "400" when it says no.
     PlainServer {
         /// Called once per connection with the client's credentials. With
-        /// none, every client is refused (ERROR "500"), as libzmq 4.3's PLAIN
-        /// server refuses every client when no ZAP handler is installed.
+        /// none, every client's connection is closed at its HELLO, as libzmq
+        /// 4.3's PLAIN server closes them when no ZAP handler is installed.
         authenticator: Option<Authenticator>,
         /// The ZAP domain handed to the authenticator.
         zap_domain: String,
@@ -167,8 +167,6 @@ pub(crate) fn reject(out: &mut Vec<u8>, e: ZmtpError) -> ZmtpError {
     let reason: &[u8] = match e {
         // libzmq's PLAIN server sends the ZAP status code.
         ZmtpError::AuthenticationFailed => b"400",
-        // ZAP's "internal error": the server cannot judge anyone.
-        ZmtpError::NoAuthenticator => b"500",
         ZmtpError::IncompatibleSocketType { .. } => b"Invalid socket type",
         ZmtpError::MissingSocketType => b"Missing socket type",
         _ => b"Invalid metadata",
@@ -329,9 +327,6 @@ mod tests {
         let e = reject(&mut out, ZmtpError::AuthenticationFailed);
         assert_eq!(e, ZmtpError::AuthenticationFailed);
         assert_eq!(out, b"\x04\x0a\x05ERROR\x03400");
-        let mut out = Vec::new();
-        reject(&mut out, ZmtpError::NoAuthenticator);
-        assert_eq!(out, b"\x04\x0a\x05ERROR\x03500");
     }
 
     #[test]
