@@ -61,3 +61,4 @@ pub use poll::{poll, PollItem, POLLIN, POLLOUT};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
+pub use zmtp::PlainCredentials;

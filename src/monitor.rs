@@ -533,6 +533,8 @@ pub(crate) fn handshake_failure(e: &ZmtpError) -> (i32, u32) {
         FrameTooLarge { .. } => (EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::EMSGSIZE as u32),
         HeartbeatTimeout => (EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::ETIMEDOUT as u32),
         InvalidConfig(_) => (EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::EINVAL as u32),
+        // libzmq's PLAIN server without a ZAP handler (zap_connect fails).
+        NoAuthenticator => (EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::EFAULT as u32),
     }
 }
 

@@ -215,7 +215,7 @@ fuzz_target!(|case: Case| {
     let mechanism = match case.role % 3 {
         0 => MechanismConfig::Null,
         1 => MechanismConfig::plain_client("admin", "pw"),
-        _ => MechanismConfig::plain_server(|u, p| u == "admin" && p == b"pw"),
+        _ => MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"pw"),
     };
     let config = HandshakeConfig {
         routing_id: b"fuzz".to_vec(),

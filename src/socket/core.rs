@@ -402,6 +402,16 @@ impl Core {
                 timeout: ms(o.heartbeat_timeout),
                 ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
             },
+            mechanism: o.security.mechanism(),
+            // 0 means none for both, as in libzmq.
+            connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
+            handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),
+            keepalive: crate::transport::tcp::Keepalive {
+                on: o.tcp_keepalive,
+                idle: o.tcp_keepalive_idle,
+                cnt: o.tcp_keepalive_cnt,
+                intvl: o.tcp_keepalive_intvl,
+            },
         }
     }
 

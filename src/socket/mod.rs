@@ -2,6 +2,7 @@
 
 mod core;
 mod options;
+mod security;
 
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
@@ -143,6 +144,8 @@ macro_rules! bool_option {
     };
 }
 
+mod tcp_options;
+
 impl Socket {
     pub(crate) fn new(ctx: Context, kind: SocketType, id: u64) -> Result<Self> {
         let pattern = Pattern::of(kind).ok_or(Error::NotSupported)?;
@@ -190,7 +193,12 @@ impl Socket {
         Ok(self.core()?.kind)
     }
 
-    /// Accepts connections on `endpoint` (`inproc://name`).
+    /// Accepts connections on `endpoint`: `inproc://name`, or
+    /// `tcp://host:port` where host is `*` (every interface: IPv4 only
+    /// unless [`set_ipv6`](Self::set_ipv6)), an IP address (`[...]` for
+    /// IPv6) or a name resolved now, and port is a number or `*`/`0` for an
+    /// ephemeral one ([`get_last_endpoint`](Self::get_last_endpoint) tells
+    /// which).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -208,7 +216,7 @@ impl Socket {
             }
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
-                let addr = transport::tcp::resolve(endpoint, &address)?;
+                let addr = transport::tcp::bind_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.ctx.io()?;
                 let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
                 c.last_endpoint = format!("tcp://{local}");
@@ -223,6 +231,13 @@ impl Socket {
     /// Connects to `endpoint`. The peer need not be bound yet: the connection
     /// completes when it binds (inproc) or comes up (tcp, retried every
     /// RECONNECT_IVL), and messages sent meanwhile wait in the pipe.
+    ///
+    /// tcp endpoints are `tcp://[source;]host:port`: host is an IP address
+    /// (`[...]` for IPv6, with [`set_ipv6`](Self::set_ipv6)) or a name,
+    /// resolved at each connection attempt off the caller's thread (so an
+    /// unknown name is not an error here: it just never connects); source,
+    /// `ip:port` or `*:port` (port `*`/`0` for any), is where connections
+    /// come from.
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -236,7 +251,8 @@ impl Socket {
             }
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
-                let addr = transport::tcp::resolve(endpoint, &address)?;
+                // Only checked here: names are resolved by the connecter.
+                let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.ctx.io()?;
                 let desc = c.tcp_desc();
                 let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {

@@ -1,5 +1,6 @@
 //! Socket options and their libzmq defaults.
 
+use super::security::Security;
 use std::time::Duration;
 
 /// How a blocked socket waits for its peers.
@@ -52,6 +53,14 @@ pub(crate) struct Options {
     pub heartbeat_timeout: i32,
     pub heartbeat_ttl: i32,
     pub maxmsgsize: i64,
+    pub ipv6: bool,
+    pub connect_timeout: i32,
+    pub handshake_ivl: i32,
+    pub tcp_keepalive: i32,
+    pub tcp_keepalive_idle: i32,
+    pub tcp_keepalive_cnt: i32,
+    pub tcp_keepalive_intvl: i32,
+    pub security: Security,
 }
 
 impl Default for Options {
@@ -70,6 +79,14 @@ impl Default for Options {
             heartbeat_timeout: -1,
             heartbeat_ttl: 0,
             maxmsgsize: -1,
+            ipv6: false,
+            connect_timeout: 0,
+            handshake_ivl: 30_000,
+            tcp_keepalive: -1,
+            tcp_keepalive_idle: -1,
+            tcp_keepalive_cnt: -1,
+            tcp_keepalive_intvl: -1,
+            security: Security::default(),
         }
     }
 }

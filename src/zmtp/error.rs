@@ -31,8 +31,7 @@ pub enum ZmtpError {
         /// The peer's mechanism name (non-printable octets escaped).
         peer: String,
     },
-    /// The as-server flags do not give one client and one server (two PLAIN
-    /// servers, or two PLAIN clients).
+    /// Both peers' greetings claim the server role (two PLAIN servers).
     #[error("security role conflict: {0}")]
     RoleConflict(&'static str),
     /// A frame's flags octet has one of the reserved bits 3-7 set.
@@ -81,6 +80,11 @@ pub enum ZmtpError {
     /// it an ERROR).
     #[error("authentication failed: the client's credentials were rejected")]
     AuthenticationFailed,
+    /// We are a PLAIN server without an authenticator, so we refused the
+    /// client (closing without an ERROR), as libzmq refuses PLAIN clients
+    /// when no ZAP handler is installed.
+    #[error("PLAIN server without an authenticator: every client is refused")]
+    NoAuthenticator,
     /// The peer sent an ERROR command; the reason is its text.
     #[error("the peer sent ERROR: {0}")]
     PeerError(String),

@@ -2,6 +2,7 @@
 //! mechanism, ending in READY or in failure.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::command::{
@@ -34,11 +35,14 @@ pub struct HandshakeConfig {
     pub properties: Vec<(String, Vec<u8>)>,
     /// Heartbeats once the handshake is done.
     pub heartbeat: HeartbeatConfig,
+    /// The peer's address, for a PLAIN server's authenticator; `None` when
+    /// the transport has none to give.
+    pub peer_address: Option<SocketAddr>,
 }
 
 impl HandshakeConfig {
     /// NULL security, no routing id, no frame limit, no extra properties,
-    /// no heartbeats.
+    /// no heartbeats, no peer address.
     pub fn new(socket_type: SocketType) -> HandshakeConfig {
         HandshakeConfig {
             socket_type,
@@ -47,6 +51,7 @@ impl HandshakeConfig {
             max_frame_size: None,
             properties: Vec::new(),
             heartbeat: HeartbeatConfig::default(),
+            peer_address: None,
         }
     }
 
@@ -274,18 +279,18 @@ impl Handshake {
                 peer: peer.mechanism.name(),
             });
         }
-        // Only mechanisms with roles care; NULL's as-server flag "has no
-        // significance" (RFC 37) and libzmq does not read it.
+        // Only two servers are refused here. libzmq (4.3 at least) sends
+        // as-server 0 even from a PLAIN server and never reads the flag, so
+        // a peer saying "client" may well be a server; two real clients
+        // fail anyway, each getting a HELLO where it expects WELCOME. NULL's
+        // flag "has no significance" (RFC 37).
         if !matches!(self.config.mechanism, MechanismConfig::Null)
-            && peer.as_server == self.config.as_server()
+            && peer.as_server
+            && self.config.as_server()
         {
-            return Err(ZmtpError::RoleConflict(if peer.as_server {
-                "both peers are PLAIN servers"
-            } else {
-                "both peers are PLAIN clients"
-            }));
+            return Err(ZmtpError::RoleConflict("both peers are PLAIN servers"));
         }
-        let mut machine = Machine::new(&self.config.mechanism);
+        let mut machine = Machine::new(&self.config.mechanism, self.config.peer_address);
         machine.start(&self.local, &mut self.out);
         self.state = State::Mechanism(machine);
         Ok(())
@@ -400,7 +405,7 @@ mod tests {
     }
 
     fn plain_server() -> MechanismConfig {
-        MechanismConfig::plain_server(|u, p| u == "admin" && p == b"password")
+        MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"password")
     }
 
     /// A libzmq-style peer's 64-octet greeting.
@@ -692,7 +697,10 @@ mod tests {
         let both_clients = (
             config(Pair, MechanismConfig::plain_client("a", "b")),
             config(Pair, MechanismConfig::plain_client("a", "b")),
-            ZmtpError::RoleConflict("both peers are PLAIN clients"),
+            ZmtpError::UnexpectedCommand {
+                expected: "WELCOME",
+                got: "HELLO".into(),
+            },
         );
         let plain_vs_null = (
             config(Pair, MechanismConfig::plain_client("a", "b")),
@@ -709,9 +717,33 @@ mod tests {
             assert_eq!(failed_of(&mut a), want);
             assert!(matches!(
                 failed_of(&mut b),
-                ZmtpError::RoleConflict(_) | ZmtpError::MechanismMismatch { .. }
+                ZmtpError::RoleConflict(_)
+                    | ZmtpError::MechanismMismatch { .. }
+                    | ZmtpError::UnexpectedCommand { .. }
             ));
         }
+    }
+
+    /// libzmq's PLAIN server sends as-server 0 (it sets the flag for no
+    /// mechanism): a client must go on with it.
+    #[test]
+    fn plain_client_goes_on_with_a_server_whose_greeting_says_client() {
+        let mut client = Handshake::new(config(
+            Push,
+            MechanismConfig::plain_client("admin", "password"),
+        ))
+        .unwrap();
+        client.poll_transmit();
+        client
+            .feed(&greeting(1, MechanismName::PLAIN, false))
+            .unwrap();
+        let mut d = FrameDecoder::new(None);
+        let sent = client.poll_transmit().unwrap();
+        let (_, hello) = d.decode(&sent).unwrap();
+        assert_eq!(
+            Command::decode(&hello.unwrap().body).unwrap().name(),
+            b"HELLO"
+        );
     }
 
     #[test]

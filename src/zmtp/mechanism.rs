@@ -2,6 +2,7 @@
 //! (peer metadata validation, ERROR replies), and dispatch to each one's
 //! state machine.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::command::{Command, Metadata, IDENTITY, SOCKET_TYPE};
@@ -12,9 +13,35 @@ use super::plain::{PlainClient, PlainServer};
 use super::socket_type::check_peer;
 use crate::SocketType;
 
-/// Decides whether a PLAIN client may connect, from its username and
-/// password (what libzmq asks a ZAP handler). `true` lets it in.
-pub type Authenticator = Arc<dyn Fn(&str, &[u8]) -> bool + Send + Sync>;
+/// What a PLAIN server knows of a client when it decides whether to let it
+/// in: what libzmq's ZAP request (RFC 27) carries for PLAIN.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub struct PlainCredentials<'a> {
+    /// The username from the client's HELLO.
+    pub username: &'a str,
+    /// The password from the client's HELLO.
+    pub password: &'a [u8],
+    /// The client's address, when the transport knows it.
+    pub peer_address: Option<SocketAddr>,
+    /// The server socket's ZAP domain (`ZMQ_ZAP_DOMAIN`; empty when unset).
+    pub zap_domain: &'a str,
+}
+
+impl std::fmt::Debug for PlainCredentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlainCredentials")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .field("peer_address", &self.peer_address)
+            .field("zap_domain", &self.zap_domain)
+            .finish()
+    }
+}
+
+/// Decides whether a PLAIN client may connect (the part of a ZAP handler
+/// libzmq users write). `true` lets it in.
+pub type Authenticator = Arc<dyn Fn(&PlainCredentials<'_>) -> bool + Send + Sync>;
 
 /// Which security mechanism a connection uses, and in which role.
 ///
@@ -35,8 +62,12 @@ pub enum MechanismConfig {
     /// PLAIN server (RFC 24): checks each client's HELLO with the
     /// authenticator and answers ERROR "400" when it says no.
     PlainServer {
-        /// Called once per connection with the client's credentials.
-        authenticator: Authenticator,
+        /// Called once per connection with the client's credentials. With
+        /// none, every client's connection is closed at its HELLO, as libzmq
+        /// 4.3's PLAIN server closes them when no ZAP handler is installed.
+        authenticator: Option<Authenticator>,
+        /// The ZAP domain handed to the authenticator.
+        zap_domain: String,
     },
 }
 
@@ -49,12 +80,14 @@ impl MechanismConfig {
         }
     }
 
-    /// A PLAIN server that admits the clients `authenticate` approves.
+    /// A PLAIN server that admits the clients `authenticate` approves, with
+    /// no ZAP domain.
     pub fn plain_server(
-        authenticate: impl Fn(&str, &[u8]) -> bool + Send + Sync + 'static,
+        authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,
     ) -> Self {
         MechanismConfig::PlainServer {
-            authenticator: Arc::new(authenticate),
+            authenticator: Some(Arc::new(authenticate)),
+            zap_domain: String::new(),
         }
     }
 
@@ -181,16 +214,21 @@ pub(crate) enum Machine {
 }
 
 impl Machine {
-    /// The machine for `config`.
-    pub fn new(config: &MechanismConfig) -> Machine {
+    /// The machine for `config`, on a connection to `peer_address`.
+    pub fn new(config: &MechanismConfig, peer_address: Option<SocketAddr>) -> Machine {
         match config {
             MechanismConfig::Null => Machine::Null(Null::new()),
             MechanismConfig::PlainClient { username, password } => {
                 Machine::PlainClient(PlainClient::new(username.as_bytes(), password))
             }
-            MechanismConfig::PlainServer { authenticator } => {
-                Machine::PlainServer(PlainServer::new(authenticator.clone()))
-            }
+            MechanismConfig::PlainServer {
+                authenticator,
+                zap_domain,
+            } => Machine::PlainServer(PlainServer::new(
+                authenticator.clone(),
+                zap_domain.clone(),
+                peer_address,
+            )),
         }
     }
 
@@ -267,7 +305,7 @@ mod tests {
         assert_eq!(c.name(), MechanismName::PLAIN);
         assert!(!c.as_server());
         assert!(!format!("{c:?}").contains("secret"));
-        let s = MechanismConfig::plain_server(|u, p| u == "admin" && p == b"secret");
+        let s = MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"secret");
         assert!(s.as_server());
         assert_eq!(format!("{s:?}"), "PlainServer");
         assert!(!MechanismConfig::Null.as_server());
@@ -289,5 +327,18 @@ mod tests {
         let e = reject(&mut out, ZmtpError::AuthenticationFailed);
         assert_eq!(e, ZmtpError::AuthenticationFailed);
         assert_eq!(out, b"\x04\x0a\x05ERROR\x03400");
+    }
+
+    #[test]
+    fn credentials_debug_hides_the_password() {
+        let c = PlainCredentials {
+            username: "admin",
+            password: b"secret",
+            peer_address: None,
+            zap_domain: "global",
+        };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("admin") && shown.contains("global"));
+        assert!(!shown.contains("secret"));
     }
 }

@@ -41,5 +41,5 @@ pub use frame::{Frame, FrameDecoder, FrameKind};
 pub use greeting::{Greeting, GreetingDecoder, MechanismName};
 pub use handshake::{Handshake, HandshakeConfig, HandshakeEvent};
 pub use heartbeat::HeartbeatConfig;
-pub use mechanism::{Authenticator, MechanismConfig};
+pub use mechanism::{Authenticator, MechanismConfig, PlainCredentials};
 pub use session::{Incoming, Session, SessionEvent};

@@ -8,9 +8,13 @@
 //! The greeting's as-server flag says which side is which; the handshake
 //! checks that there is exactly one server before either machine runs.
 
+use std::net::SocketAddr;
+
 use super::command::Command;
 use super::error::ZmtpError;
-use super::mechanism::{reject, unexpected, validate_peer, Authenticator, Local, Progress};
+use super::mechanism::{
+    reject, unexpected, validate_peer, Authenticator, Local, PlainCredentials, Progress,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientState {
@@ -78,15 +82,46 @@ enum ServerState {
 
 /// PLAIN's server side.
 pub(crate) struct PlainServer {
-    authenticator: Authenticator,
+    authenticator: Option<Authenticator>,
+    zap_domain: String,
+    peer_address: Option<SocketAddr>,
     state: ServerState,
 }
 
 impl PlainServer {
-    pub fn new(authenticator: Authenticator) -> PlainServer {
+    pub fn new(
+        authenticator: Option<Authenticator>,
+        zap_domain: String,
+        peer_address: Option<SocketAddr>,
+    ) -> PlainServer {
         PlainServer {
             authenticator,
+            zap_domain,
+            peer_address,
             state: ServerState::WaitHello,
+        }
+    }
+
+    /// Asks the authenticator about a HELLO's credentials.
+    fn authenticate(&self, username: &[u8], password: &[u8]) -> Result<(), ZmtpError> {
+        let Some(authenticator) = &self.authenticator else {
+            return Err(ZmtpError::NoAuthenticator);
+        };
+        // RFC 24 usernames are printable ASCII; one that is not UTF-8
+        // cannot be shown to the authenticator, so it is refused.
+        let Ok(username) = std::str::from_utf8(username) else {
+            return Err(ZmtpError::AuthenticationFailed);
+        };
+        let credentials = PlainCredentials {
+            username,
+            password,
+            peer_address: self.peer_address,
+            zap_domain: &self.zap_domain,
+        };
+        if authenticator(&credentials) {
+            Ok(())
+        } else {
+            Err(ZmtpError::AuthenticationFailed)
         }
     }
 
@@ -98,12 +133,14 @@ impl PlainServer {
     ) -> Result<Progress, ZmtpError> {
         match (self.state, cmd) {
             (ServerState::WaitHello, Command::Hello { username, password }) => {
-                // RFC 24 usernames are printable ASCII; one that is not UTF-8
-                // cannot be shown to the authenticator, so it is refused.
-                let ok = std::str::from_utf8(&username)
-                    .is_ok_and(|user| (self.authenticator)(user, &password));
-                if !ok {
-                    return Err(reject(out, ZmtpError::AuthenticationFailed));
+                match self.authenticate(&username, &password) {
+                    Ok(()) => {}
+                    // No ERROR: libzmq without a ZAP handler just closes, and
+                    // its clients retry as after any lost connection (a
+                    // libzmq 4.3 client takes an ERROR for a protocol error
+                    // and never retries).
+                    Err(e @ ZmtpError::NoAuthenticator) => return Err(e),
+                    Err(e) => return Err(reject(out, e)),
                 }
                 Command::Welcome.encode_frame(out);
                 self.state = ServerState::WaitInitiate;
@@ -155,7 +192,13 @@ mod tests {
     }
 
     fn server() -> PlainServer {
-        PlainServer::new(Arc::new(|u: &str, p: &[u8]| u == "admin" && p == b"pw"))
+        PlainServer::new(
+            Some(Arc::new(|c: &PlainCredentials<'_>| {
+                c.username == "admin" && c.password == b"pw"
+            })),
+            String::new(),
+            None,
+        )
     }
 
     fn hello(u: &[u8], p: &[u8]) -> Command {
@@ -253,6 +296,44 @@ mod tests {
                 }]
             );
         }
+    }
+
+    #[test]
+    fn server_shows_the_authenticator_address_and_domain() {
+        let peer: SocketAddr = "192.0.2.7:4000".parse().unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(None));
+        let record = seen.clone();
+        let mut s = PlainServer::new(
+            Some(Arc::new(move |c: &PlainCredentials<'_>| {
+                *record.lock().unwrap() = Some((
+                    c.username.to_owned(),
+                    c.password.to_vec(),
+                    c.peer_address,
+                    c.zap_domain.to_owned(),
+                ));
+                true
+            })),
+            "global".into(),
+            Some(peer),
+        );
+        let mut out = Vec::new();
+        s.on_command(&local(SocketType::Rep), hello(b"u", b"p"), &mut out)
+            .unwrap();
+        assert_eq!(
+            seen.lock().unwrap().clone(),
+            Some(("u".into(), b"p".to_vec(), Some(peer), "global".into()))
+        );
+    }
+
+    #[test]
+    fn server_without_authenticator_refuses_without_error() {
+        let mut s = PlainServer::new(None, String::new(), None);
+        let mut out = Vec::new();
+        assert_eq!(
+            s.on_command(&local(SocketType::Rep), hello(b"u", b"p"), &mut out),
+            Err(ZmtpError::NoAuthenticator)
+        );
+        assert!(out.is_empty());
     }
 
     #[test]

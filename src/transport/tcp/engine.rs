@@ -13,8 +13,12 @@
 //!   reconnected peer gets them again.
 //! - A connecter keeps its pipe across reconnects; a binder's connection
 //!   and pipe end together.
+//! - Setting up: a connecter resolves a host name on a helper thread, then
+//!   connects (within CONNECT_TIMEOUT); every connection then has
+//!   HANDSHAKE_IVL to finish its handshake.
 
-use super::SocketDesc;
+use super::address::{resolve_in_background, ConnectAddress, Host};
+use super::{net, SocketDesc};
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
@@ -27,7 +31,7 @@ use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Stop taking frames from the pipe while this much waits to be written.
@@ -53,7 +57,15 @@ pub(crate) struct Engine {
     proto: Proto,
     end: Option<PipeEnd>,
     /// Connecter: where to (re)connect, when, and the next backoff.
-    target: Option<SocketAddr>,
+    target: Option<ConnectAddress>,
+    /// A host name lookup in progress, and its answer once in.
+    resolving: Option<mpsc::Receiver<std::io::Result<SocketAddr>>>,
+    resolved: Option<std::io::Result<SocketAddr>>,
+    /// The connection's far end, for a PLAIN server's authenticator.
+    peer: Option<SocketAddr>,
+    /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
+    /// in progress is given up.
+    deadline: Option<Instant>,
     reconnect_at: Option<Instant>,
     backoff: Duration,
     out: Vec<u8>,
@@ -95,6 +107,10 @@ impl Engine {
             proto: Proto::Idle,
             end: None,
             target: None,
+            resolving: None,
+            resolved: None,
+            peer: None,
+            deadline: None,
             reconnect_at: None,
             backoff,
             out: Vec::new(),
@@ -117,7 +133,7 @@ impl Engine {
     /// An engine that connects to `addr` (now, and again after losses).
     pub fn connecter(
         token: Token,
-        addr: SocketAddr,
+        addr: ConnectAddress,
         end: PipeEnd,
         desc: SocketDesc,
         endpoint: String,
@@ -134,13 +150,15 @@ impl Engine {
     pub fn accepted(
         token: Token,
         mut stream: TcpStream,
+        peer: SocketAddr,
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
         registry: &Registry,
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
-        let _ = stream.set_nodelay(true);
+        net::tune(&stream, &e.desc.keepalive);
+        e.peer = Some(peer);
         if registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .is_err()
@@ -178,13 +196,17 @@ impl Engine {
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        let protocol = match &self.proto {
+        let timer = match &self.proto {
             Proto::Session(s) => s.next_timeout(),
             _ if self.stream.is_none() => self.reconnect_at,
             _ => None,
         };
         let linger_end = self.gone_at.zip(self.desc.linger).map(|(t, l)| t + l);
-        protocol.into_iter().chain(linger_end).min()
+        timer
+            .into_iter()
+            .chain(linger_end)
+            .chain(self.deadline)
+            .min()
     }
 
     /// The socket is gone and the engine may close: what it sent has left,
@@ -208,7 +230,6 @@ impl Engine {
                 Ok(None) => match stream.peer_addr() {
                     Ok(_) => {
                         self.connecting = false;
-                        let _ = stream.set_nodelay(true);
                         self.emit(monitor::EVENT_CONNECTED, self.fd());
                         self.start_handshake();
                     }
@@ -238,7 +259,12 @@ impl Engine {
         let inbound = self.in_blocked && self.end.as_mut().is_some_and(|e| e.can_start_message());
         let gone = self.may_close(Instant::now());
         let finished = open && self.ended && !self.in_blocked;
-        outbound || inbound || gone || finished || (live && self.read_ready && !self.in_blocked)
+        outbound
+            || inbound
+            || gone
+            || finished
+            || self.poll_resolver()
+            || (live && self.read_ready && !self.in_blocked)
     }
 
     /// Moves whatever can move without blocking; whether anything did.
@@ -253,11 +279,23 @@ impl Engine {
             return true;
         }
         if self.stream.is_none() {
+            if self.poll_resolver() {
+                match self.resolved.take() {
+                    Some(Ok(addr)) => self.connect_to(addr, registry, now),
+                    _ => self.schedule_reconnect(),
+                }
+                return true;
+            }
             if self.reconnect_at.is_some_and(|t| now >= t) {
-                self.start_connect(registry);
+                self.start_connect(registry, now);
                 return true;
             }
             return false;
+        }
+        if self.deadline.is_some_and(|d| now >= d) {
+            // CONNECT_TIMEOUT or HANDSHAKE_IVL ran out: a connecter retries.
+            self.lost();
+            return true;
         }
         let mut work = self.deliver(now);
         if self.read_ready && !self.in_blocked && !self.connecting && !self.ended {
@@ -297,10 +335,13 @@ impl Engine {
         let pipe_max = ring::max_payload(self.desc.ring_capacity) as u64;
         cfg.max_frame_size = Some(self.desc.max_msg_size.map_or(pipe_max, |m| m.min(pipe_max)));
         cfg.heartbeat = self.desc.heartbeat;
+        cfg.mechanism = self.desc.mechanism.clone();
+        cfg.peer_address = self.peer;
         cfg
     }
 
     fn start_handshake(&mut self) {
+        self.deadline = self.desc.handshake_ivl.map(|d| Instant::now() + d);
         match Handshake::new(self.handshake_config()) {
             Ok(mut h) => {
                 while let Some(bytes) = h.poll_transmit() {
@@ -326,11 +367,50 @@ impl Engine {
         self.stream.as_ref().map_or(0, |s| s.as_raw_fd() as u32)
     }
 
-    fn start_connect(&mut self, registry: &Registry) {
+    fn start_connect(&mut self, registry: &Registry, now: Instant) {
         self.reconnect_at = None;
-        let Some(addr) = self.target else { return };
-        match TcpStream::connect(addr) {
+        let Some(target) = &self.target else { return };
+        match &target.host {
+            Host::Ip(ip) => {
+                let addr = SocketAddr::new(*ip, target.port);
+                self.connect_to(addr, registry, now);
+            }
+            // Resolved at each attempt, as libzmq does: the name may point
+            // elsewhere by now.
+            Host::Name(name) => match resolve_in_background(
+                name.clone(),
+                target.port,
+                target.ipv6,
+                self.bell.clone(),
+            ) {
+                Ok(rx) => self.resolving = Some(rx),
+                Err(_) => self.schedule_reconnect(),
+            },
+        }
+    }
+
+    /// Whether a host name lookup has answered (the answer is in
+    /// `resolved`).
+    fn poll_resolver(&mut self) -> bool {
+        if let Some(rx) = &self.resolving {
+            match rx.try_recv() {
+                Ok(answer) => self.resolved = Some(answer),
+                Err(mpsc::TryRecvError::Empty) => return false,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.resolved = Some(Err(ErrorKind::Other.into()));
+                }
+            }
+            self.resolving = None;
+        }
+        self.resolved.is_some()
+    }
+
+    fn connect_to(&mut self, addr: SocketAddr, registry: &Registry, now: Instant) {
+        let source = self.target.as_ref().and_then(|t| t.source_for(addr));
+        match net::connect(addr, source) {
             Ok(mut stream) => {
+                net::tune(&stream, &self.desc.keepalive);
+                self.peer = Some(addr);
                 if registry
                     .register(
                         &mut stream,
@@ -342,6 +422,7 @@ impl Engine {
                     self.stream = Some(stream);
                     self.connecting = true;
                     self.emit(monitor::EVENT_CONNECT_DELAYED, libc::EINPROGRESS as u32);
+                    self.deadline = self.desc.connect_timeout.map(|d| now + d);
                 } else {
                     self.schedule_reconnect();
                 }
@@ -392,6 +473,7 @@ impl Engine {
         }
         self.io_errno = 0;
         self.connecting = false;
+        self.deadline = None;
         self.proto = Proto::Idle;
         self.out.clear();
         self.out_pos = 0;
@@ -522,6 +604,7 @@ impl Engine {
     }
 
     fn on_ready(&mut self, peer_id: Vec<u8>) {
+        self.deadline = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match &mut self.end {
             Some(end) => {

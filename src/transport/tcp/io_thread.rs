@@ -7,7 +7,7 @@
 //! has work, poll; a ring then writes the poll's eventfd.
 
 use super::engine::Engine;
-use super::SocketDesc;
+use super::{ConnectAddress, SocketDesc};
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::PipeEnd;
@@ -32,7 +32,7 @@ pub(crate) enum Command {
         desc: Box<SocketDesc>,
     },
     Connect {
-        addr: SocketAddr,
+        addr: Box<ConnectAddress>,
         end: Box<PipeEnd>,
         desc: Box<SocketDesc>,
         endpoint: String,
@@ -99,9 +99,9 @@ impl IoThread {
         });
     }
 
-    pub fn connect(&self, addr: SocketAddr, end: PipeEnd, desc: SocketDesc, endpoint: String) {
+    pub fn connect(&self, addr: ConnectAddress, end: PipeEnd, desc: SocketDesc, endpoint: String) {
         self.send(Command::Connect {
-            addr,
+            addr: Box::new(addr),
             end: Box::new(end),
             desc: Box::new(desc),
             endpoint,
@@ -255,7 +255,7 @@ impl Loop {
                     let entry = self.engines.vacant_entry();
                     let token = Token(1 + entry.key());
                     let bell = self.shared.bell.clone();
-                    entry.insert(Engine::connecter(token, addr, *end, *desc, endpoint, bell));
+                    entry.insert(Engine::connecter(token, *addr, *end, *desc, endpoint, bell));
                 }
                 Command::Unbind { socket_id, addr } => {
                     let doomed: Vec<usize> = self
@@ -281,7 +281,7 @@ impl Loop {
         };
         loop {
             match l.listener.accept() {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     l.desc.shared.monitor.emit(
                         monitor::EVENT_ACCEPTED,
                         stream.as_raw_fd() as u32,
@@ -293,6 +293,7 @@ impl Loop {
                     let e = Engine::accepted(
                         token,
                         stream,
+                        peer,
                         l.desc.clone(),
                         l.endpoint.clone(),
                         bell,

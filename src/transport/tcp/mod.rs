@@ -2,26 +2,32 @@
 //! each connection's pipe.
 //!
 //! The caller's thread binds the listener (so `AddrInUse` is reported at
-//! once) and resolves addresses; everything after — accepting, connecting,
-//! reconnecting, the handshake and moving frames between pipes and streams —
-//! happens on the context's I/O thread ([`io_thread`]), one [`engine`] per
+//! once) and checks connect addresses ([`address`]); everything after —
+//! resolving host names, accepting, connecting, reconnecting, the handshake
+//! and moving frames between pipes and streams — happens off the caller's
+//! thread: on the context's I/O thread ([`io_thread`]), one [`engine`] per
 //! connection, driving the sans-IO [`crate::zmtp`] state machines.
 //!
 //! A connecter's pipe exists from `connect` on and survives reconnects, as in
 //! libzmq (messages wait in it meanwhile); a binder gets a new pipe for each
 //! accepted connection once its handshake succeeds.
 
+mod address;
 mod engine;
 mod io_thread;
+mod net;
 
+pub(crate) use address::{bind_address, connect_address, ConnectAddress};
 pub(crate) use io_thread::IoThread;
+pub(crate) use net::Keepalive;
 
 use crate::error::{Error, Result};
 use crate::monitor;
 use crate::pipe::PipeEnd;
 use crate::socket::SocketShared;
+use crate::zmtp::MechanismConfig;
 use crate::SocketType;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,29 +48,15 @@ pub(crate) struct SocketDesc {
     pub reconnect_ivl_max: Option<Duration>,
     pub max_msg_size: Option<u64>,
     pub heartbeat: crate::zmtp::HeartbeatConfig,
-}
-
-/// Resolves the address part of `tcp://host:port` (`*` for any interface,
-/// port `0` or `*` for an ephemeral one).
-pub(crate) fn resolve(endpoint: &str, address: &str) -> Result<SocketAddr> {
-    let invalid = |reason| Error::InvalidEndpoint {
-        endpoint: endpoint.to_owned(),
-        reason,
-    };
-    let (host, port) = address
-        .rsplit_once(':')
-        .ok_or_else(|| invalid("expected host:port"))?;
-    let port: u16 = match port {
-        "*" => 0,
-        p => p.parse().map_err(|_| invalid("the port is not a number"))?,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = if host == "*" { "0.0.0.0" } else { host };
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|_| invalid("the host cannot be resolved"))?
-        .next()
-        .ok_or_else(|| invalid("the host has no address"))
+    /// Security mechanism and role (NULL, or PLAIN client or server).
+    pub mechanism: MechanismConfig,
+    /// CONNECT_TIMEOUT: give up a connect attempt after this; `None` waits
+    /// as long as the OS does.
+    pub connect_timeout: Option<Duration>,
+    /// HANDSHAKE_IVL: drop a connection whose handshake takes longer;
+    /// `None` never does.
+    pub handshake_ivl: Option<Duration>,
+    pub keepalive: Keepalive,
 }
 
 /// Binds a listener for `desc`'s socket; returns the address bound (the
@@ -76,7 +68,7 @@ pub(crate) fn bind(
     addr: SocketAddr,
     desc: SocketDesc,
 ) -> Result<(SocketAddr, RawFd)> {
-    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+    let listener = net::listen(addr).map_err(|e| {
         let errno = e.raw_os_error().unwrap_or(0) as u32;
         desc.shared
             .monitor
@@ -86,7 +78,6 @@ pub(crate) fn bind(
             _ => Error::Io(e),
         }
     })?;
-    listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let fd = listener.as_raw_fd();
     desc.shared.monitor.emit(
@@ -101,7 +92,7 @@ pub(crate) fn bind(
 /// Starts connecting `desc`'s socket to `addr`; the engine keeps `end`.
 pub(crate) fn connect(
     io: &IoThread,
-    addr: SocketAddr,
+    addr: ConnectAddress,
     end: PipeEnd,
     desc: SocketDesc,
     endpoint: String,

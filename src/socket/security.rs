@@ -1,0 +1,256 @@
+//! PLAIN security options, as libzmq has them (`ZMQ_PLAIN_SERVER`,
+//! `_USERNAME`, `_PASSWORD`, `ZMQ_ZAP_DOMAIN`), plus the authenticator a
+//! zeroring PLAIN server asks in place of libzmq's ZAP handler.
+//!
+//! Like every tcp option they apply to connections made by later `bind` and
+//! `connect` calls. inproc never authenticates, as in libzmq.
+//!
+//! Without an authenticator a PLAIN server refuses every client: it closes
+//! the connection at the client's HELLO, sending no ERROR. libzmq 4.3's
+//! PLAIN server does exactly that when no ZAP handler is installed (its
+//! `plain_server_t::process_hello` fails when `zap_connect` finds no
+//! handler), unlike its NULL and CURVE mechanisms, which then accept
+//! everyone unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set. Its clients retry after
+//! RECONNECT_IVL, as after any lost connection.
+//!
+//! A client with bad credentials gets RFC 24's ERROR "400". libzmq's own
+//! PLAIN code spells that command's name with the C literal `"\x05ERROR"`,
+//! which reads as `"\x5eRROR"`: its server sends, and its client expects,
+//! that malformed command. So a libzmq 4.3.4 client refused by zeroring
+//! reports a protocol error (`ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND`)
+//! where a libzmq server would have it report an authentication failure
+//! (400); either way it then stops reconnecting. zeroring sends the RFC's
+//! form, which every conformant peer reads.
+
+use super::Socket;
+use crate::error::{Error, Result};
+use crate::zmtp::{Authenticator, PlainCredentials};
+use std::sync::Arc;
+
+/// A socket's security settings; libzmq keeps the same state (a mechanism,
+/// the as-server flag, the credentials) and the last option set wins.
+#[derive(Clone, Default)]
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) struct Security {
+    /// The mechanism is PLAIN (else NULL).
+    plain: bool,
+    as_server: bool,
+    username: String,
+    password: String,
+    zap_domain: String,
+    authenticator: Option<Authenticator>,
+}
+
+impl Security {
+    /// The mechanism a new connection's handshake runs.
+    #[cfg(not(loom))]
+    pub fn mechanism(&self) -> crate::zmtp::MechanismConfig {
+        use crate::zmtp::MechanismConfig;
+        match (self.plain, self.as_server) {
+            (false, _) => MechanismConfig::Null,
+            (true, true) => MechanismConfig::PlainServer {
+                authenticator: self.authenticator.clone(),
+                zap_domain: self.zap_domain.clone(),
+            },
+            (true, false) => MechanismConfig::plain_client(&*self.username, &*self.password),
+        }
+    }
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("plain", &self.plain)
+            .field("as_server", &self.as_server)
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .field("zap_domain", &self.zap_domain)
+            .field("authenticator", &self.authenticator.is_some())
+            .finish()
+    }
+}
+
+/// A PLAIN credential or ZAP domain: at most 255 bytes (one length octet
+/// on the wire).
+fn check_len(value: &str, what: &'static str) -> Result<()> {
+    if value.len() > 255 {
+        return Err(Error::InvalidArgument(what));
+    }
+    Ok(())
+}
+
+impl Socket {
+    /// `ZMQ_PLAIN_SERVER`: `true` makes this socket a PLAIN server, which
+    /// asks the [authenticator](Self::set_plain_authenticator) about each
+    /// client; `false` goes back to NULL security.
+    ///
+    /// Without an authenticator every client is refused: its connection is
+    /// closed at its HELLO, with no ERROR, and it retries after its
+    /// RECONNECT_IVL. That is what libzmq 4.3's PLAIN server does when no
+    /// ZAP handler is installed (unlike its NULL and CURVE mechanisms, which
+    /// then let everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
+    pub fn set_plain_server(&self, on: bool) -> Result<()> {
+        let sec = &mut self.core()?.opts.security;
+        sec.plain = on;
+        sec.as_server = on;
+        Ok(())
+    }
+
+    /// Whether this socket is a PLAIN server.
+    pub fn get_plain_server(&self) -> Result<bool> {
+        let c = self.core()?;
+        Ok(c.opts.security.plain && c.opts.security.as_server)
+    }
+
+    /// `ZMQ_PLAIN_USERNAME`: the username this socket sends as a PLAIN
+    /// client (1 to 255 bytes). Setting one makes the socket a PLAIN
+    /// client; `None` goes back to NULL security, as in libzmq.
+    pub fn set_plain_username(&self, username: Option<&str>) -> Result<()> {
+        self.set_credential(username, |sec, v| sec.username = v)
+    }
+
+    /// The username set with [`set_plain_username`](Self::set_plain_username)
+    /// (empty if none).
+    pub fn get_plain_username(&self) -> Result<String> {
+        Ok(self.core()?.opts.security.username.clone())
+    }
+
+    /// `ZMQ_PLAIN_PASSWORD`: the password this socket sends as a PLAIN
+    /// client (1 to 255 bytes). Setting one makes the socket a PLAIN
+    /// client; `None` goes back to NULL security, as in libzmq.
+    pub fn set_plain_password(&self, password: Option<&str>) -> Result<()> {
+        self.set_credential(password, |sec, v| sec.password = v)
+    }
+
+    /// The password set with [`set_plain_password`](Self::set_plain_password)
+    /// (empty if none).
+    pub fn get_plain_password(&self) -> Result<String> {
+        Ok(self.core()?.opts.security.password.clone())
+    }
+
+    fn set_credential(
+        &self,
+        value: Option<&str>,
+        store: impl FnOnce(&mut Security, String),
+    ) -> Result<()> {
+        let sec = &mut self.core()?.opts.security;
+        match value {
+            None => sec.plain = false,
+            Some(v) => {
+                if v.is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "PLAIN credentials are 1 to 255 bytes (None turns PLAIN off)",
+                    ));
+                }
+                check_len(v, "PLAIN credentials are 1 to 255 bytes")?;
+                store(sec, v.to_owned());
+                sec.plain = true;
+                sec.as_server = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// `ZMQ_ZAP_DOMAIN`: the domain (at most 255 bytes) handed to the
+    /// authenticator with each client's credentials, so one authenticator
+    /// can serve several sockets.
+    pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
+        check_len(domain, "the ZAP domain is at most 255 bytes")?;
+        self.core()?.opts.security.zap_domain = domain.to_owned();
+        Ok(())
+    }
+
+    /// The domain set with [`set_zap_domain`](Self::set_zap_domain).
+    pub fn get_zap_domain(&self) -> Result<String> {
+        Ok(self.core()?.opts.security.zap_domain.clone())
+    }
+
+    /// Decides which clients a PLAIN server lets in: called on the context's
+    /// I/O thread for each client's HELLO, with its username, password,
+    /// address and this socket's ZAP domain; `true` admits it, `false` sends
+    /// it ERROR "400" and closes the connection, as a libzmq server does
+    /// when its ZAP handler says 400. A zeroring client then tries again
+    /// after RECONNECT_IVL. A libzmq 4.3.4 client stops reconnecting, as it
+    /// does when a libzmq server refuses it, but reports a protocol error
+    /// rather than an authentication failure: libzmq spells ERROR's name
+    /// with the C literal `"\x05ERROR"` (which reads as `"\x5eRROR"`), so it
+    /// only recognises its own malformed ERROR.
+    ///
+    /// It stands in for libzmq's ZAP handler, so it should answer quickly:
+    /// it runs on the I/O thread that serves every connection of the
+    /// context.
+    ///
+    /// ```
+    /// use zeroring::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let rep = ctx.socket(SocketType::Rep).unwrap();
+    /// rep.set_plain_server(true).unwrap();
+    /// rep.set_plain_authenticator(|c| c.username == "admin" && c.password == b"secret")
+    ///     .unwrap();
+    /// ```
+    pub fn set_plain_authenticator(
+        &self,
+        authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.core()?.opts.security.authenticator = Some(Arc::new(authenticate));
+        Ok(())
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::zmtp::MechanismConfig;
+    use crate::{Context, SocketType};
+
+    #[test]
+    fn plain_options_follow_libzmq() {
+        let ctx = Context::new();
+        let s = ctx.socket(SocketType::Dealer).unwrap();
+        let mech = |s: &crate::Socket| s.core().unwrap().opts.security.mechanism();
+        assert!(matches!(mech(&s), MechanismConfig::Null));
+
+        s.set_plain_username(Some("admin")).unwrap();
+        assert!(matches!(mech(&s), MechanismConfig::PlainClient { .. }));
+        s.set_plain_password(Some("pw")).unwrap();
+        assert_eq!(s.get_plain_username().unwrap(), "admin");
+        assert_eq!(s.get_plain_password().unwrap(), "pw");
+        assert!(!s.get_plain_server().unwrap());
+
+        s.set_plain_server(true).unwrap();
+        assert!(s.get_plain_server().unwrap());
+        assert!(matches!(
+            mech(&s),
+            MechanismConfig::PlainServer {
+                authenticator: None,
+                ..
+            }
+        ));
+        s.set_zap_domain("global").unwrap();
+        s.set_plain_authenticator(|_| true).unwrap();
+        match mech(&s) {
+            MechanismConfig::PlainServer {
+                authenticator,
+                zap_domain,
+            } => {
+                assert!(authenticator.is_some());
+                assert_eq!(zap_domain, "global");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // A credential makes it a client again; None or false go to NULL.
+        s.set_plain_password(Some("pw2")).unwrap();
+        assert!(!s.get_plain_server().unwrap());
+        s.set_plain_password(None).unwrap();
+        assert!(matches!(mech(&s), MechanismConfig::Null));
+        s.set_plain_server(true).unwrap();
+        s.set_plain_server(false).unwrap();
+        assert!(matches!(mech(&s), MechanismConfig::Null));
+
+        assert!(s.set_plain_username(Some("")).is_err());
+        assert!(s.set_plain_username(Some(&"u".repeat(256))).is_err());
+        assert!(s.set_zap_domain(&"d".repeat(256)).is_err());
+        s.set_zap_domain("").unwrap();
+        assert!(!format!("{:?}", s.core().unwrap().opts.security).contains("pw2"));
+    }
+}
