@@ -233,6 +233,7 @@ impl PipeEnd {
     /// so a peer whose writers are all strong sleeps without `membarrier`.
     /// The I/O thread's ends are: it can afford a fence per batch. Call
     /// before the peer's socket gets the pipe.
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn set_strong(&mut self) {
         self.strong = true;
         self.ctl.strong[self.side].store(true, Ordering::Relaxed);
