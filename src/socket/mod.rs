@@ -188,7 +188,8 @@ impl Socket {
         Ok(self.core()?.kind)
     }
 
-    /// Accepts connections on `endpoint` (`inproc://name`).
+    /// Accepts connections on `endpoint` (`inproc://name`, `tcp://host:port`,
+    /// `ipc:///path` or `ipc://@abstract-name`).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -212,8 +213,21 @@ impl Socket {
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
+            #[cfg(not(loom))]
+            Endpoint::Ipc(address) => {
+                let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
+                if c.ipc_bound.iter().any(|(e, _, _)| e == endpoint) {
+                    return Err(Error::AddrInUse(endpoint.to_owned()));
+                }
+                let io = c.ctx.io()?;
+                let (file, fd) = transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc())?;
+                c.last_endpoint = endpoint.to_owned();
+                c.ipc_bound.push((endpoint.to_owned(), file, fd));
+            }
             #[cfg(loom)]
-            Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
         }
         Ok(())
     }
@@ -248,8 +262,24 @@ impl Socket {
                 });
                 transport::tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
             }
+            #[cfg(not(loom))]
+            Endpoint::Ipc(address) => {
+                let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
+                let io = c.ctx.io()?;
+                // No pipe yet: it comes with the connection, in shared
+                // memory when the peer is zeroring.
+                io.connect(
+                    transport::stream::Target::Ipc(addr),
+                    None,
+                    c.tcp_desc(),
+                    endpoint.to_owned(),
+                );
+                c.ipc_connected.push(endpoint.to_owned());
+            }
             #[cfg(loom)]
-            Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
         }
         c.last_endpoint = endpoint.to_owned();
         Ok(())
@@ -272,16 +302,33 @@ impl Socket {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
                 let (bound_as, local, fd) = c.tcp_bound.remove(i);
-                c.ctx.io()?.unbind(c.id, Some(local));
                 let local = format!("tcp://{local}");
+                c.ctx.io()?.unbind(c.id, Some(local.clone()));
                 self.shared
                     .monitor
                     .emit(monitor::EVENT_CLOSED, fd as u32, &local);
                 c.close_endpoint(&local);
                 c.close_endpoint(&bound_as);
             }
+            #[cfg(not(loom))]
+            Endpoint::Ipc(_) => {
+                let Some(i) = c.ipc_bound.iter().position(|(e, _, _)| e == endpoint) else {
+                    return Err(Error::EndpointNotFound(endpoint.to_owned()));
+                };
+                let (bound_as, file, fd) = c.ipc_bound.remove(i);
+                c.ctx.io()?.unbind(c.id, Some(bound_as.clone()));
+                if let Some(file) = file {
+                    file.remove();
+                }
+                self.shared
+                    .monitor
+                    .emit(monitor::EVENT_CLOSED, fd as u32, &bound_as);
+                c.close_endpoint(&bound_as);
+            }
             #[cfg(loom)]
-            Endpoint::Tcp(_) => return Err(Error::EndpointNotFound(endpoint.to_owned())),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                return Err(Error::EndpointNotFound(endpoint.to_owned()))
+            }
         }
         Ok(())
     }
@@ -293,6 +340,17 @@ impl Socket {
         let parked = match parsed {
             Endpoint::Inproc(name) => c.ctx.inner.clone().inproc.unpark(&name, c.id),
             Endpoint::Tcp(_) => false,
+            #[cfg(not(loom))]
+            Endpoint::Ipc(_) => match c.ipc_connected.iter().position(|e| e == endpoint) {
+                Some(i) => {
+                    c.ipc_connected.remove(i);
+                    c.ctx.io()?.forget(c.id, Some(endpoint.to_owned()));
+                    true
+                }
+                None => false,
+            },
+            #[cfg(loom)]
+            Endpoint::Ipc(_) => false,
         };
         if c.close_endpoint(endpoint) || parked {
             Ok(())
@@ -693,9 +751,23 @@ impl Drop for Socket {
         c.abort_message();
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
-        if !c.tcp_bound.is_empty() {
+        if !c.ipc_connected.is_empty() {
+            if let Ok(io) = c.ctx.io() {
+                io.forget(c.id, None);
+            }
+        }
+        #[cfg(not(loom))]
+        if !c.tcp_bound.is_empty() || !c.ipc_bound.is_empty() {
             if let Ok(io) = c.ctx.io() {
                 io.unbind(c.id, None);
+            }
+            for (bound_as, file, fd) in &c.ipc_bound {
+                if let Some(file) = file {
+                    file.remove();
+                }
+                self.shared
+                    .monitor
+                    .emit(monitor::EVENT_CLOSED, *fd as u32, bound_as);
             }
             for (_, local, fd) in &c.tcp_bound {
                 let local = format!("tcp://{local}");

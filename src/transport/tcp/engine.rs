@@ -1,5 +1,5 @@
-//! One tcp connection: the ZMTP handshake, then frames both ways between
-//! the stream and the far end of the socket's pipe.
+//! One tcp or ipc connection: the ZMTP handshake, then frames both ways
+//! between the stream and the far end of the socket's pipe.
 //!
 //! - In: the stream is read in large chunks into one buffer, and
 //!   [`Session::read`] finds the frames in place; each is copied once, into
@@ -19,13 +19,12 @@ use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
+use crate::transport::stream::{Stream, Target};
 use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Session};
 use crate::SocketType;
-use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,13 +46,17 @@ pub(crate) struct Engine {
     desc: SocketDesc,
     endpoint: String,
     bell: Arc<Doorbell>,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     /// A non-blocking connect is in progress.
     connecting: bool,
     proto: Proto,
     end: Option<PipeEnd>,
     /// Connecter: where to (re)connect, when, and the next backoff.
-    target: Option<SocketAddr>,
+    target: Option<Target>,
+    /// The socket disconnected this endpoint, or is gone, and holds no
+    /// pipe that would tell us (an ipc connecter before its first
+    /// connection).
+    forgotten: bool,
     reconnect_at: Option<Instant>,
     backoff: Duration,
     out: Vec<u8>,
@@ -95,6 +98,7 @@ impl Engine {
             proto: Proto::Idle,
             end: None,
             target: None,
+            forgotten: false,
             reconnect_at: None,
             backoff,
             out: Vec::new(),
@@ -114,18 +118,19 @@ impl Engine {
         }
     }
 
-    /// An engine that connects to `addr` (now, and again after losses).
+    /// An engine that connects to `target` (now, and again after losses).
+    /// Without a pipe (ipc), it makes one once connected.
     pub fn connecter(
         token: Token,
-        addr: SocketAddr,
-        end: PipeEnd,
+        target: Target,
+        end: Option<PipeEnd>,
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
-        e.target = Some(addr);
-        e.end = Some(end);
+        e.target = Some(target);
+        e.end = end;
         e.reconnect_at = Some(Instant::now());
         e
     }
@@ -133,14 +138,14 @@ impl Engine {
     /// An engine for a connection a listener accepted.
     pub fn accepted(
         token: Token,
-        mut stream: TcpStream,
+        mut stream: Stream,
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
         registry: &Registry,
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
-        let _ = stream.set_nodelay(true);
+        stream.set_nodelay();
         if registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .is_err()
@@ -167,9 +172,23 @@ impl Engine {
         self.stream.is_some() && !self.connecting && matches!(self.proto, Proto::Session(_))
     }
 
-    /// The socket closed its end of the pipe.
+    /// The socket closed its end of the pipe (or, holding none, told us).
     fn socket_gone(&self) -> bool {
-        self.end.as_ref().is_some_and(|e| e.peer_closed())
+        match &self.end {
+            Some(e) => e.peer_closed(),
+            None => self.forgotten,
+        }
+    }
+
+    /// The socket `socket_id` disconnected `endpoint` (None: it is gone).
+    /// Only a connecter without a pipe needs telling.
+    pub fn forget(&mut self, socket_id: u64, endpoint: Option<&str>) {
+        if self.desc.socket_id == socket_id
+            && self.target.is_some()
+            && endpoint.map_or(true, |e| e == self.endpoint)
+        {
+            self.forgotten = true;
+        }
     }
 
     /// How long the socket lets unsent messages delay closing (LINGER).
@@ -205,10 +224,10 @@ impl Engine {
             match stream.take_error() {
                 // Refused, unreachable, ...: drop it and retry later.
                 Ok(Some(_)) | Err(_) => return self.lost(),
-                Ok(None) => match stream.peer_addr() {
-                    Ok(_) => {
+                Ok(None) => match stream.peer_connected() {
+                    Ok(()) => {
                         self.connecting = false;
-                        let _ = stream.set_nodelay(true);
+                        stream.set_nodelay();
                         self.emit(monitor::EVENT_CONNECTED, self.fd());
                         self.start_handshake();
                     }
@@ -328,8 +347,8 @@ impl Engine {
 
     fn start_connect(&mut self, registry: &Registry) {
         self.reconnect_at = None;
-        let Some(addr) = self.target else { return };
-        match TcpStream::connect(addr) {
+        let Some(target) = &self.target else { return };
+        match target.connect() {
             Ok(mut stream) => {
                 if registry
                     .register(

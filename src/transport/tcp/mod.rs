@@ -16,6 +16,8 @@ mod io_thread;
 
 pub(crate) use io_thread::IoThread;
 
+use crate::transport::stream::{Listener, Target};
+
 use crate::error::{Error, Result};
 use crate::monitor;
 use crate::pipe::PipeEnd;
@@ -94,7 +96,11 @@ pub(crate) fn bind(
         fd as u32,
         &format!("tcp://{local}"),
     );
-    io.listen(mio::net::TcpListener::from_std(listener), local, desc);
+    io.listen(
+        Listener::Tcp(mio::net::TcpListener::from_std(listener)),
+        format!("tcp://{local}"),
+        desc,
+    );
     Ok((local, fd))
 }
 
@@ -106,5 +112,5 @@ pub(crate) fn connect(
     desc: SocketDesc,
     endpoint: String,
 ) {
-    io.connect(addr, end, desc, endpoint);
+    io.connect(Target::Tcp(addr), Some(end), desc, endpoint);
 }
