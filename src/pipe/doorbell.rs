@@ -21,20 +21,45 @@
 //! `seen` atomically with going to sleep. Clearing `sleeping` with a swap
 //! means only the first of many writers pays for the system call.
 //!
-//! The struct is `#[repr(C)]` plain memory, so it can live in a shared mapping
-//! and the futex (not process-private) wakes sleepers in other processes.
+//! The two words both sides touch ([`BellWords`]) are `#[repr(C)]` plain
+//! memory, kept apart from the doorbell's process-local parts, so they can
+//! live in a shared mapping and the futex (not process-private) wakes
+//! sleepers in other processes (ipc).
 
 use super::futex;
 use crate::sync::{barrier, AtomicU32, Ordering};
+use std::ptr::NonNull;
 use std::time::Duration;
 
-/// A futex word and a sleeping flag: where one reader waits for many writers.
-/// Aligned to its own pair of cache lines: writers load it on every publish,
-/// so nothing the reader writes often may share its line.
+/// A futex word and a sleeping flag: what a doorbell's reader and writers
+/// share. No pointers, any bit pattern valid, so it may lie in memory a
+/// peer process maps and writes. Aligned to its own pair of cache lines:
+/// writers load it on every publish, so nothing the reader writes often may
+/// share its line.
 #[repr(C, align(128))]
-pub struct Doorbell {
+pub(crate) struct BellWords {
     seq: AtomicU32,
     sleeping: AtomicU32,
+}
+
+impl BellWords {
+    fn new() -> Self {
+        Self {
+            seq: AtomicU32::new(0),
+            sleeping: AtomicU32::new(0),
+        }
+    }
+}
+
+/// Where one reader waits for many writers: the shared words, and how to
+/// wake a reader that sleeps elsewhere than on the futex.
+#[repr(C, align(128))]
+pub struct Doorbell {
+    words: NonNull<BellWords>,
+    /// `None`: `words` is our own heap allocation, freed on drop. `Some`: it
+    /// lies in this shared mapping, which lives at least as long.
+    #[cfg(not(loom))]
+    mapping: Option<std::sync::Arc<dyn Send + Sync>>,
     #[cfg(loom)]
     bucket: futex::Bucket,
     /// For a reader that sleeps in epoll rather than on the futex (an I/O
@@ -62,9 +87,27 @@ impl Default for Doorbell {
 impl std::fmt::Debug for Doorbell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Doorbell")
-            .field("seq", &self.seq.load(Ordering::Relaxed))
-            .field("sleeping", &self.sleeping.load(Ordering::Relaxed))
+            .field("seq", &self.words().seq.load(Ordering::Relaxed))
+            .field("sleeping", &self.words().sleeping.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+// SAFETY: the words are atomics, and the mapping (if any) is Send + Sync;
+// nothing in a Doorbell is tied to a thread.
+unsafe impl Send for Doorbell {}
+// SAFETY: as above: every shared access goes through the atomics.
+unsafe impl Sync for Doorbell {}
+
+impl Drop for Doorbell {
+    fn drop(&mut self) {
+        #[cfg(not(loom))]
+        if self.mapping.is_some() {
+            return;
+        }
+        // SAFETY: without a mapping, `words` came from `Box::into_raw` in
+        // `new` and only this doorbell refers to it.
+        drop(unsafe { Box::from_raw(self.words.as_ptr()) });
     }
 }
 
@@ -72,9 +115,12 @@ impl Doorbell {
     /// A doorbell nobody sleeps on.
     pub fn new() -> Self {
         barrier::init();
+        let words = Box::into_raw(Box::new(BellWords::new()));
         Self {
-            seq: AtomicU32::new(0),
-            sleeping: AtomicU32::new(0),
+            // SAFETY: Box::into_raw never returns null.
+            words: unsafe { NonNull::new_unchecked(words) },
+            #[cfg(not(loom))]
+            mapping: None,
             #[cfg(loom)]
             bucket: futex::Bucket::new(),
             #[cfg(not(loom))]
@@ -82,14 +128,52 @@ impl Doorbell {
         }
     }
 
+    /// A doorbell whose words lie at the start of `mapping` (`len` bytes),
+    /// shared with other processes. With `init`, the words are reset (our
+    /// own doorbell); without, they are used as found (a peer's, which we
+    /// only ring). Fails if the mapping is too small or misaligned.
+    #[cfg(not(loom))]
+    pub(crate) fn in_mapping(
+        base: NonNull<u8>,
+        len: usize,
+        mapping: std::sync::Arc<dyn Send + Sync>,
+        init: bool,
+    ) -> Option<Self> {
+        if len < std::mem::size_of::<BellWords>()
+            || base.as_ptr() as usize % std::mem::align_of::<BellWords>() != 0
+        {
+            return None;
+        }
+        barrier::init();
+        let words = base.cast::<BellWords>();
+        if init {
+            // SAFETY: `words` is aligned and in bounds (checked above), and
+            // `mapping` keeps it mapped; two atomics of any bit pattern are
+            // valid, so writing them over whatever was there is sound.
+            unsafe { words.as_ptr().write(BellWords::new()) };
+        }
+        Some(Self {
+            words,
+            mapping: Some(mapping),
+            waker: None,
+        })
+    }
+
+    #[inline]
+    fn words(&self) -> &BellWords {
+        // SAFETY: `words` points at a BellWords that lives as long as we do
+        // (our heap box, or a mapping we hold); a peer may write it at any
+        // time, but it holds only atomics, valid in every bit pattern.
+        unsafe { self.words.as_ref() }
+    }
+
     /// A doorbell whose reader sleeps in `mio::Poll` (an I/O thread): it
     /// arms the doorbell, re-checks, then polls; a ring wakes the poll.
     #[cfg(not(loom))]
     pub(crate) fn with_waker(waker: std::sync::Arc<mio::Waker>) -> Self {
-        Self {
-            waker: Some(waker),
-            ..Self::new()
-        }
+        let mut bell = Self::new();
+        bell.waker = Some(waker);
+        bell
     }
 
     /// Writer side: call after making a change visible. Cheap (a barrier
@@ -106,19 +190,18 @@ impl Doorbell {
         }
         #[cfg(loom)]
         barrier::light();
-        if self.sleeping.load(Ordering::Relaxed) != 0
-            && self.sleeping.swap(0, Ordering::Relaxed) != 0
-        {
-            self.seq.fetch_add(1, Ordering::Release);
+        let w = self.words();
+        if w.sleeping.load(Ordering::Relaxed) != 0 && w.sleeping.swap(0, Ordering::Relaxed) != 0 {
+            w.seq.fetch_add(1, Ordering::Release);
             #[cfg(not(loom))]
             match &self.waker {
                 // mio's waker is an eventfd: a write fails only when its
                 // counter is already non-zero, i.e. the poller is woken anyway.
-                Some(w) => drop(w.wake()),
-                None => futex::wake_all(&self.seq),
+                Some(waker) => drop(waker.wake()),
+                None => futex::wake_all(&w.seq),
             }
             #[cfg(loom)]
-            self.bucket.wake_all(&self.seq);
+            self.bucket.wake_all(&w.seq);
         }
     }
 
@@ -127,7 +210,7 @@ impl Doorbell {
     #[inline]
     fn set_sleeping(&self, v: u32) {
         #[cfg(not(loom))]
-        self.sleeping.store(v, Ordering::Relaxed);
+        self.words().sleeping.store(v, Ordering::Relaxed);
         // loom 0.7 can order a plain store *before* a concurrent RMW in the
         // modification order even when the RMW read an older value, i.e. it
         // lets the store slip between the RMW's read and its write
@@ -139,7 +222,7 @@ impl Doorbell {
         // store, and loom places RMWs correctly, so under loom the reader
         // writes with a swap.
         #[cfg(loom)]
-        let _ = self.sleeping.swap(v, Ordering::Relaxed);
+        let _ = self.words().sleeping.swap(v, Ordering::Relaxed);
     }
 
     /// Reader side, for a waiter that sleeps on several doorbells at once
@@ -149,7 +232,7 @@ impl Doorbell {
     /// [`disarm`](Self::disarm) each after.
     #[cfg(not(loom))]
     pub(crate) fn arm(&self) -> u32 {
-        let seen = self.seq.load(Ordering::Acquire);
+        let seen = self.words().seq.load(Ordering::Acquire);
         self.set_sleeping(1);
         seen
     }
@@ -163,7 +246,7 @@ impl Doorbell {
     /// The futex word sleepers wait on.
     #[cfg(not(loom))]
     pub(crate) fn word(&self) -> &AtomicU32 {
-        &self.seq
+        &self.words().seq
     }
 
     /// Reader side: returns what `check` finds, sleeping while it finds
@@ -175,7 +258,7 @@ impl Doorbell {
         timeout: Option<Duration>,
         mut check: impl FnMut() -> Option<T>,
     ) -> Option<T> {
-        let seen = self.seq.load(Ordering::Acquire);
+        let seen = self.words().seq.load(Ordering::Acquire);
         self.set_sleeping(1);
         barrier::heavy();
         if let Some(found) = check() {
@@ -183,9 +266,9 @@ impl Doorbell {
             return Some(found);
         }
         #[cfg(not(loom))]
-        futex::wait(&self.seq, seen, timeout);
+        futex::wait(&self.words().seq, seen, timeout);
         #[cfg(loom)]
-        self.bucket.wait(&self.seq, seen, timeout);
+        self.bucket.wait(&self.words().seq, seen, timeout);
         self.set_sleeping(0);
         check()
     }

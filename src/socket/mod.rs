@@ -31,6 +31,10 @@ pub(crate) struct NewPipe {
 /// The part of a socket other threads reach: its doorbell and its mailbox.
 pub(crate) struct SocketShared {
     pub bell: Arc<Doorbell>,
+    /// The segment `bell` lives in, for ipc peers in other processes to
+    /// map; `None` where there is none (the bell is then process-local).
+    #[cfg(not(loom))]
+    pub bell_fd: Option<std::os::fd::OwnedFd>,
     /// Where the socket's events go, from its thread and the I/O thread.
     pub monitor: crate::monitor::MonitorSlot,
     mail: Mutex<Vec<NewPipe>>,
@@ -39,8 +43,20 @@ pub(crate) struct SocketShared {
 
 impl SocketShared {
     fn new() -> Self {
+        // Every socket's doorbell is in shared memory of its own, so any
+        // ipc peer can be handed it; this costs a descriptor, as libzmq's
+        // per-socket mailbox does.
+        #[cfg(not(loom))]
+        let (bell, bell_fd) = match crate::transport::ipc::shm::socket_bell() {
+            Some((bell, fd)) => (bell, Some(fd)),
+            None => (Doorbell::new(), None),
+        };
+        #[cfg(loom)]
+        let bell = Doorbell::new();
         Self {
-            bell: Arc::new(Doorbell::new()),
+            bell: Arc::new(bell),
+            #[cfg(not(loom))]
+            bell_fd,
             monitor: Default::default(),
             mail: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),

@@ -20,7 +20,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 const MAX_FDS: usize = 253;
 /// A peer that sends more descriptors than this over one connection is
 /// misbehaving: the ipc handshake passes at most two.
-#[allow(dead_code)]
 pub(crate) const FD_QUEUE_LIMIT: usize = 8;
 
 /// Where a connecter connects to.
@@ -88,13 +87,11 @@ impl UnixConn {
 }
 
 /// A connection's stream.
-#[allow(dead_code)]
 pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(UnixConn),
 }
 
-#[allow(dead_code)]
 impl Stream {
     /// Whether this is a unix stream (ipc), which may carry descriptors.
     pub fn is_unix(&self) -> bool {

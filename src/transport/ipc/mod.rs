@@ -12,6 +12,9 @@
 //! process listens on is not (`AddrInUse`). Unbinding, or dropping the
 //! socket, removes the file if it is still ours.
 
+pub(crate) mod segment;
+pub(crate) mod shm;
+
 use crate::error::{Error, Result};
 use crate::monitor;
 use crate::transport::stream::Listener;

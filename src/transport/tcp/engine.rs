@@ -19,13 +19,14 @@ use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
-use crate::transport::stream::{Stream, Target};
-use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Session};
+use crate::transport::ipc::shm::{self, Offer, PipeSegment};
+use crate::transport::stream::{Stream, Target, FD_QUEUE_LIMIT};
+use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session};
 use crate::SocketType;
 use mio::{Interest, Registry, Token};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,30 @@ enum Proto {
     Session(Box<Session>),
 }
 
+/// An ipc connection between zeroring sockets moves to shared memory after
+/// the handshake (see [`shm`]); meanwhile and after, `proto` is idle.
+enum Shm {
+    /// ZMTP carries the frames (or the handshake is not done yet).
+    Off,
+    /// Passing segments: ours sent yet, the peer's taken yet.
+    Attaching(Box<Attaching>),
+    /// The frames go through shared rings; the stream only tells of the
+    /// peer's end, and this plays the peer's part of the pipe.
+    Up(crate::pipe::PipeWatch),
+}
+
+struct Attaching {
+    peer: Offer,
+    peer_id: Vec<u8>,
+    capacity: usize,
+    /// The connecter's new segment, and its descriptor until sent.
+    segment: Option<PipeSegment>,
+    segment_fd: Option<OwnedFd>,
+    sent: bool,
+    /// The peer's doorbell, and (binder) the segment it sent.
+    received: Option<(crate::pipe::Doorbell, Option<PipeSegment>)>,
+}
+
 pub(crate) struct Engine {
     token: Token,
     desc: SocketDesc,
@@ -50,6 +75,7 @@ pub(crate) struct Engine {
     /// A non-blocking connect is in progress.
     connecting: bool,
     proto: Proto,
+    shm: Shm,
     end: Option<PipeEnd>,
     /// Connecter: where to (re)connect, when, and the next backoff.
     target: Option<Target>,
@@ -96,6 +122,7 @@ impl Engine {
             stream: None,
             connecting: false,
             proto: Proto::Idle,
+            shm: Shm::Off,
             end: None,
             target: None,
             forgotten: false,
@@ -174,6 +201,9 @@ impl Engine {
 
     /// The socket closed its end of the pipe (or, holding none, told us).
     fn socket_gone(&self) -> bool {
+        if let Shm::Up(watch) = &self.shm {
+            return watch.local_closed();
+        }
         match &self.end {
             Some(e) => e.peer_closed(),
             None => self.forgotten,
@@ -292,6 +322,7 @@ impl Engine {
         }
         work |= self.pull_outbound();
         work |= self.write();
+        work |= self.shm_step();
         let mut dead = false;
         if let Proto::Session(s) = &mut self.proto {
             s.handle_timeout(now);
@@ -316,6 +347,9 @@ impl Engine {
         let pipe_max = ring::max_payload(self.desc.ring_capacity) as u64;
         cfg.max_frame_size = Some(self.desc.max_msg_size.map_or(pipe_max, |m| m.min(pipe_max)));
         cfg.heartbeat = self.desc.heartbeat;
+        if let Some(offer) = self.shm_offer() {
+            cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
+        }
         cfg
     }
 
@@ -391,6 +425,11 @@ impl Engine {
             // reconnect and double the backoff.
             return;
         };
+        if let Shm::Up(watch) = std::mem::replace(&mut self.shm, Shm::Off) {
+            // The peer is gone: our socket reads what it published, then
+            // sees the pipe closed.
+            watch.close_peer();
+        }
         let _ = stream.flush();
         let fd = stream.as_raw_fd() as u32;
         drop(stream);
@@ -438,6 +477,7 @@ impl Engine {
         if let Some(mut s) = self.stream.take() {
             let _ = registry.deregister(&mut s);
         }
+        self.shm = Shm::Off;
         self.end = None;
         self.done = true;
     }
@@ -476,6 +516,11 @@ impl Engine {
                 Ok(n) => {
                     any = true;
                     self.in_end += n;
+                    if !self.keep_fds() {
+                        self.ended = true;
+                        self.io_errno = libc::EPROTO;
+                        return true;
+                    }
                     self.take_input(now);
                     if self.in_blocked || self.stream.is_none() || self.ended {
                         return any;
@@ -498,6 +543,19 @@ impl Engine {
 
     /// Hands the octets read to the handshake or the session.
     fn take_input(&mut self, now: Instant) {
+        match &self.shm {
+            Shm::Off => {}
+            Shm::Attaching(_) => {
+                self.shm_step();
+                return;
+            }
+            // Nothing may come once the rings carry the frames.
+            Shm::Up(_) => {
+                self.ended = true;
+                self.io_errno = libc::EPROTO;
+                return;
+            }
+        }
         match std::mem::replace(&mut self.proto, Proto::Idle) {
             Proto::Idle => {}
             Proto::Handshake(mut h) => {
@@ -508,7 +566,9 @@ impl Engine {
                 }
                 match h.poll_event() {
                     Some(HandshakeEvent::Ready {
-                        peer_routing_id, ..
+                        peer_routing_id,
+                        peer_properties,
+                        ..
                     }) => match h.into_session(now) {
                         Ok((session, rest)) => {
                             // `rest` came from the octets just taken: it fits.
@@ -517,8 +577,13 @@ impl Engine {
                             // Before the pipe reaches the socket, so whoever
                             // sees a message can already see the event.
                             self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
+                            let peer_id = peer_routing_id.unwrap_or_default();
+                            if let Some(peer) = self.shm_agreed(&peer_properties) {
+                                self.begin_shm(peer, peer_id);
+                                return;
+                            }
                             self.proto = Proto::Session(Box::new(session));
-                            self.on_ready(peer_routing_id.unwrap_or_default());
+                            self.on_ready(peer_id);
                             self.deliver(now);
                         }
                         Err(_) => self.lost(),
@@ -684,6 +749,189 @@ impl Engine {
             self.out_pos = 0;
         }
         wrote
+    }
+}
+
+/// The shared-memory upgrade of ipc connections (see [`shm`]).
+impl Engine {
+    /// Our offer, if this connection could move to shared memory: an ipc
+    /// stream, and a socket whose doorbell peers can map.
+    fn shm_offer(&self) -> Option<Offer> {
+        let unix = self.stream.as_ref().is_some_and(|s| s.is_unix());
+        (unix && self.desc.shared.bell_fd.is_some())
+            .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
+    }
+
+    /// The peer's offer, if both sides offered compatibly. Both sides
+    /// compute the same answer from the two READYs.
+    fn shm_agreed(&self, peer_properties: &Metadata) -> Option<Offer> {
+        let ours = self.shm_offer()?;
+        let peer = Offer::decode(peer_properties.get(shm::PROPERTY)?)?;
+        ours.compatible(&peer).then_some(peer)
+    }
+
+    /// Starts passing segments; the connecter makes the pipe's.
+    fn begin_shm(&mut self, peer: Offer, peer_id: Vec<u8>) {
+        let Some(ours) = self.shm_offer() else {
+            return self.lost();
+        };
+        let capacity = ours.ring_with(&peer);
+        let (segment, segment_fd) = if self.target.is_some() {
+            match PipeSegment::create(capacity) {
+                Ok((seg, fd)) => (Some(seg), Some(fd)),
+                Err(e) => {
+                    self.io_errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
+                    return self.lost();
+                }
+            }
+        } else {
+            (None, None)
+        };
+        self.shm = Shm::Attaching(Box::new(Attaching {
+            peer,
+            peer_id,
+            capacity,
+            segment,
+            segment_fd,
+            sent: false,
+            received: None,
+        }));
+        self.shm_step();
+    }
+
+    /// Descriptors a peer sent: kept while segments are being passed (up
+    /// to a few), dropped otherwise. False if the peer sends too many.
+    fn keep_fds(&mut self) -> bool {
+        let attaching =
+            matches!(self.shm, Shm::Attaching(_)) || matches!(self.proto, Proto::Handshake(_));
+        let Some(fds) = self.stream.as_mut().and_then(|s| s.received_fds()) else {
+            return true;
+        };
+        if !attaching {
+            fds.clear();
+        }
+        fds.len() <= FD_QUEUE_LIMIT
+    }
+
+    /// Sends our attach message, takes the peer's, and once both are done
+    /// hands the socket its shared pipe; whether anything moved. A peer
+    /// that sends anything else loses the connection.
+    fn shm_step(&mut self) -> bool {
+        match self.try_shm_step() {
+            Ok(moved) => moved,
+            Err(errno) => {
+                self.io_errno = errno;
+                self.lost();
+                true
+            }
+        }
+    }
+
+    fn try_shm_step(&mut self) -> Result<bool, i32> {
+        let Shm::Attaching(a) = &mut self.shm else {
+            return Ok(false);
+        };
+        let Some(stream) = &mut self.stream else {
+            return Ok(false);
+        };
+        let mut moved = false;
+        // Ours goes after the handshake's last octets.
+        if !a.sent && self.out_pos == self.out.len() {
+            let Some(bell) = &self.desc.shared.bell_fd else {
+                return Err(libc::EPROTO);
+            };
+            let (msg, fds) = match &a.segment_fd {
+                Some(seg) => (
+                    shm::message(shm::FROM_CONNECTER),
+                    vec![seg.as_fd(), bell.as_fd()],
+                ),
+                None => (shm::message(shm::FROM_BINDER), vec![bell.as_fd()]),
+            };
+            match stream.send_with_fds(&msg, &fds) {
+                Ok(n) => {
+                    // The descriptors went with the first octet.
+                    self.out.extend_from_slice(&msg[n..]);
+                    a.sent = true;
+                    a.segment_fd = None;
+                    moved = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.raw_os_error().unwrap_or(libc::EIO)),
+            }
+        }
+        if a.received.is_none() && self.in_end - self.in_pos >= shm::MSG_LEN {
+            let connecter = a.segment.is_some();
+            let msg = &self.in_buf[self.in_pos..self.in_pos + shm::MSG_LEN];
+            let expected = if connecter {
+                shm::FROM_BINDER
+            } else {
+                shm::FROM_CONNECTER
+            };
+            if shm::parse_message(msg) != Some(expected) {
+                return Err(libc::EPROTO);
+            }
+            self.in_pos += shm::MSG_LEN;
+            // recvmsg queued the descriptors with the message's first octet.
+            let fds = std::mem::take(stream.received_fds().ok_or(libc::EPROTO)?);
+            let bad = |_| libc::EPROTO;
+            a.received = Some(match (connecter, <[OwnedFd; 1]>::try_from(fds)) {
+                (true, Ok([bell])) => (shm::peer_bell(bell).map_err(bad)?, None),
+                (false, Err(fds)) => {
+                    let [seg, bell] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| libc::EPROTO)?;
+                    let seg = PipeSegment::open(seg, a.capacity).map_err(bad)?;
+                    (shm::peer_bell(bell).map_err(bad)?, Some(seg))
+                }
+                _ => return Err(libc::EPROTO),
+            });
+            moved = true;
+        }
+        if a.received.is_some() && self.in_pos < self.in_end {
+            return Err(libc::EPROTO);
+        }
+        if a.sent && a.received.is_some() {
+            self.shm_up();
+            moved = true;
+        }
+        Ok(moved)
+    }
+
+    /// Both segments passed: the socket gets its end of the shared pipe.
+    fn shm_up(&mut self) {
+        let Shm::Attaching(a) = std::mem::replace(&mut self.shm, Shm::Off) else {
+            return;
+        };
+        let Attaching {
+            peer,
+            peer_id,
+            segment,
+            received: Some((peer_bell, received)),
+            ..
+        } = *a
+        else {
+            return;
+        };
+        let (side, Some(seg)) = (if segment.is_some() { 0 } else { 1 }, segment.or(received))
+        else {
+            return;
+        };
+        let (tx, rx) = seg.ends(side);
+        let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
+        let (end, watch) = crate::pipe::remote_end(
+            tx,
+            rx,
+            Arc::new(peer_bell),
+            [sum(self.desc.sndhwm, peer.rcvhwm), self.desc.rcvhwm],
+            [self.desc.routing_id.clone().into(), peer_id.into()],
+            self.bell.clone(),
+        );
+        // A pipe left from an earlier ZMTP connection is replaced.
+        self.end = None;
+        self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
+        self.desc.shared.deliver(NewPipe {
+            end,
+            endpoint: self.endpoint.as_str().into(),
+        });
+        self.shm = Shm::Up(watch);
     }
 }
 
