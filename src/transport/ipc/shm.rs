@@ -206,13 +206,6 @@ impl PipeSegment {
     }
 }
 
-// SAFETY: a Segment is a mapping reached only through raw pointers by the
-// rings and doorbells that hold it; moving or sharing the handle between
-// threads shares nothing else.
-unsafe impl Send for Segment {}
-// SAFETY: as above.
-unsafe impl Sync for Segment {}
-
 /// A doorbell segment: one page, the doorbell's words at its start.
 const BELL_LEN: usize = 4096;
 
