@@ -58,6 +58,12 @@ pub(crate) mod barrier {
             });
         }
 
+        /// Whether writers' fences are compiler fences (membarrier mode).
+        pub(crate) fn asymmetric() -> bool {
+            init();
+            ASYMMETRIC.load(Ordering::Relaxed)
+        }
+
         #[inline]
         pub(crate) fn light() {
             if ASYMMETRIC.load(Ordering::Relaxed) {

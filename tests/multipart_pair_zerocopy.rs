@@ -208,7 +208,7 @@ fn endpoints_errors_and_wrong_directions() {
         Err(Error::InvalidEndpoint { .. })
     ));
     assert!(matches!(
-        other.bind("ipc:///tmp/zeroring-none"),
+        other.bind("pgm://eth0;239.192.1.1:5555"),
         Err(Error::TransportNotSupported(_))
     ));
     assert!(matches!(

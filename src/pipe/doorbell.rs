@@ -15,29 +15,57 @@
 //! The writer's barrier is nearly free and the sleeper's expensive (see
 //! `sync::barrier`): writers run on every message, sleepers rarely. The
 //! exception is the I/O thread's bell (one with a waker): that thread sleeps
-//! after nearly every batch, so both sides use plain full fences there.
+//! after nearly every batch, so both sides use plain full fences there; and
+//! a socket whose writers all fence fully ("strong" writers: the I/O thread)
+//! sleeps behind a plain fence too ([`Doorbell::sleep_until_with`]).
 //! A bump that lands between the reader's load of `seq` and its `futex_wait`
 //! makes the wait return at once, because the kernel compares the word with
 //! `seen` atomically with going to sleep. Clearing `sleeping` with a swap
 //! means only the first of many writers pays for the system call.
 //!
-//! The struct is `#[repr(C)]` plain memory, so it can live in a shared mapping
-//! and the futex (not process-private) wakes sleepers in other processes.
+//! The two words both sides touch ([`BellWords`]) are `#[repr(C)]` plain
+//! memory, kept apart from the doorbell's process-local parts, so they can
+//! live in a shared mapping and the futex (not process-private) wakes
+//! sleepers in other processes (ipc).
 
 use super::futex;
 use crate::sync::{barrier, AtomicBool, AtomicU32, Ordering};
+use std::ptr::NonNull;
 use std::time::Duration;
 
-/// A futex word and a sleeping flag: where one reader waits for many writers.
-/// Aligned to its own pair of cache lines: writers load it on every publish,
-/// so nothing the reader writes often may share its line.
+/// A futex word and a sleeping flag: what a doorbell's reader and writers
+/// share. No pointers, any bit pattern valid, so it may lie in memory a
+/// peer process maps and writes. Aligned to its own pair of cache lines:
+/// writers load it on every publish, so nothing the reader writes often may
+/// share its line.
 #[repr(C, align(128))]
-pub struct Doorbell {
+pub(crate) struct BellWords {
     seq: AtomicU32,
     sleeping: AtomicU32,
     /// Something arrived that the socket reads only when told (a
     /// publisher's upstream subscriptions): set after publishing it.
     poked: AtomicU32,
+}
+
+impl BellWords {
+    fn new() -> Self {
+        Self {
+            seq: AtomicU32::new(0),
+            sleeping: AtomicU32::new(0),
+            poked: AtomicU32::new(0),
+        }
+    }
+}
+
+/// Where one reader waits for many writers: the shared words, and how to
+/// wake a reader that sleeps elsewhere than on the futex.
+#[repr(C, align(128))]
+pub struct Doorbell {
+    words: NonNull<BellWords>,
+    /// `None`: `words` is our own heap allocation, freed on drop. `Some`: it
+    /// lies in this shared mapping, which lives at least as long.
+    #[cfg(not(loom))]
+    mapping: Option<std::sync::Arc<dyn Send + Sync>>,
     #[cfg(loom)]
     bucket: futex::Bucket,
     /// For a reader that sleeps in epoll rather than on the futex (an I/O
@@ -46,10 +74,8 @@ pub struct Doorbell {
     waker: Option<std::sync::Arc<mio::Waker>>,
 }
 
-/// The reader's half of the handshake, for waiters that arm several
-/// doorbells (see [`Doorbell::arm`]).
 /// The barrier of a sleeper that re-checks several app sockets' doorbells
-/// (poll), between arming them and looking again.
+/// (poll), between arming them (see [`Doorbell::arm`]) and looking again.
 #[cfg(not(loom))]
 pub(crate) fn barrier_before_check() {
     barrier::heavy();
@@ -64,9 +90,27 @@ impl Default for Doorbell {
 impl std::fmt::Debug for Doorbell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Doorbell")
-            .field("seq", &self.seq.load(Ordering::Relaxed))
-            .field("sleeping", &self.sleeping.load(Ordering::Relaxed))
+            .field("seq", &self.words().seq.load(Ordering::Relaxed))
+            .field("sleeping", &self.words().sleeping.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+// SAFETY: the words are atomics, and the mapping (if any) is Send + Sync;
+// nothing in a Doorbell is tied to a thread.
+unsafe impl Send for Doorbell {}
+// SAFETY: as above: every shared access goes through the atomics.
+unsafe impl Sync for Doorbell {}
+
+impl Drop for Doorbell {
+    fn drop(&mut self) {
+        #[cfg(not(loom))]
+        if self.mapping.is_some() {
+            return;
+        }
+        // SAFETY: without a mapping, `words` came from `Box::into_raw` in
+        // `new` and only this doorbell refers to it.
+        drop(unsafe { Box::from_raw(self.words.as_ptr()) });
     }
 }
 
@@ -74,10 +118,12 @@ impl Doorbell {
     /// A doorbell nobody sleeps on.
     pub fn new() -> Self {
         barrier::init();
+        let words = Box::into_raw(Box::new(BellWords::new()));
         Self {
-            seq: AtomicU32::new(0),
-            sleeping: AtomicU32::new(0),
-            poked: AtomicU32::new(0),
+            // SAFETY: Box::into_raw never returns null.
+            words: unsafe { NonNull::new_unchecked(words) },
+            #[cfg(not(loom))]
+            mapping: None,
             #[cfg(loom)]
             bucket: futex::Bucket::new(),
             #[cfg(not(loom))]
@@ -85,14 +131,52 @@ impl Doorbell {
         }
     }
 
+    /// A doorbell whose words lie at the start of `mapping` (`len` bytes),
+    /// shared with other processes. With `init`, the words are reset (our
+    /// own doorbell); without, they are used as found (a peer's, which we
+    /// only ring). Fails if the mapping is too small or misaligned.
+    #[cfg(not(loom))]
+    pub(crate) fn in_mapping(
+        base: NonNull<u8>,
+        len: usize,
+        mapping: std::sync::Arc<dyn Send + Sync>,
+        init: bool,
+    ) -> Option<Self> {
+        if len < std::mem::size_of::<BellWords>()
+            || base.as_ptr() as usize % std::mem::align_of::<BellWords>() != 0
+        {
+            return None;
+        }
+        barrier::init();
+        let words = base.cast::<BellWords>();
+        if init {
+            // SAFETY: `words` is aligned and in bounds (checked above), and
+            // `mapping` keeps it mapped; two atomics of any bit pattern are
+            // valid, so writing them over whatever was there is sound.
+            unsafe { words.as_ptr().write(BellWords::new()) };
+        }
+        Some(Self {
+            words,
+            mapping: Some(mapping),
+            waker: None,
+        })
+    }
+
+    #[inline]
+    fn words(&self) -> &BellWords {
+        // SAFETY: `words` points at a BellWords that lives as long as we do
+        // (our heap box, or a mapping we hold); a peer may write it at any
+        // time, but it holds only atomics, valid in every bit pattern.
+        unsafe { self.words.as_ref() }
+    }
+
     /// A doorbell whose reader sleeps in `mio::Poll` (an I/O thread): it
     /// arms the doorbell, re-checks, then polls; a ring wakes the poll.
     #[cfg(not(loom))]
     pub(crate) fn with_waker(waker: std::sync::Arc<mio::Waker>) -> Self {
-        Self {
-            waker: Some(waker),
-            ..Self::new()
-        }
+        let mut bell = Self::new();
+        bell.waker = Some(waker);
+        bell
     }
 
     /// Writer side: call after making a change visible. Cheap (a barrier
@@ -130,14 +214,15 @@ impl Doorbell {
     /// poked. Call after publishing it; wakes no one.
     #[inline]
     pub fn poke(&self) {
-        self.poked.store(1, Ordering::Release);
+        self.words().poked.store(1, Ordering::Release);
     }
 
     /// Whether the socket was poked since the last call. What was published
     /// before the poke is visible after it returns true.
     #[inline]
     pub fn take_poke(&self) -> bool {
-        self.poked.load(Ordering::Relaxed) != 0 && self.poked.swap(0, Ordering::Acquire) != 0
+        let poked = &self.words().poked;
+        poked.load(Ordering::Relaxed) != 0 && poked.swap(0, Ordering::Acquire) != 0
     }
 
     /// A writer's half of the handshake: its change before our loads.
@@ -159,26 +244,27 @@ impl Doorbell {
 
     #[inline]
     fn wake_sleeper(&self) {
-        if self.sleeping.load(Ordering::Relaxed) != 0
-            && self.sleeping.swap(0, Ordering::Relaxed) != 0
-        {
-            self.seq.fetch_add(1, Ordering::Release);
+        let w = self.words();
+        if w.sleeping.load(Ordering::Relaxed) != 0 && w.sleeping.swap(0, Ordering::Relaxed) != 0 {
+            w.seq.fetch_add(1, Ordering::Release);
             #[cfg(not(loom))]
             match &self.waker {
                 // mio's waker is an eventfd: a write fails only when its
                 // counter is already non-zero, i.e. the poller is woken anyway.
                 Some(w) => drop(w.wake()),
-                None => futex::wake_all(&self.seq),
+                None => futex::wake_all(&w.seq),
             }
             #[cfg(loom)]
-            self.bucket.wake_all(&self.seq);
+            self.bucket.wake_all(&w.seq);
         }
     }
 
+    /// Reader side: writes `sleeping` (only the reader sets it; writers only
+    /// clear it, with a swap).
     #[inline]
     fn set_sleeping(&self, v: u32) {
         #[cfg(not(loom))]
-        self.sleeping.store(v, Ordering::Relaxed);
+        self.words().sleeping.store(v, Ordering::Relaxed);
         // loom 0.7 can order a plain store *before* a concurrent RMW in the
         // modification order even when the RMW read an older value, i.e. it
         // lets the store slip between the RMW's read and its write
@@ -190,7 +276,7 @@ impl Doorbell {
         // store, and loom places RMWs correctly, so under loom the reader
         // writes with a swap.
         #[cfg(loom)]
-        let _ = self.sleeping.swap(v, Ordering::Relaxed);
+        let _ = self.words().sleeping.swap(v, Ordering::Relaxed);
     }
 
     /// Reader side, for a waiter that sleeps on several doorbells at once
@@ -200,7 +286,7 @@ impl Doorbell {
     /// [`disarm`](Self::disarm) each after.
     #[cfg(not(loom))]
     pub(crate) fn arm(&self) -> u32 {
-        let seen = self.seq.load(Ordering::Acquire);
+        let seen = self.words().seq.load(Ordering::Acquire);
         self.set_sleeping(1);
         seen
     }
@@ -214,7 +300,7 @@ impl Doorbell {
     /// The futex word sleepers wait on.
     #[cfg(not(loom))]
     pub(crate) fn word(&self) -> &AtomicU32 {
-        &self.seq
+        &self.words().seq
     }
 
     /// The sleeper's half of the handshake, between announcing that it
@@ -258,7 +344,7 @@ impl Doorbell {
         symmetric: bool,
         mut check: impl FnMut() -> Option<T>,
     ) -> Option<T> {
-        let seen = self.seq.load(Ordering::Acquire);
+        let seen = self.words().seq.load(Ordering::Acquire);
         self.set_sleeping(1);
         self.sleeper_barrier(symmetric);
         if let Some(found) = check() {
@@ -266,9 +352,9 @@ impl Doorbell {
             return Some(found);
         }
         #[cfg(not(loom))]
-        futex::wait(&self.seq, seen, timeout);
+        futex::wait(&self.words().seq, seen, timeout);
         #[cfg(loom)]
-        self.bucket.wait(&self.seq, seen, timeout);
+        self.bucket.wait(&self.words().seq, seen, timeout);
         self.set_sleeping(0);
         check()
     }

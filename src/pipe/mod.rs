@@ -10,6 +10,11 @@
 //!
 //! A side that closes publishes nothing more; its peer reads everything that
 //! was published before, then sees the pipe closed.
+//!
+//! Over ipc the rings lie in a segment shared with the peer process and the
+//! control block stays local: the peer's side of it is played by the
+//! connection's engine ([`PipeWatch`]), which marks the peer closed when the
+//! connection ends, and is woken when our socket lets go of its end.
 
 pub mod doorbell;
 pub(crate) mod futex;
@@ -35,6 +40,9 @@ struct Control {
     want_room: [AtomicBool; 2],
     /// Side `i` rings with full fences.
     strong: [AtomicBool; 2],
+    /// Rung when side 0 closes, for an engine that stands in for side 1.
+    #[cfg(not(loom))]
+    watcher: Option<Arc<Doorbell>>,
 }
 
 /// How to build a pipe.
@@ -59,6 +67,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         ids: [OnceLock::new(), OnceLock::new()],
         want_room: [AtomicBool::new(false), AtomicBool::new(false)],
         strong: [AtomicBool::new(false), AtomicBool::new(false)],
+        #[cfg(not(loom))]
+        watcher: None,
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -79,8 +89,83 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         },
         upstream: false,
         strong: false,
+        remote: false,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
+}
+
+/// A socket's end of a pipe whose rings lie in a mapping shared with a peer
+/// process: it writes `tx`, reads `rx` and rings `peer_bell` (the peer
+/// socket's doorbell, mapped from the peer). Limits: `hwm[0]` messages out,
+/// `hwm[1]` in (0: none); `ids`: this side's and the peer's routing ids.
+/// The returned watch lets the connection's engine play the peer's part of
+/// the control block; `watcher` is rung when the socket drops its end.
+#[cfg(not(loom))]
+pub(crate) fn remote_end(
+    tx: Producer,
+    rx: Consumer,
+    peer_bell: Arc<Doorbell>,
+    hwm: [u64; 2],
+    ids: [Box<[u8]>; 2],
+    watcher: Arc<Doorbell>,
+) -> (PipeEnd, PipeWatch) {
+    let capacity = tx.capacity();
+    let [own_id, peer_id] = ids;
+    let ctl = Arc::new(Control {
+        closed: [AtomicBool::new(false), AtomicBool::new(false)],
+        bells: [OnceLock::new(), OnceLock::from(peer_bell)],
+        hwm: [AtomicU64::new(hwm[0]), AtomicU64::new(hwm[1])],
+        ids: [OnceLock::from(own_id), OnceLock::from(peer_id)],
+        want_room: [AtomicBool::new(false), AtomicBool::new(false)],
+        strong: [AtomicBool::new(false), AtomicBool::new(false)],
+        watcher: Some(watcher),
+    });
+    let end = PipeEnd {
+        tx,
+        rx,
+        ctl: ctl.clone(),
+        side: 0,
+        peer_bell: None,
+        hwm: hwm[0],
+        release_bytes: capacity / 4,
+        release_msgs: match hwm[1] {
+            0 => u64::MAX,
+            h => h.div_ceil(4),
+        },
+        upstream: false,
+        strong: false,
+        remote: true,
+    };
+    (end, PipeWatch { ctl })
+}
+
+/// The engine's hold on a [`remote_end`]'s control block: it stands in for
+/// the peer process, whose own flags we cannot see.
+#[cfg(not(loom))]
+pub(crate) struct PipeWatch {
+    ctl: Arc<Control>,
+}
+
+#[cfg(not(loom))]
+impl PipeWatch {
+    /// The peer is gone (its connection ended): once our socket has read
+    /// what the peer published, it sees the pipe closed.
+    pub fn close_peer(&self) {
+        self.ctl.closed[1].store(true, Ordering::Release);
+        // As in `notify_peer`: either the socket's bell is there to ring, or
+        // the socket attaches later and then sees the flag.
+        fence(Ordering::SeqCst);
+        if let Some(bell) = self.ctl.bells[0].get() {
+            // A publisher looks at its subscribers' pipes only when poked.
+            bell.poke();
+            bell.ring_from(true);
+        }
+    }
+
+    /// Whether our socket has let go of its end.
+    pub fn local_closed(&self) -> bool {
+        self.ctl.closed[0].load(Ordering::Acquire)
+    }
 }
 
 /// One socket's end of a pipe. Its cursors change on every frame, so it
@@ -103,6 +188,9 @@ pub(crate) struct PipeEnd {
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
     strong: bool,
+    /// The peer is in another process and cannot see our control block
+    /// (its want-room flag included): every release rings it.
+    remote: bool,
 }
 
 /// What stops a write.
@@ -289,7 +377,11 @@ impl PipeEnd {
             self.rx.release();
             self.peer_bell();
             if let Some(bell) = &self.peer_bell {
-                bell.ring_if_wanted(&self.ctl.want_room[1 - self.side], self.strong);
+                if self.remote {
+                    bell.ring_from(self.strong);
+                } else {
+                    bell.ring_if_wanted(&self.ctl.want_room[1 - self.side], self.strong);
+                }
             }
         }
     }
@@ -314,5 +406,9 @@ impl Drop for PipeEnd {
         self.ctl.closed[self.side].store(true, Ordering::Release);
         self.poke_if_upstream();
         self.notify_peer();
+        #[cfg(not(loom))]
+        if let Some(w) = &self.ctl.watcher {
+            w.ring();
+        }
     }
 }

@@ -278,6 +278,65 @@ pub fn ring(capacity: usize) -> (Producer, Consumer) {
     (Producer::new(r.clone()), Consumer::new(r))
 }
 
+/// Bytes a ring of `capacity` takes in a shared mapping: its header, then
+/// the region. A multiple of 128, so rings can be laid end to end.
+#[cfg(not(loom))]
+pub(crate) const fn span(capacity: usize) -> usize {
+    header_span() + capacity
+}
+
+/// A ring over `span(capacity)` bytes at `base`, which `mem` keeps mapped.
+///
+/// # Safety
+/// `base` is 128-aligned and the `span(capacity)` bytes after it stay mapped,
+/// readable and writable while `mem` lives; `capacity` is a power of two of
+/// at least [`MIN_CAPACITY`]. Within this process, at most one producer and
+/// one consumer are made over the ring. What another process writes there
+/// needs no trust: every cursor and record header read is validated, so a
+/// hostile peer can only garble the payloads it exchanges with us.
+#[cfg(not(loom))]
+unsafe fn mapped(base: NonNull<u8>, capacity: usize, mem: Arc<dyn Send + Sync>) -> RingRef {
+    debug_assert!(capacity.is_power_of_two() && capacity >= MIN_CAPACITY);
+    RingRef {
+        header: base.cast::<RingHeader>(),
+        // SAFETY: the caller maps `header_span() + capacity` bytes at `base`.
+        data: unsafe { NonNull::new_unchecked(base.as_ptr().add(header_span())) },
+        cap: capacity as u64,
+        mask: capacity as u64 - 1,
+        _mem: mem,
+    }
+}
+
+/// The writing end of a ring that lies in a shared mapping; a fresh
+/// (zero-filled) ring is empty. The consumer may be in another process.
+///
+/// # Safety
+/// As for [`mapped`]: `base` is 128-aligned, `span(capacity)` bytes stay
+/// mapped while `mem` lives, and no other producer of this ring is made.
+#[cfg(not(loom))]
+pub(crate) unsafe fn producer_in(
+    base: NonNull<u8>,
+    capacity: usize,
+    mem: Arc<dyn Send + Sync>,
+) -> Producer {
+    // SAFETY: forwarded from the caller.
+    Producer::new(unsafe { mapped(base, capacity, mem) })
+}
+
+/// The reading end of a ring that lies in a shared mapping.
+///
+/// # Safety
+/// As for [`producer_in`], for the consumer.
+#[cfg(not(loom))]
+pub(crate) unsafe fn consumer_in(
+    base: NonNull<u8>,
+    capacity: usize,
+    mem: Arc<dyn Send + Sync>,
+) -> Consumer {
+    // SAFETY: forwarded from the caller.
+    Consumer::new(unsafe { mapped(base, capacity, mem) })
+}
+
 /// The writing end of a ring.
 pub struct Producer {
     ring: RingRef,

@@ -34,6 +34,13 @@ pub(crate) struct Core {
     /// listener's descriptor (for the monitor's CLOSED event).
     #[cfg_attr(loom, allow(dead_code))]
     pub tcp_bound: Vec<(String, std::net::SocketAddr, i32)>,
+    /// ipc endpoints bound: as given, the socket file (none for abstract
+    /// names), the listener's descriptor.
+    #[cfg(not(loom))]
+    pub ipc_bound: Vec<(String, Option<crate::transport::ipc::BoundFile>, i32)>,
+    /// ipc endpoints connected, for disconnect and drop.
+    #[cfg(not(loom))]
+    pub ipc_connected: Vec<String>,
 }
 
 impl Core {
@@ -59,6 +66,10 @@ impl Core {
             last_endpoint: String::new(),
             tcp_bound: Vec::new(),
             shared,
+            #[cfg(not(loom))]
+            ipc_bound: Vec::new(),
+            #[cfg(not(loom))]
+            ipc_connected: Vec::new(),
         }
     }
 

@@ -32,6 +32,10 @@ pub(crate) struct NewPipe {
 /// The part of a socket other threads reach: its doorbell and its mailbox.
 pub(crate) struct SocketShared {
     pub bell: Arc<Doorbell>,
+    /// The segment `bell` lives in, for ipc peers in other processes to
+    /// map; `None` where there is none (the bell is then process-local).
+    #[cfg(not(loom))]
+    pub bell_fd: Option<std::os::fd::OwnedFd>,
     /// Where the socket's events go, from its thread and the I/O thread.
     pub monitor: crate::monitor::MonitorSlot,
     mail: Mutex<Vec<NewPipe>>,
@@ -40,8 +44,20 @@ pub(crate) struct SocketShared {
 
 impl SocketShared {
     fn new() -> Self {
+        // Every socket's doorbell is in shared memory of its own, so any
+        // ipc peer can be handed it; this costs a descriptor, as libzmq's
+        // per-socket mailbox does.
+        #[cfg(not(loom))]
+        let (bell, bell_fd) = match crate::transport::ipc::shm::socket_bell() {
+            Some((bell, fd)) => (bell, Some(fd)),
+            None => (Doorbell::new(), None),
+        };
+        #[cfg(loom)]
+        let bell = Doorbell::new();
         Self {
-            bell: Arc::new(Doorbell::new()),
+            bell: Arc::new(bell),
+            #[cfg(not(loom))]
+            bell_fd,
             monitor: Default::default(),
             mail: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),
@@ -193,12 +209,12 @@ impl Socket {
         Ok(self.core()?.kind)
     }
 
-    /// Accepts connections on `endpoint`: `inproc://name`, or
-    /// `tcp://host:port` where host is `*` (every interface: IPv4 only
-    /// unless [`set_ipv6`](Self::set_ipv6)), an IP address (`[...]` for
-    /// IPv6) or a name resolved now, and port is a number or `*`/`0` for an
-    /// ephemeral one ([`get_last_endpoint`](Self::get_last_endpoint) tells
-    /// which).
+    /// Accepts connections on `endpoint`: `inproc://name`,
+    /// `ipc:///path` or `ipc://@abstract-name`, or `tcp://host:port` where
+    /// host is `*` (every interface: IPv4 only unless
+    /// [`set_ipv6`](Self::set_ipv6)), an IP address (`[...]` for IPv6) or a
+    /// name resolved now, and port is a number or `*`/`0` for an ephemeral
+    /// one ([`get_last_endpoint`](Self::get_last_endpoint) tells which).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -222,8 +238,21 @@ impl Socket {
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
+            #[cfg(not(loom))]
+            Endpoint::Ipc(address) => {
+                let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
+                if c.ipc_bound.iter().any(|(e, _, _)| e == endpoint) {
+                    return Err(Error::AddrInUse(endpoint.to_owned()));
+                }
+                let io = c.ctx.io()?;
+                let (file, fd) = transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc())?;
+                c.last_endpoint = endpoint.to_owned();
+                c.ipc_bound.push((endpoint.to_owned(), file, fd));
+            }
             #[cfg(loom)]
-            Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
         }
         Ok(())
     }
@@ -268,8 +297,24 @@ impl Socket {
                 });
                 transport::tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
             }
+            #[cfg(not(loom))]
+            Endpoint::Ipc(address) => {
+                let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
+                let io = c.ctx.io()?;
+                // No pipe yet: it comes with the connection, in shared
+                // memory when the peer is zeroring.
+                io.connect(
+                    transport::stream::Target::Ipc(addr),
+                    None,
+                    c.tcp_desc(),
+                    endpoint.to_owned(),
+                );
+                c.ipc_connected.push(endpoint.to_owned());
+            }
             #[cfg(loom)]
-            Endpoint::Tcp(_) => return Err(Error::TransportNotSupported(endpoint.to_owned())),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
         }
         c.last_endpoint = endpoint.to_owned();
         Ok(())
@@ -292,16 +337,33 @@ impl Socket {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
                 let (bound_as, local, fd) = c.tcp_bound.remove(i);
-                c.ctx.io()?.unbind(c.id, Some(local));
                 let local = format!("tcp://{local}");
+                c.ctx.io()?.unbind(c.id, Some(local.clone()));
                 self.shared
                     .monitor
                     .emit(monitor::EVENT_CLOSED, fd as u32, &local);
                 c.close_endpoint(&local);
                 c.close_endpoint(&bound_as);
             }
+            #[cfg(not(loom))]
+            Endpoint::Ipc(_) => {
+                let Some(i) = c.ipc_bound.iter().position(|(e, _, _)| e == endpoint) else {
+                    return Err(Error::EndpointNotFound(endpoint.to_owned()));
+                };
+                let (bound_as, file, fd) = c.ipc_bound.remove(i);
+                c.ctx.io()?.unbind(c.id, Some(bound_as.clone()));
+                if let Some(file) = file {
+                    file.remove();
+                }
+                self.shared
+                    .monitor
+                    .emit(monitor::EVENT_CLOSED, fd as u32, &bound_as);
+                c.close_endpoint(&bound_as);
+            }
             #[cfg(loom)]
-            Endpoint::Tcp(_) => return Err(Error::EndpointNotFound(endpoint.to_owned())),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                return Err(Error::EndpointNotFound(endpoint.to_owned()))
+            }
         }
         Ok(())
     }
@@ -313,6 +375,17 @@ impl Socket {
         let parked = match parsed {
             Endpoint::Inproc(name) => c.ctx.inner.clone().inproc.unpark(&name, c.id),
             Endpoint::Tcp(_) => false,
+            #[cfg(not(loom))]
+            Endpoint::Ipc(_) => match c.ipc_connected.iter().position(|e| e == endpoint) {
+                Some(i) => {
+                    c.ipc_connected.remove(i);
+                    c.ctx.io()?.forget(c.id, Some(endpoint.to_owned()));
+                    true
+                }
+                None => false,
+            },
+            #[cfg(loom)]
+            Endpoint::Ipc(_) => false,
         };
         if c.close_endpoint(endpoint) || parked {
             Ok(())
@@ -722,9 +795,23 @@ impl Drop for Socket {
         c.abort_message();
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
-        if !c.tcp_bound.is_empty() {
+        if !c.ipc_connected.is_empty() {
+            if let Ok(io) = c.ctx.io() {
+                io.forget(c.id, None);
+            }
+        }
+        #[cfg(not(loom))]
+        if !c.tcp_bound.is_empty() || !c.ipc_bound.is_empty() {
             if let Ok(io) = c.ctx.io() {
                 io.unbind(c.id, None);
+            }
+            for (bound_as, file, fd) in &c.ipc_bound {
+                if let Some(file) = file {
+                    file.remove();
+                }
+                self.shared
+                    .monitor
+                    .emit(monitor::EVENT_CLOSED, *fd as u32, bound_as);
             }
             for (_, local, fd) in &c.tcp_bound {
                 let local = format!("tcp://{local}");

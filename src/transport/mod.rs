@@ -3,6 +3,10 @@
 
 pub(crate) mod inproc;
 #[cfg(not(loom))]
+pub(crate) mod ipc;
+#[cfg(not(loom))]
+pub(crate) mod stream;
+#[cfg(not(loom))]
 pub(crate) mod tcp;
 
 use crate::error::{Error, Result};
@@ -14,6 +18,8 @@ pub(crate) enum Endpoint {
     Inproc(String),
     /// `tcp://host:port`
     Tcp(String),
+    /// `ipc:///abs/path`, `ipc://relative/path` or `ipc://@abstract-name`
+    Ipc(String),
 }
 
 /// Splits `transport://address` and checks what this build can carry.
@@ -31,7 +37,8 @@ pub(crate) fn parse(endpoint: &str) -> Result<Endpoint> {
     match transport {
         "inproc" => Ok(Endpoint::Inproc(address.to_owned())),
         "tcp" => Ok(Endpoint::Tcp(address.to_owned())),
-        "ipc" | "pgm" | "epgm" | "vmci" | "udp" | "tipc" | "ws" | "wss" => {
+        "ipc" => Ok(Endpoint::Ipc(address.to_owned())),
+        "pgm" | "epgm" | "vmci" | "udp" | "tipc" | "ws" | "wss" => {
             Err(Error::TransportNotSupported(endpoint.to_owned()))
         }
         _ => Err(invalid("unknown transport")),
@@ -64,8 +71,12 @@ mod tests {
             parse("tcp://127.0.0.1:5555").unwrap(),
             Endpoint::Tcp("127.0.0.1:5555".into())
         );
+        assert_eq!(
+            parse("ipc:///tmp/x").unwrap(),
+            Endpoint::Ipc("/tmp/x".into())
+        );
         assert!(matches!(
-            parse("ipc:///tmp/x"),
+            parse("pgm://eth0;239.192.1.1:5555"),
             Err(Error::TransportNotSupported(_))
         ));
     }

@@ -1,6 +1,8 @@
 //! Helpers shared by the behaviour tests: bounded waits that fail loudly.
 #![allow(dead_code)]
 
+pub mod proc;
+
 use std::sync::mpsc;
 use std::time::Duration;
 use zeroring::{Context, Socket, SocketType};

@@ -1,5 +1,5 @@
-//! One tcp connection: the ZMTP handshake, then frames both ways between
-//! the stream and the far end of the socket's pipe.
+//! One tcp or ipc connection: the ZMTP handshake, then frames both ways
+//! between the stream and the far end of the socket's pipe.
 //!
 //! - In: the stream is read in large chunks into one buffer, and
 //!   [`Session::read`] finds the frames in place; each is copied once, into
@@ -17,20 +17,21 @@
 //!   connects (within CONNECT_TIMEOUT); every connection then has
 //!   HANDSHAKE_IVL to finish its handshake.
 
-use super::address::{resolve_in_background, ConnectAddress, Host};
+use super::address::{resolve_in_background, Host};
 use super::{net, SocketDesc};
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
-use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Session};
+use crate::transport::ipc::shm::{self, Offer, PipeSegment};
+use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
+use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session};
 use crate::SocketType;
-use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -46,26 +47,55 @@ enum Proto {
     Session(Box<Session>),
 }
 
+/// An ipc connection between zeroring sockets moves to shared memory after
+/// the handshake (see [`shm`]); meanwhile and after, `proto` is idle.
+enum Shm {
+    /// ZMTP carries the frames (or the handshake is not done yet).
+    Off,
+    /// Passing segments: ours sent yet, the peer's taken yet.
+    Attaching(Box<Attaching>),
+    /// The frames go through shared rings; the stream only tells of the
+    /// peer's end, and this plays the peer's part of the pipe.
+    Up(crate::pipe::PipeWatch),
+}
+
+struct Attaching {
+    peer: Offer,
+    peer_id: Vec<u8>,
+    capacity: usize,
+    /// The connecter's new segment, and its descriptor until sent.
+    segment: Option<PipeSegment>,
+    segment_fd: Option<OwnedFd>,
+    sent: bool,
+    /// The peer's doorbell, and (binder) the segment it sent.
+    received: Option<(crate::pipe::Doorbell, Option<PipeSegment>)>,
+}
+
 pub(crate) struct Engine {
     token: Token,
     desc: SocketDesc,
     endpoint: String,
     bell: Arc<Doorbell>,
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     /// A non-blocking connect is in progress.
     connecting: bool,
     proto: Proto,
+    shm: Shm,
     end: Option<PipeEnd>,
     /// Connecter: where to (re)connect, when, and the next backoff.
-    target: Option<ConnectAddress>,
+    target: Option<Target>,
     /// A host name lookup in progress, and its answer once in.
     resolving: Option<mpsc::Receiver<std::io::Result<SocketAddr>>>,
     resolved: Option<std::io::Result<SocketAddr>>,
-    /// The connection's far end, for a PLAIN server's authenticator.
+    /// The connection's far end (tcp), for a PLAIN server's authenticator.
     peer: Option<SocketAddr>,
     /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
     /// in progress is given up.
     deadline: Option<Instant>,
+    /// The socket disconnected this endpoint, or is gone, and holds no
+    /// pipe that would tell us (an ipc connecter before its first
+    /// connection).
+    forgotten: bool,
     reconnect_at: Option<Instant>,
     backoff: Duration,
     out: Vec<u8>,
@@ -105,12 +135,14 @@ impl Engine {
             stream: None,
             connecting: false,
             proto: Proto::Idle,
+            shm: Shm::Off,
             end: None,
             target: None,
             resolving: None,
             resolved: None,
             peer: None,
             deadline: None,
+            forgotten: false,
             reconnect_at: None,
             backoff,
             out: Vec::new(),
@@ -130,18 +162,19 @@ impl Engine {
         }
     }
 
-    /// An engine that connects to `addr` (now, and again after losses).
+    /// An engine that connects to `target` (now, and again after losses).
+    /// Without a pipe (ipc), it makes one once connected.
     pub fn connecter(
         token: Token,
-        addr: ConnectAddress,
-        end: PipeEnd,
+        target: Target,
+        end: Option<PipeEnd>,
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
-        e.target = Some(addr);
-        e.end = Some(end);
+        e.target = Some(target);
+        e.end = end;
         e.reconnect_at = Some(Instant::now());
         e
     }
@@ -149,16 +182,18 @@ impl Engine {
     /// An engine for a connection a listener accepted.
     pub fn accepted(
         token: Token,
-        mut stream: TcpStream,
-        peer: SocketAddr,
+        mut stream: Stream,
+        peer: Option<SocketAddr>,
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
         registry: &Registry,
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
-        net::tune(&stream, &e.desc.keepalive);
-        e.peer = Some(peer);
+        if let Stream::Tcp(tcp) = &stream {
+            net::tune(tcp, &e.desc.keepalive);
+        }
+        e.peer = peer;
         if registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .is_err()
@@ -185,9 +220,26 @@ impl Engine {
         self.stream.is_some() && !self.connecting && matches!(self.proto, Proto::Session(_))
     }
 
-    /// The socket closed its end of the pipe.
+    /// The socket closed its end of the pipe (or, holding none, told us).
     fn socket_gone(&self) -> bool {
-        self.end.as_ref().is_some_and(|e| e.peer_closed())
+        if let Shm::Up(watch) = &self.shm {
+            return watch.local_closed();
+        }
+        match &self.end {
+            Some(e) => e.peer_closed(),
+            None => self.forgotten,
+        }
+    }
+
+    /// The socket `socket_id` disconnected `endpoint` (None: it is gone).
+    /// Only a connecter without a pipe needs telling.
+    pub fn forget(&mut self, socket_id: u64, endpoint: Option<&str>) {
+        if self.desc.socket_id == socket_id
+            && self.target.is_some()
+            && endpoint.map_or(true, |e| e == self.endpoint)
+        {
+            self.forgotten = true;
+        }
     }
 
     /// How long the socket lets unsent messages delay closing (LINGER).
@@ -227,8 +279,8 @@ impl Engine {
             match stream.take_error() {
                 // Refused, unreachable, ...: drop it and retry later.
                 Ok(Some(_)) | Err(_) => return self.lost(),
-                Ok(None) => match stream.peer_addr() {
-                    Ok(_) => {
+                Ok(None) => match stream.peer_connected() {
+                    Ok(()) => {
                         self.connecting = false;
                         self.emit(monitor::EVENT_CONNECTED, self.fd());
                         self.start_handshake();
@@ -311,6 +363,7 @@ impl Engine {
         }
         work |= self.pull_outbound();
         work |= self.write();
+        work |= self.shm_step();
         let mut dead = false;
         if let Proto::Session(s) = &mut self.proto {
             s.handle_timeout(now);
@@ -337,6 +390,9 @@ impl Engine {
         cfg.heartbeat = self.desc.heartbeat;
         cfg.mechanism = self.desc.mechanism.clone();
         cfg.peer_address = self.peer;
+        if let Some(offer) = self.shm_offer() {
+            cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
+        }
         cfg
     }
 
@@ -369,23 +425,31 @@ impl Engine {
 
     fn start_connect(&mut self, registry: &Registry, now: Instant) {
         self.reconnect_at = None;
-        let Some(target) = &self.target else { return };
-        match &target.host {
-            Host::Ip(ip) => {
-                let addr = SocketAddr::new(*ip, target.port);
-                self.connect_to(addr, registry, now);
-            }
-            // Resolved at each attempt, as libzmq does: the name may point
-            // elsewhere by now.
-            Host::Name(name) => match resolve_in_background(
-                name.clone(),
-                target.port,
-                target.ipv6,
-                self.bell.clone(),
-            ) {
-                Ok(rx) => self.resolving = Some(rx),
-                Err(_) => self.schedule_reconnect(),
+        let Some(target) = self.target.clone() else {
+            return;
+        };
+        match &target {
+            Target::Tcp(addr) => match &addr.host {
+                Host::Ip(ip) => {
+                    let ip = SocketAddr::new(*ip, addr.port);
+                    self.connect_to(ip, registry, now);
+                }
+                // Resolved at each attempt, as libzmq does: the name may
+                // point elsewhere by now.
+                Host::Name(name) => match resolve_in_background(
+                    name.clone(),
+                    addr.port,
+                    addr.ipv6,
+                    self.bell.clone(),
+                ) {
+                    Ok(rx) => self.resolving = Some(rx),
+                    Err(_) => self.schedule_reconnect(),
+                },
             },
+            Target::Ipc(addr) => {
+                let stream = connect_unix(addr);
+                self.start_stream(stream, registry, now);
+            }
         }
     }
 
@@ -405,12 +469,24 @@ impl Engine {
         self.resolved.is_some()
     }
 
+    /// Connects (tcp) to `addr`, from the target's source address if any.
     fn connect_to(&mut self, addr: SocketAddr, registry: &Registry, now: Instant) {
-        let source = self.target.as_ref().and_then(|t| t.source_for(addr));
-        match net::connect(addr, source) {
+        let source = match &self.target {
+            Some(Target::Tcp(t)) => t.source_for(addr),
+            _ => None,
+        };
+        let stream = net::connect(addr, source).map(|s| {
+            net::tune(&s, &self.desc.keepalive);
+            Stream::Tcp(s)
+        });
+        self.peer = Some(addr);
+        self.start_stream(stream, registry, now);
+    }
+
+    /// Watches a connect in progress.
+    fn start_stream(&mut self, stream: std::io::Result<Stream>, registry: &Registry, now: Instant) {
+        match stream {
             Ok(mut stream) => {
-                net::tune(&stream, &self.desc.keepalive);
-                self.peer = Some(addr);
                 if registry
                     .register(
                         &mut stream,
@@ -453,6 +529,11 @@ impl Engine {
             // reconnect and double the backoff.
             return;
         };
+        if let Shm::Up(watch) = std::mem::replace(&mut self.shm, Shm::Off) {
+            // The peer is gone: our socket reads what it published, then
+            // sees the pipe closed.
+            watch.close_peer();
+        }
         let _ = stream.flush();
         let fd = stream.as_raw_fd() as u32;
         drop(stream);
@@ -501,6 +582,7 @@ impl Engine {
         if let Some(mut s) = self.stream.take() {
             let _ = registry.deregister(&mut s);
         }
+        self.shm = Shm::Off;
         self.end = None;
         self.done = true;
     }
@@ -539,6 +621,11 @@ impl Engine {
                 Ok(n) => {
                     any = true;
                     self.in_end += n;
+                    if !self.keep_fds() {
+                        self.ended = true;
+                        self.io_errno = libc::EPROTO;
+                        return true;
+                    }
                     self.take_input(now);
                     if self.in_blocked || self.stream.is_none() || self.ended {
                         return any;
@@ -561,6 +648,19 @@ impl Engine {
 
     /// Hands the octets read to the handshake or the session.
     fn take_input(&mut self, now: Instant) {
+        match &self.shm {
+            Shm::Off => {}
+            Shm::Attaching(_) => {
+                self.shm_step();
+                return;
+            }
+            // Nothing may come once the rings carry the frames.
+            Shm::Up(_) => {
+                self.ended = true;
+                self.io_errno = libc::EPROTO;
+                return;
+            }
+        }
         match std::mem::replace(&mut self.proto, Proto::Idle) {
             Proto::Idle => {}
             Proto::Handshake(mut h) => {
@@ -571,7 +671,9 @@ impl Engine {
                 }
                 match h.poll_event() {
                     Some(HandshakeEvent::Ready {
-                        peer_routing_id, ..
+                        peer_routing_id,
+                        peer_properties,
+                        ..
                     }) => match h.into_session(now) {
                         Ok((session, rest)) => {
                             // `rest` came from the octets just taken: it fits.
@@ -580,8 +682,13 @@ impl Engine {
                             // Before the pipe reaches the socket, so whoever
                             // sees a message can already see the event.
                             self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
+                            let peer_id = peer_routing_id.unwrap_or_default();
+                            if let Some(peer) = self.shm_agreed(&peer_properties) {
+                                self.begin_shm(peer, peer_id);
+                                return;
+                            }
                             self.proto = Proto::Session(Box::new(session));
-                            self.on_ready(peer_routing_id.unwrap_or_default());
+                            self.on_ready(peer_id);
                             self.deliver(now);
                         }
                         Err(_) => self.lost(),
@@ -757,6 +864,189 @@ impl Engine {
             self.out_pos = 0;
         }
         wrote
+    }
+}
+
+/// The shared-memory upgrade of ipc connections (see [`shm`]).
+impl Engine {
+    /// Our offer, if this connection could move to shared memory: an ipc
+    /// stream, and a socket whose doorbell peers can map.
+    fn shm_offer(&self) -> Option<Offer> {
+        let unix = self.stream.as_ref().is_some_and(|s| s.is_unix());
+        (unix && self.desc.shared.bell_fd.is_some())
+            .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
+    }
+
+    /// The peer's offer, if both sides offered compatibly. Both sides
+    /// compute the same answer from the two READYs.
+    fn shm_agreed(&self, peer_properties: &Metadata) -> Option<Offer> {
+        let ours = self.shm_offer()?;
+        let peer = Offer::decode(peer_properties.get(shm::PROPERTY)?)?;
+        ours.compatible(&peer).then_some(peer)
+    }
+
+    /// Starts passing segments; the connecter makes the pipe's.
+    fn begin_shm(&mut self, peer: Offer, peer_id: Vec<u8>) {
+        let Some(ours) = self.shm_offer() else {
+            return self.lost();
+        };
+        let capacity = ours.ring_with(&peer);
+        let (segment, segment_fd) = if self.target.is_some() {
+            match PipeSegment::create(capacity) {
+                Ok((seg, fd)) => (Some(seg), Some(fd)),
+                Err(e) => {
+                    self.io_errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
+                    return self.lost();
+                }
+            }
+        } else {
+            (None, None)
+        };
+        self.shm = Shm::Attaching(Box::new(Attaching {
+            peer,
+            peer_id,
+            capacity,
+            segment,
+            segment_fd,
+            sent: false,
+            received: None,
+        }));
+        self.shm_step();
+    }
+
+    /// Descriptors a peer sent: kept while segments are being passed (up
+    /// to a few), dropped otherwise. False if the peer sends too many.
+    fn keep_fds(&mut self) -> bool {
+        let attaching =
+            matches!(self.shm, Shm::Attaching(_)) || matches!(self.proto, Proto::Handshake(_));
+        let Some(fds) = self.stream.as_mut().and_then(|s| s.received_fds()) else {
+            return true;
+        };
+        if !attaching {
+            fds.clear();
+        }
+        fds.len() <= FD_QUEUE_LIMIT
+    }
+
+    /// Sends our attach message, takes the peer's, and once both are done
+    /// hands the socket its shared pipe; whether anything moved. A peer
+    /// that sends anything else loses the connection.
+    fn shm_step(&mut self) -> bool {
+        match self.try_shm_step() {
+            Ok(moved) => moved,
+            Err(errno) => {
+                self.io_errno = errno;
+                self.lost();
+                true
+            }
+        }
+    }
+
+    fn try_shm_step(&mut self) -> Result<bool, i32> {
+        let Shm::Attaching(a) = &mut self.shm else {
+            return Ok(false);
+        };
+        let Some(stream) = &mut self.stream else {
+            return Ok(false);
+        };
+        let mut moved = false;
+        // Ours goes after the handshake's last octets.
+        if !a.sent && self.out_pos == self.out.len() {
+            let Some(bell) = &self.desc.shared.bell_fd else {
+                return Err(libc::EPROTO);
+            };
+            let (msg, fds) = match &a.segment_fd {
+                Some(seg) => (
+                    shm::message(shm::FROM_CONNECTER),
+                    vec![seg.as_fd(), bell.as_fd()],
+                ),
+                None => (shm::message(shm::FROM_BINDER), vec![bell.as_fd()]),
+            };
+            match stream.send_with_fds(&msg, &fds) {
+                Ok(n) => {
+                    // The descriptors went with the first octet.
+                    self.out.extend_from_slice(&msg[n..]);
+                    a.sent = true;
+                    a.segment_fd = None;
+                    moved = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.raw_os_error().unwrap_or(libc::EIO)),
+            }
+        }
+        if a.received.is_none() && self.in_end - self.in_pos >= shm::MSG_LEN {
+            let connecter = a.segment.is_some();
+            let msg = &self.in_buf[self.in_pos..self.in_pos + shm::MSG_LEN];
+            let expected = if connecter {
+                shm::FROM_BINDER
+            } else {
+                shm::FROM_CONNECTER
+            };
+            if shm::parse_message(msg) != Some(expected) {
+                return Err(libc::EPROTO);
+            }
+            self.in_pos += shm::MSG_LEN;
+            // recvmsg queued the descriptors with the message's first octet.
+            let fds = std::mem::take(stream.received_fds().ok_or(libc::EPROTO)?);
+            let bad = |_| libc::EPROTO;
+            a.received = Some(match (connecter, <[OwnedFd; 1]>::try_from(fds)) {
+                (true, Ok([bell])) => (shm::peer_bell(bell).map_err(bad)?, None),
+                (false, Err(fds)) => {
+                    let [seg, bell] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| libc::EPROTO)?;
+                    let seg = PipeSegment::open(seg, a.capacity).map_err(bad)?;
+                    (shm::peer_bell(bell).map_err(bad)?, Some(seg))
+                }
+                _ => return Err(libc::EPROTO),
+            });
+            moved = true;
+        }
+        if a.received.is_some() && self.in_pos < self.in_end {
+            return Err(libc::EPROTO);
+        }
+        if a.sent && a.received.is_some() {
+            self.shm_up();
+            moved = true;
+        }
+        Ok(moved)
+    }
+
+    /// Both segments passed: the socket gets its end of the shared pipe.
+    fn shm_up(&mut self) {
+        let Shm::Attaching(a) = std::mem::replace(&mut self.shm, Shm::Off) else {
+            return;
+        };
+        let Attaching {
+            peer,
+            peer_id,
+            segment,
+            received: Some((peer_bell, received)),
+            ..
+        } = *a
+        else {
+            return;
+        };
+        let (side, Some(seg)) = (if segment.is_some() { 0 } else { 1 }, segment.or(received))
+        else {
+            return;
+        };
+        let (tx, rx) = seg.ends(side);
+        let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
+        let (end, watch) = crate::pipe::remote_end(
+            tx,
+            rx,
+            Arc::new(peer_bell),
+            [sum(self.desc.sndhwm, peer.rcvhwm), self.desc.rcvhwm],
+            [self.desc.routing_id.clone().into(), peer_id.into()],
+            self.bell.clone(),
+        );
+        // A pipe left from an earlier ZMTP connection is replaced.
+        self.end = None;
+        self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
+        self.desc.shared.deliver(NewPipe {
+            end,
+            endpoint: self.endpoint.as_str().into(),
+        });
+        self.shm = Shm::Up(watch);
     }
 }
 

@@ -1,5 +1,5 @@
-//! The context's I/O thread: one `mio::Poll` over every tcp listener and
-//! connection, plus a doorbell that sockets ring when they publish into (or
+//! The context's I/O thread: one `mio::Poll` over every tcp and ipc
+//! listener and connection, plus a doorbell that sockets ring when they publish into (or
 //! release room in) a pipe whose far end an engine holds.
 //!
 //! Sleeping follows the doorbell protocol with epoll in place of the futex:
@@ -7,14 +7,13 @@
 //! has work, poll; a ring then writes the poll's eventfd.
 
 use super::engine::Engine;
-use super::{ConnectAddress, SocketDesc};
+use super::SocketDesc;
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::PipeEnd;
-use mio::net::TcpListener;
+use crate::transport::stream::{Listener as Listening, Target};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
-use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,20 +26,29 @@ const LISTENERS: usize = 1 << 40;
 
 pub(crate) enum Command {
     Listen {
-        listener: TcpListener,
-        addr: SocketAddr,
+        listener: Listening,
+        /// The endpoint as bound (`tcp://` with the port chosen).
+        endpoint: String,
         desc: Box<SocketDesc>,
     },
     Connect {
-        addr: Box<ConnectAddress>,
-        end: Box<PipeEnd>,
+        target: Target,
+        /// The connecter's pipe; an ipc connecter has none until connected.
+        end: Option<Box<PipeEnd>>,
         desc: Box<SocketDesc>,
         endpoint: String,
     },
-    /// Stop listening: one address of a socket, or (None) all of them.
+    /// Stop listening: one endpoint of a socket, or (None) all of them.
     Unbind {
         socket_id: u64,
-        addr: Option<SocketAddr>,
+        endpoint: Option<String>,
+    },
+    /// The socket disconnected an endpoint (or, None, is gone): its
+    /// connecters that hold no pipe of it stop (the others learn it from
+    /// the pipe, and flush within LINGER first).
+    Forget {
+        socket_id: u64,
+        endpoint: Option<String>,
     },
 }
 
@@ -91,25 +99,41 @@ impl IoThread {
         let _ = self.shared.waker.wake();
     }
 
-    pub fn listen(&self, listener: TcpListener, addr: SocketAddr, desc: SocketDesc) {
+    pub fn listen(&self, listener: Listening, endpoint: String, desc: SocketDesc) {
         self.send(Command::Listen {
             listener,
-            addr,
+            endpoint,
             desc: Box::new(desc),
         });
     }
 
-    pub fn connect(&self, addr: ConnectAddress, end: PipeEnd, desc: SocketDesc, endpoint: String) {
+    pub fn connect(
+        &self,
+        target: Target,
+        end: Option<PipeEnd>,
+        desc: SocketDesc,
+        endpoint: String,
+    ) {
         self.send(Command::Connect {
-            addr: Box::new(addr),
-            end: Box::new(end),
+            target,
+            end: end.map(Box::new),
             desc: Box::new(desc),
             endpoint,
         });
     }
 
-    pub fn unbind(&self, socket_id: u64, addr: Option<SocketAddr>) {
-        self.send(Command::Unbind { socket_id, addr });
+    pub fn unbind(&self, socket_id: u64, endpoint: Option<String>) {
+        self.send(Command::Unbind {
+            socket_id,
+            endpoint,
+        });
+    }
+
+    pub fn forget(&self, socket_id: u64, endpoint: Option<String>) {
+        self.send(Command::Forget {
+            socket_id,
+            endpoint,
+        });
     }
 }
 
@@ -124,8 +148,7 @@ impl Drop for IoThread {
 }
 
 struct Listener {
-    listener: TcpListener,
-    addr: SocketAddr,
+    listener: Listening,
     desc: SocketDesc,
     endpoint: String,
 }
@@ -225,7 +248,7 @@ impl Loop {
             match cmd {
                 Command::Listen {
                     mut listener,
-                    addr,
+                    endpoint,
                     desc,
                 } => {
                     let entry = self.listeners.vacant_entry();
@@ -236,10 +259,8 @@ impl Loop {
                         .register(&mut listener, token, Interest::READABLE)
                         .is_ok()
                     {
-                        let endpoint = format!("tcp://{addr}");
                         entry.insert(Listener {
                             listener,
-                            addr,
                             desc: *desc,
                             endpoint,
                         });
@@ -247,7 +268,7 @@ impl Loop {
                     }
                 }
                 Command::Connect {
-                    addr,
+                    target,
                     end,
                     desc,
                     endpoint,
@@ -255,14 +276,27 @@ impl Loop {
                     let entry = self.engines.vacant_entry();
                     let token = Token(1 + entry.key());
                     let bell = self.shared.bell.clone();
-                    entry.insert(Engine::connecter(token, *addr, *end, *desc, endpoint, bell));
+                    let end = end.map(|e| *e);
+                    entry.insert(Engine::connecter(token, target, end, *desc, endpoint, bell));
                 }
-                Command::Unbind { socket_id, addr } => {
+                Command::Forget {
+                    socket_id,
+                    endpoint,
+                } => {
+                    for (_, e) in self.engines.iter_mut() {
+                        e.forget(socket_id, endpoint.as_deref());
+                    }
+                }
+                Command::Unbind {
+                    socket_id,
+                    endpoint,
+                } => {
                     let doomed: Vec<usize> = self
                         .listeners
                         .iter()
                         .filter(|(_, l)| {
-                            l.desc.socket_id == socket_id && addr.map_or(true, |a| a == l.addr)
+                            l.desc.socket_id == socket_id
+                                && endpoint.as_ref().map_or(true, |e| *e == l.endpoint)
                         })
                         .map(|(k, _)| k)
                         .collect();

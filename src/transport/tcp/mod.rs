@@ -21,6 +21,8 @@ pub(crate) use address::{bind_address, connect_address, ConnectAddress};
 pub(crate) use io_thread::IoThread;
 pub(crate) use net::Keepalive;
 
+use crate::transport::stream::{Listener, Target};
+
 use crate::error::{Error, Result};
 use crate::monitor;
 use crate::pipe::PipeEnd;
@@ -85,7 +87,11 @@ pub(crate) fn bind(
         fd as u32,
         &format!("tcp://{local}"),
     );
-    io.listen(mio::net::TcpListener::from_std(listener), local, desc);
+    io.listen(
+        Listener::Tcp(mio::net::TcpListener::from_std(listener)),
+        format!("tcp://{local}"),
+        desc,
+    );
     Ok((local, fd))
 }
 
@@ -97,5 +103,5 @@ pub(crate) fn connect(
     desc: SocketDesc,
     endpoint: String,
 ) {
-    io.connect(addr, end, desc, endpoint);
+    io.connect(Target::Tcp(addr), Some(end), desc, endpoint);
 }

@@ -1,0 +1,218 @@
+//! `ipc://`: processes on one host, over a unix stream socket.
+//!
+//! A connection starts as ZMTP 3.1 over the unix socket (so libzmq's ipc
+//! peers interoperate), run by the same engine and I/O thread as tcp. The
+//! binder listens at a path (`ipc:///abs/path`, `ipc://relative/path`) or at
+//! a Linux abstract name (`ipc://@name`).
+//!
+//! A socket file is created with mode 0600 (only its user may connect): it
+//! is bound inside a fresh private directory, given its mode, then renamed
+//! into place, so nobody can reach it before the mode is set. A file left by
+//! a crashed binder (a connect is refused) is replaced; one that a live
+//! process listens on is not (`AddrInUse`). Unbinding, or dropping the
+//! socket, removes the file if it is still ours.
+
+pub(crate) mod segment;
+pub(crate) mod shm;
+
+use crate::error::{Error, Result};
+use crate::monitor;
+use crate::transport::stream::Listener;
+use crate::transport::tcp::{IoThread, SocketDesc};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Mode of the socket files we create: the user only.
+const FILE_MODE: u32 = 0o600;
+/// `sun_path`'s size, terminating NUL included.
+const SUN_PATH: usize = 108;
+
+/// The address of an `ipc://` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IpcAddr {
+    /// A socket file (relative paths are taken from the working directory
+    /// when used).
+    Path(PathBuf),
+    /// A Linux abstract socket name (without the leading NUL).
+    Abstract(Vec<u8>),
+}
+
+impl IpcAddr {
+    /// Parses the part after `ipc://`.
+    pub fn parse(endpoint: &str, address: &str) -> Result<IpcAddr> {
+        let invalid = |reason| Error::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason,
+        };
+        if address.contains('\0') {
+            return Err(invalid("the path contains a NUL byte"));
+        }
+        if let Some(name) = address.strip_prefix('@') {
+            if name.is_empty() || name.len() >= SUN_PATH {
+                return Err(invalid("an abstract name takes 1 to 106 bytes"));
+            }
+            return Ok(IpcAddr::Abstract(name.as_bytes().to_vec()));
+        }
+        if address == "*" {
+            return Err(invalid("wildcard ipc endpoints are not supported"));
+        }
+        if address.len() >= SUN_PATH {
+            return Err(invalid("the path is longer than a unix socket allows"));
+        }
+        Ok(IpcAddr::Path(PathBuf::from(address)))
+    }
+
+    /// As std's socket address.
+    pub fn to_std(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        match self {
+            IpcAddr::Path(p) => std::os::unix::net::SocketAddr::from_pathname(p),
+            IpcAddr::Abstract(name) => std::os::unix::net::SocketAddr::from_abstract_name(name),
+        }
+    }
+}
+
+/// A socket file we created, identified by its inode so that we never
+/// remove a file someone else has bound since.
+#[derive(Debug)]
+pub(crate) struct BoundFile {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl BoundFile {
+    /// Removes the file if it is still the one we bound.
+    pub fn remove(&self) {
+        if let Ok(md) = std::fs::symlink_metadata(&self.path) {
+            if md.dev() == self.dev && md.ino() == self.ino {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
+}
+
+/// Binds a listener for `desc`'s socket at `addr` and hands it to the I/O
+/// thread. Returns the file to remove on unbind (none for abstract names)
+/// and the listener's descriptor. Reports LISTENING or BIND_FAILED.
+pub(crate) fn bind(
+    io: &IoThread,
+    endpoint: &str,
+    addr: &IpcAddr,
+    desc: SocketDesc,
+) -> Result<(Option<BoundFile>, RawFd)> {
+    let bound = match addr {
+        IpcAddr::Abstract(_) => addr
+            .to_std()
+            .and_then(|a| std::os::unix::net::UnixListener::bind_addr(&a))
+            .map(|l| (l, None)),
+        IpcAddr::Path(path) => bind_path(path),
+    };
+    let (listener, file) = bound.map_err(|e| {
+        let errno = e.raw_os_error().unwrap_or(0) as u32;
+        desc.shared
+            .monitor
+            .emit(monitor::EVENT_BIND_FAILED, errno, endpoint);
+        match e.kind() {
+            io::ErrorKind::AddrInUse => Error::AddrInUse(endpoint.to_owned()),
+            _ => Error::Io(e),
+        }
+    })?;
+    listener.set_nonblocking(true)?;
+    let fd = listener.as_raw_fd();
+    desc.shared
+        .monitor
+        .emit(monitor::EVENT_LISTENING, fd as u32, endpoint);
+    io.listen(
+        Listener::Unix(mio::net::UnixListener::from_std(listener)),
+        endpoint.to_owned(),
+        desc,
+    );
+    Ok((file, fd))
+}
+
+/// Binds a socket file at `path` with mode 0600, replacing a stale one.
+fn bind_path(path: &Path) -> io::Result<(std::os::unix::net::UnixListener, Option<BoundFile>)> {
+    let path = std::env::current_dir()?.join(path);
+    if let Ok(md) = std::fs::symlink_metadata(&path) {
+        if !md.file_type().is_socket() {
+            // Not ours to replace, whatever it is.
+            return Err(io::ErrorKind::AddrInUse.into());
+        }
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_) => return Err(io::ErrorKind::AddrInUse.into()),
+            // Nobody listens: a crashed binder's leftover, replaced below.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let listener = match private_dir(&path) {
+        Some(dir) => {
+            let tmp = dir.join("s");
+            let bound = bind_then_move(&tmp, &path);
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_dir(&dir);
+            bound?
+        }
+        // No room for a private directory's name: bind in place and set the
+        // mode at once (a short window in which the umask's mode applies).
+        None => {
+            let l = std::os::unix::net::UnixListener::bind(&path)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(FILE_MODE))?;
+            l
+        }
+    };
+    let md = std::fs::symlink_metadata(&path)?;
+    Ok((
+        listener,
+        Some(BoundFile {
+            path,
+            dev: md.dev(),
+            ino: md.ino(),
+        }),
+    ))
+}
+
+/// Binds at `tmp` (in a directory only we can enter), sets the mode, and
+/// renames the socket to `path`, replacing a stale file atomically.
+fn bind_then_move(tmp: &Path, path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
+    let l = std::os::unix::net::UnixListener::bind(tmp)?;
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(FILE_MODE))?;
+    std::fs::rename(tmp, path)?;
+    Ok(l)
+}
+
+/// A new directory beside `path`, mode 0700, short enough that a socket
+/// inside it fits `sun_path`; `None` if it would not fit or cannot be made.
+fn private_dir(path: &Path) -> Option<PathBuf> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let parent = path.parent()?;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = parent.join(format!(".zr{}-{n}", std::process::id()));
+    if dir.as_os_str().len() + 2 >= SUN_PATH {
+        return None;
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
+    Some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths_and_abstract_names() {
+        let p = |a: &str| IpcAddr::parse("ipc://x", a);
+        assert_eq!(p("/tmp/a").unwrap(), IpcAddr::Path("/tmp/a".into()));
+        assert_eq!(p("rel/a").unwrap(), IpcAddr::Path("rel/a".into()));
+        assert_eq!(p("@name").unwrap(), IpcAddr::Abstract(b"name".to_vec()));
+        assert!(p("@").is_err());
+        assert!(p("*").is_err());
+        assert!(p(&"x".repeat(200)).is_err());
+        assert!(p("a\0b").is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! A connection's byte stream and a listener, over tcp or a unix socket.
+//!
+//! The ZMTP engine drives both alike. Only a unix stream carries file
+//! descriptors (the ipc transport's shared-memory segments), so it always
+//! reads with `recvmsg`: a plain `read` that reached bytes sent with
+//! SCM_RIGHTS would make the kernel discard the descriptors.
+
+use super::ipc::IpcAddr;
+use super::tcp::ConnectAddress;
+use mio::event::Source;
+use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use mio::{Interest, Registry, Token};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// The most descriptors one read takes: SCM_MAX_FD, so the kernel never
+/// truncates what a peer sends (it would close what did not fit, but the
+/// part that did would be lost to us).
+const MAX_FDS: usize = 253;
+/// A peer that sends more descriptors than this over one connection is
+/// misbehaving: the ipc handshake passes at most two.
+pub(crate) const FD_QUEUE_LIMIT: usize = 8;
+
+/// Where a connecter connects to.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// Resolved (and connected from its source address) by the engine.
+    Tcp(ConnectAddress),
+    Ipc(IpcAddr),
+}
+
+/// Starts a non-blocking connect to a unix socket.
+pub(crate) fn connect_unix(addr: &IpcAddr) -> io::Result<Stream> {
+    UnixStream::connect_addr(&addr.to_std()?).map(|s| Stream::Unix(UnixConn::new(s)))
+}
+
+/// A unix stream and the descriptors its peer has sent, in arrival order.
+pub(crate) struct UnixConn {
+    stream: UnixStream,
+    fds: Vec<OwnedFd>,
+    cmsg: Vec<u8>,
+}
+
+impl UnixConn {
+    fn new(stream: UnixStream) -> Self {
+        UnixConn {
+            stream,
+            fds: Vec::new(),
+            cmsg: nix::cmsg_space!([RawFd; MAX_FDS]),
+        }
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.stream.as_raw_fd();
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg = recvmsg::<UnixAddr>(
+            fd,
+            &mut iov,
+            Some(&mut self.cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .map_err(io::Error::from)?;
+        let n = msg.bytes;
+        // Truncated control data (impossible with room for SCM_MAX_FD) is a
+        // broken connection: the descriptors it held are lost to us.
+        let cmsgs = msg
+            .cmsgs()
+            .map_err(|_| io::Error::from_raw_os_error(libc::EPROTO))?;
+        for c in cmsgs {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                for fd in fds {
+                    // SAFETY: the kernel just installed `fd` in our table for
+                    // this message; nothing else knows it, so we own it.
+                    self.fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A connection's stream.
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixConn),
+}
+
+impl Stream {
+    /// Whether this is a unix stream (ipc), which may carry descriptors.
+    pub fn is_unix(&self) -> bool {
+        matches!(self, Stream::Unix(_))
+    }
+
+    /// The socket's pending error (a refused connect).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            Stream::Tcp(s) => s.take_error(),
+            Stream::Unix(u) => u.stream.take_error(),
+        }
+    }
+
+    /// Ok once a non-blocking connect has completed.
+    pub fn peer_connected(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(drop),
+            Stream::Unix(u) => u.stream.peer_addr().map(drop),
+        }
+    }
+
+    /// The descriptors received so far, oldest first (unix streams only).
+    pub fn received_fds(&mut self) -> Option<&mut Vec<OwnedFd>> {
+        match self {
+            Stream::Unix(u) => Some(&mut u.fds),
+            Stream::Tcp(_) => None,
+        }
+    }
+
+    /// Sends `bytes` with `fds` attached (SCM_RIGHTS); how many bytes went.
+    /// The descriptors travel with the first byte sent.
+    pub fn send_with_fds(&self, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+        let Stream::Unix(u) = self else {
+            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+        };
+        let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let cmsg = [ControlMessage::ScmRights(&raw)];
+        sendmsg::<UnixAddr>(
+            u.stream.as_raw_fd(),
+            &[IoSlice::new(bytes)],
+            &cmsg,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(io::Error::from)
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(u) => u.recv(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(u) => u.stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(u) => u.stream.flush(),
+        }
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(u) => u.stream.as_raw_fd(),
+        }
+    }
+}
+
+impl Source for Stream {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Unix(u) => u.stream.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(r, t, i),
+            Stream::Unix(u) => u.stream.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Unix(u) => u.stream.deregister(r),
+        }
+    }
+}
+
+/// A listening socket.
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    /// The next pending connection, and its peer's address (tcp).
+    pub fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, peer)| (Stream::Tcp(s), Some(peer))),
+            Listener::Unix(l) => l
+                .accept()
+                .map(|(s, _)| (Stream::Unix(UnixConn::new(s)), None)),
+        }
+    }
+}
+
+impl Source for Listener {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Unix(l) => l.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Unix(l) => l.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(r),
+            Listener::Unix(l) => l.deregister(r),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Child processes for multi-process tests: the test binary re-executes
+//! itself, running only its `child_entry` test with a role in the
+//! environment; the child talks back through its stdout, one line a fact.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The variable that holds a child's role (absent in the parent).
+pub const ROLE: &str = "ZR_TEST_CHILD_ROLE";
+
+/// What precedes a child's fact on its stdout.
+const MARK: &str = "<zr-fact>";
+
+/// The role this process was started with, if it is a child.
+pub fn role() -> Option<Vec<String>> {
+    std::env::var(ROLE)
+        .ok()
+        .map(|r| r.split('\u{1f}').map(str::to_owned).collect())
+}
+
+/// A running child and the lines it prints.
+pub struct Proc {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+/// Starts this test binary as a child with `role` (words).
+pub fn spawn(role: &[&str]) -> Proc {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
+        .env(ROLE, role.join("\u{1f}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout: ChildStdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            // The harness prints its own words too, maybe on the same line
+            // (the test's name before it runs): ours follow a marker.
+            if let Some((_, fact)) = line.split_once(MARK) {
+                if tx.send(fact.to_owned()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    Proc { child, lines }
+}
+
+/// In a child: tells the parent `fact`.
+pub fn tell(fact: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{MARK}{fact}");
+    let _ = out.flush();
+}
+
+impl Proc {
+    /// The child's next fact; panics if none comes within `within`.
+    pub fn next(&self, within: Duration) -> String {
+        self.lines
+            .recv_timeout(within)
+            .unwrap_or_else(|e| panic!("child said nothing within {within:?}: {e}"))
+    }
+
+    /// Waits for the fact `want`, skipping others; panics on a timeout.
+    pub fn expect(&self, want: &str, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if self.next(left) == want {
+                return;
+            }
+        }
+    }
+
+    /// Every fact told so far, once the child has exited (its stdout closed).
+    pub fn rest(&self, within: Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + within;
+        let mut all = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => all.push(l),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return all,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("child's output never ended"),
+            }
+        }
+    }
+
+    /// SIGKILL, and reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the child to exit on its own; kills it and panics after
+    /// `within`.
+    pub fn wait(&mut self, within: Duration) -> ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if std::time::Instant::now() >= deadline {
+                self.kill();
+                panic!("child did not exit within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits for a successful exit.
+    pub fn success(&mut self, within: Duration) {
+        let status = self.wait(within);
+        assert!(status.success(), "child failed: {status}");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Mappings of this process whose name contains `name` (memfds show as
+/// `/memfd:NAME (deleted)`), and descriptors pointing at such files.
+pub fn memfds(name: &str) -> (usize, usize) {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mapped = maps.lines().filter(|l| l.contains(name)).count();
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|p| p.to_string_lossy().contains(name))
+        .count();
+    (mapped, fds)
+}

@@ -1,0 +1,285 @@
+//! ipc:// between sockets of one process and against libzmq 4.3 (the `zmq`
+//! crate) in both roles: endpoints, the socket file's life, and the
+//! patterns over a unix socket.
+
+mod common;
+use common::*;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::PathBuf;
+use zeroring::{Context, Error, SocketType::*};
+
+const ZMQ_TIMEO: i32 = 20_000;
+
+fn zmq_socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Socket {
+    let s = ctx.socket(kind).unwrap();
+    s.set_rcvtimeo(ZMQ_TIMEO).unwrap();
+    s.set_sndtimeo(ZMQ_TIMEO).unwrap();
+    s.set_linger(0).unwrap();
+    s
+}
+
+/// A fresh directory for one test's socket files, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("zr-ipc-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn endpoint(&self, file: &str) -> String {
+        format!("ipc://{}", self.0.join(file).display())
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn socket_file_is_private_reported_and_removed_on_unbind() {
+    let dir = Dir::new("file");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    assert_eq!(pull.get_last_endpoint().unwrap(), ep);
+    let md = std::fs::symlink_metadata(dir.path("s")).unwrap();
+    assert!(md.file_type().is_socket());
+    assert_eq!(md.permissions().mode() & 0o777, 0o600);
+    // Nothing else is left beside it (the private directory it was bound in).
+    let names: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    let other = socket(&ctx, Pull);
+    assert!(matches!(other.bind(&ep), Err(Error::AddrInUse(_))));
+    assert!(
+        dir.path("s").exists(),
+        "a refused bind leaves the file alone"
+    );
+
+    pull.unbind(&ep).unwrap();
+    assert!(!dir.path("s").exists());
+    assert!(matches!(pull.unbind(&ep), Err(Error::EndpointNotFound(_))));
+    // Free again.
+    other.bind(&ep).unwrap();
+    drop(other);
+    assert!(
+        !dir.path("s").exists(),
+        "dropping the socket removes its file"
+    );
+}
+
+#[test]
+fn stale_socket_file_is_replaced_but_a_regular_file_is_not() {
+    let dir = Dir::new("stale");
+    // A crashed binder's leftover: a socket file nobody listens on.
+    let stale = std::os::unix::net::UnixListener::bind(dir.path("s")).unwrap();
+    drop(stale);
+    assert!(dir.path("s").exists());
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&dir.endpoint("s")).unwrap();
+    let push = socket(&ctx, Push);
+    push.connect(&dir.endpoint("s")).unwrap();
+    push.send("after the stale file", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"after the stale file");
+
+    // A live listener of another program is not stolen.
+    let _live = std::os::unix::net::UnixListener::bind(dir.path("live")).unwrap();
+    assert!(matches!(
+        socket(&ctx, Pull).bind(&dir.endpoint("live")),
+        Err(Error::AddrInUse(_))
+    ));
+    std::fs::write(dir.path("plain"), b"data").unwrap();
+    assert!(matches!(
+        socket(&ctx, Pull).bind(&dir.endpoint("plain")),
+        Err(Error::AddrInUse(_))
+    ));
+    assert_eq!(std::fs::read(dir.path("plain")).unwrap(), b"data");
+}
+
+#[test]
+fn endpoint_forms() {
+    let ctx = Context::new();
+    let name = format!("ipc://@zr-test-{}", std::process::id());
+    let (pull, push) = pair_of(&ctx, Pull, Push, &name);
+    push.send("abstract", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"abstract");
+    assert_eq!(pull.get_last_endpoint().unwrap(), name);
+    assert!(matches!(
+        socket(&ctx, Pull).bind(&name),
+        Err(Error::AddrInUse(_))
+    ));
+
+    // A relative path is taken from the working directory (the package's,
+    // under cargo test), where `target/` exists.
+    let rel = format!("target/zr-rel-{}", std::process::id());
+    let (pull, push) = pair_of(&ctx, Pull, Push, &format!("ipc://{rel}"));
+    push.send("relative", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"relative");
+    assert!(std::path::Path::new(&rel).exists());
+    drop(pull);
+    assert!(!std::path::Path::new(&rel).exists());
+
+    for bad in ["ipc://", "ipc://@", "ipc://*"] {
+        assert!(
+            matches!(
+                socket(&ctx, Pull).bind(bad),
+                Err(Error::InvalidEndpoint { .. })
+            ),
+            "{bad}"
+        );
+    }
+    let long = format!("ipc:///tmp/{}", "x".repeat(200));
+    assert!(matches!(
+        socket(&ctx, Pull).connect(&long),
+        Err(Error::InvalidEndpoint { .. })
+    ));
+}
+
+#[test]
+fn connect_before_bind_and_disconnect() {
+    let dir = Dir::new("order");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.set_reconnect_ivl(10).unwrap();
+    push.connect(&ep).unwrap();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    push.send("late bind", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"late bind");
+    push.disconnect(&ep).unwrap();
+    assert!(matches!(
+        push.disconnect(&ep),
+        Err(Error::EndpointNotFound(_))
+    ));
+    push.set_sndtimeo(100).unwrap();
+    assert!(matches!(push.send("gone", 0), Err(Error::TimedOut)));
+}
+
+#[test]
+fn push_pull_with_libzmq_in_both_roles() {
+    let dir = Dir::new("pushpull");
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    // libzmq connects, zeroring binds.
+    let pull = socket(&ctx, Pull);
+    pull.bind(&dir.endpoint("a")).unwrap();
+    let zpush = zmq_socket(&zctx, zmq::PUSH);
+    zpush.connect(&dir.endpoint("a")).unwrap();
+    for i in 0..1000u32 {
+        zpush
+            .send_multipart([&i.to_le_bytes()[..], b"from libzmq"], 0)
+            .unwrap();
+    }
+    for i in 0..1000u32 {
+        assert_eq!(
+            pull.recv_multipart(0).unwrap(),
+            vec![i.to_le_bytes().to_vec(), b"from libzmq".to_vec()]
+        );
+    }
+    // zeroring connects first, libzmq binds later.
+    let push = socket(&ctx, Push);
+    push.set_reconnect_ivl(10).unwrap();
+    push.connect(&dir.endpoint("b")).unwrap();
+    let zpull = zmq_socket(&zctx, zmq::PULL);
+    zpull.bind(&dir.endpoint("b")).unwrap();
+    for i in 0..1000u32 {
+        push.send_multipart([&i.to_le_bytes()[..], b"from zeroring"], 0)
+            .unwrap();
+    }
+    for i in 0..1000u32 {
+        assert_eq!(
+            zpull.recv_multipart(0).unwrap(),
+            vec![i.to_le_bytes().to_vec(), b"from zeroring".to_vec()]
+        );
+    }
+}
+
+#[test]
+fn req_rep_with_libzmq_in_both_roles() {
+    let dir = Dir::new("reqrep");
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    let rep = socket(&ctx, Rep);
+    rep.bind(&dir.endpoint("a")).unwrap();
+    let zreq = zmq_socket(&zctx, zmq::REQ);
+    zreq.connect(&dir.endpoint("a")).unwrap();
+    for i in 0..10u8 {
+        zreq.send(&[i][..], 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), [i]);
+        rep.send([i, i], 0).unwrap();
+        assert_eq!(zreq.recv_bytes(0).unwrap(), [i, i]);
+    }
+
+    let zrep = zmq_socket(&zctx, zmq::REP);
+    zrep.bind(&dir.endpoint("b")).unwrap();
+    let req = socket(&ctx, Req);
+    req.connect(&dir.endpoint("b")).unwrap();
+    for i in 0..10u8 {
+        req.send([i], 0).unwrap();
+        assert_eq!(zrep.recv_bytes(0).unwrap(), [i]);
+        zrep.send(&[i, 1][..], 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), [i, 1]);
+    }
+}
+
+#[test]
+fn pub_sub_with_libzmq_in_both_roles() {
+    let dir = Dir::new("pubsub");
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    // zeroring XPUB binds; a libzmq SUB subscribes.
+    let xpub = socket(&ctx, XPub);
+    xpub.bind(&dir.endpoint("a")).unwrap();
+    let zsub = zmq_socket(&zctx, zmq::SUB);
+    zsub.connect(&dir.endpoint("a")).unwrap();
+    zsub.set_subscribe(b"A").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    xpub.send("B-not", 0).unwrap();
+    xpub.send("A-yes", 0).unwrap();
+    assert_eq!(zsub.recv_bytes(0).unwrap(), b"A-yes");
+
+    // libzmq XPUB binds; a zeroring SUB subscribes.
+    let zxpub = zmq_socket(&zctx, zmq::XPUB);
+    zxpub.bind(&dir.endpoint("b")).unwrap();
+    // The connection's pipe reaches the SUB (and its subscriptions the
+    // wire) when the SUB next acts: here, as it waits in recv.
+    let sub = socket(&ctx, Sub);
+    sub.set_subscribe(b"T").unwrap();
+    sub.connect(&dir.endpoint("b")).unwrap();
+    let got = std::thread::spawn(move || sub.recv_bytes(0).unwrap());
+    assert_eq!(zxpub.recv_bytes(0).unwrap(), b"\x01T");
+    zxpub.send("U1", 0).unwrap();
+    zxpub.send("T1", 0).unwrap();
+    assert_eq!(got.join().unwrap(), b"T1");
+}
+
+#[test]
+fn router_dealer_with_libzmq_identity() {
+    let dir = Dir::new("router");
+    let ctx = Context::new();
+    let zctx = zmq::Context::new();
+    let router = socket(&ctx, Router);
+    router.bind(&dir.endpoint("a")).unwrap();
+    let zdealer = zmq_socket(&zctx, zmq::DEALER);
+    zdealer.set_identity(b"libzmq-dealer").unwrap();
+    zdealer.connect(&dir.endpoint("a")).unwrap();
+    zdealer.send("hi", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"libzmq-dealer".to_vec(), b"hi".to_vec()]
+    );
+    router.send_multipart(["libzmq-dealer", "back"], 0).unwrap();
+    assert_eq!(zdealer.recv_bytes(0).unwrap(), b"back");
+}

@@ -1,0 +1,253 @@
+//! ipc:// between processes: every pattern with the peer in a child
+//! process (the rings in shared memory), both bind orders, a peer that
+//! restarts, and a hostile peer that scribbles over the shared segment.
+
+mod common;
+use common::proc::{self, spawn, tell};
+use common::*;
+use std::time::Duration;
+use zeroring::monitor::Event;
+use zeroring::{Context, Socket, SocketType, SocketType::*};
+
+const WITHIN: Duration = Duration::from_secs(20);
+
+/// A fresh endpoint in the temporary directory.
+fn endpoint(name: &str) -> String {
+    let p = std::env::temp_dir().join(format!("zr-proc-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    format!("ipc://{}", p.display())
+}
+
+fn kind_of(name: &str) -> SocketType {
+    match name {
+        "PUSH" => Push,
+        "PULL" => Pull,
+        "REQ" => Req,
+        "REP" => Rep,
+        "DEALER" => Dealer,
+        "ROUTER" => Router,
+        "PAIR" => Pair,
+        "XPUB" => XPub,
+        "SUB" => Sub,
+        other => panic!("no such kind {other}"),
+    }
+}
+
+/// One side of a short exchange, by the side's socket type; the other side
+/// runs its own type's script.
+fn script(kind: SocketType, s: &Socket) {
+    match kind {
+        Push => {
+            for i in 0..100 {
+                s.send(format!("m{i}"), 0).unwrap();
+            }
+        }
+        Pull => {
+            for i in 0..100 {
+                assert_eq!(s.recv_bytes(0).unwrap(), format!("m{i}").as_bytes());
+            }
+        }
+        Req | Dealer => {
+            for i in 0..10 {
+                if kind == Dealer {
+                    s.send_multipart([&b""[..], format!("q{i}").as_bytes()], 0)
+                        .unwrap();
+                    assert_eq!(s.recv_bytes(0).unwrap(), b"");
+                } else {
+                    s.send(format!("q{i}"), 0).unwrap();
+                }
+                assert_eq!(s.recv_bytes(0).unwrap(), format!("r{i}").as_bytes());
+            }
+        }
+        Rep => {
+            for i in 0..10 {
+                assert_eq!(s.recv_bytes(0).unwrap(), format!("q{i}").as_bytes());
+                s.send(format!("r{i}"), 0).unwrap();
+            }
+        }
+        Router => {
+            for i in 0..10 {
+                let m = s.recv_multipart(0).unwrap();
+                assert_eq!(m.len(), 3, "{m:?}");
+                assert_eq!(m[2], format!("q{i}").as_bytes());
+                s.send_multipart([&m[0][..], b"", format!("r{i}").as_bytes()], 0)
+                    .unwrap();
+            }
+        }
+        Pair => {
+            for i in 0..10 {
+                s.send(format!("p{i}"), 0).unwrap();
+                assert_eq!(s.recv_bytes(0).unwrap(), format!("p{i}").as_bytes());
+            }
+        }
+        XPub => {
+            assert_eq!(s.recv_bytes(0).unwrap(), b"\x01A");
+            s.send("B-no", 0).unwrap();
+            for i in 0..10 {
+                s.send(format!("A-{i}"), 0).unwrap();
+            }
+        }
+        Sub => {
+            s.set_subscribe(b"A").unwrap();
+            for i in 0..10 {
+                assert_eq!(s.recv_bytes(0).unwrap(), format!("A-{i}").as_bytes());
+            }
+        }
+        other => panic!("no script for {other:?}"),
+    }
+}
+
+/// What a child does, by role; a no-op in the parent's normal run.
+#[test]
+fn child_entry() {
+    let Some(role) = proc::role() else { return };
+    let ctx = Context::new();
+    match role[0].as_str() {
+        "peer" => {
+            let kind = kind_of(&role[1]);
+            let s = socket(&ctx, kind);
+            s.set_reconnect_ivl(10).unwrap();
+            match role[2].as_str() {
+                "bind" => s.bind(&role[3]).unwrap(),
+                _ => s.connect(&role[3]).unwrap(),
+            }
+            tell("ready");
+            script(kind, &s);
+            tell("done");
+        }
+        "echo" => {
+            let r = socket(&ctx, Router);
+            r.bind(&role[1]).unwrap();
+            tell("bound");
+            loop {
+                let m = r.recv_multipart(0).unwrap();
+                r.send_multipart(m, 0).unwrap();
+            }
+        }
+        "hostile" => {
+            let push = socket(&ctx, Push);
+            let events = monitor(&ctx, &push, "hostile");
+            push.connect(&role[1]).unwrap();
+            push.send("hello", 0).unwrap();
+            // The pipe is up (the send went into it): scribble impossible
+            // cursors over every ring of ours.
+            let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+            let mut n = 0;
+            for line in maps.lines().filter(|l| l.contains("zeroring-pipe")) {
+                let (range, _) = line.split_once(' ').unwrap();
+                let (lo, hi) = range.split_once('-').unwrap();
+                let lo = usize::from_str_radix(lo, 16).unwrap();
+                let hi = usize::from_str_radix(hi, 16).unwrap();
+                for addr in (lo..hi).step_by(8) {
+                    // SAFETY: a mapping of ours, writable (shared rw); the
+                    // point is to break the peer's trust in it.
+                    unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
+                }
+                n += 1;
+            }
+            assert!(n > 0, "no shared pipe segment was mapped");
+            tell("scribbled");
+            loop {
+                let ev = next_event(&events);
+                if ev.event == Event::Disconnected {
+                    tell("cut");
+                    return;
+                }
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+#[test]
+fn every_pattern_across_processes_in_both_bind_orders() {
+    let pairs = [
+        (Push, "PULL"),
+        (Pull, "PUSH"),
+        (Req, "REP"),
+        (Rep, "REQ"),
+        (Dealer, "ROUTER"),
+        (Router, "DEALER"),
+        (Pair, "PAIR"),
+        (XPub, "SUB"),
+        (Sub, "XPUB"),
+    ];
+    for (n, (ours, theirs)) in pairs.into_iter().enumerate() {
+        for parent_binds in [true, false] {
+            let ep = endpoint(&format!("pattern{n}-{parent_binds}"));
+            let ctx = Context::new();
+            let s = socket(&ctx, ours);
+            s.set_reconnect_ivl(10).unwrap();
+            let mut child;
+            if parent_binds {
+                s.bind(&ep).unwrap();
+                child = spawn(&["peer", theirs, "connect", &ep]);
+            } else {
+                // The connect comes first; the child binds later.
+                s.connect(&ep).unwrap();
+                child = spawn(&["peer", theirs, "bind", &ep]);
+            }
+            child.expect("ready", WITHIN);
+            script(ours, &s);
+            child.expect("done", WITHIN);
+            child.success(WITHIN);
+        }
+    }
+}
+
+/// The peer restarts (killed, a new process binds the same path over the
+/// stale file): the connecter reconnects and carries on.
+#[test]
+fn reconnects_after_the_peer_restarts() {
+    let ep = endpoint("restart");
+    let ctx = Context::new();
+    let dealer = socket(&ctx, Dealer);
+    dealer.set_reconnect_ivl(10).unwrap();
+    let events = monitor(&ctx, &dealer, "restart");
+    dealer.connect(&ep).unwrap();
+    for round in 0..3u8 {
+        let mut server = spawn(&["echo", &ep]);
+        server.expect("bound", WITHIN);
+        dealer.send([round], 0).unwrap();
+        assert_eq!(dealer.recv_bytes(0).unwrap(), [round]);
+        server.kill();
+        // Sending before the loss is seen would put the message in the
+        // dead pipe: wait for it.
+        while next_event(&events).event != Event::Disconnected {}
+    }
+}
+
+/// A child that scribbles over the shared segment breaks only its own
+/// connection: a well-behaved peer alongside keeps being served.
+#[test]
+fn hostile_peer_breaks_only_its_own_connection() {
+    let ep = endpoint("hostile");
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    let good_ctx = Context::new();
+    let good = socket(&good_ctx, Push);
+    good.connect(&ep).unwrap();
+    good.send("good-0", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"good-0");
+
+    let hostile = spawn(&["hostile", &ep]);
+    hostile.expect("scribbled", WITHIN);
+    // Reading finds the broken ring (whatever it held is not trusted)
+    // while the good peer's messages keep coming.
+    let mut got = Vec::new();
+    for i in 1..=100 {
+        good.send(format!("good-{i}"), 0).unwrap();
+    }
+    while got.len() < 100 {
+        let m = pull.recv_bytes(0).unwrap();
+        if m != b"hello" {
+            got.push(m);
+        }
+    }
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m, format!("good-{}", i + 1).as_bytes());
+    }
+    // The connection was closed from our side.
+    hostile.expect("cut", WITHIN);
+}
