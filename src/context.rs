@@ -31,9 +31,18 @@ pub(crate) struct ContextInner {
     terminated: AtomicBool,
     next_socket_id: AtomicU64,
     sockets: Mutex<Vec<Weak<SocketShared>>>,
-    /// The I/O thread, started by the first tcp endpoint.
+    /// The I/O threads, started by the first tcp or ipc endpoint.
     #[cfg(not(loom))]
-    io: Mutex<Option<Arc<crate::transport::tcp::IoThread>>>,
+    io: Mutex<IoPool>,
+}
+
+/// How many I/O threads to start, and those started.
+#[cfg(not(loom))]
+#[derive(Default)]
+struct IoPool {
+    /// 0 until set: one.
+    wanted: usize,
+    threads: Vec<Arc<crate::transport::tcp::IoThread>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -74,16 +83,52 @@ impl Context {
         }
     }
 
-    /// The I/O thread, started on first use.
+    /// Sets how many I/O threads carry this context's tcp and ipc
+    /// connections (`ZMQ_IO_THREADS`, default 1). As in libzmq it applies
+    /// only before the first tcp or ipc endpoint; after that it is an error.
+    /// Each socket's connections all live on one thread (the socket's id
+    /// modulo the count), so more threads help when many sockets are busy
+    /// at once, not one socket.
+    ///
+    /// ```
+    /// let ctx = zeroring::Context::new();
+    /// ctx.set_io_threads(2).unwrap();
+    /// assert_eq!(ctx.get_io_threads(), 2);
+    /// ```
     #[cfg(not(loom))]
-    pub(crate) fn io(&self) -> Result<Arc<crate::transport::tcp::IoThread>> {
-        let mut io = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(io) = &*io {
-            return Ok(io.clone());
+    pub fn set_io_threads(&self, n: i32) -> Result<()> {
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| (1..=64).contains(&n))
+            .ok_or(crate::Error::InvalidArgument("io threads must be 1..=64"))?;
+        let mut pool = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
+        if !pool.threads.is_empty() {
+            return Err(crate::Error::WrongState);
         }
-        let started = Arc::new(crate::transport::tcp::IoThread::start()?);
-        *io = Some(started.clone());
-        Ok(started)
+        pool.wanted = n;
+        Ok(())
+    }
+
+    /// The number of I/O threads (`ZMQ_IO_THREADS`).
+    #[cfg(not(loom))]
+    pub fn get_io_threads(&self) -> i32 {
+        let pool = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
+        pool.wanted.max(1) as i32
+    }
+
+    /// The I/O thread that carries socket `socket_id`'s connections; the
+    /// threads start on first use.
+    #[cfg(not(loom))]
+    pub(crate) fn io(&self, socket_id: u64) -> Result<Arc<crate::transport::tcp::IoThread>> {
+        let mut pool = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.threads.is_empty() {
+            for _ in 0..pool.wanted.max(1) {
+                let started = Arc::new(crate::transport::tcp::IoThread::start()?);
+                pool.threads.push(started);
+            }
+        }
+        let i = (socket_id % pool.threads.len() as u64) as usize;
+        Ok(pool.threads[i].clone())
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.

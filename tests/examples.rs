@@ -10,9 +10,26 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
-const EXAMPLES: [&str; 11] = [
-    "hwserver", "hwclient", "wuserver", "wuclient", "taskvent", "taskwork", "tasksink", "rrclient",
-    "rrworker", "rrbroker", "msgqueue",
+const EXAMPLES: [&str; 19] = [
+    "hwserver",
+    "hwclient",
+    "wuserver",
+    "wuclient",
+    "taskvent",
+    "taskwork",
+    "tasksink",
+    "rrclient",
+    "rrworker",
+    "rrbroker",
+    "msgqueue",
+    "local_thr",
+    "remote_thr",
+    "local_lat",
+    "remote_lat",
+    "zmq_local_thr",
+    "zmq_remote_thr",
+    "zmq_local_lat",
+    "zmq_remote_lat",
 ];
 
 /// `cargo` in this package, in the profile these tests were built in.
@@ -276,4 +293,108 @@ fn unsupported_transports_are_reported() {
         stderr.lines().last(),
         Some("udp:// is not available yet in this build; run with --inproc")
     );
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs perf tool `local` (which binds) and `remote` (which connects) on
+/// `endpoint` with `size` and `count`; both must succeed. Their stdouts.
+fn perf_pair(
+    local: &str,
+    remote: &str,
+    endpoint: &str,
+    size: &str,
+    count: &str,
+) -> (String, String) {
+    build_examples();
+    let args = [endpoint, size, count];
+    let (local, args_l) = (local.to_owned(), args.map(str::to_owned));
+    let server = thread::spawn(move || {
+        let args: Vec<&str> = args_l.iter().map(String::as_str).collect();
+        run_ok(&local, &args)
+    });
+    let client = run_ok(remote, &args);
+    (server.join().expect("the local tool failed"), client)
+}
+
+/// libzmq's perf tools' lines, exactly: `local_thr`'s report.
+fn check_thr_report(out: &str, size: usize, count: u64) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0], format!("message size: {size} [B]"));
+    assert_eq!(lines[1], format!("message count: {count}"));
+    let msgs = lines[2]
+        .strip_prefix("mean throughput: ")
+        .and_then(|l| l.strip_suffix(" [msg/s]"))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(msgs.is_some_and(|n| n > 0), "{out}");
+    let mbits = lines[3]
+        .strip_prefix("mean throughput: ")
+        .and_then(|l| l.strip_suffix(" [Mb/s]"));
+    assert!(
+        mbits.is_some_and(|m| m.split_once('.').is_some_and(|(_, f)| f.len() == 3)),
+        "{out}"
+    );
+}
+
+/// `remote_lat`'s report.
+fn check_lat_report(out: &str, size: usize, count: u64) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0], format!("message size: {size} [B]"));
+    assert_eq!(lines[1], format!("roundtrip count: {count}"));
+    let us = lines[2]
+        .strip_prefix("average latency: ")
+        .and_then(|l| l.strip_suffix(" [us]"))
+        .and_then(|n| n.parse::<f64>().ok());
+    assert!(us.is_some_and(|u| u > 0.0), "{out}");
+}
+
+/// zeroring's perf tools against libzmq's, both roles, over tcp and ipc.
+#[test]
+fn perf_tools_interoperate_with_libzmq_in_both_roles() {
+    let dir = std::env::temp_dir();
+    for (i, (local, remote)) in [
+        ("local_thr", "zmq_remote_thr"),
+        ("zmq_local_thr", "remote_thr"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tcp = format!("tcp://127.0.0.1:{}", free_port());
+        let ipc = format!(
+            "ipc://{}/zr-perf-thr-{}-{i}",
+            dir.display(),
+            std::process::id()
+        );
+        for endpoint in [tcp, ipc] {
+            let (out, _) = perf_pair(local, remote, &endpoint, "32", "20000");
+            check_thr_report(&out, 32, 20000);
+        }
+    }
+    for (i, (local, remote)) in [
+        ("local_lat", "zmq_remote_lat"),
+        ("zmq_local_lat", "remote_lat"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tcp = format!("tcp://127.0.0.1:{}", free_port());
+        let ipc = format!(
+            "ipc://{}/zr-perf-lat-{}-{i}",
+            dir.display(),
+            std::process::id()
+        );
+        for endpoint in [tcp, ipc] {
+            let (_, out) = perf_pair(local, remote, &endpoint, "64", "500");
+            check_lat_report(&out, 64, 500);
+        }
+    }
 }

@@ -233,7 +233,7 @@ impl Socket {
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 let addr = transport::tcp::bind_address(endpoint, &address, c.opts.ipv6)?;
-                let io = c.ctx.io()?;
+                let io = c.ctx.io(c.id)?;
                 let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
@@ -244,7 +244,7 @@ impl Socket {
                 if c.ipc_bound.iter().any(|(e, _, _)| e == endpoint) {
                     return Err(Error::AddrInUse(endpoint.to_owned()));
                 }
-                let io = c.ctx.io()?;
+                let io = c.ctx.io(c.id)?;
                 let (file, fd) = transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc())?;
                 c.last_endpoint = endpoint.to_owned();
                 c.ipc_bound.push((endpoint.to_owned(), file, fd));
@@ -282,7 +282,7 @@ impl Socket {
             Endpoint::Tcp(address) => {
                 // Only checked here: names are resolved by the connecter.
                 let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
-                let io = c.ctx.io()?;
+                let io = c.ctx.io(c.id)?;
                 let desc = c.tcp_desc();
                 let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
                     ring_capacity: desc.ring_capacity,
@@ -300,7 +300,7 @@ impl Socket {
             #[cfg(not(loom))]
             Endpoint::Ipc(address) => {
                 let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
-                let io = c.ctx.io()?;
+                let io = c.ctx.io(c.id)?;
                 // No pipe yet: it comes with the connection, in shared
                 // memory when the peer is zeroring.
                 io.connect(
@@ -338,7 +338,7 @@ impl Socket {
                 };
                 let (bound_as, local, fd) = c.tcp_bound.remove(i);
                 let local = format!("tcp://{local}");
-                c.ctx.io()?.unbind(c.id, Some(local.clone()));
+                c.ctx.io(c.id)?.unbind(c.id, Some(local.clone()));
                 self.shared
                     .monitor
                     .emit(monitor::EVENT_CLOSED, fd as u32, &local);
@@ -351,7 +351,7 @@ impl Socket {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
                 let (bound_as, file, fd) = c.ipc_bound.remove(i);
-                c.ctx.io()?.unbind(c.id, Some(bound_as.clone()));
+                c.ctx.io(c.id)?.unbind(c.id, Some(bound_as.clone()));
                 if let Some(file) = file {
                     file.remove();
                 }
@@ -379,7 +379,7 @@ impl Socket {
             Endpoint::Ipc(_) => match c.ipc_connected.iter().position(|e| e == endpoint) {
                 Some(i) => {
                     c.ipc_connected.remove(i);
-                    c.ctx.io()?.forget(c.id, Some(endpoint.to_owned()));
+                    c.ctx.io(c.id)?.forget(c.id, Some(endpoint.to_owned()));
                     true
                 }
                 None => false,
@@ -796,13 +796,13 @@ impl Drop for Socket {
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
         if !c.ipc_connected.is_empty() {
-            if let Ok(io) = c.ctx.io() {
+            if let Ok(io) = c.ctx.io(c.id) {
                 io.forget(c.id, None);
             }
         }
         #[cfg(not(loom))]
         if !c.tcp_bound.is_empty() || !c.ipc_bound.is_empty() {
-            if let Ok(io) = c.ctx.io() {
+            if let Ok(io) = c.ctx.io(c.id) {
                 io.unbind(c.id, None);
             }
             for (bound_as, file, fd) in &c.ipc_bound {
