@@ -282,6 +282,30 @@ fn xpub_nodrop_would_block_instead_of_dropping() {
     xpub.send("m", DONTWAIT).unwrap();
 }
 
+/// XPUB_NODROP also would-blocks when the ring is full before the
+/// high-water mark (big messages in a small ring): nothing is dropped.
+#[test]
+fn xpub_nodrop_would_block_when_the_ring_is_full() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPub);
+    xpub.set_xpub_nodrop(true).unwrap();
+    xpub.set_ring_capacity(4096).unwrap();
+    xpub.bind("inproc://xpub-nodrop-ring").unwrap();
+    let sub = socket(&ctx, Sub);
+    sub.set_ring_capacity(4096).unwrap();
+    sub.connect("inproc://xpub-nodrop-ring").unwrap();
+    sub.set_subscribe(b"").unwrap();
+    let big = [7u8; 1000];
+    let mut sent = 0;
+    while xpub.send(&big[..], DONTWAIT).is_ok() {
+        sent += 1;
+        assert!(sent < 100, "the ring never filled");
+    }
+    assert!(sent >= 3, "a 4 KiB ring holds three 1000-byte frames");
+    assert_eq!(drain(&sub).len(), sent, "nothing was dropped");
+    xpub.send(&big[..], DONTWAIT).unwrap();
+}
+
 #[test]
 fn xsub_forwards_subscriptions_as_messages_and_filters_nothing() {
     let ctx = Context::new();

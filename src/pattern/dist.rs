@@ -27,20 +27,22 @@ impl Distribute {
         self.in_progress
     }
 
-    /// Starts a message for every pipe `wanted` picks that can take it, or,
-    /// with `all`, only if every one of them can (else starts nothing and
-    /// returns false: XPUB_NODROP's would-block).
+    /// Starts a message whose first frame is `first` bytes for every pipe
+    /// `wanted` picks that can take it, or, with `all`, only if every one of
+    /// them can, ring room for the first frame included (else starts nothing
+    /// and returns false: XPUB_NODROP's would-block).
     #[inline]
     pub fn start(
         &mut self,
         io: &mut Io,
         all: bool,
+        first: usize,
         mut wanted: impl FnMut(PipeKey) -> bool,
     ) -> bool {
         self.active.clear();
         for &key in &self.keys {
             if wanted(key) {
-                if io.can_start(key) {
+                if io.can_start(key) && (!all || io.pipes[key].end.has_room(first)) {
                     self.active.push(key);
                 } else if all {
                     self.active.clear();

@@ -168,7 +168,10 @@ impl Behaviour for Pub {
             self.mark_matching(io.opts.invert_matching, data);
             let (marks, mark) = (&self.marks, self.mark);
             let all = io.opts.xpub_nodrop && self.xpub;
-            if !self.dist.start(io, all, |key| marks[key] == mark) {
+            if !self
+                .dist
+                .start(io, all, data.len(), |key| marks[key] == mark)
+            {
                 return Err(Fail::WouldBlock);
             }
         }
@@ -301,7 +304,7 @@ impl Behaviour for Sub {
         }
         // Any other message goes upstream to every publisher.
         if !self.dist.in_progress() {
-            self.dist.start(io, false, |_| true);
+            self.dist.start(io, false, data.len(), |_| true);
         }
         self.dist.write(io, data, more);
         self.sending_upstream = more;

@@ -288,6 +288,13 @@ impl PipeEnd {
         }
     }
 
+    /// Whether a frame of `len` bytes would fit now (not counting the
+    /// high-water mark: see [`can_start_message`](Self::can_start_message)).
+    #[inline]
+    pub fn has_room(&mut self, len: usize) -> bool {
+        self.tx.has_room(len)
+    }
+
     /// The room reserved by the last successful [`claim`](Self::claim).
     #[inline]
     pub fn claimed_mut(&mut self) -> Option<&mut [u8]> {

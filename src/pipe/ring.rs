@@ -393,24 +393,8 @@ impl Producer {
             return Err(ClaimError::TooLarge);
         }
         let need = record_size(len as u64);
-        let cap = self.ring.cap;
+        let pad = self.place(need)?;
         let off = self.tail & self.ring.mask();
-        let pad = if need <= cap - off { 0 } else { cap - off };
-        let end = self.tail + pad + need;
-        if end - self.cached_head > cap {
-            self.cached_head = self.ring.header().consumer.head.load(Ordering::Acquire);
-            if self.cached_head > self.published || self.published - self.cached_head > cap {
-                return Err(ClaimError::Corrupt);
-            }
-            if end - self.cached_head > cap {
-                // Published records drain; our unpublished ones never do.
-                return Err(if (self.tail - self.published) + pad + need > cap {
-                    ClaimError::TooLarge
-                } else {
-                    ClaimError::Full
-                });
-            }
-        }
         if pad > 0 {
             self.ring.track_write(self.tail, pad);
             let word = (pad - HEADER) | ((PADDING as u64) << 32);
@@ -432,6 +416,37 @@ impl Producer {
                 len,
             ))
         }
+    }
+
+    /// Whether a record of `len` payload bytes could be claimed now.
+    #[inline]
+    pub fn has_room(&mut self, len: usize) -> bool {
+        len <= self.max_payload() && self.place(record_size(len as u64)).is_ok()
+    }
+
+    /// The padding a record of `need` bytes (header included) must follow
+    /// at `tail` (records never wrap), if it fits now.
+    #[inline]
+    fn place(&mut self, need: u64) -> Result<u64, ClaimError> {
+        let cap = self.ring.cap;
+        let off = self.tail & self.ring.mask();
+        let pad = if need <= cap - off { 0 } else { cap - off };
+        let end = self.tail + pad + need;
+        if end - self.cached_head > cap {
+            self.cached_head = self.ring.header().consumer.head.load(Ordering::Acquire);
+            if self.cached_head > self.published || self.published - self.cached_head > cap {
+                return Err(ClaimError::Corrupt);
+            }
+            if end - self.cached_head > cap {
+                // Published records drain; our unpublished ones never do.
+                return Err(if (self.tail - self.published) + pad + need > cap {
+                    ClaimError::TooLarge
+                } else {
+                    ClaimError::Full
+                });
+            }
+        }
+        Ok(pad)
     }
 
     /// The payload of the record claimed last, if it is still claimed.
