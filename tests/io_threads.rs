@@ -29,6 +29,11 @@ fn io_threads_option_starts_that_many_and_spreads_sockets() {
                 pull
             })
             .collect();
+        // A new thread names itself once it runs: wait for that (`bounded`
+        // fails the test if it never happens).
+        while io_threads() < 3 {
+            std::thread::yield_now();
+        }
         assert_eq!(io_threads(), 3);
         assert_eq!(ctx.get_io_threads(), 3);
         assert!(matches!(

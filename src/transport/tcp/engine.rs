@@ -114,6 +114,8 @@ pub(crate) struct Engine {
     read_ready: bool,
     /// The peer closed (or reset) the stream: deliver what it sent, then go.
     ended: bool,
+    /// The poll reported the peer's FIN (or an error) on this connection.
+    hup_seen: bool,
     /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer.
     subs: BTreeMap<Vec<u8>, u32>,
     /// Why the stream broke (errno; EPIPE for the peer's close), for a
@@ -155,6 +157,7 @@ impl Engine {
             out_msg_start: true,
             read_ready: false,
             ended: false,
+            hup_seen: false,
             subs: BTreeMap::new(),
             io_errno: 0,
             gone_at: None,
@@ -273,7 +276,9 @@ impl Engine {
     }
 
     /// Readiness from the poll.
-    pub fn on_event(&mut self, readable: bool, writable: bool) {
+    /// `hup`: the peer closed its side (or the socket failed).
+    pub fn on_event(&mut self, readable: bool, writable: bool, hup: bool) {
+        self.hup_seen |= hup;
         if self.connecting && (writable || readable) {
             let Some(stream) = &self.stream else { return };
             match stream.take_error() {
@@ -563,6 +568,7 @@ impl Engine {
         self.in_blocked = false;
         self.read_ready = false;
         self.ended = false;
+        self.hup_seen = false;
         if let Some(end) = &mut self.end {
             // Frames of a message cut off mid-way were never published.
             end.rollback();
@@ -612,6 +618,11 @@ impl Engine {
                     self.in_buf.resize(self.in_buf.len() * 2, 0);
                 }
             }
+            let room = self.in_buf.len() - self.in_end;
+            // A short tcp read empties the socket: what arrives later (data
+            // or the FIN) raises a new edge, unless the FIN came with the
+            // edge we are serving. Unix streams stop short at descriptors.
+            let short_drains = matches!(stream, Stream::Tcp(_)) && !self.hup_seen;
             match stream.read(&mut self.in_buf[self.in_end..]) {
                 Ok(0) => {
                     self.ended = true;
@@ -628,6 +639,11 @@ impl Engine {
                     }
                     self.take_input(now);
                     if self.in_blocked || self.stream.is_none() || self.ended {
+                        return any;
+                    }
+                    if n < room && short_drains {
+                        // Skip the read that would only say WouldBlock.
+                        self.read_ready = false;
                         return any;
                     }
                 }

@@ -230,6 +230,7 @@ impl Loop {
                     e.on_event(
                         ev.is_readable() || ev.is_read_closed() || failed,
                         ev.is_writable() || failed,
+                        ev.is_read_closed() || failed,
                     );
                 }
             }
