@@ -158,6 +158,30 @@ pub fn zmq_stream(cores: &Cores, ctx: &zmq::Context, bind: &str) -> Stream {
     Stream { sender, receiver }
 }
 
+/// What the ping-pong needs of a socket, from either library.
+pub trait Echo: Send + 'static {
+    fn send_bytes(&self, data: &[u8]);
+    fn recv_bytes_into(&self, buf: &mut [u8]) -> usize;
+}
+
+impl Echo for zeroring::Socket {
+    fn send_bytes(&self, data: &[u8]) {
+        self.send(data, 0).unwrap();
+    }
+    fn recv_bytes_into(&self, buf: &mut [u8]) -> usize {
+        self.recv_into(buf, 0).unwrap()
+    }
+}
+
+impl Echo for zmq::Socket {
+    fn send_bytes(&self, data: &[u8]) {
+        self.send(data, 0).unwrap();
+    }
+    fn recv_bytes_into(&self, buf: &mut [u8]) -> usize {
+        self.recv_into(buf, 0).unwrap()
+    }
+}
+
 /// Round trips: the pinging side on core 0, an echo on core 1. The echo
 /// returns every message until it gets an empty one.
 pub struct PingPong {
@@ -189,37 +213,7 @@ pub fn zeroring_pingpong(cores: &Cores, ctx: &zeroring::Context, bind: &str) -> 
     local.bind(bind).unwrap();
     let remote = ctx.socket(SocketType::Pair).unwrap();
     remote.connect(&local.get_last_endpoint().unwrap()).unwrap();
-    let c = cores.clone();
-    let echo = std::thread::spawn(move || {
-        pin(&c, 1);
-        let mut buf = [0u8; LAT_SIZE];
-        loop {
-            let n = remote.recv_into(&mut buf, 0).unwrap();
-            if n == 0 {
-                return;
-            }
-            remote.send(&buf[..n], 0).unwrap();
-        }
-    });
-    let msg = [0x5au8; LAT_SIZE];
-    let client = Worker::spawn(cores, 0, move |n| {
-        if n == 0 {
-            local.send(&[][..], 0).unwrap();
-            return Duration::ZERO;
-        }
-        let mut buf = [0u8; LAT_SIZE];
-        let start = Instant::now();
-        for _ in 0..n {
-            local.send(&msg[..], 0).unwrap();
-            let len = local.recv_into(&mut buf, 0).unwrap();
-            assert_eq!(len, LAT_SIZE);
-        }
-        start.elapsed()
-    });
-    PingPong {
-        client,
-        echo: Some(echo),
-    }
+    pingpong(cores, local, remote)
 }
 
 /// The same with libzmq.
@@ -230,29 +224,34 @@ pub fn zmq_pingpong(cores: &Cores, ctx: &zmq::Context, bind: &str) -> PingPong {
     remote
         .connect(&local.get_last_endpoint().unwrap().unwrap())
         .unwrap();
+    pingpong(cores, local, remote)
+}
+
+/// `remote` echoes on core 1; `local` pings from core 0.
+fn pingpong(cores: &Cores, local: impl Echo, remote: impl Echo) -> PingPong {
     let c = cores.clone();
     let echo = std::thread::spawn(move || {
         pin(&c, 1);
         let mut buf = [0u8; LAT_SIZE];
         loop {
-            let n = remote.recv_into(&mut buf, 0).unwrap();
+            let n = remote.recv_bytes_into(&mut buf);
             if n == 0 {
                 return;
             }
-            remote.send(&buf[..n], 0).unwrap();
+            remote.send_bytes(&buf[..n]);
         }
     });
     let msg = [0x5au8; LAT_SIZE];
     let client = Worker::spawn(cores, 0, move |n| {
         if n == 0 {
-            local.send(&[][..], 0).unwrap();
+            local.send_bytes(&[]);
             return Duration::ZERO;
         }
         let mut buf = [0u8; LAT_SIZE];
         let start = Instant::now();
         for _ in 0..n {
-            local.send(&msg[..], 0).unwrap();
-            let len = local.recv_into(&mut buf, 0).unwrap();
+            local.send_bytes(&msg);
+            let len = local.recv_bytes_into(&mut buf);
             assert_eq!(len, LAT_SIZE);
         }
         start.elapsed()
