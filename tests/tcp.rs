@@ -271,3 +271,37 @@ fn messages_of_a_socket_dropped_before_connecting_are_delivered() {
         assert_eq!(pull.recv_bytes(0).unwrap(), [i]);
     }
 }
+
+/// Frames of 32 KiB and more that arrive in pieces are read straight into
+/// the pipe: contents, boundaries and multipart structure survive, from
+/// zeroring and from libzmq senders.
+#[test]
+fn large_frames_arrive_whole_and_intact() {
+    bounded(|| {
+        let ctx = Context::new();
+        let pull = ctx.socket(Pull).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let endpoint = pull.get_last_endpoint().unwrap();
+        let frame = |seed: u8, len: usize| -> Vec<u8> {
+            (0..len)
+                .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+                .collect()
+        };
+        let push = ctx.socket(Push).unwrap();
+        push.connect(&endpoint).unwrap();
+        let zctx = zmq::Context::new();
+        let zpush = zmq_socket(&zctx, zmq::PUSH);
+        zpush.connect(&endpoint).unwrap();
+        for i in 0..20u8 {
+            let msg = vec![
+                frame(i, 3),
+                frame(i, 100_000 + usize::from(i)),
+                frame(i, 40_000),
+            ];
+            push.send_multipart(&msg, 0).unwrap();
+            assert_eq!(pull.recv_multipart(0).unwrap(), msg, "zeroring message {i}");
+            zpush.send_multipart(&msg, 0).unwrap();
+            assert_eq!(pull.recv_multipart(0).unwrap(), msg, "libzmq message {i}");
+        }
+    });
+}

@@ -140,6 +140,28 @@ impl Session {
         self.read_frame(input, now).map_err(|e| self.fail(e))
     }
 
+    /// For a caller that reads a large message body straight into its own
+    /// place: the header of the message frame at the front of `input`, as
+    /// `(header_len, body_len, more)`, if it is complete and valid. A
+    /// message frame changes nothing in the session, so the caller may take
+    /// it over from here; it reports the body's octets with
+    /// [`note_traffic`](Self::note_traffic).
+    pub fn message_header(&self, input: &[u8]) -> Option<(usize, usize, bool)> {
+        match parse_header(input, self.max_frame_size) {
+            Ok(Some(h)) => match h.kind {
+                FrameKind::Message { more } => Some((h.header_len, h.body_len, more)),
+                FrameKind::Command => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Octets arrived that the caller took itself (a body read in place):
+    /// the peer is alive.
+    pub fn note_traffic(&mut self) {
+        self.heartbeat.on_traffic();
+    }
+
     fn read_frame<'a>(
         &mut self,
         input: &'a [u8],

@@ -40,6 +40,16 @@ const OUTBOUND_LIMIT: usize = 256 * 1024;
 /// The read buffer's usual size; it grows (to hold one large frame) only as
 /// the frame's octets arrive, and shrinks back once it is empty.
 const READ_CHUNK: usize = 256 * 1024;
+/// A message frame at least this large that has not all arrived is read
+/// straight into its place in the pipe, not through the read buffer.
+const DIRECT_MIN: usize = 32 * 1024;
+
+/// A large frame being read straight into the pipe (claimed there).
+struct Direct {
+    filled: usize,
+    len: usize,
+    more: bool,
+}
 
 enum Proto {
     Idle,
@@ -106,6 +116,8 @@ pub(crate) struct Engine {
     in_end: usize,
     /// The frame at `in_pos` waits for room in the pipe.
     in_blocked: bool,
+    /// A large frame whose body is read into the pipe directly.
+    direct: Option<Direct>,
     /// The inbound frame to write next starts a message.
     in_msg_start: bool,
     /// The outbound frame to read next starts a message.
@@ -153,6 +165,7 @@ impl Engine {
             in_pos: 0,
             in_end: 0,
             in_blocked: false,
+            direct: None,
             in_msg_start: true,
             out_msg_start: true,
             read_ready: false,
@@ -566,6 +579,7 @@ impl Engine {
         self.in_pos = 0;
         self.in_end = 0;
         self.in_blocked = false;
+        self.direct = None;
         self.read_ready = false;
         self.ended = false;
         self.hup_seen = false;
@@ -598,6 +612,16 @@ impl Engine {
     fn read(&mut self, now: Instant) -> bool {
         let mut any = false;
         for _ in 0..16 {
+            if self.direct.is_some() {
+                match self.read_direct() {
+                    Some(true) => {
+                        any = true;
+                        continue;
+                    }
+                    Some(false) => return any,
+                    None => return true,
+                }
+            }
             let Some(stream) = &mut self.stream else {
                 return any;
             };
@@ -660,6 +684,56 @@ impl Engine {
             }
         }
         any
+    }
+
+    /// Reads the body of the `direct` frame into its room in the pipe, and
+    /// commits it once whole. `Some(true)`: read something; `Some(false)`:
+    /// nothing to read now; `None`: the connection ended.
+    fn read_direct(&mut self) -> Option<bool> {
+        let (Some(stream), Some(end), Some(d)) =
+            (&mut self.stream, &mut self.end, &mut self.direct)
+        else {
+            return Some(false);
+        };
+        let Some(buf) = end.claimed_mut() else {
+            // Cannot happen: the claim lasts until committed or rolled back.
+            self.direct = None;
+            return Some(false);
+        };
+        match stream.read(&mut buf[d.filled..]) {
+            Ok(0) => {
+                self.ended = true;
+                self.io_errno = libc::EPIPE;
+                None
+            }
+            Ok(n) => {
+                d.filled += n;
+                if let Proto::Session(s) = &mut self.proto {
+                    s.note_traffic();
+                }
+                if d.filled == d.len {
+                    end.commit(d.len, d.more);
+                    self.in_msg_start = !d.more;
+                    self.direct = None;
+                }
+                if !self.keep_fds() {
+                    self.ended = true;
+                    self.io_errno = libc::EPROTO;
+                    return None;
+                }
+                Some(true)
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.read_ready = false;
+                Some(false)
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Some(true),
+            Err(e) => {
+                self.ended = true;
+                self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
+                None
+            }
+        }
     }
 
     /// Hands the octets read to the handshake or the session.
@@ -781,7 +855,26 @@ impl Engine {
             };
             let start = &mut self.in_msg_start;
             let taken = match incoming {
-                Incoming::Need(_) => break false,
+                Incoming::Need(_) => {
+                    // A large message frame still arriving: claim its room
+                    // and read the rest of it there (see `read`).
+                    if let Some((header, body, more)) = s.message_header(input) {
+                        if body >= DIRECT_MIN && (!*start || end.can_start_message()) {
+                            if let Ok(buf) = end.claim(body) {
+                                let have = input.len() - header;
+                                buf[..have].copy_from_slice(&input[header..]);
+                                self.direct = Some(Direct {
+                                    filled: have,
+                                    len: body,
+                                    more,
+                                });
+                                self.in_pos = self.in_end;
+                                moved = true;
+                            }
+                        }
+                    }
+                    break false;
+                }
                 Incoming::Message { payload, more } => put(end, start, &[], payload, more),
                 Incoming::Subscribe(topic) => put(end, start, &[1], &topic, false),
                 Incoming::Cancel(topic) => put(end, start, &[0], &topic, false),
