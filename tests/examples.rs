@@ -257,12 +257,7 @@ fn rrworker_answers_ten_requests() {
 /// and a client in two processes talk over loopback.
 #[test]
 fn hwserver_and_hwclient_talk_over_tcp_in_two_processes() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
     build_examples();
     let mut server = cargo("run");
     server.args(["--example", "hwserver", "--", &endpoint]);
@@ -295,13 +290,18 @@ fn unsupported_transports_are_reported() {
     );
 }
 
-/// A port nobody listens on now.
+/// A port nobody listens on now, for a tool that binds it later. Chosen
+/// below Linux's ephemeral range (32768 and up): a port the kernel hands
+/// out may be taken meanwhile as the source port of any test's connection.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    (0..1000u64)
+        .map(|i| 20000 + ((seed.wrapping_mul(6364136223846793005) + i * 7919) % 12000) as u16)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("no free port in 20000..32000")
 }
 
 /// Runs perf tool `local` (which binds) and `remote` (which connects) on
