@@ -53,6 +53,7 @@ pub mod zmtp;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
+pub use pipe::ledger;
 pub use pipe::ring;
 pub use pipe::Doorbell;
 #[cfg(not(loom))]

@@ -494,6 +494,32 @@ impl Producer {
         self.msgs = self.msgs_published;
     }
 
+    /// The ring position after the last committed record (where the next
+    /// one starts, unless it pads to the region's start).
+    pub fn position(&self) -> u64 {
+        self.tail
+    }
+
+    /// The ring position up to which records are published.
+    pub fn published_position(&self) -> u64 {
+        self.published
+    }
+
+    /// The consumer's released position, loaded with `Acquire`: every read
+    /// the consumer made of records before it happened before this returns
+    /// (see [`ledger`](super::ledger)). Unvalidated: a broken consumer may
+    /// store anything.
+    pub fn released_head(&self) -> u64 {
+        self.ring.header().consumer.head.load(Ordering::Acquire)
+    }
+
+    /// A handle that reads [`released_head`](Self::released_head) from
+    /// elsewhere (the chunk pool), keeping the ring mapped.
+    #[cfg(not(loom))]
+    pub(crate) fn head_watch(&self) -> HeadWatch {
+        HeadWatch(self.ring.clone())
+    }
+
     /// Bytes committed but not yet published.
     pub fn unpublished(&self) -> usize {
         (self.tail - self.published) as usize
@@ -511,6 +537,22 @@ impl Producer {
     #[inline]
     pub fn below(&mut self, limit: u64) -> bool {
         self.msgs_published.saturating_sub(self.cached_done) < limit || self.queued_msgs() < limit
+    }
+}
+
+/// Reads a ring's released position from outside its producer.
+#[cfg(not(loom))]
+pub(crate) struct HeadWatch(RingRef);
+
+// SAFETY: it only loads an atomic in memory its RingRef keeps alive.
+#[cfg(not(loom))]
+unsafe impl Send for HeadWatch {}
+
+#[cfg(not(loom))]
+impl HeadWatch {
+    /// As [`Producer::released_head`].
+    pub fn load(&self) -> u64 {
+        self.0.header().consumer.head.load(Ordering::Acquire)
     }
 }
 

@@ -1,0 +1,220 @@
+//! A shared-memory pipe's large frames: in chunks of a pool, named in the
+//! ring by DESCRIPTOR records (see [`pool`](crate::transport::ipc::pool)).
+//!
+//! Writing: a frame above [`CHUNK_MIN`] claims a descriptor record in the
+//! ring and a chunk of our socket's pool, and is written into the chunk in
+//! place; its commit writes the descriptor and enters the chunk in this
+//! pipe's ledger. Reading: a peeked DESCRIPTOR record is resolved against
+//! the peer's pool (validated, or the ring is [`Corrupt`]) and the frame is
+//! borrowed from the chunk until the record is consumed, which releases
+//! the ring at once, handing the chunk back to its writer.
+
+use super::ring::{self, Corrupt, Record};
+use super::{PipeEnd, WriteError};
+use crate::sync::Ordering;
+use crate::transport::ipc::pool::{Chunk, ChunkPool, PeerPool, CHUNK_MAX, CHUNK_MIN, DESC_LEN};
+use std::sync::Arc;
+
+/// A pipe end's hold on the pools of its two sides.
+pub(crate) struct Link {
+    /// Our socket's pool, and this pipe's reader id in it.
+    pool: Option<(Arc<ChunkPool>, usize)>,
+    /// The peer's pool, whose chunks our ring's descriptors name.
+    peer: Option<PeerPool>,
+    /// The chunk a claim handed out, until committed.
+    pending: Option<Chunk>,
+    /// Descriptors were committed since the last publish.
+    unpublished: bool,
+    /// Where the frame of the descriptor peeked last lies in `peer`.
+    current: (usize, usize),
+}
+
+impl PipeEnd {
+    /// Lets this (remote) end write large frames into `pool` and read them
+    /// from the peer's `peer` pool.
+    pub(crate) fn link_pools(&mut self, pool: Option<Arc<ChunkPool>>, peer: Option<PeerPool>) {
+        let pool = pool.map(|pool| {
+            let ctl = self.ctl.clone();
+            let peer_side = 1 - self.side;
+            let gone = Box::new(move || ctl.closed[peer_side].load(Ordering::Acquire));
+            let id = pool.register(self.tx.head_watch(), gone);
+            (pool, id)
+        });
+        self.chunks = Some(Box::new(Link {
+            pool,
+            peer,
+            pending: None,
+            unpublished: false,
+            current: (0, 0),
+        }));
+    }
+
+    /// Whether a frame of `len` bytes goes into a chunk.
+    #[inline]
+    pub(super) fn wants_chunk(&self, len: usize) -> bool {
+        len > CHUNK_MIN && self.chunks.as_ref().is_some_and(|l| l.pool.is_some())
+    }
+
+    /// The pool our large frames go to, if any.
+    pub(crate) fn chunk_pool(&self) -> Option<&Arc<ChunkPool>> {
+        self.chunks.as_ref()?.pool.as_ref().map(|(p, _)| p)
+    }
+
+    /// The largest frame a chunk takes, if this end writes chunks.
+    pub(super) fn chunk_max(&self) -> Option<usize> {
+        self.chunk_pool().map(|_| CHUNK_MAX)
+    }
+
+    /// Room for a frame of `len` bytes in a chunk.
+    #[inline(never)]
+    pub(super) fn claim_chunk(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        let Some(link) = self.chunks.as_mut() else {
+            return Err(WriteError::TooLarge);
+        };
+        // A second claim abandons the first.
+        link.pending = None;
+        let Some((pool, _)) = &link.pool else {
+            return Err(WriteError::TooLarge);
+        };
+        match pool.alloc(len) {
+            Ok(Some(chunk)) => {
+                match self.tx.claim(DESC_LEN) {
+                    Ok(_) => {}
+                    Err(ring::ClaimError::Full) => return Err(WriteError::Full),
+                    Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
+                    Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),
+                }
+                Ok(link.pending.insert(chunk).bytes_mut())
+            }
+            Ok(None) => Err(WriteError::Full),
+            Err(()) => Err(WriteError::TooLarge),
+        }
+    }
+
+    /// The chunk the last claim handed out, if it is still claimed.
+    pub(super) fn pending_chunk(&mut self) -> Option<&mut Chunk> {
+        self.chunks.as_mut()?.pending.as_mut()
+    }
+
+    /// Takes the claimed chunk, to commit it.
+    #[inline]
+    pub(super) fn take_pending(&mut self) -> Option<Chunk> {
+        self.chunks.as_mut()?.pending.take()
+    }
+
+    /// Commits `chunk`, holding a frame of `len` bytes, as the claimed
+    /// descriptor record.
+    pub(super) fn commit_chunk(&mut self, mut chunk: Chunk, len: usize, more: bool) {
+        chunk.truncate(len);
+        self.put_descriptor(&chunk, more);
+    }
+
+    /// Writes `chunk`'s descriptor into the record claimed for it and
+    /// enters the chunk in our ledger (a reference of our reader's).
+    fn put_descriptor(&mut self, chunk: &Chunk, more: bool) {
+        if let Some(buf) = self.tx.claimed_mut() {
+            chunk.descriptor().encode(buf);
+        }
+        let flags = ring::DESCRIPTOR | if more { ring::MORE } else { 0 };
+        self.tx.commit(DESC_LEN, flags);
+        if !more {
+            self.tx.publish();
+        }
+        let end = self.tx.position();
+        let published = (!more).then(|| self.tx.published_position());
+        if let Some(link) = self.chunks.as_mut() {
+            if let Some((pool, id)) = &link.pool {
+                pool.sent(*id, chunk, end, published);
+            }
+            link.unpublished = more;
+        }
+        if !more {
+            self.after_publish();
+        }
+    }
+
+    /// Whether this end writes into `pool` (so it can share a chunk of it).
+    pub(crate) fn shares_pool(&self, pool: &Arc<ChunkPool>) -> bool {
+        self.chunk_pool().is_some_and(|p| Arc::ptr_eq(p, pool))
+    }
+
+    /// Sends a frame that already lies in `chunk` (a chunk of our pool,
+    /// see [`shares_pool`](Self::shares_pool)): only its descriptor enters
+    /// the ring. A PUB shares one chunk among its subscribers this way.
+    pub(crate) fn send_shared(&mut self, chunk: &Chunk, more: bool) -> Result<(), WriteError> {
+        if let Some(link) = self.chunks.as_mut() {
+            link.pending = None;
+        }
+        match self.tx.claim(DESC_LEN) {
+            Ok(_) => {}
+            Err(ring::ClaimError::Full) => return Err(WriteError::Full),
+            Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
+            Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),
+        }
+        self.put_descriptor(chunk, more);
+        Ok(())
+    }
+
+    /// After a publish: the ledger learns how far the ring is published.
+    #[inline]
+    pub(super) fn chunks_published(&mut self) {
+        if let Some(link) = self.chunks.as_mut() {
+            if link.unpublished {
+                link.unpublished = false;
+                if let Some((pool, id)) = &link.pool {
+                    pool.published(*id, self.tx.published_position());
+                }
+            }
+        }
+    }
+
+    /// After a rollback: the chunks of the dropped records go back.
+    pub(super) fn chunks_rolled_back(&mut self) {
+        if let Some(link) = self.chunks.as_mut() {
+            link.pending = None;
+            if std::mem::take(&mut link.unpublished) {
+                if let Some((pool, id)) = &link.pool {
+                    pool.rollback(*id);
+                }
+            }
+        }
+    }
+
+    /// Resolves the DESCRIPTOR record `rec` just peeked.
+    #[inline(never)]
+    pub(super) fn resolve_peeked(&mut self, rec: &Record) -> Result<(), Corrupt> {
+        let span = {
+            let Some(peer) = self.chunks.as_ref().and_then(|l| l.peer.as_ref()) else {
+                // A descriptor from a peer that sent no pool.
+                return Err(Corrupt);
+            };
+            peer.resolve(self.rx.payload(rec))?
+        };
+        if let Some(link) = self.chunks.as_mut() {
+            link.current = span;
+        }
+        Ok(())
+    }
+
+    /// The frame of the DESCRIPTOR record peeked last.
+    pub(super) fn chunk_payload(&self) -> &[u8] {
+        match self.chunks.as_deref() {
+            Some(Link {
+                peer: Some(peer),
+                current: (off, len),
+                ..
+            }) => peer.slice(*off, *len),
+            _ => &[],
+        }
+    }
+
+    /// The pipe end goes: our reader keeps what it was sent until it is
+    /// done with it or gone.
+    pub(super) fn unlink_pools(&mut self) {
+        if let Some(link) = self.chunks.take() {
+            if let Some((pool, id)) = &link.pool {
+                pool.unregister(*id);
+            }
+        }
+    }
+}
