@@ -218,3 +218,85 @@ impl PipeEnd {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::{remote_end, Doorbell};
+    use crate::transport::ipc::shm::PipeSegment;
+
+    /// A writer's and a reader's end of one shared-memory pipe, in one
+    /// process: the writer writes chunks of `pool`.
+    fn pipe_pair(pool: &Arc<ChunkPool>) -> (PipeEnd, PipeEnd) {
+        let (a, fd) = PipeSegment::create(4096).unwrap();
+        let b = PipeSegment::open(fd, 4096).unwrap();
+        let end = |seg: &PipeSegment, side| {
+            let (tx, rx) = seg.ends(side);
+            let bell = Arc::new(Doorbell::new());
+            let ids = [Box::from(&b""[..]), Box::from(&b""[..])];
+            remote_end(tx, rx, bell.clone(), [0, 0], ids, bell).0
+        };
+        let mut writer = end(&a, 0);
+        writer.link_pools(Some(pool.clone()), None);
+        let mut reader = end(&b, 1);
+        let peer = PeerPool::open(pool.fd().try_clone_to_owned().unwrap()).unwrap();
+        reader.link_pools(None, Some(peer));
+        (writer, reader)
+    }
+
+    #[test]
+    fn subscribers_share_one_chunk_until_the_last_lets_go() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w1, mut r1) = pipe_pair(&pool);
+        let (mut w2, mut r2) = pipe_pair(&pool);
+        let mut chunk = pool.alloc(MIB).unwrap().unwrap();
+        chunk.bytes_mut().fill(9);
+        w1.send_shared(&chunk, false).unwrap();
+        w2.send_shared(&chunk, false).unwrap();
+        drop(chunk);
+        assert_eq!(pool.in_use(), 1, "one chunk for both");
+        for r in [&mut r1, &mut r2] {
+            let rec = r.peek().unwrap().unwrap();
+            let payload = r.payload(&rec);
+            assert_eq!(payload.len(), MIB);
+            assert!(payload.iter().all(|&b| b == 9));
+            r.consume(rec);
+            pool.reclaim_now();
+        }
+        assert_eq!(pool.in_use(), 0, "back once both released it");
+    }
+
+    #[test]
+    fn a_claim_writes_in_place_and_a_rollback_gives_the_chunk_back() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        assert_eq!(w.max_frame(), CHUNK_MAX);
+        w.claim(100_000).unwrap().fill(3);
+        w.commit(100_000, true);
+        assert_eq!(pool.in_use(), 1);
+        w.rollback();
+        assert_eq!(pool.in_use(), 0, "an unpublished chunk goes back");
+        w.claim(100_000).unwrap().fill(4);
+        w.commit(99_999, false);
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), &[4; 99_999][..]);
+        r.consume(rec);
+        drop(w);
+        // The writer's end went first; the reader had released, so the
+        // ledger empties and goes.
+        pool.reclaim_now();
+        assert_eq!(pool.in_use(), 0);
+    }
+
+    const MIB: usize = 1 << 20;
+
+    #[test]
+    fn a_descriptor_without_a_pool_breaks_the_ring() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        r.chunks = None;
+        w.claim(CHUNK_MIN + 1).unwrap();
+        w.commit(CHUNK_MIN + 1, false);
+        assert_eq!(r.peek(), Err(Corrupt));
+    }
+}

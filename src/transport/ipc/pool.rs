@@ -339,6 +339,12 @@ impl ChunkPool {
         }
     }
 
+    /// Takes back what readers have released.
+    #[cfg(test)]
+    pub fn reclaim_now(&self) {
+        self.state().reclaim();
+    }
+
     /// Chunks held now (by loans and readers).
     #[cfg(test)]
     pub fn in_use(&self) -> usize {
