@@ -35,6 +35,9 @@
 mod context;
 mod copy;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks;
 pub mod monitor;
 mod pattern;
 mod pipe;

@@ -540,6 +540,33 @@ impl Producer {
     }
 }
 
+/// A ring over `capacity` bytes of heap memory laid out as a shared
+/// mapping would be (header, then region), filled from `bytes`, whose
+/// consumer then reads what a hostile writer left there; the returned
+/// closure stores a new published tail, as such a writer could at any time.
+#[cfg(fuzzing)]
+pub(crate) fn hostile(
+    capacity: usize,
+    bytes: &[u8],
+) -> (Consumer, impl Fn(u64), impl Fn(usize, u64)) {
+    let (tx, rx) = ring(capacity);
+    let r = tx.ring.clone();
+    let n = bytes.len().min(capacity);
+    // SAFETY: the region is `capacity` bytes and nobody reads it yet.
+    unsafe { r.at(0).copy_from_nonoverlapping(bytes.as_ptr(), n) };
+    let w = r.clone();
+    let set_tail = move |t: u64| r.header().tail.store(t, Ordering::Release);
+    let set_word = move |off: usize, v: u64| {
+        let off = (off as u64 & w.mask()) & !(ALIGN - 1);
+        // SAFETY: `off` is an 8-aligned slot inside the region. The fuzz
+        // target is single-threaded: this stands in for a writer in
+        // another process rewriting published bytes, which the consumer
+        // must survive.
+        unsafe { w.at(off).cast::<u64>().write(v) }
+    };
+    (rx, set_tail, set_word)
+}
+
 /// Reads a ring's released position from outside its producer.
 #[cfg(not(loom))]
 pub(crate) struct HeadWatch(RingRef);
