@@ -101,10 +101,14 @@ mod zr {
         size: usize,
     }
 
+    /// Latency (`Pair`) busy-spins; throughput waits as libzmq's does
+    /// (the default: spin briefly, then park).
     pub fn open(ep: &str, size: usize, kind: SocketType, bind: bool) -> Z {
         let ctx = Context::new();
         let s = ctx.socket(kind).unwrap();
-        s.set_wait_strategy(WaitStrategy::BusySpin).unwrap();
+        if kind == SocketType::Pair {
+            s.set_wait_strategy(WaitStrategy::BusySpin).unwrap();
+        }
         if bind {
             s.bind(&format!("ipc://{ep}")).unwrap();
         } else {
