@@ -15,6 +15,13 @@ use crate::sync::Ordering;
 use crate::transport::ipc::pool::{Chunk, ChunkPool, PeerPool, CHUNK_MAX, CHUNK_MIN, DESC_LEN};
 use std::sync::Arc;
 
+/// `PipeEnd::chunk_flags`: this end writes chunks.
+pub(super) const WRITES: u8 = 1;
+/// A claim handed out a chunk, not yet committed.
+pub(super) const PENDING: u8 = 2;
+/// Descriptors were committed since the last publish.
+pub(super) const UNPUBLISHED: u8 = 4;
+
 /// A pipe end's hold on the pools of its two sides.
 pub(crate) struct Link {
     /// Our socket's pool, and this pipe's reader id in it.
@@ -23,8 +30,6 @@ pub(crate) struct Link {
     peer: Option<PeerPool>,
     /// The chunk a claim handed out, until committed.
     pending: Option<Chunk>,
-    /// Descriptors were committed since the last publish.
-    unpublished: bool,
     /// Where the frame of the descriptor peeked last lies in `peer`.
     current: (usize, usize),
 }
@@ -40,11 +45,11 @@ impl PipeEnd {
             let id = pool.register(self.tx.head_watch(), gone);
             (pool, id)
         });
+        self.chunk_flags = if pool.is_some() { WRITES } else { 0 };
         self.chunks = Some(Box::new(Link {
             pool,
             peer,
             pending: None,
-            unpublished: false,
             current: (0, 0),
         }));
     }
@@ -52,7 +57,7 @@ impl PipeEnd {
     /// Whether a frame of `len` bytes goes into a chunk.
     #[inline]
     pub(super) fn wants_chunk(&self, len: usize) -> bool {
-        len > CHUNK_MIN && self.chunks.as_ref().is_some_and(|l| l.pool.is_some())
+        len > CHUNK_MIN && self.chunk_flags & WRITES != 0
     }
 
     /// The pool our large frames go to, if any.
@@ -68,11 +73,11 @@ impl PipeEnd {
     /// Room for a frame of `len` bytes in a chunk.
     #[inline(never)]
     pub(super) fn claim_chunk(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        // A second claim abandons the first.
+        self.drop_pending_chunk();
         let Some(link) = self.chunks.as_mut() else {
             return Err(WriteError::TooLarge);
         };
-        // A second claim abandons the first.
-        link.pending = None;
         let Some((pool, _)) = &link.pool else {
             return Err(WriteError::TooLarge);
         };
@@ -84,6 +89,7 @@ impl PipeEnd {
                     Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
                     Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),
                 }
+                self.chunk_flags |= PENDING;
                 Ok(link.pending.insert(chunk).bytes_mut())
             }
             Ok(None) => Err(WriteError::Full),
@@ -99,7 +105,17 @@ impl PipeEnd {
     /// Takes the claimed chunk, to commit it.
     #[inline]
     pub(super) fn take_pending(&mut self) -> Option<Chunk> {
+        self.chunk_flags &= !PENDING;
         self.chunks.as_mut()?.pending.take()
+    }
+
+    /// Gives back a chunk claimed and never committed (a loan dropped
+    /// unsent, say).
+    #[inline]
+    pub(super) fn drop_pending_chunk(&mut self) {
+        if self.chunk_flags & PENDING != 0 {
+            drop(self.take_pending());
+        }
     }
 
     /// Commits `chunk`, holding a frame of `len` bytes, as the claimed
@@ -122,11 +138,13 @@ impl PipeEnd {
         }
         let end = self.tx.position();
         let published = (!more).then(|| self.tx.published_position());
-        if let Some(link) = self.chunks.as_mut() {
-            if let Some((pool, id)) = &link.pool {
-                pool.sent(*id, chunk, end, published);
-            }
-            link.unpublished = more;
+        if let Some((pool, id)) = self.chunks.as_ref().and_then(|l| l.pool.as_ref()) {
+            pool.sent(*id, chunk, end, published);
+        }
+        if more {
+            self.chunk_flags |= UNPUBLISHED;
+        } else {
+            self.chunk_flags &= !UNPUBLISHED;
         }
         if !more {
             self.after_publish();
@@ -142,9 +160,7 @@ impl PipeEnd {
     /// see [`shares_pool`](Self::shares_pool)): only its descriptor enters
     /// the ring. A PUB shares one chunk among its subscribers this way.
     pub(crate) fn send_shared(&mut self, chunk: &Chunk, more: bool) -> Result<(), WriteError> {
-        if let Some(link) = self.chunks.as_mut() {
-            link.pending = None;
-        }
+        self.drop_pending_chunk();
         match self.tx.claim(DESC_LEN) {
             Ok(_) => {}
             Err(ring::ClaimError::Full) => return Err(WriteError::Full),
@@ -158,24 +174,19 @@ impl PipeEnd {
     /// After a publish: the ledger learns how far the ring is published.
     #[inline]
     pub(super) fn chunks_published(&mut self) {
-        if let Some(link) = self.chunks.as_mut() {
-            if link.unpublished {
-                link.unpublished = false;
-                if let Some((pool, id)) = &link.pool {
-                    pool.published(*id, self.tx.published_position());
-                }
-            }
+        self.chunk_flags &= !UNPUBLISHED;
+        if let Some((pool, id)) = self.chunks.as_ref().and_then(|l| l.pool.as_ref()) {
+            pool.published(*id, self.tx.published_position());
         }
     }
 
     /// After a rollback: the chunks of the dropped records go back.
     pub(super) fn chunks_rolled_back(&mut self) {
-        if let Some(link) = self.chunks.as_mut() {
-            link.pending = None;
-            if std::mem::take(&mut link.unpublished) {
-                if let Some((pool, id)) = &link.pool {
-                    pool.rollback(*id);
-                }
+        self.drop_pending_chunk();
+        if self.chunk_flags & UNPUBLISHED != 0 {
+            self.chunk_flags &= !UNPUBLISHED;
+            if let Some((pool, id)) = self.chunks.as_ref().and_then(|l| l.pool.as_ref()) {
+                pool.rollback(*id);
             }
         }
     }
@@ -211,6 +222,8 @@ impl PipeEnd {
     /// The pipe end goes: our reader keeps what it was sent until it is
     /// done with it or gone.
     pub(super) fn unlink_pools(&mut self) {
+        self.drop_pending_chunk();
+        self.chunk_flags = 0;
         if let Some(link) = self.chunks.take() {
             if let Some((pool, id)) = &link.pool {
                 pool.unregister(*id);
@@ -289,6 +302,20 @@ mod tests {
     }
 
     const MIB: usize = 1 << 20;
+
+    #[test]
+    fn a_chunk_claimed_and_never_committed_is_not_sent_later() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        // A loan of a chunk, dropped unsent.
+        w.claim(MIB).unwrap().fill(1);
+        assert_eq!(pool.in_use(), 1);
+        w.claim(3).unwrap().copy_from_slice(b"abc");
+        assert_eq!(pool.in_use(), 0, "the abandoned chunk went back");
+        w.commit(3, false);
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), b"abc");
+    }
 
     #[test]
     fn a_descriptor_without_a_pool_breaks_the_ring() {

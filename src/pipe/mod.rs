@@ -95,6 +95,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         remote: false,
         #[cfg(not(loom))]
         chunks: None,
+        #[cfg(not(loom))]
+        chunk_flags: 0,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -141,6 +143,7 @@ pub(crate) fn remote_end(
         strong: false,
         remote: true,
         chunks: None,
+        chunk_flags: 0,
     };
     (end, PipeWatch { ctl })
 }
@@ -200,6 +203,10 @@ pub(crate) struct PipeEnd {
     /// Over shared memory: the chunk pools large frames travel in.
     #[cfg(not(loom))]
     chunks: Option<Box<chunked::Link>>,
+    /// What `chunks` holds (`chunked::WRITES`, `PENDING`, `UNPUBLISHED`),
+    /// here so that small frames test a bit rather than follow the box.
+    #[cfg(not(loom))]
+    chunk_flags: u8,
 }
 
 /// What stops a write.
@@ -290,8 +297,12 @@ impl PipeEnd {
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
         #[cfg(not(loom))]
-        if self.wants_chunk(len) {
-            return self.claim_chunk(len);
+        if self.chunk_flags != 0 {
+            if self.wants_chunk(len) {
+                return self.claim_chunk(len);
+            }
+            // A second claim abandons the first, a chunk's too.
+            self.drop_pending_chunk();
         }
         match self.tx.claim(len) {
             Ok(buf) => Ok(buf),
@@ -305,7 +316,7 @@ impl PipeEnd {
     #[inline]
     pub fn claimed_mut(&mut self) -> Option<&mut [u8]> {
         #[cfg(not(loom))]
-        if self.pending_chunk().is_some() {
+        if self.chunk_flags & chunked::PENDING != 0 {
             return self.pending_chunk().map(|c| c.bytes_mut());
         }
         self.tx.claimed_mut()
@@ -316,8 +327,10 @@ impl PipeEnd {
     #[inline]
     pub fn commit(&mut self, len: usize, more: bool) {
         #[cfg(not(loom))]
-        if let Some(chunk) = self.take_pending() {
-            return self.commit_chunk(chunk, len, more);
+        if self.chunk_flags & chunked::PENDING != 0 {
+            if let Some(chunk) = self.take_pending() {
+                return self.commit_chunk(chunk, len, more);
+            }
         }
         self.tx.commit(len, if more { ring::MORE } else { 0 });
         if !more {
@@ -330,7 +343,9 @@ impl PipeEnd {
     #[inline]
     fn after_publish(&mut self) {
         #[cfg(not(loom))]
-        self.chunks_published();
+        if self.chunk_flags & chunked::UNPUBLISHED != 0 {
+            self.chunks_published();
+        }
         self.poke_if_upstream();
         self.notify_peer();
     }
