@@ -35,6 +35,9 @@
 mod context;
 mod copy;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_hooks;
 pub mod monitor;
 mod pattern;
 mod pipe;
@@ -53,6 +56,7 @@ pub mod zmtp;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
+pub use pipe::ledger;
 pub use pipe::ring;
 pub use pipe::Doorbell;
 #[cfg(not(loom))]

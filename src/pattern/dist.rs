@@ -63,6 +63,18 @@ impl Distribute {
     /// pipe without room drops what it had of the message.
     #[inline]
     pub fn write(&mut self, io: &mut Io, data: &[u8], more: bool) {
+        #[cfg(not(loom))]
+        if let Some(chunk) = io.loaned.clone() {
+            if std::ptr::eq(chunk.bytes(), data) {
+                return self.write_chunk(io, &chunk, data, more);
+            }
+        }
+        #[cfg(not(loom))]
+        if data.len() > crate::transport::ipc::pool::CHUNK_MIN {
+            if let Some(chunk) = self.shared_chunk(io, data) {
+                return self.write_chunk(io, &chunk, data, more);
+            }
+        }
         let mut i = 0;
         while let Some(&key) = self.active.get(i) {
             if io.write(key, data, more).is_ok() {
@@ -70,6 +82,50 @@ impl Distribute {
             } else {
                 io.pipes[key].end.rollback();
                 // Order does not matter: each pipe gets the same frames.
+                self.active.swap_remove(i);
+            }
+        }
+        if !more {
+            self.active.clear();
+            self.in_progress = false;
+        }
+    }
+
+    /// A large frame, copied once into a chunk of the pool that the
+    /// message's shared-memory pipes write into, so that each of them
+    /// carries only its descriptor; `None` if no pipe has a pool or the
+    /// pool is spent (each pipe then copies, or drops, as usual).
+    #[cfg(not(loom))]
+    fn shared_chunk(&self, io: &Io, data: &[u8]) -> Option<crate::transport::ipc::pool::Chunk> {
+        let pool = self
+            .active
+            .iter()
+            .find_map(|&key| io.pipes[key].end.chunk_pool())?;
+        let mut chunk = pool.alloc(data.len()).ok()??;
+        crate::copy::copy(chunk.bytes_mut(), data);
+        Some(chunk)
+    }
+
+    /// [`write`](Self::write), with the frame also in `chunk`.
+    #[cfg(not(loom))]
+    #[inline(never)]
+    pub fn write_chunk(
+        &mut self,
+        io: &mut Io,
+        chunk: &crate::transport::ipc::pool::Chunk,
+        data: &[u8],
+        more: bool,
+    ) {
+        let mut i = 0;
+        while let Some(&key) = self.active.get(i) {
+            let sent = match io.write_shared(key, chunk, more) {
+                Some(done) => done.is_ok(),
+                None => io.write(key, data, more).is_ok(),
+            };
+            if sent {
+                i += 1;
+            } else {
+                io.pipes[key].end.rollback();
                 self.active.swap_remove(i);
             }
         }

@@ -83,6 +83,10 @@ pub(crate) struct Io {
     pub opts: PatternOptions,
     /// Some pipe may be finished: the core drops such pipes.
     pub reap: bool,
+    /// The chunk a loan's frame lies in, while it is being sent: a
+    /// fan-out shares it instead of copying the frame.
+    #[cfg(not(loom))]
+    pub loaned: Option<Arc<crate::transport::ipc::pool::Chunk>>,
 }
 
 impl Io {
@@ -142,6 +146,28 @@ impl Io {
         }
         p.end.commit(data.len(), more);
         Ok(())
+    }
+
+    /// Sends a frame that lies in `chunk` into `key` by its descriptor,
+    /// when `key` writes into the chunk's pool; `None` when it does not
+    /// (copy the frame instead).
+    #[cfg(not(loom))]
+    pub fn write_shared(
+        &mut self,
+        key: PipeKey,
+        chunk: &crate::transport::ipc::pool::Chunk,
+        more: bool,
+    ) -> Option<Result<(), WriteError>> {
+        let p = &mut self.pipes[key];
+        if !p.end.shares_pool(chunk.pool()) {
+            return None;
+        }
+        let done = p.end.send_shared(chunk, more);
+        if done == Err(WriteError::Closed) {
+            p.broken = true;
+            self.reap = true;
+        }
+        Some(done)
     }
 
     /// The room reserved in `key` by the last successful claim.

@@ -16,8 +16,11 @@
 //! connection's engine ([`PipeWatch`]), which marks the peer closed when the
 //! connection ends, and is woken when our socket lets go of its end.
 
+#[cfg(not(loom))]
+mod chunked;
 pub mod doorbell;
 pub(crate) mod futex;
+pub mod ledger;
 pub mod ring;
 
 pub use doorbell::Doorbell;
@@ -90,6 +93,10 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         upstream: false,
         strong: false,
         remote: false,
+        #[cfg(not(loom))]
+        chunks: None,
+        #[cfg(not(loom))]
+        chunk_flags: 0,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -135,6 +142,8 @@ pub(crate) fn remote_end(
         upstream: false,
         strong: false,
         remote: true,
+        chunks: None,
+        chunk_flags: 0,
     };
     (end, PipeWatch { ctl })
 }
@@ -191,6 +200,13 @@ pub(crate) struct PipeEnd {
     /// The peer is in another process and cannot see our control block
     /// (its want-room flag included): every release rings it.
     remote: bool,
+    /// Over shared memory: the chunk pools large frames travel in.
+    #[cfg(not(loom))]
+    chunks: Option<Box<chunked::Link>>,
+    /// What `chunks` holds (`chunked::WRITES`, `PENDING`, `UNPUBLISHED`),
+    /// here so that small frames test a bit rather than follow the box.
+    #[cfg(not(loom))]
+    chunk_flags: u8,
 }
 
 /// What stops a write.
@@ -280,6 +296,14 @@ impl PipeEnd {
     /// Room for a frame of `len` bytes, written in place.
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        #[cfg(not(loom))]
+        if self.chunk_flags != 0 {
+            if self.wants_chunk(len) {
+                return self.claim_chunk(len);
+            }
+            // A second claim abandons the first, a chunk's too.
+            self.drop_pending_chunk();
+        }
         match self.tx.claim(len) {
             Ok(buf) => Ok(buf),
             Err(ClaimError::Full) => Err(WriteError::Full),
@@ -298,6 +322,10 @@ impl PipeEnd {
     /// The room reserved by the last successful [`claim`](Self::claim).
     #[inline]
     pub fn claimed_mut(&mut self) -> Option<&mut [u8]> {
+        #[cfg(not(loom))]
+        if self.chunk_flags & chunked::PENDING != 0 {
+            return self.pending_chunk().map(|c| c.bytes_mut());
+        }
         self.tx.claimed_mut()
     }
 
@@ -305,12 +333,28 @@ impl PipeEnd {
     /// whole message and wakes the peer.
     #[inline]
     pub fn commit(&mut self, len: usize, more: bool) {
+        #[cfg(not(loom))]
+        if self.chunk_flags & chunked::PENDING != 0 {
+            if let Some(chunk) = self.take_pending() {
+                return self.commit_chunk(chunk, len, more);
+            }
+        }
         self.tx.commit(len, if more { ring::MORE } else { 0 });
         if !more {
             self.tx.publish();
-            self.poke_if_upstream();
-            self.notify_peer();
+            self.after_publish();
         }
+    }
+
+    /// A whole message is published: tell the peer.
+    #[inline]
+    fn after_publish(&mut self) {
+        #[cfg(not(loom))]
+        if self.chunk_flags & chunked::UNPUBLISHED != 0 {
+            self.chunks_published();
+        }
+        self.poke_if_upstream();
+        self.notify_peer();
     }
 
     /// Between publishing (or closing) and ringing, so that a peer woken by
@@ -349,22 +393,39 @@ impl PipeEnd {
     /// Abandons the unpublished frames of a message being written.
     pub fn rollback(&mut self) {
         self.tx.rollback();
+        #[cfg(not(loom))]
+        self.chunks_rolled_back();
     }
 
     /// The largest frame this pipe carries.
     pub fn max_frame(&self) -> usize {
+        #[cfg(not(loom))]
+        if let Some(max) = self.chunk_max() {
+            return max;
+        }
         self.tx.max_payload()
     }
 
     /// The next inbound frame, if one is published.
     #[inline]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
-        self.rx.peek()
+        let rec = self.rx.peek()?;
+        #[cfg(not(loom))]
+        if let Some(r) = &rec {
+            if r.flags() & ring::DESCRIPTOR != 0 {
+                self.resolve_peeked(r)?;
+            }
+        }
+        Ok(rec)
     }
 
     /// The bytes of a frame from [`peek`](Self::peek).
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
+        #[cfg(not(loom))]
+        if rec.flags() & ring::DESCRIPTOR != 0 {
+            return self.chunk_payload();
+        }
         self.rx.payload(rec)
     }
 
@@ -377,7 +438,9 @@ impl PipeEnd {
         if rec.more() {
             return;
         }
-        if self.rx.caught_up()
+        // A chunk goes back to its writer only with the release.
+        if rec.flags() & ring::DESCRIPTOR != 0
+            || self.rx.caught_up()
             || self.rx.unreleased() >= self.release_bytes
             || self.rx.unreleased_msgs() >= self.release_msgs
         {
@@ -410,6 +473,8 @@ impl PipeEnd {
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
+        #[cfg(not(loom))]
+        self.unlink_pools();
         self.ctl.closed[self.side].store(true, Ordering::Release);
         self.poke_if_upstream();
         self.notify_peer();

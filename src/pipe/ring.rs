@@ -509,6 +509,32 @@ impl Producer {
         self.msgs = self.msgs_published;
     }
 
+    /// The ring position after the last committed record (where the next
+    /// one starts, unless it pads to the region's start).
+    pub fn position(&self) -> u64 {
+        self.tail
+    }
+
+    /// The ring position up to which records are published.
+    pub fn published_position(&self) -> u64 {
+        self.published
+    }
+
+    /// The consumer's released position, loaded with `Acquire`: every read
+    /// the consumer made of records before it happened before this returns
+    /// (see [`ledger`](super::ledger)). Unvalidated: a broken consumer may
+    /// store anything.
+    pub fn released_head(&self) -> u64 {
+        self.ring.header().consumer.head.load(Ordering::Acquire)
+    }
+
+    /// A handle that reads [`released_head`](Self::released_head) from
+    /// elsewhere (the chunk pool), keeping the ring mapped.
+    #[cfg(not(loom))]
+    pub(crate) fn head_watch(&self) -> HeadWatch {
+        HeadWatch(self.ring.clone())
+    }
+
     /// Bytes committed but not yet published.
     pub fn unpublished(&self) -> usize {
         (self.tail - self.published) as usize
@@ -526,6 +552,49 @@ impl Producer {
     #[inline]
     pub fn below(&mut self, limit: u64) -> bool {
         self.msgs_published.saturating_sub(self.cached_done) < limit || self.queued_msgs() < limit
+    }
+}
+
+/// A ring over `capacity` bytes of heap memory laid out as a shared
+/// mapping would be (header, then region), filled from `bytes`, whose
+/// consumer then reads what a hostile writer left there; the returned
+/// closure stores a new published tail, as such a writer could at any time.
+#[cfg(fuzzing)]
+pub(crate) fn hostile(
+    capacity: usize,
+    bytes: &[u8],
+) -> (Consumer, impl Fn(u64), impl Fn(usize, u64)) {
+    let (tx, rx) = ring(capacity);
+    let r = tx.ring.clone();
+    let n = bytes.len().min(capacity);
+    // SAFETY: the region is `capacity` bytes and nobody reads it yet.
+    unsafe { r.at(0).copy_from_nonoverlapping(bytes.as_ptr(), n) };
+    let w = r.clone();
+    let set_tail = move |t: u64| r.header().tail.store(t, Ordering::Release);
+    let set_word = move |off: usize, v: u64| {
+        let off = (off as u64 & w.mask()) & !(ALIGN - 1);
+        // SAFETY: `off` is an 8-aligned slot inside the region. The fuzz
+        // target is single-threaded: this stands in for a writer in
+        // another process rewriting published bytes, which the consumer
+        // must survive.
+        unsafe { w.at(off).cast::<u64>().write(v) }
+    };
+    (rx, set_tail, set_word)
+}
+
+/// Reads a ring's released position from outside its producer.
+#[cfg(not(loom))]
+pub(crate) struct HeadWatch(RingRef);
+
+// SAFETY: it only loads an atomic in memory its RingRef keeps alive.
+#[cfg(not(loom))]
+unsafe impl Send for HeadWatch {}
+
+#[cfg(not(loom))]
+impl HeadWatch {
+    /// As [`Producer::released_head`].
+    pub fn load(&self) -> u64 {
+        self.0.header().consumer.head.load(Ordering::Acquire)
     }
 }
 

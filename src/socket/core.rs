@@ -56,6 +56,8 @@ impl Core {
                 pipes: Default::default(),
                 opts: PatternOptions::default(),
                 reap: false,
+                #[cfg(not(loom))]
+                loaned: None,
             },
             pattern,
             rcvmore: false,

@@ -38,6 +38,10 @@ pub(crate) struct SocketShared {
     pub bell_fd: Option<std::os::fd::OwnedFd>,
     /// Where the socket's events go, from its thread and the I/O thread.
     pub monitor: crate::monitor::MonitorSlot,
+    /// The pool large frames to ipc peers go in, made on the first
+    /// shared-memory connection (`None` inside: the system refused one).
+    #[cfg(not(loom))]
+    chunk_pool: std::sync::OnceLock<Option<Arc<crate::transport::ipc::pool::ChunkPool>>>,
     mail: Mutex<Vec<NewPipe>>,
     has_mail: AtomicBool,
 }
@@ -59,9 +63,29 @@ impl SocketShared {
             #[cfg(not(loom))]
             bell_fd,
             monitor: Default::default(),
+            #[cfg(not(loom))]
+            chunk_pool: std::sync::OnceLock::new(),
             mail: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),
         }
+    }
+
+    /// The socket's chunk pool, made now if it is the first call.
+    #[cfg(not(loom))]
+    pub fn chunk_pool(&self) -> Option<&Arc<crate::transport::ipc::pool::ChunkPool>> {
+        self.chunk_pool
+            .get_or_init(|| {
+                crate::transport::ipc::pool::ChunkPool::create()
+                    .ok()
+                    .map(Arc::new)
+            })
+            .as_ref()
+    }
+
+    /// The socket's chunk pool, if it has made one.
+    #[cfg(not(loom))]
+    pub fn existing_chunk_pool(&self) -> Option<&Arc<crate::transport::ipc::pool::ChunkPool>> {
+        self.chunk_pool.get()?.as_ref()
     }
 
     /// Hands a pipe to the socket and wakes it.
@@ -487,6 +511,21 @@ impl Socket {
             Slot::Pipe(key) => core.io.reserved(key as usize).as_mut_ptr(),
             Slot::Scratch | Slot::Discard => std::ptr::null_mut(),
         };
+        // A fan-out (PUB) to ipc peers: the frame goes into a chunk that
+        // every subscriber's pipe then shares.
+        #[cfg(not(loom))]
+        let chunk = match slot {
+            Slot::Scratch if len > crate::transport::ipc::pool::CHUNK_MIN => self
+                .shared
+                .existing_chunk_pool()
+                .and_then(|p| p.alloc(len).ok().flatten()),
+            _ => None,
+        };
+        #[cfg(not(loom))]
+        let ptr = match &chunk {
+            Some(c) => c.bytes().as_ptr().cast_mut(),
+            None => ptr,
+        };
         let scratch = if ptr.is_null() {
             vec![0; len]
         } else {
@@ -500,6 +539,8 @@ impl Socket {
             scratch,
             more,
             flags,
+            #[cfg(not(loom))]
+            chunk,
         })
     }
 
@@ -876,12 +917,20 @@ pub struct Loan<'a> {
     scratch: Vec<u8>,
     more: bool,
     flags: i32,
+    /// In place of `scratch` for a large frame fanned out to ipc peers:
+    /// `ptr` points into it.
+    #[cfg(not(loom))]
+    chunk: Option<crate::transport::ipc::pool::Chunk>,
 }
 
 impl Loan<'_> {
     /// Sends the frame.
     #[inline]
     pub fn send(mut self) -> Result<()> {
+        #[cfg(not(loom))]
+        if let Some(chunk) = self.chunk.take() {
+            return self.send_chunk(chunk);
+        }
         let scratch = std::mem::take(&mut self.scratch);
         let data = if self.ptr.is_null() {
             &scratch[..]
@@ -899,6 +948,23 @@ impl Loan<'_> {
             .commit(&mut core.io, self.slot, self.len, self.more);
         core.sending = self.more;
         Ok(())
+    }
+}
+
+impl Loan<'_> {
+    /// Sends a frame written into a chunk through the pattern, which
+    /// finds the chunk in `io.loaned` and shares it.
+    #[cfg(not(loom))]
+    fn send_chunk(mut self, chunk: crate::transport::ipc::pool::Chunk) -> Result<()> {
+        let chunk = Arc::new(chunk);
+        let data = &chunk.bytes()[..self.len];
+        self.core.io.loaned = Some(chunk.clone());
+        let sent = self
+            .core
+            .finish_send(Slot::Scratch, data, self.more, self.flags)
+            .map_err(|f| f.into_error(data.len()));
+        self.core.io.loaned = None;
+        sent
     }
 }
 

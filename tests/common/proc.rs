@@ -69,6 +69,11 @@ impl Proc {
             .unwrap_or_else(|e| panic!("child said nothing within {within:?}: {e}"))
     }
 
+    /// The child's next fact, if one comes within `within`.
+    pub fn try_next(&self, within: Duration) -> Result<String, mpsc::RecvTimeoutError> {
+        self.lines.recv_timeout(within)
+    }
+
     /// Waits for the fact `want`, skipping others; panics on a timeout.
     pub fn expect(&self, want: &str, within: Duration) {
         let deadline = std::time::Instant::now() + within;

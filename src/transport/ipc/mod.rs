@@ -12,6 +12,7 @@
 //! process listens on is not (`AddrInUse`). Unbinding, or dropping the
 //! socket, removes the file if it is still ours.
 
+pub(crate) mod pool;
 pub(crate) mod segment;
 pub(crate) mod shm;
 

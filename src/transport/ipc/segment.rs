@@ -31,12 +31,21 @@ impl Segment {
     /// A new zero-filled segment of `len` bytes named `name` (the name only
     /// shows in /proc), and its descriptor, to pass to a peer.
     pub fn create(name: &CStr, len: usize) -> io::Result<(Segment, OwnedFd)> {
-        let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
-        fchmod(&fd, Mode::from_bits_truncate(0o600))?;
-        let size = libc::off_t::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
-        nix::unistd::ftruncate(&fd, size)?;
+        let fd = new_memfd(name, len)?;
         fcntl(&fd, FcntlArg::F_ADD_SEALS(required_seals()))?;
         let map = map(&fd, len)?;
+        Ok((Segment { map }, fd))
+    }
+
+    /// As [`create`](Self::create), and sealed against every writable
+    /// mapping but ours (`F_SEAL_FUTURE_WRITE`): peers can only read it.
+    pub fn create_writer_only(name: &CStr, len: usize) -> io::Result<(Segment, OwnedFd)> {
+        let fd = new_memfd(name, len)?;
+        let map = map(&fd, len)?;
+        fcntl(
+            &fd,
+            FcntlArg::F_ADD_SEALS(required_seals() | SealFlag::F_SEAL_FUTURE_WRITE),
+        )?;
         Ok((Segment { map }, fd))
     }
 
@@ -44,19 +53,15 @@ impl Segment {
     /// [`create`](Self::create) seals, of exactly `len` bytes. The
     /// descriptor is closed after (the mapping keeps the memory).
     pub fn open(fd: OwnedFd, len: usize) -> io::Result<Segment> {
-        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-        // Only a memfd (or other shmem) answers F_GET_SEALS.
-        let seals = fcntl(&fd, FcntlArg::F_GET_SEALS)
-            .map_err(|_| invalid("the segment is not a sealable memfd"))?;
-        if !SealFlag::from_bits_truncate(seals).contains(required_seals()) {
-            return Err(invalid("the segment is not sealed against resizing"));
-        }
-        let st = fstat(&fd)?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG || u64::try_from(st.st_size) != Ok(len as u64)
-        {
-            return Err(invalid("the segment has the wrong size"));
-        }
+        check(&fd, len)?;
         let map = map(&fd, len)?;
+        Ok(Segment { map })
+    }
+
+    /// As [`open`](Self::open), mapped read-only (a peer's chunk pool).
+    pub fn open_read_only(fd: OwnedFd, len: usize) -> io::Result<Segment> {
+        check(&fd, len)?;
+        let map = MmapOptions::new().len(len).map_raw_read_only(&fd)?;
         Ok(Segment { map })
     }
 
@@ -70,6 +75,32 @@ impl Segment {
     pub fn len(&self) -> usize {
         self.map.len()
     }
+}
+
+/// A new memfd of `len` bytes, mode 0600, not yet sealed.
+fn new_memfd(name: &CStr, len: usize) -> io::Result<OwnedFd> {
+    let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
+    fchmod(&fd, Mode::from_bits_truncate(0o600))?;
+    let size = libc::off_t::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+    nix::unistd::ftruncate(&fd, size)?;
+    Ok(fd)
+}
+
+/// Whether a peer's descriptor is a memfd sealed against resizing, of
+/// exactly `len` bytes.
+fn check(fd: &OwnedFd, len: usize) -> io::Result<()> {
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+    // Only a memfd (or other shmem) answers F_GET_SEALS.
+    let seals = fcntl(fd, FcntlArg::F_GET_SEALS)
+        .map_err(|_| invalid("the segment is not a sealable memfd"))?;
+    if !SealFlag::from_bits_truncate(seals).contains(required_seals()) {
+        return Err(invalid("the segment is not sealed against resizing"));
+    }
+    let st = fstat(fd)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || u64::try_from(st.st_size) != Ok(len as u64) {
+        return Err(invalid("the segment has the wrong size"));
+    }
+    Ok(())
 }
 
 /// Maps `len` bytes shared. The segment is sealed against shrinking

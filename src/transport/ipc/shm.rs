@@ -8,7 +8,9 @@
 //!    connecter creates the pipe segment ([`PipeSegment`]: a header, then
 //!    ring 0 (connecter to binder) and ring 1) and sends a [`MSG_LEN`]-byte
 //!    message with the segment and its socket's doorbell segment attached
-//!    (SCM_RIGHTS); the binder sends one with its doorbell segment.
+//!    (SCM_RIGHTS); the binder sends one with its doorbell segment. Each
+//!    also attaches its socket's chunk pool (see [`pool`](super::pool)),
+//!    mapped read-only by the other, for frames too large for a ring.
 //! 3. Each socket then gets a pipe end over the shared rings, which rings
 //!    the peer's doorbell; frames never touch the unix socket again. The
 //!    socket stays open for liveness only: its end (the peer exited or was
@@ -27,7 +29,7 @@ use std::sync::Arc;
 
 /// The READY property announcing shared-memory pipes.
 pub(crate) const PROPERTY: &str = "X-ZR-Shm";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// Offer flag: this process's doorbell writers rely on membarrier (their
 /// fence is a compiler fence). Both sides must agree, or a sleeper could
 /// miss a wake-up: the fences pair across processes.
@@ -97,25 +99,33 @@ impl Offer {
     }
 }
 
-/// The attach message: magic, then which side sent it.
+/// The attach message: magic, which side sent it, and its flags.
 pub(crate) const MSG_LEN: usize = 16;
-const MAGIC: &[u8; 8] = b"ZRSHM\0\0\x01";
+const MAGIC: &[u8; 8] = b"ZRSHM\0\0\x02";
+/// Attach flag: the sender's chunk pool is the last descriptor attached
+/// (see [`pool`](super::pool)); without it, the sender writes no chunks.
+pub(crate) const WITH_POOL: u8 = 1;
 /// From the connecter, with the pipe segment and its doorbell.
 pub(crate) const FROM_CONNECTER: u8 = 1;
 /// From the binder, with its doorbell.
 pub(crate) const FROM_BINDER: u8 = 2;
 
-/// The attach message sent by `from`.
-pub(crate) fn message(from: u8) -> [u8; MSG_LEN] {
+/// The attach message sent by `from`, with `flags`.
+pub(crate) fn message(from: u8, flags: u8) -> [u8; MSG_LEN] {
     let mut m = [0; MSG_LEN];
     m[..8].copy_from_slice(MAGIC);
     m[8] = from;
+    m[9] = flags;
     m
 }
 
-/// Who sent an attach message, if it is one.
-pub(crate) fn parse_message(m: &[u8]) -> Option<u8> {
-    (m.len() == MSG_LEN && m[..8] == *MAGIC && m[9..].iter().all(|&b| b == 0)).then(|| m[8])
+/// Who sent an attach message, and its flags, if it is one.
+pub(crate) fn parse_message(m: &[u8]) -> Option<(u8, u8)> {
+    let ok = m.len() == MSG_LEN
+        && m[..8] == *MAGIC
+        && m[9] & !WITH_POOL == 0
+        && m[10..].iter().all(|&b| b == 0);
+    ok.then(|| (m[8], m[9]))
 }
 
 /// The pipe segment's first bytes: a magic and the ring size, for a
@@ -237,7 +247,7 @@ mod tests {
         let o = Offer::ours(1000, 1 << 18);
         assert_eq!(Offer::decode(&o.encode()), Some(o));
         let mut bad = o.encode();
-        bad[0] = 2;
+        bad[0] = 3;
         assert_eq!(Offer::decode(&bad), None, "other version");
         assert_eq!(Offer::decode(&o.encode()[..10]), None, "short");
         let mut odd = Offer::ours(0, 4096);
@@ -249,8 +259,16 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(parse_message(&message(FROM_BINDER)), Some(FROM_BINDER));
-        let mut m = message(FROM_CONNECTER);
+        assert_eq!(
+            parse_message(&message(FROM_BINDER, 0)),
+            Some((FROM_BINDER, 0))
+        );
+        assert_eq!(
+            parse_message(&message(FROM_BINDER, WITH_POOL)),
+            Some((FROM_BINDER, WITH_POOL))
+        );
+        assert_eq!(parse_message(&message(FROM_BINDER, 2)), None);
+        let mut m = message(FROM_CONNECTER, 0);
         m[12] = 1;
         assert_eq!(parse_message(&m), None);
         assert_eq!(parse_message(&m[..8]), None);

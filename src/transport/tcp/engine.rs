@@ -23,6 +23,7 @@ use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
+use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
 use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session};
@@ -77,8 +78,8 @@ struct Attaching {
     segment: Option<PipeSegment>,
     segment_fd: Option<OwnedFd>,
     sent: bool,
-    /// The peer's doorbell, and (binder) the segment it sent.
-    received: Option<(crate::pipe::Doorbell, Option<PipeSegment>)>,
+    /// The peer's doorbell, (binder) the segment it sent, and its chunk pool.
+    received: Option<(crate::pipe::Doorbell, Option<PipeSegment>, Option<PeerPool>)>,
 }
 
 pub(crate) struct Engine {
@@ -1064,13 +1065,13 @@ impl Engine {
             let Some(bell) = &self.desc.shared.bell_fd else {
                 return Err(libc::EPROTO);
             };
-            let (msg, fds) = match &a.segment_fd {
-                Some(seg) => (
-                    shm::message(shm::FROM_CONNECTER),
-                    vec![seg.as_fd(), bell.as_fd()],
-                ),
-                None => (shm::message(shm::FROM_BINDER), vec![bell.as_fd()]),
+            let (from, mut fds) = match &a.segment_fd {
+                Some(seg) => (shm::FROM_CONNECTER, vec![seg.as_fd(), bell.as_fd()]),
+                None => (shm::FROM_BINDER, vec![bell.as_fd()]),
             };
+            let pool = self.desc.shared.chunk_pool();
+            fds.extend(pool.map(|p| p.fd()));
+            let msg = shm::message(from, if pool.is_some() { shm::WITH_POOL } else { 0 });
             match stream.send_with_fds(&msg, &fds) {
                 Ok(n) => {
                     // The descriptors went with the first octet.
@@ -1091,19 +1092,28 @@ impl Engine {
             } else {
                 shm::FROM_CONNECTER
             };
-            if shm::parse_message(msg) != Some(expected) {
+            let Some((from, flags)) = shm::parse_message(msg) else {
+                return Err(libc::EPROTO);
+            };
+            if from != expected {
                 return Err(libc::EPROTO);
             }
             self.in_pos += shm::MSG_LEN;
             // recvmsg queued the descriptors with the message's first octet.
-            let fds = std::mem::take(stream.received_fds().ok_or(libc::EPROTO)?);
+            let mut fds = std::mem::take(stream.received_fds().ok_or(libc::EPROTO)?);
             let bad = |_| libc::EPROTO;
+            let pool = if flags & shm::WITH_POOL != 0 {
+                let fd = fds.pop().ok_or(libc::EPROTO)?;
+                Some(PeerPool::open(fd).map_err(bad)?)
+            } else {
+                None
+            };
             a.received = Some(match (connecter, <[OwnedFd; 1]>::try_from(fds)) {
-                (true, Ok([bell])) => (shm::peer_bell(bell).map_err(bad)?, None),
+                (true, Ok([bell])) => (shm::peer_bell(bell).map_err(bad)?, None, pool),
                 (false, Err(fds)) => {
                     let [seg, bell] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| libc::EPROTO)?;
                     let seg = PipeSegment::open(seg, a.capacity).map_err(bad)?;
-                    (shm::peer_bell(bell).map_err(bad)?, Some(seg))
+                    (shm::peer_bell(bell).map_err(bad)?, Some(seg), pool)
                 }
                 _ => return Err(libc::EPROTO),
             });
@@ -1128,7 +1138,7 @@ impl Engine {
             peer,
             peer_id,
             segment,
-            received: Some((peer_bell, received)),
+            received: Some((peer_bell, received, peer_pool)),
             ..
         } = *a
         else {
@@ -1140,7 +1150,7 @@ impl Engine {
         };
         let (tx, rx) = seg.ends(side);
         let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
-        let (end, watch) = crate::pipe::remote_end(
+        let (mut end, watch) = crate::pipe::remote_end(
             tx,
             rx,
             Arc::new(peer_bell),
@@ -1148,6 +1158,7 @@ impl Engine {
             [self.desc.routing_id.clone().into(), peer_id.into()],
             self.bell.clone(),
         );
+        end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
         // A pipe left from an earlier ZMTP connection is replaced.
         self.end = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();

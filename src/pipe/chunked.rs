@@ -1,0 +1,329 @@
+//! A shared-memory pipe's large frames: in chunks of a pool, named in the
+//! ring by DESCRIPTOR records (see [`pool`](crate::transport::ipc::pool)).
+//!
+//! Writing: a frame above [`CHUNK_MIN`] claims a descriptor record in the
+//! ring and a chunk of our socket's pool, and is written into the chunk in
+//! place; its commit writes the descriptor and enters the chunk in this
+//! pipe's ledger. Reading: a peeked DESCRIPTOR record is resolved against
+//! the peer's pool (validated, or the ring is [`Corrupt`]) and the frame is
+//! borrowed from the chunk until the record is consumed, which releases
+//! the ring at once, handing the chunk back to its writer.
+
+use super::ring::{self, Corrupt, Record};
+use super::{PipeEnd, WriteError};
+use crate::sync::Ordering;
+use crate::transport::ipc::pool::{Chunk, ChunkPool, PeerPool, CHUNK_MAX, CHUNK_MIN, DESC_LEN};
+use std::sync::Arc;
+
+/// `PipeEnd::chunk_flags`: this end writes chunks.
+pub(super) const WRITES: u8 = 1;
+/// A claim handed out a chunk, not yet committed.
+pub(super) const PENDING: u8 = 2;
+/// Descriptors were committed since the last publish.
+pub(super) const UNPUBLISHED: u8 = 4;
+
+/// A pipe end's hold on the pools of its two sides.
+pub(crate) struct Link {
+    /// Our socket's pool, and this pipe's reader id in it.
+    pool: Option<(Arc<ChunkPool>, usize)>,
+    /// The peer's pool, whose chunks our ring's descriptors name.
+    peer: Option<PeerPool>,
+    /// The chunk a claim handed out, until committed.
+    pending: Option<Chunk>,
+    /// Where the frame of the descriptor peeked last lies in `peer`.
+    current: (usize, usize),
+}
+
+impl PipeEnd {
+    /// Lets this (remote) end write large frames into `pool` and read them
+    /// from the peer's `peer` pool.
+    pub(crate) fn link_pools(&mut self, pool: Option<Arc<ChunkPool>>, peer: Option<PeerPool>) {
+        let pool = pool.map(|pool| {
+            let ctl = self.ctl.clone();
+            let peer_side = 1 - self.side;
+            let gone = Box::new(move || ctl.closed[peer_side].load(Ordering::Acquire));
+            let id = pool.register(self.tx.head_watch(), gone);
+            (pool, id)
+        });
+        self.chunk_flags = if pool.is_some() { WRITES } else { 0 };
+        self.chunks = Some(Box::new(Link {
+            pool,
+            peer,
+            pending: None,
+            current: (0, 0),
+        }));
+    }
+
+    /// Whether a frame of `len` bytes goes into a chunk.
+    #[inline]
+    pub(super) fn wants_chunk(&self, len: usize) -> bool {
+        len > CHUNK_MIN && self.chunk_flags & WRITES != 0
+    }
+
+    /// The pool our large frames go to, if any.
+    pub(crate) fn chunk_pool(&self) -> Option<&Arc<ChunkPool>> {
+        self.chunks.as_ref()?.pool.as_ref().map(|(p, _)| p)
+    }
+
+    /// The largest frame a chunk takes, if this end writes chunks.
+    pub(super) fn chunk_max(&self) -> Option<usize> {
+        self.chunk_pool().map(|_| CHUNK_MAX)
+    }
+
+    /// Room for a frame of `len` bytes in a chunk.
+    #[inline(never)]
+    pub(super) fn claim_chunk(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        // A second claim abandons the first.
+        self.drop_pending_chunk();
+        let Some(link) = self.chunks.as_mut() else {
+            return Err(WriteError::TooLarge);
+        };
+        let Some((pool, _)) = &link.pool else {
+            return Err(WriteError::TooLarge);
+        };
+        match pool.alloc(len) {
+            Ok(Some(chunk)) => {
+                match self.tx.claim(DESC_LEN) {
+                    Ok(_) => {}
+                    Err(ring::ClaimError::Full) => return Err(WriteError::Full),
+                    Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
+                    Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),
+                }
+                self.chunk_flags |= PENDING;
+                Ok(link.pending.insert(chunk).bytes_mut())
+            }
+            Ok(None) => Err(WriteError::Full),
+            Err(()) => Err(WriteError::TooLarge),
+        }
+    }
+
+    /// The chunk the last claim handed out, if it is still claimed.
+    pub(super) fn pending_chunk(&mut self) -> Option<&mut Chunk> {
+        self.chunks.as_mut()?.pending.as_mut()
+    }
+
+    /// Takes the claimed chunk, to commit it.
+    #[inline]
+    pub(super) fn take_pending(&mut self) -> Option<Chunk> {
+        self.chunk_flags &= !PENDING;
+        self.chunks.as_mut()?.pending.take()
+    }
+
+    /// Gives back a chunk claimed and never committed (a loan dropped
+    /// unsent, say).
+    #[inline]
+    pub(super) fn drop_pending_chunk(&mut self) {
+        if self.chunk_flags & PENDING != 0 {
+            drop(self.take_pending());
+        }
+    }
+
+    /// Commits `chunk`, holding a frame of `len` bytes, as the claimed
+    /// descriptor record.
+    pub(super) fn commit_chunk(&mut self, mut chunk: Chunk, len: usize, more: bool) {
+        chunk.truncate(len);
+        self.put_descriptor(&chunk, more);
+    }
+
+    /// Writes `chunk`'s descriptor into the record claimed for it and
+    /// enters the chunk in our ledger (a reference of our reader's).
+    fn put_descriptor(&mut self, chunk: &Chunk, more: bool) {
+        if let Some(buf) = self.tx.claimed_mut() {
+            chunk.descriptor().encode(buf);
+        }
+        let flags = ring::DESCRIPTOR | if more { ring::MORE } else { 0 };
+        self.tx.commit(DESC_LEN, flags);
+        if !more {
+            self.tx.publish();
+        }
+        let end = self.tx.position();
+        let published = (!more).then(|| self.tx.published_position());
+        if let Some((pool, id)) = self.chunks.as_ref().and_then(|l| l.pool.as_ref()) {
+            pool.sent(*id, chunk, end, published);
+        }
+        if more {
+            self.chunk_flags |= UNPUBLISHED;
+        } else {
+            self.chunk_flags &= !UNPUBLISHED;
+        }
+        if !more {
+            self.after_publish();
+        }
+    }
+
+    /// Whether this end writes into `pool` (so it can share a chunk of it).
+    pub(crate) fn shares_pool(&self, pool: &Arc<ChunkPool>) -> bool {
+        self.chunk_pool().is_some_and(|p| Arc::ptr_eq(p, pool))
+    }
+
+    /// Sends a frame that already lies in `chunk` (a chunk of our pool,
+    /// see [`shares_pool`](Self::shares_pool)): only its descriptor enters
+    /// the ring. A PUB shares one chunk among its subscribers this way.
+    pub(crate) fn send_shared(&mut self, chunk: &Chunk, more: bool) -> Result<(), WriteError> {
+        self.drop_pending_chunk();
+        match self.tx.claim(DESC_LEN) {
+            Ok(_) => {}
+            Err(ring::ClaimError::Full) => return Err(WriteError::Full),
+            Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
+            Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),
+        }
+        self.put_descriptor(chunk, more);
+        Ok(())
+    }
+
+    /// After a publish: the ledger learns how far the ring is published.
+    #[inline]
+    pub(super) fn chunks_published(&mut self) {
+        self.chunk_flags &= !UNPUBLISHED;
+        if let Some((pool, id)) = self.chunks.as_ref().and_then(|l| l.pool.as_ref()) {
+            pool.published(*id, self.tx.published_position());
+        }
+    }
+
+    /// After a rollback: the chunks of the dropped records go back.
+    pub(super) fn chunks_rolled_back(&mut self) {
+        self.drop_pending_chunk();
+        if self.chunk_flags & UNPUBLISHED != 0 {
+            self.chunk_flags &= !UNPUBLISHED;
+            if let Some((pool, id)) = self.chunks.as_ref().and_then(|l| l.pool.as_ref()) {
+                pool.rollback(*id);
+            }
+        }
+    }
+
+    /// Resolves the DESCRIPTOR record `rec` just peeked.
+    #[inline(never)]
+    pub(super) fn resolve_peeked(&mut self, rec: &Record) -> Result<(), Corrupt> {
+        let span = {
+            let Some(peer) = self.chunks.as_ref().and_then(|l| l.peer.as_ref()) else {
+                // A descriptor from a peer that sent no pool.
+                return Err(Corrupt);
+            };
+            peer.resolve(self.rx.payload(rec))?
+        };
+        if let Some(link) = self.chunks.as_mut() {
+            link.current = span;
+        }
+        Ok(())
+    }
+
+    /// The frame of the DESCRIPTOR record peeked last.
+    pub(super) fn chunk_payload(&self) -> &[u8] {
+        match self.chunks.as_deref() {
+            Some(Link {
+                peer: Some(peer),
+                current: (off, len),
+                ..
+            }) => peer.slice(*off, *len),
+            _ => &[],
+        }
+    }
+
+    /// The pipe end goes: our reader keeps what it was sent until it is
+    /// done with it or gone.
+    pub(super) fn unlink_pools(&mut self) {
+        self.drop_pending_chunk();
+        self.chunk_flags = 0;
+        if let Some(link) = self.chunks.take() {
+            if let Some((pool, id)) = &link.pool {
+                pool.unregister(*id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::{remote_end, Doorbell};
+    use crate::transport::ipc::shm::PipeSegment;
+
+    /// A writer's and a reader's end of one shared-memory pipe, in one
+    /// process: the writer writes chunks of `pool`.
+    fn pipe_pair(pool: &Arc<ChunkPool>) -> (PipeEnd, PipeEnd) {
+        let (a, fd) = PipeSegment::create(4096).unwrap();
+        let b = PipeSegment::open(fd, 4096).unwrap();
+        let end = |seg: &PipeSegment, side| {
+            let (tx, rx) = seg.ends(side);
+            let bell = Arc::new(Doorbell::new());
+            let ids = [Box::from(&b""[..]), Box::from(&b""[..])];
+            remote_end(tx, rx, bell.clone(), [0, 0], ids, bell).0
+        };
+        let mut writer = end(&a, 0);
+        writer.link_pools(Some(pool.clone()), None);
+        let mut reader = end(&b, 1);
+        let peer = PeerPool::open(pool.fd().try_clone_to_owned().unwrap()).unwrap();
+        reader.link_pools(None, Some(peer));
+        (writer, reader)
+    }
+
+    #[test]
+    fn subscribers_share_one_chunk_until_the_last_lets_go() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w1, mut r1) = pipe_pair(&pool);
+        let (mut w2, mut r2) = pipe_pair(&pool);
+        let mut chunk = pool.alloc(MIB).unwrap().unwrap();
+        chunk.bytes_mut().fill(9);
+        w1.send_shared(&chunk, false).unwrap();
+        w2.send_shared(&chunk, false).unwrap();
+        drop(chunk);
+        assert_eq!(pool.in_use(), 1, "one chunk for both");
+        for r in [&mut r1, &mut r2] {
+            let rec = r.peek().unwrap().unwrap();
+            let payload = r.payload(&rec);
+            assert_eq!(payload.len(), MIB);
+            assert!(payload.iter().all(|&b| b == 9));
+            r.consume(rec);
+            pool.reclaim_now();
+        }
+        assert_eq!(pool.in_use(), 0, "back once both released it");
+    }
+
+    #[test]
+    fn a_claim_writes_in_place_and_a_rollback_gives_the_chunk_back() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        assert_eq!(w.max_frame(), CHUNK_MAX);
+        w.claim(100_000).unwrap().fill(3);
+        w.commit(100_000, true);
+        assert_eq!(pool.in_use(), 1);
+        w.rollback();
+        assert_eq!(pool.in_use(), 0, "an unpublished chunk goes back");
+        w.claim(100_000).unwrap().fill(4);
+        w.commit(99_999, false);
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), &[4; 99_999][..]);
+        r.consume(rec);
+        drop(w);
+        // The writer's end went first; the reader had released, so the
+        // ledger empties and goes.
+        pool.reclaim_now();
+        assert_eq!(pool.in_use(), 0);
+    }
+
+    const MIB: usize = 1 << 20;
+
+    #[test]
+    fn a_chunk_claimed_and_never_committed_is_not_sent_later() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        // A loan of a chunk, dropped unsent.
+        w.claim(MIB).unwrap().fill(1);
+        assert_eq!(pool.in_use(), 1);
+        w.claim(3).unwrap().copy_from_slice(b"abc");
+        assert_eq!(pool.in_use(), 0, "the abandoned chunk went back");
+        w.commit(3, false);
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), b"abc");
+    }
+
+    #[test]
+    fn a_descriptor_without_a_pool_breaks_the_ring() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        r.chunks = None;
+        w.claim(CHUNK_MIN + 1).unwrap();
+        w.commit(CHUNK_MIN + 1, false);
+        assert_eq!(r.peek(), Err(Corrupt));
+    }
+}

@@ -1,0 +1,583 @@
+//! Chunk pools: frames too large for a ring, shared between processes
+//! without a copy.
+//!
+//! Each socket that has shared-memory pipes owns one pool: a memfd of fixed
+//! size classes of chunks, created on the socket's first upgrade and passed
+//! to every peer with the pipe's other segments. A frame above
+//! [`CHUNK_MIN`] is written into a chunk (in place, for a loan) and the
+//! ring carries only a [`Descriptor`]; a PUB writes the chunk once and puts
+//! its descriptor in every subscriber's ring.
+//!
+//! Ownership never leaves the writer's process. Reference counts and free
+//! lists are process-local (under a mutex, touched once or twice per large
+//! frame); a reader hands a chunk back only by releasing its ring past the
+//! descriptor (see [`ledger`](crate::pipe::ledger)), and a reader whose
+//! connection ended (killed, say) gives back everything it held. The pool
+//! is sealed against writable mappings before any peer sees it
+//! (`F_SEAL_FUTURE_WRITE`), so a subscriber cannot scribble over what other
+//! subscribers read; a reader validates every descriptor against the
+//! layout it computes itself and the generation the writer stamped.
+
+use super::segment::Segment;
+use crate::pipe::ledger::Ledger;
+use crate::pipe::ring::{Corrupt, HeadWatch};
+use slab::Slab;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Frames larger than this go into chunks over shared-memory pipes.
+pub(crate) const CHUNK_MIN: usize = 32 * 1024;
+
+/// Chunk sizes and how many of each. The memfd is sparse: a chunk costs
+/// memory once written, and keeps it (it is reused, warm) until the pool goes.
+const CLASSES: [(usize, u32); 6] = [
+    (64 << 10, 64),
+    (256 << 10, 32),
+    (1 << 20, 32),
+    (4 << 20, 16),
+    (16 << 20, 8),
+    (64 << 20, 4),
+];
+
+/// The largest frame a chunk holds.
+pub(crate) const CHUNK_MAX: usize = CLASSES[CLASSES.len() - 1].0;
+
+const fn total_chunks() -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < CLASSES.len() {
+        n += CLASSES[i].1 as usize;
+        i += 1;
+    }
+    n
+}
+const CHUNKS: usize = total_chunks();
+
+const MAGIC: &[u8; 8] = b"ZRPOOL\0\x01";
+/// Magic, then one generation word per chunk.
+const GEN_OFFSET: usize = 64;
+const HEAD_LEN: usize = 4096;
+const _: () = assert!(GEN_OFFSET + 8 * CHUNKS <= HEAD_LEN);
+
+/// Where chunk `global` starts in the segment, its class and its size.
+fn layout(global: usize) -> Option<(usize, usize, usize)> {
+    let mut off = HEAD_LEN;
+    let mut first = 0;
+    for (class, &(size, count)) in CLASSES.iter().enumerate() {
+        let count = count as usize;
+        if global < first + count {
+            return Some((off + (global - first) * size, class, size));
+        }
+        off += count * size;
+        first += count;
+    }
+    None
+}
+
+fn segment_len() -> usize {
+    HEAD_LEN + CLASSES.iter().map(|&(s, c)| s * c as usize).sum::<usize>()
+}
+
+/// The first global index of `class`.
+fn class_start(class: usize) -> usize {
+    CLASSES[..class].iter().map(|&(_, c)| c as usize).sum()
+}
+
+/// What a DESCRIPTOR record carries: which chunk, stamped with which
+/// generation, and how many of its bytes are the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Descriptor {
+    /// Size class.
+    pub class: u32,
+    /// Chunk within the class.
+    pub index: u32,
+    /// The writer's count of the chunk's uses, when it was filled.
+    pub generation: u64,
+    /// Frame length.
+    pub len: u64,
+}
+
+/// A descriptor's size in the ring.
+pub(crate) const DESC_LEN: usize = 24;
+
+impl Descriptor {
+    /// Little-endian, as every word of the ring.
+    pub fn encode(&self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.class.to_le_bytes());
+        out[4..8].copy_from_slice(&self.index.to_le_bytes());
+        out[8..16].copy_from_slice(&self.generation.to_le_bytes());
+        out[16..24].copy_from_slice(&self.len.to_le_bytes());
+    }
+
+    /// Parses a record's payload (not validated against any pool).
+    pub fn decode(b: &[u8]) -> Option<Descriptor> {
+        if b.len() != DESC_LEN {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap_or_default());
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        Some(Descriptor {
+            class: u32_at(0),
+            index: u32_at(4),
+            generation: u64_at(8),
+            len: u64_at(16),
+        })
+    }
+}
+
+/// One pipe's part of a pool: its ledger, how to read its reader's head,
+/// and whether its reader is gone.
+struct Reader {
+    ledger: Ledger,
+    head: HeadWatch,
+    gone: Box<dyn Fn() -> bool + Send>,
+    /// The pipe end was dropped: the entry goes once its reader is done.
+    orphan: bool,
+}
+
+struct State {
+    free: [Vec<u32>; CLASSES.len()],
+    refs: Vec<u32>,
+    generations: Vec<u64>,
+    readers: Slab<Reader>,
+}
+
+impl State {
+    fn unref(&mut self, global: u32) {
+        let r = &mut self.refs[global as usize];
+        *r -= 1;
+        if *r == 0 {
+            if let Some((_, class, _)) = layout(global as usize) {
+                self.free[class].push(global);
+            }
+        }
+    }
+
+    /// Takes back what readers have released, or hold no more.
+    fn reclaim(&mut self) {
+        let mut freed = Vec::new();
+        let mut done = Vec::new();
+        for (id, r) in self.readers.iter_mut() {
+            if (r.gone)() {
+                r.ledger.drain(|c| freed.push(c));
+            } else {
+                r.ledger.reclaim(r.head.load(), |c| freed.push(c));
+            }
+            if r.orphan && r.ledger.is_empty() {
+                done.push(id);
+            }
+        }
+        for id in done {
+            self.readers.remove(id);
+        }
+        for c in freed {
+            self.unref(c);
+        }
+    }
+}
+
+/// A socket's pool of chunks, as its writer.
+pub(crate) struct ChunkPool {
+    seg: Segment,
+    fd: OwnedFd,
+    state: Mutex<State>,
+}
+
+// SAFETY: the segment is only written through chunks handed out once (one
+// `Chunk` per free chunk) and the generation words (atomics); the rest of
+// the state is behind the mutex.
+unsafe impl Send for ChunkPool {}
+// SAFETY: as above.
+unsafe impl Sync for ChunkPool {}
+
+impl ChunkPool {
+    /// A new pool, sealed so that peers can map it only to read.
+    pub fn create() -> io::Result<ChunkPool> {
+        let (seg, fd) = Segment::create_writer_only(c"zeroring-pool", segment_len())?;
+        // SAFETY: the fresh mapping is at least HEAD_LEN bytes; nobody else
+        // has it yet.
+        unsafe {
+            seg.base()
+                .as_ptr()
+                .copy_from_nonoverlapping(MAGIC.as_ptr(), 8)
+        };
+        let free = std::array::from_fn(|class| {
+            let start = class_start(class) as u32;
+            // Popped from the back: the lowest chunks go first.
+            (start..start + CLASSES[class].1).rev().collect()
+        });
+        Ok(ChunkPool {
+            seg,
+            fd,
+            state: Mutex::new(State {
+                free,
+                refs: vec![0; CHUNKS],
+                generations: vec![0; CHUNKS],
+                readers: Slab::new(),
+            }),
+        })
+    }
+
+    /// The descriptor to pass to peers.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn generation_word(&self, global: usize) -> &AtomicU64 {
+        // SAFETY: the generation table lies in the header, inside the
+        // mapping, 8-aligned (GEN_OFFSET and the page-aligned base), and
+        // lives as long as `self`; an AtomicU64 is valid in any bit pattern.
+        unsafe {
+            &*self
+                .seg
+                .base()
+                .as_ptr()
+                .add(GEN_OFFSET + 8 * global)
+                .cast::<AtomicU64>()
+        }
+    }
+
+    /// Starts tracking a pipe whose reader's head `head` reads; `gone`
+    /// says whether that reader's connection has ended.
+    pub fn register(&self, head: HeadWatch, gone: Box<dyn Fn() -> bool + Send>) -> usize {
+        self.state().readers.insert(Reader {
+            ledger: Ledger::default(),
+            head,
+            gone,
+            orphan: false,
+        })
+    }
+
+    /// The pipe end went: its reader may still read what was published, so
+    /// its chunks come back as it releases them (or all, once it is gone).
+    pub fn unregister(&self, reader: usize) {
+        let mut s = self.state();
+        if let Some(r) = s.readers.get_mut(reader) {
+            let mut freed = Vec::new();
+            r.ledger.rollback(|c| freed.push(c));
+            r.orphan = true;
+            for c in freed {
+                s.unref(c);
+            }
+        }
+        s.reclaim();
+    }
+
+    /// A free chunk for `len` bytes: `Ok(None)` when every chunk of its
+    /// size is held (wait for readers), `Err(())` when `len` exceeds
+    /// [`CHUNK_MAX`].
+    pub fn alloc(self: &Arc<Self>, len: usize) -> Result<Option<Chunk>, ()> {
+        let class = CLASSES.iter().position(|&(s, _)| s >= len).ok_or(())?;
+        let mut s = self.state();
+        let global = match s.free[class].pop() {
+            Some(g) => g,
+            None => {
+                s.reclaim();
+                match s.free[class].pop() {
+                    Some(g) => g,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let g = global as usize;
+        s.refs[g] = 1;
+        s.generations[g] += 1;
+        let generation = s.generations[g];
+        drop(s);
+        // Readers check a descriptor's generation against this word; the
+        // ring's publish (Release) carries it to them with the data.
+        self.generation_word(g).store(generation, Ordering::Relaxed);
+        let Some((offset, _, _)) = layout(g) else {
+            return Err(());
+        };
+        Ok(Some(Chunk {
+            pool: self.clone(),
+            global,
+            class: class as u32,
+            index: global - class_start(class) as u32,
+            generation,
+            offset,
+            len,
+        }))
+    }
+
+    /// Reader `reader`'s ring got a record naming `chunk`, ending at ring
+    /// position `end`; with `published`, everything up to it is published.
+    pub fn sent(&self, reader: usize, chunk: &Chunk, end: u64, published: Option<u64>) {
+        let mut s = self.state();
+        s.refs[chunk.global as usize] += 1;
+        if let Some(r) = s.readers.get_mut(reader) {
+            r.ledger.push(end, chunk.global);
+            if let Some(p) = published {
+                r.ledger.publish(p);
+            }
+        }
+    }
+
+    /// Reader `reader`'s ring is published up to `tail`.
+    pub fn published(&self, reader: usize, tail: u64) {
+        if let Some(r) = self.state().readers.get_mut(reader) {
+            r.ledger.publish(tail);
+        }
+    }
+
+    /// Reader `reader`'s unpublished records were dropped.
+    pub fn rollback(&self, reader: usize) {
+        let mut s = self.state();
+        let mut freed = Vec::new();
+        if let Some(r) = s.readers.get_mut(reader) {
+            r.ledger.rollback(|c| freed.push(c));
+        }
+        for c in freed {
+            s.unref(c);
+        }
+    }
+
+    /// Takes back what readers have released.
+    #[cfg(test)]
+    pub fn reclaim_now(&self) {
+        self.state().reclaim();
+    }
+
+    /// Chunks held now (by loans and readers).
+    #[cfg(test)]
+    pub fn in_use(&self) -> usize {
+        self.state().refs.iter().filter(|&&r| r > 0).count()
+    }
+}
+
+/// A chunk being filled (or shared out): one reference, dropped with it.
+pub(crate) struct Chunk {
+    pool: Arc<ChunkPool>,
+    global: u32,
+    class: u32,
+    index: u32,
+    generation: u64,
+    offset: usize,
+    len: usize,
+}
+
+impl Chunk {
+    /// The frame's bytes, to write in place.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `offset..offset + size` is this chunk's span inside the
+        // mapping (from `layout`) and `len <= size`; the chunk was free, so
+        // no reader holds it, and this `Chunk` is its only writer until it
+        // is dropped; peers can only map the pool read-only.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.pool.seg.base().as_ptr().add(self.offset), self.len)
+        }
+    }
+
+    /// The frame's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: as in `bytes_mut`.
+        unsafe {
+            std::slice::from_raw_parts(self.pool.seg.base().as_ptr().add(self.offset), self.len)
+        }
+    }
+
+    /// Shrinks the frame to `len` bytes (a loan committed shorter).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The descriptor naming this chunk's frame.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor {
+            class: self.class,
+            index: self.index,
+            generation: self.generation,
+            len: self.len as u64,
+        }
+    }
+
+    /// The pool it belongs to.
+    pub fn pool(&self) -> &Arc<ChunkPool> {
+        &self.pool
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        self.pool.state().unref(self.global);
+    }
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk")
+            .field("class", &self.class)
+            .field("index", &self.index)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// A peer's pool, mapped read-only, as its reader.
+pub(crate) struct PeerPool {
+    seg: Segment,
+}
+
+impl PeerPool {
+    /// Maps the pool a peer sent.
+    pub fn open(fd: OwnedFd) -> io::Result<PeerPool> {
+        let seg = Segment::open_read_only(fd, segment_len())?;
+        let mut magic = [0u8; 8];
+        // SAFETY: the mapping is longer than 8 bytes; any bytes may be
+        // copied out, and only the copy is compared.
+        unsafe {
+            seg.base()
+                .as_ptr()
+                .copy_to_nonoverlapping(magic.as_mut_ptr(), 8)
+        };
+        if magic != *MAGIC {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a zeroring chunk pool",
+            ));
+        }
+        Ok(PeerPool { seg })
+    }
+
+    /// Where the frame a descriptor names lies: `(offset, len)` within the
+    /// mapping, checked against the layout and the chunk's generation.
+    pub fn resolve(&self, payload: &[u8]) -> Result<(usize, usize), Corrupt> {
+        let d = Descriptor::decode(payload).ok_or(Corrupt)?;
+        let &(size, count) = CLASSES.get(d.class as usize).ok_or(Corrupt)?;
+        if d.index >= count || d.len > size as u64 {
+            return Err(Corrupt);
+        }
+        let global = class_start(d.class as usize) + d.index as usize;
+        // SAFETY: `global < CHUNKS`, so the word lies in the header, inside
+        // the mapping and 8-aligned; it holds any bit pattern.
+        let word = unsafe {
+            &*self
+                .seg
+                .base()
+                .as_ptr()
+                .add(GEN_OFFSET + 8 * global)
+                .cast::<AtomicU64>()
+        };
+        if word.load(Ordering::Relaxed) != d.generation {
+            return Err(Corrupt);
+        }
+        let (offset, _, _) = layout(global).ok_or(Corrupt)?;
+        Ok((offset, d.len as usize))
+    }
+
+    /// The bytes at a span [`resolve`](Self::resolve) returned.
+    pub fn slice(&self, offset: usize, len: usize) -> &[u8] {
+        debug_assert!(offset + len <= self.seg.len());
+        // SAFETY: `resolve` placed `offset..offset + len` inside one chunk
+        // of the mapping, which lives as long as `self`. The writer does
+        // not rewrite a chunk until our ring releases its descriptor (see
+        // the ledger), which happens only after the borrow ends; a hostile
+        // writer can garble these bytes, never move them out of bounds.
+        unsafe { std::slice::from_raw_parts(self.seg.base().as_ptr().add(offset), len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::ring;
+
+    fn pair() -> (Arc<ChunkPool>, PeerPool) {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let fd = pool.fd().try_clone_to_owned().unwrap();
+        (pool, PeerPool::open(fd).unwrap())
+    }
+
+    #[test]
+    fn a_chunk_goes_back_when_its_reader_releases_it() {
+        let (pool, peer) = pair();
+        let (mut tx, mut rx) = ring::ring(4096);
+        let reader = pool.register(tx.head_watch(), Box::new(|| false));
+        let mut chunk = pool.alloc(100_000).unwrap().unwrap();
+        chunk.bytes_mut().fill(7);
+        chunk.descriptor().encode(tx.claim(DESC_LEN).unwrap());
+        tx.commit(DESC_LEN, ring::DESCRIPTOR);
+        tx.publish();
+        pool.sent(reader, &chunk, tx.position(), Some(tx.published_position()));
+        drop(chunk);
+        assert_eq!(pool.in_use(), 1);
+        let rec = rx.peek().unwrap().unwrap();
+        let (off, len) = peer.resolve(rx.payload(&rec)).unwrap();
+        assert_eq!(len, 100_000);
+        assert!(peer.slice(off, len).iter().all(|&b| b == 7));
+        rx.advance(rec);
+        // Not released yet: nothing comes back.
+        pool.state().reclaim();
+        assert_eq!(pool.in_use(), 1);
+        rx.release();
+        pool.state().reclaim();
+        assert_eq!(pool.in_use(), 0);
+    }
+
+    #[test]
+    fn a_gone_reader_gives_back_everything() {
+        let (pool, _peer) = pair();
+        let (mut tx, _rx) = ring::ring(4096);
+        let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let g = gone.clone();
+        let reader = pool.register(tx.head_watch(), Box::new(move || g.load(Ordering::Relaxed)));
+        // Every 64 KiB chunk is sent and never read.
+        while let Ok(Some(chunk)) = pool.alloc(50_000) {
+            tx.claim(DESC_LEN).unwrap();
+            tx.commit(DESC_LEN, ring::DESCRIPTOR);
+            tx.publish();
+            pool.sent(reader, &chunk, tx.position(), Some(tx.published_position()));
+        }
+        assert_eq!(pool.in_use(), 64);
+        gone.store(true, Ordering::Relaxed);
+        let fresh = pool.alloc(50_000).unwrap();
+        assert!(fresh.is_some());
+        assert_eq!(pool.in_use(), 1, "only the new chunk");
+    }
+
+    #[test]
+    fn bad_descriptors_are_refused() {
+        let (pool, peer) = pair();
+        let chunk = pool.alloc(1 << 20).unwrap().unwrap();
+        let good = chunk.descriptor();
+        let enc = |d: Descriptor| {
+            let mut b = [0u8; DESC_LEN];
+            d.encode(&mut b);
+            b
+        };
+        assert!(peer.resolve(&enc(good)).is_ok());
+        for bad in [
+            Descriptor { class: 6, ..good },
+            Descriptor { index: 32, ..good },
+            Descriptor {
+                len: (1 << 20) + 1,
+                ..good
+            },
+            Descriptor {
+                generation: 99,
+                ..good
+            },
+        ] {
+            assert_eq!(peer.resolve(&enc(bad)), Err(Corrupt), "{bad:?}");
+        }
+        assert_eq!(peer.resolve(&[0; 8]), Err(Corrupt));
+        assert!(pool.alloc(CHUNK_MAX + 1).is_err());
+    }
+
+    #[test]
+    fn peers_cannot_map_the_pool_writable() {
+        let (pool, _) = pair();
+        let fd = pool.fd().try_clone_to_owned().unwrap();
+        assert!(memmap2::MmapOptions::new()
+            .len(segment_len())
+            .map_raw(&fd)
+            .is_err());
+    }
+}
