@@ -374,9 +374,12 @@ fn perf_tools_interoperate_with_libzmq_in_both_roles() {
             dir.display(),
             std::process::id()
         );
-        for endpoint in [tcp, ipc] {
-            let (out, _) = perf_pair(local, remote, &endpoint, "32", "20000");
-            check_thr_report(&out, 32, 20000);
+        // Over ipc, libzmq's receiver loses the tail of the stream when its
+        // peer closes while it is at its high-water mark (libzmq to libzmq
+        // too, about one run in five with 5000 messages): stay below it.
+        for (endpoint, count) in [(tcp, 20000), (ipc, 900)] {
+            let (out, _) = perf_pair(local, remote, &endpoint, "32", &count.to_string());
+            check_thr_report(&out, 32, count);
         }
     }
     for (i, (local, remote)) in [
