@@ -32,6 +32,10 @@
 
 #![warn(missing_docs)]
 
+#[cfg(all(not(loom), feature = "async"))]
+mod async_socket;
+#[cfg(not(loom))]
+mod bridge;
 mod context;
 mod copy;
 mod error;
@@ -50,6 +54,8 @@ mod sync;
 mod transport;
 pub mod zmtp;
 
+#[cfg(all(not(loom), feature = "async"))]
+pub use async_socket::AsyncSocket;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
