@@ -42,7 +42,7 @@ mod error;
 pub mod monitor;
 mod pattern;
 mod pipe;
-// poll sleeps on many futexes at once, which loom cannot model; the loom
+// poll sleeps in poll(2) on eventfds, which loom cannot model; the loom
 // build checks the ring and the doorbell only.
 #[cfg(not(loom))]
 mod poll;
@@ -62,7 +62,7 @@ pub use monitor::MonitorEvent;
 pub use pipe::ring;
 pub use pipe::Doorbell;
 #[cfg(not(loom))]
-pub use poll::{poll, PollItem, POLLIN, POLLOUT};
+pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};

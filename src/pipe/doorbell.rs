@@ -96,10 +96,15 @@ pub struct Doorbell {
 }
 
 /// The barrier of a sleeper that re-checks several app sockets' doorbells
-/// (poll), between arming them (see [`Doorbell::arm`]) and looking again.
+/// (poll), between arming them (see [`Doorbell::arm_notify`]) and looking
+/// again: a plain fence if every writer of every socket is strong.
 #[cfg(not(loom))]
-pub(crate) fn barrier_before_check() {
-    barrier::heavy();
+pub(crate) fn barrier_before_check(symmetric: bool) {
+    if symmetric {
+        std::sync::atomic::fence(Ordering::SeqCst);
+    } else {
+        barrier::heavy();
+    }
 }
 
 impl Default for Doorbell {

@@ -391,7 +391,7 @@ impl Core {
         loop {
             let symmetric = self.fd_arm(false);
             bell.sleeper_barrier(symmetric);
-            self.fd_settle();
+            self.fd_settle(true);
             if !(symmetric && !self.io.all_peers_strong()) {
                 return;
             }
@@ -416,10 +416,19 @@ impl Core {
     }
 
     /// Second half, after the barrier: signal the descriptor if the socket
-    /// is readable after all, else leave it armed. Returns readability.
+    /// is readable after all, else leave it armed. `level`: false for a
+    /// waiter that wants only room (poll for `POLLOUT`), for which a
+    /// readable socket's descriptor must stay clear, or it would never
+    /// sleep; the next call on the socket signals it. Returns readability.
     #[cfg(not(loom))]
-    pub fn fd_settle(&mut self) -> bool {
+    pub fn fd_settle(&mut self, level: bool) -> bool {
         let bell = self.shared.bell.clone();
+        if !level {
+            self.fd = FdState::Armed;
+            let seen = self.fd_seen;
+            self.bridge_if_remote(&bell, seen);
+            return false;
+        }
         if self.fd_ready() {
             if let Some(notify) = bell.notify() {
                 notify.signal_fd();

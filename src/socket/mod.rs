@@ -181,11 +181,6 @@ impl Socket {
     }
 
     #[cfg(not(loom))]
-    pub(crate) fn bell(&self) -> &Doorbell {
-        &self.shared.bell
-    }
-
-    #[cfg(not(loom))]
     pub(crate) fn context_terminated(&self) -> bool {
         self.core
             .try_borrow()
@@ -696,15 +691,6 @@ impl Socket {
         let readable = c.readable();
         c.refresh_fd();
         Ok(readable)
-    }
-
-    /// Asks the peers to wake this socket when they make room (poll is
-    /// about to sleep waiting for `POLLOUT`).
-    #[cfg(not(loom))]
-    pub(crate) fn want_room(&self) {
-        if let Ok(core) = self.live_core() {
-            core.io.want_room();
-        }
     }
 
     /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).

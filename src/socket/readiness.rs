@@ -80,3 +80,44 @@ impl AsRawFd for Socket {
         self.as_fd().as_raw_fd()
     }
 }
+
+/// What [`poll`](crate::poll) needs: arm many sockets' descriptors, one
+/// barrier, then settle each.
+impl Socket {
+    /// Clears and arms the descriptor (creating it if need be); `room`:
+    /// wake on room to send as well. Returns the descriptor and whether
+    /// every writer of the socket is strong (the barrier may be symmetric).
+    pub(crate) fn fd_arm(&self, room: bool) -> Result<(RawFd, bool)> {
+        let fd = self.readiness_fd()?.as_raw_fd();
+        let symmetric = self.core()?.fd_arm(room);
+        Ok((fd, symmetric))
+    }
+
+    /// After the barrier: whether the socket turned out readable (its
+    /// descriptor is then signalled; `level` false: not looked at, the
+    /// waiter wants only room), and whether a weak writer came in
+    /// since [`fd_arm`](Self::fd_arm) (arm again with the full barrier).
+    pub(crate) fn fd_settle(&self, level: bool) -> Result<(bool, bool)> {
+        let mut c = self.core()?;
+        let readable = c.fd_settle(level);
+        Ok((readable, !c.io.all_peers_strong()))
+    }
+}
+
+impl Socket {
+    /// Which of `wanted` ([`POLLIN`](crate::POLLIN), [`POLLOUT`](crate::POLLOUT))
+    /// hold now. Unlike the public calls it leaves the descriptor as it is:
+    /// [`poll`](crate::poll) has it armed, and draining it here could eat
+    /// the ring of a peer that just made room.
+    pub(crate) fn events_now(&self, wanted: i16) -> Result<i16> {
+        let mut c = self.live_core()?;
+        let mut events = 0;
+        if wanted & crate::POLLIN != 0 && c.readable() {
+            events |= crate::POLLIN;
+        }
+        if wanted & crate::POLLOUT != 0 && c.writable() {
+            events |= crate::POLLOUT;
+        }
+        Ok(events)
+    }
+}
