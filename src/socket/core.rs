@@ -340,10 +340,16 @@ impl Core {
     }
 
     /// Writers in other processes wake only the futex: have the bridge
-    /// wait there for us.
+    /// wait there for us. Not only once such a pipe is attached: its writer
+    /// may ring before the pipe reaches us (and that ring clears the
+    /// notify bit, so the delivery's own ring would then wake nobody). Any
+    /// such writer came through an ipc endpoint of ours.
     #[cfg(not(loom))]
     fn bridge_if_remote(&mut self, bell: &Arc<crate::pipe::Doorbell>, seen: u32) {
-        if self.io.pipes.iter().any(|(_, p)| p.end.is_remote()) {
+        if !self.ipc_bound.is_empty()
+            || !self.ipc_connected.is_empty()
+            || self.io.pipes.iter().any(|(_, p)| p.end.is_remote())
+        {
             self.bridged = true;
             crate::bridge::watch(bell, seen);
         }
