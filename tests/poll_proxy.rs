@@ -110,7 +110,6 @@ fn poll_over_sockets_and_a_pipe_fd() {
         go_tx.send(()).unwrap();
         let n = poll(&mut items, -1).unwrap();
         let state = (n, items[0].get_revents(), items[1].get_revents());
-        drop(items);
         (pull, state)
     });
     assert_eq!(items_state, (1, 0, POLLIN));
@@ -131,7 +130,6 @@ fn poll_over_sockets_and_a_pipe_fd() {
         go_tx.send(()).unwrap();
         let n = poll(&mut items, -1).unwrap();
         let state = (n, items[0].get_revents(), items[1].get_revents());
-        drop(items);
         (pull, state)
     });
     assert_eq!(state, (1, POLLIN, 0));

@@ -398,7 +398,7 @@ impl Core {
             let symmetric = self.fd_arm(false);
             bell.sleeper_barrier(symmetric);
             self.fd_settle(true);
-            if !(symmetric && !self.io.all_peers_strong()) {
+            if !symmetric || self.io.all_peers_strong() {
                 return;
             }
         }
