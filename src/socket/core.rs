@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Where the readiness descriptor stands (see [`Core::refresh_fd`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) enum FdState {
     /// No descriptor: nothing to keep up.
     Off,
@@ -57,10 +58,13 @@ pub(crate) struct Core {
     /// that waits then skips `membarrier` when all its writers do).
     pub strong: bool,
     /// The readiness descriptor.
+    #[cfg_attr(loom, allow(dead_code))]
     pub fd: FdState,
     /// The futex value seen when the descriptor was last armed.
+    #[cfg_attr(loom, allow(dead_code))]
     fd_seen: u32,
     /// The bridge has watched this socket's doorbell (for ipc peers).
+    #[cfg_attr(loom, allow(dead_code))]
     pub bridged: bool,
 }
 
