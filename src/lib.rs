@@ -32,6 +32,10 @@
 
 #![warn(missing_docs)]
 
+#[cfg(all(not(loom), feature = "async"))]
+mod async_socket;
+#[cfg(not(loom))]
+mod bridge;
 mod context;
 mod copy;
 mod error;
@@ -41,7 +45,7 @@ pub mod fuzz_hooks;
 pub mod monitor;
 mod pattern;
 mod pipe;
-// poll sleeps on many futexes at once, which loom cannot model; the loom
+// poll sleeps in poll(2) on eventfds, which loom cannot model; the loom
 // build checks the ring and the doorbell only.
 #[cfg(not(loom))]
 mod poll;
@@ -53,6 +57,8 @@ mod sync;
 mod transport;
 pub mod zmtp;
 
+#[cfg(all(not(loom), feature = "async"))]
+pub use async_socket::AsyncSocket;
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
@@ -60,7 +66,7 @@ pub use pipe::ledger;
 pub use pipe::ring;
 pub use pipe::Doorbell;
 #[cfg(not(loom))]
-pub use poll::{poll, PollItem, POLLIN, POLLOUT};
+pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};

@@ -1,25 +1,37 @@
-//! `poll`: wait until any of several sockets can receive or send, as
-//! `zmq_poll` does.
+//! `poll`: wait until any of several sockets can receive or send, or plain
+//! file descriptors are ready, as `zmq_poll` does.
 //!
-//! It checks every socket; if none is ready it spins briefly, then arms every
-//! socket's doorbell, re-checks (the doorbell handshake), and sleeps on all
-//! of their futex words at once with `futex_waitv`, so a long wait costs no
-//! CPU. Any peer that publishes, releases room or closes wakes it.
+//! It checks every item; if none is ready it arms each socket's readiness
+//! descriptor (the doorbell handshake in notify mode, with a want-room
+//! request for `POLLOUT`), re-checks, and sleeps in one `poll(2)` over those
+//! eventfds and the plain descriptors, so a long wait costs no CPU. Any
+//! peer that publishes, releases room or closes wakes it.
 
 use crate::error::{Error, Result};
 use crate::pipe::doorbell;
 use crate::Socket;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 /// Poll for readability: a message can be received (`ZMQ_POLLIN`).
 pub const POLLIN: i16 = 1;
 /// Poll for writability: a message can be sent (`ZMQ_POLLOUT`).
 pub const POLLOUT: i16 = 2;
+/// An error condition on a plain descriptor (`ZMQ_POLLERR`): reported in
+/// `revents` whatever `events` asked, never for a socket.
+pub const POLLERR: i16 = 4;
 
-/// A socket and the events to wait for; [`poll`] fills in what happened.
+#[derive(Debug, Clone, Copy)]
+enum Target<'a> {
+    Socket(&'a Socket),
+    Fd(RawFd),
+}
+
+/// A socket or a plain file descriptor, and the events to wait for;
+/// [`poll`] fills in what happened.
 #[derive(Debug)]
 pub struct PollItem<'a> {
-    socket: &'a Socket,
+    target: Target<'a>,
     events: i16,
     revents: i16,
 }
@@ -28,7 +40,19 @@ impl<'a> PollItem<'a> {
     /// Waits for `events` ([`POLLIN`], [`POLLOUT`], or both) on `socket`.
     pub fn new(socket: &'a Socket, events: i16) -> Self {
         Self {
-            socket,
+            target: Target::Socket(socket),
+            events,
+            revents: 0,
+        }
+    }
+    /// Waits for `events` on a plain file descriptor (a pipe, a TCP
+    /// stream, a timerfd ...), as `zmq_poll`'s `fd` items:
+    /// [`POLLIN`]/[`POLLOUT`] mean readable/writable as `poll(2)` says, and
+    /// [`POLLERR`] is reported for an error or hang-up. A descriptor that
+    /// is not open is reported with [`POLLERR`], not as a failure.
+    pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'static> {
+        PollItem {
+            target: Target::Fd(fd),
             events,
             revents: 0,
         }
@@ -37,13 +61,17 @@ impl<'a> PollItem<'a> {
     pub fn get_revents(&self) -> i16 {
         self.revents
     }
-    /// Whether the last [`poll`] found the socket readable.
+    /// Whether the last [`poll`] found the item readable.
     pub fn is_readable(&self) -> bool {
         self.revents & POLLIN != 0
     }
-    /// Whether the last [`poll`] found the socket writable.
+    /// Whether the last [`poll`] found the item writable.
     pub fn is_writable(&self) -> bool {
         self.revents & POLLOUT != 0
+    }
+    /// Whether the last [`poll`] found an error on the descriptor.
+    pub fn is_error(&self) -> bool {
+        self.revents & POLLERR != 0
     }
 }
 
@@ -66,17 +94,89 @@ impl Socket {
     }
 }
 
-/// Fills in each item's events and returns how many items have any.
-fn check(items: &mut [PollItem<'_>]) -> Result<i32> {
+/// `poll(2)` interest for an item's events.
+fn sys_events(events: i16) -> i16 {
+    let mut sys = 0;
+    if events & POLLIN != 0 {
+        sys |= libc::POLLIN;
+    }
+    if events & POLLOUT != 0 {
+        sys |= libc::POLLOUT;
+    }
+    sys
+}
+
+/// An item's events from what `poll(2)` reported, as libzmq maps them.
+fn from_sys(revents: i16) -> i16 {
+    let mut ev = 0;
+    if revents & libc::POLLIN != 0 {
+        ev |= POLLIN;
+    }
+    if revents & libc::POLLOUT != 0 {
+        ev |= POLLOUT;
+    }
+    if revents & !(libc::POLLIN | libc::POLLOUT | libc::POLLPRI) != 0 {
+        ev |= POLLERR;
+    }
+    ev
+}
+
+/// `poll(2)` over `fds`, at most `timeout` (`None`: no limit). An
+/// interrupted call counts as a wake-up: the caller looks again.
+fn sys_poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<()> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `fds` is a live slice of pollfds of the given length and
+    // `ts_ptr` null or `&ts`, both outliving the call; no signal mask.
+    let rc = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            ts_ptr,
+            std::ptr::null(),
+        )
+    };
+    if rc < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(Error::Io(err));
+        }
+    }
+    Ok(())
+}
+
+/// The plain descriptors' pollfds, in item order.
+fn fd_set(items: &[PollItem<'_>]) -> Vec<libc::pollfd> {
+    items
+        .iter()
+        .filter_map(|i| match i.target {
+            Target::Fd(fd) => Some(libc::pollfd {
+                fd,
+                events: sys_events(i.events),
+                revents: 0,
+            }),
+            Target::Socket(_) => None,
+        })
+        .collect()
+}
+
+/// Fills in each item's events (sockets asked now, descriptors from
+/// `fds` as the last `poll(2)` left them) and returns how many have any.
+fn collect(items: &mut [PollItem<'_>], fds: &[libc::pollfd]) -> Result<i32> {
     let mut ready = 0;
+    let mut fds = fds.iter();
     for item in items.iter_mut() {
-        item.revents = 0;
-        if item.events & POLLIN != 0 && item.socket.readable()? {
-            item.revents |= POLLIN;
-        }
-        if item.events & POLLOUT != 0 && item.socket.writable()? {
-            item.revents |= POLLOUT;
-        }
+        item.revents = match item.target {
+            Target::Socket(s) => s.events_now(item.events & (POLLIN | POLLOUT))?,
+            Target::Fd(_) => fds
+                .next()
+                .map_or(0, |p| from_sys(p.revents) & (item.events | POLLERR)),
+        };
         if item.revents != 0 {
             ready += 1;
         }
@@ -84,12 +184,20 @@ fn check(items: &mut [PollItem<'_>]) -> Result<i32> {
     Ok(ready)
 }
 
+/// Looks at every item without waiting.
+fn check(items: &mut [PollItem<'_>], fds: &mut [libc::pollfd]) -> Result<i32> {
+    if !fds.is_empty() {
+        sys_poll(fds, Some(Duration::ZERO))?;
+    }
+    collect(items, fds)
+}
+
 /// Waits until at least one item is ready, or `timeout_ms` passes (-1: no
 /// limit, 0: don't wait). Returns the number of items with events, which are
 /// in each item's `revents`, like `zmq::poll`.
 ///
 /// ```
-/// use zeroring::{poll, Context, SocketType, POLLIN};
+/// use zeroring::{poll, Context, PollItem, SocketType, POLLIN};
 /// let ctx = Context::new();
 /// let a = ctx.socket(SocketType::Pull).unwrap();
 /// let b = ctx.socket(SocketType::Pull).unwrap();
@@ -101,9 +209,15 @@ fn check(items: &mut [PollItem<'_>]) -> Result<i32> {
 /// let mut items = [a.as_poll_item(POLLIN), b.as_poll_item(POLLIN)];
 /// assert_eq!(poll(&mut items, 1000).unwrap(), 1);
 /// assert!(items[1].is_readable() && !items[0].is_readable());
+///
+/// // Plain descriptors too: here, standard input (maybe readable).
+/// let mut items = [a.as_poll_item(POLLIN), PollItem::from_fd(0, POLLIN)];
+/// poll(&mut items, 0).unwrap();
+/// assert!(!items[0].is_readable());
 /// ```
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
-    let ready = check(items)?;
+    let mut fds = fd_set(items);
+    let ready = check(items, &mut fds)?;
     if ready > 0 || timeout_ms == 0 {
         return Ok(ready);
     }
@@ -111,46 +225,67 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| start + Duration::from_millis(ms));
-    // A short spin catches a peer that is about to answer, without a sleep.
-    while start.elapsed() < Duration::from_micros(10) {
-        std::hint::spin_loop();
-        let ready = check(items)?;
-        if ready > 0 {
-            return Ok(ready);
+    if fds.is_empty() {
+        // A short spin catches a peer that is about to answer, without a
+        // sleep (or a system call).
+        while start.elapsed() < Duration::from_micros(10) {
+            std::hint::spin_loop();
+            let ready = collect(items, &fds)?;
+            if ready > 0 {
+                return Ok(ready);
+            }
         }
     }
+    let mut symmetric = true;
     loop {
-        if items.iter().any(|i| i.socket.context_terminated()) {
+        let sockets = || {
+            items.iter().filter_map(|i| match i.target {
+                Target::Socket(s) => Some((s, i.events)),
+                Target::Fd(_) => None,
+            })
+        };
+        if sockets().any(|(s, _)| s.context_terminated()) {
             return Err(Error::Terminated);
         }
         let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => Some(left),
-                _ => return check(items),
+                _ => return check(items, &mut fds),
             },
             None => None,
         };
-        let bells: Vec<_> = items.iter().map(|i| i.socket.bell()).collect();
-        let words: Vec<_> = bells.iter().map(|b| (b.word(), b.arm())).collect();
-        for item in items.iter().filter(|i| i.events & POLLOUT != 0) {
-            item.socket.want_room();
+        // The handshake, for every socket at once: arm, one barrier, look.
+        let mut wait: Vec<libc::pollfd> = Vec::with_capacity(items.len());
+        let mut all_strong = true;
+        for (s, events) in sockets() {
+            let (fd, strong) = s.fd_arm(events & POLLOUT != 0)?;
+            all_strong &= strong;
+            wait.push(libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
-        doorbell::barrier_before_check();
-        let ready = check(items);
-        if !matches!(ready, Ok(0)) {
-            bells.iter().for_each(|b| b.disarm());
-            return ready;
+        doorbell::barrier_before_check(symmetric && all_strong);
+        let mut weak_came = false;
+        for (s, events) in sockets() {
+            weak_came |= s.fd_settle(events & POLLIN != 0)?.1;
         }
-        let slept = crate::pipe::futex::wait_many(&words, left);
-        bells.iter().for_each(|b| b.disarm());
-        if !slept {
-            // No futex_waitv (Linux < 5.16): nap briefly and look again.
-            std::thread::sleep(
-                left.unwrap_or(Duration::MAX)
-                    .min(Duration::from_micros(200)),
-            );
+        if symmetric && all_strong && weak_came {
+            // A weak writer came in during the check: arm again, with
+            // the full barrier.
+            symmetric = false;
+            continue;
         }
-        let ready = check(items)?;
+        let ready = check(items, &mut fds)?;
+        if ready > 0 {
+            return Ok(ready);
+        }
+        wait.extend_from_slice(&fds);
+        sys_poll(&mut wait, left)?;
+        let n_sockets = wait.len() - fds.len();
+        fds.copy_from_slice(&wait[n_sockets..]);
+        let ready = collect(items, &fds)?;
         if ready > 0 {
             return Ok(ready);
         }

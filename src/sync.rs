@@ -11,6 +11,8 @@ pub(crate) use loom::sync::{Condvar, Mutex};
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::Mutex;
 
 /// Busy-wait hint: loom must be told to schedule another thread instead.
 #[inline]

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
-const EXAMPLES: [&str; 19] = [
+const EXAMPLES: [&str; 21] = [
     "hwserver",
     "hwclient",
     "wuserver",
@@ -30,6 +30,8 @@ const EXAMPLES: [&str; 19] = [
     "zmq_remote_thr",
     "zmq_local_lat",
     "zmq_remote_lat",
+    "async_reqrep",
+    "async_pubsub",
 ];
 
 /// `cargo` in this package, in the profile these tests were built in.
@@ -129,6 +131,38 @@ fn number_after(text: &str, prefix: &str, suffix: &str) -> i64 {
     text.lines()
         .find_map(|l| l.strip_prefix(prefix)?.strip_suffix(suffix)?.parse().ok())
         .unwrap_or_else(|| panic!("no line `{prefix}N{suffix}` in:\n{text}"))
+}
+
+#[test]
+fn async_reqrep_switches_nine_times_each_way() {
+    let out = run_ok("async_reqrep", &[]);
+    let want: Vec<String> = (1..10)
+        .flat_map(|n| {
+            [
+                format!("Switched to Server for {n}"),
+                format!("Switched to Client for {n}"),
+            ]
+        })
+        .collect();
+    assert_eq!(out.lines().collect::<Vec<_>>(), want, "{out}");
+}
+
+#[test]
+fn async_pubsub_delivers_each_topic_to_its_subscriber() {
+    for endpoint in ["inproc://async-pubsub", "tcp://127.0.0.1:0"] {
+        let out = run_ok("async_pubsub", &[endpoint]);
+        for topic in ["weather", "sports", "news"] {
+            assert_eq!(count(&out, &format!("publisher: {topic} subscribed")), 1);
+            for n in 1..=5 {
+                assert_eq!(
+                    count(&out, &format!("{topic} subscriber: update {n}")),
+                    1,
+                    "{out}"
+                );
+            }
+            assert_eq!(count(&out, &format!("{topic} subscriber: 5 updates")), 1);
+        }
+    }
 }
 
 #[test]

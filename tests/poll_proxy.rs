@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use zeroring::{
-    poll, proxy, proxy_steerable, Context, Error, SocketType::*, DONTWAIT, POLLIN, POLLOUT,
+    poll, proxy, proxy_steerable, Context, Error, PollItem, SocketType::*, DONTWAIT, POLLERR,
+    POLLIN, POLLOUT,
 };
 
 #[test]
@@ -65,6 +66,121 @@ fn poll_sleeps_until_any_socket_gets_a_message() {
     });
     assert_eq!(result, (1, false, true, b"wake".to_vec()));
     sender.join().unwrap();
+}
+
+/// A pipe's two descriptors.
+fn os_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two new descriptors into `fds`, which we then own.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both are fresh descriptors nobody else owns.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    }
+}
+
+/// Sockets and a plain pipe descriptor in one poll, as zmq_poll's fd items:
+/// either wakes it, each is reported for itself, and a closed write end
+/// shows as POLLERR (hang-up), as libzmq maps it.
+#[test]
+fn poll_over_sockets_and_a_pipe_fd() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let ctx = Context::new();
+    let (pull, push) = pair_of(&ctx, Pull, Push, "inproc://poll-fd");
+    let (rd, wr) = os_pipe();
+    let rfd = rd.as_raw_fd();
+    let mut items = [pull.as_poll_item(POLLIN), PollItem::from_fd(rfd, POLLIN)];
+    assert_eq!(poll(&mut items, 0).unwrap(), 0);
+
+    // The pipe wakes a sleeping poll, from another thread.
+    let mut wr = std::fs::File::from(wr);
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        wr.write_all(b"x").unwrap();
+        wr
+    });
+    let (pull, items_state) = bounded(move || {
+        let mut items = [pull.as_poll_item(POLLIN), PollItem::from_fd(rfd, POLLIN)];
+        go_tx.send(()).unwrap();
+        let n = poll(&mut items, -1).unwrap();
+        let state = (n, items[0].get_revents(), items[1].get_revents());
+        (pull, state)
+    });
+    assert_eq!(items_state, (1, 0, POLLIN));
+    let wr = writer.join().unwrap();
+    let mut byte = [0u8; 1];
+    // SAFETY: reads one byte into `byte`, which outlives the call.
+    assert_eq!(unsafe { libc::read(rfd, byte.as_mut_ptr().cast(), 1) }, 1);
+
+    // Then a socket wakes it, with the pipe empty again.
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        push.send("m", 0).unwrap();
+        push
+    });
+    let (pull, state) = bounded(move || {
+        let mut items = [pull.as_poll_item(POLLIN), PollItem::from_fd(rfd, POLLIN)];
+        go_tx.send(()).unwrap();
+        let n = poll(&mut items, -1).unwrap();
+        let state = (n, items[0].get_revents(), items[1].get_revents());
+        (pull, state)
+    });
+    assert_eq!(state, (1, POLLIN, 0));
+    assert_eq!(pull.recv_bytes(DONTWAIT).unwrap(), b"m");
+    let _push = sender.join().unwrap();
+
+    // Both at once, and a hang-up.
+    _push.send("n", 0).unwrap();
+    drop(wr);
+    let mut items = [pull.as_poll_item(POLLIN), PollItem::from_fd(rfd, POLLIN)];
+    assert_eq!(poll(&mut items, 1000).unwrap(), 2);
+    assert!(items[0].is_readable());
+    // Linux reports an emptied pipe's hang-up as POLLHUP alone: POLLERR.
+    assert_eq!(items[1].get_revents(), POLLERR);
+
+    // A descriptor that is not open is an error event, not a failure.
+    drop(rd);
+    let mut items = [PollItem::from_fd(rfd, POLLIN)];
+    assert_eq!(poll(&mut items, 0).unwrap(), 1);
+    assert!(items[0].is_error());
+}
+
+/// poll waits for room (POLLOUT) on a full pipe without spinning on the
+/// socket's readability (a readable socket polled only for POLLOUT).
+#[test]
+fn poll_for_room_on_a_readable_socket() {
+    let ctx = Context::new();
+    let a = socket(&ctx, Pair);
+    a.set_sndhwm(1).unwrap();
+    a.bind("inproc://poll-room").unwrap();
+    let b = socket(&ctx, Pair);
+    b.set_rcvhwm(1).unwrap();
+    b.connect("inproc://poll-room").unwrap();
+    b.send("to a", 0).unwrap();
+    while a.send("x", DONTWAIT).is_ok() {}
+    // `a` is readable (b's message) but not writable.
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        go_rx.recv().unwrap();
+        while b.recv_bytes(DONTWAIT).is_ok() {}
+        b
+    });
+    let a = bounded(move || {
+        let mut items = [a.as_poll_item(POLLOUT)];
+        go_tx.send(()).unwrap();
+        assert_eq!(poll(&mut items, -1).unwrap(), 1);
+        assert!(items[0].is_writable());
+        a
+    });
+    assert_eq!(a.recv_bytes(DONTWAIT).unwrap(), b"to a");
+    reader.join().unwrap();
 }
 
 #[test]

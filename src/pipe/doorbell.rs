@@ -23,15 +23,33 @@
 //! `seen` atomically with going to sleep. Clearing `sleeping` with a swap
 //! means only the first of many writers pays for the system call.
 //!
+//! # Notify mode
+//!
+//! A reader that cannot block its thread (an async task, an event loop
+//! watching the socket's readiness descriptor) announces its sleep with the
+//! `NOTIFY` bit instead of `FUTEX` ([`Doorbell::poll_until`]): the handshake
+//! is the same, but a writer of this process that clears the bit wakes the
+//! task's `Waker` and writes the eventfd instead of the futex. A writer in
+//! another process (ipc) sees only the shared words, so it wakes the futex
+//! as always, and a bridge thread that waits there for such readers passes
+//! the wake on.
+//!
 //! The two words both sides touch ([`BellWords`]) are `#[repr(C)]` plain
 //! memory, kept apart from the doorbell's process-local parts, so they can
 //! live in a shared mapping and the futex (not process-private) wakes
 //! sleepers in other processes (ipc).
 
 use super::futex;
+use super::notify::Notify;
 use crate::sync::{barrier, AtomicBool, AtomicU32, Ordering};
 use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+/// `sleeping` bit: the reader sleeps on the futex.
+const FUTEX_SLEEPER: u32 = 1;
+/// `sleeping` bit: the reader waits to be notified (a task, an fd).
+const NOTIFY_SLEEPER: u32 = 2;
 
 /// A futex word and a sleeping flag: what a doorbell's reader and writers
 /// share. No pointers, any bit pattern valid, so it may lie in memory a
@@ -72,13 +90,21 @@ pub struct Doorbell {
     /// thread): a ring wakes it through this instead. Heap doorbells only.
     #[cfg(not(loom))]
     waker: Option<std::sync::Arc<mio::Waker>>,
+    /// The reader's own wake-ups in notify mode. `None` in a handle to a
+    /// peer's doorbell (ipc), whose reader is in another process.
+    notify: Option<Box<Notify>>,
 }
 
 /// The barrier of a sleeper that re-checks several app sockets' doorbells
-/// (poll), between arming them (see [`Doorbell::arm`]) and looking again.
+/// (poll), between arming them (see [`Doorbell::arm_notify`]) and looking
+/// again: a plain fence if every writer of every socket is strong.
 #[cfg(not(loom))]
-pub(crate) fn barrier_before_check() {
-    barrier::heavy();
+pub(crate) fn barrier_before_check(symmetric: bool) {
+    if symmetric {
+        std::sync::atomic::fence(Ordering::SeqCst);
+    } else {
+        barrier::heavy();
+    }
 }
 
 impl Default for Doorbell {
@@ -128,6 +154,7 @@ impl Doorbell {
             bucket: futex::Bucket::new(),
             #[cfg(not(loom))]
             waker: None,
+            notify: Some(Box::new(Notify::new())),
         }
     }
 
@@ -159,6 +186,8 @@ impl Doorbell {
             words,
             mapping: Some(mapping),
             waker: None,
+            // Our own doorbell (`init`) is read here; a peer's elsewhere.
+            notify: init.then(|| Box::new(Notify::new())),
         })
     }
 
@@ -176,6 +205,7 @@ impl Doorbell {
     pub(crate) fn with_waker(waker: std::sync::Arc<mio::Waker>) -> Self {
         let mut bell = Self::new();
         bell.waker = Some(waker);
+        bell.notify = None;
         bell
     }
 
@@ -245,17 +275,118 @@ impl Doorbell {
     #[inline]
     fn wake_sleeper(&self) {
         let w = self.words();
-        if w.sleeping.load(Ordering::Relaxed) != 0 && w.sleeping.swap(0, Ordering::Relaxed) != 0 {
-            w.seq.fetch_add(1, Ordering::Release);
-            #[cfg(not(loom))]
-            match &self.waker {
-                // mio's waker is an eventfd: a write fails only when its
-                // counter is already non-zero, i.e. the poller is woken anyway.
-                Some(w) => drop(w.wake()),
-                None => futex::wake_all(&w.seq),
+        if w.sleeping.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        // Acquire: pairs with the Release of `arm_notify`, so the task
+        // registered before the bit is the one `Notify::wake` finds.
+        let was = w.sleeping.swap(0, Ordering::AcqRel);
+        if was == 0 {
+            return;
+        }
+        w.seq.fetch_add(1, Ordering::Release);
+        #[cfg(not(loom))]
+        if let Some(w) = &self.waker {
+            // mio's waker is an eventfd: a write fails only when its
+            // counter is already non-zero, i.e. the poller is woken anyway.
+            drop(w.wake());
+            return;
+        }
+        let futex = match &self.notify {
+            Some(notify) => {
+                if was & NOTIFY_SLEEPER != 0 {
+                    notify.wake();
+                }
+                was & FUTEX_SLEEPER != 0
             }
+            // A peer's doorbell: whichever way its reader waits, the futex
+            // reaches it (a notify-mode reader through its bridge).
+            None => true,
+        };
+        if futex {
+            #[cfg(not(loom))]
+            futex::wake_all(&w.seq);
             #[cfg(loom)]
             self.bucket.wake_all(&w.seq);
+        }
+    }
+
+    /// Wakes the notify-mode reader as a writer would (the bridge's call,
+    /// for writers in other processes).
+    #[cfg(not(loom))]
+    pub(crate) fn wake_notify(&self) {
+        if let Some(notify) = &self.notify {
+            notify.wake();
+        }
+    }
+
+    /// The reader's notify-mode wake-ups (`None` for a peer's doorbell).
+    #[cfg(not(loom))]
+    pub(crate) fn notify(&self) -> Option<&Notify> {
+        self.notify.as_deref()
+    }
+
+    /// Reader side, notify mode: register `waker` (if any) as the one to
+    /// wake, then announce the sleep; returns the futex word's value first
+    /// seen (what a bridge waits on). Then [`sleeper_barrier`](Self::sleeper_barrier)
+    /// and re-check. The announcement stays until a writer clears it or the
+    /// reader sleeps another way: a reader that found something need not
+    /// withdraw it (at worst one spurious wake-up).
+    pub(crate) fn arm_notify(&self, waker: Option<&Waker>) -> u32 {
+        if let (Some(notify), Some(waker)) = (&self.notify, waker) {
+            notify.register(waker);
+        }
+        let seen = self.words().seq.load(Ordering::Acquire);
+        #[cfg(not(loom))]
+        self.words()
+            .sleeping
+            .store(NOTIFY_SLEEPER, Ordering::Release);
+        // A swap under loom: see `set_sleeping`.
+        #[cfg(loom)]
+        let _ = self
+            .words()
+            .sleeping
+            .swap(NOTIFY_SLEEPER, Ordering::Release);
+        seen
+    }
+
+    /// Whether the reader's notify-mode announcement still stands: no
+    /// writer has woken it since [`arm_notify`](Self::arm_notify).
+    #[cfg(not(loom))]
+    pub(crate) fn notify_armed(&self) -> bool {
+        self.words().sleeping.load(Ordering::Relaxed) & NOTIFY_SLEEPER != 0
+    }
+
+    /// Reader side, for a task: what `check` finds, or `Pending` with the
+    /// task registered to be woken when a writer rings. The async twin of
+    /// [`sleep_until_with`](Self::sleep_until_with); see it for `symmetric`.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::task::Context;
+    /// let bell = zeroring::Doorbell::new();
+    /// let flag = AtomicBool::new(false);
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// let check = || flag.load(Ordering::Acquire).then_some(());
+    /// assert!(bell.poll_until(&mut cx, false, check).is_pending());
+    /// flag.store(true, Ordering::Release);
+    /// bell.ring(); // would wake the task
+    /// assert!(bell.poll_until(&mut cx, false, check).is_ready());
+    /// ```
+    pub fn poll_until<T>(
+        &self,
+        cx: &mut Context<'_>,
+        symmetric: bool,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> Poll<T> {
+        if let Some(found) = check() {
+            return Poll::Ready(found);
+        }
+        self.arm_notify(Some(cx.waker()));
+        self.sleeper_barrier(symmetric);
+        match check() {
+            Some(found) => Poll::Ready(found),
+            None => Poll::Pending,
         }
     }
 
@@ -287,7 +418,7 @@ impl Doorbell {
     #[cfg(not(loom))]
     pub(crate) fn arm(&self) -> u32 {
         let seen = self.words().seq.load(Ordering::Acquire);
-        self.set_sleeping(1);
+        self.set_sleeping(FUTEX_SLEEPER);
         seen
     }
 
@@ -345,7 +476,7 @@ impl Doorbell {
         mut check: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         let seen = self.words().seq.load(Ordering::Acquire);
-        self.set_sleeping(1);
+        self.set_sleeping(FUTEX_SLEEPER);
         self.sleeper_barrier(symmetric);
         if let Some(found) = check() {
             self.set_sleeping(0);

@@ -21,6 +21,7 @@ mod chunked;
 pub mod doorbell;
 pub(crate) mod futex;
 pub mod ledger;
+pub(crate) mod notify;
 pub mod ring;
 
 pub use doorbell::Doorbell;
@@ -370,18 +371,27 @@ impl PipeEnd {
 
     /// Makes this side a strong writer: it rings the peer with full fences,
     /// so a peer whose writers are all strong sleeps without `membarrier`.
-    /// The I/O thread's ends are: it can afford a fence per batch. Call
-    /// before the peer's socket gets the pipe.
+    /// The I/O thread's ends are: it can afford a fence per batch; so are
+    /// an async socket's. May be called at any time (an async socket
+    /// becomes strong with the pipes it has): a peer that sees the flag
+    /// (Acquire) also sees every ring made before it, weak ones included.
     #[cfg_attr(loom, allow(dead_code))]
     pub fn set_strong(&mut self) {
         self.strong = true;
-        self.ctl.strong[self.side].store(true, Ordering::Relaxed);
+        self.ctl.strong[self.side].store(true, Ordering::Release);
     }
 
     /// Whether the peer rings with full fences. A stale `false` only costs
     /// the sleeper a `membarrier`.
     pub fn peer_strong(&self) -> bool {
-        self.ctl.strong[1 - self.side].load(Ordering::Relaxed)
+        self.ctl.strong[1 - self.side].load(Ordering::Acquire)
+    }
+
+    /// Whether the peer is in another process (an ipc shared-memory pipe):
+    /// it can wake this socket only through the futex.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn is_remote(&self) -> bool {
+        self.remote
     }
 
     /// Marks this end as a subscriber's: each message it publishes pokes

@@ -10,6 +10,19 @@ use crate::{Context, SocketType, DONTWAIT};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Where the readiness descriptor stands (see [`Core::refresh_fd`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) enum FdState {
+    /// No descriptor: nothing to keep up.
+    Off,
+    /// Drained, and the doorbell armed in notify mode: a writer makes it
+    /// readable (unless its bit was taken since: then re-arm).
+    Armed,
+    /// Signalled: the socket was readable when last looked at.
+    Signalled,
+}
+
 pub(crate) struct Core {
     pub ctx: Context,
     pub id: u64,
@@ -41,6 +54,18 @@ pub(crate) struct Core {
     /// ipc endpoints connected, for disconnect and drop.
     #[cfg(not(loom))]
     pub ipc_connected: Vec<String>,
+    /// Pipes ring their peers with full fences (an async socket's: a peer
+    /// that waits then skips `membarrier` when all its writers do).
+    pub strong: bool,
+    /// The readiness descriptor.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fd: FdState,
+    /// The futex value seen when the descriptor was last armed.
+    #[cfg_attr(loom, allow(dead_code))]
+    fd_seen: u32,
+    /// The bridge has watched this socket's doorbell (for ipc peers).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub bridged: bool,
 }
 
 impl Core {
@@ -72,6 +97,10 @@ impl Core {
             ipc_bound: Vec::new(),
             #[cfg(not(loom))]
             ipc_connected: Vec::new(),
+            strong: false,
+            fd: FdState::Off,
+            fd_seen: 0,
+            bridged: false,
         }
     }
 
@@ -83,6 +112,9 @@ impl Core {
             return;
         }
         end.attach(self.shared.bell.clone());
+        if self.strong {
+            end.set_strong();
+        }
         let key = self.io.pipes.insert(Pipe {
             end,
             endpoint,
@@ -265,6 +297,163 @@ impl Core {
         }
     }
 
+    /// Makes every pipe, now and later, ring its peer with full fences.
+    #[cfg(feature = "async")]
+    pub fn make_strong(&mut self) {
+        self.strong = true;
+        for (_, p) in self.io.pipes.iter_mut() {
+            p.end.set_strong();
+        }
+    }
+
+    /// One step of an async operation: `op` now if it can go on, else
+    /// `Pending` with the task registered on the doorbell in notify mode
+    /// (`room`: it waits for room to send). As [`wait`](Self::wait) with
+    /// [`Doorbell::poll_until`](crate::Doorbell::poll_until) in place of the
+    /// sleep: nothing spins, and a writer's ring wakes the task.
+    #[cfg(all(not(loom), feature = "async"))]
+    pub fn poll_op<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        room: bool,
+        mut op: impl FnMut(&mut Core) -> Result<T, Fail>,
+    ) -> std::task::Poll<Result<T, Fail>> {
+        use std::task::Poll;
+        let done = self.attempt(&mut op);
+        if !matches!(done, Err(Fail::WouldBlock)) {
+            return Poll::Ready(done);
+        }
+        let bell = self.shared.bell.clone();
+        loop {
+            if room {
+                self.io.want_room();
+            }
+            let symmetric = self.io.all_peers_strong();
+            let seen = bell.arm_notify(Some(cx.waker()));
+            bell.sleeper_barrier(symmetric);
+            let done = self.attempt(&mut op);
+            if !matches!(done, Err(Fail::WouldBlock)) {
+                return Poll::Ready(done);
+            }
+            if symmetric && !self.io.all_peers_strong() {
+                // A weak writer came in during the check: arm again, with
+                // the full barrier.
+                continue;
+            }
+            self.bridge_if_remote(&bell, seen);
+            return Poll::Pending;
+        }
+    }
+
+    /// Writers in other processes wake only the futex: have the bridge
+    /// wait there for us. Not only once such a pipe is attached: its writer
+    /// may ring before the pipe reaches us (and that ring clears the
+    /// notify bit, so the delivery's own ring would then wake nobody). Any
+    /// such writer came through an ipc endpoint of ours.
+    #[cfg(not(loom))]
+    fn bridge_if_remote(&mut self, bell: &Arc<crate::pipe::Doorbell>, seen: u32) {
+        if !self.ipc_bound.is_empty()
+            || !self.ipc_connected.is_empty()
+            || self.io.pipes.iter().any(|(_, p)| p.end.is_remote())
+        {
+            self.bridged = true;
+            crate::bridge::watch(bell, seen);
+        }
+    }
+
+    // ---- readiness descriptor ----
+
+    /// Keeps the readiness descriptor level-triggered: readable exactly
+    /// while a message can be received (or the context is shut down, so
+    /// that the event loop comes and hears it). Every call that may change
+    /// that (a receive, a send, a look) ends here; without a descriptor it
+    /// costs one comparison.
+    #[inline]
+    pub fn refresh_fd(&mut self) {
+        #[cfg(not(loom))]
+        if self.fd != FdState::Off {
+            self.refresh_fd_now();
+        }
+    }
+
+    /// Whether the descriptor should be readable.
+    #[cfg(not(loom))]
+    fn fd_ready(&mut self) -> bool {
+        self.ctx.is_terminated() || self.readable()
+    }
+
+    #[cfg(not(loom))]
+    #[cold]
+    pub fn refresh_fd_now(&mut self) {
+        let bell = self.shared.bell.clone();
+        let Some(notify) = bell.notify() else { return };
+        if self.fd_ready() {
+            if self.fd != FdState::Signalled {
+                notify.signal_fd();
+                self.fd = FdState::Signalled;
+            }
+            return;
+        }
+        // A writer's signal may be in the counter: clear it, then arm.
+        notify.drain_fd();
+        if self.fd == FdState::Armed && bell.notify_armed() {
+            // No writer has rung since we armed and looked.
+            return;
+        }
+        loop {
+            let symmetric = self.fd_arm(false);
+            bell.sleeper_barrier(symmetric);
+            self.fd_settle(true);
+            if !symmetric || self.io.all_peers_strong() {
+                return;
+            }
+        }
+    }
+
+    /// First half of arming the descriptor (poll arms many before one
+    /// barrier): clear it and announce the wait. `room`: wake on room to
+    /// send too. Returns whether the barrier may be symmetric.
+    #[cfg(not(loom))]
+    pub fn fd_arm(&mut self, room: bool) -> bool {
+        let bell = &self.shared.bell;
+        if let Some(notify) = bell.notify() {
+            notify.drain_fd();
+        }
+        if room {
+            self.io.want_room();
+        }
+        let symmetric = self.io.all_peers_strong();
+        self.fd_seen = bell.arm_notify(None);
+        symmetric
+    }
+
+    /// Second half, after the barrier: signal the descriptor if the socket
+    /// is readable after all, else leave it armed. `level`: false for a
+    /// waiter that wants only room (poll for `POLLOUT`), for which a
+    /// readable socket's descriptor must stay clear, or it would never
+    /// sleep; the next call on the socket signals it. Returns readability.
+    #[cfg(not(loom))]
+    pub fn fd_settle(&mut self, level: bool) -> bool {
+        let bell = self.shared.bell.clone();
+        if !level {
+            self.fd = FdState::Armed;
+            let seen = self.fd_seen;
+            self.bridge_if_remote(&bell, seen);
+            return false;
+        }
+        if self.fd_ready() {
+            if let Some(notify) = bell.notify() {
+                notify.signal_fd();
+            }
+            self.fd = FdState::Signalled;
+            return true;
+        }
+        self.fd = FdState::Armed;
+        let seen = self.fd_seen;
+        self.bridge_if_remote(&bell, seen);
+        false
+    }
+
     // ---- outbound ----
 
     /// Blocking per `flags` and SNDTIMEO: where the next frame of `len`
@@ -327,11 +516,34 @@ impl Core {
             c.found_frame = c.pattern.recv(&mut c.io)?;
             Ok(())
         })?;
+        Ok(self.took_frame())
+    }
+
+    /// [`next_frame`](Self::next_frame) as a task's step: the frame, or
+    /// `Pending` with the task woken when one may have come.
+    #[cfg(all(not(loom), feature = "async"))]
+    pub fn poll_next_frame(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<In, Fail>> {
+        match self.poll_op(cx, false, |c| {
+            c.found_frame = c.pattern.recv(&mut c.io)?;
+            Ok(())
+        }) {
+            std::task::Poll::Ready(Ok(())) => std::task::Poll::Ready(Ok(self.took_frame())),
+            std::task::Poll::Ready(Err(f)) => std::task::Poll::Ready(Err(f)),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    /// The frame the pattern just gave, through CONFLATE if set.
+    #[inline]
+    fn took_frame(&mut self) -> In {
         if self.io.opts.conflate && !self.rcvmore {
             self.keep_newest();
-            return Ok(In::Kept);
+            return In::Kept;
         }
-        Ok(self.found_frame)
+        self.found_frame
     }
 
     /// CONFLATE: reads every message waiting and keeps only the newest

@@ -2,7 +2,11 @@
 
 mod core;
 mod options;
+#[cfg(not(loom))]
+mod readiness;
 mod security;
+#[cfg(all(not(loom), feature = "async"))]
+mod task;
 
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
@@ -201,11 +205,6 @@ impl Socket {
     }
 
     #[cfg(not(loom))]
-    pub(crate) fn bell(&self) -> &Doorbell {
-        &self.shared.bell
-    }
-
-    #[cfg(not(loom))]
     pub(crate) fn context_terminated(&self) -> bool {
         self.core
             .try_borrow()
@@ -214,7 +213,7 @@ impl Socket {
     }
 
     #[inline]
-    fn core(&self) -> Result<RefMut<'_, Core>> {
+    pub(crate) fn core(&self) -> Result<RefMut<'_, Core>> {
         self.core.try_borrow_mut().map_err(|_| Error::WrongState)
     }
 
@@ -253,6 +252,8 @@ impl Socket {
                     });
                 }
                 c.last_endpoint = endpoint.to_string();
+                // Parked pipes may hold messages already.
+                c.refresh_fd();
             }
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
@@ -301,6 +302,7 @@ impl Socket {
                     end,
                     endpoint: endpoint.into(),
                 });
+                c.refresh_fd();
             }
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
@@ -412,6 +414,7 @@ impl Socket {
             Endpoint::Ipc(_) => false,
         };
         if c.close_endpoint(endpoint) || parked {
+            c.refresh_fd();
             Ok(())
         } else {
             Err(Error::EndpointNotFound(endpoint.to_owned()))
@@ -455,9 +458,10 @@ impl Socket {
     #[inline]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
         let data = data.as_ref();
-        self.core()?
-            .send_frame(data, flags & SNDMORE != 0, flags)
-            .map_err(|f| f.into_error(data.len()))
+        let mut c = self.core()?;
+        let sent = c.send_frame(data, flags & SNDMORE != 0, flags);
+        c.refresh_fd();
+        sent.map_err(|f| f.into_error(data.len()))
     }
 
     /// Sends a whole message, atomically: either every frame is queued, or
@@ -477,9 +481,11 @@ impl Socket {
             let frame = frame.as_ref();
             if let Err(f) = c.send_frame(frame, more, flags) {
                 c.abort_message();
+                c.refresh_fd();
                 return Err(f.into_error(frame.len()));
             }
         }
+        c.refresh_fd();
         Ok(())
     }
 
@@ -548,9 +554,14 @@ impl Socket {
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
-        let frame = c.next_frame(flags).map_err(|f| f.into_error(0))?;
+        let frame = c.next_frame(flags);
+        let Ok(frame) = frame else {
+            c.refresh_fd();
+            return Err(frame.unwrap_err().into_error(0));
+        };
         let data = c.payload(&frame).to_vec();
         c.consume(frame);
+        c.refresh_fd();
         Ok(data)
     }
 
@@ -559,11 +570,16 @@ impl Socket {
     #[inline]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
-        let frame = c.next_frame(flags).map_err(|f| f.into_error(0))?;
+        let frame = c.next_frame(flags);
+        let Ok(frame) = frame else {
+            c.refresh_fd();
+            return Err(frame.unwrap_err().into_error(0));
+        };
         let data = c.payload(&frame);
         let (size, n) = (data.len(), data.len().min(buf.len()));
         crate::copy::copy(&mut buf[..n], &data[..n]);
         c.consume(frame);
+        c.refresh_fd();
         Ok(size)
     }
 
@@ -573,10 +589,17 @@ impl Socket {
         let mut c = self.core()?;
         let mut frames = Vec::new();
         loop {
-            let frame = c.next_frame(flags).map_err(|f| f.into_error(0))?;
+            let frame = match c.next_frame(flags) {
+                Ok(frame) => frame,
+                Err(f) => {
+                    c.refresh_fd();
+                    return Err(f.into_error(0));
+                }
+            };
             frames.push(c.payload(&frame).to_vec());
             c.consume(frame);
             if !frame.more() {
+                c.refresh_fd();
                 return Ok(frames);
             }
         }
@@ -587,8 +610,13 @@ impl Socket {
     #[inline]
     pub fn recv_frame(&self, flags: i32) -> Result<Frame<'_>> {
         let mut core = self.core()?;
-        let frame = core.next_frame(flags).map_err(|f| f.into_error(0))?;
-        Ok(Frame { core, frame })
+        match core.next_frame(flags) {
+            Ok(frame) => Ok(Frame { core, frame }),
+            Err(f) => {
+                core.refresh_fd();
+                Err(f.into_error(0))
+            }
+        }
     }
 
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
@@ -700,21 +728,18 @@ impl Socket {
 
     /// Whether a message can be received now without blocking (`ZMQ_POLLIN`).
     pub fn readable(&self) -> Result<bool> {
-        Ok(self.live_core()?.readable())
-    }
-
-    /// Asks the peers to wake this socket when they make room (poll is
-    /// about to sleep waiting for `POLLOUT`).
-    #[cfg(not(loom))]
-    pub(crate) fn want_room(&self) {
-        if let Ok(core) = self.live_core() {
-            core.io.want_room();
-        }
+        let mut c = self.live_core()?;
+        let readable = c.readable();
+        c.refresh_fd();
+        Ok(readable)
     }
 
     /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).
     pub fn writable(&self) -> Result<bool> {
-        Ok(self.live_core()?.writable())
+        let mut c = self.live_core()?;
+        let writable = c.writable();
+        c.refresh_fd();
+        Ok(writable)
     }
 
     /// The routing id a ROUTER peer will know this socket by (`ZMQ_ROUTING_ID`,
@@ -834,6 +859,10 @@ impl Drop for Socket {
     fn drop(&mut self) {
         let c = self.core.get_mut();
         c.abort_message();
+        #[cfg(not(loom))]
+        if c.bridged {
+            crate::bridge::forget(&self.shared.bell);
+        }
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
         if !c.ipc_connected.is_empty() {
@@ -902,6 +931,7 @@ impl Drop for Frame<'_> {
     #[inline]
     fn drop(&mut self) {
         self.core.consume(self.frame);
+        self.core.refresh_fd();
     }
 }
 
@@ -938,15 +968,17 @@ impl Loan<'_> {
             &[][..]
         };
         if self.slot == Slot::Scratch {
-            return self
+            let sent = self
                 .core
-                .finish_send(Slot::Scratch, data, self.more, self.flags)
-                .map_err(|f| f.into_error(data.len()));
+                .finish_send(Slot::Scratch, data, self.more, self.flags);
+            self.core.refresh_fd();
+            return sent.map_err(|f| f.into_error(data.len()));
         }
         let core = &mut *self.core;
         core.pattern
             .commit(&mut core.io, self.slot, self.len, self.more);
         core.sending = self.more;
+        core.refresh_fd();
         Ok(())
     }
 }
