@@ -1,5 +1,5 @@
 //! zeroring against real libzmq 4.3.4 (the `zmq` crate) over tcp: every
-//! legal socket-type pair with either library binding, subscriptions and
+//! legal socket-type pair with either library binding (over ipc too), subscriptions and
 //! cancels, routing ids, PLAIN security, heartbeats, and reconnecting to a
 //! restarted peer. (tests/tcp.rs has the first few interop cases.)
 
@@ -24,7 +24,9 @@ fn msg(frames: &[&[u8]]) -> Vec<Vec<u8>> {
 
 /// A socket of either library, behind one face.
 trait Side {
-    fn bind_any(&self) -> String;
+    /// Binds `endpoint` (an ephemeral tcp port, or an ipc path) and says
+    /// where it ended up.
+    fn bind_any(&self, endpoint: &str) -> String;
     fn connect_to(&self, endpoint: &str);
     fn send_msg(&self, frames: &[&[u8]]);
     fn recv_msg(&self) -> Vec<Vec<u8>>;
@@ -36,8 +38,8 @@ trait Side {
 }
 
 impl Side for zeroring::Socket {
-    fn bind_any(&self) -> String {
-        self.bind("tcp://127.0.0.1:0").unwrap();
+    fn bind_any(&self, endpoint: &str) -> String {
+        self.bind(endpoint).unwrap();
         self.get_last_endpoint().unwrap()
     }
     fn connect_to(&self, endpoint: &str) {
@@ -68,8 +70,12 @@ impl Side for zeroring::Socket {
 }
 
 impl Side for zmq::Socket {
-    fn bind_any(&self) -> String {
-        zmq_bind(self)
+    fn bind_any(&self, endpoint: &str) -> String {
+        match endpoint.strip_suffix(":0") {
+            Some(host) => self.bind(&format!("{host}:*")).unwrap(),
+            None => self.bind(endpoint).unwrap(),
+        }
+        self.get_last_endpoint().unwrap().unwrap()
     }
     fn connect_to(&self, endpoint: &str) {
         self.connect(endpoint).unwrap();
@@ -161,16 +167,36 @@ fn make_side(
     }
 }
 
+/// An endpoint to bind: an ephemeral tcp port, or a fresh ipc path (ZMTP
+/// over a unix socket, as libzmq peers use it).
+fn any_endpoint(ipc: bool) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    if !ipc {
+        return "tcp://127.0.0.1:0".into();
+    }
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir();
+    format!(
+        "ipc://{}/zr-interop-{}-{n}",
+        dir.display(),
+        std::process::id()
+    )
+}
+
 /// Runs `scenario(a, b)` with an `a`-type and a `b`-type socket in the
-/// four arrangements: each library on each side, each side binding.
+/// four arrangements (each library on each side, each side binding), over
+/// tcp and over ipc.
 fn run_pair(a: SocketType, b: SocketType, scenario: fn(&dyn Side, &dyn Side)) {
     let ctx = Context::new();
     let zctx = zmq::Context::new();
-    for (a_zeroring, a_binds) in [(true, true), (false, true), (true, false), (false, false)] {
+    for ((a_zeroring, a_binds), ipc) in [(true, true), (false, true), (true, false), (false, false)]
+        .into_iter()
+        .flat_map(|arrangement| [(arrangement, false), (arrangement, true)])
+    {
         let sa = make_side(&ctx, &zctx, a_zeroring, a, b, b"side-a");
         let sb = make_side(&ctx, &zctx, !a_zeroring, b, a, b"side-b");
         let (binder, connecter) = if a_binds { (&sa, &sb) } else { (&sb, &sa) };
-        connecter.connect_to(&binder.bind_any());
+        connecter.connect_to(&binder.bind_any(&any_endpoint(ipc)));
         if let Err(e) = catch_unwind(AssertUnwindSafe(|| scenario(&*sa, &*sb))) {
             let lib = |zr| if zr { "zeroring" } else { "libzmq" };
             let why = e
@@ -179,10 +205,11 @@ fn run_pair(a: SocketType, b: SocketType, scenario: fn(&dyn Side, &dyn Side)) {
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
             panic!(
-                "{a:?} ({}, {}) with {b:?} ({}): {why}",
+                "{a:?} ({}, {}) with {b:?} ({}) over {}: {why}",
                 lib(a_zeroring),
                 if a_binds { "binds" } else { "connects" },
-                lib(!a_zeroring)
+                lib(!a_zeroring),
+                if ipc { "ipc" } else { "tcp" }
             );
         }
     }
