@@ -234,6 +234,14 @@ impl Core {
             .map(|ms| start + Duration::from_millis(ms));
         let spin = match self.opts.wait {
             WaitStrategy::BusySpin => None,
+            // Every peer is an I/O thread (tcp): what we wait for comes
+            // after a network round trip, and that thread may need this
+            // very core to deliver it, so spinning only delays it.
+            WaitStrategy::SpinThenPark { .. }
+                if !self.io.pipes.is_empty() && self.io.all_peers_strong() =>
+            {
+                Some(Duration::ZERO)
+            }
             WaitStrategy::SpinThenPark { spin } => Some(spin),
             WaitStrategy::Park => Some(Duration::ZERO),
         };

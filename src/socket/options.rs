@@ -17,7 +17,9 @@ pub enum WaitStrategy {
     /// Spin on the rings without ever sleeping: lowest latency, one core busy.
     BusySpin,
     /// Spin for `spin`, yield the core for as long again, then sleep on the
-    /// doorbell until a peer rings it.
+    /// doorbell until a peer rings it. A socket whose peers are all remote
+    /// over tcp sleeps at once: its messages come from an I/O thread after a
+    /// network round trip, and that thread may need the core a spin holds.
     SpinThenPark {
         /// How long to spin before yielding.
         spin: Duration,
