@@ -75,9 +75,21 @@ impl Distribute {
                 return self.write_chunk(io, &chunk, data, more);
             }
         }
+        self.write_each(io, more, |io, key| io.write(key, data, more).is_ok());
+    }
+
+    /// Sends one frame to each pipe of the message with `send`; a pipe it
+    /// fails drops what it had of the message. `more`: frames follow.
+    #[inline]
+    fn write_each(
+        &mut self,
+        io: &mut Io,
+        more: bool,
+        mut send: impl FnMut(&mut Io, PipeKey) -> bool,
+    ) {
         let mut i = 0;
         while let Some(&key) = self.active.get(i) {
-            if io.write(key, data, more).is_ok() {
+            if send(io, key) {
                 i += 1;
             } else {
                 io.pipes[key].end.rollback();
@@ -116,23 +128,12 @@ impl Distribute {
         data: &[u8],
         more: bool,
     ) {
-        let mut i = 0;
-        while let Some(&key) = self.active.get(i) {
-            let sent = match io.write_shared(key, chunk, more) {
+        self.write_each(io, more, |io, key| {
+            match io.write_shared(key, chunk, more) {
                 Some(done) => done.is_ok(),
                 None => io.write(key, data, more).is_ok(),
-            };
-            if sent {
-                i += 1;
-            } else {
-                io.pipes[key].end.rollback();
-                self.active.swap_remove(i);
             }
-        }
-        if !more {
-            self.active.clear();
-            self.in_progress = false;
-        }
+        });
     }
 
     /// Abandons the message in progress in every pipe.
