@@ -117,6 +117,8 @@ pub(crate) struct Engine {
     in_end: usize,
     /// The frame at `in_pos` waits for room in the pipe.
     in_blocked: bool,
+    /// Room the blocked frame needs (its wire length: an upper bound).
+    in_blocked_room: usize,
     /// A large frame whose body is read into the pipe directly.
     direct: Option<Direct>,
     /// The inbound frame to write next starts a message.
@@ -166,6 +168,7 @@ impl Engine {
             in_pos: 0,
             in_end: 0,
             in_blocked: false,
+            in_blocked_room: 0,
             direct: None,
             in_msg_start: true,
             out_msg_start: true,
@@ -324,10 +327,21 @@ impl Engine {
         let open = self.stream.is_some() && !self.connecting;
         // An ended connection only delivers what it read, then goes.
         let live = open && !self.ended;
+        // Frames to take only while the output has room: with the stream
+        // full, the next write readiness is what brings work.
         let outbound = live
-            && matches!(self.proto, Proto::Session(_))
+            && matches!(&self.proto, Proto::Session(s)
+                if self.out.len() - self.out_pos + s.pending_transmit() < OUTBOUND_LIMIT)
             && self.end.as_mut().is_some_and(|e| e.readable());
-        let inbound = self.in_blocked && self.end.as_mut().is_some_and(|e| e.can_start_message());
+        // A frame waits for the pipe: work once it would fit (below the
+        // mark for a message's first frame, and ring room), not before, or
+        // the thread would spin until the reader makes room.
+        let (starts, room) = (self.in_msg_start, self.in_blocked_room);
+        let inbound = self.in_blocked
+            && self
+                .end
+                .as_mut()
+                .is_some_and(|e| (!starts || e.can_start_message()) && e.has_room(room));
         let gone = self.may_close(Instant::now());
         let finished = open && self.ended && !self.in_blocked;
         outbound
@@ -887,6 +901,7 @@ impl Engine {
                     // Before the I/O thread's barrier and re-check.
                     end.want_room();
                     self.in_blocked = true;
+                    self.in_blocked_room = len.max(1);
                     break false;
                 }
                 Err(_) => break true,
