@@ -287,26 +287,47 @@ fn rrworker_answers_ten_requests() {
     assert_eq!(count(&out, "Received request: [Hello]"), 10, "{out}");
 }
 
-/// Without `--inproc` the examples use the guide's tcp endpoints: a server
-/// and a client in two processes talk over loopback.
+/// An example's binary, built by `build_examples` beside this test's own
+/// (`<target>/<profile>/deps/…` → `<target>/<profile>/examples/NAME`).
+fn example_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+/// Without `--inproc` the examples take an endpoint: a server and a client
+/// in two processes talk over tcp loopback and over ipc (shared memory
+/// between zeroring processes).
 #[test]
-fn hwserver_and_hwclient_talk_over_tcp_in_two_processes() {
-    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+fn hwserver_and_hwclient_talk_in_two_processes_over_tcp_and_ipc() {
     build_examples();
-    let mut server = cargo("run");
-    server.args(["--example", "hwserver", "--", &endpoint]);
-    server
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut server = server.spawn().unwrap();
-    let out = run_ok("hwclient", &[&endpoint]);
-    let _ = server.kill();
-    let _ = server.wait();
-    let replies = out
-        .lines()
-        .filter(|l| l.starts_with("Received reply"))
-        .count();
-    assert_eq!(replies, 10, "{out}");
+    let ipc = format!(
+        "ipc://{}/zr-hw-{}",
+        std::env::temp_dir().display(),
+        std::process::id()
+    );
+    for endpoint in [format!("tcp://127.0.0.1:{}", free_port()), ipc] {
+        // The binary itself, not `cargo run`: killing cargo would leave the
+        // server running.
+        let mut server = Command::new(example_bin("hwserver"))
+            .arg(&endpoint)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = run_ok("hwclient", &[&endpoint]);
+        let _ = server.kill();
+        let _ = server.wait();
+        let replies = out
+            .lines()
+            .filter(|l| l.starts_with("Received reply"))
+            .count();
+        assert_eq!(replies, 10, "{endpoint}: {out}");
+    }
 }
 
 /// A transport this build lacks gets a clear message and exit code 2.
