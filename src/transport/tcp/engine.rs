@@ -664,16 +664,14 @@ impl Engine {
             let short_drains = matches!(stream, Stream::Tcp(_)) && !self.hup_seen;
             match stream.read(&mut self.in_buf[self.in_end..]) {
                 Ok(0) => {
-                    self.ended = true;
-                    self.io_errno = libc::EPIPE;
+                    self.end_stream(libc::EPIPE);
                     return true;
                 }
                 Ok(n) => {
                     any = true;
                     self.in_end += n;
                     if !self.keep_fds() {
-                        self.ended = true;
-                        self.io_errno = libc::EPROTO;
+                        self.end_stream(libc::EPROTO);
                         return true;
                     }
                     self.take_input(now);
@@ -692,8 +690,7 @@ impl Engine {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.ended = true;
-                    self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    self.end_stream(e.raw_os_error().unwrap_or(libc::EIO));
                     return true;
                 }
             }
@@ -717,8 +714,7 @@ impl Engine {
         };
         match stream.read(&mut buf[d.filled..]) {
             Ok(0) => {
-                self.ended = true;
-                self.io_errno = libc::EPIPE;
+                self.end_stream(libc::EPIPE);
                 None
             }
             Ok(n) => {
@@ -732,8 +728,7 @@ impl Engine {
                     self.direct = None;
                 }
                 if !self.keep_fds() {
-                    self.ended = true;
-                    self.io_errno = libc::EPROTO;
+                    self.end_stream(libc::EPROTO);
                     return None;
                 }
                 Some(true)
@@ -744,11 +739,17 @@ impl Engine {
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => Some(true),
             Err(e) => {
-                self.ended = true;
-                self.io_errno = e.raw_os_error().unwrap_or(libc::EIO);
+                self.end_stream(e.raw_os_error().unwrap_or(libc::EIO));
                 None
             }
         }
+    }
+
+    /// The stream is finished (EOF, an error, a protocol breach; `errno` is
+    /// what the monitor reports): deliver what was read, then drop it.
+    fn end_stream(&mut self, errno: i32) {
+        self.ended = true;
+        self.io_errno = errno;
     }
 
     /// Hands the octets read to the handshake or the session.
@@ -761,8 +762,7 @@ impl Engine {
             }
             // Nothing may come once the rings carry the frames.
             Shm::Up(_) => {
-                self.ended = true;
-                self.io_errno = libc::EPROTO;
+                self.end_stream(libc::EPROTO);
                 return;
             }
         }
