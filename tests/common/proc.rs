@@ -108,17 +108,11 @@ impl Proc {
     /// Waits for the child to exit on its own; kills it and panics after
     /// `within`.
     pub fn wait(&mut self, within: Duration) -> ExitStatus {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if std::time::Instant::now() >= deadline {
-                self.kill();
-                panic!("child did not exit within {within:?}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if !exits_within(self.child.id(), within) {
+            self.kill();
+            panic!("child did not exit within {within:?}");
         }
+        self.child.wait().unwrap()
     }
 
     /// Waits for a successful exit.
@@ -145,4 +139,31 @@ pub fn memfds(name: &str) -> (usize, usize) {
         .filter(|p| p.to_string_lossy().contains(name))
         .count();
     (mapped, fds)
+}
+
+/// Whether process `pid` (our unreaped child) exits within `within`: a
+/// pidfd becomes readable when it does, so this sleeps in `poll(2)` on the
+/// event itself.
+fn exits_within(pid: u32, within: Duration) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor
+    // or -1; nothing is borrowed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    let fd = fd as libc::c_int;
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(within.as_millis()).unwrap_or(libc::c_int::MAX);
+    let ready = loop {
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break n > 0;
+        }
+    };
+    // SAFETY: `fd` is ours and closed once.
+    unsafe { libc::close(fd) };
+    ready
 }
