@@ -224,6 +224,7 @@ fn hostile_peer_breaks_only_its_own_connection() {
     let ep = endpoint("hostile");
     let ctx = Context::new();
     let pull = socket(&ctx, Pull);
+    let events = monitor(&ctx, &pull, "hostile-parent");
     pull.bind(&ep).unwrap();
     let good_ctx = Context::new();
     let good = socket(&good_ctx, Push);
@@ -247,6 +248,26 @@ fn hostile_peer_breaks_only_its_own_connection() {
     }
     for (i, m) in got.iter().enumerate() {
         assert_eq!(m, format!("good-{}", i + 1).as_bytes());
+    }
+    // The broken ring is found by reading it, and the hostile pipe may
+    // reach the socket only after the good messages were all taken: go on
+    // receiving (each call attaches what arrived and reads every pipe)
+    // until the connection is dropped.
+    pull.set_rcvtimeo(10).unwrap();
+    let deadline = std::time::Instant::now() + WITHIN;
+    loop {
+        match zeroring::MonitorEvent::recv(&events, zeroring::DONTWAIT) {
+            Ok(ev) if ev.event == Event::Disconnected => break,
+            Ok(_) => continue,
+            Err(_) => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hostile connection never dropped"
+        );
+        if let Ok(m) = pull.recv_bytes(0) {
+            assert_eq!(m, b"hello", "only the hostile peer's message may be left");
+        }
     }
     // The connection was closed from our side.
     hostile.expect("cut", WITHIN);

@@ -47,6 +47,9 @@ struct Control {
     /// Rung when side 0 closes, for an engine that stands in for side 1.
     #[cfg(not(loom))]
     watcher: Option<Arc<Doorbell>>,
+    /// Side 0 found a ring broken (a peer process wrote nonsense into it)
+    /// before it closed: the engine reports a protocol error.
+    broken: AtomicBool,
 }
 
 /// How to build a pipe.
@@ -73,6 +76,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         strong: [AtomicBool::new(false), AtomicBool::new(false)],
         #[cfg(not(loom))]
         watcher: None,
+        broken: AtomicBool::new(false),
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -127,6 +131,7 @@ pub(crate) fn remote_end(
         want_room: [AtomicBool::new(false), AtomicBool::new(false)],
         strong: [AtomicBool::new(false), AtomicBool::new(false)],
         watcher: Some(watcher),
+        broken: AtomicBool::new(false),
     });
     let end = PipeEnd {
         tx,
@@ -175,6 +180,12 @@ impl PipeWatch {
     /// Whether our socket has let go of its end.
     pub fn local_closed(&self) -> bool {
         self.ctl.closed[0].load(Ordering::Acquire)
+    }
+
+    /// Our socket dropped its end because the peer broke a ring (read
+    /// after [`local_closed`](Self::local_closed) said so).
+    pub fn local_broken(&self) -> bool {
+        self.ctl.broken.load(Ordering::Relaxed)
     }
 }
 
@@ -275,6 +286,13 @@ impl PipeEnd {
             self.peer_bell = self.ctl.bells[1 - self.side].get().cloned();
         }
         self.peer_bell.as_deref()
+    }
+
+    /// The peer broke the pipe (a ring it writes failed validation): the
+    /// end is about to be dropped, and whoever watches it reports why.
+    pub fn mark_broken(&self) {
+        // Published by the Release store of `closed` when the end drops.
+        self.ctl.broken.store(true, Ordering::Relaxed);
     }
 
     /// Whether the peer has gone.

@@ -159,7 +159,10 @@ impl Core {
             .collect();
         for key in finished {
             self.pattern.detach(&mut self.io, key);
-            self.io.pipes.remove(key);
+            let pipe = self.io.pipes.remove(key);
+            if pipe.broken {
+                pipe.end.mark_broken();
+            }
         }
         self.io.reap = self.io.pipes.iter().any(|(_, p)| p.end.peer_closed());
     }

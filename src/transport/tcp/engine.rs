@@ -357,6 +357,13 @@ impl Engine {
         if self.done {
             return false;
         }
+        if matches!(&self.shm, Shm::Up(w) if w.local_broken()) {
+            // Our socket found the peer's ring broken and let go of it: a
+            // protocol error, as a malformed ZMTP frame would be.
+            self.end_stream(libc::EPROTO);
+            self.lost();
+            return true;
+        }
         if self.may_close(now) {
             // As libzmq, a socket closed before its connection came up
             // still has its messages delivered, within LINGER.
