@@ -129,34 +129,68 @@ fn child_entry() {
             let events = monitor(&ctx, &push, "hostile");
             push.connect(&role[1]).unwrap();
             push.send("hello", 0).unwrap();
-            // The pipe is up (the send went into it): scribble impossible
-            // cursors over every ring of ours.
-            let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-            let mut n = 0;
-            for line in maps.lines().filter(|l| l.contains("zeroring-pipe")) {
-                let (range, _) = line.split_once(' ').unwrap();
-                let (lo, hi) = range.split_once('-').unwrap();
-                let lo = usize::from_str_radix(lo, 16).unwrap();
-                let hi = usize::from_str_radix(hi, 16).unwrap();
-                for addr in (lo..hi).step_by(8) {
-                    // SAFETY: a mapping of ours, writable (shared rw); the
-                    // point is to break the peer's trust in it.
-                    unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
-                }
-                n += 1;
-            }
-            assert!(n > 0, "no shared pipe segment was mapped");
+            scribble();
             tell("scribbled");
+            while next_event(&events).event != Event::Disconnected {}
+            tell("cut");
+        }
+        "hostile-binder" => {
+            let push = socket(&ctx, Push);
+            push.bind(&role[1]).unwrap();
+            tell("bound");
+            // The parent connects and its pipe comes up with the send.
+            push.send("hello", 0).unwrap();
+            scribble();
+            tell("scribbled");
+            // Serve until killed: the parent's reconnections come here.
             loop {
-                let ev = next_event(&events);
-                if ev.event == Event::Disconnected {
-                    tell("cut");
-                    return;
-                }
+                std::thread::park();
             }
         }
         other => panic!("unknown role {other}"),
     }
+}
+
+/// Overwrites every word of this process's shared pipe segments with
+/// impossible cursors, lengths and records.
+fn scribble() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut n = 0;
+    for line in maps.lines().filter(|l| l.contains("zeroring-pipe")) {
+        let (range, _) = line.split_once(' ').unwrap();
+        let (lo, hi) = range.split_once('-').unwrap();
+        let lo = usize::from_str_radix(lo, 16).unwrap();
+        let hi = usize::from_str_radix(hi, 16).unwrap();
+        for addr in (lo..hi).step_by(8) {
+            // SAFETY: a mapping of ours, writable (shared rw); the point is
+            // to break the peer's trust in it.
+            unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no shared pipe segment was mapped");
+}
+
+/// Receives from `s` until its monitor reports a disconnection; panics
+/// after [`WITHIN`]. Only `allowed` may arrive meanwhile.
+fn read_until_disconnected(s: &Socket, events: &Socket, allowed: &[u8]) {
+    s.set_rcvtimeo(10).unwrap();
+    let deadline = std::time::Instant::now() + WITHIN;
+    loop {
+        match zeroring::MonitorEvent::recv(events, zeroring::DONTWAIT) {
+            Ok(ev) if ev.event == Event::Disconnected => break,
+            Ok(_) => continue,
+            Err(_) => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connection never dropped"
+        );
+        if let Ok(m) = s.recv_bytes(0) {
+            assert_eq!(m, allowed, "a message from the broken ring");
+        }
+    }
+    s.set_rcvtimeo(TIMEO_MS).unwrap();
 }
 
 #[test]
@@ -253,22 +287,30 @@ fn hostile_peer_breaks_only_its_own_connection() {
     // reach the socket only after the good messages were all taken: go on
     // receiving (each call attaches what arrived and reads every pipe)
     // until the connection is dropped.
-    pull.set_rcvtimeo(10).unwrap();
-    let deadline = std::time::Instant::now() + WITHIN;
-    loop {
-        match zeroring::MonitorEvent::recv(&events, zeroring::DONTWAIT) {
-            Ok(ev) if ev.event == Event::Disconnected => break,
-            Ok(_) => continue,
-            Err(_) => {}
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "hostile connection never dropped"
-        );
-        if let Ok(m) = pull.recv_bytes(0) {
-            assert_eq!(m, b"hello", "only the hostile peer's message may be left");
-        }
-    }
+    read_until_disconnected(&pull, &events, b"hello");
     // The connection was closed from our side.
     hostile.expect("cut", WITHIN);
+}
+
+/// A connecter that finds its peer's ring broken drops that connection as
+/// a protocol error and connects again.
+#[test]
+fn a_connecter_reconnects_after_a_broken_ring() {
+    let ep = endpoint("hostile-binder");
+    let hostile = spawn(&["hostile-binder", &ep]);
+    hostile.expect("bound", WITHIN);
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_reconnect_ivl(10).unwrap();
+    let events = monitor(&ctx, &pull, "hostile-connecter");
+    pull.connect(&ep).unwrap();
+    hostile.expect("scribbled", WITHIN);
+    read_until_disconnected(&pull, &events, b"hello");
+    loop {
+        match next_event(&events).event {
+            Event::ConnectRetried | Event::ConnectDelayed => {}
+            Event::Connected => break,
+            other => panic!("unexpected {other:?} after the drop"),
+        }
+    }
 }
