@@ -80,15 +80,21 @@ fn a_message_cut_off_by_close_is_never_seen() {
 #[test]
 fn send_multipart_is_all_or_nothing() {
     let ctx = Context::new();
-    let (pull, push) = pair_of(&ctx, Pull, Push, "inproc://smp");
+    let pull = socket(&ctx, Pull);
+    pull.set_ring_capacity(4096).unwrap();
+    pull.bind("inproc://smp").unwrap();
+    let push = socket(&ctx, Push);
+    push.set_ring_capacity(4096).unwrap();
+    push.connect("inproc://smp").unwrap();
     push.send_multipart(["k", "v1", "v2"], 0).unwrap();
     assert_eq!(
         pull.recv_multipart(0).unwrap(),
         vec![b"k".to_vec(), b"v1".to_vec(), b"v2".to_vec()]
     );
     // A message too large for the ring fails whole and leaves nothing behind.
-    // Each frame fits alone (under half the ring); together they never can.
-    let big = vec![0u8; zeroring::DEFAULT_RING_CAPACITY * 3 / 8];
+    // Each frame fits alone (under half the ring, too small for a chunk);
+    // together they never can.
+    let big = vec![0u8; 1536];
     let err = push
         .send_multipart([&big[..], &big[..], &big[..]], 0)
         .unwrap_err();
@@ -107,8 +113,15 @@ fn oversized_frame_is_refused_and_the_socket_goes_on() {
     let push = socket(&ctx, Push);
     push.set_ring_capacity(4096).unwrap();
     push.connect("inproc://big").unwrap();
-    match push.send(vec![0u8; 4000], 0) {
-        Err(Error::MessageTooLarge { size: 4000, max }) => assert_eq!(max, 2048 - 8),
+    // Larger than the ring: it goes in a chunk of the sender's pool.
+    push.send(vec![2u8; 4000], 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), vec![2u8; 4000]);
+    // Larger than the largest chunk: refused, and nothing else is lost.
+    let size = 64 * 1024 * 1024 + 1;
+    match push.send(vec![0u8; size], 0) {
+        Err(Error::MessageTooLarge { size: s, max }) => {
+            assert_eq!((s, max), (size, 64 * 1024 * 1024))
+        }
         other => panic!("expected MessageTooLarge, got {other:?}"),
     }
     push.send(vec![1u8; 2040], 0).unwrap();

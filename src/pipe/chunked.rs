@@ -12,7 +12,9 @@
 use super::ring::{self, Corrupt, Record};
 use super::{PipeEnd, WriteError};
 use crate::sync::Ordering;
-use crate::transport::ipc::pool::{Chunk, ChunkPool, PeerPool, CHUNK_MAX, CHUNK_MIN, DESC_LEN};
+use crate::transport::ipc::pool::{
+    Chunk, ChunkPool, PeerPool, PoolSlot, CHUNK_MAX, CHUNK_MIN, DESC_LEN,
+};
 use std::sync::Arc;
 
 /// `PipeEnd::chunk_flags`: this end writes chunks.
@@ -38,13 +40,7 @@ impl PipeEnd {
     /// Lets this (remote) end write large frames into `pool` and read them
     /// from the peer's `peer` pool.
     pub(crate) fn link_pools(&mut self, pool: Option<Arc<ChunkPool>>, peer: Option<PeerPool>) {
-        let pool = pool.map(|pool| {
-            let ctl = self.ctl.clone();
-            let peer_side = 1 - self.side;
-            let gone = Box::new(move || ctl.closed[peer_side].load(Ordering::Acquire));
-            let id = pool.register(self.tx.head_watch(), gone);
-            (pool, id)
-        });
+        let pool = pool.map(|pool| self.register_writer(pool));
         self.chunk_flags = if pool.is_some() { WRITES } else { 0 };
         self.chunks = Some(Box::new(Link {
             pool,
@@ -54,10 +50,118 @@ impl PipeEnd {
         }));
     }
 
+    /// In-process: frames too large for the ring go into chunks of
+    /// `slot`'s pool (made when the first such frame comes).
+    pub(crate) fn set_pool_slot(&mut self, slot: PoolSlot) {
+        if !self.remote {
+            self.pool_slot = Some(slot);
+        }
+    }
+
+    /// Whether a frame of `len` bytes would make an in-process end link
+    /// its pool: one that goes into a chunk once linked, or one the ring
+    /// cannot take at all.
+    #[inline(always)]
+    pub(super) fn would_link(&self, len: usize) -> bool {
+        self.chunk_sized(len) && self.chunk_flags & WRITES == 0
+    }
+
+    /// Whether a frame of `len` bytes belongs in a chunk: a large one, or
+    /// one the ring cannot take at all.
+    #[inline(always)]
+    fn chunk_sized(&self, len: usize) -> bool {
+        len > CHUNK_MIN || len > self.tx.max_payload()
+    }
+
+    /// Whether a chunk for `len` bytes is free in the pool this end writes
+    /// (or will make).
+    pub(super) fn chunk_free(&self, len: usize) -> bool {
+        let pool = match self.chunk_pool() {
+            Some(pool) => pool,
+            None => match self.pool_slot.as_ref().and_then(|s| s.existing()) {
+                Some(pool) => pool,
+                None => return true,
+            },
+        };
+        pool.can_alloc(len)
+    }
+
+    /// Whether this in-process end could write chunks, once it links.
+    #[inline]
+    pub(super) fn may_link_local(&self) -> bool {
+        self.pool_slot.is_some()
+    }
+
+    /// Starts writing chunks of our socket's pool (in-process ends, on the
+    /// first frame too large for the ring); whether this end writes chunks.
+    #[cold]
+    pub(super) fn link_local_writer(&mut self) -> bool {
+        if self.chunk_flags & WRITES != 0 {
+            return true;
+        }
+        let Some(pool) = self
+            .pool_slot
+            .as_ref()
+            .and_then(|s| s.get_or_make())
+            .cloned()
+        else {
+            return false;
+        };
+        // Before any descriptor of it is published: the reader finds it
+        // here (the publish's Release carries it).
+        let _ = self.ctl.pools[self.side].set(pool.clone());
+        let registered = self.register_writer(pool);
+        match &mut self.chunks {
+            Some(link) => link.pool = Some(registered),
+            None => {
+                self.chunks = Some(Box::new(Link {
+                    pool: Some(registered),
+                    peer: None,
+                    pending: None,
+                    current: (0, 0),
+                }))
+            }
+        }
+        self.chunk_flags |= WRITES;
+        true
+    }
+
+    /// In-process: maps the pool the peer's descriptors name, if the peer
+    /// has one.
+    #[cold]
+    fn link_local_reader(&mut self) -> Option<()> {
+        if self.remote {
+            return None;
+        }
+        let pool = self.ctl.pools[1 - self.side].get()?;
+        let peer = PeerPool::open(pool.fd().try_clone_to_owned().ok()?).ok()?;
+        match &mut self.chunks {
+            Some(link) => link.peer = Some(peer),
+            None => {
+                self.chunks = Some(Box::new(Link {
+                    pool: None,
+                    peer: Some(peer),
+                    pending: None,
+                    current: (0, 0),
+                }))
+            }
+        }
+        Some(())
+    }
+
+    /// Enters this end's reader in `pool`'s ledgers.
+    fn register_writer(&self, pool: Arc<ChunkPool>) -> (Arc<ChunkPool>, usize) {
+        let ctl = self.ctl.clone();
+        let peer_side = 1 - self.side;
+        let gone = Box::new(move || ctl.closed[peer_side].load(Ordering::Acquire));
+        let id = pool.register(self.tx.head_watch(), gone);
+        (pool, id)
+    }
+
     /// Whether a frame of `len` bytes goes into a chunk.
     #[inline]
     pub(super) fn wants_chunk(&self, len: usize) -> bool {
-        len > CHUNK_MIN && self.chunk_flags & WRITES != 0
+        self.chunk_sized(len) && self.chunk_flags & WRITES != 0
     }
 
     /// The pool our large frames go to, if any.
@@ -194,6 +298,9 @@ impl PipeEnd {
     /// Resolves the DESCRIPTOR record `rec` just peeked.
     #[inline(never)]
     pub(super) fn resolve_peeked(&mut self, rec: &Record) -> Result<(), Corrupt> {
+        if !self.chunks.as_ref().is_some_and(|l| l.peer.is_some()) {
+            let _ = self.link_local_reader();
+        }
         let span = {
             let Some(peer) = self.chunks.as_ref().and_then(|l| l.peer.as_ref()) else {
                 // A descriptor from a peer that sent no pool.

@@ -50,6 +50,10 @@ struct Control {
     /// Side 0 found a ring broken (a peer process wrote nonsense into it)
     /// before it closed: the engine reports a protocol error.
     broken: AtomicBool,
+    /// In-process pipes: the pool side `i` writes frames too large for a
+    /// ring into, set before its first such frame is published.
+    #[cfg(not(loom))]
+    pools: [OnceLock<Arc<crate::transport::ipc::pool::ChunkPool>>; 2],
 }
 
 /// How to build a pipe.
@@ -77,6 +81,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         #[cfg(not(loom))]
         watcher: None,
         broken: AtomicBool::new(false),
+        #[cfg(not(loom))]
+        pools: [OnceLock::new(), OnceLock::new()],
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -102,6 +108,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         chunks: None,
         #[cfg(not(loom))]
         chunk_flags: 0,
+        #[cfg(not(loom))]
+        pool_slot: None,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -132,6 +140,8 @@ pub(crate) fn remote_end(
         strong: [AtomicBool::new(false), AtomicBool::new(false)],
         watcher: Some(watcher),
         broken: AtomicBool::new(false),
+        #[cfg(not(loom))]
+        pools: [OnceLock::new(), OnceLock::new()],
     });
     let end = PipeEnd {
         tx,
@@ -150,6 +160,7 @@ pub(crate) fn remote_end(
         remote: true,
         chunks: None,
         chunk_flags: 0,
+        pool_slot: None,
     };
     (end, PipeWatch { ctl })
 }
@@ -219,6 +230,9 @@ pub(crate) struct PipeEnd {
     /// here so that small frames test a bit rather than follow the box.
     #[cfg(not(loom))]
     chunk_flags: u8,
+    /// In-process: the socket's pool, for frames too large for the ring.
+    #[cfg(not(loom))]
+    pool_slot: Option<crate::transport::ipc::pool::PoolSlot>,
 }
 
 /// What stops a write.
@@ -323,6 +337,10 @@ impl PipeEnd {
             // A second claim abandons the first, a chunk's too.
             self.drop_pending_chunk();
         }
+        #[cfg(not(loom))]
+        if self.would_link(len) && self.link_local_writer() {
+            return self.claim_chunk(len);
+        }
         match self.tx.claim(len) {
             Ok(buf) => Ok(buf),
             Err(ClaimError::Full) => Err(WriteError::Full),
@@ -335,6 +353,11 @@ impl PipeEnd {
     /// high-water mark: see [`can_start_message`](Self::can_start_message)).
     #[inline]
     pub fn has_room(&mut self, len: usize) -> bool {
+        #[cfg(not(loom))]
+        if self.wants_chunk(len) || (self.would_link(len) && self.may_link_local()) {
+            // Only a descriptor enters the ring; the frame needs a chunk.
+            return self.tx.has_room(crate::transport::ipc::pool::DESC_LEN) && self.chunk_free(len);
+        }
         self.tx.has_room(len)
     }
 
@@ -430,6 +453,10 @@ impl PipeEnd {
         #[cfg(not(loom))]
         if let Some(max) = self.chunk_max() {
             return max;
+        }
+        #[cfg(not(loom))]
+        if self.may_link_local() {
+            return crate::transport::ipc::pool::CHUNK_MAX;
         }
         self.tx.max_payload()
     }

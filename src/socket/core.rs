@@ -115,6 +115,8 @@ impl Core {
         if self.strong {
             end.set_strong();
         }
+        #[cfg(not(loom))]
+        end.set_pool_slot(self.shared.pool_slot());
         let key = self.io.pipes.insert(Pipe {
             end,
             endpoint,

@@ -42,10 +42,10 @@ pub(crate) struct SocketShared {
     pub bell_fd: Option<std::os::fd::OwnedFd>,
     /// Where the socket's events go, from its thread and the I/O thread.
     pub monitor: crate::monitor::MonitorSlot,
-    /// The pool large frames to ipc peers go in, made on the first
-    /// shared-memory connection (`None` inside: the system refused one).
+    /// The pool large frames go in: to ipc peers, and in-process those too
+    /// large for a ring. Made on first use.
     #[cfg(not(loom))]
-    chunk_pool: std::sync::OnceLock<Option<Arc<crate::transport::ipc::pool::ChunkPool>>>,
+    chunk_pool: crate::transport::ipc::pool::PoolSlot,
     mail: Mutex<Vec<NewPipe>>,
     has_mail: AtomicBool,
 }
@@ -68,7 +68,7 @@ impl SocketShared {
             bell_fd,
             monitor: Default::default(),
             #[cfg(not(loom))]
-            chunk_pool: std::sync::OnceLock::new(),
+            chunk_pool: Default::default(),
             mail: Mutex::new(Vec::new()),
             has_mail: AtomicBool::new(false),
         }
@@ -77,19 +77,19 @@ impl SocketShared {
     /// The socket's chunk pool, made now if it is the first call.
     #[cfg(not(loom))]
     pub fn chunk_pool(&self) -> Option<&Arc<crate::transport::ipc::pool::ChunkPool>> {
-        self.chunk_pool
-            .get_or_init(|| {
-                crate::transport::ipc::pool::ChunkPool::create()
-                    .ok()
-                    .map(Arc::new)
-            })
-            .as_ref()
+        self.chunk_pool.get_or_make()
     }
 
     /// The socket's chunk pool, if it has made one.
     #[cfg(not(loom))]
     pub fn existing_chunk_pool(&self) -> Option<&Arc<crate::transport::ipc::pool::ChunkPool>> {
-        self.chunk_pool.get()?.as_ref()
+        self.chunk_pool.existing()
+    }
+
+    /// Where the socket's pipes find its chunk pool.
+    #[cfg(not(loom))]
+    pub fn pool_slot(&self) -> crate::transport::ipc::pool::PoolSlot {
+        self.chunk_pool.clone()
     }
 
     /// Hands a pipe to the socket and wakes it.
@@ -315,8 +315,10 @@ impl Socket {
                     hwm: [desc.sndhwm, desc.rcvhwm],
                     ids: [Some(desc.routing_id.clone().into()), None],
                 });
-                // The I/O thread writes it.
+                // The I/O thread writes it, frames too large for the ring
+                // into the socket's pool.
                 theirs.set_strong();
+                theirs.set_pool_slot(c.shared.pool_slot());
                 c.attach(NewPipe {
                     end: ours,
                     endpoint: endpoint.into(),

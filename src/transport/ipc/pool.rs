@@ -269,6 +269,19 @@ impl ChunkPool {
         s.reclaim();
     }
 
+    /// Whether [`alloc`](Self::alloc) would find a chunk for `len` bytes
+    /// now (true for sizes no chunk takes: alloc refuses those itself).
+    pub fn can_alloc(&self, len: usize) -> bool {
+        let Some(class) = CLASSES.iter().position(|&(s, _)| s >= len) else {
+            return true;
+        };
+        let mut s = self.state();
+        if s.free[class].is_empty() {
+            s.reclaim();
+        }
+        !s.free[class].is_empty()
+    }
+
     /// A free chunk for `len` bytes: `Ok(None)` when every chunk of its
     /// size is held (wait for readers), `Err(())` when `len` exceeds
     /// [`CHUNK_MAX`].
@@ -417,6 +430,26 @@ impl std::fmt::Debug for Chunk {
             .field("index", &self.index)
             .field("len", &self.len)
             .finish()
+    }
+}
+
+/// A socket's pool, made on first use (`None` inside: the system refused
+/// one). Shared by the socket and its pipes' ends, which make it when a
+/// frame too large for a ring comes along.
+#[derive(Clone, Default)]
+pub(crate) struct PoolSlot(Arc<std::sync::OnceLock<Option<Arc<ChunkPool>>>>);
+
+impl PoolSlot {
+    /// The pool, made now if it is the first call.
+    pub fn get_or_make(&self) -> Option<&Arc<ChunkPool>> {
+        self.0
+            .get_or_init(|| ChunkPool::create().ok().map(Arc::new))
+            .as_ref()
+    }
+
+    /// The pool, if it has been made.
+    pub fn existing(&self) -> Option<&Arc<ChunkPool>> {
+        self.0.get()?.as_ref()
     }
 }
 

@@ -21,7 +21,7 @@ use super::address::{resolve_in_background, Host};
 use super::{net, SocketDesc};
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
-use crate::pipe::{pipe, ring, PipeConfig, PipeEnd, WriteError};
+use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
@@ -424,8 +424,9 @@ impl Engine {
         let mut cfg = HandshakeConfig::new(self.desc.kind);
         // The handshake announces it only for REQ, DEALER and ROUTER, as libzmq.
         cfg.routing_id = self.desc.routing_id.clone();
-        // Frames the pipe cannot carry are refused from their size alone.
-        let pipe_max = ring::max_payload(self.desc.ring_capacity) as u64;
+        // Frames the pipe cannot carry are refused from their size alone:
+        // those too large for its ring go into chunks of the socket's pool.
+        let pipe_max = crate::transport::ipc::pool::CHUNK_MAX as u64;
         cfg.max_frame_size = Some(self.desc.max_msg_size.map_or(pipe_max, |m| m.min(pipe_max)));
         cfg.heartbeat = self.desc.heartbeat;
         cfg.mechanism = self.desc.mechanism.clone();
@@ -841,6 +842,8 @@ impl Engine {
                 });
                 ours.set_strong();
                 ours.attach(self.bell.clone());
+                // Frames too large for the ring go into the socket's pool.
+                ours.set_pool_slot(self.desc.shared.pool_slot());
                 self.desc.shared.deliver(NewPipe {
                     end: theirs,
                     endpoint: self.endpoint.as_str().into(),
