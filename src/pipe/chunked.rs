@@ -25,6 +25,7 @@ pub(super) const PENDING: u8 = 2;
 pub(super) const UNPUBLISHED: u8 = 4;
 
 /// A pipe end's hold on the pools of its two sides.
+#[derive(Default)]
 pub(crate) struct Link {
     /// Our socket's pool, and this pipe's reader id in it.
     pool: Option<(Arc<ChunkPool>, usize)>,
@@ -45,8 +46,7 @@ impl PipeEnd {
         self.chunks = Some(Box::new(Link {
             pool,
             peer,
-            pending: None,
-            current: (0, 0),
+            ..Link::default()
         }));
     }
 
@@ -111,17 +111,7 @@ impl PipeEnd {
         // here (the publish's Release carries it).
         let _ = self.ctl.pools[self.side].set(pool.clone());
         let registered = self.register_writer(pool);
-        match &mut self.chunks {
-            Some(link) => link.pool = Some(registered),
-            None => {
-                self.chunks = Some(Box::new(Link {
-                    pool: Some(registered),
-                    peer: None,
-                    pending: None,
-                    current: (0, 0),
-                }))
-            }
-        }
+        self.chunks.get_or_insert_with(Default::default).pool = Some(registered);
         self.chunk_flags |= WRITES;
         true
     }
@@ -135,17 +125,7 @@ impl PipeEnd {
         }
         let pool = self.ctl.pools[1 - self.side].get()?;
         let peer = PeerPool::open(pool.fd().try_clone_to_owned().ok()?).ok()?;
-        match &mut self.chunks {
-            Some(link) => link.peer = Some(peer),
-            None => {
-                self.chunks = Some(Box::new(Link {
-                    pool: None,
-                    peer: Some(peer),
-                    pending: None,
-                    current: (0, 0),
-                }))
-            }
-        }
+        self.chunks.get_or_insert_with(Default::default).peer = Some(peer);
         Some(())
     }
 
