@@ -712,7 +712,8 @@ impl Socket {
     }
 
     /// Bytes in each ring of pipes made from now on: a power of two, at least
-    /// 4 KiB. A frame may take up to half of it.
+    /// 4 KiB. Frames above 32 KiB, or above half the ring, travel in chunks
+    /// of the socket's pool (up to 64 MiB); only a descriptor enters the ring.
     pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
         if !bytes.is_power_of_two() || !(4096..=1 << 31).contains(&bytes) {
             return Err(Error::InvalidArgument(
