@@ -119,3 +119,17 @@ fn libzmq_sends_frames_larger_than_the_ring_over_tcp() {
         assert!(pull.recv_bytes(0).unwrap() == msg, "frame of {len} bytes");
     }
 }
+
+#[test]
+fn a_loan_larger_than_the_ring_is_written_in_place_and_read_borrowed() {
+    let ctx = Context::new();
+    let (pull, push) = pair_of(&ctx, Pull, Push, "inproc://large-loan");
+    for seed in 0..3u8 {
+        let msg = pattern(3 * MIB, seed);
+        let mut loan = push.loan(msg.len(), 0).unwrap();
+        loan.copy_from_slice(&msg);
+        loan.send().unwrap();
+        let frame = pull.recv_frame(0).unwrap();
+        assert!(*frame == msg[..], "loan {seed}");
+    }
+}
