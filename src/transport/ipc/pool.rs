@@ -288,15 +288,11 @@ impl ChunkPool {
     pub fn alloc(self: &Arc<Self>, len: usize) -> Result<Option<Chunk>, ()> {
         let class = CLASSES.iter().position(|&(s, _)| s >= len).ok_or(())?;
         let mut s = self.state();
-        let global = match s.free[class].pop() {
-            Some(g) => g,
-            None => {
-                s.reclaim();
-                match s.free[class].pop() {
-                    Some(g) => g,
-                    None => return Ok(None),
-                }
-            }
+        // Take back first: the chunk freed last goes out again while its
+        // lines are still in the cache, instead of cycling through the pool.
+        s.reclaim();
+        let Some(global) = s.free[class].pop() else {
+            return Ok(None);
         };
         let g = global as usize;
         s.refs[g] = 1;
