@@ -391,6 +391,26 @@ mod tests {
     const MIB: usize = 1 << 20;
 
     #[test]
+    fn the_chunk_released_last_is_the_next_one_handed_out() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair(&pool);
+        let mut last = None;
+        for round in 0..4 {
+            w.claim(MIB).unwrap().fill(round);
+            w.commit(MIB, false);
+            let rec = r.peek().unwrap().unwrap();
+            let desc = crate::transport::ipc::pool::Descriptor::decode(r.rx.payload(&rec)).unwrap();
+            if let Some(prev) = last {
+                // Still warm in the cache: not the next of the 32 free ones.
+                assert_eq!(desc.index, prev, "round {round}");
+            }
+            last = Some(desc.index);
+            assert!(r.payload(&rec).iter().all(|&b| b == round));
+            r.consume(rec);
+        }
+    }
+
+    #[test]
     fn a_chunk_claimed_and_never_committed_is_not_sent_later() {
         let pool = Arc::new(ChunkPool::create().unwrap());
         let (mut w, mut r) = pipe_pair(&pool);
