@@ -272,7 +272,7 @@ impl ChunkPool {
     /// Whether [`alloc`](Self::alloc) would find a chunk for `len` bytes
     /// now (true for sizes no chunk takes: alloc refuses those itself).
     pub fn can_alloc(&self, len: usize) -> bool {
-        let Some(class) = CLASSES.iter().position(|&(s, _)| s >= len) else {
+        let Some(class) = class_for(len) else {
             return true;
         };
         let mut s = self.state();
@@ -286,7 +286,7 @@ impl ChunkPool {
     /// size is held (wait for readers), `Err(())` when `len` exceeds
     /// [`CHUNK_MAX`].
     pub fn alloc(self: &Arc<Self>, len: usize) -> Result<Option<Chunk>, ()> {
-        let class = CLASSES.iter().position(|&(s, _)| s >= len).ok_or(())?;
+        let class = class_for(len).ok_or(())?;
         let mut s = self.state();
         // Take back first: the chunk freed last goes out again while its
         // lines are still in the cache, instead of cycling through the pool.
@@ -427,6 +427,11 @@ impl std::fmt::Debug for Chunk {
             .field("len", &self.len)
             .finish()
     }
+}
+
+/// The smallest class whose chunks take `len` bytes.
+fn class_for(len: usize) -> Option<usize> {
+    CLASSES.iter().position(|&(size, _)| size >= len)
 }
 
 /// A socket's pool, made on first use (`None` inside: the system refused
