@@ -133,3 +133,15 @@ fn a_loan_larger_than_the_ring_is_written_in_place_and_read_borrowed() {
         assert!(*frame == msg[..], "loan {seed}");
     }
 }
+
+#[test]
+fn a_large_frame_sent_before_the_peer_binds_arrives() {
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.connect("inproc://large-late").unwrap();
+    let msg = pattern(2 * MIB, 9);
+    push.send(&msg[..], 0).unwrap();
+    let pull = socket(&ctx, Pull);
+    pull.bind("inproc://large-late").unwrap();
+    assert!(pull.recv_bytes(0).unwrap() == msg);
+}
