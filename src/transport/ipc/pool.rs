@@ -160,6 +160,14 @@ impl State {
         let mut freed = Vec::new();
         let mut done = Vec::new();
         for (id, r) in self.readers.iter_mut() {
+            if r.ledger.is_empty() {
+                // Nothing to take back: skip the calls (this runs before
+                // every allocation, over every pipe that ever got a chunk).
+                if r.orphan {
+                    done.push(id);
+                }
+                continue;
+            }
             if (r.gone)() {
                 r.ledger.drain(|c| freed.push(c));
             } else {
