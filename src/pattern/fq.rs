@@ -38,7 +38,10 @@ impl FairQueue {
             self.current = None;
         }
         self.pipes
-            .find_map(|key| io.peek(key).map(|rec| (key, rec)))
+            .find_map(
+                #[inline(always)]
+                |key| io.peek(key).map(|rec| (key, rec)),
+            )
             .ok_or(Fail::WouldBlock)
     }
 

@@ -316,6 +316,7 @@ impl Behaviour for Sub {
         self.sending_upstream = false;
     }
 
+    #[inline(always)]
     fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         loop {
             let starting = !self.fq.busy();
@@ -331,6 +332,7 @@ impl Behaviour for Sub {
         }
     }
 
+    #[inline(always)]
     fn consumed(&mut self, io: &mut Io, frame: In) {
         if let In::Pipe(key, rec) = frame {
             self.fq.consumed(io, key as usize, rec);

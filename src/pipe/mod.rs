@@ -284,6 +284,7 @@ impl PipeEnd {
         set(1 - self.side, inn);
     }
 
+    #[inline(always)]
     fn notify_peer(&mut self) {
         let strong = self.strong;
         if let Some(bell) = self.peer_bell() {
@@ -327,7 +328,7 @@ impl PipeEnd {
     }
 
     /// Room for a frame of `len` bytes, written in place.
-    #[inline]
+    #[inline(always)]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
         #[cfg(not(loom))]
         if self.chunk_flags != 0 {
@@ -373,7 +374,7 @@ impl PipeEnd {
 
     /// Commits the claimed frame; the last frame of a message publishes the
     /// whole message and wakes the peer.
-    #[inline]
+    #[inline(always)]
     pub fn commit(&mut self, len: usize, more: bool) {
         #[cfg(not(loom))]
         if self.chunk_flags & chunked::PENDING != 0 {
@@ -389,7 +390,7 @@ impl PipeEnd {
     }
 
     /// A whole message is published: tell the peer.
-    #[inline]
+    #[inline(always)]
     fn after_publish(&mut self) {
         #[cfg(not(loom))]
         if self.chunk_flags & chunked::UNPUBLISHED != 0 {
@@ -487,7 +488,7 @@ impl PipeEnd {
     /// Done with `rec`. Space goes back to the writer in batches: when we have
     /// caught up with what we last saw published, or a quarter of the ring or
     /// of the high-water mark is waiting to be released.
-    #[inline]
+    #[inline(always)]
     pub fn consume(&mut self, rec: Record) {
         self.rx.advance(rec);
         if rec.more() {
@@ -499,14 +500,20 @@ impl PipeEnd {
             || self.rx.unreleased() >= self.release_bytes
             || self.rx.unreleased_msgs() >= self.release_msgs
         {
-            self.rx.release();
-            self.peer_bell();
-            if let Some(bell) = &self.peer_bell {
-                if self.remote {
-                    bell.ring_from(self.strong);
-                } else {
-                    bell.ring_if_wanted(&self.ctl.want_room[1 - self.side], self.strong);
-                }
+            self.release();
+        }
+    }
+
+    /// Hands what was read back to the writer, and wakes it if it waits.
+    #[inline(never)]
+    fn release(&mut self) {
+        self.rx.release();
+        self.peer_bell();
+        if let Some(bell) = &self.peer_bell {
+            if self.remote {
+                bell.ring_from(self.strong);
+            } else {
+                bell.ring_if_wanted(&self.ctl.want_room[1 - self.side], self.strong);
             }
         }
     }

@@ -525,10 +525,16 @@ impl Core {
     #[inline]
     pub fn next_frame(&mut self, flags: i32) -> Result<In, Fail> {
         let timeo = self.opts.rcvtimeo;
-        self.block(flags, timeo, false, |c| {
-            c.found_frame = c.pattern.recv(&mut c.io)?;
-            Ok(())
-        })?;
+        self.block(
+            flags,
+            timeo,
+            false,
+            #[inline(always)]
+            |c| {
+                c.found_frame = c.pattern.recv(&mut c.io)?;
+                Ok(())
+            },
+        )?;
         Ok(self.took_frame())
     }
 
