@@ -136,9 +136,17 @@ impl Core {
     #[inline]
     fn process_mail(&mut self) {
         if self.shared.has_mail() {
-            for np in self.shared.take_mail() {
-                self.attach(np);
-            }
+            self.attach_mail();
+        }
+    }
+
+    /// Out of line: a new pipe is rare, and its locals (a pipe end is
+    /// 128-aligned) would make every send and receive realign its stack.
+    #[cold]
+    #[inline(never)]
+    fn attach_mail(&mut self) {
+        for np in self.shared.take_mail() {
+            self.attach(np);
         }
     }
 
@@ -522,7 +530,7 @@ impl Core {
     // ---- inbound ----
 
     /// Blocking per `flags` and RCVTIMEO: the next inbound frame.
-    #[inline]
+    #[inline(always)]
     pub fn next_frame(&mut self, flags: i32) -> Result<In, Fail> {
         let timeo = self.opts.rcvtimeo;
         self.block(
