@@ -463,7 +463,7 @@ impl PipeEnd {
     }
 
     /// The next inbound frame, if one is published.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
         let rec = self.rx.peek()?;
         #[cfg(not(loom))]
