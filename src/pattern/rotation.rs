@@ -29,6 +29,10 @@ impl Rotation {
     /// turn starts after that pipe.
     #[inline(always)]
     pub fn find_map<T>(&mut self, mut f: impl FnMut(PipeKey) -> Option<T>) -> Option<T> {
+        // One pipe (a SUB of one publisher, a socket with one peer): no turn.
+        if let [key] = self.keys[..] {
+            return f(key);
+        }
         let n = self.keys.len();
         let mut i = if self.next < n { self.next } else { 0 };
         for _ in 0..n {

@@ -609,7 +609,7 @@ impl Core {
     }
 
     /// Done with a frame from [`next_frame`](Self::next_frame).
-    #[inline]
+    #[inline(always)]
     pub fn consume(&mut self, frame: In) {
         if frame != In::Kept {
             self.pattern.consumed(&mut self.io, frame);
