@@ -55,12 +55,14 @@ impl Pub {
     /// Reads what subscribers sent upstream and applies it, if a subscriber
     /// poked (it does after each upstream message) or a pipe is new: sending
     /// does not look at every pipe each time.
+    #[inline(always)]
     fn process_subscriptions(&mut self, io: &mut Io) {
         if io.bell.take_poke() || std::mem::take(&mut self.unread) {
             self.read_upstream(io);
         }
     }
 
+    #[inline(never)]
     fn read_upstream(&mut self, io: &mut Io) {
         for i in 0..self.dist.keys().len() {
             let key = self.dist.keys()[i];
