@@ -69,21 +69,16 @@ impl PipeEnd {
     /// Whether a frame of `len` bytes belongs in a chunk: a large one, or
     /// one the ring cannot take at all.
     #[inline(always)]
-    fn chunk_sized(&self, len: usize) -> bool {
+    pub(super) fn chunk_sized(&self, len: usize) -> bool {
         len > CHUNK_MIN || len > self.tx.max_payload()
     }
 
     /// Whether a chunk for `len` bytes is free in the pool this end writes
     /// (or will make).
     pub(super) fn chunk_free(&self, len: usize) -> bool {
-        let pool = match self.chunk_pool() {
-            Some(pool) => pool,
-            None => match self.pool_slot.as_ref().and_then(|s| s.existing()) {
-                Some(pool) => pool,
-                None => return true,
-            },
-        };
-        pool.can_alloc(len)
+        self.chunk_pool()
+            .or_else(|| self.pool_slot.as_ref()?.existing())
+            .map_or(true, |pool| pool.can_alloc(len))
     }
 
     /// Whether this in-process end could write chunks, once it links.
@@ -92,13 +87,16 @@ impl PipeEnd {
         self.pool_slot.is_some()
     }
 
-    /// Starts writing chunks of our socket's pool (in-process ends, on the
-    /// first frame too large for the ring); whether this end writes chunks.
+    /// Whether this end writes chunks, or would link a pool to.
+    #[inline]
+    pub(super) fn may_chunk(&self) -> bool {
+        self.chunk_flags & WRITES != 0 || self.may_link_local()
+    }
+
+    /// Starts writing chunks of our socket's pool (in-process ends not yet
+    /// linked, on their first chunk-sized frame); whether it could.
     #[cold]
     pub(super) fn link_local_writer(&mut self) -> bool {
-        if self.chunk_flags & WRITES != 0 {
-            return true;
-        }
         let Some(pool) = self
             .pool_slot
             .as_ref()

@@ -355,7 +355,7 @@ impl PipeEnd {
     #[inline]
     pub fn has_room(&mut self, len: usize) -> bool {
         #[cfg(not(loom))]
-        if self.wants_chunk(len) || (self.would_link(len) && self.may_link_local()) {
+        if self.chunk_sized(len) && self.may_chunk() {
             // Only a descriptor enters the ring; the frame needs a chunk.
             return self.tx.has_room(crate::transport::ipc::pool::DESC_LEN) && self.chunk_free(len);
         }

@@ -360,7 +360,7 @@ impl Engine {
         if matches!(&self.shm, Shm::Up(w) if w.local_broken()) {
             // Our socket found the peer's ring broken and let go of it: a
             // protocol error, as a malformed ZMTP frame would be.
-            self.end_stream(libc::EPROTO);
+            self.io_errno = libc::EPROTO;
             self.lost();
             return true;
         }
