@@ -300,6 +300,27 @@ pub(crate) trait Behaviour {
     }
     /// The frame `recv` gave has been read.
     fn consumed(&mut self, _io: &mut Io, _frame: In) {}
+    /// [`recv`](Self::recv), `read` of the frame's bytes, then
+    /// [`consumed`](Self::consumed): one call where a receive that copies
+    /// the frame out needs no more, so the frame never leaves registers.
+    /// Returns what `read` returned and whether more frames follow.
+    #[inline(always)]
+    fn recv_with<R>(
+        &mut self,
+        io: &mut Io,
+        read: &mut impl FnMut(&[u8]) -> R,
+    ) -> Result<(R, bool), Fail>
+    where
+        Self: Sized,
+    {
+        let frame = self.recv(io)?;
+        let got = match frame {
+            In::Pipe(key, rec) => read(io.payload(key as usize, &rec)),
+            _ => read(self.held()),
+        };
+        self.consumed(io, frame);
+        Ok((got, frame.more()))
+    }
     /// The bytes of an [`In::Held`] frame.
     fn held(&self) -> &[u8] {
         &[]
@@ -395,6 +416,14 @@ impl Pattern {
     #[inline(always)]
     pub fn recv(&mut self, io: &mut Io) -> Result<In, Fail> {
         dispatch!(self, p => p.recv(io))
+    }
+    #[inline(always)]
+    pub fn recv_with<R>(
+        &mut self,
+        io: &mut Io,
+        read: &mut impl FnMut(&[u8]) -> R,
+    ) -> Result<(R, bool), Fail> {
+        dispatch!(self, p => p.recv_with(io, read))
     }
     #[inline(always)]
     pub fn consumed(&mut self, io: &mut Io, frame: In) {

@@ -546,6 +546,32 @@ impl Core {
         Ok(self.took_frame())
     }
 
+    /// Blocking per `flags` and RCVTIMEO: the next inbound frame, handed
+    /// to `read` and consumed; returns what `read` returned.
+    #[inline(always)]
+    pub fn recv_with<R>(
+        &mut self,
+        flags: i32,
+        mut read: impl FnMut(&[u8]) -> R,
+    ) -> Result<R, Fail> {
+        if self.io.opts.conflate {
+            let frame = self.next_frame(flags)?;
+            let got = read(self.payload(&frame));
+            self.consume(frame);
+            return Ok(got);
+        }
+        let timeo = self.opts.rcvtimeo;
+        let (got, more) = self.block(
+            flags,
+            timeo,
+            false,
+            #[inline(always)]
+            |c| c.pattern.recv_with(&mut c.io, &mut read),
+        )?;
+        self.rcvmore = more;
+        Ok(got)
+    }
+
     /// [`next_frame`](Self::next_frame) as a task's step: the frame, or
     /// `Pending` with the task woken when one may have come.
     #[cfg(all(not(loom), feature = "async"))]

@@ -556,15 +556,9 @@ impl Socket {
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
-        let frame = c.next_frame(flags);
-        let Ok(frame) = frame else {
-            c.refresh_fd();
-            return Err(frame.unwrap_err().into_error(0));
-        };
-        let data = c.payload(&frame).to_vec();
-        c.consume(frame);
+        let got = c.recv_with(flags, |data| data.to_vec());
         c.refresh_fd();
-        Ok(data)
+        got.map_err(|f| f.into_error(0))
     }
 
     /// Receives one frame into `buf` and returns the frame's full size; as
@@ -572,17 +566,17 @@ impl Socket {
     #[inline]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
-        let frame = c.next_frame(flags);
-        let Ok(frame) = frame else {
-            c.refresh_fd();
-            return Err(frame.unwrap_err().into_error(0));
-        };
-        let data = c.payload(&frame);
-        let (size, n) = (data.len(), data.len().min(buf.len()));
-        crate::copy::copy(&mut buf[..n], &data[..n]);
-        c.consume(frame);
+        let got = c.recv_with(
+            flags,
+            #[inline(always)]
+            |data| {
+                let n = data.len().min(buf.len());
+                crate::copy::copy(&mut buf[..n], &data[..n]);
+                data.len()
+            },
+        );
         c.refresh_fd();
-        Ok(size)
+        got.map_err(|f| f.into_error(0))
     }
 
     /// Receives the rest of a message (all of it, unless frames of it were
