@@ -45,6 +45,33 @@ impl FairQueue {
             .ok_or(Fail::WouldBlock)
     }
 
+    /// The next frame, handed to `read` and consumed, with whether more
+    /// frames follow: [`recv`](Self::recv) and [`consumed`](Self::consumed)
+    /// with one look-up of the pipe. A message whose first frame `keep`
+    /// refuses is dropped whole.
+    #[inline(always)]
+    pub fn recv_with<R>(
+        &mut self,
+        io: &mut Io,
+        mut keep: impl FnMut(&[u8]) -> bool,
+        read: &mut impl FnMut(&[u8]) -> R,
+    ) -> Result<(R, bool), Fail> {
+        loop {
+            let starting = self.current.is_none();
+            let (key, rec) = self.recv(io)?;
+            let end = &mut io.pipes[key].end;
+            let data = end.payload(&rec);
+            if starting && !keep(data) {
+                self.skip(io, key, rec);
+                continue;
+            }
+            let got = read(data);
+            end.consume(rec);
+            self.current = rec.more().then_some(key);
+            return Ok((got, rec.more()));
+        }
+    }
+
     /// The frame `rec` from `key` has been read.
     #[inline(always)]
     pub fn consumed(&mut self, io: &mut Io, key: PipeKey, rec: Record) {

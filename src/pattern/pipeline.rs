@@ -57,6 +57,14 @@ impl Behaviour for Pull {
             self.fq.consumed(io, key, rec);
         }
     }
+    #[inline(always)]
+    fn recv_with<R>(
+        &mut self,
+        io: &mut Io,
+        read: &mut impl FnMut(&[u8]) -> R,
+    ) -> Result<(R, bool), Fail> {
+        self.fq.recv_with(io, |_| true, read)
+    }
     fn readable(&mut self, io: &mut Io) -> bool {
         self.fq.readable(io)
     }

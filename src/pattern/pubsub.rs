@@ -341,6 +341,17 @@ impl Behaviour for Sub {
         }
     }
 
+    #[inline(always)]
+    fn recv_with<R>(
+        &mut self,
+        io: &mut Io,
+        read: &mut impl FnMut(&[u8]) -> R,
+    ) -> Result<(R, bool), Fail> {
+        let (subs, all, invert) = (&self.subs, self.xsub, io.opts.invert_matching);
+        self.fq
+            .recv_with(io, |first| all || subs.is_match(first) != invert, read)
+    }
+
     fn readable(&mut self, io: &mut Io) -> bool {
         // `recv` only peeks, and drops what the filter would drop on the way.
         self.recv(io).is_ok()
