@@ -82,6 +82,25 @@ impl RingHeader {
     }
 }
 
+/// Whether the CPU has PREFETCHW (CPUID leaf 0x8000_0001, ECX bit 8), which
+/// `std::arch` does not detect.
+fn has_prefetchw() -> bool {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    {
+        use std::arch::x86_64::__cpuid;
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        // `__cpuid` became safe in Rust 1.87; this crate builds from 1.80.
+        #[allow(unused_unsafe)]
+        // SAFETY: every x86_64 CPU has CPUID, and leaf 0x8000_0001 is
+        // asked for only when the highest extended leaf reaches it.
+        *HAS.get_or_init(|| unsafe {
+            __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
+        })
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    false
+}
+
 /// Why a record cannot be claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimError {
@@ -353,6 +372,8 @@ pub struct Producer {
     cached_done: u64,
     /// Position and length of the record handed out by `claim`.
     claimed: Option<(u64, u32)>,
+    /// The CPU has PREFETCHW (see [`prefetch_own`](Self::prefetch_own)).
+    prefetch_w: bool,
 }
 
 // SAFETY: the producer is the only writer of `[tail, head + capacity)` and of
@@ -370,6 +391,7 @@ impl Producer {
             msgs_published: 0,
             cached_done: 0,
             claimed: None,
+            prefetch_w: has_prefetchw(),
         }
     }
 
@@ -407,6 +429,7 @@ impl Producer {
         let start = self.tail;
         self.ring.track_write(start, need);
         self.claimed = Some((start, len as u32));
+        self.prefetch_own(start);
         // SAFETY: `[start, start + need)` is producer-owned (room checked against
         // head) and contiguous (padded), so the payload after the header is in
         // bounds and nobody else touches it until it is published.
@@ -415,6 +438,28 @@ impl Producer {
                 self.ring.at((start & self.ring.mask()) + HEADER),
                 len,
             ))
+        }
+    }
+
+    /// Asks for the line a few records on in exclusive state, if it is
+    /// ours already (released by the consumer): its last reader is the
+    /// consumer on another core, and a store that waits for the line holds
+    /// up every store behind it.
+    #[inline(always)]
+    fn prefetch_own(&self, at: u64) {
+        let ahead = at + PREFETCH_AHEAD;
+        if self.prefetch_w && ahead < self.cached_head + self.ring.cap {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has the instruction; a prefetch is only a
+            // hint, it cannot fault; the address is inside the region
+            // (offset masked).
+            unsafe {
+                std::arch::asm!(
+                    "prefetchw [{0}]",
+                    in(reg) self.ring.at(ahead & self.ring.mask()),
+                    options(nostack, preserves_flags, readonly)
+                );
+            }
         }
     }
 
