@@ -555,10 +555,7 @@ impl Core {
         mut read: impl FnMut(&[u8]) -> R,
     ) -> Result<R, Fail> {
         if self.io.opts.conflate {
-            let frame = self.next_frame(flags)?;
-            let got = read(self.payload(&frame));
-            self.consume(frame);
-            return Ok(got);
+            return self.recv_conflated(flags, read);
         }
         let timeo = self.opts.rcvtimeo;
         let (got, more) = self.block(
@@ -569,6 +566,20 @@ impl Core {
             |c| c.pattern.recv_with(&mut c.io, &mut read),
         )?;
         self.rcvmore = more;
+        Ok(got)
+    }
+
+    /// [`recv_with`](Self::recv_with) under CONFLATE, out of its way.
+    #[cold]
+    #[inline(never)]
+    fn recv_conflated<R>(
+        &mut self,
+        flags: i32,
+        mut read: impl FnMut(&[u8]) -> R,
+    ) -> Result<R, Fail> {
+        let frame = self.next_frame(flags)?;
+        let got = read(self.payload(&frame));
+        self.consume(frame);
         Ok(got)
     }
 
