@@ -60,6 +60,11 @@ enum Op {
         more: bool,
         seed: u8,
     },
+    /// `push` of a whole one-frame message, when no message is in progress.
+    Push {
+        len: u16,
+        seed: u8,
+    },
     Publish,
     Rollback,
     Peek,
@@ -371,6 +376,32 @@ impl Harness {
         true
     }
 
+    fn push(&mut self, len: usize, seed: u8) {
+        if self.m.tail != self.m.published {
+            return;
+        }
+        let want = self.m.claim(len);
+        self.serial += 1;
+        let data = fill(&mut vec![0; len], self.serial, seed);
+        match (self.tx.push(&data), want) {
+            (Ok(()), Ok(start)) => {
+                self.m.claimed = Some((start, data));
+                self.m.commit(len, 0);
+                self.m.publish();
+            }
+            (Err(got), Err(exp)) => assert_eq!(
+                got,
+                exp,
+                "push({len}): ring said {got:?}, model {exp:?}; {}",
+                self.m.summary()
+            ),
+            (got, exp) => panic!(
+                "push({len}): ring {got:?}, model {exp:?}; {}",
+                self.m.summary()
+            ),
+        }
+    }
+
     fn peek(&mut self) -> bool {
         let got = self.rx.peek().expect("peek reported Corrupt");
         let exp = self.m.peek();
@@ -461,6 +492,7 @@ impl Harness {
             Op::Send { len, more, seed } => {
                 self.send(len as usize % span, seed, if more { MORE } else { 0 });
             }
+            Op::Push { len, seed } => self.push(len as usize % span, seed),
             Op::Publish => {
                 self.tx.publish();
                 self.m.publish();

@@ -79,6 +79,18 @@ pub fn put_spin(tx: &mut Producer, tag: u8, len: usize, flags: u32) {
     tx.commit(len, flags);
 }
 
+/// [`put_spin`] and publish, by `Producer::push`.
+pub fn push_spin(tx: &mut Producer, tag: u8, len: usize) {
+    let data: Vec<u8> = (0..len).map(|j| byte(tag, j)).collect();
+    loop {
+        match tx.push(&data) {
+            Ok(()) => return,
+            Err(ClaimError::Full) => loom::thread::yield_now(),
+            Err(e) => panic!("push({len}) for record {tag}: {e:?}"),
+        }
+    }
+}
+
 /// Checks that `rec` is record `tag` of `len` bytes with `flags`, byte by byte.
 pub fn check_record(rx: &Consumer, rec: &Record, tag: u8, len: usize, flags: u32) {
     assert_eq!(rec.len(), len, "length of record {tag}");

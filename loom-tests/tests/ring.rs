@@ -15,7 +15,7 @@
 
 use loom::thread;
 use zeroring::ring::{self, MORE};
-use zeroring_loom_tests::{check_record, model, put_spin};
+use zeroring_loom_tests::{check_record, model, push_spin, put_spin};
 
 /// Records `(tag, payload len)`. In a 64-byte region they land at
 /// `[0,32) [32,56)`, then PADDING `[56,64)` and `[64,80)` (needs record 0
@@ -28,7 +28,18 @@ const WRAPPING: [(u8, usize); 4] = [(0, 20), (1, 12), (2, 3), (3, 17)];
 /// or when it has caught up with the tail it last loaded).
 #[test]
 fn wrap_padding_and_batched_release() {
-    model(|| {
+    wrap_model(false);
+}
+
+/// The same with every record sent by `push` (claim, copy, commit and
+/// publish in one step).
+#[test]
+fn wrap_padding_and_batched_release_by_push() {
+    wrap_model(true);
+}
+
+fn wrap_model(by_push: bool) {
+    model(move || {
         let (mut tx, mut rx) = ring::ring(ring::MIN_CAPACITY);
         let consumer = thread::spawn(move || {
             let mut next = 0;
@@ -56,8 +67,12 @@ fn wrap_padding_and_batched_release() {
         });
 
         for &(tag, len) in &WRAPPING {
-            put_spin(&mut tx, tag, len, 0);
-            tx.publish();
+            if by_push {
+                push_spin(&mut tx, tag, len);
+            } else {
+                put_spin(&mut tx, tag, len, 0);
+                tx.publish();
+            }
         }
         consumer.join().unwrap();
         // Joined: the consumer's last release is visible.

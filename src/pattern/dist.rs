@@ -54,6 +54,32 @@ impl Distribute {
         true
     }
 
+    /// A whole message of one frame that a ring carries as it is (see
+    /// [`Io::fits_ring`]) to every pipe `wanted` picks that can take it, or,
+    /// with `all`, to every one of them or (returning false) to none:
+    /// [`start`](Self::start) and [`write`](Self::write) in one step.
+    #[inline]
+    pub fn send_whole(
+        &mut self,
+        io: &mut Io,
+        all: bool,
+        data: &[u8],
+        mut wanted: impl FnMut(PipeKey) -> bool,
+    ) -> bool {
+        debug_assert!(!self.in_progress && io.fits_ring(data));
+        let fits = |io: &mut Io, key| io.can_start(key) && io.pipes[key].end.has_room(data.len());
+        if all && !self.keys.iter().all(|&key| !wanted(key) || fits(io, key)) {
+            return false;
+        }
+        for &key in &self.keys {
+            if wanted(key) && (all || io.can_start(key)) {
+                // A pipe without room misses the message.
+                let _ = io.push(key, data);
+            }
+        }
+        true
+    }
+
     /// Whether every pipe `wanted` picks could take a new message now.
     pub fn all_can_start(&self, io: &mut Io, mut wanted: impl FnMut(PipeKey) -> bool) -> bool {
         self.keys.iter().all(|&k| !wanted(k) || io.can_start(k))

@@ -117,6 +117,17 @@ impl Io {
         (!immediate || p.end.peer_attached()) && p.end.can_start_message()
     }
 
+    /// Whether `data` goes into a ring as it is: not a loan's frame (its
+    /// chunk is shared), not large enough for a chunk of its own.
+    #[inline(always)]
+    #[cfg_attr(loom, allow(unused_variables))]
+    pub fn fits_ring(&self, data: &[u8]) -> bool {
+        #[cfg(not(loom))]
+        return data.len() <= crate::transport::ipc::pool::CHUNK_MIN && self.loaned.is_none();
+        #[cfg(loom)]
+        return true;
+    }
+
     /// Reserves room for a frame of `len` bytes in `key`.
     #[inline(always)]
     pub fn claim(&mut self, key: PipeKey, len: usize) -> Result<(), WriteError> {
@@ -146,6 +157,19 @@ impl Io {
         }
         p.end.commit(data.len(), more);
         Ok(())
+    }
+
+    /// Sends `data` into `key` as a whole one-frame message (no message
+    /// in progress there).
+    #[inline(always)]
+    pub fn push(&mut self, key: PipeKey, data: &[u8]) -> Result<(), WriteError> {
+        let p = &mut self.pipes[key];
+        let done = p.end.push(data);
+        if done == Err(WriteError::Closed) {
+            p.broken = true;
+            self.reap = true;
+        }
+        done
     }
 
     /// Sends a frame that lies in `chunk` into `key` by its descriptor,
@@ -408,6 +432,13 @@ impl Pattern {
     }
     pub fn abort(&mut self, io: &mut Io) {
         dispatch!(self, p => p.abort(io))
+    }
+    /// Whether [`reserve`](Self::reserve) always answers [`Slot::Scratch`]
+    /// (PUB and XPUB look at every frame before it goes anywhere), so a
+    /// send may go straight to [`send_bytes`](Self::send_bytes).
+    #[inline(always)]
+    pub fn always_scratch(&self) -> bool {
+        matches!(self, Pattern::Pub(_))
     }
     #[inline(always)]
     pub fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<(), Fail> {

@@ -170,6 +170,12 @@ impl Behaviour for Pub {
             self.mark_matching(io.opts.invert_matching, data);
             let (marks, mark) = (&self.marks, self.mark);
             let all = io.opts.xpub_nodrop && self.xpub;
+            if !more && io.fits_ring(data) {
+                let sent = self
+                    .dist
+                    .send_whole(io, all, data, |key| marks[key] == mark);
+                return if sent { Ok(()) } else { Err(Fail::WouldBlock) };
+            }
             if !self
                 .dist
                 .start(io, all, data.len(), |key| marks[key] == mark)

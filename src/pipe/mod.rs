@@ -350,6 +350,35 @@ impl PipeEnd {
         }
     }
 
+    /// Sends `data` as a whole one-frame message: [`claim`](Self::claim),
+    /// copy and [`commit`](Self::commit) in one step where the ring takes
+    /// the frame as it is. No message may be in progress.
+    #[inline(always)]
+    pub fn push(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        #[cfg(not(loom))]
+        if self.chunk_flags != 0 || self.chunk_sized(data.len()) {
+            return self.push_by_claim(data);
+        }
+        match self.tx.push(data) {
+            Ok(()) => {
+                self.after_publish();
+                Ok(())
+            }
+            Err(ClaimError::Full) => Err(WriteError::Full),
+            Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
+            Err(ClaimError::Corrupt) => Err(WriteError::Closed),
+        }
+    }
+
+    /// [`push`](Self::push) where chunks may be involved.
+    #[cfg(not(loom))]
+    #[inline(never)]
+    fn push_by_claim(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        crate::copy::copy(self.claim(data.len())?, data);
+        self.commit(data.len(), false);
+        Ok(())
+    }
+
     /// Whether a frame of `len` bytes would fit now (not counting the
     /// high-water mark: see [`can_start_message`](Self::can_start_message)).
     #[inline]

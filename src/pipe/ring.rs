@@ -416,15 +416,8 @@ impl Producer {
         }
         let need = record_size(len as u64);
         let pad = self.place(need)?;
-        let off = self.tail & self.ring.mask();
         if pad > 0 {
-            self.ring.track_write(self.tail, pad);
-            let word = (pad - HEADER) | ((PADDING as u64) << 32);
-            // SAFETY: `off < cap` and `pad >= 8`, so the header lies inside the
-            // region, in bytes the producer owns (checked against head above),
-            // 8-aligned because every position is.
-            unsafe { self.ring.at(off).cast::<u64>().write(word.to_le()) };
-            self.tail += pad;
+            self.pad(pad);
         }
         let start = self.tail;
         self.ring.track_write(start, need);
@@ -439,6 +432,56 @@ impl Producer {
                 len,
             ))
         }
+    }
+
+    /// Writes `data` as a whole one-frame message and publishes it: claim,
+    /// copy, commit and publish in one step, for small messages (a fan-out
+    /// writes each into several rings). Nothing may be committed and
+    /// unpublished; an outstanding claim is abandoned.
+    #[inline]
+    pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
+        debug_assert_eq!(self.tail, self.published, "push inside a message");
+        let len = data.len();
+        if len > self.max_payload() {
+            return Err(ClaimError::TooLarge);
+        }
+        let need = record_size(len as u64);
+        let pad = self.place(need)?;
+        if pad > 0 {
+            self.pad(pad);
+        }
+        let start = self.tail;
+        self.claimed = None;
+        self.prefetch_own(start);
+        self.ring.track_write(start, need);
+        let off = start & self.ring.mask();
+        // SAFETY: `[start, start + need)` is producer-owned (room checked
+        // against head by `place`) and contiguous (padded), 8-aligned;
+        // nobody reads it until the publish below.
+        unsafe {
+            self.ring.at(off).cast::<u64>().write((len as u64).to_le());
+            crate::copy::copy(
+                std::slice::from_raw_parts_mut(self.ring.at(off + HEADER), len),
+                data,
+            );
+        }
+        self.tail = start + need;
+        self.msgs += 1;
+        self.publish();
+        Ok(())
+    }
+
+    /// Fills the `pad` bytes left before the region's end with a padding
+    /// record, so that the next record starts at offset 0.
+    fn pad(&mut self, pad: u64) {
+        let off = self.tail & self.ring.mask();
+        self.ring.track_write(self.tail, pad);
+        let word = (pad - HEADER) | ((PADDING as u64) << 32);
+        // SAFETY: `off < cap` and `pad >= 8`, so the header lies inside the
+        // region, in bytes the producer owns (checked against head by
+        // `place`), 8-aligned because every position is.
+        unsafe { self.ring.at(off).cast::<u64>().write(word.to_le()) };
+        self.tail += pad;
     }
 
     /// Asks for the line a few records on in exclusive state, if it is
@@ -883,6 +926,29 @@ mod tests {
         for _ in 0..8 {
             assert_eq!(take(&mut rx), Some((vec![], 0)));
         }
+    }
+
+    #[test]
+    fn push_publishes_whole_messages_and_pads_at_the_end() {
+        let (mut tx, mut rx) = ring(64);
+        // A claim left standing is abandoned by the push.
+        tx.claim(8).unwrap();
+        tx.push(&[1; 16]).unwrap(); // 24 bytes at 0
+        assert!(tx.claimed_mut().is_none());
+        tx.push(&[2; 16]).unwrap(); // 24 bytes at 24
+                                    // 16 bytes are left before the end, too few: padding, then 24 at
+                                    // 64, which needs the first record released.
+        assert_eq!(tx.push(&[3; 16]).unwrap_err(), ClaimError::Full);
+        assert_eq!(tx.push(&[0; 25]).unwrap_err(), ClaimError::TooLarge);
+        assert_eq!(take(&mut rx), Some((vec![1; 16], 0)));
+        rx.release();
+        tx.push(&[3; 16]).unwrap();
+        assert_eq!(tx.position(), 64 + 24);
+        assert_eq!(take(&mut rx), Some((vec![2; 16], 0)));
+        assert_eq!(take(&mut rx), Some((vec![3; 16], 0)));
+        assert_eq!(take(&mut rx), None);
+        rx.release();
+        assert_eq!(tx.queued_msgs(), 0);
     }
 
     #[test]

@@ -513,6 +513,9 @@ impl Core {
     /// Sends one frame by copy.
     #[inline]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
+        if self.pattern.always_scratch() {
+            return self.finish_send(Slot::Scratch, data, more, flags);
+        }
         let slot = self.reserve(data.len(), more, flags)?;
         if let Slot::Pipe(key) = slot {
             crate::copy::copy(self.io.reserved(key as usize), data);
