@@ -128,48 +128,43 @@ impl Io {
         return true;
     }
 
+    /// Passes on the outcome of a write into `key`; a pipe found broken is
+    /// dropped at the next reap.
+    #[inline(always)]
+    fn checked(&mut self, key: PipeKey, done: Result<(), WriteError>) -> Result<(), WriteError> {
+        if done == Err(WriteError::Closed) {
+            self.pipes[key].broken = true;
+            self.reap = true;
+        }
+        done
+    }
+
     /// Reserves room for a frame of `len` bytes in `key`.
     #[inline(always)]
     pub fn claim(&mut self, key: PipeKey, len: usize) -> Result<(), WriteError> {
-        let p = &mut self.pipes[key];
-        match p.end.claim(len).map(|_| ()) {
-            Err(WriteError::Closed) => {
-                p.broken = true;
-                self.reap = true;
-                Err(WriteError::Closed)
-            }
-            other => other,
-        }
+        let done = self.pipes[key].end.claim(len).map(|_| ());
+        self.checked(key, done)
     }
 
     /// Copies `data` into `key` as one frame (claim, copy, commit).
     #[inline(always)]
     pub fn write(&mut self, key: PipeKey, data: &[u8], more: bool) -> Result<(), WriteError> {
-        let p = &mut self.pipes[key];
-        match p.end.claim(data.len()) {
-            Ok(buf) => crate::copy::copy(buf, data),
-            Err(WriteError::Closed) => {
-                p.broken = true;
-                self.reap = true;
-                return Err(WriteError::Closed);
-            }
-            Err(e) => return Err(e),
+        let end = &mut self.pipes[key].end;
+        let done = end
+            .claim(data.len())
+            .map(|buf| crate::copy::copy(buf, data));
+        if done.is_ok() {
+            end.commit(data.len(), more);
         }
-        p.end.commit(data.len(), more);
-        Ok(())
+        self.checked(key, done)
     }
 
     /// Sends `data` into `key` as a whole one-frame message (no message
     /// in progress there).
     #[inline(always)]
     pub fn push(&mut self, key: PipeKey, data: &[u8]) -> Result<(), WriteError> {
-        let p = &mut self.pipes[key];
-        let done = p.end.push(data);
-        if done == Err(WriteError::Closed) {
-            p.broken = true;
-            self.reap = true;
-        }
-        done
+        let done = self.pipes[key].end.push(data);
+        self.checked(key, done)
     }
 
     /// Sends a frame that lies in `chunk` into `key` by its descriptor,
@@ -182,16 +177,12 @@ impl Io {
         chunk: &crate::transport::ipc::pool::Chunk,
         more: bool,
     ) -> Option<Result<(), WriteError>> {
-        let p = &mut self.pipes[key];
-        if !p.end.shares_pool(chunk.pool()) {
+        let end = &mut self.pipes[key].end;
+        if !end.shares_pool(chunk.pool()) {
             return None;
         }
-        let done = p.end.send_shared(chunk, more);
-        if done == Err(WriteError::Closed) {
-            p.broken = true;
-            self.reap = true;
-        }
-        Some(done)
+        let done = end.send_shared(chunk, more);
+        Some(self.checked(key, done))
     }
 
     /// The room reserved in `key` by the last successful claim.
