@@ -411,21 +411,11 @@ impl Producer {
     /// abandons the first.
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], ClaimError> {
-        if len > self.max_payload() {
-            return Err(ClaimError::TooLarge);
-        }
-        let need = record_size(len as u64);
-        let pad = self.place(need)?;
-        if pad > 0 {
-            self.pad(pad);
-        }
-        let start = self.tail;
-        self.ring.track_write(start, need);
+        let start = self.make_room(len)?;
         self.claimed = Some((start, len as u32));
-        self.prefetch_own(start);
-        // SAFETY: `[start, start + need)` is producer-owned (room checked against
-        // head) and contiguous (padded), so the payload after the header is in
-        // bounds and nobody else touches it until it is published.
+        // SAFETY: `make_room` made `[start, start + record)` producer-owned
+        // and contiguous, so the payload after the header is in bounds and
+        // nobody else touches it until it is published.
         unsafe {
             Ok(std::slice::from_raw_parts_mut(
                 self.ring.at((start & self.ring.mask()) + HEADER),
@@ -442,6 +432,29 @@ impl Producer {
     pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
         debug_assert_eq!(self.tail, self.published, "push inside a message");
         let len = data.len();
+        let start = self.make_room(len)?;
+        self.claimed = None;
+        let off = start & self.ring.mask();
+        // SAFETY: `make_room` made `[start, start + record)` producer-owned
+        // and contiguous, 8-aligned; nobody reads it until the publish below.
+        unsafe {
+            self.ring.at(off).cast::<u64>().write((len as u64).to_le());
+            crate::copy::copy(
+                std::slice::from_raw_parts_mut(self.ring.at(off + HEADER), len),
+                data,
+            );
+        }
+        self.tail = start + record_size(len as u64);
+        self.msgs += 1;
+        self.publish();
+        Ok(())
+    }
+
+    /// Room at the tail for a record of `len` payload bytes, after padding
+    /// to the region's start where it would not fit before the end: the
+    /// record's position.
+    #[inline(always)]
+    fn make_room(&mut self, len: usize) -> Result<u64, ClaimError> {
         if len > self.max_payload() {
             return Err(ClaimError::TooLarge);
         }
@@ -451,24 +464,9 @@ impl Producer {
             self.pad(pad);
         }
         let start = self.tail;
-        self.claimed = None;
-        self.prefetch_own(start);
         self.ring.track_write(start, need);
-        let off = start & self.ring.mask();
-        // SAFETY: `[start, start + need)` is producer-owned (room checked
-        // against head by `place`) and contiguous (padded), 8-aligned;
-        // nobody reads it until the publish below.
-        unsafe {
-            self.ring.at(off).cast::<u64>().write((len as u64).to_le());
-            crate::copy::copy(
-                std::slice::from_raw_parts_mut(self.ring.at(off + HEADER), len),
-                data,
-            );
-        }
-        self.tail = start + need;
-        self.msgs += 1;
-        self.publish();
-        Ok(())
+        self.prefetch_own(start);
+        Ok(start)
     }
 
     /// Fills the `pad` bytes left before the region's end with a padding
