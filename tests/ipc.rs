@@ -121,14 +121,17 @@ fn endpoint_forms() {
     ));
 
     // A relative path is taken from the working directory (the package's,
-    // under cargo test), where `target/` exists.
-    let rel = format!("target/zr-rel-{}", std::process::id());
+    // under cargo test; `target/` may be elsewhere, so a directory of our own).
+    let dir = format!("zr-rel-{}", std::process::id());
+    std::fs::create_dir_all(&dir).unwrap();
+    let rel = format!("{dir}/sock");
     let (pull, push) = pair_of(&ctx, Pull, Push, &format!("ipc://{rel}"));
     push.send("relative", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"relative");
     assert!(std::path::Path::new(&rel).exists());
     drop(pull);
     assert!(!std::path::Path::new(&rel).exists());
+    std::fs::remove_dir(&dir).unwrap();
 
     for bad in ["ipc://", "ipc://@", "ipc://*"] {
         assert!(
