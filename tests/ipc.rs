@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::PathBuf;
-use zeroring::{Context, Error, SocketType::*};
+use zeroring::monitor::Event;
+use zeroring::{Context, Error, SocketType::*, DONTWAIT};
 
 const ZMQ_TIMEO: i32 = 20_000;
 
@@ -285,4 +286,185 @@ fn router_dealer_with_libzmq_identity() {
     );
     router.send_multipart(["libzmq-dealer", "back"], 0).unwrap();
     assert_eq!(zdealer.recv_bytes(0).unwrap(), b"back");
+}
+
+/// As in libzmq, a connecter's messages queue before there is anyone to
+/// connect to, and arrive in order once a peer binds; with a zeroring peer
+/// the connection moves to shared memory and takes them along.
+#[test]
+fn messages_queue_before_the_peer_binds() {
+    let dir = Dir::new("queue");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.set_reconnect_ivl(10).unwrap();
+    push.connect(&ep).unwrap();
+    for i in 0..100 {
+        push.send(format!("m{i}"), DONTWAIT).unwrap();
+    }
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    for i in 0..100 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), format!("m{i}").as_bytes());
+    }
+    // And after the move, straight through the shared pipe.
+    push.send("after", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"after");
+}
+
+/// Messages queued by a socket that closes (with its context) before its
+/// connection is up still reach the peer, as LINGER promises.
+#[test]
+fn queued_messages_outlive_their_socket() {
+    let dir = Dir::new("linger");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    {
+        let ctx = Context::new();
+        let push = socket(&ctx, Push);
+        push.connect(&ep).unwrap();
+        for i in 0..100 {
+            push.send(format!("m{i}"), 0).unwrap();
+        }
+    }
+    for i in 0..100 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), format!("m{i}").as_bytes());
+    }
+}
+
+/// A request sent before the connection is up gets its reply through the
+/// shared pipe that carries it on.
+#[test]
+fn request_before_the_connection_is_answered() {
+    let dir = Dir::new("req");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let req = socket(&ctx, Req);
+    req.connect(&ep).unwrap();
+    req.send("question", 0).unwrap();
+    let rep = socket(&ctx, Rep);
+    rep.bind(&ep).unwrap();
+    assert_eq!(rep.recv_bytes(0).unwrap(), b"question");
+    rep.send("answer", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"answer");
+    for i in 0..10 {
+        req.send(format!("q{i}"), 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), format!("q{i}").as_bytes());
+        rep.send(format!("r{i}"), 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), format!("r{i}").as_bytes());
+    }
+}
+
+/// A subscription made before the connection reaches the publisher once
+/// (not again from the queue when the subscriber sends its subscriptions
+/// to the new pipe): a single cancel then ends it.
+#[test]
+fn subscription_before_the_connection_counts_once() {
+    let dir = Dir::new("sub");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let sub = socket(&ctx, Sub);
+    sub.connect(&ep).unwrap();
+    sub.set_subscribe(b"a").unwrap();
+    let xpub = socket(&ctx, XPub);
+    xpub.set_xpub_verboser(true).unwrap();
+    xpub.bind(&ep).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
+    sub.set_unsubscribe(b"a").unwrap();
+    // Upstream messages keep their order: a second subscription would
+    // come before the cancel.
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00a");
+}
+
+/// While the peer is away, messages queue (as in libzmq) and go to the
+/// next peer that binds the path.
+#[test]
+fn messages_queue_while_the_peer_is_away() {
+    let dir = Dir::new("away");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.set_reconnect_ivl(10).unwrap();
+    let events = monitor(&ctx, &push, "away");
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    push.connect(&ep).unwrap();
+    push.send("first", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"first");
+    drop(pull);
+    while zeroring::MonitorEvent::recv(&events, 0).unwrap().event != Event::Disconnected {}
+    for i in 0..20 {
+        push.send(format!("m{i}"), DONTWAIT).unwrap();
+    }
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    for i in 0..20 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), format!("m{i}").as_bytes());
+    }
+}
+
+/// Frames too large for a ring queue (in chunks) before the connection too,
+/// and move to the shared pipe by descriptor: more of them than the chunk
+/// pool could hold twice.
+#[test]
+fn large_frames_queue_before_the_peer_binds() {
+    const MIB: usize = 1 << 20;
+    let dir = Dir::new("bigq");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.connect(&ep).unwrap();
+    for i in 0..24u8 {
+        push.send(vec![i; MIB], DONTWAIT).unwrap();
+    }
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    for i in 0..24u8 {
+        let m = pull.recv_bytes(0).unwrap();
+        assert_eq!(m.len(), MIB);
+        assert!(m.iter().all(|&b| b == i), "frame {i}");
+    }
+}
+
+/// As `zmq_ctx_term`: dropping the last handle of a context waits for its
+/// queued messages to reach a peer, one that binds only later included
+/// (LINGER -1), and waits no longer than LINGER when one is set.
+#[test]
+fn context_end_delivers_queued_messages_within_linger() {
+    let dir = Dir::new("ctxend");
+    let ep = dir.endpoint("s");
+    let pusher = |linger: i32| {
+        let ep = ep.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let ctx = Context::new();
+            let push = socket(&ctx, Push);
+            push.set_linger(linger).unwrap();
+            push.set_reconnect_ivl(10).unwrap();
+            push.connect(&ep).unwrap();
+            for i in 0..10 {
+                push.send(format!("m{i}"), DONTWAIT).unwrap();
+            }
+            drop(push);
+            drop(ctx);
+            tx.send(()).unwrap();
+        });
+        rx
+    };
+    // Nobody there and LINGER 50 ms: the drop gives up.
+    let done = pusher(50);
+    done.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the context's end waited past LINGER");
+    // LINGER -1: the drop waits for the peer, which comes.
+    let done = pusher(-1);
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    for i in 0..10 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), format!("m{i}").as_bytes());
+    }
+    done.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the context's end did not return once delivered");
 }

@@ -3,7 +3,7 @@
 //! restarts, and a hostile peer that scribbles over the shared segment.
 
 mod common;
-use common::proc::{self, spawn, tell};
+use common::proc::{self, hear, spawn, tell};
 use common::*;
 use std::time::Duration;
 use zeroring::monitor::Event;
@@ -129,6 +129,9 @@ fn child_entry() {
             let events = monitor(&ctx, &push, "hostile");
             push.connect(&role[1]).unwrap();
             push.send("hello", 0).unwrap();
+            tell("sent");
+            // The parent has it: the connection is in shared memory.
+            assert_eq!(hear(), "go");
             scribble();
             tell("scribbled");
             while next_event(&events).event != Event::Disconnected {}
@@ -266,7 +269,10 @@ fn hostile_peer_breaks_only_its_own_connection() {
     good.send("good-0", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"good-0");
 
-    let hostile = spawn(&["hostile", &ep]);
+    let mut hostile = spawn(&["hostile", &ep]);
+    hostile.expect("sent", WITHIN);
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"hello");
+    hostile.say("go");
     hostile.expect("scribbled", WITHIN);
     // Reading finds the broken ring (whatever it held is not trusted)
     // while the good peer's messages keep coming.

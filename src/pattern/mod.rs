@@ -50,9 +50,10 @@ pub(crate) struct Pipe {
 }
 
 impl Pipe {
-    /// Nothing more will ever come out of, or go into, this pipe.
+    /// Nothing more will ever come out of, or go into, this pipe (one that
+    /// is being handed over stays until its replacement comes).
     pub fn finished(&mut self) -> bool {
-        self.broken || (self.end.peer_closed() && !self.end.readable())
+        self.broken || (self.end.peer_closed() && !self.end.readable() && !self.end.handing_over())
     }
 }
 
@@ -296,6 +297,12 @@ pub(crate) trait Behaviour {
     fn attach(&mut self, io: &mut Io, key: PipeKey);
     /// A pipe is going away (before it is removed from `io`).
     fn detach(&mut self, io: &mut Io, key: PipeKey);
+    /// A new pipe that carries on for `old`, which goes away once drained
+    /// (an ipc connection that came up in shared memory): what was sent
+    /// into `old` went on through `new`.
+    fn attach_replacing(&mut self, io: &mut Io, _old: PipeKey, new: PipeKey) {
+        self.attach(io, new);
+    }
     /// Room for the next outbound frame of `len` bytes; `more` if frames of
     /// the same message follow it.
     fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot, Fail> {
@@ -412,6 +419,9 @@ impl Pattern {
     #[inline(always)]
     pub fn detach(&mut self, io: &mut Io, key: PipeKey) {
         dispatch!(self, p => p.detach(io, key))
+    }
+    pub fn attach_replacing(&mut self, io: &mut Io, old: PipeKey, new: PipeKey) {
+        dispatch!(self, p => p.attach_replacing(io, old, new))
     }
     #[inline(always)]
     pub fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {

@@ -278,9 +278,7 @@ impl Sub {
 
 impl Behaviour for Sub {
     fn attach(&mut self, io: &mut Io, key: PipeKey) {
-        self.fq.attach(key);
-        self.dist.attach(key);
-        io.pipes[key].end.set_upstream();
+        self.attach_replacing(io, key, key);
         let mut msg = Vec::new();
         self.subs.for_each_topic(|topic, (), _count| {
             msg.clear();
@@ -288,6 +286,13 @@ impl Behaviour for Sub {
             msg.extend_from_slice(topic);
             let _ = io.write(key, &msg, false);
         });
+    }
+
+    /// Our subscriptions went on through the new pipe with the rest.
+    fn attach_replacing(&mut self, io: &mut Io, _old: PipeKey, new: PipeKey) {
+        self.fq.attach(new);
+        self.dist.attach(new);
+        io.pipes[new].end.set_upstream();
     }
 
     fn detach(&mut self, _io: &mut Io, key: PipeKey) {

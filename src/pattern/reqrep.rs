@@ -98,6 +98,15 @@ impl Behaviour for Req {
         }
     }
 
+    fn attach_replacing(&mut self, io: &mut Io, old: PipeKey, new: PipeKey) {
+        self.attach(io, new);
+        // The request went on through the new pipe: its reply comes back
+        // there.
+        if self.reply_pipe == Some(old) {
+            self.reply_pipe = Some(new);
+        }
+    }
+
     fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
         if self.receiving_reply {
             if !io.opts.req_relaxed {

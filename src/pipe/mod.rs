@@ -50,6 +50,9 @@ struct Control {
     /// Side 0 found a ring broken (a peer process wrote nonsense into it)
     /// before it closed: the engine reports a protocol error.
     broken: AtomicBool,
+    /// The I/O thread's side hands the pipe over to one that replaces it
+    /// (see [`PipeEnd::begin_handover`]).
+    handover: AtomicBool,
     /// In-process pipes: the pool side `i` writes frames too large for a
     /// ring into, set before its first such frame is published.
     #[cfg(not(loom))]
@@ -81,6 +84,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         #[cfg(not(loom))]
         watcher: None,
         broken: AtomicBool::new(false),
+        handover: AtomicBool::new(false),
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
     });
@@ -140,6 +144,7 @@ pub(crate) fn remote_end(
         strong: [AtomicBool::new(false), AtomicBool::new(false)],
         watcher: Some(watcher),
         broken: AtomicBool::new(false),
+        handover: AtomicBool::new(false),
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
     });
@@ -264,6 +269,59 @@ impl PipeEnd {
     /// The routing id the peer's socket asked for (empty: none), once known.
     pub fn peer_routing_id(&self) -> Option<&[u8]> {
         self.ctl.ids[1 - self.side].get().map(|id| &**id)
+    }
+
+    /// The I/O thread's end of a connecter's pipe: from now on
+    /// the socket starts no message here, and another pipe will carry on
+    /// for this one once the socket has stopped writing it
+    /// ([`close_writing`](Self::close_writing)) and everything it wrote is
+    /// read. The socket keeps this pipe until then ([`Pipe::finished`]).
+    ///
+    /// [`Pipe::finished`]: crate::pattern::Pipe::finished
+    #[cfg(not(loom))]
+    pub fn begin_handover(&mut self, bell: Arc<Doorbell>) {
+        self.attach(bell);
+        self.ctl.handover.store(true, Ordering::Release);
+        self.ctl.closed[self.side].store(true, Ordering::Release);
+        // As in `Drop`: the socket, woken, sees the flags.
+        self.notify_peer();
+    }
+
+    /// The pipe that carries on for this one has reached the socket (or
+    /// never will): it may go once drained.
+    pub fn end_handover(&self) {
+        self.ctl.handover.store(false, Ordering::Release);
+    }
+
+    /// Whether the peer hands this pipe over (see
+    /// [`begin_handover`](Self::begin_handover)).
+    pub fn handing_over(&self) -> bool {
+        self.ctl.handover.load(Ordering::Acquire)
+    }
+
+    /// Publishes nothing more here (nothing may be in progress): the peer
+    /// reads what was published, then sees this side closed. The end stays
+    /// to read what the peer published.
+    pub fn close_writing(&mut self) {
+        self.ctl.closed[self.side].store(true, Ordering::Release);
+        self.notify_peer();
+    }
+
+    /// Whether this side has stopped writing (closed or dropped).
+    pub fn writing_closed(&self) -> bool {
+        self.ctl.closed[self.side].load(Ordering::Relaxed)
+    }
+
+    /// The descriptor a DESCRIPTOR record from [`peek`](Self::peek)
+    /// carries (the frame itself lies in a chunk), if `rec` is one.
+    #[cfg(not(loom))]
+    pub fn descriptor(&self, rec: &Record) -> Option<&[u8]> {
+        (rec.flags() & ring::DESCRIPTOR != 0).then(|| self.rx.payload(rec))
+    }
+
+    /// Whether `other` is an end of the same pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.ctl, &other.ctl)
     }
 
     /// Whether the peer's socket has taken its end of the pipe.

@@ -107,8 +107,20 @@ impl Core {
     /// Takes a new pipe into the pattern, unless the pattern refuses it
     /// (PAIR has a peer already), in which case the peer sees it closed.
     pub fn attach(&mut self, np: NewPipe) {
-        let NewPipe { mut end, endpoint } = np;
-        if self.pattern.single_peer() && self.io.pipes.iter_mut().any(|(_, p)| !p.finished()) {
+        let NewPipe {
+            mut end,
+            endpoint,
+            replaces,
+        } = np;
+        let replaced = replaces.and_then(|old| {
+            // Drained by the I/O thread: it may go (at the next reap).
+            old.end_handover();
+            self.io.reap = true;
+            let key = self.io.pipes.iter().find(|(_, p)| p.end.same_pipe(&old));
+            key.map(|(key, _)| key)
+        });
+        let other_peer = |(key, p): (usize, &mut Pipe)| Some(key) != replaced && !p.finished();
+        if self.pattern.single_peer() && self.io.pipes.iter_mut().any(other_peer) {
             return;
         }
         end.attach(self.shared.bell.clone());
@@ -126,11 +138,39 @@ impl Core {
             self.kind,
             SocketType::Router | SocketType::Dealer | SocketType::Req
         );
-        if self.io.opts.probe_router && probes {
+        // A pipe that carries on for another sent its probe already.
+        if self.io.opts.probe_router && probes && replaced.is_none() {
             // PROBE_ROUTER: an empty message tells a ROUTER peer who we are.
             let _ = self.io.write(key, &[], false);
         }
-        self.pattern.attach(&mut self.io, key);
+        match replaced {
+            Some(old) => self.pattern.attach_replacing(&mut self.io, old, key),
+            None => self.pattern.attach(&mut self.io, key),
+        }
+    }
+
+    /// A pipe to this socket's I/O thread for a tcp or ipc connection made
+    /// by `connect(endpoint)`: the socket takes its end now (messages
+    /// queue there until the connection is up), the I/O thread's end is
+    /// returned.
+    #[cfg(not(loom))]
+    pub fn io_thread_pipe(&mut self, endpoint: &str) -> crate::pipe::PipeEnd {
+        let desc = self.tcp_desc();
+        let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
+            ring_capacity: desc.ring_capacity,
+            hwm: [desc.sndhwm, desc.rcvhwm],
+            ids: [Some(desc.routing_id.clone().into()), None],
+        });
+        // The I/O thread writes it, frames too large for the ring into the
+        // socket's pool.
+        theirs.set_strong();
+        theirs.set_pool_slot(self.shared.pool_slot());
+        self.attach(NewPipe {
+            end: ours,
+            endpoint: endpoint.into(),
+            replaces: None,
+        });
+        theirs
     }
 
     #[inline]
@@ -147,6 +187,19 @@ impl Core {
     fn attach_mail(&mut self) {
         for np in self.shared.take_mail() {
             self.attach(np);
+        }
+        // A pipe being handed over waits for us to stop writing it, which
+        // we can once no message is half-written; until then, look again
+        // at every call.
+        for (_, p) in self.io.pipes.iter_mut() {
+            if p.end.handing_over() && !p.end.writing_closed() {
+                if self.sending {
+                    #[cfg(not(loom))]
+                    self.shared.nudge();
+                } else {
+                    p.end.close_writing();
+                }
+            }
         }
     }
 

@@ -31,6 +31,10 @@ pub const SNDMORE: i32 = 2;
 pub(crate) struct NewPipe {
     pub end: PipeEnd,
     pub endpoint: Arc<str>,
+    /// The I/O thread's end of the pipe this one carries on for (an ipc
+    /// connection that came up in shared memory): everything the socket
+    /// queued there has moved into `end`.
+    pub replaces: Option<PipeEnd>,
 }
 
 /// The part of a socket other threads reach: its doorbell and its mailbox.
@@ -101,6 +105,14 @@ impl SocketShared {
         self.bell.ring_from(true);
     }
 
+    /// Has the socket look at its pipes at its next call (a pipe of it is
+    /// being handed over), as new mail would.
+    #[cfg(not(loom))]
+    pub fn nudge(&self) {
+        self.has_mail.store(true, Ordering::Release);
+        self.bell.ring_from(true);
+    }
+
     #[inline]
     fn has_mail(&self) -> bool {
         self.has_mail.load(Ordering::Relaxed)
@@ -108,7 +120,9 @@ impl SocketShared {
 
     fn take_mail(&self) -> Vec<NewPipe> {
         let mut mail = self.mail.lock().unwrap_or_else(|e| e.into_inner());
-        self.has_mail.store(false, Ordering::Relaxed);
+        // A swap: a nudge it takes in (see `nudge`) must show what came
+        // before it.
+        self.has_mail.swap(false, Ordering::Acquire);
         std::mem::take(&mut *mail)
     }
 }
@@ -249,6 +263,7 @@ impl Socket {
                     c.attach(NewPipe {
                         end,
                         endpoint: endpoint.clone(),
+                        replaces: None,
                     });
                 }
                 c.last_endpoint = endpoint.to_string();
@@ -301,6 +316,7 @@ impl Socket {
                 c.attach(NewPipe {
                     end,
                     endpoint: endpoint.into(),
+                    replaces: None,
                 });
                 c.refresh_fd();
             }
@@ -309,31 +325,21 @@ impl Socket {
                 // Only checked here: names are resolved by the connecter.
                 let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.ctx.io(c.id)?;
-                let desc = c.tcp_desc();
-                let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
-                    ring_capacity: desc.ring_capacity,
-                    hwm: [desc.sndhwm, desc.rcvhwm],
-                    ids: [Some(desc.routing_id.clone().into()), None],
-                });
-                // The I/O thread writes it, frames too large for the ring
-                // into the socket's pool.
-                theirs.set_strong();
-                theirs.set_pool_slot(c.shared.pool_slot());
-                c.attach(NewPipe {
-                    end: ours,
-                    endpoint: endpoint.into(),
-                });
-                transport::tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
+                let theirs = c.io_thread_pipe(endpoint);
+                transport::tcp::connect(&io, addr, theirs, c.tcp_desc(), endpoint.to_owned());
             }
             #[cfg(not(loom))]
             Endpoint::Ipc(address) => {
                 let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
                 let io = c.ctx.io(c.id)?;
-                // No pipe yet: it comes with the connection, in shared
-                // memory when the peer is zeroring.
+                // A pipe to the I/O thread at once, as for tcp, so that
+                // messages queue before the connection is up (as libzmq's
+                // do); when the peer is zeroring, a pipe in shared memory
+                // takes over from it and carries what was queued.
+                let theirs = c.io_thread_pipe(endpoint);
                 io.connect(
                     transport::stream::Target::Ipc(addr),
-                    None,
+                    Some(theirs),
                     c.tcp_desc(),
                     endpoint.to_owned(),
                 );
@@ -647,9 +653,15 @@ impl Socket {
     );
     int_option!(
         /// How long unsent messages may delay closing, in milliseconds
-        /// (`ZMQ_LINGER`, default -1: forever). Over inproc what was sent is
-        /// already in the peer's pipe; 0 also discards messages queued to a
-        /// name nobody has bound yet.
+        /// (`ZMQ_LINGER`, default -1: forever). Messages a tcp or ipc
+        /// socket sent but no peer took yet (a connecter's queue fills
+        /// before its peer is there, as libzmq's does) are delivered for
+        /// this long after the socket closes; when the last handle of the
+        /// context goes, dropping it waits for that, connecting again to a
+        /// peer not yet there, as `zmq_ctx_term` does — with -1, until the
+        /// peer comes. Over inproc what was sent is already in the peer's
+        /// pipe; 0 also discards messages queued to a name nobody has bound
+        /// yet.
         linger, set_linger, get_linger, -1
     );
 

@@ -120,6 +120,7 @@ impl Registry {
             binder.deliver(NewPipe {
                 end: theirs,
                 endpoint: format!("inproc://{name}").into(),
+                replaces: None,
             });
             return Ok(ours);
         }

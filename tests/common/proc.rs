@@ -1,6 +1,7 @@
 //! Child processes for multi-process tests: the test binary re-executes
 //! itself, running only its `child_entry` test with a role in the
-//! environment; the child talks back through its stdout, one line a fact.
+//! environment; the child talks back through its stdout, one line a fact,
+//! and hears the parent on its stdin.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -33,6 +34,7 @@ pub fn spawn(role: &[&str]) -> Proc {
         .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
         .env(ROLE, role.join("\u{1f}"))
         .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
@@ -61,7 +63,24 @@ pub fn tell(fact: &str) {
     let _ = out.flush();
 }
 
+/// In a child: waits for the parent to say something (see [`Proc::say`]);
+/// panics if the parent goes first.
+pub fn hear() -> String {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    assert!(!line.is_empty(), "the parent is gone");
+    line.trim_end().to_owned()
+}
+
 impl Proc {
+    /// Tells the child `word` (it waits with [`hear`]).
+    pub fn say(&mut self, word: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{word}").unwrap();
+        stdin.flush().unwrap();
+    }
+
     /// The child's next fact; panics if none comes within `within`.
     pub fn next(&self, within: Duration) -> String {
         self.lines

@@ -337,6 +337,33 @@ impl ChunkPool {
         }
     }
 
+    /// Another handle on the chunk that descriptor `desc` (a record's
+    /// payload) names, if the chunk is still out to some reader with that
+    /// frame: to send the frame on to one more reader without a copy.
+    pub fn share(self: &Arc<Self>, desc: &[u8]) -> Option<Chunk> {
+        let d = Descriptor::decode(desc)?;
+        let &(size, count) = CLASSES.get(d.class as usize)?;
+        if d.index >= count || d.len > size as u64 {
+            return None;
+        }
+        let global = class_start(d.class as usize) + d.index as usize;
+        let (offset, _, _) = layout(global)?;
+        let mut s = self.state();
+        if s.refs[global] == 0 || s.generations[global] != d.generation {
+            return None;
+        }
+        s.refs[global] += 1;
+        Some(Chunk {
+            pool: self.clone(),
+            global: global as u32,
+            class: d.class,
+            index: d.index,
+            generation: d.generation,
+            offset,
+            len: d.len as usize,
+        })
+    }
+
     /// Reader `reader`'s ring is published up to `tail`.
     pub fn published(&self, reader: usize, tail: u64) {
         if let Some(r) = self.state().readers.get_mut(reader) {

@@ -68,6 +68,20 @@ enum Shm {
     /// The frames go through shared rings; the stream only tells of the
     /// peer's end, and this plays the peer's part of the pipe.
     Up(crate::pipe::PipeWatch),
+    /// Up, but the connecter's pipe to the socket is still being handed
+    /// over: what the socket queued there moves into the shared pipe, which
+    /// reaches the socket once the socket has stopped writing the old one.
+    HandingOver(Box<HandOver>),
+}
+
+struct HandOver {
+    /// Our end of the socket's old pipe.
+    old: PipeEnd,
+    /// The socket's end of the shared pipe, written by us until handed over.
+    new: PipeEnd,
+    watch: crate::pipe::PipeWatch,
+    /// The new pipe could not take a message: the rest of it is dropped.
+    dropping: bool,
 }
 
 struct Attaching {
@@ -103,9 +117,8 @@ pub(crate) struct Engine {
     /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
     /// in progress is given up.
     deadline: Option<Instant>,
-    /// The socket disconnected this endpoint, or is gone, and holds no
-    /// pipe that would tell us (an ipc connecter before its first
-    /// connection).
+    /// The socket disconnected this endpoint, or is gone (told to ipc
+    /// connecters, whose new pipe may not have reached the socket).
     forgotten: bool,
     reconnect_at: Option<Instant>,
     backoff: Duration,
@@ -183,7 +196,7 @@ impl Engine {
     }
 
     /// An engine that connects to `target` (now, and again after losses).
-    /// Without a pipe (ipc), it makes one once connected.
+    /// Without a pipe, it makes one once connected.
     pub fn connecter(
         token: Token,
         target: Target,
@@ -232,27 +245,38 @@ impl Engine {
 
     /// Whether everything the socket sent has been written to the stream.
     pub fn flushed(&mut self) -> bool {
-        self.out_pos == self.out.len() && !self.end.as_mut().is_some_and(|e| e.readable())
+        let handing_over = match &mut self.shm {
+            Shm::HandingOver(h) => h.old.readable(),
+            _ => false,
+        };
+        self.out_pos == self.out.len()
+            && !handing_over
+            && !self.end.as_mut().is_some_and(|e| e.readable())
     }
 
-    /// Whether the engine has a live connection.
-    pub fn connected(&self) -> bool {
-        self.stream.is_some() && !self.connecting && matches!(self.proto, Proto::Session(_))
+    /// Whether what the socket sent may still reach a peer: a connection
+    /// is up or on its way up, or this is a connecter (it tries again, as
+    /// libzmq's do while LINGER lasts).
+    pub fn may_deliver(&self) -> bool {
+        (self.stream.is_some() && !self.ended) || self.target.is_some()
     }
 
     /// The socket closed its end of the pipe (or, holding none, told us).
     fn socket_gone(&self) -> bool {
+        // A pipe may reach the socket's mailbox just as the socket goes:
+        // then only `forget` tells.
+        if self.forgotten {
+            return true;
+        }
         if let Shm::Up(watch) = &self.shm {
             return watch.local_closed();
         }
-        match &self.end {
-            Some(e) => e.peer_closed(),
-            None => self.forgotten,
-        }
+        self.end.as_ref().is_some_and(|e| e.peer_closed())
     }
 
     /// The socket `socket_id` disconnected `endpoint` (None: it is gone).
-    /// Only a connecter without a pipe needs telling.
+    /// Told to ipc connecters, whose pipe to the socket may still be in its
+    /// mailbox.
     pub fn forget(&mut self, socket_id: u64, endpoint: Option<&str>) {
         if self.desc.socket_id == socket_id
             && self.target.is_some()
@@ -344,8 +368,14 @@ impl Engine {
                 .is_some_and(|e| (!starts || e.can_start_message()) && e.has_room(room));
         let gone = self.may_close(Instant::now());
         let finished = open && self.ended && !self.in_blocked;
+        // Handing over: the socket wrote more, or stopped writing.
+        let handover = match &mut self.shm {
+            Shm::HandingOver(h) => h.old.peer_closed() || h.old.readable(),
+            _ => false,
+        };
         outbound
             || inbound
+            || handover
             || gone
             || finished
             || self.poll_resolver()
@@ -570,10 +600,27 @@ impl Engine {
             // reconnect and double the backoff.
             return;
         };
-        if let Shm::Up(watch) = std::mem::replace(&mut self.shm, Shm::Off) {
-            // The peer is gone: our socket reads what it published, then
-            // sees the pipe closed.
-            watch.close_peer();
+        match std::mem::replace(&mut self.shm, Shm::Off) {
+            Shm::Up(watch) => {
+                // The peer is gone: our socket reads what it published,
+                // then sees the pipe closed.
+                watch.close_peer();
+                if self.target.is_some() && !self.forgotten {
+                    // Until the next connection, messages queue in a pipe
+                    // to us.
+                    self.end = Some(self.queue_pipe());
+                }
+            }
+            Shm::HandingOver(h) => {
+                // Lost while handing over: the socket still gets what the
+                // peer published (what it queued and we had not moved yet
+                // goes with the connection).
+                self.finish_handover(*h).close_peer();
+                if !self.forgotten {
+                    self.end = Some(self.queue_pipe());
+                }
+            }
+            _ => {}
         }
         let _ = stream.flush();
         let fd = stream.as_raw_fd() as u32;
@@ -609,6 +656,17 @@ impl Engine {
         if let Some(end) = &mut self.end {
             // Frames of a message cut off mid-way were never published.
             end.rollback();
+            if !self.out_msg_start {
+                // The rest of a message cut off on its way out has no
+                // connection to finish on (it is published whole, so it
+                // is all there).
+                while let Ok(Some(rec)) = end.peek() {
+                    end.consume(rec);
+                    if !rec.more() {
+                        break;
+                    }
+                }
+            }
         }
         self.in_msg_start = true;
         self.out_msg_start = true;
@@ -769,7 +827,7 @@ impl Engine {
                 return;
             }
             // Nothing may come once the rings carry the frames.
-            Shm::Up(_) => {
+            Shm::Up(_) | Shm::HandingOver(_) => {
                 self.end_stream(libc::EPROTO);
                 return;
             }
@@ -847,6 +905,7 @@ impl Engine {
                 self.desc.shared.deliver(NewPipe {
                     end: theirs,
                     endpoint: self.endpoint.as_str().into(),
+                    replaces: None,
                 });
                 self.end = Some(ours);
             }
@@ -862,6 +921,25 @@ impl Engine {
                 s.subscribe(topic);
             }
         }
+    }
+
+    /// A new pipe between our socket and us, delivered to the socket, for
+    /// messages to queue in while there is no connection; we attach to it
+    /// when one is ready (or hand it over to a shared-memory pipe).
+    fn queue_pipe(&self) -> PipeEnd {
+        let (mut ours, theirs) = pipe(PipeConfig {
+            ring_capacity: self.desc.ring_capacity,
+            hwm: [self.desc.rcvhwm, self.desc.sndhwm],
+            ids: [None, Some(self.desc.routing_id.clone().into())],
+        });
+        ours.set_strong();
+        ours.set_pool_slot(self.desc.shared.pool_slot());
+        self.desc.shared.deliver(NewPipe {
+            end: theirs,
+            endpoint: self.endpoint.as_str().into(),
+            replaces: None,
+        });
+        ours
     }
 
     /// Moves the frames read into the pipe, as far as it takes them; whether
@@ -1067,6 +1145,9 @@ impl Engine {
     /// hands the socket its shared pipe; whether anything moved. A peer
     /// that sends anything else loses the connection.
     fn shm_step(&mut self) -> bool {
+        if matches!(self.shm, Shm::HandingOver(_)) {
+            return self.hand_over();
+        }
         match self.try_shm_step() {
             Ok(moved) => moved,
             Err(errno) => {
@@ -1184,14 +1265,129 @@ impl Engine {
             self.bell.clone(),
         );
         end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
-        // A pipe left from an earlier ZMTP connection is replaced.
-        self.end = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
-        self.desc.shared.deliver(NewPipe {
-            end,
-            endpoint: self.endpoint.as_str().into(),
-        });
-        self.shm = Shm::Up(watch);
+        match self.end.take() {
+            // A connecter's pipe to the socket (what was sent before this
+            // connection, or during an earlier ZMTP one) hands over.
+            Some(mut old) => {
+                old.begin_handover(self.bell.clone());
+                self.desc.shared.nudge();
+                let mut end = end;
+                if matches!(self.desc.kind, SocketType::Sub | SocketType::XSub) {
+                    // We write for a subscriber: the publisher reads its
+                    // pipes when poked.
+                    end.set_upstream();
+                }
+                // Subscriptions an earlier ZMTP connection took from the
+                // old pipe are not there to move.
+                for topic in self.subs.keys() {
+                    let mut msg = Vec::with_capacity(1 + topic.len());
+                    msg.push(1);
+                    msg.extend_from_slice(topic);
+                    let _ = end.push(&msg);
+                }
+                self.shm = Shm::HandingOver(Box::new(HandOver {
+                    old,
+                    new: end,
+                    watch,
+                    dropping: false,
+                }));
+                self.hand_over();
+            }
+            None => {
+                self.desc.shared.deliver(NewPipe {
+                    end,
+                    endpoint: self.endpoint.as_str().into(),
+                    replaces: None,
+                });
+                self.shm = Shm::Up(watch);
+            }
+        }
+    }
+
+    /// Moves what the socket sent into its old pipe into the shared one, in
+    /// order, and hands the shared one over once the socket has stopped
+    /// writing the old one; whether anything moved. (A subscriber's
+    /// subscriptions are among what moves; those an earlier ZMTP connection
+    /// took are sent first, see `shm_up`.)
+    fn hand_over(&mut self) -> bool {
+        let Shm::HandingOver(h) = &mut self.shm else {
+            return false;
+        };
+        let mut moved = false;
+        let pool = self.desc.shared.chunk_pool();
+        loop {
+            // Closed first: what was published before it is then in sight.
+            let done_writing = h.old.peer_closed();
+            while let Ok(Some(rec)) = h.old.peek() {
+                // No room, which a fresh pipe as large as the old one has
+                // unless a chunk pool is spent: lost, as at a full HWM.
+                if !h.dropping && !move_frame(&mut h.old, &mut h.new, &rec, pool) {
+                    h.new.rollback();
+                    h.dropping = true;
+                }
+                if !rec.more() {
+                    h.dropping = false;
+                }
+                h.old.consume(rec);
+                moved = true;
+            }
+            if !done_writing {
+                return moved;
+            }
+            if !h.old.readable() {
+                break;
+            }
+        }
+        if let Shm::HandingOver(h) = std::mem::replace(&mut self.shm, Shm::Off) {
+            self.shm = Shm::Up(self.finish_handover(*h));
+        }
+        true
+    }
+
+    /// The socket gets the shared pipe (unless it is gone: dropping its end
+    /// tells the peer, once it has read everything moved).
+    fn finish_handover(&self, h: HandOver) -> crate::pipe::PipeWatch {
+        let HandOver {
+            old, new, watch, ..
+        } = h;
+        if self.forgotten {
+            old.end_handover();
+        } else {
+            // The socket keeps the old pipe until the new one is in (so
+            // that what refers to the old one can move over), then ends
+            // the handover itself.
+            self.desc.shared.deliver(NewPipe {
+                end: new,
+                endpoint: self.endpoint.as_str().into(),
+                replaces: Some(old),
+            });
+        }
+        watch
+    }
+}
+
+/// Moves frame `rec` of `old` into `new`; whether there was room. A frame
+/// in a chunk of `pool` moves by its descriptor (the pool may have no room
+/// for a copy).
+fn move_frame(
+    old: &mut PipeEnd,
+    new: &mut PipeEnd,
+    rec: &crate::pipe::ring::Record,
+    pool: Option<&Arc<crate::transport::ipc::pool::ChunkPool>>,
+) -> bool {
+    let chunk = old.descriptor(rec).and_then(|d| pool?.share(d));
+    if let Some(chunk) = chunk.filter(|c| new.shares_pool(c.pool())) {
+        return new.send_shared(&chunk, rec.more()).is_ok();
+    }
+    let data = old.payload(rec);
+    match new.claim(data.len()) {
+        Ok(buf) => {
+            crate::copy::copy(buf, data);
+            new.commit(data.len(), rec.more());
+            true
+        }
+        Err(_) => false,
     }
 }
 

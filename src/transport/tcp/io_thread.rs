@@ -166,16 +166,20 @@ impl Loop {
         let mut stopping: Option<Instant> = None;
         loop {
             if stopping.is_none() && self.shared.stop.load(Ordering::Acquire) {
-                // The context is going: no more listening or reconnecting;
-                // connections flush what their sockets sent, within LINGER.
+                // The context is going: no more listening; connections
+                // (and connecters, connecting again) deliver what their
+                // sockets sent, within LINGER (as libzmq's `zmq_ctx_term`);
+                // commands just sent count too.
                 stopping = Some(Instant::now());
+                self.take_commands();
                 self.listeners.clear();
-                self.engines.retain(|_, e| e.connected());
+                self.engines.retain(|_, e| e.may_deliver());
             }
             if let Some(since) = stopping {
                 let now = Instant::now();
+                // Messages still to go have LINGER to reach a peer.
                 self.engines.retain(|_, e| {
-                    !e.flushed() && e.connected() && e.linger().map_or(true, |l| now < since + l)
+                    !e.flushed() && e.may_deliver() && e.linger().map_or(true, |l| now < since + l)
                 });
                 if self.engines.is_empty() {
                     return;
