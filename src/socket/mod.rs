@@ -659,7 +659,9 @@ impl Socket {
         /// this long after the socket closes; when the last handle of the
         /// context goes, dropping it waits for that, connecting again to a
         /// peer not yet there, as `zmq_ctx_term` does — with -1, until the
-        /// peer comes. Over inproc what was sent is already in the peer's
+        /// peer comes (a peer that was connected and went is not waited
+        /// for: what was queued for it is dropped). Over inproc what was
+        /// sent is already in the peer's
         /// pipe; 0 also discards messages queued to a name nobody has bound
         /// yet.
         linger, set_linger, get_linger, -1

@@ -120,6 +120,8 @@ pub(crate) struct Engine {
     /// The socket disconnected this endpoint, or is gone (told to ipc
     /// connecters, whose new pipe may not have reached the socket).
     forgotten: bool,
+    /// A connection of this engine came up once (its peer was there).
+    was_ready: bool,
     reconnect_at: Option<Instant>,
     backoff: Duration,
     out: Vec<u8>,
@@ -173,6 +175,7 @@ impl Engine {
             peer: None,
             deadline: None,
             forgotten: false,
+            was_ready: false,
             reconnect_at: None,
             backoff,
             out: Vec::new(),
@@ -255,10 +258,11 @@ impl Engine {
     }
 
     /// Whether what the socket sent may still reach a peer: a connection
-    /// is up or on its way up, or this is a connecter (it tries again, as
-    /// libzmq's do while LINGER lasts).
+    /// is up or on its way up, or this connecter's peer has yet to come
+    /// (it tries again, as libzmq's do while LINGER lasts). A peer that was
+    /// there and went is not waited for.
     pub fn may_deliver(&self) -> bool {
-        (self.stream.is_some() && !self.ended) || self.target.is_some()
+        (self.stream.is_some() && !self.ended) || (self.target.is_some() && !self.was_ready)
     }
 
     /// The socket closed its end of the pipe (or, holding none, told us).
@@ -882,6 +886,7 @@ impl Engine {
     }
 
     fn on_ready(&mut self, peer_id: Vec<u8>) {
+        self.was_ready = true;
         self.deadline = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match &mut self.end {
@@ -1100,6 +1105,7 @@ impl Engine {
 
     /// Starts passing segments; the connecter makes the pipe's.
     fn begin_shm(&mut self, peer: Offer, peer_id: Vec<u8>) {
+        self.was_ready = true;
         let Some(ours) = self.shm_offer() else {
             return self.lost();
         };

@@ -166,9 +166,10 @@ impl Loop {
         let mut stopping: Option<Instant> = None;
         loop {
             if stopping.is_none() && self.shared.stop.load(Ordering::Acquire) {
-                // The context is going: no more listening; connections
-                // (and connecters, connecting again) deliver what their
-                // sockets sent, within LINGER (as libzmq's `zmq_ctx_term`);
+                // The context is going: no more listening; connections,
+                // and connecters whose peer has yet to come, deliver what
+                // their sockets sent within LINGER (as `zmq_ctx_term`
+                // waits; but not for a peer that was there and went);
                 // commands just sent count too.
                 stopping = Some(Instant::now());
                 self.take_commands();
