@@ -269,6 +269,40 @@ fn pub_sub_with_libzmq_in_both_roles() {
     assert_eq!(got.join().unwrap(), b"T1");
 }
 
+/// A subscriber whose libzmq publisher goes and whose path a zeroring
+/// publisher binds next moves from ZMTP to shared memory: the new publisher
+/// gets the subscription the old connection carried, once.
+#[test]
+fn subscriber_moves_from_libzmq_to_shared_memory() {
+    let dir = Dir::new("moves");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let sub = socket(&ctx, Sub);
+    sub.set_reconnect_ivl(10).unwrap();
+    let events = monitor(&ctx, &sub, "moves");
+    let zctx = zmq::Context::new();
+    let zxpub = zmq_socket(&zctx, zmq::XPUB);
+    zxpub.set_linger(0).unwrap();
+    zxpub.bind(&ep).unwrap();
+    sub.connect(&ep).unwrap();
+    sub.set_subscribe(b"a").unwrap();
+    assert_eq!(zxpub.recv_bytes(0).unwrap(), b"\x01a");
+    zxpub.send("a1", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"a1");
+    drop(zxpub);
+    while zeroring::MonitorEvent::recv(&events, 0).unwrap().event != Event::Disconnected {}
+
+    let xpub = socket(&ctx, XPub);
+    xpub.set_xpub_verboser(true).unwrap();
+    xpub.bind(&ep).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
+    xpub.send("a2", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"a2");
+    sub.set_unsubscribe(b"a").unwrap();
+    // A second subscription would come before the cancel.
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00a");
+}
+
 #[test]
 fn router_dealer_with_libzmq_identity() {
     let dir = Dir::new("router");

@@ -1285,8 +1285,10 @@ impl Engine {
                     end.set_upstream();
                 }
                 // Subscriptions an earlier ZMTP connection took from the
-                // old pipe are not there to move.
-                for topic in self.subs.keys() {
+                // old pipe are not there to move. (From now on the shared
+                // pipe holds them all; after a loss the subscriber sends
+                // its own to the next pipe.)
+                for topic in std::mem::take(&mut self.subs).keys() {
                     let mut msg = Vec::with_capacity(1 + topic.len());
                     msg.push(1);
                     msg.extend_from_slice(topic);
