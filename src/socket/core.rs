@@ -194,7 +194,6 @@ impl Core {
         for (_, p) in self.io.pipes.iter_mut() {
             if p.end.handing_over() && !p.end.writing_closed() {
                 if self.sending {
-                    #[cfg(not(loom))]
                     self.shared.nudge();
                 } else {
                     p.end.close_writing();

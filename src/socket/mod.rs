@@ -99,17 +99,15 @@ impl SocketShared {
     /// Hands a pipe to the socket and wakes it.
     pub fn deliver(&self, np: NewPipe) {
         self.mail.lock().unwrap_or_else(|e| e.into_inner()).push(np);
-        self.has_mail.store(true, Ordering::Release);
-        // Strong: the socket may sleep knowing only strong writers, and the
-        // new pipe's may not be.
-        self.bell.ring_from(true);
+        self.nudge();
     }
 
-    /// Has the socket look at its pipes at its next call (a pipe of it is
-    /// being handed over), as new mail would.
-    #[cfg(not(loom))]
+    /// Has the socket look at its mail and pipes at its next call (a pipe
+    /// of it is being handed over), as new mail does.
     pub fn nudge(&self) {
         self.has_mail.store(true, Ordering::Release);
+        // Strong: the socket may sleep knowing only strong writers, and a
+        // new pipe's may not be.
         self.bell.ring_from(true);
     }
 

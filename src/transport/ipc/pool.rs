@@ -125,6 +125,14 @@ impl Descriptor {
             len: u64_at(16),
         })
     }
+
+    /// The chunk it names, by its place among all chunks, if the layout
+    /// has such a chunk and the frame fits in it.
+    fn global(&self) -> Option<usize> {
+        let &(size, count) = CLASSES.get(self.class as usize)?;
+        (self.index < count && self.len <= size as u64)
+            .then(|| class_start(self.class as usize) + self.index as usize)
+    }
 }
 
 /// One pipe's part of a pool: its ledger, how to read its reader's head,
@@ -342,11 +350,7 @@ impl ChunkPool {
     /// frame: to send the frame on to one more reader without a copy.
     pub fn share(self: &Arc<Self>, desc: &[u8]) -> Option<Chunk> {
         let d = Descriptor::decode(desc)?;
-        let &(size, count) = CLASSES.get(d.class as usize)?;
-        if d.index >= count || d.len > size as u64 {
-            return None;
-        }
-        let global = class_start(d.class as usize) + d.index as usize;
+        let global = d.global()?;
         let (offset, _, _) = layout(global)?;
         let mut s = self.state();
         if s.refs[global] == 0 || s.generations[global] != d.generation {
@@ -519,11 +523,7 @@ impl PeerPool {
     /// mapping, checked against the layout and the chunk's generation.
     pub fn resolve(&self, payload: &[u8]) -> Result<(usize, usize), Corrupt> {
         let d = Descriptor::decode(payload).ok_or(Corrupt)?;
-        let &(size, count) = CLASSES.get(d.class as usize).ok_or(Corrupt)?;
-        if d.index >= count || d.len > size as u64 {
-            return Err(Corrupt);
-        }
-        let global = class_start(d.class as usize) + d.index as usize;
+        let global = d.global().ok_or(Corrupt)?;
         // SAFETY: `global < CHUNKS`, so the word lies in the header, inside
         // the mapping and 8-aligned; it holds any bit pattern.
         let word = unsafe {

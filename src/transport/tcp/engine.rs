@@ -895,23 +895,9 @@ impl Engine {
                 end.attach(self.bell.clone());
             }
             None => {
-                let (mut ours, theirs) = pipe(PipeConfig {
-                    ring_capacity: self.desc.ring_capacity,
-                    hwm: [self.desc.rcvhwm, self.desc.sndhwm],
-                    ids: [
-                        Some(peer_id.into()),
-                        Some(self.desc.routing_id.clone().into()),
-                    ],
-                });
-                ours.set_strong();
+                let (mut ours, theirs) = self.socket_pipe(Some(peer_id));
                 ours.attach(self.bell.clone());
-                // Frames too large for the ring go into the socket's pool.
-                ours.set_pool_slot(self.desc.shared.pool_slot());
-                self.desc.shared.deliver(NewPipe {
-                    end: theirs,
-                    endpoint: self.endpoint.as_str().into(),
-                    replaces: None,
-                });
+                self.give_socket(theirs, None);
                 self.end = Some(ours);
             }
         }
@@ -928,22 +914,38 @@ impl Engine {
         }
     }
 
-    /// A new pipe between our socket and us, delivered to the socket, for
-    /// messages to queue in while there is no connection; we attach to it
-    /// when one is ready (or hand it over to a shared-memory pipe).
-    fn queue_pipe(&self) -> PipeEnd {
+    /// A new pipe between our socket and us (`peer_id`: the peer's routing
+    /// id, once known): our end and the socket's.
+    fn socket_pipe(&self, peer_id: Option<Vec<u8>>) -> (PipeEnd, PipeEnd) {
         let (mut ours, theirs) = pipe(PipeConfig {
             ring_capacity: self.desc.ring_capacity,
             hwm: [self.desc.rcvhwm, self.desc.sndhwm],
-            ids: [None, Some(self.desc.routing_id.clone().into())],
+            ids: [
+                peer_id.map(Into::into),
+                Some(self.desc.routing_id.clone().into()),
+            ],
         });
         ours.set_strong();
+        // Frames too large for the ring go into the socket's pool.
         ours.set_pool_slot(self.desc.shared.pool_slot());
+        (ours, theirs)
+    }
+
+    /// Sends the socket its end of a pipe (which carries on for `replaces`).
+    fn give_socket(&self, end: PipeEnd, replaces: Option<PipeEnd>) {
         self.desc.shared.deliver(NewPipe {
-            end: theirs,
+            end,
             endpoint: self.endpoint.as_str().into(),
-            replaces: None,
+            replaces,
         });
+    }
+
+    /// A pipe for messages to queue in while there is no connection, given
+    /// to the socket; we attach to it when one is ready (or hand it over to
+    /// a shared-memory pipe).
+    fn queue_pipe(&self) -> PipeEnd {
+        let (ours, theirs) = self.socket_pipe(None);
+        self.give_socket(theirs, None);
         ours
     }
 
@@ -1303,11 +1305,7 @@ impl Engine {
                 self.hand_over();
             }
             None => {
-                self.desc.shared.deliver(NewPipe {
-                    end,
-                    endpoint: self.endpoint.as_str().into(),
-                    replaces: None,
-                });
+                self.give_socket(end, None);
                 self.shm = Shm::Up(watch);
             }
         }
@@ -1365,11 +1363,7 @@ impl Engine {
             // The socket keeps the old pipe until the new one is in (so
             // that what refers to the old one can move over), then ends
             // the handover itself.
-            self.desc.shared.deliver(NewPipe {
-                end: new,
-                endpoint: self.endpoint.as_str().into(),
-                replaces: Some(old),
-            });
+            self.give_socket(new, Some(old));
         }
         watch
     }
