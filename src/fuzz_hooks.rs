@@ -23,11 +23,11 @@ fn pools() -> &'static (Arc<ChunkPool>, PeerPool) {
     })
 }
 
-/// The reader's side of a shared ring whose header and records are
-/// `data`: the first byte picks the region's size (64 B to 4 KiB), the next
-/// eight the published tail, then the region's bytes; what follows drives
-/// the consumer (peek, read, advance, release) while a hostile writer moves
-/// the tail and rewrites records. DESCRIPTOR records are resolved against
+/// The reader's side of a shared ring whose records are `data`: the first
+/// byte picks the region's size (64 B to 4 KiB), then the region's bytes;
+/// what follows drives the consumer (peek, read, advance, release) while a
+/// hostile writer rewrites words of the region (headers included: that is
+/// how a record is published). DESCRIPTOR records are resolved against
 /// a real peer pool. Panics only if a payload or chunk slice falls outside
 /// its memory: every other outcome (records, `Corrupt`) is fine.
 pub fn hostile_ring_reader(data: &[u8]) {
@@ -35,12 +35,8 @@ pub fn hostile_ring_reader(data: &[u8]) {
         return;
     };
     let capacity = ring::MIN_CAPACITY << (size % 7);
-    let (tail, rest) = rest.split_at(rest.len().min(8));
-    let mut t = [0u8; 8];
-    t[..tail.len()].copy_from_slice(tail);
     let (region, ops) = rest.split_at(rest.len().min(capacity));
-    let (mut rx, set_tail, set_word) = ring::hostile(capacity, region);
-    set_tail(u64::from_le_bytes(t));
+    let (mut rx, set_word) = ring::hostile(capacity, region);
     let (_, peer) = pools();
     let mut ops = ops.iter().copied();
     let word = |ops: &mut dyn Iterator<Item = u8>| {
@@ -52,7 +48,7 @@ pub fn hostile_ring_reader(data: &[u8]) {
     };
     for _ in 0..4096 {
         let Some(op) = ops.next() else { break };
-        match op % 4 {
+        match op % 3 {
             0 | 1 => match rx.peek() {
                 Ok(Some(rec)) => {
                     let payload = rx.payload(&rec);
@@ -66,13 +62,12 @@ pub fn hostile_ring_reader(data: &[u8]) {
                     }
                     std::hint::black_box((payload.first(), payload.last()));
                     rx.advance(rec);
-                    if op % 4 == 1 {
+                    if op % 3 == 1 {
                         rx.release();
                     }
                 }
                 Ok(None) | Err(_) => {}
             },
-            2 => set_tail(word(&mut ops)),
             _ => {
                 let off = word(&mut ops) as usize;
                 set_word(off, word(&mut ops));

@@ -6,34 +6,51 @@
 //! bytes. Both hold only offsets and counters, never pointers, so the same ring
 //! works in the heap or in a mapping shared by processes at different addresses.
 //!
-//! 1. `head` (the consumer's released cursor) and `tail` (the producer's
-//!    published cursor) are byte counts that only grow; a position's slot in
-//!    the region is `pos & (capacity - 1)`.
-//! 2. `head <= tail <= head + capacity`, and every position is a multiple of 8.
-//! 3. Bytes in `[head, tail)` belong to the consumer, which only reads them;
-//!    bytes in `[tail, head + capacity)` belong to the producer.
-//! 4. A record is an 8-byte header (payload length `u32`, flags `u32`) and the
-//!    payload padded to 8. A record never crosses the end of the region: where
-//!    it would, the producer fills the rest with a [`PADDING`] record and
-//!    starts again at offset 0, so every payload is one contiguous slice.
-//! 5. The producer writes records, then publishes them with a `Release` store
-//!    of `tail`; the consumer `Acquire`-loads `tail` before reading them. The
-//!    consumer finishes reading, then `Release`-stores `head`; the producer
-//!    `Acquire`-loads `head` before it overwrites anything.
+//! 1. `head` (the consumer's position) and `tail` (the producer's) are byte
+//!    counts that only grow; a position's slot in the region is
+//!    `pos & (capacity - 1)`. Every position is a multiple of 8.
+//! 2. A record is an 8-byte header word (payload length in the low 32 bits,
+//!    flags in the high 32, [`LIVE`] always among them, so a header is never
+//!    zero) and the payload padded to 8. A record never crosses the end of
+//!    the region: where it would, the producer fills the rest with a
+//!    [`PADDING`] record and starts again at offset 0, so every payload is
+//!    one contiguous slice.
+//! 3. A message is its records up to the first without [`MORE`]. A message
+//!    starts on a [`LINE`] boundary: after a message's last record both
+//!    sides round their position up to the next line, unless that record
+//!    is marked [`PACKED`] (the producer packs messages while the consumer
+//!    is far behind, when capacity matters more than who holds which line;
+//!    it then zeroes the word where the next message starts, in the line
+//!    it is writing, before it publishes).
+//! 4. **Publication is in the record** (as in Aeron's log buffers and
+//!    FastForward): there is no shared tail. The producer writes a batch of
+//!    whole messages, every header but the batch's first one plain, and
+//!    publishes the batch by storing that first header last, with
+//!    `Release`. The consumer `Acquire`-loads the header word at its head:
+//!    zero means nothing is published there yet.
+//! 5. **Free lines start with zero.** In the producer's free space, `[tail,
+//!    released head + capacity)`, the first word of every line is zero, so
+//!    the consumer never takes stale bytes for a header. The region starts
+//!    zeroed; the consumer zeroes the line-starting words of every record it
+//!    moves past (padding included) before it releases them; the producer
+//!    re-zeroes those it wrote beyond what it publishes (an abandoned claim,
+//!    a rollback) before its next publication.
+//! 6. The consumer `Release`-stores its head (and the count of messages it
+//!    moved past) in batches; the producer `Acquire`-loads them only when its
+//!    cached copy says the ring is full, before it overwrites anything.
 //!
-//! Each side keeps a private copy of the other side's cursor and only reloads
-//! it when that copy says the ring is full (producer) or empty (consumer), so
-//! while there is room and data the hot path touches no line the other side
-//! writes. Committing a record and publishing it are separate steps: several
-//! frames of one message are committed, then published with one store, which
-//! is how a reader sees all frames of a message or none.
+//! So a message costs the transfer of its own lines from producer to
+//! consumer and nothing else: no cursor line bounces per message, and since
+//! messages never share a line, the consumer never reads a line the
+//! producer will write again before the next lap (when a consumer keeps up,
+//! a shared line would travel back and forth once per message in it).
 //!
 //! The consumer counts whole messages it has released (`msgs`), so a producer
 //! can enforce a high-water mark in messages over a ring sized in bytes.
 //!
 //! Everything read back from the shared header or records is validated, so a
 //! corrupt or hostile peer in another process yields [`Corrupt`], never an
-//! out-of-bounds access.
+//! out-of-bounds access or an endless loop.
 
 use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
@@ -47,17 +64,29 @@ pub const MORE: u32 = 1;
 pub const PADDING: u32 = 2;
 /// The payload is a descriptor of data held elsewhere, not the data.
 pub const DESCRIPTOR: u32 = 4;
+/// Set in every header, so that a published header is never zero.
+const LIVE: u32 = 1 << 31;
+/// On a message's last record: the next message starts right after it,
+/// not on the next line (the ring is backlogged: see [`Producer::pack`]).
+const PACKED: u32 = 8;
+/// The flags a header may carry.
+const KNOWN: u32 = LIVE | MORE | PADDING | DESCRIPTOR | PACKED;
 
 const HEADER: u64 = 8;
 const ALIGN: u64 = 8;
+/// Messages start on boundaries of this many bytes: a cache line (a
+/// smaller one under loom, so that its small rings hold several messages).
+pub const LINE: u64 = if cfg!(loom) { 16 } else { 64 };
 /// Smallest region: room for a header and one word of payload, twice.
 pub const MIN_CAPACITY: usize = 64;
+/// Changes whenever the bytes two ends of a shared ring exchange change:
+/// part of the ipc upgrade's offer, so that different layouts never meet.
+pub const LAYOUT_VERSION: u8 = 2;
 
-/// The part of a ring both sides write, each on its own cache line.
+/// The part of a ring both sides write outside the records: the consumer's
+/// cursor, on a cache line of its own.
 #[repr(C)]
 pub struct RingHeader {
-    /// Written by the producer only: published tail position.
-    tail: CachePadded<AtomicU64>,
     /// Written by the consumer only.
     consumer: CachePadded<ConsumerCursor>,
 }
@@ -73,7 +102,6 @@ struct ConsumerCursor {
 impl RingHeader {
     fn new() -> Self {
         Self {
-            tail: CachePadded::new(AtomicU64::new(0)),
             consumer: CachePadded::new(ConsumerCursor {
                 head: AtomicU64::new(0),
                 msgs: AtomicU64::new(0),
@@ -137,7 +165,7 @@ impl Record {
     }
     /// The record's flags ([`MORE`], [`DESCRIPTOR`]).
     pub fn flags(&self) -> u32 {
-        self.flags
+        self.flags & (MORE | DESCRIPTOR)
     }
     /// Whether more frames of the same message follow.
     pub fn more(&self) -> bool {
@@ -160,9 +188,14 @@ struct RingRef {
     /// Keeps the memory behind `header` and `data` alive.
     _mem: Arc<dyn Send + Sync>,
     /// loom cannot see plain memory, so each 8-byte word of the region gets a
-    /// tracked cell that is touched wherever the word is written or read.
+    /// tracked cell that is touched wherever the word is written or read as
+    /// payload, and an atomic that stands for the word wherever it is read
+    /// or written as a header (payload writes are mirrored into it, so a
+    /// stale word taken for a header shows there as it would in memory).
     #[cfg(loom)]
     shadow: Arc<[loom::cell::UnsafeCell<()>]>,
+    #[cfg(loom)]
+    words: Arc<[AtomicU64]>,
 }
 
 impl RingRef {
@@ -206,6 +239,50 @@ impl RingRef {
         for w in 0.._size / ALIGN {
             let word = ((_pos & self.mask()) / ALIGN + w) as usize;
             self.shadow[word].with(|_| ());
+        }
+    }
+
+    /// The word at position `pos` (8-aligned), as the atomic its header
+    /// accesses go through.
+    #[inline(always)]
+    fn word(&self, pos: u64) -> &AtomicU64 {
+        let off = pos & self.mask;
+        #[cfg(loom)]
+        return &self.words[(off / ALIGN) as usize];
+        #[cfg(not(loom))]
+        // SAFETY: `off < cap` and 8-aligned (every position is), so the
+        // word lies inside the region, aligned for an AtomicU64; `_mem`
+        // keeps it alive. Header words are only ever accessed atomically
+        // while the other side may access them (invariants 4 to 6).
+        unsafe {
+            &*self.at(off).cast::<AtomicU64>()
+        }
+    }
+
+    /// Zeroes the first word of every line that starts in `[from, to)`
+    /// (invariant 5). Both sides call it only on bytes they own.
+    #[inline(always)]
+    fn zero_lines(&self, from: u64, to: u64) {
+        let mut line = (from + LINE - 1) & !(LINE - 1);
+        while line < to {
+            self.track_write(line, ALIGN);
+            self.word(line).store(0, Ordering::Relaxed);
+            line += LINE;
+        }
+    }
+
+    /// loom: copies the plain bytes of `[pos, pos + size)` into the words'
+    /// atomics, as a payload write changes what a later header read of the
+    /// same word would find. Nothing outside loom.
+    #[inline(always)]
+    fn mirror(&self, _pos: u64, _size: u64) {
+        #[cfg(loom)]
+        for w in 0.._size / ALIGN {
+            let off = (_pos + w * ALIGN) & self.mask();
+            // SAFETY: `off` is an 8-aligned slot inside the region, owned
+            // by the producer that calls this.
+            let v = unsafe { self.at(off).cast::<u64>().read() };
+            self.words[(off / ALIGN) as usize].store(v, Ordering::Relaxed);
         }
     }
 }
@@ -293,6 +370,10 @@ pub fn ring(capacity: usize) -> (Producer, Consumer) {
         shadow: (0..capacity / ALIGN as usize)
             .map(|_| loom::cell::UnsafeCell::new(()))
             .collect(),
+        #[cfg(loom)]
+        words: (0..capacity / ALIGN as usize)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
     };
     (Producer::new(r.clone()), Consumer::new(r))
 }
@@ -361,8 +442,19 @@ pub struct Producer {
     ring: RingRef,
     /// Where the next record goes: committed, maybe not yet published.
     tail: u64,
-    /// Last value stored to the shared tail.
+    /// Where the first unpublished record goes: a line boundary, and the
+    /// end of what is published.
     published: u64,
+    /// The header of the record at `published`, held back until the
+    /// publish that stores it (0: none committed yet).
+    first: u64,
+    /// The end of the last whole message committed (a line boundary).
+    msg_end: u64,
+    /// Position and header word of the first record of the message being
+    /// written, when it lies past `msg_end` (0: none).
+    msg_first: (u64, u64),
+    /// Everything the producer may have written lies below this position.
+    dirty: u64,
     /// Last head loaded from the consumer.
     cached_head: u64,
     /// Whole messages committed, and published.
@@ -376,9 +468,14 @@ pub struct Producer {
     prefetch_w: bool,
 }
 
-// SAFETY: the producer is the only writer of `[tail, head + capacity)` and of
-// the shared tail; moving it to another thread moves that exclusive role.
+// SAFETY: the producer is the only writer of `[tail, head + capacity)`;
+// moving it to another thread moves that exclusive role.
 unsafe impl Send for Producer {}
+
+#[inline(always)]
+fn line_up(pos: u64) -> u64 {
+    (pos + LINE - 1) & !(LINE - 1)
+}
 
 impl Producer {
     fn new(ring: RingRef) -> Self {
@@ -386,6 +483,10 @@ impl Producer {
             ring,
             tail: 0,
             published: 0,
+            first: 0,
+            msg_end: 0,
+            msg_first: (0, 0),
+            dirty: 0,
             cached_head: 0,
             msgs: 0,
             msgs_published: 0,
@@ -411,8 +512,10 @@ impl Producer {
     /// abandons the first.
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], ClaimError> {
+        self.abandon_claim();
         let start = self.make_room(len)?;
         self.claimed = Some((start, len as u32));
+        self.dirty = self.dirty.max(start + record_size(len as u64));
         // SAFETY: `make_room` made `[start, start + record)` producer-owned
         // and contiguous, so the payload after the header is in bounds and
         // nobody else touches it until it is published.
@@ -424,6 +527,17 @@ impl Producer {
         }
     }
 
+    /// loom: what a claim handed out may have been written; mirror it.
+    #[inline(always)]
+    fn abandon_claim(&mut self) {
+        #[cfg(loom)]
+        if let Some((start, len)) = self.claimed {
+            self.ring
+                .mirror(start + HEADER, record_size(len as u64) - HEADER);
+        }
+        self.claimed = None;
+    }
+
     /// Writes `data` as a whole one-frame message and publishes it: claim,
     /// copy, commit and publish in one step, for small messages (a fan-out
     /// writes each into several rings). Nothing may be committed and
@@ -431,21 +545,26 @@ impl Producer {
     #[inline]
     pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
         debug_assert_eq!(self.tail, self.published, "push inside a message");
+        self.abandon_claim();
         let len = data.len();
         let start = self.make_room(len)?;
-        self.claimed = None;
-        let off = start & self.ring.mask();
+        let end = start + record_size(len as u64);
         // SAFETY: `make_room` made `[start, start + record)` producer-owned
-        // and contiguous, 8-aligned; nobody reads it until the publish below.
+        // and contiguous, 8-aligned; nobody reads it before the header's
+        // store below.
         unsafe {
-            self.ring.at(off).cast::<u64>().write((len as u64).to_le());
             crate::copy::copy(
-                std::slice::from_raw_parts_mut(self.ring.at(off + HEADER), len),
+                std::slice::from_raw_parts_mut(
+                    self.ring.at((start & self.ring.mask()) + HEADER),
+                    len,
+                ),
                 data,
             );
         }
-        self.tail = start + record_size(len as u64);
-        self.msgs += 1;
+        self.ring.mirror(start + HEADER, end - start - HEADER);
+        self.dirty = self.dirty.max(end);
+        let flags = self.end_message(end);
+        self.put_header(start, len as u64 | (((flags | LIVE) as u64) << 32));
         self.publish();
         Ok(())
     }
@@ -464,7 +583,7 @@ impl Producer {
             self.pad(pad);
         }
         let start = self.tail;
-        self.ring.track_write(start, need);
+        self.ring.track_write(start + HEADER, need - HEADER);
         self.prefetch_own(start);
         Ok(start)
     }
@@ -472,14 +591,27 @@ impl Producer {
     /// Fills the `pad` bytes left before the region's end with a padding
     /// record, so that the next record starts at offset 0.
     fn pad(&mut self, pad: u64) {
-        let off = self.tail & self.ring.mask();
-        self.ring.track_write(self.tail, pad);
-        let word = (pad - HEADER) | ((PADDING as u64) << 32);
-        // SAFETY: `off < cap` and `pad >= 8`, so the header lies inside the
-        // region, in bytes the producer owns (checked against head by
-        // `place`), 8-aligned because every position is.
-        unsafe { self.ring.at(off).cast::<u64>().write(word.to_le()) };
+        let at = self.tail;
+        if self.msg_end == at {
+            self.msg_first = (at, 0);
+        }
+        self.put_header(at, (pad - HEADER) | (((PADDING | LIVE) as u64) << 32));
+        self.dirty = self.dirty.max(at + HEADER);
         self.tail += pad;
+    }
+
+    /// Writes the header of the record at `pos`; the first one of the
+    /// unpublished batch is held back for [`publish`](Self::publish).
+    #[inline(always)]
+    fn put_header(&mut self, pos: u64, word: u64) {
+        if pos == self.published {
+            self.first = word;
+        } else {
+            if self.msg_first == (pos, 0) {
+                self.msg_first.1 = word;
+            }
+            self.ring.word(pos).store(word, Ordering::Relaxed);
+        }
     }
 
     /// Asks for the line a few records on in exclusive state, if it is
@@ -557,41 +689,136 @@ impl Producer {
     /// If nothing is claimed, or `len` exceeds the claim.
     #[inline]
     pub fn commit(&mut self, len: usize, flags: u32) {
+        self.abandon_claim_for_commit();
         let (start, claimed) = self.claimed.take().expect("commit without claim");
         assert!(
             len <= claimed as usize,
             "commit of {len} bytes exceeds claim of {claimed}"
         );
-        let word = (len as u64) | ((flags as u64) << 32);
-        self.ring.track_write(start, HEADER);
-        // SAFETY: `start` was validated by `claim` as producer-owned and
-        // 8-aligned, with room for the header.
-        unsafe {
-            self.ring
-                .at(start & self.ring.mask())
-                .cast::<u64>()
-                .write(word.to_le())
+        if self.msg_end == start {
+            self.msg_first = (start, 0);
+        }
+        let end = start + record_size(len as u64);
+        let flags = if flags & MORE == 0 {
+            self.end_message(end) | flags & DESCRIPTOR
+        } else {
+            self.tail = end;
+            flags & (MORE | DESCRIPTOR)
         };
-        self.tail = start + record_size(len as u64);
-        if flags & MORE == 0 {
-            self.msgs += 1;
+        self.put_header(start, len as u64 | (((flags | LIVE) as u64) << 32));
+    }
+
+    /// A message's last record ends at `end`: where the next message
+    /// starts, and the flag that tells the consumer.
+    #[inline(always)]
+    fn end_message(&mut self, end: u64) -> u32 {
+        self.msgs += 1;
+        let flags = if end % LINE != 0 && self.pack(end) {
+            // Where the next message starts may hold an old lap's bytes:
+            // unlike a line's first word, nobody zeroed it.
+            self.ring.word(end).store(0, Ordering::Relaxed);
+            self.tail = end;
+            PACKED
+        } else {
+            self.tail = line_up(end);
+            0
+        };
+        self.msg_end = self.tail;
+        flags
+    }
+
+    /// Whether the message ending at `end` should be followed in the same
+    /// line: when more than a quarter of the ring waits for the consumer,
+    /// it reads lines the producer has long left, and packing makes room
+    /// for up to four times as many small messages. The word at `end` must
+    /// be ours. The cached head only ever overstates the backlog, so the
+    /// real one is loaded only when the cached one says to pack: about once
+    /// per quarter ring while the consumer keeps up.
+    #[inline(always)]
+    fn pack(&mut self, end: u64) -> bool {
+        let quarter = self.ring.cap / 4;
+        if end - self.cached_head <= quarter {
+            return false;
+        }
+        self.refresh_head();
+        end - self.cached_head > quarter && end + HEADER - self.cached_head <= self.ring.cap
+    }
+
+    /// Loads the consumer's head into the cache, if it is one an honest
+    /// consumer could have stored.
+    #[inline(never)]
+    fn refresh_head(&mut self) {
+        let head = self.ring.header().consumer.head.load(Ordering::Acquire);
+        if head >= self.cached_head && head <= self.published {
+            self.cached_head = head;
         }
     }
 
-    /// Makes every committed record visible to the consumer.
+    /// loom: mirror the claimed record's bytes before it is committed.
+    #[inline(always)]
+    fn abandon_claim_for_commit(&mut self) {
+        #[cfg(loom)]
+        if let Some((start, len)) = self.claimed {
+            self.ring
+                .mirror(start + HEADER, record_size(len as u64) - HEADER);
+        }
+    }
+
+    /// Makes every whole message committed visible to the consumer; the
+    /// frames of a message still being written stay unpublished.
     #[inline]
     pub fn publish(&mut self) {
-        if self.tail != self.published {
-            self.ring.header().tail.store(self.tail, Ordering::Release);
-            self.published = self.tail;
-            self.msgs_published = self.msgs;
+        let end = self.msg_end;
+        if end == self.published {
+            return;
         }
+        // Invariant 5 beyond the batch: the next message starts at `end`.
+        if self.dirty > end {
+            self.clean_beyond(end);
+        }
+        let (at, next_first) = if self.tail != end {
+            // The message being written starts at `end`: its first header,
+            // already stored, becomes the next batch's held-back one.
+            let (pos, word) = self.msg_first;
+            debug_assert_eq!(pos, end);
+            self.ring.word(pos).store(0, Ordering::Relaxed);
+            (pos, word)
+        } else {
+            (end, 0)
+        };
+        debug_assert_eq!(at, end);
+        self.ring
+            .word(self.published)
+            .store(self.first, Ordering::Release);
+        self.first = next_first;
+        self.published = end;
+        self.msgs_published = self.msgs;
+    }
+
+    /// Zeroes the lines the producer wrote past `end` that no published
+    /// record will cover (an abandoned claim, a shortened commit).
+    #[cold]
+    fn clean_beyond(&mut self, end: u64) {
+        #[cfg(loom)]
+        self.ring.mirror(end, self.dirty - end);
+        let keep = if self.tail != end { self.tail } else { end };
+        self.ring.zero_lines(keep.max(end), self.dirty);
+        self.dirty = keep;
     }
 
     /// Drops everything committed since the last publish.
     pub fn rollback(&mut self) {
-        self.claimed = None;
+        self.abandon_claim();
+        #[cfg(loom)]
+        self.ring
+            .mirror(self.published, self.dirty.saturating_sub(self.published));
+        if self.dirty > self.published {
+            self.ring.zero_lines(self.published + 1, self.dirty);
+        }
+        self.dirty = self.published;
         self.tail = self.published;
+        self.msg_end = self.published;
+        self.first = 0;
         self.msgs = self.msgs_published;
     }
 
@@ -644,28 +871,23 @@ impl Producer {
 /// A ring over `capacity` bytes of heap memory laid out as a shared
 /// mapping would be (header, then region), filled from `bytes`, whose
 /// consumer then reads what a hostile writer left there; the returned
-/// closure stores a new published tail, as such a writer could at any time.
+/// closure rewrites a word of the region, as such a writer could at any
+/// time.
 #[cfg(fuzzing)]
-pub(crate) fn hostile(
-    capacity: usize,
-    bytes: &[u8],
-) -> (Consumer, impl Fn(u64), impl Fn(usize, u64)) {
+pub(crate) fn hostile(capacity: usize, bytes: &[u8]) -> (Consumer, impl Fn(usize, u64)) {
     let (tx, rx) = ring(capacity);
     let r = tx.ring.clone();
     let n = bytes.len().min(capacity);
     // SAFETY: the region is `capacity` bytes and nobody reads it yet.
     unsafe { r.at(0).copy_from_nonoverlapping(bytes.as_ptr(), n) };
-    let w = r.clone();
-    let set_tail = move |t: u64| r.header().tail.store(t, Ordering::Release);
     let set_word = move |off: usize, v: u64| {
-        let off = (off as u64 & w.mask()) & !(ALIGN - 1);
-        // SAFETY: `off` is an 8-aligned slot inside the region. The fuzz
-        // target is single-threaded: this stands in for a writer in
-        // another process rewriting published bytes, which the consumer
-        // must survive.
-        unsafe { w.at(off).cast::<u64>().write(v) }
+        let off = (off as u64 & r.mask()) & !(ALIGN - 1);
+        // The fuzz target is single-threaded: this stands in for a writer
+        // in another process rewriting published bytes, which the
+        // consumer must survive.
+        r.word(off).store(v, Ordering::Release);
     };
-    (rx, set_tail, set_word)
+    (rx, set_word)
 }
 
 /// Reads a ring's released position from outside its producer.
@@ -684,7 +906,7 @@ impl HeadWatch {
     }
 }
 
-/// How far ahead of its head a consumer prefetches: four cache lines.
+/// How far ahead of its tail the producer asks for its next lines.
 const PREFETCH_AHEAD: u64 = 256;
 
 /// The reading end of a ring.
@@ -694,15 +916,14 @@ pub struct Consumer {
     head: u64,
     /// Last value stored to the shared head.
     released: u64,
-    /// Last tail loaded from the producer.
-    cached_tail: u64,
     /// Whole messages advanced past, and released.
     msgs: u64,
     msgs_released: u64,
 }
 
-// SAFETY: the consumer is the only reader of `[head, tail)` and only writer of
-// the shared head; moving it to another thread moves that exclusive role.
+// SAFETY: the consumer is the only reader of the records it has been
+// published and only writer of the shared head; moving it to another
+// thread moves that exclusive role.
 unsafe impl Send for Consumer {}
 
 impl Consumer {
@@ -711,7 +932,6 @@ impl Consumer {
             ring,
             head: 0,
             released: 0,
-            cached_tail: 0,
             msgs: 0,
             msgs_released: 0,
         }
@@ -720,66 +940,42 @@ impl Consumer {
     /// The next record, skipping padding; `None` when nothing is published.
     #[inline]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
-        loop {
-            if self.head == self.cached_tail {
-                let tail = self.ring.header().tail.load(Ordering::Acquire);
-                if tail < self.head || tail - self.released > self.ring.cap || tail % ALIGN != 0 {
-                    return Err(Corrupt);
-                }
-                self.cached_tail = tail;
-                if self.head == tail {
-                    return Ok(None);
-                }
+        // An honest ring has at most one padding record in a row; a
+        // hostile writer that keeps adding them gets `Corrupt`, not a
+        // reader that never returns.
+        for _ in 0..2 {
+            let word = self.ring.word(self.head).load(Ordering::Acquire);
+            if word == 0 {
+                return Ok(None);
             }
-            let off = self.head & self.ring.mask();
-            self.prefetch_ahead();
-            self.ring.track_read(self.head, HEADER);
-            // SAFETY: `head < cached_tail`, so (invariant 3) the 8-aligned header
-            // at `off <= cap - 8` is published and the producer no longer writes it.
-            let word = u64::from_le(unsafe { self.ring.at(off).cast::<u64>().read() });
             let (len, flags) = (word as u32, (word >> 32) as u32);
+            let off = self.head & self.ring.mask();
             let size = record_size(len as u64);
-            if size > self.ring.cap - off || self.head + size > self.cached_tail {
+            if flags & LIVE == 0 || flags & !KNOWN != 0 || size > self.ring.cap - off {
                 return Err(Corrupt);
             }
-            if flags & PADDING != 0 {
-                self.head += size;
-                continue;
+            if flags & PADDING == 0 {
+                let flags = flags & !LIVE;
+                return Ok(Some(Record { len, flags }));
             }
-            return Ok(Some(Record { len, flags }));
-        }
-    }
-
-    /// Asks the cache for a line a few records on, if it is published: a
-    /// reader that walks several rings in turn (a SUB per publisher, or one
-    /// thread draining several sockets) otherwise meets each line's miss
-    /// when it gets there. Unpublished lines are left alone, or the producer
-    /// would have to take them back to write them.
-    #[inline(always)]
-    fn prefetch_ahead(&self) {
-        let ahead = self.head + PREFETCH_AHEAD;
-        if ahead < self.cached_tail {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch is only a hint, it cannot fault; the
-            // address is inside the region (offset masked).
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(self.ring.at(ahead & self.ring.mask()).cast());
+            if off + size != self.ring.cap {
+                return Err(Corrupt);
             }
+            self.ring.zero_lines(self.head, self.head + size);
+            self.head += size;
         }
+        Err(Corrupt)
     }
 
     /// The payload of a record returned by [`peek`](Self::peek).
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
-        debug_assert!(
-            self.head < self.cached_tail,
-            "payload of a record not peeked"
-        );
-        self.ring.track_read(self.head, record_size(rec.len as u64));
-        // SAFETY: `peek` checked that the record at `head` is published, not
-        // released and inside the region; `head` moves only in `advance`
-        // (`&mut self`), so while `&self` is borrowed the bytes stay unchanged.
+        self.ring
+            .track_read(self.head + HEADER, record_size(rec.len as u64) - HEADER);
+        // SAFETY: `peek` checked that the record at `head` is published
+        // (its header was acquired), not released and inside the region;
+        // `head` moves only in `advance` (`&mut self`), so while `&self` is
+        // borrowed the bytes stay unchanged.
         unsafe {
             std::slice::from_raw_parts(
                 self.ring.at((self.head & self.ring.mask()) + HEADER),
@@ -792,13 +988,14 @@ impl Consumer {
     /// until [`release`](Self::release).
     #[inline]
     pub fn advance(&mut self, rec: Record) {
-        debug_assert!(
-            self.head < self.cached_tail,
-            "advance past a record not peeked"
-        );
-        self.head += record_size(rec.len as u64);
+        let end = self.head + record_size(rec.len as u64);
+        self.ring.zero_lines(self.head, end);
+        self.head = end;
         if rec.flags & MORE == 0 {
             self.msgs += 1;
+            if rec.flags & PACKED == 0 {
+                self.head = line_up(end);
+            }
         }
     }
 
@@ -814,11 +1011,12 @@ impl Consumer {
         }
     }
 
-    /// Whether every record seen published has been advanced past (checked
-    /// against the cached tail only: no shared load).
+    /// Whether nothing is published beyond what was advanced past: the
+    /// word at the head is still zero (one load of the line the next peek
+    /// reads anyway).
     #[inline]
     pub fn caught_up(&self) -> bool {
-        self.head == self.cached_tail
+        self.ring.word(self.head).load(Ordering::Relaxed) == 0
     }
 
     /// Bytes advanced past but not yet released.
@@ -899,6 +1097,19 @@ mod tests {
     }
 
     #[test]
+    fn frames_of_a_message_share_lines_messages_do_not() {
+        let (mut tx, mut rx) = ring(256);
+        put(&mut tx, &[1; 8], MORE).unwrap();
+        assert_eq!(tx.position(), 16);
+        put(&mut tx, &[2; 8], 0).unwrap();
+        assert_eq!(tx.position(), 64, "the next message starts a line");
+        tx.publish();
+        assert_eq!(take(&mut rx), Some((vec![1; 8], MORE)));
+        assert_eq!(take(&mut rx), Some((vec![2; 8], 0)));
+        assert_eq!(take(&mut rx), None);
+    }
+
+    #[test]
     fn oversized_records_are_refused() {
         let (mut tx, _rx) = ring(64);
         assert_eq!(tx.max_payload(), 24);
@@ -917,42 +1128,126 @@ mod tests {
         // Found by the fuzzer: a header-only record at `cap - 8` has its
         // (empty) payload one past the region's end.
         let (mut tx, mut rx) = ring(64);
-        for _ in 0..8 {
-            put(&mut tx, &[], 0).unwrap();
+        for _ in 0..7 {
+            put(&mut tx, &[], MORE).unwrap();
         }
+        put(&mut tx, &[], 0).unwrap();
         tx.publish();
-        for _ in 0..8 {
-            assert_eq!(take(&mut rx), Some((vec![], 0)));
+        for _ in 0..7 {
+            assert_eq!(take(&mut rx), Some((vec![], MORE)));
         }
+        assert_eq!(take(&mut rx), Some((vec![], 0)));
     }
 
     #[test]
     fn push_publishes_whole_messages_and_pads_at_the_end() {
-        let (mut tx, mut rx) = ring(64);
+        let (mut tx, mut rx) = ring(256);
         // A claim left standing is abandoned by the push.
         tx.claim(8).unwrap();
-        tx.push(&[1; 16]).unwrap(); // 24 bytes at 0
+        tx.push(&[1; 40]).unwrap(); // [0, 48)
         assert!(tx.claimed_mut().is_none());
-        tx.push(&[2; 16]).unwrap(); // 24 bytes at 24
-                                    // 16 bytes are left before the end, too few: padding, then 24 at
-                                    // 64, which needs the first record released.
-        assert_eq!(tx.push(&[3; 16]).unwrap_err(), ClaimError::Full);
-        assert_eq!(tx.push(&[0; 25]).unwrap_err(), ClaimError::TooLarge);
-        assert_eq!(take(&mut rx), Some((vec![1; 16], 0)));
+        assert_eq!(tx.position(), 64, "a line of its own: the reader keeps up");
+        // More than a quarter of the ring waits: packed.
+        tx.push(&[2; 40]).unwrap(); // [64, 112)
+        assert_eq!(tx.position(), 112);
+        tx.push(&[3; 40]).unwrap(); // [112, 160)
+        tx.push(&[4; 80]).unwrap(); // [160, 248)
+        assert_eq!(tx.position(), 248);
+        // 8 bytes are left before the end: padding, then the record at
+        // 256, which needs the first line released.
+        assert_eq!(tx.push(&[5; 16]).unwrap_err(), ClaimError::Full);
+        assert_eq!(tx.push(&[0; 121]).unwrap_err(), ClaimError::TooLarge);
+        assert_eq!(take(&mut rx), Some((vec![1; 40], 0)));
         rx.release();
-        tx.push(&[3; 16]).unwrap();
-        assert_eq!(tx.position(), 64 + 24);
-        assert_eq!(take(&mut rx), Some((vec![2; 16], 0)));
-        assert_eq!(take(&mut rx), Some((vec![3; 16], 0)));
+        tx.push(&[5; 16]).unwrap();
+        assert_eq!(tx.position(), 256 + 24);
+        assert_eq!(take(&mut rx), Some((vec![2; 40], 0)));
+        assert_eq!(take(&mut rx), Some((vec![3; 40], 0)));
+        assert_eq!(take(&mut rx), Some((vec![4; 80], 0)));
+        assert_eq!(take(&mut rx), Some((vec![5; 16], 0)));
         assert_eq!(take(&mut rx), None);
         rx.release();
         assert_eq!(tx.queued_msgs(), 0);
     }
 
     #[test]
-    fn corrupt_tail_is_reported() {
+    fn a_backlogged_ring_holds_small_messages_packed() {
+        // 32-byte messages, nobody reading: a line each would hold 64.
+        let (mut tx, mut rx) = ring(4096);
+        let mut n = 0u32;
+        while tx.push(&[n as u8 | 1; 32]).is_ok() {
+            n += 1;
+        }
+        assert!(n >= 90, "{n} messages of 32 B in 4 KiB");
+        for i in 0..n {
+            assert_eq!(take(&mut rx), Some((vec![i as u8 | 1; 32], 0)));
+        }
+        assert_eq!(take(&mut rx), None);
+    }
+
+    #[test]
+    fn publish_leaves_a_message_being_written_unpublished() {
+        let (mut tx, mut rx) = ring(256);
+        put(&mut tx, b"one", 0).unwrap();
+        put(&mut tx, b"two-a", MORE).unwrap();
+        tx.publish();
+        assert_eq!(tx.unpublished(), 16);
+        assert_eq!(take(&mut rx), Some((b"one".to_vec(), 0)));
+        assert_eq!(take(&mut rx), None, "half a message is never seen");
+        put(&mut tx, b"two-b", 0).unwrap();
+        tx.publish();
+        assert_eq!(take(&mut rx), Some((b"two-a".to_vec(), MORE)));
+        assert_eq!(take(&mut rx), Some((b"two-b".to_vec(), 0)));
+        assert_eq!(take(&mut rx), None);
+    }
+
+    #[test]
+    fn abandoned_bytes_are_never_taken_for_a_header() {
+        // A long claim written and abandoned, then a short message: the
+        // lines the long one dirtied lie where later messages start.
+        let (mut tx, mut rx) = ring(1024);
+        let buf = tx.claim(300).unwrap();
+        buf.fill(0xff);
+        put(&mut tx, b"x", 0).unwrap();
+        tx.publish();
+        assert_eq!(take(&mut rx), Some((b"x".to_vec(), 0)));
+        assert_eq!(take(&mut rx), None);
+        // And a rollback's.
+        tx.claim(300).unwrap().fill(0xee);
+        tx.commit(300, MORE);
+        tx.rollback();
+        put(&mut tx, b"y", 0).unwrap();
+        tx.publish();
+        assert_eq!(take(&mut rx), Some((b"y".to_vec(), 0)));
+        assert_eq!(take(&mut rx), None);
+        rx.release();
+        // Around the region many times: what was read is zeroed again.
+        for round in 0..200u32 {
+            let data = vec![(round % 251) as u8 | 1; 1 + (round as usize * 37) % 200];
+            put(&mut tx, &data, 0).unwrap();
+            tx.publish();
+            assert_eq!(take(&mut rx).unwrap().0, data);
+            assert_eq!(take(&mut rx), None);
+            rx.release();
+        }
+    }
+
+    #[test]
+    fn hostile_headers_are_corrupt() {
         let (tx, mut rx) = ring(64);
-        tx.ring.header().tail.store(1000, Ordering::Release);
+        // A header without LIVE, one with unknown flags, one too long.
+        for word in [
+            5u64,
+            5 | (0x4000_0000u64 << 32),
+            100 | ((LIVE as u64) << 32),
+        ] {
+            tx.ring.word(0).store(word, Ordering::Release);
+            assert_eq!(rx.peek(), Err(Corrupt), "{word:#x}");
+        }
+        // Padding that does not end at the region's end.
+        tx.ring
+            .word(0)
+            .store(8 | (((PADDING | LIVE) as u64) << 32), Ordering::Release);
         assert_eq!(rx.peek(), Err(Corrupt));
     }
 }

@@ -29,7 +29,8 @@ use std::sync::Arc;
 
 /// The READY property announcing shared-memory pipes.
 pub(crate) const PROPERTY: &str = "X-ZR-Shm";
-const VERSION: u8 = 2;
+/// The offer's own format (3: the ring's layout version follows it).
+const VERSION: u8 = 3;
 /// Offer flag: this process's doorbell writers rely on membarrier (their
 /// fence is a compiler fence). Both sides must agree, or a sleeper could
 /// miss a wake-up: the fences pair across processes.
@@ -64,18 +65,19 @@ impl Offer {
         }
     }
 
-    /// The property's value: version, flags, RCVHWM and ring size (u64
-    /// big-endian).
+    /// The property's value: version, the ring's layout version, flags,
+    /// RCVHWM and ring size (u64 big-endian). Two builds whose rings are
+    /// laid out differently refuse each other's offers and stay with ZMTP.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = vec![VERSION, self.flags];
+        let mut v = vec![VERSION, ring::LAYOUT_VERSION, self.flags];
         v.extend_from_slice(&self.rcvhwm.to_be_bytes());
         v.extend_from_slice(&self.ring_capacity.to_be_bytes());
         v
     }
 
-    /// A peer's offer, if well-formed and of our version.
+    /// A peer's offer, if well-formed and of our version and ring layout.
     pub fn decode(v: &[u8]) -> Option<Offer> {
-        let [VERSION, flags, rest @ ..] = v else {
+        let [VERSION, ring::LAYOUT_VERSION, flags, rest @ ..] = v else {
             return None;
         };
         let (hwm, cap) = rest.split_at_checked(8)?;
@@ -247,8 +249,11 @@ mod tests {
         let o = Offer::ours(1000, 1 << 18);
         assert_eq!(Offer::decode(&o.encode()), Some(o));
         let mut bad = o.encode();
-        bad[0] = 3;
+        bad[0] = 2;
         assert_eq!(Offer::decode(&bad), None, "other version");
+        let mut bad = o.encode();
+        bad[1] = ring::LAYOUT_VERSION - 1;
+        assert_eq!(Offer::decode(&bad), None, "other ring layout");
         assert_eq!(Offer::decode(&o.encode()[..10]), None, "short");
         let mut odd = Offer::ours(0, 4096);
         odd.ring_capacity = 5000;
