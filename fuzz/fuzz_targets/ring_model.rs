@@ -4,9 +4,12 @@
 //!
 //! The model mirrors the ring's byte accounting independently: positions are
 //! monotonically increasing `u64`s, each record takes `8 + round_up(len, 8)`
-//! bytes, and a record that would cross the end of the region is preceded by
-//! a padding record filling the rest of it. From that it predicts, for every
-//! operation:
+//! bytes, a record that would cross the end of the region is preceded by
+//! a padding record filling the rest of it, and after a message's last
+//! record the next message starts on the next line, unless more than a
+//! quarter of the ring waits for the consumer (as the producer last loaded
+//! its head) and the next header's word is free: then it packs right behind.
+//! From that it predicts, for every operation:
 //!
 //! * `claim`: `TooLarge` iff `len > max_payload()` or the record could never
 //!   fit beside the unpublished bytes (`unpublished + pad + need > cap`);
@@ -15,8 +18,10 @@
 //!   slice of exactly `len` bytes. `Corrupt` is never expected.
 //! * `peek`: exactly the published, not yet advanced records, FIFO, padding
 //!   skipped, with byte-exact payloads and the flags given to `commit`.
-//!   Nothing committed is visible before `publish`; `rollback` discards
-//!   exactly the unpublished records (and padding).
+//!   Nothing committed is visible before `publish`, which publishes whole
+//!   messages only; `rollback` discards exactly the unpublished records
+//!   (and padding). Stale bytes the producer abandoned (claims written and
+//!   never committed, records rolled back) are never taken for records.
 //! * `advance`d but unreleased space is not reusable until `release`.
 //! * counters: `unpublished`, `unreleased`, `unreleased_msgs`, `caught_up`,
 //!   `queued_msgs`, `below`, `max_payload`, `capacity`.
@@ -32,7 +37,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::collections::VecDeque;
-use zeroring::ring::{self, ClaimError, Consumer, Producer, Record, DESCRIPTOR, MORE};
+use zeroring::ring::{self, ClaimError, Consumer, Producer, Record, DESCRIPTOR, LINE, MORE};
 
 #[derive(Arbitrary, Debug)]
 struct Case {
@@ -110,7 +115,13 @@ fn fill(buf: &mut [u8], serial: u64, seed: u8) -> Vec<u8> {
 #[derive(Debug, Clone)]
 enum Entry {
     Pad { pos: u64, size: u64 },
-    Rec { pos: u64, flags: u32, data: Vec<u8> },
+    /// `next`: where the consumer goes after it.
+    Rec {
+        pos: u64,
+        flags: u32,
+        data: Vec<u8>,
+        next: u64,
+    },
 }
 
 impl Entry {
@@ -126,12 +137,14 @@ struct Model {
     cap: u64,
     /// Producer: next free position (committed + padding of live claims).
     tail: u64,
-    /// Producer: last published tail.
+    /// Producer: end of what is published.
     published: u64,
+    /// Producer: end of the last whole message committed.
+    msg_end: u64,
+    /// Producer: its cached copy of the released head.
+    cached: u64,
     /// Consumer: next position to read (advanced past, padding skipped).
     chead: u64,
-    /// Consumer: its cached copy of the published tail.
-    ctail: u64,
     /// Consumer: released head.
     released: u64,
     /// The live claim: start position and the bytes written into it.
@@ -152,8 +165,9 @@ impl Model {
             cap,
             tail: 0,
             published: 0,
+            msg_end: 0,
+            cached: 0,
             chead: 0,
-            ctail: 0,
             released: 0,
             claimed: None,
             unpub: VecDeque::new(),
@@ -182,10 +196,13 @@ impl Model {
         } else {
             self.cap - off
         };
+        if self.tail + pad + need - self.cached > self.cap {
+            self.cached = self.released;
+        }
         if (self.tail - self.published) + pad + need > self.cap {
             return Err(ClaimError::TooLarge);
         }
-        if self.tail + pad + need - self.released > self.cap {
+        if self.tail + pad + need - self.cached > self.cap {
             return Err(ClaimError::Full);
         }
         if pad > 0 {
@@ -201,26 +218,44 @@ impl Model {
     fn commit(&mut self, len: usize, flags: u32) {
         let (start, mut data) = self.claimed.take().expect("model: commit without claim");
         data.truncate(len);
+        let end = start + record_size(len as u64);
+        let next = if flags & MORE != 0 {
+            end
+        } else {
+            self.msgs += 1;
+            let quarter = self.cap / 4;
+            let mut packed = false;
+            if end % LINE != 0 && end - self.cached > quarter {
+                if self.released >= self.cached && self.released <= self.published {
+                    self.cached = self.released;
+                }
+                packed = end - self.cached > quarter && end + HEADER - self.cached <= self.cap;
+            }
+            let next = if packed { end } else { (end + LINE - 1) & !(LINE - 1) };
+            self.msg_end = next;
+            next
+        };
         self.unpub.push_back(Entry::Rec {
             pos: start,
             flags,
             data,
+            next,
         });
-        self.tail = start + record_size(len as u64);
-        if flags & MORE == 0 {
-            self.msgs += 1;
-        }
+        self.tail = next;
     }
 
     fn publish(&mut self) {
-        self.published = self.tail;
-        self.pubq.extend(self.unpub.drain(..));
+        self.published = self.msg_end;
+        while self.unpub.front().is_some_and(|e| e.pos() < self.msg_end) {
+            self.pubq.push_back(self.unpub.pop_front().unwrap());
+        }
         self.msgs_published = self.msgs;
     }
 
     fn rollback(&mut self) {
         self.claimed = None;
         self.tail = self.published;
+        self.msg_end = self.published;
         self.unpub.clear();
         self.msgs = self.msgs_published;
     }
@@ -228,16 +263,7 @@ impl Model {
     /// Mirrors `Consumer::peek`: the front record, skipping padding.
     fn peek(&mut self) -> Option<(u32, Vec<u8>)> {
         loop {
-            if self.chead == self.ctail {
-                self.ctail = self.published;
-                if self.chead == self.ctail {
-                    return None;
-                }
-            }
-            let front = self
-                .pubq
-                .front()
-                .expect("model: published bytes without entries");
+            let front = self.pubq.front()?;
             assert_eq!(front.pos(), self.chead, "model: entry position drift");
             match front {
                 Entry::Pad { size, .. } => {
@@ -251,9 +277,11 @@ impl Model {
 
     fn advance(&mut self) {
         match self.pubq.pop_front() {
-            Some(Entry::Rec { pos, flags, data }) => {
+            Some(Entry::Rec {
+                pos, flags, next, ..
+            }) => {
                 assert_eq!(pos, self.chead);
-                self.chead = pos + record_size(data.len() as u64);
+                self.chead = next;
                 if flags & MORE == 0 {
                     self.msgs_advanced += 1;
                 }
@@ -277,7 +305,9 @@ impl Model {
             q.iter()
                 .map(|e| match e {
                     Entry::Pad { pos, size } => format!("pad@{pos}+{size}"),
-                    Entry::Rec { pos, flags, data } => {
+                    Entry::Rec {
+                        pos, flags, data, ..
+                    } => {
                         format!("rec@{pos} len={} flags={flags}", data.len())
                     }
                 })
@@ -285,13 +315,13 @@ impl Model {
                 .join(", ")
         };
         format!(
-            "model cap={} tail={} published={} chead={} ctail={} released={} claimed={:?} \
+            "model cap={} tail={} published={} cached={} chead={} released={} claimed={:?} \
              msgs={}/{} pub, {}/{} adv/rel; unpublished=[{}] published=[{}]",
             self.cap,
             self.tail,
             self.published,
+            self.cached,
             self.chead,
-            self.ctail,
             self.released,
             self.claimed.as_ref().map(|(p, d)| (*p, d.len())),
             self.msgs,
@@ -305,7 +335,7 @@ impl Model {
 
     fn check_self(&self) {
         assert!(self.released <= self.chead);
-        assert!(self.chead <= self.ctail && self.ctail <= self.published);
+        assert!(self.chead <= self.published && self.msg_end <= self.tail);
         assert!(self.published <= self.tail);
         assert!(self.tail - self.released <= self.cap);
         assert!(self.tail % 8 == 0 && self.chead % 8 == 0);
@@ -470,7 +500,7 @@ impl Harness {
         );
         assert_eq!(
             self.rx.caught_up(),
-            m.chead == m.ctail,
+            m.pubq.is_empty(),
             "caught_up(); {}",
             self.m.summary()
         );

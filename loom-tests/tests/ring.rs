@@ -17,9 +17,10 @@ use loom::thread;
 use zeroring::ring::{self, MORE};
 use zeroring_loom_tests::{check_record, model, push_spin, put_spin};
 
-/// Records `(tag, payload len)`. In a 64-byte region they land at
-/// `[0,32) [32,56)`, then PADDING `[56,64)` and `[64,80)` (needs record 0
-/// released), then `[80,112)` (needs record 1 released).
+/// Records `(tag, payload len)`. Under loom a line is 16 bytes: in the
+/// 64-byte region record 0 takes `[0,32)`; record 1 `[32,56)` is packed
+/// behind it or not, depending on how far behind the consumer is seen; the
+/// later ones wrap with PADDING and need earlier ones released.
 const WRAPPING: [(u8, usize); 4] = [(0, 20), (1, 12), (2, 3), (3, 17)];
 
 /// Records published one by one arrive intact and in order across the wrap,
@@ -39,7 +40,11 @@ fn wrap_padding_and_batched_release_by_push() {
 }
 
 fn wrap_model(by_push: bool) {
-    model(move || {
+    model(move || wrap_once(by_push));
+}
+
+fn wrap_once(by_push: bool) {
+    {
         let (mut tx, mut rx) = ring::ring(ring::MIN_CAPACITY);
         let consumer = thread::spawn(move || {
             let mut next = 0;
@@ -77,6 +82,39 @@ fn wrap_model(by_push: bool) {
         consumer.join().unwrap();
         // Joined: the consumer's last release is visible.
         assert_eq!(tx.queued_msgs(), 0);
+    }
+}
+
+/// With the batch's first header stored `Relaxed`, the consumer can read
+/// a payload before it is written: loom reports the race.
+#[test]
+#[should_panic]
+fn broken_publish_ordering_is_caught() {
+    model(|| {
+        ring::breaks::set(ring::breaks::PUBLISH_RELAXED);
+        wrap_once(true);
+    });
+}
+
+/// With the released head loaded `Relaxed`, the producer can overwrite
+/// bytes the consumer is still reading: loom reports the race.
+#[test]
+#[should_panic]
+fn broken_head_ordering_is_caught() {
+    model(|| {
+        ring::breaks::set(ring::breaks::HEAD_RELAXED);
+        wrap_once(false);
+    });
+}
+
+/// Without the consumer's zeroing, an old lap's header is taken for a new
+/// record: a wrong record, or a corrupt ring.
+#[test]
+#[should_panic]
+fn missing_zeroing_is_caught() {
+    model(|| {
+        ring::breaks::set(ring::breaks::NO_ZEROING);
+        wrap_once(true);
     });
 }
 

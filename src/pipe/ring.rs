@@ -83,6 +83,43 @@ pub const MIN_CAPACITY: usize = 64;
 /// part of the ipc upgrade's offer, so that different layouts never meet.
 pub const LAYOUT_VERSION: u8 = 2;
 
+/// Deliberate bugs for the loom models to catch (`loom-tests/tests/ring.rs`
+/// sets one per model and expects the model to fail): proof that the
+/// models see what each ordering and each zeroing is there for. Outside
+/// loom no bug can be turned on.
+#[doc(hidden)]
+pub mod breaks {
+    #[cfg(loom)]
+    use std::cell::Cell;
+    /// The batch's first header is stored `Relaxed`, not `Release`.
+    pub const PUBLISH_RELAXED: u8 = 1;
+    /// The consumer leaves the lines it read as they are.
+    pub const NO_ZEROING: u8 = 2;
+    /// The producer loads the released head `Relaxed`, not `Acquire`.
+    pub const HEAD_RELAXED: u8 = 4;
+    #[cfg(loom)]
+    thread_local!(static ON: Cell<u8> = const { Cell::new(0) });
+    /// Turns the given bugs on for this (model-running) thread.
+    #[cfg(loom)]
+    pub fn set(bugs: u8) {
+        ON.with(|b| b.set(bugs));
+    }
+    #[cfg(loom)]
+    pub(crate) fn on(bug: u8) -> bool {
+        ON.with(|b| b.get() & bug != 0)
+    }
+}
+
+/// `ordering`, unless the loom model asked for `bug` (then `Relaxed`).
+#[inline(always)]
+fn unless_broken(_bug: u8, ordering: Ordering) -> Ordering {
+    #[cfg(loom)]
+    if breaks::on(_bug) {
+        return Ordering::Relaxed;
+    }
+    ordering
+}
+
 /// The part of a ring both sides write outside the records: the consumer's
 /// cursor, on a cache line of its own.
 #[repr(C)]
@@ -651,7 +688,12 @@ impl Producer {
         let pad = if need <= cap - off { 0 } else { cap - off };
         let end = self.tail + pad + need;
         if end - self.cached_head > cap {
-            self.cached_head = self.ring.header().consumer.head.load(Ordering::Acquire);
+            self.cached_head = self
+                .ring
+                .header()
+                .consumer
+                .head
+                .load(unless_broken(breaks::HEAD_RELAXED, Ordering::Acquire));
             if self.cached_head > self.published || self.published - self.cached_head > cap {
                 return Err(ClaimError::Corrupt);
             }
@@ -787,9 +829,10 @@ impl Producer {
             (end, 0)
         };
         debug_assert_eq!(at, end);
-        self.ring
-            .word(self.published)
-            .store(self.first, Ordering::Release);
+        self.ring.word(self.published).store(
+            self.first,
+            unless_broken(breaks::PUBLISH_RELAXED, Ordering::Release),
+        );
         self.first = next_first;
         self.published = end;
         self.msgs_published = self.msgs;
@@ -989,7 +1032,13 @@ impl Consumer {
     #[inline]
     pub fn advance(&mut self, rec: Record) {
         let end = self.head + record_size(rec.len as u64);
-        self.ring.zero_lines(self.head, end);
+        #[cfg(loom)]
+        let zero = !breaks::on(breaks::NO_ZEROING);
+        #[cfg(not(loom))]
+        let zero = true;
+        if zero {
+            self.ring.zero_lines(self.head, end);
+        }
         self.head = end;
         if rec.flags & MORE == 0 {
             self.msgs += 1;
