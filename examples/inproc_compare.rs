@@ -1,23 +1,22 @@
-//! zeroring against libzmq 4.3.4 (the `zmq` crate), in one run, over inproc:
-//! PUSH/PULL throughput of 32-byte messages and REQ/REP one-way latency of
-//! 64-byte messages, both threads pinned to different cores, measured
-//! alternately over several rounds; prints each side's median and the ratio.
+//! zeroring against libzmq 4.3.4 (the `zmq` crate) and against the
+//! hardware, in one run, over inproc: PUSH/PULL throughput of 32-byte
+//! messages and REQ/REP one-way latency of 64-byte messages, both threads
+//! pinned to different cores, measured alternately over several rounds;
+//! beside them the same two cores' own limits: the rtrb crate's SPSC queue
+//! of `[u8; 32]` and a cache line handed back and forth. Prints the CPU,
+//! each side's median and the ratios.
 //!
 //! `cargo run --release --example inproc_compare` (`-- ROUNDS` to change the
 //! default 5 rounds).
 
 use std::time::Instant;
 
+#[path = "common/hw.rs"]
+mod hw;
+use hw::{cpu_name, median, pin, ping_pong, rtrb_spsc};
+
 const THR_MSGS: u64 = 5_000_000;
 const LAT_TRIPS: u64 = 100_000;
-
-/// Pins the calling thread to the `n`th of `cores` (read before any pinning:
-/// a thread spawned later inherits a one-core mask).
-fn pin(cores: &[core_affinity::CoreId], n: usize) {
-    if !cores.is_empty() {
-        core_affinity::set_for_current(cores[n % cores.len()]);
-    }
-}
 
 fn zr_thr(cores: &[core_affinity::CoreId]) -> f64 {
     use zeroring::{Context, SocketType};
@@ -127,11 +126,6 @@ fn zmq_lat(cores: &[core_affinity::CoreId]) -> f64 {
     us
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
@@ -139,18 +133,26 @@ fn main() {
         .unwrap_or(5);
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     println!(
-        "zeroring vs libzmq 4.3.4, inproc, {} cores, {rounds} rounds each, medians",
+        "zeroring vs libzmq 4.3.4 vs the hardware, inproc, {} ({} cores), {rounds} rounds each, medians",
+        cpu_name(),
         cores.len()
     );
     let (mut zt, mut mt, mut zl, mut ml) = (vec![], vec![], vec![], vec![]);
+    let (mut qt, mut hop) = (vec![], vec![]);
     let began = Instant::now();
     for _ in 0..rounds {
-        zt.push(zr_thr(&cores));
-        mt.push(zmq_thr(&cores));
-        zl.push(zr_lat(&cores));
-        ml.push(zmq_lat(&cores));
+        // Each on threads of its own: pinning is per thread.
+        let fresh =
+            |f: &(dyn Fn() -> f64 + Sync)| std::thread::scope(|s| s.spawn(f).join().unwrap());
+        zt.push(fresh(&|| zr_thr(&cores)));
+        mt.push(fresh(&|| zmq_thr(&cores)));
+        qt.push(fresh(&|| rtrb_spsc(&cores, THR_MSGS)));
+        zl.push(fresh(&|| zr_lat(&cores)));
+        ml.push(fresh(&|| zmq_lat(&cores)));
+        hop.push(fresh(&|| ping_pong(&cores, LAT_TRIPS * 10)) / 1e3);
     }
     let (zt, mt, zl, ml) = (median(zt), median(mt), median(zl), median(ml));
+    let (qt, hop) = (median(qt), median(hop));
     println!();
     println!(
         "{:<38} {:>12} {:>12} {:>8}",
@@ -169,6 +171,22 @@ fn main() {
         zl,
         ml,
         ml / zl
+    );
+    println!(
+        "{:<38} {:>12} {:>12} {:>7.2}x  (zeroring / rtrb: {:.1} M msg/s)",
+        "  against rtrb's SPSC queue of [u8; 32]",
+        "",
+        "",
+        zt / qt,
+        qt / 1e6
+    );
+    println!(
+        "{:<38} {:>12} {:>12} {:>7.2}x  (zeroring / hand-off: {:.3} us)",
+        "  against one cache-line hand-off",
+        "",
+        "",
+        zl / hop,
+        hop
     );
     println!("\n({:.1} s)", began.elapsed().as_secs_f64());
 }
