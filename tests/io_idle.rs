@@ -33,8 +33,9 @@ fn io_thread_sleeps_while_the_pipe_is_full() {
         pull.bind("tcp://127.0.0.1:0").unwrap();
         let push = ctx.socket(Push).unwrap();
         push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
-        // Large frames fill the receiving ring long before the high-water
-        // mark; then the sender's pipe and the socket buffers fill too.
+        // Large frames fill the receiving pipe to its high-water mark (the
+        // pool's chunks, then the spill beyond them); then the socket
+        // buffers and the sender's pipe fill too.
         let big = vec![7u8; 100_000];
         let mut sent = 0u64;
         let mut blocked_since: Option<Instant> = None;

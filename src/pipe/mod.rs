@@ -23,6 +23,8 @@ pub(crate) mod futex;
 pub mod ledger;
 pub(crate) mod notify;
 pub mod ring;
+#[cfg(not(loom))]
+mod spill;
 
 pub use doorbell::Doorbell;
 use ring::{ClaimError, Consumer, Corrupt, Producer, Record};
@@ -57,6 +59,9 @@ struct Control {
     /// ring into, set before its first such frame is published.
     #[cfg(not(loom))]
     pools: [OnceLock<Arc<crate::transport::ipc::pool::ChunkPool>>; 2],
+    /// In-process pipes: the messages side `i` wrote beyond its ring.
+    #[cfg(not(loom))]
+    spills: [spill::Queue; 2],
 }
 
 /// How to build a pipe.
@@ -87,6 +92,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         handover: AtomicBool::new(false),
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
+        #[cfg(not(loom))]
+        spills: Default::default(),
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -114,6 +121,10 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         chunk_flags: 0,
         #[cfg(not(loom))]
         pool_slot: None,
+        #[cfg(not(loom))]
+        spill: None,
+        #[cfg(not(loom))]
+        spill_flags: 0,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -147,6 +158,7 @@ pub(crate) fn remote_end(
         handover: AtomicBool::new(false),
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
+        spills: Default::default(),
     });
     let end = PipeEnd {
         tx,
@@ -166,6 +178,8 @@ pub(crate) fn remote_end(
         chunks: None,
         chunk_flags: 0,
         pool_slot: None,
+        spill: None,
+        spill_flags: 0,
     };
     (end, PipeWatch { ctl })
 }
@@ -238,6 +252,12 @@ pub(crate) struct PipeEnd {
     /// In-process: the socket's pool, for frames too large for the ring.
     #[cfg(not(loom))]
     pool_slot: Option<crate::transport::ipc::pool::PoolSlot>,
+    /// Messages beyond the ring, written or being read (see [`spill`]).
+    #[cfg(not(loom))]
+    spill: Option<Box<spill::State>>,
+    /// What `spill` holds (`spill::WRITING`, `CLAIMED`, `READING`).
+    #[cfg(not(loom))]
+    spill_flags: u8,
 }
 
 /// What stops a write.
@@ -374,10 +394,15 @@ impl PipeEnd {
         self.ctl.closed[1 - self.side].load(Ordering::Acquire)
     }
 
-    /// Whether a new message may start now (below the high-water mark).
-    /// Ring space is checked frame by frame in [`claim`](Self::claim).
+    /// Whether a new message may start now (below the high-water mark,
+    /// counting the messages spilled beyond the ring). Ring space is
+    /// checked frame by frame in [`claim`](Self::claim).
     #[inline]
     pub fn can_start_message(&mut self) -> bool {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::WRITING != 0 {
+            return self.can_start_spilling();
+        }
         if self.hwm == 0 || self.tx.below(self.hwm) {
             return true;
         }
@@ -385,27 +410,55 @@ impl PipeEnd {
         self.hwm == 0 || self.tx.below(self.hwm)
     }
 
-    /// Room for a frame of `len` bytes, written in place.
+    /// [`can_start_message`](Self::can_start_message) while spilling.
+    #[cfg(not(loom))]
+    #[cold]
+    fn can_start_spilling(&mut self) -> bool {
+        self.hwm = self.ctl.hwm[self.side].load(Ordering::Relaxed);
+        self.hwm == 0 || self.tx.queued_msgs() + self.spilled() < self.hwm
+    }
+
+    /// Room for a frame of `len` bytes, written in place: in the ring, or
+    /// beyond it (see [`spill`]) when a message finds the ring full.
     #[inline(always)]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
         #[cfg(not(loom))]
+        if self.spill_flags & spill::WRITING != 0 && self.still_spilling() {
+            return self.spill_claim(len);
+        }
+        #[cfg(not(loom))]
         if self.chunk_flags != 0 {
             if self.wants_chunk(len) {
-                return self.claim_chunk(len);
+                return self.claim_chunk_or_spill(len);
             }
             // A second claim abandons the first, a chunk's too.
             self.drop_pending_chunk();
         }
         #[cfg(not(loom))]
         if self.would_link(len) && self.link_local_writer() {
-            return self.claim_chunk(len);
+            return self.claim_chunk_or_spill(len);
         }
-        match self.tx.claim(len) {
-            Ok(buf) => Ok(buf),
+        // Reserve, then borrow: a borrow returned from one arm would stay
+        // held in the others.
+        match self.tx.reserve(len) {
+            Ok(()) => Ok(self.tx.reserved()),
+            #[cfg(not(loom))]
+            Err(ClaimError::Full) if self.may_spill() => self.spill_claim(len),
             Err(ClaimError::Full) => Err(WriteError::Full),
             Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
             Err(ClaimError::Corrupt) => Err(WriteError::Closed),
         }
+    }
+
+    /// A chunk for a large frame, or (no chunk free, or no room for its
+    /// descriptor: what [`has_room`](Self::has_room) asks) the spill.
+    #[cfg(not(loom))]
+    #[cold]
+    fn claim_chunk_or_spill(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        if self.may_spill() && !self.has_room_in_ring(len) {
+            return self.spill_claim(len);
+        }
+        self.claim_chunk(len)
     }
 
     /// Sends `data` as a whole one-frame message: [`claim`](Self::claim),
@@ -414,7 +467,7 @@ impl PipeEnd {
     #[inline(always)]
     pub fn push(&mut self, data: &[u8]) -> Result<(), WriteError> {
         #[cfg(not(loom))]
-        if self.chunk_flags != 0 || self.chunk_sized(data.len()) {
+        if self.chunk_flags != 0 || self.spill_flags != 0 || self.chunk_sized(data.len()) {
             return self.push_by_claim(data);
         }
         match self.tx.push(data) {
@@ -422,6 +475,8 @@ impl PipeEnd {
                 self.after_publish();
                 Ok(())
             }
+            #[cfg(not(loom))]
+            Err(ClaimError::Full) if self.may_spill() => self.push_by_claim(data),
             Err(ClaimError::Full) => Err(WriteError::Full),
             Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
             Err(ClaimError::Corrupt) => Err(WriteError::Closed),
@@ -438,9 +493,22 @@ impl PipeEnd {
     }
 
     /// Whether a frame of `len` bytes would fit now (not counting the
-    /// high-water mark: see [`can_start_message`](Self::can_start_message)).
+    /// high-water mark: see [`can_start_message`](Self::can_start_message)),
+    /// in the ring or beyond it.
     #[inline]
     pub fn has_room(&mut self, len: usize) -> bool {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::WRITING != 0 || !self.has_room_in_ring(len) {
+            return self.may_spill();
+        }
+        #[cfg(loom)]
+        return self.has_room_in_ring(len);
+        #[cfg(not(loom))]
+        true
+    }
+
+    #[inline]
+    fn has_room_in_ring(&mut self, len: usize) -> bool {
         #[cfg(not(loom))]
         if self.chunk_sized(len) && self.may_chunk() {
             // Only a descriptor enters the ring; the frame needs a chunk.
@@ -453,6 +521,10 @@ impl PipeEnd {
     #[inline]
     pub fn claimed_mut(&mut self) -> Option<&mut [u8]> {
         #[cfg(not(loom))]
+        if self.spill_flags & spill::CLAIMED != 0 {
+            return self.spill_claimed();
+        }
+        #[cfg(not(loom))]
         if self.chunk_flags & chunked::PENDING != 0 {
             return self.pending_chunk().map(|c| c.bytes_mut());
         }
@@ -463,6 +535,10 @@ impl PipeEnd {
     /// whole message and wakes the peer.
     #[inline(always)]
     pub fn commit(&mut self, len: usize, more: bool) {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::CLAIMED != 0 {
+            return self.spill_commit(len, more);
+        }
         #[cfg(not(loom))]
         if self.chunk_flags & chunked::PENDING != 0 {
             if let Some(chunk) = self.take_pending() {
@@ -534,6 +610,8 @@ impl PipeEnd {
         self.tx.rollback();
         #[cfg(not(loom))]
         self.chunks_rolled_back();
+        #[cfg(not(loom))]
+        self.spill_rollback();
     }
 
     /// The largest frame this pipe carries.
@@ -549,10 +627,24 @@ impl PipeEnd {
         self.tx.max_payload()
     }
 
-    /// The next inbound frame, if one is published.
+    /// The next inbound frame, if one is published. Finding none, hands
+    /// back what was read: the reader is about to wait or look elsewhere.
     #[inline(always)]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::READING != 0 {
+            return Ok(self.spilled_front());
+        }
         let rec = self.rx.peek()?;
+        if rec.is_none() {
+            if self.rx.unreleased() != 0 {
+                self.release();
+            }
+            #[cfg(not(loom))]
+            if self.ctl.spill(1 - self.side).len() != 0 {
+                return self.peek_spilled();
+            }
+        }
         #[cfg(not(loom))]
         if let Some(r) = &rec {
             if r.flags() & ring::DESCRIPTOR != 0 {
@@ -562,9 +654,29 @@ impl PipeEnd {
         Ok(rec)
     }
 
+    /// The peer spilled: what it published in the ring before comes
+    /// first (the count's Acquire shows it, if the first look missed it).
+    #[cfg(not(loom))]
+    #[cold]
+    fn peek_spilled(&mut self) -> Result<Option<Record>, Corrupt> {
+        match self.rx.peek()? {
+            Some(rec) => {
+                if rec.flags() & ring::DESCRIPTOR != 0 {
+                    self.resolve_peeked(&rec)?;
+                }
+                Ok(Some(rec))
+            }
+            None => Ok(self.take_spilled()),
+        }
+    }
+
     /// The bytes of a frame from [`peek`](Self::peek).
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::READING != 0 {
+            return self.spilled_payload();
+        }
         #[cfg(not(loom))]
         if rec.flags() & ring::DESCRIPTOR != 0 {
             return self.chunk_payload();
@@ -572,18 +684,23 @@ impl PipeEnd {
         self.rx.payload(rec)
     }
 
-    /// Done with `rec`. Space goes back to the writer in batches: when we have
-    /// caught up with what we last saw published, or a quarter of the ring or
-    /// of the high-water mark is waiting to be released.
+    /// Done with `rec`. Space goes back to the writer in batches: when a
+    /// quarter of the ring or of the high-water mark is waiting to be
+    /// released, or when [`peek`](Self::peek) next finds nothing (not at
+    /// once: the reader may be about to answer, and the release's stores
+    /// would hold up the answer's).
     #[inline(always)]
     pub fn consume(&mut self, rec: Record) {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::READING != 0 {
+            return self.spilled_consumed();
+        }
         self.rx.advance(rec);
         if rec.more() {
             return;
         }
         // A chunk goes back to its writer only with the release.
         if rec.flags() & ring::DESCRIPTOR != 0
-            || self.rx.caught_up()
             || self.rx.unreleased() >= self.release_bytes
             || self.rx.unreleased_msgs() >= self.release_msgs
         {
@@ -595,6 +712,13 @@ impl PipeEnd {
     #[inline(never)]
     fn release(&mut self) {
         self.rx.release();
+        self.wake_writer();
+    }
+
+    /// Room was made (released, or a spilled message taken): wake the
+    /// peer if it waits for it.
+    #[inline(never)]
+    fn wake_writer(&mut self) {
         self.peer_bell();
         if let Some(bell) = &self.peer_bell {
             if self.remote {
@@ -616,6 +740,10 @@ impl PipeEnd {
     /// Whether an inbound message is ready.
     #[inline]
     pub fn readable(&mut self) -> bool {
+        #[cfg(not(loom))]
+        if self.spill_flags & spill::READING != 0 || self.ctl.spill(1 - self.side).len() != 0 {
+            return true;
+        }
         matches!(self.rx.peek(), Ok(Some(_)))
     }
 }

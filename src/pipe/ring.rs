@@ -31,10 +31,12 @@
 //! 5. **Free lines start with zero.** In the producer's free space, `[tail,
 //!    released head + capacity)`, the first word of every line is zero, so
 //!    the consumer never takes stale bytes for a header. The region starts
-//!    zeroed; the consumer zeroes the line-starting words of every record it
-//!    moves past (padding included) before it releases them; the producer
-//!    re-zeroes those it wrote beyond what it publishes (an abandoned claim,
-//!    a rollback) before its next publication.
+//!    zeroed; the consumer zeroes the first word of every line it has moved
+//!    past (records, padding) when it releases them, just before; the
+//!    producer re-zeroes those it wrote beyond what it publishes (an
+//!    abandoned claim, a rollback) before its next publication.
+//!    A consumer a whole ring ahead of its released head reads nothing
+//!    more before it releases.
 //! 6. The consumer `Release`-stores its head (and the count of messages it
 //!    moved past) in batches; the producer `Acquire`-loads them only when its
 //!    cached copy says the ring is full, before it overwrites anything.
@@ -192,6 +194,16 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of a frame kept outside the ring (a pipe's spilled frame).
+    #[cfg(not(loom))]
+    pub(crate) fn outside(len: usize, more: bool) -> Record {
+        let flags = if more { MORE } else { 0 };
+        Record {
+            len: len as u32,
+            flags,
+        }
+    }
+
     /// Payload length in bytes.
     pub fn len(&self) -> usize {
         self.len as usize
@@ -549,19 +561,28 @@ impl Producer {
     /// abandons the first.
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], ClaimError> {
-        self.abandon_claim();
+        self.reserve(len)?;
+        Ok(self.reserved())
+    }
+
+    /// [`claim`](Self::claim) without the borrow: the record is claimed,
+    /// and [`reserved`](Self::reserved) hands out its payload.
+    #[inline(always)]
+    pub fn reserve(&mut self, len: usize) -> Result<(), ClaimError> {
         let start = self.make_room(len)?;
+        self.abandon_claim();
         self.claimed = Some((start, len as u32));
         self.dirty = self.dirty.max(start + record_size(len as u64));
-        // SAFETY: `make_room` made `[start, start + record)` producer-owned
-        // and contiguous, so the payload after the header is in bounds and
-        // nobody else touches it until it is published.
-        unsafe {
-            Ok(std::slice::from_raw_parts_mut(
-                self.ring.at((start & self.ring.mask()) + HEADER),
-                len,
-            ))
-        }
+        Ok(())
+    }
+
+    /// The payload of the record [`reserve`](Self::reserve) claimed.
+    ///
+    /// # Panics
+    /// If nothing is claimed.
+    #[inline(always)]
+    pub fn reserved(&mut self) -> &mut [u8] {
+        self.claimed_mut().expect("reserved without a claim")
     }
 
     /// loom: what a claim handed out may have been written; mirror it.
@@ -582,9 +603,9 @@ impl Producer {
     #[inline]
     pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
         debug_assert_eq!(self.tail, self.published, "push inside a message");
-        self.abandon_claim();
         let len = data.len();
         let start = self.make_room(len)?;
+        self.abandon_claim();
         let end = start + record_size(len as u64);
         // SAFETY: `make_room` made `[start, start + record)` producer-owned
         // and contiguous, 8-aligned; nobody reads it before the header's
@@ -848,8 +869,19 @@ impl Producer {
     fn clean_beyond(&mut self, end: u64) {
         #[cfg(loom)]
         self.ring.mirror(end, self.dirty - end);
-        let keep = if self.tail != end { self.tail } else { end };
-        self.ring.zero_lines(keep.max(end), self.dirty);
+        // The next batch's first header, which the consumer will poll: an
+        // earlier claim may have written there. (A message being written
+        // has its first header there: `publish` zeroes that one.)
+        if self.tail == end {
+            self.ring.word(end).store(0, Ordering::Relaxed);
+        }
+        // What is committed past `end` (a message being written) and what
+        // is claimed stay: they will be published.
+        let claimed = self
+            .claimed
+            .map_or(0, |(at, len)| at + record_size(len as u64));
+        let keep = self.tail.max(end).max(claimed);
+        self.ring.zero_lines(keep, self.dirty);
         self.dirty = keep;
     }
 
@@ -1003,6 +1035,9 @@ impl Consumer {
     /// The next record, skipping padding; `None` when nothing is published.
     #[inline]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
+        if self.full() {
+            return Ok(None);
+        }
         // An honest ring has at most one padding record in a row; a
         // hostile writer that keeps adding them gets `Corrupt`, not a
         // reader that never returns.
@@ -1027,7 +1062,6 @@ impl Consumer {
             if off + size != self.ring.cap {
                 return Err(Corrupt);
             }
-            self.ring.zero_lines(self.head, self.head + size);
             self.head += size;
         }
         Err(Corrupt)
@@ -1055,13 +1089,6 @@ impl Consumer {
     #[inline]
     pub fn advance(&mut self, rec: Record) {
         let end = self.head + record_size(rec.len as u64);
-        #[cfg(loom)]
-        let zero = !breaks::on(breaks::NO_ZEROING);
-        #[cfg(not(loom))]
-        let zero = true;
-        if zero {
-            self.ring.zero_lines(self.head, end);
-        }
         self.head = end;
         if rec.flags & MORE == 0 {
             self.msgs += 1;
@@ -1071,10 +1098,21 @@ impl Consumer {
         }
     }
 
-    /// Hands every record advanced past back to the producer.
+    /// Hands every record advanced past back to the producer, first
+    /// zeroing the first word of each of their lines (invariant 5). Those
+    /// stores wait for lines the producer wrote last, and stores leave a
+    /// core in order: a reader that is about to send (a reply) should
+    /// release after it, or when it next finds nothing to read.
     #[inline]
     pub fn release(&mut self) {
         if self.head != self.released {
+            #[cfg(loom)]
+            let zero = !breaks::on(breaks::NO_ZEROING);
+            #[cfg(not(loom))]
+            let zero = true;
+            if zero {
+                self.ring.zero_lines(self.released, self.head);
+            }
             let h = self.ring.header();
             h.consumer.msgs.store(self.msgs, Ordering::Relaxed);
             h.consumer.head.store(self.head, Ordering::Release);
@@ -1088,7 +1126,15 @@ impl Consumer {
     /// reads anyway).
     #[inline]
     pub fn caught_up(&self) -> bool {
-        self.ring.word(self.head).load(Ordering::Relaxed) == 0
+        self.full() || self.ring.word(self.head).load(Ordering::Relaxed) == 0
+    }
+
+    /// Whether everything up to a whole ring ahead of the released head
+    /// has been read: nothing more can be published before a release, and
+    /// the word at the head is one read a lap ago, not yet zeroed.
+    #[inline(always)]
+    fn full(&self) -> bool {
+        self.head - self.released >= self.ring.cap
     }
 
     /// Bytes advanced past but not yet released.
@@ -1284,6 +1330,15 @@ mod tests {
         tx.publish();
         assert_eq!(take(&mut rx), Some((b"x".to_vec(), 0)));
         assert_eq!(take(&mut rx), None);
+        // Found by the fuzzer: a long claim abandoned for a short message,
+        // then a claim standing at the next message's start while the
+        // short one is published.
+        tx.claim(450).unwrap().fill(0xdd);
+        put(&mut tx, &[5; 100], 0).unwrap();
+        tx.claim(300).unwrap();
+        tx.publish();
+        assert_eq!(take(&mut rx), Some((vec![5; 100], 0)));
+        assert_eq!(take(&mut rx), None);
         // And a rollback's.
         tx.claim(300).unwrap().fill(0xee);
         tx.commit(300, MORE);
@@ -1302,6 +1357,28 @@ mod tests {
             assert_eq!(take(&mut rx), None);
             rx.release();
         }
+    }
+
+    #[test]
+    fn a_reader_a_whole_ring_ahead_reads_nothing_until_it_releases() {
+        // Found by the fuzzer: the reader has read a full ring and
+        // released nothing, so the word at its head is the first record's
+        // header, a lap old, not yet zeroed.
+        let (mut tx, mut rx) = ring(256);
+        let mut n = 0u8;
+        while tx.push(&[n + 1; 56]).is_ok() {
+            n += 1;
+        }
+        for i in 0..n {
+            assert_eq!(take(&mut rx), Some((vec![i + 1; 56], 0)));
+        }
+        assert_eq!(rx.unreleased(), 256);
+        assert!(rx.caught_up());
+        assert_eq!(take(&mut rx), None);
+        rx.release();
+        tx.push(&[99; 8]).unwrap();
+        assert_eq!(take(&mut rx), Some((vec![99; 8], 0)));
+        assert_eq!(take(&mut rx), None);
     }
 
     #[test]

@@ -1,0 +1,201 @@
+//! A pipe's messages beyond what its ring holds.
+//!
+//! A ring is sized in bytes; a pipe's limit counts messages (SNDHWM plus
+//! RCVHWM, as libzmq's pipes do). When the first frame of a message finds
+//! the ring full while the pipe is under its mark, the whole message goes
+//! to the writer's spill queue instead, and so does every later message
+//! until the reader has emptied the queue. The reader takes from the queue
+//! only when it finds the ring empty, so order holds: everything in the
+//! ring was published before the first spilled message, and nothing enters
+//! the ring again before the last spilled one has been taken.
+//!
+//! In-process pipes only (inproc, and a socket's pipes to its I/O thread,
+//! which carry tcp and ipc's ZMTP): the queue is a mutex-guarded deque in
+//! the pipe's control block, touched only while spilling. The hot paths
+//! test one flag of their own and, when a reader finds its ring empty, one
+//! counter of a line that is written only while spilling.
+
+use super::ring::Record;
+use super::{Control, PipeEnd, WriteError};
+use crate::sync::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// `PipeEnd::spill_flags`: this end's messages go to its queue.
+pub(super) const WRITING: u8 = 1;
+/// A frame of the spill queue is claimed.
+pub(super) const CLAIMED: u8 = 2;
+/// The message being read came from the peer's queue.
+pub(super) const READING: u8 = 4;
+
+/// One frame of a spilled message.
+struct Frame {
+    data: Vec<u8>,
+    more: bool,
+}
+
+/// The messages one side wrote beyond its ring, oldest first.
+#[derive(Default)]
+pub(super) struct Queue {
+    messages: Mutex<VecDeque<Vec<Frame>>>,
+    /// How many `messages` holds: read without the lock.
+    len: AtomicU64,
+}
+
+impl Queue {
+    /// Messages waiting.
+    #[inline(always)]
+    pub(super) fn len(&self) -> u64 {
+        self.len.load(Ordering::Acquire)
+    }
+
+    fn push(&self, msg: Vec<Frame>) {
+        let mut q = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        q.push_back(msg);
+        // Under the lock: a reader that sees the count finds the message.
+        self.len.store(q.len() as u64, Ordering::Release);
+    }
+
+    fn pop(&self) -> Option<Vec<Frame>> {
+        let mut q = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        let msg = q.pop_front();
+        self.len.store(q.len() as u64, Ordering::Release);
+        msg
+    }
+}
+
+/// A pipe end's spilling state (boxed: most ends never spill).
+#[derive(Default)]
+pub(super) struct State {
+    /// Frames of the message being spilled, committed.
+    frames: Vec<Frame>,
+    /// The frame claimed, being written.
+    claimed: Vec<u8>,
+    /// The rest of the spilled message being read.
+    reading: VecDeque<Frame>,
+}
+
+impl Control {
+    /// The spill queue side `side` writes.
+    pub(super) fn spill(&self, side: usize) -> &Queue {
+        &self.spills[side]
+    }
+}
+
+impl PipeEnd {
+    fn spill_state(&mut self) -> &mut State {
+        self.spill.get_or_insert_with(Default::default)
+    }
+
+    /// Whether this end may spill: in-process, and its ring writes are
+    /// all published (a message is spilled whole or not at all).
+    #[inline]
+    pub(super) fn may_spill(&self) -> bool {
+        !self.remote && self.tx.unpublished() == 0 && !self.writing_closed()
+    }
+
+    /// Whether a message this end starts now goes to the queue: it is
+    /// spilling and the reader has not yet emptied the queue (then the
+    /// ring is used again).
+    #[inline]
+    pub(super) fn still_spilling(&mut self) -> bool {
+        if self.spill_flags & WRITING == 0 {
+            return false;
+        }
+        let mid_message = self.spill.as_ref().is_some_and(|s| !s.frames.is_empty());
+        if mid_message || self.ctl.spill(self.side).len() != 0 {
+            return true;
+        }
+        self.spill_flags &= !WRITING;
+        false
+    }
+
+    /// Messages this end has spilled that the reader has not taken.
+    #[inline]
+    pub(super) fn spilled(&self) -> u64 {
+        if self.spill_flags & WRITING == 0 {
+            0
+        } else {
+            self.ctl.spill(self.side).len()
+        }
+    }
+
+    /// A frame of `len` bytes in the queue, to be written in place.
+    #[cold]
+    pub(super) fn spill_claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        if len > crate::transport::ipc::pool::CHUNK_MAX {
+            return Err(WriteError::TooLarge);
+        }
+        self.spill_flags |= WRITING | CLAIMED;
+        let buf = &mut self.spill_state().claimed;
+        buf.clear();
+        buf.resize(len, 0);
+        Ok(buf)
+    }
+
+    /// The claimed frame, still claimed.
+    pub(super) fn spill_claimed(&mut self) -> Option<&mut [u8]> {
+        (self.spill_flags & CLAIMED != 0).then(|| &mut self.spill_state().claimed[..])
+    }
+
+    /// Commits the claimed frame's first `len` bytes; the last frame of a
+    /// message queues the message and tells the peer.
+    #[cold]
+    pub(super) fn spill_commit(&mut self, len: usize, more: bool) {
+        self.spill_flags &= !CLAIMED;
+        let state = self.spill_state();
+        let mut data = std::mem::take(&mut state.claimed);
+        data.truncate(len);
+        state.frames.push(Frame { data, more });
+        if !more {
+            let msg = std::mem::take(&mut state.frames);
+            self.ctl.spill(self.side).push(msg);
+            self.after_publish();
+        }
+    }
+
+    /// Drops the frames of a spilled message not yet queued.
+    pub(super) fn spill_rollback(&mut self) {
+        self.spill_flags &= !CLAIMED;
+        if let Some(s) = &mut self.spill {
+            s.frames.clear();
+        }
+    }
+
+    /// The peer's oldest spilled message, if there is one and the ring
+    /// has been read to its end: its first frame.
+    #[cold]
+    pub(super) fn take_spilled(&mut self) -> Option<Record> {
+        let msg = self.ctl.spill(1 - self.side).pop()?;
+        self.spill_state().reading = msg.into();
+        self.spill_flags |= READING;
+        // The writer's count went down: it may wait for that.
+        self.wake_writer();
+        self.spilled_front()
+    }
+
+    /// The frame of the spilled message to read next.
+    #[inline]
+    pub(super) fn spilled_front(&self) -> Option<Record> {
+        let f = self.spill.as_ref()?.reading.front()?;
+        Some(Record::outside(f.data.len(), f.more))
+    }
+
+    /// The bytes of [`spilled_front`](Self::spilled_front).
+    pub(super) fn spilled_payload(&self) -> &[u8] {
+        self.spill
+            .as_ref()
+            .and_then(|s| s.reading.front())
+            .map_or(&[], |f| &f.data)
+    }
+
+    /// Done with the front frame of the spilled message.
+    pub(super) fn spilled_consumed(&mut self) {
+        if let Some(s) = &mut self.spill {
+            s.reading.pop_front();
+            if s.reading.is_empty() {
+                self.spill_flags &= !READING;
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! High-water marks count messages: a pipe holds up to SNDHWM + RCVHWM
+//! messages (inproc; each side's own mark over tcp), whatever its ring's
+//! bytes, as libzmq's pipes do. Messages beyond the ring spill (see
+//! `pipe::spill`) and still arrive whole and in order.
+
+mod common;
+use common::*;
+use zeroring::{Context, Error, SocketType::*, DONTWAIT};
+
+/// How many 1 KiB messages a PUSH with default options takes with
+/// DONTWAIT before it would block, its PULL reading nothing.
+fn zr_push_capacity(endpoint: &str) -> usize {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(endpoint).unwrap();
+    let push = socket(&ctx, Push);
+    push.connect(endpoint).unwrap();
+    let msg = [1u8; 1024];
+    let mut n = 0;
+    loop {
+        match push.send(&msg[..], DONTWAIT) {
+            Ok(()) => n += 1,
+            Err(Error::WouldBlock) => break,
+            Err(e) => panic!("send {n}: {e}"),
+        }
+        assert!(n <= 1_000_000, "never would-blocked");
+    }
+    for i in 0..n {
+        assert_eq!(pull.recv_bytes(0).unwrap().len(), 1024, "message {i}");
+    }
+    n
+}
+
+#[test]
+fn push_takes_as_many_messages_as_libzmq_before_would_block() {
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("inproc://cap").unwrap();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect("inproc://cap").unwrap();
+    let mut libzmq = 0;
+    while push.send(&[1u8; 1024][..], zmq::DONTWAIT).is_ok() {
+        libzmq += 1;
+    }
+    assert_eq!(libzmq, 2000, "libzmq 4.3: both default marks summed");
+    assert_eq!(zr_push_capacity("inproc://cap"), libzmq);
+}
+
+#[test]
+fn a_burst_beyond_the_ring_reaches_a_slow_subscriber_whole() {
+    // libzmq delivers all 1,500 at default options (the marks sum to
+    // 2,000 over inproc); 1,500 KiB is six times a default ring.
+    let ctx = Context::new();
+    let publisher = socket(&ctx, XPub);
+    publisher.bind("inproc://burst").unwrap();
+    let sub = socket(&ctx, Sub);
+    sub.connect("inproc://burst").unwrap();
+    sub.set_subscribe(b"").unwrap();
+    assert_eq!(publisher.recv_bytes(0).unwrap(), b"\x01");
+    for i in 0..1500u32 {
+        let mut msg = vec![0u8; 1024];
+        msg[..4].copy_from_slice(&i.to_le_bytes());
+        publisher.send(msg, 0).unwrap();
+    }
+    for i in 0..1500u32 {
+        let msg = sub.recv_bytes(0).unwrap();
+        assert_eq!(msg.len(), 1024);
+        assert_eq!(msg[..4], i.to_le_bytes(), "in order, none dropped");
+    }
+    assert!(matches!(sub.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+}
+
+/// zguide's syncpub/syncsub, scaled down tenfold (HWM 110,000, 100,000
+/// updates, ten subscribers that read nothing until the last update is
+/// sent): every subscriber gets every update, then END.
+fn syncpub_shape(endpoint: &str) {
+    const UPDATES: u32 = 100_000;
+    const SUBSCRIBERS: usize = 10;
+    let ctx = Context::new();
+    let publisher = socket(&ctx, XPub);
+    publisher.set_sndhwm(110_000).unwrap();
+    publisher.set_xpub_verbose(true).unwrap();
+    publisher.bind(endpoint).unwrap();
+    let endpoint = publisher.get_last_endpoint().unwrap();
+    let subs: Vec<_> = (0..SUBSCRIBERS)
+        .map(|_| {
+            let s = socket(&ctx, Sub);
+            s.set_rcvhwm(110_000).unwrap();
+            s.connect(&endpoint).unwrap();
+            s.set_subscribe(b"").unwrap();
+            s
+        })
+        .collect();
+    // Synchronised on the subscriptions themselves, one per subscriber.
+    for _ in 0..SUBSCRIBERS {
+        assert_eq!(publisher.recv_bytes(0).unwrap(), b"\x01");
+    }
+    for i in 0..UPDATES {
+        publisher.send(i.to_le_bytes(), 0).unwrap();
+    }
+    publisher.send("END", 0).unwrap();
+    let readers: Vec<_> = subs
+        .into_iter()
+        .map(|s| {
+            std::thread::spawn(move || {
+                for i in 0..UPDATES {
+                    assert_eq!(s.recv_bytes(0).unwrap(), i.to_le_bytes(), "update {i}");
+                }
+                assert_eq!(s.recv_bytes(0).unwrap(), b"END");
+            })
+        })
+        .collect();
+    bounded(move || {
+        for r in readers {
+            r.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn syncpub_every_subscriber_gets_every_update_inproc() {
+    syncpub_shape("inproc://syncpub");
+}
+
+#[test]
+fn syncpub_every_subscriber_gets_every_update_tcp() {
+    syncpub_shape("tcp://127.0.0.1:0");
+}
+
+#[test]
+fn a_multipart_message_spills_whole_and_stays_in_order() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_ring_capacity(4096).unwrap();
+    pull.bind("inproc://spill-multipart").unwrap();
+    let push = socket(&ctx, Push);
+    push.set_ring_capacity(4096).unwrap();
+    push.connect("inproc://spill-multipart").unwrap();
+    // 300 two-frame messages of two lines each, in a 4 KiB ring.
+    for i in 0..300u32 {
+        push.send_multipart([i.to_le_bytes().to_vec(), vec![7u8; 100]], 0)
+            .unwrap();
+    }
+    for i in 0..300u32 {
+        let msg = pull.recv_multipart(0).unwrap();
+        assert_eq!(msg, vec![i.to_le_bytes().to_vec(), vec![7u8; 100]]);
+    }
+}
