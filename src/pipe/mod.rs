@@ -32,6 +32,10 @@ use ring::{ClaimError, Consumer, Corrupt, Producer, Record};
 use crate::sync::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// Bytes read (sixteen lines) after which a reader that has caught up
+/// releases at once (see [`PipeEnd::consume`]).
+const RELEASE_AFTER_BURST: usize = 1024;
+
 /// The control block both ends of a pipe share; read on every operation,
 /// written almost never, so it gets cache lines of its own.
 #[repr(align(128))]
@@ -686,9 +690,11 @@ impl PipeEnd {
 
     /// Done with `rec`. Space goes back to the writer in batches: when a
     /// quarter of the ring or of the high-water mark is waiting to be
-    /// released, or when [`peek`](Self::peek) next finds nothing (not at
-    /// once: the reader may be about to answer, and the release's stores
-    /// would hold up the answer's).
+    /// released; when the reader has caught up after a burst (the writer
+    /// streams, and will want the room); else when [`peek`](Self::peek)
+    /// next finds nothing. Not at once after a message or two: the reader
+    /// may be about to answer, and the release's stores (which wait for
+    /// lines the writer holds) would hold up the answer's.
     #[inline(always)]
     pub fn consume(&mut self, rec: Record) {
         #[cfg(not(loom))]
@@ -701,6 +707,7 @@ impl PipeEnd {
         }
         // A chunk goes back to its writer only with the release.
         if rec.flags() & ring::DESCRIPTOR != 0
+            || (self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up())
             || self.rx.unreleased() >= self.release_bytes
             || self.rx.unreleased_msgs() >= self.release_msgs
         {
