@@ -146,3 +146,25 @@ fn a_multipart_message_spills_whole_and_stays_in_order() {
         assert_eq!(msg, vec![i.to_le_bytes().to_vec(), vec![7u8; 100]]);
     }
 }
+
+#[test]
+fn conflate_pipes_never_grow_beyond_their_ring() {
+    // CONFLATE lifts the message limit (libzmq keeps one message); the
+    // ring stays the bound, as before messages could spill.
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_conflate(true).unwrap();
+    pull.set_ring_capacity(4096).unwrap();
+    pull.bind("inproc://conflate-bound").unwrap();
+    let push = socket(&ctx, Push);
+    push.set_conflate(true).unwrap();
+    push.set_ring_capacity(4096).unwrap();
+    push.connect("inproc://conflate-bound").unwrap();
+    let mut sent = 0u32;
+    while push.send([1u8; 1000], DONTWAIT).is_ok() {
+        sent += 1;
+        assert!(sent < 100, "grew past a 4 KiB ring");
+    }
+    assert!(sent >= 2, "{sent}");
+    assert_eq!(pull.recv_bytes(0).unwrap().len(), 1000, "the newest");
+}

@@ -66,6 +66,10 @@ struct Control {
     /// In-process pipes: the messages side `i` wrote beyond its ring.
     #[cfg(not(loom))]
     spills: [spill::Queue; 2],
+    /// Neither side spills (a CONFLATE socket's pipe: see
+    /// [`PipeEnd::forbid_spill`]).
+    #[cfg(not(loom))]
+    no_spill: AtomicBool,
 }
 
 /// How to build a pipe.
@@ -98,6 +102,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         pools: [OnceLock::new(), OnceLock::new()],
         #[cfg(not(loom))]
         spills: Default::default(),
+        #[cfg(not(loom))]
+        no_spill: AtomicBool::new(false),
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -163,6 +169,7 @@ pub(crate) fn remote_end(
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
         spills: Default::default(),
+        no_spill: AtomicBool::new(false),
     });
     let end = PipeEnd {
         tx,

@@ -87,11 +87,22 @@ impl PipeEnd {
         self.spill.get_or_insert_with(Default::default)
     }
 
-    /// Whether this end may spill: in-process, and its ring writes are
-    /// all published (a message is spilled whole or not at all).
+    /// Whether this end may spill: in-process, not a CONFLATE socket's
+    /// pipe, and its ring writes are all published (a message is spilled
+    /// whole or not at all).
     #[inline]
     pub(super) fn may_spill(&self) -> bool {
-        !self.remote && self.tx.unpublished() == 0 && !self.writing_closed()
+        !self.remote
+            && self.tx.unpublished() == 0
+            && !self.writing_closed()
+            && !self.ctl.no_spill.load(Ordering::Relaxed)
+    }
+
+    /// Keeps both sides of this pipe within its ring: a CONFLATE socket's
+    /// pipes have no message limit, and libzmq keeps one message there,
+    /// so nothing may grow beyond the ring.
+    pub(crate) fn forbid_spill(&self) {
+        self.ctl.no_spill.store(true, Ordering::Relaxed);
     }
 
     /// Whether a message this end starts now goes to the queue: it is

@@ -129,6 +129,10 @@ impl Core {
         }
         #[cfg(not(loom))]
         end.set_pool_slot(self.shared.pool_slot());
+        #[cfg(not(loom))]
+        if self.io.opts.conflate {
+            end.forbid_spill();
+        }
         let key = self.io.pipes.insert(Pipe {
             end,
             endpoint,
