@@ -17,20 +17,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The machine's cores, read once: after a bench pins this thread, it would
-/// see only its own core (and pin both sides of the next bench to it).
-fn cores() -> Vec<core_affinity::CoreId> {
-    static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
-    CORES
-        .get_or_init(|| core_affinity::get_core_ids().unwrap_or_default())
-        .clone()
-}
-
-fn pin(cores: &[core_affinity::CoreId], n: usize) {
-    if !cores.is_empty() {
-        core_affinity::set_for_current(cores[n % cores.len()]);
-    }
-}
+#[path = "../examples/common/hw.rs"]
+mod hw;
+use hw::{cores, pin};
 
 const MSG: usize = 32;
 /// Messages sent (and drained) before the clock starts, per timed message:

@@ -17,18 +17,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::{Duration, Instant};
 
-fn cores() -> Vec<core_affinity::CoreId> {
-    static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
-    CORES
-        .get_or_init(|| core_affinity::get_core_ids().unwrap_or_default())
-        .clone()
-}
-
-fn pin(cores: &[core_affinity::CoreId], n: usize) {
-    if !cores.is_empty() {
-        core_affinity::set_for_current(cores[n % cores.len()]);
-    }
-}
+#[path = "../examples/common/hw.rs"]
+mod hw;
+use hw::{cores, pin};
 
 /// Messages a fair-queue sample delivers, whatever the number of peers.
 const FQ_MSGS: u64 = 200_000;

@@ -1,5 +1,6 @@
-//! The hardware's own limits between two pinned cores, shared by the perf
-//! examples that quote ratios against them (`hw_limits`, `inproc_compare`).
+//! The hardware's own limits between two pinned cores, and pinning itself,
+//! shared by the perf examples and benches that quote ratios against them
+//! (`hw_limits`, `inproc_compare`, `benches/patterns.rs`, `scaling.rs`).
 
 #![allow(dead_code)]
 
@@ -7,6 +8,15 @@ use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The machine's cores, read once: after a thread pins itself it would see
+/// only its own core (and a thread it spawns inherits that).
+pub fn cores() -> Vec<core_affinity::CoreId> {
+    static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
+    CORES
+        .get_or_init(|| core_affinity::get_core_ids().unwrap_or_default())
+        .clone()
+}
 
 /// Pins the calling thread to the `n`th of `cores` (read before any pinning:
 /// a thread spawned later inherits a one-core mask).

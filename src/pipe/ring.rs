@@ -585,14 +585,11 @@ impl Producer {
         self.claimed_mut().expect("reserved without a claim")
     }
 
-    /// loom: what a claim handed out may have been written; mirror it.
+    /// Drops the claim handed out last (loom: mirrors what it may have
+    /// had written).
     #[inline(always)]
     fn abandon_claim(&mut self) {
-        #[cfg(loom)]
-        if let Some((start, len)) = self.claimed {
-            self.ring
-                .mirror(start + HEADER, record_size(len as u64) - HEADER);
-        }
+        self.mirror_claim();
         self.claimed = None;
     }
 
@@ -756,7 +753,7 @@ impl Producer {
     /// If nothing is claimed, or `len` exceeds the claim.
     #[inline]
     pub fn commit(&mut self, len: usize, flags: u32) {
-        self.abandon_claim_for_commit();
+        self.mirror_claim();
         let (start, claimed) = self.claimed.take().expect("commit without claim");
         assert!(
             len <= claimed as usize,
@@ -821,9 +818,10 @@ impl Producer {
         }
     }
 
-    /// loom: mirror the claimed record's bytes before it is committed.
+    /// loom: mirrors the claimed payload, which the caller may have
+    /// written, into the words' atomics. Nothing outside loom.
     #[inline(always)]
-    fn abandon_claim_for_commit(&mut self) {
+    fn mirror_claim(&self) {
         #[cfg(loom)]
         if let Some((start, len)) = self.claimed {
             self.ring

@@ -19,7 +19,8 @@
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-const SIZES: [usize; 10] = [
+const SIZES: [usize; 11] = [
+    8,
     32,
     64,
     256,
