@@ -502,3 +502,47 @@ fn context_end_delivers_queued_messages_within_linger() {
     done.recv_timeout(std::time::Duration::from_secs(10))
         .expect("the context's end did not return once delivered");
 }
+
+/// A connecter's queue, filled before its peer binds (a full high-water
+/// mark of 1 KiB messages, four times what the shared ring holds), moves
+/// into the shared pipe as the reader makes room, whole and in order; so
+/// does what follows. (The move used to drop what found the shared ring
+/// full.)
+#[test]
+fn a_queue_larger_than_the_shared_ring_moves_over_whole() {
+    let dir = Dir::new("queue");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.connect(&ep).unwrap();
+    let mut msg = vec![7u8; 1000];
+    let mut sent = 0u64;
+    while sent < 1000 {
+        msg[..8].copy_from_slice(&sent.to_le_bytes());
+        push.send(&msg[..], DONTWAIT)
+            .expect("queued below the mark");
+        sent += 1;
+    }
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    const N: u64 = 5_000;
+    let sender = std::thread::spawn(move || {
+        for i in sent..N {
+            msg[..8].copy_from_slice(&i.to_le_bytes());
+            push.send(&msg[..], 0).unwrap();
+        }
+        push
+    });
+    bounded(move || {
+        for i in 0..N {
+            let msg = pull.recv_bytes(0).unwrap();
+            assert_eq!(msg.len(), 1000);
+            assert_eq!(
+                msg[..8],
+                i.to_le_bytes(),
+                "message {i}: in order, none lost"
+            );
+        }
+    });
+    drop(sender.join().unwrap());
+}

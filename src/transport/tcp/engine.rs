@@ -38,6 +38,9 @@ use std::time::{Duration, Instant};
 
 /// Stop taking frames from the pipe while this much waits to be written.
 const OUTBOUND_LIMIT: usize = 256 * 1024;
+/// How soon a handover that found the shared pipe full looks again: its
+/// reader frees room without waking us.
+const HANDOVER_RETRY: Duration = Duration::from_micros(100);
 /// The read buffer's usual size; it grows (to hold one large frame) only as
 /// the frame's octets arrive, and shrinks back once it is empty.
 const READ_CHUNK: usize = 256 * 1024;
@@ -80,8 +83,12 @@ struct HandOver {
     /// The socket's end of the shared pipe, written by us until handed over.
     new: PipeEnd,
     watch: crate::pipe::PipeWatch,
-    /// The new pipe could not take a message: the rest of it is dropped.
+    /// The new pipe could not take a message's later frame: the rest of
+    /// that message is dropped.
     dropping: bool,
+    /// The new pipe has no room for the next message: try again then (its
+    /// reader, in another process, frees room without waking us).
+    retry_at: Option<Instant>,
 }
 
 struct Attaching {
@@ -302,10 +309,15 @@ impl Engine {
             _ => None,
         };
         let linger_end = self.gone_at.zip(self.desc.linger).map(|(t, l)| t + l);
+        let handover = match &self.shm {
+            Shm::HandingOver(h) => h.retry_at,
+            _ => None,
+        };
         timer
             .into_iter()
             .chain(linger_end)
             .chain(self.deadline)
+            .chain(handover)
             .min()
     }
 
@@ -374,7 +386,9 @@ impl Engine {
         let finished = open && self.ended && !self.in_blocked;
         // Handing over: the socket wrote more, or stopped writing.
         let handover = match &mut self.shm {
-            Shm::HandingOver(h) => h.old.peer_closed() || h.old.readable(),
+            Shm::HandingOver(h) => {
+                h.retry_at.is_none() && (h.old.peer_closed() || h.old.readable())
+            }
             _ => false,
         };
         outbound
@@ -1301,6 +1315,7 @@ impl Engine {
                     new: end,
                     watch,
                     dropping: false,
+                    retry_at: None,
                 }));
                 self.hand_over();
             }
@@ -1322,12 +1337,22 @@ impl Engine {
         };
         let mut moved = false;
         let pool = self.desc.shared.chunk_pool();
+        h.retry_at = None;
         loop {
             // Closed first: what was published before it is then in sight.
             let done_writing = h.old.peer_closed();
+            let mut starts = true;
             while let Ok(Some(rec)) = h.old.peek() {
-                // No room, which a fresh pipe as large as the old one has
-                // unless a chunk pool is spent: lost, as at a full HWM.
+                // The old pipe may hold more than the new one's ring (up to
+                // its mark, beyond its ring): a message waits in the old
+                // one until the new one's reader has made room for it.
+                if starts && !(h.new.can_start_message() && h.new.has_room(rec.len())) {
+                    h.retry_at = Some(Instant::now() + HANDOVER_RETRY);
+                    return moved;
+                }
+                starts = !rec.more();
+                // No room for a later frame of a message whose first one
+                // fitted (a chunk pool spent): lost, as at a full HWM.
                 if !h.dropping && !move_frame(&mut h.old, &mut h.new, &rec, pool) {
                     h.new.rollback();
                     h.dropping = true;
