@@ -28,16 +28,53 @@ pub(super) const CLAIMED: u8 = 2;
 /// The message being read came from the peer's queue.
 pub(super) const READING: u8 = 4;
 
-/// One frame of a spilled message.
+/// One frame of a spilled message of several.
 struct Frame {
     data: Vec<u8>,
     more: bool,
 }
 
+/// Payloads up to this size are kept inside the queue's slot.
+const SMALL: usize = 30;
+
+/// A spilled message. Most are one small frame: those take no allocation
+/// of their own, only their slot in the queue.
+enum Message {
+    Small {
+        len: u8,
+        bytes: [u8; SMALL],
+    },
+    One(Vec<u8>),
+    /// Frames not yet read, in order.
+    Frames(VecDeque<Frame>),
+}
+
+impl Message {
+    /// The frame to read next, and whether more follow.
+    fn front(&self) -> Option<(&[u8], bool)> {
+        match self {
+            Message::Small { len, bytes } => Some((&bytes[..*len as usize], false)),
+            Message::One(data) => Some((data, false)),
+            Message::Frames(frames) => frames.front().map(|f| (&f.data[..], f.more)),
+        }
+    }
+
+    /// Drops the front frame; whether the message is done.
+    fn pop_front(&mut self) -> bool {
+        match self {
+            Message::Frames(frames) => {
+                frames.pop_front();
+                frames.is_empty()
+            }
+            _ => true,
+        }
+    }
+}
+
 /// The messages one side wrote beyond its ring, oldest first.
 #[derive(Default)]
 pub(super) struct Queue {
-    messages: Mutex<VecDeque<Vec<Frame>>>,
+    messages: Mutex<VecDeque<Message>>,
     /// How many `messages` holds: read without the lock.
     len: AtomicU64,
 }
@@ -49,14 +86,14 @@ impl Queue {
         self.len.load(Ordering::Acquire)
     }
 
-    fn push(&self, msg: Vec<Frame>) {
+    fn push(&self, msg: Message) {
         let mut q = self.messages.lock().unwrap_or_else(|e| e.into_inner());
         q.push_back(msg);
         // Under the lock: a reader that sees the count finds the message.
         self.len.store(q.len() as u64, Ordering::Release);
     }
 
-    fn pop(&self) -> Option<Vec<Frame>> {
+    fn pop(&self) -> Option<Message> {
         let mut q = self.messages.lock().unwrap_or_else(|e| e.into_inner());
         let msg = q.pop_front();
         self.len.store(q.len() as u64, Ordering::Release);
@@ -72,7 +109,7 @@ pub(super) struct State {
     /// The frame claimed, being written.
     claimed: Vec<u8>,
     /// The rest of the spilled message being read.
-    reading: VecDeque<Frame>,
+    reading: Option<Message>,
 }
 
 impl Control {
@@ -155,14 +192,27 @@ impl PipeEnd {
     pub(super) fn spill_commit(&mut self, len: usize, more: bool) {
         self.spill_flags &= !CLAIMED;
         let state = self.spill_state();
-        let mut data = std::mem::take(&mut state.claimed);
-        data.truncate(len);
-        state.frames.push(Frame { data, more });
-        if !more {
-            let msg = std::mem::take(&mut state.frames);
-            self.ctl.spill(self.side).push(msg);
-            self.after_publish();
-        }
+        let msg = if state.frames.is_empty() && !more && len <= SMALL {
+            // The claimed buffer stays for the next claim.
+            let mut bytes = [0; SMALL];
+            bytes[..len].copy_from_slice(&state.claimed[..len]);
+            let len = len as u8;
+            Message::Small { len, bytes }
+        } else {
+            let mut data = std::mem::take(&mut state.claimed);
+            data.truncate(len);
+            if state.frames.is_empty() && !more {
+                Message::One(data)
+            } else {
+                state.frames.push(Frame { data, more });
+                if more {
+                    return;
+                }
+                Message::Frames(std::mem::take(&mut state.frames).into())
+            }
+        };
+        self.ctl.spill(self.side).push(msg);
+        self.after_publish();
     }
 
     /// Drops the frames of a spilled message not yet queued.
@@ -178,7 +228,7 @@ impl PipeEnd {
     #[cold]
     pub(super) fn take_spilled(&mut self) -> Option<Record> {
         let msg = self.ctl.spill(1 - self.side).pop()?;
-        self.spill_state().reading = msg.into();
+        self.spill_state().reading = Some(msg);
         self.spill_flags |= READING;
         // The writer's count went down: it may wait for that.
         self.wake_writer();
@@ -188,23 +238,23 @@ impl PipeEnd {
     /// The frame of the spilled message to read next.
     #[inline]
     pub(super) fn spilled_front(&self) -> Option<Record> {
-        let f = self.spill.as_ref()?.reading.front()?;
-        Some(Record::outside(f.data.len(), f.more))
+        let (data, more) = self.spill.as_ref()?.reading.as_ref()?.front()?;
+        Some(Record::outside(data.len(), more))
     }
 
     /// The bytes of [`spilled_front`](Self::spilled_front).
     pub(super) fn spilled_payload(&self) -> &[u8] {
         self.spill
             .as_ref()
-            .and_then(|s| s.reading.front())
-            .map_or(&[], |f| &f.data)
+            .and_then(|s| s.reading.as_ref()?.front())
+            .map_or(&[], |(data, _)| data)
     }
 
     /// Done with the front frame of the spilled message.
     pub(super) fn spilled_consumed(&mut self) {
         if let Some(s) = &mut self.spill {
-            s.reading.pop_front();
-            if s.reading.is_empty() {
+            if s.reading.as_mut().map_or(true, Message::pop_front) {
+                s.reading = None;
                 self.spill_flags &= !READING;
             }
         }
