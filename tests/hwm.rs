@@ -168,3 +168,39 @@ fn conflate_pipes_never_grow_beyond_their_ring() {
     assert!(sent >= 2, "{sent}");
     assert_eq!(pull.recv_bytes(0).unwrap().len(), 1000, "the newest");
 }
+
+#[test]
+fn order_holds_while_the_writer_goes_in_and_out_of_the_spill() {
+    // A small ring and a reader that keeps up only now and then: the
+    // writer spills, the reader empties the spill, the writer is back in
+    // the ring, many times over, with both threads running.
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_ring_capacity(4096).unwrap();
+    pull.bind("inproc://spill-order").unwrap();
+    let push = socket(&ctx, Push);
+    push.set_ring_capacity(4096).unwrap();
+    push.connect("inproc://spill-order").unwrap();
+    const N: u32 = 200_000;
+    let sender = std::thread::spawn(move || {
+        for i in 0..N {
+            // Sizes from 4 to 300 bytes: some inline in the spill, some not.
+            let mut msg = vec![0u8; 4 + (i as usize * 7919) % 297];
+            msg[..4].copy_from_slice(&i.to_le_bytes());
+            push.send(msg, 0).unwrap();
+        }
+        push
+    });
+    bounded(move || {
+        for i in 0..N {
+            let msg = pull.recv_bytes(0).unwrap();
+            assert_eq!(msg.len(), 4 + (i as usize * 7919) % 297);
+            assert_eq!(msg[..4], i.to_le_bytes(), "message {i} out of order");
+            if i % 5000 == 0 {
+                // Let the writer run ahead into the spill.
+                std::thread::yield_now();
+            }
+        }
+    });
+    drop(sender.join().unwrap());
+}
