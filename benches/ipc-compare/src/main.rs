@@ -14,7 +14,7 @@
 //! last 8 bytes (not the rest, as libzmq's `remote_thr`); every receiver
 //! borrows it in place where it can and reads those bytes back.
 //!
-//! `cargo run --release -- [--sizes 32,64,...] [--only zeroring,libzmq,iceoryx2]`
+//! `cargo run --release -- [--sizes 32,64,...] [--only zeroring,libzmq,iceoryx2] [--csv PATH]`
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -399,6 +399,10 @@ fn main() {
     }
     let mut sizes = SIZES.to_vec();
     let mut imps = vec![Imp::Zeroring, Imp::Libzmq, Imp::Iceoryx2];
+    // `--csv PATH`: also one line per size and library (for
+    // `examples/plot_scaling.rs`): size,library,latency_us,messages_per_s.
+    let mut csv: Option<String> = None;
+    let mut rows = String::from("size,library,latency_us,messages_per_s\n");
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -406,6 +410,7 @@ fn main() {
                 sizes = it.next().unwrap().split(',').map(|s| s.parse().unwrap()).collect();
             }
             "--only" => imps = it.next().unwrap().split(',').map(Imp::parse).collect(),
+            "--csv" => csv = Some(it.next().unwrap().clone()),
             o => panic!("unknown argument {o}"),
         }
     }
@@ -426,6 +431,7 @@ fn main() {
                 .to_string();
             let l = latency(imp, size, &format!("{ep}l"));
             let (rate, gib) = throughput(imp, size, &format!("{ep}t"));
+            rows.push_str(&format!("{size},{},{l},{rate}\n", imp.name()));
             lat.push(format!("{l:.3}"));
             thr.push(if size < 65536 {
                 format!("{:.2}M", rate / 1e6)
@@ -436,5 +442,8 @@ fn main() {
             let _ = std::fs::remove_file(format!("{ep}t"));
         }
         println!("{:>9} | {:>27} | {:>44}", size, lat.join(" / "), thr.join(" / "));
+    }
+    if let Some(path) = csv {
+        std::fs::write(&path, rows).expect("--csv: cannot write");
     }
 }
