@@ -180,8 +180,8 @@ mod lz {
 
 mod ic {
     use super::*;
-    use iceoryx2::prelude::*;
     use iceoryx2::port::update_connections::UpdateConnections;
+    use iceoryx2::prelude::*;
     use iceoryx2::service::port_factory::publish_subscribe::PortFactory;
     use iceoryx2::service::port_factory::PortFactory as _;
 
@@ -270,7 +270,9 @@ mod ic {
 fn child(imp: Imp, mode: &str, size: usize, n: u64, ep: &str) {
     match (imp, mode) {
         (Imp::Zeroring, "lat") => echo(zr::open(ep, size, zeroring::SocketType::Pair, false), n),
-        (Imp::Zeroring, "thr") => send_all(zr::open(ep, size, zeroring::SocketType::Push, false), n),
+        (Imp::Zeroring, "thr") => {
+            send_all(zr::open(ep, size, zeroring::SocketType::Push, false), n)
+        }
         (Imp::Libzmq, "lat") => echo(lz::open(ep, size, zmq::PAIR, false, true), n),
         (Imp::Libzmq, "thr") => send_all(lz::open(ep, size, zmq::PUSH, false, false), n),
         (Imp::Iceoryx2, _) => {
@@ -309,7 +311,14 @@ fn send_all(mut s: impl Side, n: u64) {
 
 fn spawn(imp: Imp, mode: &str, size: usize, n: u64, ep: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["child", imp.name(), mode, &size.to_string(), &n.to_string(), ep])
+        .args([
+            "child",
+            imp.name(),
+            mode,
+            &size.to_string(),
+            &n.to_string(),
+            ep,
+        ])
         .spawn()
         .unwrap()
 }
@@ -407,7 +416,12 @@ fn main() {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--sizes" => {
-                sizes = it.next().unwrap().split(',').map(|s| s.parse().unwrap()).collect();
+                sizes = it
+                    .next()
+                    .unwrap()
+                    .split(',')
+                    .map(|s| s.parse().unwrap())
+                    .collect();
             }
             "--only" => imps = it.next().unwrap().split(',').map(Imp::parse).collect(),
             "--csv" => csv = Some(it.next().unwrap().clone()),
@@ -441,7 +455,12 @@ fn main() {
             let _ = std::fs::remove_file(format!("{ep}l"));
             let _ = std::fs::remove_file(format!("{ep}t"));
         }
-        println!("{:>9} | {:>27} | {:>44}", size, lat.join(" / "), thr.join(" / "));
+        println!(
+            "{:>9} | {:>27} | {:>44}",
+            size,
+            lat.join(" / "),
+            thr.join(" / ")
+        );
     }
     if let Some(path) = csv {
         std::fs::write(&path, rows).expect("--csv: cannot write");
