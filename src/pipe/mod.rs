@@ -426,7 +426,7 @@ impl PipeEnd {
     #[cold]
     fn can_start_spilling(&mut self) -> bool {
         self.hwm = self.ctl.hwm[self.side].load(Ordering::Relaxed);
-        self.hwm == 0 || self.tx.queued_msgs() + self.spilled() < self.hwm
+        self.hwm == 0 || self.tx.queued_msgs() + self.ctl.spill(self.side).len() < self.hwm
     }
 
     /// Room for a frame of `len` bytes, written in place: in the ring, or

@@ -491,13 +491,14 @@ pub struct Producer {
     ring: RingRef,
     /// Where the next record goes: committed, maybe not yet published.
     tail: u64,
-    /// Where the first unpublished record goes: a line boundary, and the
-    /// end of what is published.
+    /// Where the first unpublished record goes (where a message starts: a
+    /// line boundary, or inside a line after a packed message), and the end
+    /// of what is published.
     published: u64,
     /// The header of the record at `published`, held back until the
     /// publish that stores it (0: none committed yet).
     first: u64,
-    /// The end of the last whole message committed (a line boundary).
+    /// Where the message after the last whole one committed starts.
     msg_end: u64,
     /// Position and header word of the first record of the message being
     /// written, when it lies past `msg_end` (0: none).
@@ -841,17 +842,16 @@ impl Producer {
         if self.dirty > end {
             self.clean_beyond(end);
         }
-        let (at, next_first) = if self.tail != end {
+        let next_first = if self.tail != end {
             // The message being written starts at `end`: its first header,
             // already stored, becomes the next batch's held-back one.
             let (pos, word) = self.msg_first;
             debug_assert_eq!(pos, end);
             self.ring.word(pos).store(0, Ordering::Relaxed);
-            (pos, word)
+            word
         } else {
-            (end, 0)
+            0
         };
-        debug_assert_eq!(at, end);
         self.ring.word(self.published).store(
             self.first,
             unless_broken(breaks::PUBLISH_RELAXED, Ordering::Release),

@@ -158,16 +158,6 @@ impl PipeEnd {
         false
     }
 
-    /// Messages this end has spilled that the reader has not taken.
-    #[inline]
-    pub(super) fn spilled(&self) -> u64 {
-        if self.spill_flags & WRITING == 0 {
-            0
-        } else {
-            self.ctl.spill(self.side).len()
-        }
-    }
-
     /// A frame of `len` bytes in the queue, to be written in place.
     #[cold]
     pub(super) fn spill_claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
