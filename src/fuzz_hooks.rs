@@ -3,7 +3,7 @@
 //! public API.
 
 use crate::pipe::ring::{self, DESCRIPTOR};
-use crate::transport::ipc::pool::{ChunkPool, PeerPool};
+use crate::transport::ipc::pool::{Chunk, ChunkPool, PeerPool, DESC_LEN, SEGMENT_LEN};
 use std::sync::{Arc, OnceLock};
 
 /// A pool with a few chunks stamped, and its read-only peer mapping, so
@@ -74,4 +74,58 @@ pub fn hostile_ring_reader(data: &[u8]) {
             }
         }
     }
+}
+
+/// Two segments of the fuzzing pool, for chains.
+fn segments() -> &'static [Chunk; 2] {
+    static SEGMENTS: OnceLock<[Chunk; 2]> = OnceLock::new();
+    SEGMENTS.get_or_init(|| {
+        let (pool, _) = pools();
+        let seg = || pool.alloc_segment().expect("a segment");
+        [seg(), seg()]
+    })
+}
+
+/// The reader's side of a chain: the first segment starts with `data`'s
+/// bytes up to 4 KiB (the second holds the first's descriptor at its
+/// start, for NEXT records to find), the rest of `data` drives the reader
+/// (step, read, move on) while a hostile writer rewrites words of either
+/// segment. Panics only if a payload or chunk slice falls outside its
+/// memory, or the reader does not stop.
+pub fn hostile_chain_reader(data: &[u8]) {
+    let segs = segments();
+    let (region, ops) = data.split_at(data.len().min(4096));
+    // SAFETY: the segments are this (single-threaded) target's alone, and
+    // every write stays inside them.
+    unsafe {
+        for s in segs {
+            s.as_ptr().write_bytes(0, SEGMENT_LEN);
+        }
+        segs[0]
+            .as_ptr()
+            .copy_from_nonoverlapping(region.as_ptr(), region.len());
+        let mut desc = [0u8; DESC_LEN];
+        segs[0].descriptor().encode(&mut desc);
+        segs[1].as_ptr().copy_from_nonoverlapping(desc.as_ptr(), DESC_LEN);
+    }
+    let (_, peer) = pools();
+    let mut desc = [0u8; DESC_LEN];
+    segs[0].descriptor().encode(&mut desc);
+    let Ok(start) = peer.resolve_segment(&desc) else {
+        panic!("the fuzzing pool's own segment does not resolve");
+    };
+    let mut ops = ops.iter().copied();
+    let mut rewrite = |ops: &mut dyn Iterator<Item = u8>| {
+        let mut w = [0u8; 8];
+        let which = ops.next().unwrap_or(0) as usize % 2;
+        let mut off = [0u8; 4];
+        for b in off.iter_mut().chain(&mut w) {
+            *b = ops.next().unwrap_or(0);
+        }
+        let off = u32::from_le_bytes(off) as usize % SEGMENT_LEN & !7;
+        segs[which]
+            .word(off)
+            .store(u64::from_le_bytes(w), std::sync::atomic::Ordering::Release);
+    };
+    crate::pipe::chain_fuzz(peer, start, &mut ops, &mut rewrite);
 }

@@ -123,6 +123,13 @@ fn syncpub_every_subscriber_gets_every_update_inproc() {
 }
 
 #[test]
+fn syncpub_every_subscriber_gets_every_update_ipc() {
+    let path = std::env::temp_dir().join(format!("zr-hwm-{}-syncpub", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    syncpub_shape(&format!("ipc://{}", path.display()));
+}
+
+#[test]
 fn syncpub_every_subscriber_gets_every_update_tcp() {
     syncpub_shape("tcp://127.0.0.1:0");
 }

@@ -7,7 +7,7 @@ use common::proc::{self, hear, spawn, tell};
 use common::*;
 use std::time::Duration;
 use zeroring::monitor::Event;
-use zeroring::{Context, Socket, SocketType, SocketType::*};
+use zeroring::{Context, Error, Socket, SocketType, SocketType::*, DONTWAIT};
 
 const WITHIN: Duration = Duration::from_secs(20);
 
@@ -150,8 +150,55 @@ fn child_entry() {
                 std::thread::park();
             }
         }
+        "slow-sub" => {
+            let sub = socket(&ctx, Sub);
+            sub.connect(&role[1]).unwrap();
+            sub.set_subscribe(b"").unwrap();
+            assert_eq!(hear(), "go");
+            for i in 0..BURST {
+                let m = sub.recv_multipart(0).unwrap();
+                assert_eq!(m, burst_message(i), "message {i}: whole, in order");
+            }
+            assert!(matches!(sub.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+            tell("all");
+        }
         other => panic!("unknown role {other}"),
     }
+}
+
+/// Messages in [`burst_message`]'s burst.
+const BURST: u32 = 1500;
+
+/// Message `i` of a burst: 1 KiB, and every 100th has a second frame of
+/// 100 KiB (which travels in a chunk of its own).
+fn burst_message(i: u32) -> Vec<Vec<u8>> {
+    let mut first = vec![i as u8; 1024];
+    first[..4].copy_from_slice(&i.to_le_bytes());
+    if i % 100 == 0 {
+        vec![first, vec![!i as u8; 100 << 10]]
+    } else {
+        vec![first]
+    }
+}
+
+/// A pipe holds its high-water marks' worth of messages, not its ring's:
+/// a burst six times the shared ring, sent while the subscriber in the
+/// other process reads nothing, reaches it whole (libzmq delivers it too;
+/// its marks sum to 2,000).
+#[test]
+fn a_burst_beyond_the_shared_ring_reaches_a_slow_subscriber_whole() {
+    let ep = endpoint("burst");
+    let ctx = Context::new();
+    let publisher = socket(&ctx, XPub);
+    publisher.bind(&ep).unwrap();
+    let mut child = spawn(&["slow-sub", &ep]);
+    assert_eq!(publisher.recv_bytes(0).unwrap(), b"\x01");
+    for i in 0..BURST {
+        publisher.send_multipart(burst_message(i), 0).unwrap();
+    }
+    child.say("go");
+    child.expect("all", WITHIN);
+    child.success(WITHIN);
 }
 
 /// Overwrites every word of this process's shared pipe segments with

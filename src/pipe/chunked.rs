@@ -28,13 +28,13 @@ pub(super) const UNPUBLISHED: u8 = 4;
 #[derive(Default)]
 pub(crate) struct Link {
     /// Our socket's pool, and this pipe's reader id in it.
-    pool: Option<(Arc<ChunkPool>, usize)>,
+    pub(super) pool: Option<(Arc<ChunkPool>, usize)>,
     /// The peer's pool, whose chunks our ring's descriptors name.
-    peer: Option<PeerPool>,
+    pub(super) peer: Option<PeerPool>,
     /// The chunk a claim handed out, until committed.
     pending: Option<Chunk>,
     /// Where the frame of the descriptor peeked last lies in `peer`.
-    current: (usize, usize),
+    pub(super) current: (usize, usize),
 }
 
 impl PipeEnd {
@@ -43,6 +43,10 @@ impl PipeEnd {
     pub(crate) fn link_pools(&mut self, pool: Option<Arc<ChunkPool>>, peer: Option<PeerPool>) {
         let pool = pool.map(|pool| self.register_writer(pool));
         self.chunk_flags = if pool.is_some() { WRITES } else { 0 };
+        if pool.is_some() && self.remote {
+            // Room for a chain's LINK: see `chain`.
+            self.tx.keep_room_for_link();
+        }
         self.chunks = Some(Box::new(Link {
             pool,
             peer,
@@ -243,8 +247,14 @@ impl PipeEnd {
     /// the ring. A PUB shares one chunk among its subscribers this way.
     pub(crate) fn send_shared(&mut self, chunk: &Chunk, more: bool) -> Result<(), WriteError> {
         self.drop_pending_chunk();
-        match self.tx.claim(DESC_LEN) {
-            Ok(_) => {}
+        if self.spill_flags & super::spill::WRITING != 0 && self.still_spilling(DESC_LEN) {
+            return self.spill_shared(chunk, more);
+        }
+        match self.tx.reserve(DESC_LEN) {
+            Ok(()) => {}
+            Err(ring::ClaimError::Full) if self.may_spill() => {
+                return self.spill_shared(chunk, more)
+            }
             Err(ring::ClaimError::Full) => return Err(WriteError::Full),
             Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
             Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),
@@ -318,7 +328,7 @@ impl PipeEnd {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::pipe::{remote_end, Doorbell};
     use crate::transport::ipc::shm::PipeSegment;
@@ -326,13 +336,19 @@ mod tests {
     /// A writer's and a reader's end of one shared-memory pipe, in one
     /// process: the writer writes chunks of `pool`.
     fn pipe_pair(pool: &Arc<ChunkPool>) -> (PipeEnd, PipeEnd) {
+        pipe_pair_with(pool, 0)
+    }
+
+    /// As `pipe_pair`, the writer limited to `hwm` messages (0: none).
+    pub(in crate::pipe) fn pipe_pair_with(pool: &Arc<ChunkPool>, hwm: u64) -> (PipeEnd, PipeEnd) {
         let (a, fd) = PipeSegment::create(4096).unwrap();
         let b = PipeSegment::open(fd, 4096).unwrap();
         let end = |seg: &PipeSegment, side| {
             let (tx, rx) = seg.ends(side);
             let bell = Arc::new(Doorbell::new());
             let ids = [Box::from(&b""[..]), Box::from(&b""[..])];
-            remote_end(tx, rx, bell.clone(), [0, 0], ids, bell).0
+            let hwm = if side == 0 { [hwm, 0] } else { [0, hwm] };
+            remote_end(tx, rx, bell.clone(), hwm, ids, bell).0
         };
         let mut writer = end(&a, 0);
         writer.link_pools(Some(pool.clone()), None);

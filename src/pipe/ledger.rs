@@ -11,8 +11,10 @@
 //! The writer keeps, per ring, a ledger of `(end, chunk)`: `end` is the ring
 //! position just after the DESCRIPTOR record. Invariants:
 //!
-//! 1. Entries are in ring order (`end` strictly grows), since records are
-//!    committed in order.
+//! 1. Entries are in ring order (`end` never decreases), since records are
+//!    committed in order. Every chunk a chain beyond the ring names (its
+//!    segments, its large frames) is entered at the chain's LINK record:
+//!    the reader moves past that record when it has read the whole chain.
 //! 2. An entry with `end <= head` (head `Acquire`-loaded from the reader) is
 //!    a chunk the reader has finished with: the load synchronises with the
 //!    reader's release, so every read of the chunk happened before, and the
@@ -41,7 +43,7 @@ impl Ledger {
     /// A chunk named by a record that ends at ring position `end`
     /// (committed, maybe not yet published).
     pub fn push(&mut self, end: u64, chunk: u32) {
-        debug_assert!(self.entries.back().map_or(true, |&(e, _)| e < end));
+        debug_assert!(self.entries.back().map_or(true, |&(e, _)| e <= end));
         self.entries.push_back((end, chunk));
     }
 

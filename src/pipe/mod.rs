@@ -17,6 +17,10 @@
 //! connection ends, and is woken when our socket lets go of its end.
 
 #[cfg(not(loom))]
+mod chain;
+#[cfg(fuzzing)]
+pub(crate) use chain::fuzz as chain_fuzz;
+#[cfg(not(loom))]
 mod chunked;
 pub mod doorbell;
 pub(crate) mod futex;
@@ -434,7 +438,7 @@ impl PipeEnd {
     #[inline(always)]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
         #[cfg(not(loom))]
-        if self.spill_flags & spill::WRITING != 0 && self.still_spilling() {
+        if self.spill_flags & spill::WRITING != 0 && self.still_spilling(len) {
             return self.spill_claim(len);
         }
         #[cfg(not(loom))]
@@ -647,7 +651,7 @@ impl PipeEnd {
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
         #[cfg(not(loom))]
         if self.spill_flags & spill::READING != 0 {
-            return Ok(self.spilled_front());
+            return self.peek_beyond();
         }
         let rec = self.rx.peek()?;
         if rec.is_none() {
@@ -660,12 +664,28 @@ impl PipeEnd {
             }
         }
         #[cfg(not(loom))]
-        if let Some(r) = &rec {
-            if r.flags() & ring::DESCRIPTOR != 0 {
-                self.resolve_peeked(r)?;
+        if let Some(r) = rec {
+            if r.flags() & (ring::DESCRIPTOR | ring::LINK) != 0 {
+                return self.peek_marked(r);
             }
         }
         Ok(rec)
+    }
+
+    /// A DESCRIPTOR record peeked in the ring (resolved into the peer's
+    /// pool), or a LINK (reading goes on in its chain).
+    #[cfg(not(loom))]
+    #[inline(never)]
+    fn peek_marked(&mut self, rec: Record) -> Result<Option<Record>, Corrupt> {
+        if rec.flags() & ring::LINK != 0 {
+            if !self.remote {
+                return Err(Corrupt);
+            }
+            self.enter_chain(rec)?;
+            return self.chain_peek();
+        }
+        self.resolve_peeked(&rec)?;
+        Ok(Some(rec))
     }
 
     /// The peer spilled: what it published in the ring before comes
@@ -674,12 +694,10 @@ impl PipeEnd {
     #[cold]
     fn peek_spilled(&mut self) -> Result<Option<Record>, Corrupt> {
         match self.rx.peek()? {
-            Some(rec) => {
-                if rec.flags() & ring::DESCRIPTOR != 0 {
-                    self.resolve_peeked(&rec)?;
-                }
-                Ok(Some(rec))
+            Some(rec) if rec.flags() & (ring::DESCRIPTOR | ring::LINK) != 0 => {
+                self.peek_marked(rec)
             }
+            Some(rec) => Ok(Some(rec)),
             None => Ok(self.take_spilled()),
         }
     }
@@ -689,7 +707,7 @@ impl PipeEnd {
     pub fn payload(&self, rec: &Record) -> &[u8] {
         #[cfg(not(loom))]
         if self.spill_flags & spill::READING != 0 {
-            return self.spilled_payload();
+            return self.spilled_payload(rec);
         }
         #[cfg(not(loom))]
         if rec.flags() & ring::DESCRIPTOR != 0 {
@@ -709,7 +727,7 @@ impl PipeEnd {
     pub fn consume(&mut self, rec: Record) {
         #[cfg(not(loom))]
         if self.spill_flags & spill::READING != 0 {
-            return self.spilled_consumed();
+            return self.spilled_consumed(rec);
         }
         self.rx.advance(rec);
         if rec.more() {
@@ -758,10 +776,19 @@ impl PipeEnd {
     #[inline]
     pub fn readable(&mut self) -> bool {
         #[cfg(not(loom))]
-        if self.spill_flags & spill::READING != 0 || self.ctl.spill(1 - self.side).len() != 0 {
+        if self.spill_flags & spill::READING != 0 {
+            // A chain may have nothing yet.
+            return !self.remote || matches!(self.peek(), Ok(Some(_)));
+        }
+        #[cfg(not(loom))]
+        if self.ctl.spill(1 - self.side).len() != 0 {
             return true;
         }
-        matches!(self.rx.peek(), Ok(Some(_)))
+        match self.rx.peek() {
+            Ok(Some(rec)) if rec.flags() & ring::LINK != 0 => matches!(self.peek(), Ok(Some(_))),
+            Ok(Some(_)) => true,
+            _ => false,
+        }
     }
 }
 

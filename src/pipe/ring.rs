@@ -71,8 +71,13 @@ const LIVE: u32 = 1 << 31;
 /// On a message's last record: the next message starts right after it,
 /// not on the next line (the ring is backlogged: see [`Producer::pack`]).
 const PACKED: u32 = 8;
+/// A record of its own whose payload is the descriptor of a segment: the
+/// messages that follow it are there, until that chain of segments ends
+/// (a shared-memory pipe beyond its ring: see `pipe::chain`). Not counted
+/// as a message by either side.
+pub const LINK: u32 = 16;
 /// The flags a header may carry.
-const KNOWN: u32 = LIVE | MORE | PADDING | DESCRIPTOR | PACKED;
+const KNOWN: u32 = LIVE | MORE | PADDING | DESCRIPTOR | PACKED | LINK;
 
 const HEADER: u64 = 8;
 const ALIGN: u64 = 8;
@@ -83,7 +88,7 @@ pub const LINE: u64 = if cfg!(loom) { 16 } else { 64 };
 pub const MIN_CAPACITY: usize = 64;
 /// Changes whenever the bytes two ends of a shared ring exchange change:
 /// part of the ipc upgrade's offer, so that different layouts never meet.
-pub const LAYOUT_VERSION: u8 = 2;
+pub const LAYOUT_VERSION: u8 = 3;
 
 /// Deliberate bugs for the loom models to catch (`loom-tests/tests/ring.rs`
 /// sets one per model and expects the model to fail): proof that the
@@ -194,13 +199,13 @@ pub struct Record {
 }
 
 impl Record {
-    /// A record of a frame kept outside the ring (a pipe's spilled frame).
+    /// A record of a frame kept outside the ring (a pipe's spilled frame),
+    /// with [`MORE`] and [`DESCRIPTOR`] among `flags` as they apply.
     #[cfg(not(loom))]
-    pub(crate) fn outside(len: usize, more: bool) -> Record {
-        let flags = if more { MORE } else { 0 };
+    pub(crate) fn outside(len: usize, flags: u32) -> Record {
         Record {
             len: len as u32,
-            flags,
+            flags: flags & (MORE | DESCRIPTOR),
         }
     }
 
@@ -212,9 +217,9 @@ impl Record {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// The record's flags ([`MORE`], [`DESCRIPTOR`]).
+    /// The record's flags ([`MORE`], [`DESCRIPTOR`], [`LINK`]).
     pub fn flags(&self) -> u32 {
-        self.flags & (MORE | DESCRIPTOR)
+        self.flags & (MORE | DESCRIPTOR | LINK)
     }
     /// Whether more frames of the same message follow.
     pub fn more(&self) -> bool {
@@ -514,6 +519,9 @@ pub struct Producer {
     cached_done: u64,
     /// Position and length of the record handed out by `claim`.
     claimed: Option<(u64, u32)>,
+    /// Bytes every claim but a [`LINK`]'s leaves free (see
+    /// [`keep_room_for_link`](Self::keep_room_for_link)).
+    keep: u64,
     /// The CPU has PREFETCHW (see [`prefetch_own`](Self::prefetch_own)).
     prefetch_w: bool,
 }
@@ -542,6 +550,7 @@ impl Producer {
             msgs_published: 0,
             cached_done: 0,
             claimed: None,
+            keep: 0,
             prefetch_w: has_prefetchw(),
         }
     }
@@ -705,7 +714,7 @@ impl Producer {
         let cap = self.ring.cap;
         let off = self.tail & self.ring.mask();
         let pad = if need <= cap - off { 0 } else { cap - off };
-        let end = self.tail + pad + need;
+        let end = self.tail + pad + need + self.keep;
         if end - self.cached_head > cap {
             self.cached_head = self
                 .ring
@@ -765,7 +774,7 @@ impl Producer {
         }
         let end = start + record_size(len as u64);
         let flags = if flags & MORE == 0 {
-            self.end_message(end) | flags & DESCRIPTOR
+            self.end_message(end) | flags & (DESCRIPTOR | LINK)
         } else {
             self.tail = end;
             flags & (MORE | DESCRIPTOR)
@@ -807,6 +816,42 @@ impl Producer {
         }
         self.refresh_head();
         end - self.cached_head > quarter && end + HEADER - self.cached_head <= self.ring.cap
+    }
+
+    /// From now on every claim leaves room for one [`LINK`] record (a
+    /// line, and the padding before it at the region's end), so that a
+    /// writer that finds the ring full can always still link a segment.
+    #[cfg(not(loom))]
+    pub(crate) fn keep_room_for_link(&mut self) {
+        self.keep = LINE;
+    }
+
+    /// Writes and publishes a [`LINK`] record carrying `desc` (a segment's
+    /// descriptor) in the room kept for it. Nothing may be unpublished.
+    /// Like the segment's messages, which the pipe counts itself, it is not
+    /// counted as a message.
+    #[cfg(not(loom))]
+    pub(crate) fn push_link(&mut self, desc: &[u8]) -> Result<(), ClaimError> {
+        debug_assert_eq!(self.tail, self.published, "a link inside a message");
+        let keep = std::mem::take(&mut self.keep);
+        let reserved = self.reserve(desc.len());
+        self.keep = keep;
+        reserved?;
+        self.reserved().copy_from_slice(desc);
+        self.commit(desc.len(), LINK);
+        self.msgs -= 1;
+        self.publish();
+        Ok(())
+    }
+
+    /// `n` whole messages were published outside the ring (in a chain of
+    /// segments): they count toward the high-water mark as ring messages
+    /// do, until the consumer counts them read. Nothing may be unpublished.
+    #[cfg(not(loom))]
+    pub(crate) fn count_outside(&mut self, n: u64) {
+        debug_assert_eq!(self.msgs, self.msgs_published);
+        self.msgs += n;
+        self.msgs_published += n;
     }
 
     /// Loads the consumer's head into the cache, if it is one an honest
@@ -1103,7 +1148,7 @@ impl Consumer {
     /// release after it, or when it next finds nothing to read.
     #[inline]
     pub fn release(&mut self) {
-        if self.head != self.released {
+        if self.head != self.released || self.msgs != self.msgs_released {
             #[cfg(loom)]
             let zero = !breaks::on(breaks::NO_ZEROING);
             #[cfg(not(loom))]
@@ -1133,6 +1178,21 @@ impl Consumer {
     #[inline(always)]
     fn full(&self) -> bool {
         self.head - self.released >= self.ring.cap
+    }
+
+    /// Moves past a [`LINK`] record (peeked last), whose chain has been
+    /// read: not a message of its own.
+    #[cfg(not(loom))]
+    pub(crate) fn advance_link(&mut self, rec: Record) {
+        self.advance(rec);
+        self.msgs -= 1;
+    }
+
+    /// `n` whole messages were read outside the ring (see
+    /// [`Producer::count_outside`]); the next release reports them.
+    #[cfg(not(loom))]
+    pub(crate) fn count_outside(&mut self, n: u64) {
+        self.msgs += n;
     }
 
     /// Bytes advanced past but not yet released.

@@ -9,9 +9,11 @@
 //! ring was published before the first spilled message, and nothing enters
 //! the ring again before the last spilled one has been taken.
 //!
-//! In-process pipes only (inproc, and a socket's pipes to its I/O thread,
-//! which carry tcp and ipc's ZMTP): the queue is a mutex-guarded deque in
-//! the pipe's control block, touched only while spilling. The hot paths
+//! In-process pipes (inproc, and a socket's pipes to its I/O thread, which
+//! carry tcp and ipc's ZMTP): the queue is a mutex-guarded deque in the
+//! pipe's control block, touched only while spilling. Shared-memory pipes
+//! spill into a chain of segments the reader can map (see
+//! [`chain`](super::chain)), behind the same flags. The hot paths
 //! test one flag of their own and, when a reader finds its ring empty, one
 //! counter of a line that is written only while spilling.
 
@@ -110,6 +112,10 @@ pub(super) struct State {
     claimed: Vec<u8>,
     /// The rest of the spilled message being read.
     reading: Option<Message>,
+    /// Shared memory: the chain this end writes, while it does.
+    pub(super) chain_tx: Option<super::chain::Writer>,
+    /// Shared memory: the chain this end reads, while it does.
+    pub(super) chain_rx: Option<super::chain::Reader>,
 }
 
 impl Control {
@@ -120,16 +126,16 @@ impl Control {
 }
 
 impl PipeEnd {
-    fn spill_state(&mut self) -> &mut State {
+    pub(super) fn spill_state(&mut self) -> &mut State {
         self.spill.get_or_insert_with(Default::default)
     }
 
-    /// Whether this end may spill: in-process, not a CONFLATE socket's
-    /// pipe, and its ring writes are all published (a message is spilled
-    /// whole or not at all).
+    /// Whether this end may spill: in-process or able to chain, not a
+    /// CONFLATE socket's pipe, and its ring writes are all published (a
+    /// message is spilled whole or not at all).
     #[inline]
     pub(super) fn may_spill(&self) -> bool {
-        !self.remote
+        (!self.remote || self.may_chain())
             && self.tx.unpublished() == 0
             && !self.writing_closed()
             && !self.ctl.no_spill.load(Ordering::Relaxed)
@@ -142,13 +148,17 @@ impl PipeEnd {
         self.ctl.no_spill.store(true, Ordering::Relaxed);
     }
 
-    /// Whether a message this end starts now goes to the queue: it is
-    /// spilling and the reader has not yet emptied the queue (then the
-    /// ring is used again).
+    /// Whether the next frame, of `len` bytes, goes beyond the ring: this
+    /// end is spilling, and it is in the middle of a message or the reader
+    /// has not yet emptied the queue (then the ring is used again; a chain
+    /// ends once the ring has room).
     #[inline]
-    pub(super) fn still_spilling(&mut self) -> bool {
+    pub(super) fn still_spilling(&mut self, len: usize) -> bool {
         if self.spill_flags & WRITING == 0 {
             return false;
+        }
+        if self.remote {
+            return self.chain_continues(len);
         }
         let mid_message = self.spill.as_ref().is_some_and(|s| !s.frames.is_empty());
         if mid_message || self.ctl.spill(self.side).len() != 0 {
@@ -161,6 +171,9 @@ impl PipeEnd {
     /// A frame of `len` bytes in the queue, to be written in place.
     #[cold]
     pub(super) fn spill_claim(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        if self.remote {
+            return self.chain_claim(len);
+        }
         if len > crate::transport::ipc::pool::CHUNK_MAX {
             return Err(WriteError::TooLarge);
         }
@@ -173,6 +186,9 @@ impl PipeEnd {
 
     /// The claimed frame, still claimed.
     pub(super) fn spill_claimed(&mut self) -> Option<&mut [u8]> {
+        if self.remote {
+            return self.chain_claimed();
+        }
         (self.spill_flags & CLAIMED != 0).then(|| &mut self.spill_state().claimed[..])
     }
 
@@ -180,6 +196,9 @@ impl PipeEnd {
     /// message queues the message and tells the peer.
     #[cold]
     pub(super) fn spill_commit(&mut self, len: usize, more: bool) {
+        if self.remote {
+            return self.chain_commit(len, more);
+        }
         self.spill_flags &= !CLAIMED;
         let state = self.spill_state();
         let msg = if state.frames.is_empty() && !more && len <= SMALL {
@@ -207,10 +226,39 @@ impl PipeEnd {
 
     /// Drops the frames of a spilled message not yet queued.
     pub(super) fn spill_rollback(&mut self) {
+        if self.remote {
+            return self.chain_rollback();
+        }
         self.spill_flags &= !CLAIMED;
         if let Some(s) = &mut self.spill {
             s.frames.clear();
         }
+    }
+
+    /// Sends the frame in `chunk` beyond the ring: by its descriptor into
+    /// a chain, or copied into the queue.
+    #[cold]
+    pub(super) fn spill_shared(
+        &mut self,
+        chunk: &crate::transport::ipc::pool::Chunk,
+        more: bool,
+    ) -> Result<(), WriteError> {
+        if self.remote {
+            return self.chain_send_shared(chunk, more);
+        }
+        let data = chunk.bytes();
+        crate::copy::copy(self.spill_claim(data.len())?, data);
+        self.spill_commit(data.len(), more);
+        Ok(())
+    }
+
+    /// The next frame beyond the ring, while reading there.
+    #[cold]
+    pub(super) fn peek_beyond(&mut self) -> Result<Option<Record>, super::ring::Corrupt> {
+        if self.remote {
+            return self.chain_peek();
+        }
+        Ok(self.spilled_front())
     }
 
     /// The peer's oldest spilled message, if there is one and the ring
@@ -229,19 +277,28 @@ impl PipeEnd {
     #[inline]
     pub(super) fn spilled_front(&self) -> Option<Record> {
         let (data, more) = self.spill.as_ref()?.reading.as_ref()?.front()?;
-        Some(Record::outside(data.len(), more))
+        Some(Record::outside(
+            data.len(),
+            if more { super::ring::MORE } else { 0 },
+        ))
     }
 
-    /// The bytes of [`spilled_front`](Self::spilled_front).
-    pub(super) fn spilled_payload(&self) -> &[u8] {
+    /// The bytes of the frame read beyond the ring.
+    pub(super) fn spilled_payload(&self, rec: &Record) -> &[u8] {
+        if self.remote {
+            return self.chain_payload(rec);
+        }
         self.spill
             .as_ref()
             .and_then(|s| s.reading.as_ref()?.front())
             .map_or(&[], |(data, _)| data)
     }
 
-    /// Done with the front frame of the spilled message.
-    pub(super) fn spilled_consumed(&mut self) {
+    /// Done with frame `rec` read beyond the ring.
+    pub(super) fn spilled_consumed(&mut self, rec: Record) {
+        if self.remote {
+            return self.chain_consumed(rec);
+        }
         if let Some(s) = &mut self.spill {
             if s.reading.as_mut().map_or(true, Message::pop_front) {
                 s.reading = None;

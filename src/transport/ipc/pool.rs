@@ -30,19 +30,31 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Frames larger than this go into chunks over shared-memory pipes.
 pub(crate) const CHUNK_MIN: usize = 32 * 1024;
 
-/// Chunk sizes and how many of each. The memfd is sparse: a chunk costs
-/// memory once written, and keeps it (it is reused, warm) until the pool goes.
-const CLASSES: [(usize, u32); 6] = [
+/// Chunk sizes and how many of each: the frame classes by size, then the
+/// segments pipes link beyond their rings (see `pipe::chain`). The memfd is
+/// sparse: a chunk costs memory once written, and keeps it (it is reused,
+/// warm) until the pool goes.
+const CLASSES: [(usize, u32); 7] = [
     (64 << 10, 64),
     (256 << 10, 32),
     (1 << 20, 32),
     (4 << 20, 16),
     (16 << 20, 8),
     (64 << 20, 4),
+    (SEGMENT_LEN, 1024),
 ];
+/// How many of `CLASSES` hold frames.
+const FRAME_CLASSES: usize = 6;
+const SEGMENT_CLASS: usize = FRAME_CLASSES;
+
+/// Bytes in a segment of a chain: enough for a frame that does not go into
+/// a chunk of its own (up to [`CHUNK_MIN`]) several times over. The 1,024
+/// of them bound what a socket's shared-memory pipes hold beyond their
+/// rings to 256 MiB.
+pub(crate) const SEGMENT_LEN: usize = 256 << 10;
 
 /// The largest frame a chunk holds.
-pub(crate) const CHUNK_MAX: usize = CLASSES[CLASSES.len() - 1].0;
+pub(crate) const CHUNK_MAX: usize = CLASSES[FRAME_CLASSES - 1].0;
 
 const fn total_chunks() -> usize {
     let mut n = 0;
@@ -55,10 +67,10 @@ const fn total_chunks() -> usize {
 }
 const CHUNKS: usize = total_chunks();
 
-const MAGIC: &[u8; 8] = b"ZRPOOL\0\x01";
+const MAGIC: &[u8; 8] = b"ZRPOOL\0\x02";
 /// Magic, then one generation word per chunk.
 const GEN_OFFSET: usize = 64;
-const HEAD_LEN: usize = 4096;
+const HEAD_LEN: usize = 16384;
 const _: () = assert!(GEN_OFFSET + 8 * CHUNKS <= HEAD_LEN);
 
 /// Where chunk `global` starts in the segment, its class and its size.
@@ -303,13 +315,20 @@ impl ChunkPool {
     /// [`CHUNK_MAX`].
     pub fn alloc(self: &Arc<Self>, len: usize) -> Result<Option<Chunk>, ()> {
         let class = class_for(len).ok_or(())?;
+        Ok(self.alloc_in(class, len))
+    }
+
+    /// A free segment of [`SEGMENT_LEN`] bytes, if there is one.
+    pub fn alloc_segment(self: &Arc<Self>) -> Option<Chunk> {
+        self.alloc_in(SEGMENT_CLASS, SEGMENT_LEN)
+    }
+
+    fn alloc_in(self: &Arc<Self>, class: usize, len: usize) -> Option<Chunk> {
         let mut s = self.state();
         // Take back first: the chunk freed last goes out again while its
         // lines are still in the cache, instead of cycling through the pool.
         s.reclaim();
-        let Some(global) = s.free[class].pop() else {
-            return Ok(None);
-        };
+        let global = s.free[class].pop()?;
         let g = global as usize;
         s.refs[g] = 1;
         s.generations[g] += 1;
@@ -318,10 +337,8 @@ impl ChunkPool {
         // Readers check a descriptor's generation against this word; the
         // ring's publish (Release) carries it to them with the data.
         self.generation_word(g).store(generation, Ordering::Relaxed);
-        let Some((offset, _, _)) = layout(g) else {
-            return Err(());
-        };
-        Ok(Some(Chunk {
+        let (offset, _, _) = layout(g)?;
+        Some(Chunk {
             pool: self.clone(),
             global,
             class: class as u32,
@@ -329,7 +346,7 @@ impl ChunkPool {
             generation,
             offset,
             len,
-        }))
+        })
     }
 
     /// Reader `reader`'s ring got a record naming `chunk`, ending at ring
@@ -431,6 +448,27 @@ impl Chunk {
         }
     }
 
+    /// The chunk's start, for a writer that lays out records itself (a
+    /// chain's segment): [`len`](Self::len) bytes, written only by this
+    /// handle's owner, read by peers once published.
+    pub fn as_ptr(&self) -> *mut u8 {
+        // SAFETY: `offset` lies inside the mapping (from `layout`).
+        unsafe { self.pool.seg.base().as_ptr().add(self.offset) }
+    }
+
+    /// The 8-byte word at `off` within the chunk, as an atomic: a chain's
+    /// record header, which its reader polls.
+    ///
+    /// # Panics
+    /// If `off` is not 8-aligned or the word is not within the chunk.
+    pub fn word(&self, off: usize) -> &AtomicU64 {
+        assert!(off % 8 == 0 && off + 8 <= self.len, "word {off} of a chunk");
+        // SAFETY: inside the chunk (checked), 8-aligned (chunk offsets are
+        // multiples of 8: HEAD_LEN and every class size are); the mapping
+        // lives as long as `self.pool`; any bit pattern is an AtomicU64.
+        unsafe { &*self.as_ptr().add(off).cast::<AtomicU64>() }
+    }
+
     /// Shrinks the frame to `len` bytes (a loan committed shorter).
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
@@ -468,9 +506,11 @@ impl std::fmt::Debug for Chunk {
     }
 }
 
-/// The smallest class whose chunks take `len` bytes.
+/// The smallest frame class whose chunks take `len` bytes.
 fn class_for(len: usize) -> Option<usize> {
-    CLASSES.iter().position(|&(size, _)| size >= len)
+    CLASSES[..FRAME_CLASSES]
+        .iter()
+        .position(|&(size, _)| size >= len)
 }
 
 /// A socket's pool, made on first use (`None` inside: the system refused
@@ -539,6 +579,30 @@ impl PeerPool {
         }
         let (offset, _, _) = layout(global).ok_or(Corrupt)?;
         Ok((offset, d.len as usize))
+    }
+
+    /// Where the segment a LINK or NEXT record's descriptor names starts
+    /// within the mapping: checked as [`resolve`](Self::resolve) checks,
+    /// and it must be a whole segment.
+    pub fn resolve_segment(&self, payload: &[u8]) -> Result<usize, Corrupt> {
+        let d = Descriptor::decode(payload).ok_or(Corrupt)?;
+        if d.class as usize != SEGMENT_CLASS || d.len != SEGMENT_LEN as u64 {
+            return Err(Corrupt);
+        }
+        self.resolve(payload).map(|(offset, _)| offset)
+    }
+
+    /// The word at `offset` within the mapping (a chain's record header),
+    /// as an atomic to poll.
+    ///
+    /// # Panics
+    /// If `offset` is not 8-aligned or the word is outside the mapping.
+    pub fn word(&self, offset: usize) -> &AtomicU64 {
+        assert!(offset % 8 == 0 && offset + 8 <= self.seg.len());
+        // SAFETY: inside the mapping (checked) and 8-aligned; it lives as
+        // long as `self`; any bit pattern is an AtomicU64, and a read-only
+        // mapping is only ever loaded from.
+        unsafe { &*self.seg.base().as_ptr().add(offset).cast::<AtomicU64>() }
     }
 
     /// The bytes at a span [`resolve`](Self::resolve) returned.
