@@ -86,15 +86,19 @@ fn segments() -> &'static [Chunk; 2] {
     })
 }
 
-/// The reader's side of a chain: the first segment starts with `data`'s
-/// bytes up to 4 KiB (the second holds the first's descriptor at its
-/// start, for NEXT records to find), the rest of `data` drives the reader
+/// The reader's side of a chain: the first byte says how many 16-byte
+/// units of what follows the first segment starts with (the second holds
+/// the first's descriptor at its start, for NEXT records to find), the
+/// rest of `data` drives the reader
 /// (step, read, move on) while a hostile writer rewrites words of either
 /// segment. Panics only if a payload or chunk slice falls outside its
 /// memory, or the reader does not stop.
 pub fn hostile_chain_reader(data: &[u8]) {
     let segs = segments();
-    let (region, ops) = data.split_at(data.len().min(4096));
+    let Some((&units, rest)) = data.split_first() else {
+        return;
+    };
+    let (region, ops) = rest.split_at(rest.len().min(units as usize * 16));
     // SAFETY: the segments are this (single-threaded) target's alone, and
     // every write stays inside them.
     unsafe {
