@@ -3,8 +3,10 @@
 //! messages and REQ/REP one-way latency of 64-byte messages, both threads
 //! pinned to different cores, measured alternately over several rounds;
 //! beside them the same two cores' own limits: the rtrb crate's SPSC queue
-//! of `[u8; 32]` and a cache line handed back and forth. Prints the CPU,
-//! each side's median and the ratios.
+//! of `[u8; 32]`, a cache line handed back and forth, and a line each way
+//! (the floor of a round trip through two queues); and the frame ring
+//! alone, without sockets. Prints the CPU, each side's median and the
+//! ratios.
 //!
 //! `cargo run --release --example inproc_compare` (`-- ROUNDS` to change the
 //! default 5 rounds).
@@ -13,10 +15,60 @@ use std::time::Instant;
 
 #[path = "common/hw.rs"]
 mod hw;
-use hw::{cpu_name, median, pin, ping_pong, rtrb_spsc};
+use hw::{cpu_name, median, pin, ping_pong, ping_pong_two_lines, rtrb_spsc};
 
 const THR_MSGS: u64 = 5_000_000;
 const LAT_TRIPS: u64 = 100_000;
+
+/// One-way latency in µs of `len`-byte messages through two bare frame
+/// rings (no sockets), one each way: what the ring's layout costs.
+fn ring_lat(cores: &[core_affinity::CoreId], len: usize) -> f64 {
+    use zeroring::ring::ring;
+    let (mut atx, mut brx) = ring(256 << 10);
+    let (mut btx, mut arx) = ring(256 << 10);
+    let c = cores.to_vec();
+    let echo = std::thread::spawn(move || {
+        pin(&c, 1);
+        let mut buf = [0u8; 64];
+        for _ in 0..LAT_TRIPS {
+            let rec = loop {
+                if let Some(r) = brx.peek().unwrap() {
+                    break r;
+                }
+                std::hint::spin_loop();
+            };
+            let n = rec.len();
+            buf[..n].copy_from_slice(brx.payload(&rec));
+            brx.advance(rec);
+            while btx.push(&buf[..n]).is_err() {}
+            // As a socket does: release in batches, not on the reply's path.
+            if brx.unreleased() >= 64 << 10 {
+                brx.release();
+            }
+        }
+    });
+    pin(cores, 0);
+    let msg = [7u8; 64];
+    let mut buf = [0u8; 64];
+    let start = Instant::now();
+    for _ in 0..LAT_TRIPS {
+        while atx.push(&msg[..len]).is_err() {}
+        let rec = loop {
+            if let Some(r) = arx.peek().unwrap() {
+                break r;
+            }
+            std::hint::spin_loop();
+        };
+        buf[..rec.len()].copy_from_slice(arx.payload(&rec));
+        arx.advance(rec);
+        if arx.unreleased() >= 64 << 10 {
+            arx.release();
+        }
+    }
+    let us = start.elapsed().as_secs_f64() * 1e6 / (2 * LAT_TRIPS) as f64;
+    echo.join().unwrap();
+    us
+}
 
 fn zr_thr(cores: &[core_affinity::CoreId]) -> f64 {
     use zeroring::{Context, SocketType};
@@ -138,7 +190,7 @@ fn main() {
         cores.len()
     );
     let (mut zt, mut mt, mut zl, mut ml) = (vec![], vec![], vec![], vec![]);
-    let (mut qt, mut hop) = (vec![], vec![]);
+    let (mut qt, mut hop, mut two, mut raw) = (vec![], vec![], vec![], vec![]);
     let began = Instant::now();
     for _ in 0..rounds {
         // Each on threads of its own: pinning is per thread.
@@ -150,9 +202,11 @@ fn main() {
         zl.push(fresh(&|| zr_lat(&cores)));
         ml.push(fresh(&|| zmq_lat(&cores)));
         hop.push(fresh(&|| ping_pong(&cores, LAT_TRIPS * 10)) / 1e3);
+        two.push(fresh(&|| ping_pong_two_lines(&cores, LAT_TRIPS * 10)) / 1e3);
+        raw.push(fresh(&|| ring_lat(&cores, 64)));
     }
     let (zt, mt, zl, ml) = (median(zt), median(mt), median(zl), median(ml));
-    let (qt, hop) = (median(qt), median(hop));
+    let (qt, hop, two, raw) = (median(qt), median(hop), median(two), median(raw));
     println!();
     println!(
         "{:<38} {:>12} {:>12} {:>8}",
@@ -187,6 +241,21 @@ fn main() {
         "",
         zl / hop,
         hop
+    );
+    println!(
+        "{:<38} {:>12} {:>12} {:>7.2}x  (zeroring / two lines: {:.3} us)",
+        "  against one line per direction",
+        "",
+        "",
+        zl / two,
+        two
+    );
+    println!(
+        "{:<38} {:>12.3} {:>12} {:>7.2}x  (the ring alone / two lines)",
+        "  the frame ring alone, 64 B [us]",
+        raw,
+        "",
+        raw / two
     );
     println!("\n({:.1} s)", began.elapsed().as_secs_f64());
 }

@@ -110,7 +110,9 @@ pub fn hostile_chain_reader(data: &[u8]) {
             .copy_from_nonoverlapping(region.as_ptr(), region.len());
         let mut desc = [0u8; DESC_LEN];
         segs[0].descriptor().encode(&mut desc);
-        segs[1].as_ptr().copy_from_nonoverlapping(desc.as_ptr(), DESC_LEN);
+        segs[1]
+            .as_ptr()
+            .copy_from_nonoverlapping(desc.as_ptr(), DESC_LEN);
     }
     let (_, peer) = pools();
     let mut desc = [0u8; DESC_LEN];

@@ -57,6 +57,39 @@ pub fn ping_pong(cores: &[core_affinity::CoreId], trips: u64) -> f64 {
     ns / (2 * trips) as f64
 }
 
+/// One-way hand-off time in ns when each direction has a line of its own
+/// (one thread writes line A and waits on line B, the other the reverse):
+/// the floor of a round trip through any pair of queues, a request's and a
+/// reply's. Each line is only ever written by one core and read by the
+/// other, so every write first takes the line back from the spinning
+/// reader; on some CPUs that costs twice the shared line's hand-off.
+pub fn ping_pong_two_lines(cores: &[core_affinity::CoreId], trips: u64) -> f64 {
+    let a = Arc::new(CachePadded::new(AtomicU64::new(0)));
+    let b = Arc::new(CachePadded::new(AtomicU64::new(0)));
+    let (a2, b2) = (a.clone(), b.clone());
+    let c = cores.to_vec();
+    let echo = std::thread::spawn(move || {
+        pin(&c, 1);
+        for i in 1..=trips {
+            while a2.load(Ordering::Acquire) != i {
+                std::hint::spin_loop();
+            }
+            b2.store(i, Ordering::Release);
+        }
+    });
+    pin(cores, 0);
+    let start = Instant::now();
+    for i in 1..=trips {
+        a.store(i, Ordering::Release);
+        while b.load(Ordering::Acquire) != i {
+            std::hint::spin_loop();
+        }
+    }
+    let ns = start.elapsed().as_nanos() as f64;
+    echo.join().unwrap();
+    ns / (2 * trips) as f64
+}
+
 /// rtrb's queue of `[u8; 32]`, one element at a time: messages per second.
 pub fn rtrb_spsc(cores: &[core_affinity::CoreId], count: u64) -> f64 {
     let (mut tx, mut rx) = rtrb::RingBuffer::<[u8; 32]>::new(8192);
