@@ -342,8 +342,16 @@ impl RingRef {
 }
 
 /// A ring in the heap: header and region in one zeroed allocation.
+/// A heap ring's memory: outside loom an anonymous mapping of its own, so
+/// that pages cost memory only once written (an idle pipe holds a page or
+/// two of its rings) and all of it goes back to the system when the pipe
+/// goes; the allocator would hand out (and zero) dirty heap pages, and
+/// keep them after.
 struct HeapRing {
     base: NonNull<u8>,
+    #[cfg(not(loom))]
+    _map: memmap2::MmapMut,
+    #[cfg(loom)]
     layout: Layout,
 }
 
@@ -355,12 +363,38 @@ unsafe impl Sync for HeapRing {}
 
 impl Drop for HeapRing {
     fn drop(&mut self) {
-        // SAFETY: `base` came from `alloc_zeroed(self.layout)` with a header
-        // written at its start in `ring`; both handles are gone (they held the
-        // Arc to us), so nothing else uses the memory.
+        // SAFETY: `base` is the start of our memory with a header written
+        // there in `ring`; both handles are gone (they held the Arc to us),
+        // so nothing else uses the memory.
+        unsafe { std::ptr::drop_in_place(self.base.as_ptr().cast::<RingHeader>()) };
+        #[cfg(loom)]
+        // SAFETY: under loom `base` came from `alloc_zeroed(self.layout)`.
         unsafe {
-            std::ptr::drop_in_place(self.base.as_ptr().cast::<RingHeader>());
-            alloc::dealloc(self.base.as_ptr(), self.layout);
+            alloc::dealloc(self.base.as_ptr(), self.layout)
+        };
+    }
+}
+
+impl HeapRing {
+    /// `len` zeroed bytes, 128-aligned.
+    fn new(len: usize) -> HeapRing {
+        #[cfg(not(loom))]
+        {
+            let mut map = memmap2::MmapMut::map_anon(len)
+                .unwrap_or_else(|_| alloc::handle_alloc_error(Layout::new::<RingHeader>()));
+            // A mapping is page-aligned, so 128-aligned.
+            let base = NonNull::new(map.as_mut_ptr()).expect("a mapping is never null");
+            HeapRing { base, _map: map }
+        }
+        #[cfg(loom)]
+        {
+            let layout = Layout::from_size_align(len, 128).expect("ring layout");
+            // SAFETY: the layout has a non-zero size.
+            let base = unsafe { alloc::alloc_zeroed(layout) };
+            let Some(base) = NonNull::new(base) else {
+                alloc::handle_alloc_error(layout)
+            };
+            HeapRing { base, layout }
         }
     }
 }
@@ -399,12 +433,8 @@ pub fn ring(capacity: usize) -> (Producer, Consumer) {
         capacity.is_power_of_two() && capacity >= MIN_CAPACITY,
         "ring capacity must be a power of two >= {MIN_CAPACITY}, got {capacity}"
     );
-    let layout = Layout::from_size_align(header_span() + capacity, 128).expect("ring layout");
-    // SAFETY: the layout has a non-zero size.
-    let base = unsafe { alloc::alloc_zeroed(layout) };
-    let Some(base) = NonNull::new(base) else {
-        alloc::handle_alloc_error(layout)
-    };
+    let mem = HeapRing::new(header_span() + capacity);
+    let base = mem.base;
     // SAFETY: `base` is freshly allocated, 128-aligned and large enough for a
     // RingHeader followed by `capacity` bytes; nothing else refers to it yet.
     let (header, data) = unsafe {
@@ -419,7 +449,7 @@ pub fn ring(capacity: usize) -> (Producer, Consumer) {
         data,
         cap: capacity as u64,
         mask: capacity as u64 - 1,
-        _mem: Arc::new(HeapRing { base, layout }),
+        _mem: Arc::new(mem),
         #[cfg(loom)]
         shadow: (0..capacity / ALIGN as usize)
             .map(|_| loom::cell::UnsafeCell::new(()))

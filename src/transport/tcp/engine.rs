@@ -41,9 +41,13 @@ const OUTBOUND_LIMIT: usize = 256 * 1024;
 /// How soon a handover that found the shared pipe full looks again: its
 /// reader frees room without waking us.
 const HANDOVER_RETRY: Duration = Duration::from_micros(100);
-/// The read buffer's usual size; it grows (to hold one large frame) only as
-/// the frame's octets arrive, and shrinks back once it is empty.
+/// The read buffer's usual size under load: it starts at [`READ_MIN`] (an
+/// idle connection holds one page), doubles up to this while reads fill it,
+/// grows beyond (to hold one large frame) only as the frame's octets
+/// arrive, and shrinks back to this once it is empty.
 const READ_CHUNK: usize = 256 * 1024;
+/// The read buffer's first size.
+const READ_MIN: usize = 4096;
 /// A message frame at least this large that has not all arrived is read
 /// straight into its place in the pipe, not through the read buffer.
 const DIRECT_MIN: usize = 32 * 1024;
@@ -187,7 +191,7 @@ impl Engine {
             backoff,
             out: Vec::new(),
             out_pos: 0,
-            in_buf: vec![0; READ_CHUNK],
+            in_buf: vec![0; READ_MIN],
             in_pos: 0,
             in_end: 0,
             in_blocked: false,
@@ -754,6 +758,11 @@ impl Engine {
                 Ok(n) => {
                     any = true;
                     self.in_end += n;
+                    if n == room && self.in_buf.len() < READ_CHUNK {
+                        // The peer streams: read more at once.
+                        let len = (self.in_buf.len() * 2).min(READ_CHUNK);
+                        self.in_buf.resize(len, 0);
+                    }
                     if !self.keep_fds() {
                         self.end_stream(libc::EPROTO);
                         return true;

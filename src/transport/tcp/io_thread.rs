@@ -153,6 +153,11 @@ struct Listener {
     endpoint: String,
 }
 
+/// How long after connections end the I/O thread gives freed heap back:
+/// long enough for a wave of closes to finish (and their sockets to let go
+/// of the pipes), short enough that a server's memory follows its peers.
+const TRIM_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct Loop {
     poll: Poll,
     shared: Arc<Shared>,
@@ -164,6 +169,8 @@ impl Loop {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         let mut stopping: Option<Instant> = None;
+        // When to hand freed heap back to the system, after connections end.
+        let mut trim_at: Option<Instant> = None;
         loop {
             if stopping.is_none() && self.shared.stop.load(Ordering::Acquire) {
                 // The context is going: no more listening; connections,
@@ -192,7 +199,17 @@ impl Loop {
             for (_, e) in self.engines.iter_mut() {
                 busy |= e.pump(self.poll.registry(), now);
             }
+            let before = self.engines.len();
             self.engines.retain(|_, e| !e.is_done());
+            if self.engines.len() < before && trim_at.is_none() {
+                trim_at = Some(now + TRIM_AFTER);
+            }
+            if trim_at.is_some_and(|t| now >= t) {
+                trim_at = None;
+                // Slabs keep their peak; a vacant tail can go.
+                self.engines.shrink_to_fit();
+                crate::transport::give_back_heap();
+            }
 
             let bell = &self.shared.bell;
             let _ = bell.arm();
@@ -213,6 +230,7 @@ impl Loop {
                 self.engines
                     .iter()
                     .filter_map(|(_, e)| e.next_timeout())
+                    .chain(trim_at)
                     .min()
                     .map(|t| t.saturating_duration_since(Instant::now()))
             };
