@@ -21,7 +21,6 @@ use zeroring::monitor::{Event, EVENT_DISCONNECTED, EVENT_HANDSHAKE_SUCCEEDED};
 use zeroring::{Context, MonitorEvent, SocketType};
 
 #[path = "../tests/support/raw_zmtp.rs"]
-#[allow(dead_code)]
 mod raw_zmtp;
 
 /// Resident memory of this process in KiB (VmRSS).

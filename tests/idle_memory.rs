@@ -5,7 +5,6 @@
 
 mod common;
 #[path = "support/raw_zmtp.rs"]
-#[allow(dead_code)]
 mod raw_zmtp;
 
 use common::*;
