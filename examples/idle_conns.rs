@@ -22,16 +22,9 @@ use zeroring::{Context, MonitorEvent, SocketType};
 
 #[path = "../tests/support/raw_zmtp.rs"]
 mod raw_zmtp;
-
-/// Resident memory of this process in KiB (VmRSS).
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
-}
+#[path = "../tests/support/rss.rs"]
+mod rss;
+use rss::rss_kib;
 
 /// The child: `count` raw peers, handshaken, idle until stdin closes.
 fn client(port: u16, count: usize) {

@@ -6,21 +6,14 @@
 mod common;
 #[path = "support/raw_zmtp.rs"]
 mod raw_zmtp;
+#[path = "support/rss.rs"]
+mod rss;
+use rss::rss_kib;
 
 use common::*;
 use std::time::{Duration, Instant};
 use zeroring::monitor::Event;
 use zeroring::{Context, SocketType::*};
-
-/// Resident memory of this process in KiB (VmRSS).
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
 
 #[test]
 fn idle_connections_and_pipes_cost_pages_and_give_them_back() {
