@@ -7,9 +7,11 @@ mod common;
 #[path = "support/raw_zmtp.rs"]
 mod raw_zmtp;
 
+use common::proc::{self, tell};
 use common::*;
 use raw_zmtp::{command, greeting, Peer};
 use std::net::TcpStream;
+use std::time::Duration;
 use zeroring::monitor::{Event, ProtocolError};
 use zeroring::{Context, Socket, SocketType};
 
@@ -119,4 +121,74 @@ fn a_large_ish_ready_is_accepted() {
         assert_eq!(rig.server.recv_bytes(0).unwrap(), b"after a 6 KB READY");
         rig.good_peer_still_served();
     });
+}
+
+/// The children these tests start: a server whose memory the parent reads
+/// from outside.
+#[test]
+fn child_entry() {
+    let Some(role) = proc::role() else { return };
+    let ctx = Context::new();
+    if role[0] == "pull-server" {
+        let pull = socket(&ctx, SocketType::Pull);
+        pull.set_rcvtimeo(-1).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        tell(&pull.get_last_endpoint().unwrap());
+        loop {
+            let msg = pull.recv_bytes(0).unwrap();
+            tell(&format!("got {}", String::from_utf8_lossy(&msg)));
+        }
+    }
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// A peer that floods PINGs and never reads what comes back: the server
+/// owes it one PONG at a time, not one per PING, so its memory stays put
+/// (before, each PING queued a PONG without bound: here ~45 MB of them),
+/// it keeps reading, and it serves a well-behaved peer meanwhile.
+#[test]
+fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
+    const PINGS: usize = 2_000_000;
+    let mut child = proc::spawn(&["pull-server"]);
+    let endpoint = child.next(BOUND);
+    let addr = endpoint.strip_prefix("tcp://").unwrap();
+    let mut raw = Peer::new(TcpStream::connect(addr).unwrap(), BOUND);
+    raw.handshake("PUSH");
+    raw.send(&raw_zmtp::message(b"warm", false));
+    child.expect("got warm", BOUND);
+    let before = rss(child.child.id());
+
+    // PINGs with the largest context a PONG echoes (16 octets), sent in
+    // batches of about 1 MiB; the PONGs are never read.
+    let ping = command("PING", b"\x00\x00sixteen octets..");
+    let batch = ping.repeat((1 << 20) / ping.len());
+    let per_batch = (1 << 20) / ping.len();
+    for _ in 0..PINGS / per_batch {
+        raw.send(&batch);
+    }
+    // Everything before this message was read and handled.
+    raw.send(&raw_zmtp::message(b"after the flood", false));
+    child.expect("got after the flood", BOUND);
+    let grown = rss(child.child.id()).saturating_sub(before);
+    assert!(
+        grown < 16 << 20,
+        "the server grew by {} KiB during the flood",
+        grown >> 10
+    );
+
+    // A well-behaved peer is served; so is the flooder's next message.
+    let ctx = Context::new();
+    let good = socket(&ctx, SocketType::Push);
+    good.connect(&endpoint).unwrap();
+    good.send("from the good peer", 0).unwrap();
+    child.expect("got from the good peer", BOUND);
+    raw.send(&raw_zmtp::message(b"still here", false));
+    child.expect("got still here", Duration::from_secs(5));
 }

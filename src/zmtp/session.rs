@@ -68,6 +68,10 @@ pub struct Session {
     /// [`feed`](Self::feed)'s octets not yet taken: the start of a frame.
     unread: Vec<u8>,
     out: Vec<u8>,
+    /// The context of the PONG owed for the latest PING, encoded only when
+    /// the output is taken: a peer that floods PINGs and never reads gets
+    /// one PONG, as libzmq keeps one, not a queue of them.
+    pong: Option<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     minor: u8,
     heartbeat: Heartbeat,
@@ -101,6 +105,7 @@ impl Session {
             max_frame_size,
             unread: Vec::new(),
             out,
+            pong: None,
             events: VecDeque::new(),
             minor,
             heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
@@ -229,7 +234,7 @@ impl Session {
             } => {
                 self.heartbeat.on_ping(ttl_deciseconds, now);
                 context.truncate(MAX_PING_CONTEXT);
-                Command::Pong { context }.encode_frame(&mut self.out);
+                self.pong = Some(context);
             }
             Command::Error { reason } => return Err(ZmtpError::PeerError(escape(&reason))),
             // PONG only shows life, which any traffic does; other commands
@@ -303,13 +308,21 @@ impl Session {
 
     /// All octets queued for the peer, if any, in one buffer.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.queue_pong();
         (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    fn queue_pong(&mut self) {
+        if let Some(context) = self.pong.take() {
+            Command::Pong { context }.encode_frame(&mut self.out);
+        }
     }
 
     /// Moves all octets queued for the peer to the end of `out`. Buffers
     /// are swapped, not copied, when `out` is empty, so a caller that writes
     /// everything out each time keeps reusing two allocations.
     pub fn transmit_into(&mut self, out: &mut Vec<u8>) {
+        self.queue_pong();
         if out.is_empty() {
             std::mem::swap(out, &mut self.out);
         } else {
@@ -320,7 +333,8 @@ impl Session {
 
     /// How many octets are queued for the peer.
     pub fn pending_transmit(&self) -> usize {
-        self.out.len()
+        let pong = self.pong.as_ref().map_or(0, |c| 2 + 5 + c.len());
+        self.out.len() + pong
     }
 
     /// Runs the heartbeat timers due at `now`: queues a PING, or fails the
@@ -474,11 +488,14 @@ mod tests {
         let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
         let mut wire = Vec::new();
         encode_command(&mut wire, b"\x04PING\x00\x00ctx");
+        s.feed(&wire, t0).unwrap();
+        let mut out = s.poll_transmit().unwrap();
         let mut long = b"\x04PING\x00\x00".to_vec();
         long.extend_from_slice(&[5; 20]);
+        let mut wire = Vec::new();
         encode_command(&mut wire, &long);
         s.feed(&wire, t0).unwrap();
-        let out = s.poll_transmit().unwrap();
+        s.transmit_into(&mut out);
         let mut pong2 = b"\x04PONG".to_vec();
         pong2.extend_from_slice(&[5; 16]);
         assert_eq!(
@@ -489,6 +506,23 @@ mod tests {
             ]
         );
         assert!(events(&mut s).is_empty());
+    }
+
+    #[test]
+    fn a_ping_flood_owes_one_pong() {
+        let t0 = Instant::now();
+        let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        let mut wire = Vec::new();
+        for i in 0..10_000u16 {
+            let mut ping = b"\x04PING\x00\x00".to_vec();
+            ping.extend_from_slice(&i.to_be_bytes());
+            encode_command(&mut wire, &ping);
+        }
+        s.feed(&wire, t0).unwrap();
+        // Only the latest PING's context is echoed.
+        assert_eq!(s.pending_transmit(), 9);
+        assert_eq!(s.poll_transmit().unwrap(), b"\x04\x07\x04PONG\x27\x0f");
+        assert_eq!(s.pending_transmit(), 0);
     }
 
     #[test]

@@ -36,7 +36,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-/// Stop taking frames from the pipe while this much waits to be written.
+/// Stop taking frames from the pipe, and PONGs from the session, while
+/// this much waits to be written.
 const OUTBOUND_LIMIT: usize = 256 * 1024;
 /// How soon a handover that found the shared pipe full looks again: its
 /// reader frees room without waking us.
@@ -455,7 +456,9 @@ impl Engine {
         let mut dead = false;
         if let Proto::Session(s) = &mut self.proto {
             s.handle_timeout(now);
-            s.transmit_into(&mut self.out);
+            if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
+                s.transmit_into(&mut self.out);
+            }
             dead = s.error().is_some();
         }
         work |= self.write();
@@ -1018,8 +1021,11 @@ impl Engine {
             self.in_pos += len;
             moved = true;
         };
-        // PONGs.
-        s.transmit_into(&mut self.out);
+        // A PONG, unless the peer leaves what we sent unread: then the
+        // session keeps owing one (the latest PING's), however many come.
+        if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
+            s.transmit_into(&mut self.out);
+        }
         if failed {
             let _ = self.write();
             // Read no further: the messages that came whole before the
