@@ -156,7 +156,7 @@ fn rss(pid: u32) -> u64 {
 #[test]
 fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
     const PINGS: usize = 2_000_000;
-    let mut child = proc::spawn(&["pull-server"]);
+    let child = proc::spawn(&["pull-server"]);
     let endpoint = child.next(BOUND);
     let addr = endpoint.strip_prefix("tcp://").unwrap();
     let mut raw = Peer::new(TcpStream::connect(addr).unwrap(), BOUND);
