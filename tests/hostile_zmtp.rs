@@ -123,6 +123,35 @@ fn a_large_ish_ready_is_accepted() {
     });
 }
 
+/// After the handshake, a peer that stops in the middle of a frame (a
+/// large one read straight into the pipe, or a small one in the read
+/// buffer) is disconnected once HANDSHAKE_IVL passes without a further
+/// octet of it, instead of being held for ever; idle peers between frames
+/// are left alone.
+#[test]
+fn a_frame_stalled_midway_closes_the_connection() {
+    bounded(|| {
+        let rig = rig(|s| s.set_handshake_ivl(300).unwrap());
+        let mut large = vec![0x02];
+        large.extend_from_slice(&(1u64 << 20).to_be_bytes());
+        large.resize(large.len() + 1000, 7);
+        let small = [&[0x00, 200][..], &[7; 10]].concat();
+        for stalled in [large, small] {
+            let (mut raw, fd) = rig.raw();
+            raw.handshake("PUSH");
+            expect_event(&rig.mon, Event::HandshakeSucceeded);
+            raw.send(&raw_zmtp::message(b"whole", false));
+            assert_eq!(rig.server.recv_bytes(0).unwrap(), b"whole");
+            raw.send(&stalled);
+            // The first connection to end is this one: the good peer,
+            // silent all along, stays.
+            rig.disconnected(fd);
+            raw.read_to_eof().unwrap();
+        }
+        rig.good_peer_still_served();
+    });
+}
+
 /// The children these tests start: a server whose memory the parent reads
 /// from outside.
 #[test]
