@@ -153,7 +153,7 @@ fn handshakes(n: usize, size: u64) {
     header.push(0x06);
     header.extend_from_slice(&size.to_be_bytes());
     header.extend_from_slice(b"\x05READY");
-    let body_sent = (size.saturating_sub(1) as usize).min(1 << 20).max(6);
+    let body_sent = (size.saturating_sub(1) as usize).clamp(6, 1 << 20);
     let rest = vec![b'x'; body_sent - 6];
     let mut peers = Vec::with_capacity(n);
     for _ in 0..n {
