@@ -12,6 +12,11 @@
 //!   SIZE octets (default 8,192, the largest the handshake takes), all of
 //!   it but the last octet (at most 1 MiB), and wait. Prints the RSS growth
 //!   once it settles, and how many connections the server dropped.
+//! - `cargo run --release --example attack_zmtp -- stalled-frames [N] [MS]`:
+//!   N peers (default 6) each complete the handshake, send a 64 MiB
+//!   message frame but for its last octet, and stall; the server's
+//!   HANDSHAKE_IVL is MS (default 2,000). Prints the RSS while they stall
+//!   and once the server has dropped them all.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -31,6 +36,19 @@ fn rss() -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
         .unwrap_or(0)
         * 1024
+}
+
+/// RSS once it has held still for a second (the I/O thread has finished
+/// with what it was doing).
+fn settled_rss() -> u64 {
+    let (mut last, mut still) = (rss(), 0);
+    while still < 10 {
+        thread::sleep(Duration::from_millis(100));
+        let now = rss();
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+    last
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -73,7 +91,13 @@ fn ready_push() -> Vec<u8> {
 
 /// A PULL server on an ephemeral port, and a monitor of it.
 fn server(ctx: &Context) -> (Socket, Socket, String) {
+    server_with(ctx, 30_000)
+}
+
+fn server_with(ctx: &Context, handshake_ivl: i32) -> (Socket, Socket, String) {
     let pull = ctx.socket(SocketType::Pull).expect("socket");
+    pull.set_handshake_ivl(handshake_ivl)
+        .expect("handshake_ivl");
     pull.set_rcvtimeo(10_000).expect("rcvtimeo");
     pull.monitor("inproc://attack-mon", EVENT_ALL)
         .expect("monitor");
@@ -196,14 +220,61 @@ fn handshakes(n: usize, size: u64) {
     let _ = peers.first_mut().map(|p| p.read(&mut buf));
 }
 
+fn stalled_frames(n: usize, ivl_ms: u64) {
+    const SIZE: usize = 64 << 20;
+    let ctx = Context::new();
+    let (_pull, mon, endpoint) = server_with(&ctx, ivl_ms as i32);
+    let addr = endpoint.trim_start_matches("tcp://").to_owned();
+    let mut frame = greeting().to_vec();
+    frame.extend(ready_push());
+    frame.push(0x02);
+    frame.extend_from_slice(&(SIZE as u64).to_be_bytes());
+    frame.resize(frame.len() + SIZE - 1, b'x');
+    // (The attackers' buffer, resident from here on, is not the server's.)
+    let before = rss();
+    let start = Instant::now();
+    let peers: Vec<TcpStream> = (0..n)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).expect("connect");
+            s.write_all(&frame).expect("write");
+            s
+        })
+        .collect();
+    let stalled = rss();
+    let mut dropped = 0;
+    while dropped < n {
+        if let Ok(ev) = MonitorEvent::recv(&mon, 0) {
+            dropped += usize::from(ev.event == Event::Disconnected);
+        }
+    }
+    let took = start.elapsed();
+    drop(peers);
+    let after = settled_rss();
+    println!(
+        "{n} peers, each stalled one octet short of a 64 MiB frame; HANDSHAKE_IVL {ivl_ms} ms"
+    );
+    println!(
+        "server RSS: {:.1} MiB before, {:.1} MiB while they stall (+{:.1}), {:.1} MiB once all {n} were dropped after {:.1} s (+{:.1})",
+        mib(before),
+        mib(stalled),
+        mib(stalled.saturating_sub(before)),
+        mib(after),
+        took.as_secs_f64(),
+        mib(after.saturating_sub(before)),
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.first().map(String::as_str) {
         Some("ping-flood") => ping_flood(num(1, 30)),
         Some("handshakes") => handshakes(num(1, 1000) as usize, num(2, 8192)),
+        Some("stalled-frames") => stalled_frames(num(1, 6) as usize, num(2, 2000)),
         _ => {
-            eprintln!("usage: attack_zmtp ping-flood [SECONDS] | handshakes [N] [SIZE]");
+            eprintln!(
+                "usage: attack_zmtp ping-flood [SECONDS] | handshakes [N] [SIZE] | stalled-frames [N] [MS]"
+            );
             std::process::exit(2);
         }
     }
