@@ -158,15 +158,24 @@ fn a_frame_stalled_midway_closes_the_connection() {
 fn child_entry() {
     let Some(role) = proc::role() else { return };
     let ctx = Context::new();
-    if role[0] == "pull-server" {
-        let pull = socket(&ctx, SocketType::Pull);
-        pull.set_rcvtimeo(-1).unwrap();
-        pull.bind("tcp://127.0.0.1:0").unwrap();
-        tell(&pull.get_last_endpoint().unwrap());
-        loop {
-            let msg = pull.recv_bytes(0).unwrap();
-            tell(&format!("got {}", String::from_utf8_lossy(&msg)));
+    let s = match role[0].as_str() {
+        "pull-server" => {
+            let pull = socket(&ctx, SocketType::Pull);
+            pull.bind("tcp://127.0.0.1:0").unwrap();
+            tell(&pull.get_last_endpoint().unwrap());
+            pull
         }
+        "dealer-client" => {
+            let dealer = socket(&ctx, SocketType::Dealer);
+            dealer.connect(&role[1]).unwrap();
+            dealer
+        }
+        other => panic!("unknown role {other}"),
+    };
+    s.set_rcvtimeo(-1).unwrap();
+    loop {
+        let msg = s.recv_bytes(0).unwrap();
+        tell(&format!("got {}", String::from_utf8_lossy(&msg)));
     }
 }
 
@@ -178,27 +187,19 @@ fn rss(pid: u32) -> u64 {
     kb * 1024
 }
 
-/// A peer that floods PINGs and never reads what comes back: the server
-/// owes it one PONG at a time, not one per PING, so its memory stays put
-/// (before, each PING queued a PONG without bound: here ~45 MB of them),
-/// it keeps reading, and it serves a well-behaved peer meanwhile.
-#[test]
-fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
+/// Floods `child`'s socket, which tells what it receives, with 2 M PINGs
+/// from `raw` (handshake done), which never reads the PONGs; asserts that
+/// the child's memory stays put.
+fn flood_pings(raw: &mut Peer, child: &proc::Proc) {
     const PINGS: usize = 2_000_000;
-    let child = proc::spawn(&["pull-server"]);
-    let endpoint = child.next(BOUND);
-    let addr = endpoint.strip_prefix("tcp://").unwrap();
-    let mut raw = Peer::new(TcpStream::connect(addr).unwrap(), BOUND);
-    raw.handshake("PUSH");
     raw.send(&raw_zmtp::message(b"warm", false));
     child.expect("got warm", BOUND);
     let before = rss(child.child.id());
-
     // PINGs with the largest context a PONG echoes (16 octets), sent in
-    // batches of about 1 MiB; the PONGs are never read.
+    // batches of about 1 MiB.
     let ping = command("PING", b"\x00\x00sixteen octets..");
-    let batch = ping.repeat((1 << 20) / ping.len());
     let per_batch = (1 << 20) / ping.len();
+    let batch = ping.repeat(per_batch);
     for _ in 0..PINGS / per_batch {
         raw.send(&batch);
     }
@@ -208,9 +209,23 @@ fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
     let grown = rss(child.child.id()).saturating_sub(before);
     assert!(
         grown < 16 << 20,
-        "the server grew by {} KiB during the flood",
+        "the flooded process grew by {} KiB",
         grown >> 10
     );
+}
+
+/// A peer that floods PINGs and never reads what comes back: the server
+/// owes it one PONG at a time, not one per PING, so its memory stays put
+/// (before, each PING queued a PONG without bound: here ~45 MB of them),
+/// it keeps reading, and it serves a well-behaved peer meanwhile.
+#[test]
+fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
+    let child = proc::spawn(&["pull-server"]);
+    let endpoint = child.next(BOUND);
+    let addr = endpoint.strip_prefix("tcp://").unwrap();
+    let mut raw = Peer::new(TcpStream::connect(addr).unwrap(), BOUND);
+    raw.handshake("PUSH");
+    flood_pings(&mut raw, &child);
 
     // A well-behaved peer is served; so is the flooder's next message.
     let ctx = Context::new();
@@ -220,4 +235,17 @@ fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
     child.expect("got from the good peer", BOUND);
     raw.send(&raw_zmtp::message(b"still here", false));
     child.expect("got still here", Duration::from_secs(5));
+}
+
+/// The same from a hostile server: a zeroring client that connected to it
+/// owes it one PONG at a time too.
+#[test]
+fn a_ping_flood_from_a_server_that_never_reads_costs_the_client_no_memory() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    let child = proc::spawn(&["dealer-client", &endpoint]);
+    let (stream, _) = listener.accept().unwrap();
+    let mut raw = Peer::new(stream, BOUND);
+    raw.handshake("DEALER");
+    flood_pings(&mut raw, &child);
 }
