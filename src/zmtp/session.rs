@@ -129,8 +129,9 @@ impl Session {
     /// A message, SUBSCRIBE or CANCEL changes nothing in the session: the
     /// caller takes the octets only once it has passed the frame on, and may
     /// read the same frame again until then. Other commands are acted on at
-    /// once (a PING queues a PONG) and their octets must be taken. An error
-    /// fails the session, for good.
+    /// once (a PING makes a PONG owed; a later PING's replaces it until the
+    /// output is taken) and their octets must be taken. An error fails the
+    /// session, for good.
     pub fn read<'a>(
         &mut self,
         input: &'a [u8],
@@ -198,8 +199,8 @@ impl Session {
 
     /// Takes octets that arrived from the peer at `now`, cut anywhere, and
     /// turns the frames they complete into events (copies of the bodies);
-    /// PINGs queue PONGs. Returns the error if the connection failed, now or
-    /// before.
+    /// PINGs make a PONG owed (see [`read`](Self::read)). Returns the error
+    /// if the connection failed, now or before.
     pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
         let mut unread = std::mem::take(&mut self.unread);
         unread.extend_from_slice(bytes);

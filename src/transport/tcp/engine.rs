@@ -15,7 +15,8 @@
 //!   and pipe end together.
 //! - Setting up: a connecter resolves a host name on a helper thread, then
 //!   connects (within CONNECT_TIMEOUT); every connection then has
-//!   HANDSHAKE_IVL to finish its handshake.
+//!   HANDSHAKE_IVL to finish its handshake, and once up, HANDSHAKE_IVL at
+//!   most between two octets of a frame it has begun.
 
 use super::address::{resolve_in_background, Host};
 use super::{net, SocketDesc};
