@@ -517,7 +517,9 @@ pub(crate) fn handshake_failure(e: &ZmtpError) -> (i32, u32) {
         RoleConflict(_) | UnexpectedCommand { .. } => {
             protocol(PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND)
         }
-        MalformedCommand(_) => protocol(PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED),
+        MalformedCommand(_) | HandshakeCommandTooLarge { .. } => {
+            protocol(PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
+        }
         MalformedProperty(_) | MissingSocketType | IncompatibleSocketType { .. } => {
             protocol(PROTOCOL_ERROR_ZMTP_INVALID_METADATA)
         }

@@ -126,7 +126,7 @@ impl PipeEnd {
             return None;
         }
         let pool = self.ctl.pools[1 - self.side].get()?;
-        let peer = PeerPool::open(pool.fd().try_clone_to_owned().ok()?).ok()?;
+        let peer = pool.local_reader().ok()?;
         self.chunks.get_or_insert_with(Default::default).peer = Some(peer);
         Some(())
     }

@@ -155,6 +155,20 @@ impl Metadata {
 }
 
 /// `data` cut after `n` octets, if it has that many.
+/// A command body's name and the data after it, looked at before the data
+/// is parsed (a handshake refuses an unexpected command unread).
+pub(crate) fn split_name(body: &[u8]) -> Result<(&[u8], &[u8]), ZmtpError> {
+    let (&name_len, rest) = body
+        .split_first()
+        .ok_or(ZmtpError::MalformedCommand("empty command frame"))?;
+    if name_len == 0 {
+        return Err(ZmtpError::MalformedCommand("empty command name"));
+    }
+    split(rest, usize::from(name_len)).ok_or(ZmtpError::MalformedCommand(
+        "command name runs past the end",
+    ))
+}
+
 fn split(data: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
     (data.len() >= n).then(|| data.split_at(n))
 }
@@ -284,15 +298,7 @@ impl Command {
     /// known commands whose data breaks their grammar give
     /// [`ZmtpError::MalformedCommand`] or [`ZmtpError::MalformedProperty`].
     pub fn decode(body: &[u8]) -> Result<Command, ZmtpError> {
-        let (&name_len, rest) = body
-            .split_first()
-            .ok_or(ZmtpError::MalformedCommand("empty command frame"))?;
-        if name_len == 0 {
-            return Err(ZmtpError::MalformedCommand("empty command name"));
-        }
-        let (name, data) = split(rest, usize::from(name_len)).ok_or(
-            ZmtpError::MalformedCommand("command name runs past the end"),
-        )?;
+        let (name, data) = split_name(body)?;
         Ok(match name {
             b"READY" => Command::Ready(Metadata::decode(data)?),
             b"INITIATE" => Command::Initiate(Metadata::decode(data)?),

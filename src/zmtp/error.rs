@@ -49,6 +49,16 @@ pub enum ZmtpError {
         /// The configured maximum.
         max: u64,
     },
+    /// A handshake command is larger than a handshake needs: refused from
+    /// its size alone, before any of it is kept (the peer is not
+    /// authenticated yet).
+    #[error("handshake command of {size} octets exceeds the handshake's limit of {max}")]
+    HandshakeCommandTooLarge {
+        /// The size the frame header announced.
+        size: u64,
+        /// The limit (see [`HANDSHAKE_COMMAND_MAX`](super::handshake::HANDSHAKE_COMMAND_MAX)).
+        max: u64,
+    },
     /// A command body does not follow its grammar.
     #[error("malformed command: {0}")]
     MalformedCommand(&'static str),

@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::command::{
-    is_valid_property_name, Command, Metadata, IDENTITY, MAX_PROPERTY_VALUE, SOCKET_TYPE,
+    is_valid_property_name, split_name, Command, Metadata, IDENTITY, MAX_PROPERTY_VALUE,
+    SOCKET_TYPE,
 };
-use super::error::ZmtpError;
+use super::error::{escape, ZmtpError};
 use super::frame::{FrameDecoder, FrameKind};
 use super::greeting::{Greeting, GreetingDecoder};
 use super::heartbeat::HeartbeatConfig;
@@ -16,6 +17,15 @@ use super::mechanism::{Local, Machine, MechanismConfig, PeerInfo, Progress};
 use super::session::Session;
 use super::socket_type::announces_identity;
 use crate::SocketType;
+
+/// The largest command a peer may send before the handshake is done
+/// (unless our own READY/INITIATE is larger: a peer configured as we are
+/// always fits). NULL and PLAIN need far less: a PLAIN HELLO is at most
+/// 2 + 255 + 255 octets, and libzmq's READY carries a socket type, an
+/// identity of at most 255 octets and the application's few properties.
+/// A larger command is refused at its header, so an unauthenticated peer
+/// makes us hold at most this much.
+pub const HANDSHAKE_COMMAND_MAX: u64 = 8 * 1024;
 
 /// How we present ourselves on one connection.
 #[derive(Debug, Clone)]
@@ -143,6 +153,8 @@ pub struct Handshake {
     local: Local,
     greeting: GreetingDecoder,
     peer_greeting: Option<Greeting>,
+    /// Handshake commands: at most [`HANDSHAKE_COMMAND_MAX`] (or
+    /// MAXMSGSIZE, if lower).
     decoder: FrameDecoder,
     state: State,
     out: Vec<u8>,
@@ -178,8 +190,11 @@ impl Handshake {
             metadata: config.local_metadata()?,
         };
         let greeting = Greeting::new(config.mechanism.name(), config.as_server());
+        // Our INITIATE (the larger of READY and INITIATE) with its name.
+        let ours = Command::Initiate(local.metadata.clone()).body_len() as u64;
+        let cap = HANDSHAKE_COMMAND_MAX.max(ours);
         Ok(Handshake {
-            decoder: FrameDecoder::new(config.max_frame_size),
+            decoder: FrameDecoder::new(Some(config.max_frame_size.map_or(cap, |m| m.min(cap)))),
             config,
             local,
             greeting: GreetingDecoder::new(),
@@ -250,7 +265,13 @@ impl Handshake {
                 self.leftover.extend_from_slice(bytes);
                 return Ok(());
             };
-            let (n, frame) = self.decoder.decode(bytes)?;
+            let limit = self.config.max_frame_size;
+            let (n, frame) = self.decoder.decode(bytes).map_err(|e| match e {
+                ZmtpError::FrameTooLarge { size, max } if limit.map_or(true, |l| max < l) => {
+                    ZmtpError::HandshakeCommandTooLarge { size, max }
+                }
+                e => e,
+            })?;
             bytes = &bytes[n..];
             let Some(frame) = frame else {
                 break;
@@ -259,6 +280,16 @@ impl Handshake {
                 return Err(ZmtpError::UnexpectedCommand {
                     expected: "a command",
                     got: "message frame".into(),
+                });
+            }
+            // The name first: metadata is parsed only when the mechanism
+            // is waiting for it.
+            let (name, _) = split_name(&frame.body)?;
+            let expected = machine.expecting();
+            if name != b"ERROR" && name != expected.as_bytes() {
+                return Err(ZmtpError::UnexpectedCommand {
+                    expected,
+                    got: escape(name),
                 });
             }
             let cmd = Command::decode(&frame.body)?;
@@ -334,7 +365,7 @@ impl Handshake {
         }
         let minor = self.minor_version().unwrap_or(0);
         let session = Session::resume(
-            self.decoder.max_size(),
+            self.config.max_frame_size,
             self.out,
             minor,
             &self.config.heartbeat,
@@ -596,6 +627,112 @@ mod tests {
             h.feed(&wire),
             Err(ZmtpError::UnexpectedCommand { .. })
         ));
+    }
+
+    /// A READY whose one property value is `len` octets.
+    fn ready_with_value(len: usize) -> Vec<u8> {
+        let mut md = Metadata::new();
+        md.push(SOCKET_TYPE, "PUSH");
+        md.push("X-Big", vec![b'v'; len]);
+        let mut wire = Vec::new();
+        Command::Ready(md).encode_frame(&mut wire);
+        wire
+    }
+
+    #[test]
+    fn a_large_handshake_command_is_refused_at_its_header() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        // 64 MiB announced, nothing of it sent.
+        wire.push(0x06);
+        wire.extend_from_slice(&(64u64 << 20).to_be_bytes());
+        let want = ZmtpError::HandshakeCommandTooLarge {
+            size: 64 << 20,
+            max: HANDSHAKE_COMMAND_MAX,
+        };
+        assert_eq!(h.feed(&wire), Err(want.clone()));
+        assert_eq!(failed_of(&mut h), want);
+        // MAXMSGSIZE below the cap stays the limit, with its own error.
+        let mut h = Handshake::new(HandshakeConfig {
+            max_frame_size: Some(1000),
+            ..HandshakeConfig::new(Pull)
+        })
+        .unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        wire.extend(ready_with_value(2000));
+        assert!(matches!(
+            h.feed(&wire),
+            Err(ZmtpError::FrameTooLarge { max: 1000, .. })
+        ));
+    }
+
+    #[test]
+    fn a_large_ish_ready_fits_and_the_session_keeps_maxmsgsize() {
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        wire.extend(ready_with_value(6000));
+        // After READY, frames are the session's: MAXMSGSIZE (none), not
+        // the handshake's cap.
+        encode_message(&mut wire, &vec![1; 100_000], false);
+        h.feed(&wire).unwrap();
+        let (_, _, props, _) = ready_of(&mut h);
+        assert_eq!(props.get("X-Big").map(<[u8]>::len), Some(6000));
+        let (mut s, rest) = h.into_session(Instant::now()).unwrap();
+        s.feed(&rest, Instant::now()).unwrap();
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::Message { payload, .. }) if payload.len() == 100_000
+        ));
+        // Just over the cap: refused.
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        wire.extend(ready_with_value(HANDSHAKE_COMMAND_MAX as usize));
+        assert!(matches!(
+            h.feed(&wire),
+            Err(ZmtpError::HandshakeCommandTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn peers_configured_alike_fit_whatever_their_properties() {
+        let big = || HandshakeConfig {
+            properties: vec![("X-Big".into(), vec![7; 20_000])],
+            ..HandshakeConfig::new(Dealer)
+        };
+        let (mut a, mut b) = (
+            Handshake::new(big()).unwrap(),
+            Handshake::new(big()).unwrap(),
+        );
+        pump(&mut a, &mut b, 4096);
+        assert!(a.is_ready() && b.is_ready());
+    }
+
+    #[test]
+    fn unexpected_commands_are_refused_before_their_data_is_parsed() {
+        // Metadata that would not parse, in a command NULL does not expect.
+        let garbage = [&b"\x08INITIATE"[..], &[0; 64]].concat();
+        let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
+        let mut wire = greeting(1, MechanismName::NULL, false);
+        crate::zmtp::frame::encode_command(&mut wire, &garbage);
+        assert_eq!(
+            h.feed(&wire),
+            Err(ZmtpError::UnexpectedCommand {
+                expected: "READY",
+                got: "INITIATE".into()
+            })
+        );
+        // A PLAIN server waiting for HELLO does not read a READY's metadata.
+        let garbage = [&b"\x05READY"[..], &[0; 64]].concat();
+        let mut h = Handshake::new(config(Pull, plain_server())).unwrap();
+        let mut wire = greeting(1, MechanismName::PLAIN, false);
+        crate::zmtp::frame::encode_command(&mut wire, &garbage);
+        assert_eq!(
+            h.feed(&wire),
+            Err(ZmtpError::UnexpectedCommand {
+                expected: "HELLO",
+                got: "READY".into()
+            })
+        );
     }
 
     #[test]

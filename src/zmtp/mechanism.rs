@@ -241,6 +241,16 @@ impl Machine {
         }
     }
 
+    /// The name of the command it waits for ("nothing more" once done).
+    /// Anything else but an ERROR is refused before its data is parsed.
+    pub fn expecting(&self) -> &'static str {
+        match self {
+            Machine::Null(m) => m.expecting(),
+            Machine::PlainClient(m) => m.expecting(),
+            Machine::PlainServer(m) => m.expecting(),
+        }
+    }
+
     /// Handles one command from the peer, writing replies to `out`.
     pub fn on_command(
         &mut self,

@@ -22,6 +22,15 @@ impl Null {
         Command::Ready(local.metadata.clone()).encode_frame(out);
     }
 
+    /// The command it waits for.
+    pub fn expecting(&self) -> &'static str {
+        if self.done {
+            "nothing more"
+        } else {
+            "READY"
+        }
+    }
+
     pub fn on_command(
         &mut self,
         local: &Local,

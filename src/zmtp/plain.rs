@@ -45,6 +45,15 @@ impl PlainClient {
         self.hello.encode_frame(out);
     }
 
+    /// The command it waits for.
+    pub fn expecting(&self) -> &'static str {
+        match self.state {
+            ClientState::WaitWelcome => "WELCOME",
+            ClientState::WaitReady => "READY",
+            ClientState::Done => "nothing more",
+        }
+    }
+
     pub fn on_command(
         &mut self,
         local: &Local,
@@ -122,6 +131,15 @@ impl PlainServer {
             Ok(())
         } else {
             Err(ZmtpError::AuthenticationFailed)
+        }
+    }
+
+    /// The command it waits for.
+    pub fn expecting(&self) -> &'static str {
+        match self.state {
+            ServerState::WaitHello => "HELLO",
+            ServerState::WaitInitiate => "INITIATE",
+            ServerState::Done => "nothing more",
         }
     }
 

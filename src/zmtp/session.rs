@@ -68,6 +68,10 @@ pub struct Session {
     /// [`feed`](Self::feed)'s octets not yet taken: the start of a frame.
     unread: Vec<u8>,
     out: Vec<u8>,
+    /// The context of the PONG owed for the latest PING, encoded only when
+    /// the output is taken: a peer that floods PINGs and never reads gets
+    /// one PONG, as libzmq keeps one, not a queue of them.
+    pong: Option<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     minor: u8,
     heartbeat: Heartbeat,
@@ -101,6 +105,7 @@ impl Session {
             max_frame_size,
             unread: Vec::new(),
             out,
+            pong: None,
             events: VecDeque::new(),
             minor,
             heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
@@ -124,8 +129,9 @@ impl Session {
     /// A message, SUBSCRIBE or CANCEL changes nothing in the session: the
     /// caller takes the octets only once it has passed the frame on, and may
     /// read the same frame again until then. Other commands are acted on at
-    /// once (a PING queues a PONG) and their octets must be taken. An error
-    /// fails the session, for good.
+    /// once (a PING makes a PONG owed; a later PING's replaces it until the
+    /// output is taken) and their octets must be taken. An error fails the
+    /// session, for good.
     pub fn read<'a>(
         &mut self,
         input: &'a [u8],
@@ -193,8 +199,8 @@ impl Session {
 
     /// Takes octets that arrived from the peer at `now`, cut anywhere, and
     /// turns the frames they complete into events (copies of the bodies);
-    /// PINGs queue PONGs. Returns the error if the connection failed, now or
-    /// before.
+    /// PINGs make a PONG owed (see [`read`](Self::read)). Returns the error
+    /// if the connection failed, now or before.
     pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), ZmtpError> {
         let mut unread = std::mem::take(&mut self.unread);
         unread.extend_from_slice(bytes);
@@ -229,7 +235,7 @@ impl Session {
             } => {
                 self.heartbeat.on_ping(ttl_deciseconds, now);
                 context.truncate(MAX_PING_CONTEXT);
-                Command::Pong { context }.encode_frame(&mut self.out);
+                self.pong = Some(context);
             }
             Command::Error { reason } => return Err(ZmtpError::PeerError(escape(&reason))),
             // PONG only shows life, which any traffic does; other commands
@@ -303,13 +309,21 @@ impl Session {
 
     /// All octets queued for the peer, if any, in one buffer.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.queue_pong();
         (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    fn queue_pong(&mut self) {
+        if let Some(context) = self.pong.take() {
+            Command::Pong { context }.encode_frame(&mut self.out);
+        }
     }
 
     /// Moves all octets queued for the peer to the end of `out`. Buffers
     /// are swapped, not copied, when `out` is empty, so a caller that writes
     /// everything out each time keeps reusing two allocations.
     pub fn transmit_into(&mut self, out: &mut Vec<u8>) {
+        self.queue_pong();
         if out.is_empty() {
             std::mem::swap(out, &mut self.out);
         } else {
@@ -320,7 +334,8 @@ impl Session {
 
     /// How many octets are queued for the peer.
     pub fn pending_transmit(&self) -> usize {
-        self.out.len()
+        let pong = self.pong.as_ref().map_or(0, |c| 2 + 5 + c.len());
+        self.out.len() + pong
     }
 
     /// Runs the heartbeat timers due at `now`: queues a PING, or fails the
@@ -474,11 +489,14 @@ mod tests {
         let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
         let mut wire = Vec::new();
         encode_command(&mut wire, b"\x04PING\x00\x00ctx");
+        s.feed(&wire, t0).unwrap();
+        let mut out = s.poll_transmit().unwrap();
         let mut long = b"\x04PING\x00\x00".to_vec();
         long.extend_from_slice(&[5; 20]);
+        let mut wire = Vec::new();
         encode_command(&mut wire, &long);
         s.feed(&wire, t0).unwrap();
-        let out = s.poll_transmit().unwrap();
+        s.transmit_into(&mut out);
         let mut pong2 = b"\x04PONG".to_vec();
         pong2.extend_from_slice(&[5; 16]);
         assert_eq!(
@@ -489,6 +507,23 @@ mod tests {
             ]
         );
         assert!(events(&mut s).is_empty());
+    }
+
+    #[test]
+    fn a_ping_flood_owes_one_pong() {
+        let t0 = Instant::now();
+        let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        let mut wire = Vec::new();
+        for i in 0..10_000u16 {
+            let mut ping = b"\x04PING\x00\x00".to_vec();
+            ping.extend_from_slice(&i.to_be_bytes());
+            encode_command(&mut wire, &ping);
+        }
+        s.feed(&wire, t0).unwrap();
+        // Only the latest PING's context is echoed.
+        assert_eq!(s.pending_transmit(), 9);
+        assert_eq!(s.poll_transmit().unwrap(), b"\x04\x07\x04PONG\x27\x0f");
+        assert_eq!(s.pending_transmit(), 0);
     }
 
     #[test]

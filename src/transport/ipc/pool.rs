@@ -21,6 +21,7 @@
 use super::segment::Segment;
 use crate::pipe::ledger::Ledger;
 use crate::pipe::ring::{Corrupt, HeadWatch};
+use nix::fcntl::{fallocate, FallocateFlags};
 use slab::Slab;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -32,8 +33,9 @@ pub(crate) const CHUNK_MIN: usize = 32 * 1024;
 
 /// Chunk sizes and how many of each: the frame classes by size, then the
 /// segments pipes link beyond their rings (see `pipe::chain`). The memfd is
-/// sparse: a chunk costs memory once written, and keeps it (it is reused,
-/// warm) until the pool goes.
+/// sparse: a chunk costs memory once written, and keeps it while free (it
+/// is reused, warm) within [`WARM_MAX`]; beyond, a freed chunk's pages go
+/// back to the system.
 const CLASSES: [(usize, u32); 7] = [
     (64 << 10, 64),
     (256 << 10, 32),
@@ -43,6 +45,14 @@ const CLASSES: [(usize, u32); 7] = [
     (64 << 20, 4),
     (SEGMENT_LEN, 1024),
 ];
+/// Bytes of free chunks that keep their pages for the next frames: one
+/// chunk of the largest class, or all the smaller ones. A freed chunk that
+/// would go over is emptied (a hole punched in the memfd), so a burst of
+/// large frames, a peer's or an attacker's, leaves at most this much
+/// behind. A pool shared with other processes is sealed against writing
+/// (and so against punching): it keeps what it has touched.
+const WARM_MAX: usize = CHUNK_MAX;
+
 /// How many of `CLASSES` hold frames.
 const FRAME_CLASSES: usize = 6;
 const SEGMENT_CLASS: usize = FRAME_CLASSES;
@@ -158,7 +168,15 @@ struct Reader {
 }
 
 struct State {
+    /// Free chunks of each class: those emptied first, then the warm ones,
+    /// which go out first (popped from the back).
     free: [Vec<u32>; CLASSES.len()],
+    /// Free chunks whose pages are (likely) resident, and their bytes.
+    warm: Vec<bool>,
+    warm_free: usize,
+    /// The memfd, to punch holes in; not once `sealed` for peers.
+    fd: Arc<OwnedFd>,
+    sealed: bool,
     refs: Vec<u32>,
     generations: Vec<u64>,
     readers: Slab<Reader>,
@@ -166,13 +184,45 @@ struct State {
 
 impl State {
     fn unref(&mut self, global: u32) {
-        let r = &mut self.refs[global as usize];
+        let g = global as usize;
+        let r = &mut self.refs[g];
         *r -= 1;
-        if *r == 0 {
-            if let Some((_, class, _)) = layout(global as usize) {
-                self.free[class].push(global);
-            }
+        if *r > 0 {
+            return;
         }
+        let Some((offset, class, size)) = layout(g) else {
+            return;
+        };
+        let keep = self.sealed || self.warm_free + size <= WARM_MAX;
+        if keep || !self.punch(offset, size) {
+            self.warm[g] = true;
+            self.warm_free += size;
+            self.free[class].push(global);
+        } else {
+            self.warm[g] = false;
+            self.free[class].insert(0, global);
+        }
+    }
+
+    /// Gives the pages of `offset..offset + len` back to the system (they
+    /// read as zeros after); whether it could.
+    fn punch(&self, offset: usize, len: usize) -> bool {
+        let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len))
+        else {
+            return false;
+        };
+        let mode = FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE;
+        fallocate(&*self.fd, mode, offset, len).is_ok()
+    }
+
+    /// Takes the free chunk at the back of `class`'s list.
+    fn take_free(&mut self, class: usize) -> Option<u32> {
+        let global = self.free[class].pop()?;
+        let g = global as usize;
+        if std::mem::replace(&mut self.warm[g], false) {
+            self.warm_free -= CLASSES[class].0;
+        }
+        Some(global)
     }
 
     /// Takes back what readers have released, or hold no more.
@@ -209,7 +259,7 @@ impl State {
 /// A socket's pool of chunks, as its writer.
 pub(crate) struct ChunkPool {
     seg: Segment,
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     state: Mutex<State>,
 }
 
@@ -221,9 +271,11 @@ unsafe impl Send for ChunkPool {}
 unsafe impl Sync for ChunkPool {}
 
 impl ChunkPool {
-    /// A new pool, sealed so that peers can map it only to read.
+    /// A new pool, sealed so that peers can map it only to read once it
+    /// is first passed on (see [`fd`](Self::fd)).
     pub fn create() -> io::Result<ChunkPool> {
-        let (seg, fd) = Segment::create_writer_only(c"zeroring-pool", segment_len())?;
+        let (seg, fd) = Segment::create_unshared(c"zeroring-pool", segment_len())?;
+        let fd = Arc::new(fd);
         // SAFETY: the fresh mapping is at least HEAD_LEN bytes; nobody else
         // has it yet.
         unsafe {
@@ -238,9 +290,13 @@ impl ChunkPool {
         });
         Ok(ChunkPool {
             seg,
-            fd,
+            fd: fd.clone(),
             state: Mutex::new(State {
                 free,
+                warm: vec![false; CHUNKS],
+                warm_free: 0,
+                fd,
+                sealed: false,
                 refs: vec![0; CHUNKS],
                 generations: vec![0; CHUNKS],
                 readers: Slab::new(),
@@ -248,9 +304,24 @@ impl ChunkPool {
         })
     }
 
-    /// The descriptor to pass to peers.
+    /// The descriptor to pass to peers in other processes: sealed first,
+    /// once, against every writable mapping but ours, so that no reader
+    /// can scribble over what others read. (From then on freed chunks keep
+    /// their pages: the seal forbids punching holes. A pool the seal could
+    /// not be added to is refused by peers, which check it.)
     pub fn fd(&self) -> BorrowedFd<'_> {
+        let mut s = self.state();
+        if !s.sealed {
+            s.sealed = Segment::seal_writer_only(&self.fd).is_ok();
+        }
         self.fd.as_fd()
+    }
+
+    /// A reader of this pool in this process (a pipe end reading chunks
+    /// its peer end wrote), which leaves the pool unsealed.
+    pub fn local_reader(&self) -> io::Result<PeerPool> {
+        let seg = Segment::open_own_read_only(&self.fd, segment_len())?;
+        Ok(PeerPool { seg })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -328,7 +399,7 @@ impl ChunkPool {
         // Take back first: the chunk freed last goes out again while its
         // lines are still in the cache, instead of cycling through the pool.
         s.reclaim();
-        let global = s.free[class].pop()?;
+        let global = s.take_free(class)?;
         let g = global as usize;
         s.refs[g] = 1;
         s.generations[g] += 1;
@@ -702,6 +773,65 @@ mod tests {
         }
         assert_eq!(peer.resolve(&[0; 8]), Err(Corrupt));
         assert!(pool.alloc(CHUNK_MAX + 1).is_err());
+    }
+
+    /// How many of the pages of `len` bytes at `ptr` (page-aligned) are
+    /// resident.
+    fn resident_pages(ptr: *mut u8, len: usize) -> usize {
+        let mut vec = vec![0u8; len.div_ceil(4096)];
+        // SAFETY: `ptr..ptr + len` lies in a live mapping (a chunk of a
+        // pool the caller holds), page-aligned; `vec` has a byte per page.
+        let rc = unsafe { libc::mincore(ptr.cast(), len, vec.as_mut_ptr()) };
+        assert_eq!(rc, 0, "mincore: {}", io::Error::last_os_error());
+        vec.iter().filter(|&&b| b & 1 != 0).count()
+    }
+
+    #[test]
+    fn freed_chunks_beyond_the_warm_budget_give_their_pages_back() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let pages = CHUNK_MAX / 4096;
+        let mut a = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        let mut b = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        a.bytes_mut().fill(1);
+        b.bytes_mut().fill(2);
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        assert_eq!(resident_pages(pb, CHUNK_MAX), pages);
+        drop(a);
+        drop(b);
+        // One stays warm for the next large frame; the other went back.
+        assert_eq!(resident_pages(pa, CHUNK_MAX), pages);
+        assert_eq!(resident_pages(pb, CHUNK_MAX), 0);
+        // The warm one goes out first, then cold ones.
+        let a = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        assert_eq!(a.as_ptr(), pa);
+        let b = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        assert_eq!(resident_pages(b.as_ptr(), CHUNK_MAX), 0);
+        drop((a, b));
+        // Small chunks fit the budget: they stay warm.
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let mut small: Vec<Chunk> = (0..32)
+            .map(|_| pool.alloc(100_000).unwrap().unwrap())
+            .collect();
+        small.iter_mut().for_each(|c| c.bytes_mut().fill(3));
+        let ptrs: Vec<_> = small.iter().map(Chunk::as_ptr).collect();
+        drop(small);
+        for p in ptrs {
+            assert_eq!(resident_pages(p, 100_000), 100_000usize.div_ceil(4096));
+        }
+    }
+
+    #[test]
+    fn a_pool_shared_with_peers_keeps_its_pages() {
+        let (pool, _peer) = pair();
+        let mut a = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        let mut b = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        a.bytes_mut().fill(1);
+        b.bytes_mut().fill(2);
+        let pb = b.as_ptr();
+        drop((a, b));
+        assert_eq!(resident_pages(pb, CHUNK_MAX), CHUNK_MAX / 4096);
+        let b = pool.alloc(CHUNK_MAX).unwrap().unwrap();
+        assert!(b.bytes().iter().all(|&x| x == 2 || x == 1));
     }
 
     #[test]

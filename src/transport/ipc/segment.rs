@@ -37,16 +37,30 @@ impl Segment {
         Ok((Segment { map }, fd))
     }
 
-    /// As [`create`](Self::create), and sealed against every writable
-    /// mapping but ours (`F_SEAL_FUTURE_WRITE`): peers can only read it.
-    pub fn create_writer_only(name: &CStr, len: usize) -> io::Result<(Segment, OwnedFd)> {
+    /// A segment for one writer, not yet sealed for peers: its size is
+    /// fixed, but until [`seal_writer_only`](Self::seal_writer_only) its
+    /// writer may still punch holes in it (give pages back), which the
+    /// write seals forbid.
+    pub fn create_unshared(name: &CStr, len: usize) -> io::Result<(Segment, OwnedFd)> {
         let fd = new_memfd(name, len)?;
-        let map = map(&fd, len)?;
         fcntl(
             &fd,
-            FcntlArg::F_ADD_SEALS(required_seals() | SealFlag::F_SEAL_FUTURE_WRITE),
+            FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW),
         )?;
+        let map = map(&fd, len)?;
         Ok((Segment { map }, fd))
+    }
+
+    /// Seals a segment from [`create_unshared`](Self::create_unshared)
+    /// against every writable mapping but the existing one
+    /// (`F_SEAL_FUTURE_WRITE`), and its seals against change: peers can
+    /// only read it, and [`open`](Self::open)'s checks pass.
+    pub fn seal_writer_only(fd: &OwnedFd) -> io::Result<()> {
+        fcntl(
+            fd,
+            FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_FUTURE_WRITE),
+        )?;
+        Ok(())
     }
 
     /// Maps a segment a peer passed us, which must be a memfd sealed as
@@ -62,6 +76,13 @@ impl Segment {
     pub fn open_read_only(fd: OwnedFd, len: usize) -> io::Result<Segment> {
         check(&fd, len)?;
         let map = MmapOptions::new().len(len).map_raw_read_only(&fd)?;
+        Ok(Segment { map })
+    }
+
+    /// Maps a segment of ours read-only, unchecked (an in-process reader
+    /// of our own chunk pool, which may not be sealed yet).
+    pub fn open_own_read_only(fd: &OwnedFd, len: usize) -> io::Result<Segment> {
+        let map = MmapOptions::new().len(len).map_raw_read_only(fd)?;
         Ok(Segment { map })
     }
 

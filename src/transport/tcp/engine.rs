@@ -15,7 +15,8 @@
 //!   and pipe end together.
 //! - Setting up: a connecter resolves a host name on a helper thread, then
 //!   connects (within CONNECT_TIMEOUT); every connection then has
-//!   HANDSHAKE_IVL to finish its handshake.
+//!   HANDSHAKE_IVL to finish its handshake, and once up, HANDSHAKE_IVL at
+//!   most between two octets of a frame it has begun.
 
 use super::address::{resolve_in_background, Host};
 use super::{net, SocketDesc};
@@ -36,7 +37,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-/// Stop taking frames from the pipe while this much waits to be written.
+/// Stop taking frames from the pipe, and PONGs from the session, while
+/// this much waits to be written.
 const OUTBOUND_LIMIT: usize = 256 * 1024;
 /// How soon a handover that found the shared pipe full looks again: its
 /// reader frees room without waking us.
@@ -145,6 +147,9 @@ pub(crate) struct Engine {
     in_blocked: bool,
     /// Room the blocked frame needs (its wire length: an upper bound).
     in_blocked_room: usize,
+    /// Octets the frame at `in_pos` needs in all (header and body), once
+    /// its header is in.
+    in_need: usize,
     /// A large frame whose body is read into the pipe directly.
     direct: Option<Direct>,
     /// The inbound frame to write next starts a message.
@@ -196,6 +201,7 @@ impl Engine {
             in_end: 0,
             in_blocked: false,
             in_blocked_room: 0,
+            in_need: 0,
             direct: None,
             in_msg_start: true,
             out_msg_start: true,
@@ -436,15 +442,21 @@ impl Engine {
             }
             return false;
         }
-        if self.deadline.is_some_and(|d| now >= d) {
-            // CONNECT_TIMEOUT or HANDSHAKE_IVL ran out: a connecter retries.
+        // (A frame's octets may be waiting to be read: that is progress.)
+        let unread = matches!(self.proto, Proto::Session(_)) && self.read_ready;
+        if self.deadline.is_some_and(|d| now >= d) && !unread {
+            // CONNECT_TIMEOUT or HANDSHAKE_IVL ran out (for a connection,
+            // its handshake, or a frame begun): a connecter retries.
             self.lost();
             return true;
         }
         let mut work = self.deliver(now);
+        let mut progressed = false;
         if self.read_ready && !self.in_blocked && !self.connecting && !self.ended {
-            work |= self.read(now);
+            progressed = self.read(now);
+            work |= progressed;
         }
+        self.watch_stall(progressed, now);
         if self.ended {
             if !self.in_blocked {
                 // Everything the peer sent before it left is in the pipe.
@@ -459,7 +471,9 @@ impl Engine {
         let mut dead = false;
         if let Proto::Session(s) = &mut self.proto {
             s.handle_timeout(now);
-            s.transmit_into(&mut self.out);
+            if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
+                s.transmit_into(&mut self.out);
+            }
             dead = s.error().is_some();
         }
         work |= self.write();
@@ -470,6 +484,23 @@ impl Engine {
             self.close(registry);
         }
         work
+    }
+
+    /// After the handshake, a frame begun must keep coming: a peer that
+    /// sends nothing more of it for HANDSHAKE_IVL loses the connection, so
+    /// what it sent (up to MAXMSGSIZE, in the read buffer or a chunk) is
+    /// not held for ever. Between frames a peer may be silent as long as
+    /// it likes; while the pipe is full, we are the ones not reading.
+    fn watch_stall(&mut self, progressed: bool, now: Instant) {
+        if !matches!(self.proto, Proto::Session(_)) {
+            return;
+        }
+        let mid_frame = self.direct.is_some() || (self.in_pos < self.in_end && !self.in_blocked);
+        self.deadline = match self.desc.handshake_ivl {
+            Some(ivl) if mid_frame && (progressed || self.deadline.is_none()) => Some(now + ivl),
+            _ if mid_frame => self.deadline,
+            _ => None,
+        };
     }
 
     fn handshake_config(&self) -> HandshakeConfig {
@@ -670,6 +701,11 @@ impl Engine {
         self.out_pos = 0;
         self.in_pos = 0;
         self.in_end = 0;
+        self.in_need = 0;
+        if self.in_buf.len() > READ_CHUNK {
+            // A connecter lives on: not with the last frame's buffer.
+            self.in_buf = vec![0; READ_CHUNK];
+        }
         self.in_blocked = false;
         self.direct = None;
         self.read_ready = false;
@@ -742,7 +778,13 @@ impl Engine {
                     self.in_end -= self.in_pos;
                     self.in_pos = 0;
                 } else {
-                    self.in_buf.resize(self.in_buf.len() * 2, 0);
+                    // To the frame's size (not double it): a fresh zeroed
+                    // buffer, whose pages (mapped, for a large one) cost
+                    // memory only as the frame's octets arrive.
+                    let len = self.in_need.max(self.in_buf.len() + 1);
+                    let mut bigger = vec![0; len];
+                    bigger[..self.in_end].copy_from_slice(&self.in_buf[..self.in_end]);
+                    self.in_buf = bigger;
                 }
             }
             let room = self.in_buf.len() - self.in_end;
@@ -988,7 +1030,8 @@ impl Engine {
             };
             let start = &mut self.in_msg_start;
             let taken = match incoming {
-                Incoming::Need(_) => {
+                Incoming::Need(need) => {
+                    self.in_need = need;
                     // A large message frame still arriving: claim its room
                     // and read the rest of it there (see `read`).
                     if let Some((header, body, more)) = s.message_header(input) {
@@ -1027,8 +1070,11 @@ impl Engine {
             self.in_pos += len;
             moved = true;
         };
-        // PONGs.
-        s.transmit_into(&mut self.out);
+        // A PONG, unless the peer leaves what we sent unread: then the
+        // session keeps owing one (the latest PING's), however many come.
+        if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
+            s.transmit_into(&mut self.out);
+        }
         if failed {
             let _ = self.write();
             // Read no further: the messages that came whole before the

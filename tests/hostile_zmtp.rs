@@ -1,0 +1,251 @@
+//! Hostile ZMTP peers that try to make a zeroring socket hold memory or a
+//! connection without bound: raw bytes over a plain TcpStream (the driver
+//! in `support/raw_zmtp.rs`), a monitor to see what the socket did, and a
+//! well-behaved peer beside that must keep being served.
+
+mod common;
+#[path = "support/raw_zmtp.rs"]
+mod raw_zmtp;
+
+use common::proc::{self, tell};
+use common::*;
+use raw_zmtp::{command, greeting, Peer};
+use std::net::TcpStream;
+use std::time::Duration;
+use zeroring::monitor::{Event, ProtocolError};
+use zeroring::{Context, Socket, SocketType};
+
+/// A PULL server on an ephemeral tcp port with its monitor (LISTENING
+/// seen) and a PUSH peer whose handshake it reported.
+struct Rig {
+    _ctx: Context,
+    server: Socket,
+    mon: Socket,
+    endpoint: String,
+    good: Socket,
+}
+
+fn rig(configure: impl FnOnce(&Socket)) -> Rig {
+    let ctx = Context::new();
+    let server = socket(&ctx, SocketType::Pull);
+    configure(&server);
+    let mon = monitor(&ctx, &server, "hostile-mon");
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = server.get_last_endpoint().unwrap();
+    expect_event(&mon, Event::Listening);
+    let good = socket(&ctx, SocketType::Push);
+    good.connect(&endpoint).unwrap();
+    expect_event(&mon, Event::Accepted);
+    expect_event(&mon, Event::HandshakeSucceeded);
+    Rig {
+        _ctx: ctx,
+        server,
+        mon,
+        endpoint,
+        good,
+    }
+}
+
+impl Rig {
+    /// A raw peer connected to the server, and its descriptor there.
+    fn raw(&self) -> (Peer, u32) {
+        let addr = self.endpoint.strip_prefix("tcp://").unwrap();
+        let peer = Peer::new(TcpStream::connect(addr).unwrap(), BOUND);
+        let fd = expect_event(&self.mon, Event::Accepted).value;
+        (peer, fd)
+    }
+
+    fn disconnected(&self, fd: u32) {
+        let ev = expect_event(&self.mon, Event::Disconnected);
+        assert_eq!(ev.value, fd);
+    }
+
+    fn good_peer_still_served(&self) {
+        self.good.send("from the good peer", 0).unwrap();
+        assert_eq!(self.server.recv_bytes(0).unwrap(), b"from the good peer");
+    }
+}
+
+/// The long-form header of a command frame announcing `size` body octets.
+fn command_header(size: u64) -> Vec<u8> {
+    let mut out = vec![0x06];
+    out.extend_from_slice(&size.to_be_bytes());
+    out
+}
+
+/// A READY announcing PUSH with one application property of `len` octets.
+fn ready_with_value(len: usize) -> Vec<u8> {
+    let mut props = vec![11u8];
+    props.extend_from_slice(b"Socket-Type");
+    props.extend_from_slice(&4u32.to_be_bytes());
+    props.extend_from_slice(b"PUSH");
+    props.push(5);
+    props.extend_from_slice(b"X-Big");
+    props.extend_from_slice(&(len as u32).to_be_bytes());
+    props.resize(props.len() + len, b'v');
+    command("READY", &props)
+}
+
+/// A command announcing 64 MiB before the handshake is done is refused at
+/// its header (a protocol error), not buffered until HANDSHAKE_IVL runs out.
+#[test]
+fn a_huge_handshake_command_is_refused_at_its_header() {
+    bounded(|| {
+        let rig = rig(|_| {});
+        let (mut raw, fd) = rig.raw();
+        let mut bytes = greeting().to_vec();
+        bytes.extend(command_header(64 << 20));
+        bytes.extend_from_slice(b"\x05READY");
+        raw.send(&bytes);
+        expect_event(
+            &rig.mon,
+            Event::HandshakeFailedProtocol(ProtocolError::ZmtpMalformedCommandUnspecified),
+        );
+        rig.disconnected(fd);
+        raw.read_to_eof().unwrap();
+        rig.good_peer_still_served();
+    });
+}
+
+/// A READY carrying a few KiB of properties still gets through.
+#[test]
+fn a_large_ish_ready_is_accepted() {
+    bounded(|| {
+        let rig = rig(|_| {});
+        let (mut raw, _) = rig.raw();
+        let mut bytes = greeting().to_vec();
+        bytes.extend(ready_with_value(6000));
+        bytes.extend(raw_zmtp::message(b"after a 6 KB READY", false));
+        raw.send(&bytes);
+        expect_event(&rig.mon, Event::HandshakeSucceeded);
+        assert_eq!(rig.server.recv_bytes(0).unwrap(), b"after a 6 KB READY");
+        rig.good_peer_still_served();
+    });
+}
+
+/// After the handshake, a peer that stops in the middle of a frame (a
+/// large one read straight into the pipe, or a small one in the read
+/// buffer) is disconnected once HANDSHAKE_IVL passes without a further
+/// octet of it, instead of being held for ever; idle peers between frames
+/// are left alone.
+#[test]
+fn a_frame_stalled_midway_closes_the_connection() {
+    bounded(|| {
+        let rig = rig(|s| s.set_handshake_ivl(300).unwrap());
+        let mut large = vec![0x02];
+        large.extend_from_slice(&(1u64 << 20).to_be_bytes());
+        large.resize(large.len() + 1000, 7);
+        let small = [&[0x00, 200][..], &[7; 10]].concat();
+        for stalled in [large, small] {
+            let (mut raw, fd) = rig.raw();
+            raw.handshake("PUSH");
+            expect_event(&rig.mon, Event::HandshakeSucceeded);
+            raw.send(&raw_zmtp::message(b"whole", false));
+            assert_eq!(rig.server.recv_bytes(0).unwrap(), b"whole");
+            raw.send(&stalled);
+            // The first connection to end is this one: the good peer,
+            // silent all along, stays.
+            rig.disconnected(fd);
+            raw.read_to_eof().unwrap();
+        }
+        rig.good_peer_still_served();
+    });
+}
+
+/// The children these tests start: a server whose memory the parent reads
+/// from outside.
+#[test]
+fn child_entry() {
+    let Some(role) = proc::role() else { return };
+    let ctx = Context::new();
+    let s = match role[0].as_str() {
+        "pull-server" => {
+            let pull = socket(&ctx, SocketType::Pull);
+            pull.bind("tcp://127.0.0.1:0").unwrap();
+            tell(&pull.get_last_endpoint().unwrap());
+            pull
+        }
+        "dealer-client" => {
+            let dealer = socket(&ctx, SocketType::Dealer);
+            dealer.connect(&role[1]).unwrap();
+            dealer
+        }
+        other => panic!("unknown role {other}"),
+    };
+    s.set_rcvtimeo(-1).unwrap();
+    loop {
+        let msg = s.recv_bytes(0).unwrap();
+        tell(&format!("got {}", String::from_utf8_lossy(&msg)));
+    }
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// Floods `child`'s socket, which tells what it receives, with 2 M PINGs
+/// from `raw` (handshake done), which never reads the PONGs; asserts that
+/// the child's memory stays put.
+fn flood_pings(raw: &mut Peer, child: &proc::Proc) {
+    const PINGS: usize = 2_000_000;
+    raw.send(&raw_zmtp::message(b"warm", false));
+    child.expect("got warm", BOUND);
+    let before = rss(child.child.id());
+    // PINGs with the largest context a PONG echoes (16 octets), sent in
+    // batches of about 1 MiB.
+    let ping = command("PING", b"\x00\x00sixteen octets..");
+    let per_batch = (1 << 20) / ping.len();
+    let batch = ping.repeat(per_batch);
+    for _ in 0..PINGS / per_batch {
+        raw.send(&batch);
+    }
+    // Everything before this message was read and handled.
+    raw.send(&raw_zmtp::message(b"after the flood", false));
+    child.expect("got after the flood", BOUND);
+    let grown = rss(child.child.id()).saturating_sub(before);
+    assert!(
+        grown < 16 << 20,
+        "the flooded process grew by {} KiB",
+        grown >> 10
+    );
+}
+
+/// A peer that floods PINGs and never reads what comes back: the server
+/// owes it one PONG at a time, not one per PING, so its memory stays put
+/// (before, each PING queued a PONG without bound: here ~45 MB of them),
+/// it keeps reading, and it serves a well-behaved peer meanwhile.
+#[test]
+fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
+    let child = proc::spawn(&["pull-server"]);
+    let endpoint = child.next(BOUND);
+    let addr = endpoint.strip_prefix("tcp://").unwrap();
+    let mut raw = Peer::new(TcpStream::connect(addr).unwrap(), BOUND);
+    raw.handshake("PUSH");
+    flood_pings(&mut raw, &child);
+
+    // A well-behaved peer is served; so is the flooder's next message.
+    let ctx = Context::new();
+    let good = socket(&ctx, SocketType::Push);
+    good.connect(&endpoint).unwrap();
+    good.send("from the good peer", 0).unwrap();
+    child.expect("got from the good peer", BOUND);
+    raw.send(&raw_zmtp::message(b"still here", false));
+    child.expect("got still here", Duration::from_secs(5));
+}
+
+/// The same from a hostile server: a zeroring client that connected to it
+/// owes it one PONG at a time too.
+#[test]
+fn a_ping_flood_from_a_server_that_never_reads_costs_the_client_no_memory() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    let child = proc::spawn(&["dealer-client", &endpoint]);
+    let (stream, _) = listener.accept().unwrap();
+    let mut raw = Peer::new(stream, BOUND);
+    raw.handshake("DEALER");
+    flood_pings(&mut raw, &child);
+}
