@@ -778,10 +778,11 @@ impl Engine {
                     self.in_end -= self.in_pos;
                     self.in_pos = 0;
                 } else {
-                    // To the frame's size (not double it): a fresh zeroed
-                    // buffer, whose pages (mapped, for a large one) cost
-                    // memory only as the frame's octets arrive.
-                    let len = self.in_need.max(self.in_buf.len() + 1);
+                    // To a large frame's size (not double it): a fresh
+                    // zeroed buffer, whose pages (mapped, for a large one)
+                    // cost memory only as the frame's octets arrive. What
+                    // has no known size (a command being read) doubles.
+                    let len = self.in_need.max(self.in_buf.len() * 2);
                     let mut bigger = vec![0; len];
                     bigger[..self.in_end].copy_from_slice(&self.in_buf[..self.in_end]);
                     self.in_buf = bigger;
