@@ -58,7 +58,8 @@ pub enum Error {
     /// An argument or option value is out of range (EINVAL).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
-    /// A frame or message is larger than the pipe can carry (EMSGSIZE).
+    /// A frame is larger than a socket sends (64 MiB) or than the pipe can
+    /// carry (EMSGSIZE); `max` is that limit.
     #[error("message too large: {size} bytes, at most {max} fit")]
     MessageTooLarge {
         /// Size of what was sent.

@@ -10,6 +10,15 @@ use crate::{Context, SocketType, DONTWAIT};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The largest frame a socket sends: the largest chunk of its pool, where
+/// frames too large for a ring travel. A larger one can never go, so it is
+/// [`Fail::TooLarge`] on every socket type and transport, before any wait.
+/// (`MAXMSGSIZE` limits only what peers send, as in libzmq.)
+#[cfg(not(loom))]
+pub(crate) const MAX_FRAME: usize = crate::transport::ipc::pool::CHUNK_MAX;
+#[cfg(loom)]
+pub(crate) const MAX_FRAME: usize = 64 << 20;
+
 /// Where the readiness descriptor stands (see [`Core::refresh_fd`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(loom, allow(dead_code))]
@@ -34,6 +43,10 @@ pub(crate) struct Core {
     pub rcvmore: bool,
     /// An outbound message is in progress (a frame with SNDMORE was sent).
     pub sending: bool,
+    /// The message in progress was abandoned (a frame of it was too
+    /// large): its frames up to the last are dropped, as a pattern drops
+    /// the rest of a message whose pipe went away.
+    discarding: bool,
     /// Where the blocking loop leaves the slot or frame it found: the loop
     /// itself only carries an 8-byte `Result<(), Fail>`, which stays in a
     /// register; wider results bounced through the stack in pieces and
@@ -87,6 +100,7 @@ impl Core {
             pattern,
             rcvmore: false,
             sending: false,
+            discarding: false,
             found_slot: Slot::Discard,
             found_frame: In::Held(false),
             kept: Vec::new(),
@@ -537,6 +551,9 @@ impl Core {
     /// bytes goes.
     #[inline]
     pub fn reserve(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot, Fail> {
+        if len > MAX_FRAME || self.discarding {
+            return self.refuse(more).map(|()| Slot::Discard);
+        }
         let timeo = self.opts.sndtimeo;
         self.block(flags, timeo, true, |c| {
             c.found_slot = c.pattern.reserve(&mut c.io, len, more)?;
@@ -569,6 +586,11 @@ impl Core {
     /// Sends one frame by copy.
     #[inline]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
+        if data.len() > MAX_FRAME || self.discarding {
+            self.refuse(more)?;
+            self.commit(Slot::Discard, data.len(), more);
+            return Ok(());
+        }
         if self.pattern.always_scratch() {
             return self.finish_send(Slot::Scratch, data, more, flags);
         }
@@ -579,11 +601,42 @@ impl Core {
         self.finish_send(slot, data, more, flags)
     }
 
+    /// Commits a loan's frame, written in place in `slot`.
+    #[inline]
+    pub fn commit(&mut self, slot: Slot, len: usize, more: bool) {
+        if self.discarding {
+            self.discarding = more;
+        } else {
+            self.pattern.commit(&mut self.io, slot, len, more);
+        }
+        self.sending = more;
+    }
+
+    /// A frame over [`MAX_FRAME`], or one of a message abandoned for such
+    /// a frame: `Ok` for a frame of the abandoned message, which its
+    /// [`commit`](Self::commit) drops; the oversize frame itself abandons
+    /// its message (no peer sees any of it), and the frames after it up
+    /// to the last are dropped.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, more: bool) -> Result<(), Fail> {
+        if self.discarding {
+            return Ok(());
+        }
+        self.pattern.abort(&mut self.io);
+        self.discarding = more;
+        self.sending = more;
+        Err(Fail::TooLarge {
+            max: MAX_FRAME as u32,
+        })
+    }
+
     /// Abandons the outbound message in progress: nothing of it was
     /// published, so no peer ever sees any of it.
     pub fn abort_message(&mut self) {
         self.pattern.abort(&mut self.io);
         self.sending = false;
+        self.discarding = false;
     }
 
     // ---- inbound ----

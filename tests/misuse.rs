@@ -1,0 +1,147 @@
+//! Misuse of the public API: oversize frames and loans, messages larger
+//! than a pipe's ring, and a PLAIN authenticator that panics. Each answer
+//! must be a clear error (the same one for the same cause, on every socket
+//! type and transport) or a message delivered whole, never a panic, a hang
+//! or a silent drop.
+
+mod common;
+use common::*;
+use zeroring::{Context, Error, Socket, SocketType::*, DONTWAIT, SNDMORE};
+
+const MIB: usize = 1 << 20;
+/// The largest frame a socket sends: its pool's largest chunk.
+const MAX_FRAME: usize = 64 * MIB;
+
+fn too_large<T: std::fmt::Debug>(got: zeroring::Result<T>, size: usize) {
+    match got {
+        Err(Error::MessageTooLarge { size: s, max }) => {
+            assert_eq!(
+                (s, max),
+                (size, MAX_FRAME),
+                "the error names the real limit"
+            )
+        }
+        other => panic!("{size} bytes: expected MessageTooLarge, got {other:?}"),
+    }
+}
+
+/// Every sending socket type, connected over inproc to a peer that takes
+/// what it sends; a ROUTER whose destination is not routable.
+fn senders(ctx: &Context, tag: &str) -> Vec<(&'static str, Socket, Socket)> {
+    let mut all = Vec::new();
+    for (name, kind, peer) in [
+        ("push", Push, Pull),
+        ("dealer", Dealer, Router),
+        ("req", Req, Rep),
+        ("pair", Pair, Pair),
+        ("pub", Pub, Sub),
+        ("xpub", XPub, Sub),
+        ("router", Router, Dealer),
+    ] {
+        let (p, s) = pair_of(ctx, peer, kind, &format!("inproc://misuse-{tag}-{name}"));
+        if kind == Req {
+            s.set_req_relaxed(true).unwrap();
+        }
+        if peer == Sub {
+            p.set_subscribe(b"").unwrap();
+            // The SUB takes its pipe (and sends the subscription up it)
+            // at its next call.
+            assert!(matches!(p.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+        }
+        all.push((name, s, p));
+    }
+    all
+}
+
+/// Starts the message so that the next frame is its payload: a ROUTER's
+/// routing id names a peer it does not have.
+fn start(name: &str, s: &Socket) {
+    if name == "router" {
+        s.send("nobody", SNDMORE).unwrap();
+    }
+}
+
+#[test]
+fn an_oversize_loan_is_message_too_large_on_every_socket_type() {
+    bounded(|| {
+        let ctx = Context::new();
+        for (name, s, _peer) in senders(&ctx, "loan") {
+            for len in [usize::MAX, isize::MAX as usize, 3 << 30, MAX_FRAME + 1] {
+                start(name, &s);
+                for flags in [0, DONTWAIT] {
+                    too_large(s.loan(len, flags).map(|l| l.len()), len);
+                }
+                // The message was abandoned whole: the socket goes on.
+                s.send("after", DONTWAIT)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+    })
+}
+
+#[test]
+fn an_oversize_frame_is_message_too_large_and_nothing_of_it_arrives() {
+    bounded(|| {
+        let ctx = Context::new();
+        let big = vec![7u8; MAX_FRAME + 1];
+        for (name, s, peer) in senders(&ctx, "send") {
+            start(name, &s);
+            too_large(s.send(&big[..], 0), big.len());
+            start(name, &s);
+            too_large(s.send(&big[..], DONTWAIT), big.len());
+            // In the middle of a message: the whole message is abandoned.
+            if name != "router" {
+                s.send("head", SNDMORE).unwrap();
+                too_large(s.send(&big[..], SNDMORE), big.len());
+                s.send("dropped tail", 0).unwrap();
+                too_large(s.send_multipart([&b"a"[..], &big[..]], 0), big.len());
+            }
+            if name == "router" {
+                continue; // nobody to receive
+            }
+            s.send("next", 0).unwrap();
+            let got = peer
+                .recv_multipart(0)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(got.last().unwrap(), b"next", "{name}: {got:?}");
+            if name == "req" {
+                peer.send("reply", 0).unwrap(); // a REP must answer first
+            }
+            let more = peer.recv_multipart(DONTWAIT);
+            assert!(
+                matches!(more, Err(Error::WouldBlock)),
+                "{name}: more arrived: {more:?}"
+            );
+        }
+    })
+}
+
+/// A frame over the limit is MessageTooLarge over every transport, with or
+/// without DONTWAIT: it could never go, so waiting for room is wrong.
+#[test]
+fn an_oversize_frame_is_message_too_large_on_every_transport() {
+    bounded(|| {
+        let ctx = Context::new();
+        let big = vec![1u8; MAX_FRAME + 1];
+        let dir = std::env::temp_dir().join(format!("zr-misuse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for endpoint in [
+            "inproc://misuse-oversize".to_owned(),
+            "tcp://127.0.0.1:0".to_owned(),
+            format!("ipc://{}/oversize", dir.display()),
+        ] {
+            let pull = socket(&ctx, Pull);
+            pull.bind(&endpoint).unwrap();
+            let push = socket(&ctx, Push);
+            push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+            push.send("up", 0).unwrap();
+            assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
+            for flags in [DONTWAIT, 0] {
+                too_large(push.send(&big[..], flags), big.len());
+            }
+            push.send("still up", 0).unwrap();
+            assert_eq!(pull.recv_bytes(0).unwrap(), b"still up", "{endpoint}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+}
