@@ -6,6 +6,7 @@
 
 mod common;
 use common::*;
+use zeroring::monitor::Event;
 use zeroring::{Context, Error, Socket, SocketType::*, DONTWAIT, SNDMORE};
 
 const MIB: usize = 1 << 20;
@@ -143,5 +144,75 @@ fn an_oversize_frame_is_message_too_large_on_every_transport() {
             assert_eq!(pull.recv_bytes(0).unwrap(), b"still up", "{endpoint}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    })
+}
+
+/// The next monitor event that `want` picks (others come and go: accepts,
+/// connection retries); fails after the monitor's timeout.
+fn wait_event(m: &Socket, want: impl Fn(&Event) -> bool) -> zeroring::MonitorEvent {
+    loop {
+        let ev = next_event(m);
+        if want(&ev.event) {
+            return ev;
+        }
+    }
+}
+
+/// A PLAIN authenticator is user code on the I/O thread: its panic refuses
+/// that client (ERROR "500", as a ZAP handler's internal error) and
+/// nothing else: other clients, NULL connections of the same context and
+/// later calls on the context go on.
+#[test]
+fn a_panicking_authenticator_refuses_only_its_client() {
+    bounded(|| {
+        let ctx = Context::new();
+        // A NULL pair on the same context (and so the same I/O thread).
+        let null_pull = socket(&ctx, Pull);
+        null_pull.bind("tcp://127.0.0.1:0").unwrap();
+        let null_push = socket(&ctx, Push);
+        null_push
+            .connect(&null_pull.get_last_endpoint().unwrap())
+            .unwrap();
+        null_push.send("null before", 0).unwrap();
+        assert_eq!(null_pull.recv_bytes(0).unwrap(), b"null before");
+
+        let server = socket(&ctx, Pull);
+        server.set_plain_server(true).unwrap();
+        server
+            .set_plain_authenticator(|c| {
+                assert_ne!(c.username, "boom", "a bug in the authenticator");
+                c.password == b"good"
+            })
+            .unwrap();
+        let server_events = monitor(&ctx, &server, "misuse-auth-server");
+        server.bind("tcp://127.0.0.1:0").unwrap();
+        let ep = server.get_last_endpoint().unwrap();
+
+        let boom = socket(&ctx, Push);
+        boom.set_plain_username(Some("boom")).unwrap();
+        boom.set_plain_password(Some("good")).unwrap();
+        boom.set_reconnect_ivl(-1).unwrap();
+        let boom_events = monitor(&ctx, &boom, "misuse-auth-boom");
+        boom.connect(&ep).unwrap();
+        let refused = |e: &Event| matches!(e, Event::HandshakeFailedAuth(_));
+        assert_eq!(wait_event(&server_events, refused).value, 500);
+        assert_eq!(wait_event(&boom_events, refused).value, 500);
+
+        let good = socket(&ctx, Push);
+        good.set_plain_username(Some("admin")).unwrap();
+        good.set_plain_password(Some("good")).unwrap();
+        good.connect(&ep).unwrap();
+        good.send("let me in", 0).unwrap();
+        assert_eq!(server.recv_bytes(0).unwrap(), b"let me in");
+        wait_event(&server_events, |e| *e == Event::HandshakeSucceeded);
+
+        null_push.send("null after", 0).unwrap();
+        assert_eq!(null_pull.recv_bytes(0).unwrap(), b"null after");
+        let later = ctx.socket(Pull).unwrap();
+        later.bind("tcp://127.0.0.1:0").unwrap();
+        assert!(matches!(
+            server.recv_bytes(DONTWAIT),
+            Err(Error::WouldBlock)
+        ));
     })
 }
