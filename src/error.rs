@@ -21,6 +21,13 @@ pub enum Error {
     /// The context was shut down (ETERM).
     #[error("context was terminated")]
     Terminated,
+    /// An I/O thread of the context died (a bug in zeroring; its panic
+    /// message says where), so the context no longer works: every call on
+    /// it fails so, as after a shutdown. ETERM, as for a shutdown: what a
+    /// libzmq program does on ETERM (close its sockets, end the context)
+    /// is the way out; EFAULT would blame an argument.
+    #[error("the context's I/O thread died; close its sockets and make a new context")]
+    IoThreadDied,
     /// The endpoint string is malformed (EINVAL).
     #[error("invalid endpoint `{endpoint}`: {reason}")]
     InvalidEndpoint {
@@ -83,6 +90,7 @@ pub(crate) enum Fail {
     WouldBlock,
     TimedOut,
     Terminated,
+    IoThreadDied,
     WrongState,
     NotSupported,
     HostUnreachable,
@@ -100,6 +108,7 @@ impl Fail {
             Fail::WouldBlock => Error::WouldBlock,
             Fail::TimedOut => Error::TimedOut,
             Fail::Terminated => Error::Terminated,
+            Fail::IoThreadDied => Error::IoThreadDied,
             Fail::WrongState => Error::WrongState,
             Fail::NotSupported => Error::NotSupported,
             Fail::HostUnreachable => Error::HostUnreachable,

@@ -287,7 +287,7 @@ impl Core {
     #[inline(always)]
     fn attempt<T>(&mut self, op: &mut impl FnMut(&mut Core) -> Result<T, Fail>) -> Result<T, Fail> {
         if self.ctx.is_terminated() {
-            return Err(Fail::Terminated);
+            return Err(self.ctx.stopped());
         }
         self.process_mail();
         self.reap();

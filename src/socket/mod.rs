@@ -234,7 +234,7 @@ impl Socket {
     fn live_core(&self) -> Result<RefMut<'_, Core>> {
         let core = self.core()?;
         if core.ctx.is_terminated() {
-            return Err(Error::Terminated);
+            return Err(core.ctx.stopped().into_error(0));
         }
         Ok(core)
     }
