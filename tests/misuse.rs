@@ -216,3 +216,52 @@ fn a_panicking_authenticator_refuses_only_its_client() {
         ));
     })
 }
+
+/// 100,000 frames of 100 bytes: about 11 MB of ring records, far more than
+/// a 256 KiB ring. The pipe is under its mark, so the message goes through
+/// whole and in order, beyond the ring, while nobody reads. (Blocking:
+/// over ipc the connection may still be moving into shared memory; the
+/// pipe-level tests show it needs no wait.)
+fn many_frames_go_whole(endpoint: &str) {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(endpoint).unwrap();
+    let push = socket(&ctx, Push);
+    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    // Once connected (over ipc: in shared memory, when both are zeroring).
+    push.send("up", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
+    let frame = |i: usize| {
+        let mut f = vec![(i % 251) as u8; 100];
+        f[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        f
+    };
+    let frames: Vec<Vec<u8>> = (0..100_000).map(frame).collect();
+    for round in 0..2 {
+        push.send_multipart(&frames, 0)
+            .unwrap_or_else(|e| panic!("{endpoint} round {round}: {e}"));
+        push.send("after", 0).unwrap();
+        let got = pull.recv_multipart(0).unwrap();
+        assert_eq!(got.len(), frames.len(), "{endpoint}");
+        assert!(got == frames, "{endpoint}: frames out of order or damaged");
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"after", "{endpoint}");
+    }
+}
+
+#[test]
+fn a_multipart_message_larger_than_the_ring_goes_whole_over_inproc() {
+    bounded(|| many_frames_go_whole("inproc://misuse-many-frames"))
+}
+
+#[test]
+fn a_multipart_message_larger_than_the_ring_goes_whole_over_ipc() {
+    bounded(|| {
+        let path = std::env::temp_dir().join(format!("zr-misuse-many-{}", std::process::id()));
+        many_frames_go_whole(&format!("ipc://{}", path.display()));
+    })
+}
+
+#[test]
+fn a_multipart_message_larger_than_the_ring_goes_whole_over_tcp() {
+    bounded(|| many_frames_go_whole("tcp://127.0.0.1:0"))
+}

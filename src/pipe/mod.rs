@@ -459,10 +459,26 @@ impl PipeEnd {
             Ok(()) => Ok(self.tx.reserved()),
             #[cfg(not(loom))]
             Err(ClaimError::Full) if self.may_spill() => self.spill_claim(len),
+            #[cfg(not(loom))]
+            Err(ClaimError::Full | ClaimError::TooLarge) if self.may_move_beyond() => {
+                self.claim_beyond(len)
+            }
             Err(ClaimError::Full) => Err(WriteError::Full),
             Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
             Err(ClaimError::Corrupt) => Err(WriteError::Closed),
         }
+    }
+
+    /// The message being written has no room left in the ring: it goes on
+    /// beyond it, with what it has written so far (see
+    /// [`move_beyond`](Self::move_beyond)), if it can.
+    #[cfg(not(loom))]
+    #[cold]
+    fn claim_beyond(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
+        if !self.move_beyond()? {
+            return Err(WriteError::Full);
+        }
+        self.spill_claim(len)
     }
 
     /// A chunk for a large frame, or (no chunk free, or no room for its
@@ -470,8 +486,13 @@ impl PipeEnd {
     #[cfg(not(loom))]
     #[cold]
     fn claim_chunk_or_spill(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
-        if self.may_spill() && !self.has_room_in_ring(len) {
-            return self.spill_claim(len);
+        if !self.has_room_in_ring(len) {
+            if self.may_spill() {
+                return self.spill_claim(len);
+            }
+            if self.may_move_beyond() {
+                return self.claim_beyond(len);
+            }
         }
         self.claim_chunk(len)
     }
