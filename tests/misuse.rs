@@ -265,3 +265,60 @@ fn a_multipart_message_larger_than_the_ring_goes_whole_over_ipc() {
 fn a_multipart_message_larger_than_the_ring_goes_whole_over_tcp() {
     bounded(|| many_frames_go_whole("tcp://127.0.0.1:0"))
 }
+
+/// A tcp peer whose message never ends (frames with MORE, on and on) may
+/// hold only so much beyond the pipe's ring (64 MiB, a frame's limit)
+/// before it loses its connection: its message can cost it that, never
+/// the process its memory. Other peers go on.
+#[test]
+fn a_peer_whose_message_never_ends_loses_its_connection() {
+    use std::io::Write;
+    use zeroring::zmtp::{Command, Greeting, MechanismName, Metadata};
+    bounded(|| {
+        let ctx = Context::new();
+        let pull = socket(&ctx, Pull);
+        let events = monitor(&ctx, &pull, "misuse-endless");
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let ep = pull.get_last_endpoint().unwrap();
+
+        let mut raw = std::net::TcpStream::connect(ep.strip_prefix("tcp://").unwrap()).unwrap();
+        // A stall (the old behaviour: waiting for a reader) fails too.
+        raw.set_write_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut hello = Greeting {
+            major: 3,
+            minor: 1,
+            mechanism: MechanismName::new("NULL").unwrap(),
+            as_server: false,
+        }
+        .encode()
+        .to_vec();
+        let mut md = Metadata::new();
+        md.push("Socket-Type", "PUSH");
+        Command::Ready(md).encode_frame(&mut hello);
+        raw.write_all(&hello).unwrap();
+        wait_event(&events, |e| *e == Event::HandshakeSucceeded);
+
+        // 1 MiB frames with MORE (long form: flags 0x03).
+        let mut frame = vec![0x03];
+        frame.extend_from_slice(&(MIB as u64).to_be_bytes());
+        frame.resize(9 + MIB, 0x55);
+        let mut sent = 0usize;
+        let refused = loop {
+            if let Err(e) = raw.write_all(&frame) {
+                break e;
+            }
+            sent += MIB;
+            assert!(sent <= 256 * MIB, "256 MiB of one message taken in");
+        };
+        assert_ne!(refused.kind(), std::io::ErrorKind::WouldBlock, "stalled");
+        assert_ne!(refused.kind(), std::io::ErrorKind::TimedOut, "stalled");
+        assert!(sent < 80 * MIB, "{sent} bytes taken before the refusal");
+        wait_event(&events, |e| *e == Event::Disconnected);
+
+        let push = socket(&ctx, Push);
+        push.connect(&ep).unwrap();
+        push.send("others go on", 0).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"others go on");
+    })
+}

@@ -36,6 +36,11 @@ struct Frame {
     more: bool,
 }
 
+/// What a frame of a message beyond the ring costs besides its payload
+/// (its `Frame`, and its slot once the message is queued), counted
+/// against [`State::limit`] so that empty frames are not free.
+const FRAME_COST: usize = 2 * std::mem::size_of::<Frame>();
+
 /// Payloads up to this size are kept inside the queue's slot.
 const SMALL: usize = 30;
 
@@ -116,6 +121,10 @@ pub(super) struct State {
     pub(super) chain_tx: Option<super::chain::Writer>,
     /// Shared memory: the chain this end reads, while it does.
     pub(super) chain_rx: Option<super::chain::Reader>,
+    /// The most bytes one message may hold beyond the ring (0: no limit).
+    limit: usize,
+    /// Bytes of the message being written that lie beyond the ring.
+    bytes: usize,
 }
 
 impl Control {
@@ -206,6 +215,7 @@ impl PipeEnd {
                     Moved::Bytes(data) => data,
                     Moved::Shared(chunk) => chunk.bytes().to_vec(),
                 };
+                state.bytes += data.len() + FRAME_COST;
                 state.frames.push(Frame { data, more: true });
             }
             self.spill_flags |= WRITING;
@@ -230,6 +240,14 @@ impl PipeEnd {
             }
         }
         Ok(true)
+    }
+
+    /// Bounds what one message may hold beyond the ring to `bytes`: for
+    /// the I/O thread's ends, written as a peer sends, so that a peer that
+    /// never ends its message costs it its connection (the write fails
+    /// with [`WriteError::TooLarge`]), not the process its memory.
+    pub(crate) fn limit_message_beyond_ring(&mut self, bytes: usize) {
+        self.spill_state().limit = bytes;
     }
 
     /// Keeps both sides of this pipe within its ring: a CONFLATE socket's
@@ -266,6 +284,10 @@ impl PipeEnd {
             return self.chain_claim(len);
         }
         if len > crate::transport::ipc::pool::CHUNK_MAX {
+            return Err(WriteError::TooLarge);
+        }
+        let state = self.spill_state();
+        if state.limit != 0 && state.bytes + len + FRAME_COST > state.limit {
             return Err(WriteError::TooLarge);
         }
         self.spill_flags |= WRITING | CLAIMED;
@@ -306,8 +328,10 @@ impl PipeEnd {
             } else {
                 state.frames.push(Frame { data, more });
                 if more {
+                    state.bytes += len + FRAME_COST;
                     return;
                 }
+                state.bytes = 0;
                 Message::Frames(std::mem::take(&mut state.frames).into())
             }
         };
@@ -323,6 +347,7 @@ impl PipeEnd {
         self.spill_flags &= !CLAIMED;
         if let Some(s) = &mut self.spill {
             s.frames.clear();
+            s.bytes = 0;
         }
     }
 
@@ -464,6 +489,44 @@ mod tests {
         assert_eq!(w.spill_flags & WRITING, 0, "back in the ring");
         let rec = r.peek().unwrap().unwrap();
         assert_eq!(r.payload(&rec), b"next");
+    }
+
+    #[test]
+    fn a_message_beyond_the_ring_is_bounded_where_asked() {
+        let (mut w, mut r) = pipe(PipeConfig {
+            ring_capacity: 4096,
+            hwm: [0, 0],
+            ids: [None, None],
+        });
+        w.limit_message_beyond_ring(64 << 10);
+        // Empty frames cost too: they do not go on for ever.
+        let mut n = 0;
+        let refused = loop {
+            match w.claim(0) {
+                Ok(_) => w.commit(0, true),
+                Err(e) => break e,
+            }
+            n += 1;
+            assert!(n < 10_000, "no bound");
+        };
+        assert_eq!(refused, WriteError::TooLarge);
+        assert!(n > 500, "{n} frames: the ring's worth and more");
+        w.rollback();
+        assert_eq!(r.peek(), Ok(None), "nothing of it was published");
+        // The next message starts afresh, beyond the ring again.
+        for i in 0..700 {
+            w.claim(0).unwrap();
+            w.commit(0, i + 1 < 700);
+            if i == 650 {
+                assert_ne!(w.spill_flags & WRITING, 0, "beyond the ring");
+            }
+        }
+        let mut got = 0;
+        while let Ok(Some(rec)) = r.peek() {
+            got += 1;
+            r.consume(rec);
+        }
+        assert_eq!(got, 700);
     }
 
     #[test]

@@ -183,6 +183,7 @@ impl Core {
         // socket's pool.
         theirs.set_strong();
         theirs.set_pool_slot(self.shared.pool_slot());
+        theirs.limit_message_beyond_ring(crate::transport::ipc::pool::CHUNK_MAX);
         self.attach(NewPipe {
             end: ours,
             endpoint: endpoint.into(),
