@@ -216,12 +216,11 @@ impl Socket {
         &self.shared
     }
 
+    /// Why the socket's context no longer works, if it does not.
     #[cfg(not(loom))]
-    pub(crate) fn context_terminated(&self) -> bool {
-        self.core
-            .try_borrow()
-            .map(|c| c.ctx.is_terminated())
-            .unwrap_or(false)
+    pub(crate) fn context_stopped(&self) -> Option<Error> {
+        let c = self.core.try_borrow().ok()?;
+        c.ctx.is_terminated().then(|| c.ctx.stopped().into_error(0))
     }
 
     #[inline]
