@@ -309,11 +309,13 @@ fn a_peer_whose_message_never_ends_loses_its_connection() {
                 break e;
             }
             sent += MIB;
-            assert!(sent <= 256 * MIB, "256 MiB of one message taken in");
+            assert!(sent <= 384 * MIB, "384 MiB of one message taken in");
         };
         assert_ne!(refused.kind(), std::io::ErrorKind::WouldBlock, "stalled");
         assert_ne!(refused.kind(), std::io::ErrorKind::TimedOut, "stalled");
-        assert!(sent < 80 * MIB, "{sent} bytes taken before the refusal");
+        // The cap, plus what kernel buffers and the engine's read buffer
+        // took in meanwhile (up to 99 MiB in all seen beside other tests).
+        assert!(sent < 160 * MIB, "{sent} bytes taken before the refusal");
         wait_event(&events, |e| *e == Event::Disconnected);
 
         let push = socket(&ctx, Push);
