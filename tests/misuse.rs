@@ -313,8 +313,9 @@ fn a_peer_whose_message_never_ends_loses_its_connection() {
         };
         assert_ne!(refused.kind(), std::io::ErrorKind::WouldBlock, "stalled");
         assert_ne!(refused.kind(), std::io::ErrorKind::TimedOut, "stalled");
-        // The cap, plus what kernel buffers and the engine's read buffer
-        // took in meanwhile (up to 99 MiB in all seen beside other tests).
+        // The cap, plus the frames that went into the pool's 1 MiB chunks
+        // (32 of them) and what kernel buffers took in meanwhile (99 MiB
+        // in all seen beside other tests).
         assert!(sent < 160 * MIB, "{sent} bytes taken before the refusal");
         wait_event(&events, |e| *e == Event::Disconnected);
 
