@@ -83,6 +83,7 @@ impl Context {
 
     /// Why calls fail once [`is_terminated`](Self::is_terminated) says so.
     #[cold]
+    #[inline(never)]
     pub(crate) fn stopped(&self) -> crate::error::Fail {
         if self.inner.io_died.load(Ordering::Acquire) {
             crate::error::Fail::IoThreadDied

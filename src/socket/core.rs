@@ -555,6 +555,13 @@ impl Core {
         if len > MAX_FRAME || self.discarding {
             return self.refuse(more).map(|()| Slot::Discard);
         }
+        self.reserve_unchecked(len, more, flags)
+    }
+
+    /// [`reserve`](Self::reserve) for a frame known to be neither too
+    /// large nor one of an abandoned message.
+    #[inline(always)]
+    fn reserve_unchecked(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot, Fail> {
         let timeo = self.opts.sndtimeo;
         self.block(flags, timeo, true, |c| {
             c.found_slot = c.pattern.reserve(&mut c.io, len, more)?;
@@ -588,14 +595,12 @@ impl Core {
     #[inline]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
         if data.len() > MAX_FRAME || self.discarding {
-            self.refuse(more)?;
-            self.commit(Slot::Discard, data.len(), more);
-            return Ok(());
+            return self.refuse_or_drop(more);
         }
         if self.pattern.always_scratch() {
             return self.finish_send(Slot::Scratch, data, more, flags);
         }
-        let slot = self.reserve(data.len(), more, flags)?;
+        let slot = self.reserve_unchecked(data.len(), more, flags)?;
         if let Slot::Pipe(key) = slot {
             crate::copy::copy(self.io.reserved(key as usize), data);
         }
@@ -630,6 +635,17 @@ impl Core {
         Err(Fail::TooLarge {
             max: MAX_FRAME as u32,
         })
+    }
+
+    /// [`refuse`](Self::refuse) a frame sent by copy, or drop it (it is
+    /// one of an abandoned message).
+    #[cold]
+    #[inline(never)]
+    fn refuse_or_drop(&mut self, more: bool) -> Result<(), Fail> {
+        self.refuse(more)?;
+        self.discarding = more;
+        self.sending = more;
+        Ok(())
     }
 
     /// Abandons the outbound message in progress: nothing of it was
