@@ -29,13 +29,13 @@ pub struct Context {
 pub(crate) struct ContextInner {
     pub(crate) inproc: Registry,
     terminated: AtomicBool,
-    /// An I/O thread died: `terminated` is set too, and errors say this.
-    io_died: AtomicBool,
     next_socket_id: AtomicU64,
     sockets: Mutex<Vec<Weak<SocketShared>>>,
     /// The I/O threads, started by the first tcp or ipc endpoint.
     #[cfg(not(loom))]
     io: Mutex<IoPool>,
+    /// An I/O thread died: `terminated` is set too, and errors say this.
+    io_died: AtomicBool,
 }
 
 /// How many I/O threads to start, and those started.

@@ -43,10 +43,6 @@ pub(crate) struct Core {
     pub rcvmore: bool,
     /// An outbound message is in progress (a frame with SNDMORE was sent).
     pub sending: bool,
-    /// The message in progress was abandoned (a frame of it was too
-    /// large): its frames up to the last are dropped, as a pattern drops
-    /// the rest of a message whose pipe went away.
-    discarding: bool,
     /// Where the blocking loop leaves the slot or frame it found: the loop
     /// itself only carries an 8-byte `Result<(), Fail>`, which stays in a
     /// register; wider results bounced through the stack in pieces and
@@ -79,6 +75,11 @@ pub(crate) struct Core {
     /// The bridge has watched this socket's doorbell (for ipc peers).
     #[cfg_attr(loom, allow(dead_code))]
     pub bridged: bool,
+    /// The message in progress was abandoned (a frame of it was too
+    /// large): its frames up to the last are dropped, as a pattern drops
+    /// the rest of a message whose pipe went away. (Last: the fields
+    /// before it are laid out for the hot path.)
+    discarding: bool,
 }
 
 impl Core {
@@ -100,7 +101,6 @@ impl Core {
             pattern,
             rcvmore: false,
             sending: false,
-            discarding: false,
             found_slot: Slot::Discard,
             found_frame: In::Held(false),
             kept: Vec::new(),
@@ -115,6 +115,7 @@ impl Core {
             fd: FdState::Off,
             fd_seen: 0,
             bridged: false,
+            discarding: false,
         }
     }
 
