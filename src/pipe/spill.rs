@@ -529,6 +529,29 @@ mod tests {
         assert_eq!(got, 700);
     }
 
+    /// A reader that takes each message whole, as `recv_multipart` does,
+    /// never finds the pipe empty: the chains it has read still go back
+    /// (at each chain's end), so a writer whose every message outgrows
+    /// the ring does not run its pool dry.
+    #[test]
+    fn chains_come_back_from_a_reader_that_never_finds_the_pipe_empty() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair_with(&pool, 0);
+        for round in 0..40 {
+            for i in 0..FRAMES {
+                w.claim(100).unwrap().fill(i as u8);
+                w.commit(100, i + 1 < FRAMES);
+            }
+            for i in 0..FRAMES {
+                let rec = r.peek().unwrap().unwrap();
+                assert_eq!(r.payload(&rec)[0], i as u8);
+                r.consume(rec);
+            }
+            pool.reclaim_now();
+            assert!(pool.in_use() <= 4, "round {round}: {} held", pool.in_use());
+        }
+    }
+
     #[test]
     fn a_message_outgrowing_a_shared_ring_moves_into_a_chain() {
         let pool = Arc::new(ChunkPool::create().unwrap());
