@@ -34,6 +34,8 @@ pub(crate) struct ContextInner {
     /// The I/O threads, started by the first tcp or ipc endpoint.
     #[cfg(not(loom))]
     io: Mutex<IoPool>,
+    /// An I/O thread died: `terminated` is set too, and errors say this.
+    io_died: AtomicBool,
 }
 
 /// How many I/O threads to start, and those started.
@@ -62,7 +64,7 @@ impl Context {
     /// Creates a socket of `kind`.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         if self.is_terminated() {
-            return Err(crate::Error::Terminated);
+            return Err(self.stopped().into_error(0));
         }
         let id = self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed);
         let socket = Socket::new(self.clone(), kind, id)?;
@@ -76,10 +78,17 @@ impl Context {
     /// its sockets returns [`Error::Terminated`](crate::Error::Terminated) at
     /// once, and so does every later call.
     pub fn shutdown(&self) {
-        self.inner.terminated.store(true, Ordering::Release);
-        let all = self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        for socket in all.iter().filter_map(Weak::upgrade) {
-            socket.bell.ring_from(true);
+        self.inner.stop();
+    }
+
+    /// Why calls fail once [`is_terminated`](Self::is_terminated) says so.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn stopped(&self) -> crate::error::Fail {
+        if self.inner.io_died.load(Ordering::Acquire) {
+            crate::error::Fail::IoThreadDied
+        } else {
+            crate::error::Fail::Terminated
         }
     }
 
@@ -123,7 +132,16 @@ impl Context {
         let mut pool = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
         if pool.threads.is_empty() {
             for _ in 0..pool.wanted.max(1) {
-                let started = Arc::new(crate::transport::tcp::IoThread::start()?);
+                // Weak: the context's last handle may go while the thread
+                // runs.
+                let ctx = Arc::downgrade(&self.inner);
+                let died = move || {
+                    if let Some(inner) = ctx.upgrade() {
+                        inner.io_died.store(true, Ordering::Release);
+                        inner.stop();
+                    }
+                };
+                let started = Arc::new(crate::transport::tcp::IoThread::start(died)?);
                 pool.threads.push(started);
             }
         }
@@ -131,9 +149,63 @@ impl Context {
         Ok(pool.threads[i].clone())
     }
 
-    /// Whether [`shutdown`](Self::shutdown) was called.
+    /// Whether [`shutdown`](Self::shutdown) was called, or an I/O thread
+    /// died (calls then fail with
+    /// [`Error::IoThreadDied`](crate::Error::IoThreadDied)).
     #[inline]
     pub fn is_terminated(&self) -> bool {
         self.inner.terminated.load(Ordering::Relaxed)
+    }
+}
+
+impl ContextInner {
+    /// Every blocking call on the context's sockets returns at once, and
+    /// every later call fails.
+    fn stop(&self) {
+        self.terminated.store(true, Ordering::Release);
+        let all = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        for socket in all.iter().filter_map(Weak::upgrade) {
+            socket.bell.ring_from(true);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::{Context, Error, SocketType};
+
+    /// An I/O thread that dies (a bug: here, told to) leaves the context
+    /// broken, and every call says so instead of answering `Ok`: a call
+    /// blocked on a socket wakes to say it, later ones fail at once.
+    #[test]
+    fn a_dead_io_thread_fails_every_later_call() {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(20_000).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+        push.send("up", 0).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
+
+        let waiter = std::thread::spawn(move || pull.recv_bytes(0));
+        ctx.io(0).unwrap().die();
+        let woke = waiter.join().unwrap();
+        assert!(matches!(woke, Err(Error::IoThreadDied)), "{woke:?}");
+
+        assert!(matches!(push.send("x", 0), Err(Error::IoThreadDied)));
+        assert!(matches!(
+            push.connect("tcp://127.0.0.1:9"),
+            Err(Error::IoThreadDied)
+        ));
+        assert!(matches!(
+            push.bind("tcp://127.0.0.1:0"),
+            Err(Error::IoThreadDied)
+        ));
+        assert!(matches!(
+            ctx.socket(SocketType::Pull),
+            Err(Error::IoThreadDied)
+        ));
+        assert!(ctx.is_terminated());
     }
 }

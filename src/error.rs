@@ -21,6 +21,13 @@ pub enum Error {
     /// The context was shut down (ETERM).
     #[error("context was terminated")]
     Terminated,
+    /// An I/O thread of the context died (a bug in zeroring; its panic
+    /// message says where), so the context no longer works: every call on
+    /// it fails so, as after a shutdown. ETERM, as for a shutdown: what a
+    /// libzmq program does on ETERM (close its sockets, end the context)
+    /// is the way out; EFAULT would blame an argument.
+    #[error("the context's I/O thread died; close its sockets and make a new context")]
+    IoThreadDied,
     /// The endpoint string is malformed (EINVAL).
     #[error("invalid endpoint `{endpoint}`: {reason}")]
     InvalidEndpoint {
@@ -58,7 +65,8 @@ pub enum Error {
     /// An argument or option value is out of range (EINVAL).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
-    /// A frame or message is larger than the pipe can carry (EMSGSIZE).
+    /// A frame is larger than a socket sends (64 MiB) or than the pipe can
+    /// carry (EMSGSIZE); `max` is that limit.
     #[error("message too large: {size} bytes, at most {max} fit")]
     MessageTooLarge {
         /// Size of what was sent.
@@ -82,6 +90,7 @@ pub(crate) enum Fail {
     WouldBlock,
     TimedOut,
     Terminated,
+    IoThreadDied,
     WrongState,
     NotSupported,
     HostUnreachable,
@@ -99,6 +108,7 @@ impl Fail {
             Fail::WouldBlock => Error::WouldBlock,
             Fail::TimedOut => Error::TimedOut,
             Fail::Terminated => Error::Terminated,
+            Fail::IoThreadDied => Error::IoThreadDied,
             Fail::WrongState => Error::WrongState,
             Fail::NotSupported => Error::NotSupported,
             Fail::HostUnreachable => Error::HostUnreachable,

@@ -524,6 +524,7 @@ pub(crate) fn handshake_failure(e: &ZmtpError) -> (i32, u32) {
             protocol(PROTOCOL_ERROR_ZMTP_INVALID_METADATA)
         }
         AuthenticationFailed => (EVENT_HANDSHAKE_FAILED_AUTH, 400),
+        AuthenticatorPanicked => (EVENT_HANDSHAKE_FAILED_AUTH, 500),
         // A ZAP status code in an ERROR is an authentication failure
         // (libzmq's mechanism_base_t::handle_error_reason).
         PeerError(reason) => match reason.as_bytes() {
@@ -594,7 +595,7 @@ mod tests {
     #[test]
     fn handshake_failures_map_to_libzmq_events() {
         use crate::zmtp::ZmtpError::*;
-        let cases: [(ZmtpError, i32, u32); 8] = [
+        let cases: [(ZmtpError, i32, u32); 9] = [
             (
                 BadGreeting("x"),
                 EVENT_HANDSHAKE_FAILED_PROTOCOL,
@@ -625,6 +626,7 @@ mod tests {
                 PROTOCOL_ERROR_ZMTP_INVALID_METADATA,
             ),
             (AuthenticationFailed, EVENT_HANDSHAKE_FAILED_AUTH, 400),
+            (AuthenticatorPanicked, EVENT_HANDSHAKE_FAILED_AUTH, 500),
             (PeerError("300".into()), EVENT_HANDSHAKE_FAILED_AUTH, 300),
             (
                 PeerError("bad things".into()),

@@ -244,8 +244,8 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
                 Target::Fd(_) => None,
             })
         };
-        if sockets().any(|(s, _)| s.context_terminated()) {
-            return Err(Error::Terminated);
+        if let Some(stopped) = sockets().find_map(|(s, _)| s.context_stopped()) {
+            return Err(stopped);
         }
         let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {

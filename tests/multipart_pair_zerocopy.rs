@@ -91,12 +91,16 @@ fn send_multipart_is_all_or_nothing() {
         pull.recv_multipart(0).unwrap(),
         vec![b"k".to_vec(), b"v1".to_vec(), b"v2".to_vec()]
     );
-    // A message too large for the ring fails whole and leaves nothing behind.
-    // Each frame fits alone (under half the ring, too small for a chunk);
-    // together they never can.
-    let big = vec![0u8; 1536];
+    // A message larger than the ring (each frame fits alone, under half
+    // the ring and too small for a chunk) goes beyond it, whole.
+    let big = vec![5u8; 1536];
+    push.send_multipart([&big[..], &big[..], &big[..]], 0)
+        .unwrap();
+    assert_eq!(pull.recv_multipart(0).unwrap(), vec![big.clone(); 3]);
+    // One that fails fails whole and leaves nothing behind.
+    let huge = vec![0u8; 64 * 1024 * 1024 + 1];
     let err = push
-        .send_multipart([&big[..], &big[..], &big[..]], 0)
+        .send_multipart([&big[..], &big[..], &huge[..]], 0)
         .unwrap_err();
     assert!(matches!(err, Error::MessageTooLarge { .. }), "{err}");
     push.send_multipart(["after"], 0).unwrap();

@@ -533,6 +533,10 @@ impl PipeEnd {
                     state.chain_rx = None;
                     self.spill_flags &= !spill::READING;
                     self.rx.advance_link(link);
+                    // The chain's segments go back with this release: not
+                    // only once the pipe is found empty, which a reader of
+                    // whole messages may never do.
+                    self.release();
                 }
             }
             // Back in the ring (each turn moves past a LINK: bounded by it).

@@ -255,6 +255,12 @@ impl PipeEnd {
             Err(ring::ClaimError::Full) if self.may_spill() => {
                 return self.spill_shared(chunk, more)
             }
+            Err(ring::ClaimError::Full | ring::ClaimError::TooLarge) if self.may_move_beyond() => {
+                if !self.move_beyond()? {
+                    return Err(WriteError::Full);
+                }
+                return self.spill_shared(chunk, more);
+            }
             Err(ring::ClaimError::Full) => return Err(WriteError::Full),
             Err(ring::ClaimError::TooLarge) => return Err(WriteError::TooLarge),
             Err(ring::ClaimError::Corrupt) => return Err(WriteError::Closed),

@@ -459,10 +459,34 @@ impl PipeEnd {
             Ok(()) => Ok(self.tx.reserved()),
             #[cfg(not(loom))]
             Err(ClaimError::Full) if self.may_spill() => self.spill_claim(len),
+            #[cfg(not(loom))]
+            Err(e @ (ClaimError::Full | ClaimError::TooLarge)) => self.claim_beyond(len, e),
+            #[cfg(loom)]
             Err(ClaimError::Full) => Err(WriteError::Full),
+            #[cfg(loom)]
             Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
             Err(ClaimError::Corrupt) => Err(WriteError::Closed),
         }
+    }
+
+    /// The ring has no room for the frame (`e`): a message in progress
+    /// goes on beyond it, with what it has written so far (see
+    /// [`move_beyond`](Self::move_beyond)), if it can. Out of line: the
+    /// hot path only tests the ring.
+    #[cfg(not(loom))]
+    #[cold]
+    #[inline(never)]
+    fn claim_beyond(&mut self, len: usize, e: ClaimError) -> Result<&mut [u8], WriteError> {
+        if self.may_move_beyond() {
+            if !self.move_beyond()? {
+                return Err(WriteError::Full);
+            }
+            return self.spill_claim(len);
+        }
+        Err(match e {
+            ClaimError::Full => WriteError::Full,
+            _ => WriteError::TooLarge,
+        })
     }
 
     /// A chunk for a large frame, or (no chunk free, or no room for its
@@ -470,8 +494,13 @@ impl PipeEnd {
     #[cfg(not(loom))]
     #[cold]
     fn claim_chunk_or_spill(&mut self, len: usize) -> Result<&mut [u8], WriteError> {
-        if self.may_spill() && !self.has_room_in_ring(len) {
-            return self.spill_claim(len);
+        if !self.has_room_in_ring(len) {
+            if self.may_spill() {
+                return self.spill_claim(len);
+            }
+            if self.may_move_beyond() {
+                return self.claim_beyond(len, ClaimError::Full);
+            }
         }
         self.claim_chunk(len)
     }

@@ -1005,6 +1005,39 @@ impl Producer {
         (self.tail - self.published) as usize
     }
 
+    /// Hands each record committed but not yet published (the frames of
+    /// the message being written), oldest first, to `each` with its flags
+    /// ([`MORE`], [`DESCRIPTOR`]); padding is skipped. For a pipe whose
+    /// message outgrows the ring: its frames so far move beyond it.
+    #[cfg(not(loom))]
+    pub(crate) fn for_each_unpublished(&self, mut each: impl FnMut(&[u8], u32)) {
+        let mut pos = self.published;
+        while pos < self.tail {
+            // The batch's first header is held back; the others are ours,
+            // stored plain (nobody else writes unpublished records).
+            let word = if pos == self.published {
+                self.first
+            } else {
+                self.ring.word(pos).load(Ordering::Relaxed)
+            };
+            let (len, flags) = (word as u32 as u64, (word >> 32) as u32);
+            if flags & PADDING == 0 {
+                // SAFETY: `[pos, tail)` holds the records this producer
+                // committed, unwrapped (invariant 2), inside the region,
+                // and nobody reads or writes them before they are
+                // published; `&self` keeps them from changing meanwhile.
+                let payload = unsafe {
+                    std::slice::from_raw_parts(
+                        self.ring.at((pos & self.ring.mask()) + HEADER),
+                        len as usize,
+                    )
+                };
+                each(payload, flags & (MORE | DESCRIPTOR));
+            }
+            pos += record_size(len);
+        }
+    }
+
     /// Published messages the consumer has not yet released.
     #[inline]
     pub fn queued_msgs(&mut self) -> u64 {

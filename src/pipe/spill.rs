@@ -36,6 +36,11 @@ struct Frame {
     more: bool,
 }
 
+/// What a frame of a message beyond the ring costs besides its payload
+/// (its `Frame`, and its slot once the message is queued), counted
+/// against [`State::limit`] so that empty frames are not free.
+const FRAME_COST: usize = 2 * std::mem::size_of::<Frame>();
+
 /// Payloads up to this size are kept inside the queue's slot.
 const SMALL: usize = 30;
 
@@ -116,6 +121,10 @@ pub(super) struct State {
     pub(super) chain_tx: Option<super::chain::Writer>,
     /// Shared memory: the chain this end reads, while it does.
     pub(super) chain_rx: Option<super::chain::Reader>,
+    /// The most bytes one message may hold beyond the ring (0: no limit).
+    limit: usize,
+    /// Bytes of the message being written that lie beyond the ring.
+    bytes: usize,
 }
 
 impl Control {
@@ -130,15 +139,115 @@ impl PipeEnd {
         self.spill.get_or_insert_with(Default::default)
     }
 
-    /// Whether this end may spill: in-process or able to chain, not a
-    /// CONFLATE socket's pipe, and its ring writes are all published (a
-    /// message is spilled whole or not at all).
+    /// Whether this end may start a message beyond its ring: it may go
+    /// there, and its ring writes are all published (a message is spilled
+    /// whole or not at all).
     #[inline]
     pub(super) fn may_spill(&self) -> bool {
+        self.tx.unpublished() == 0 && self.may_go_beyond()
+    }
+
+    /// Whether this end may write beyond its ring: in-process or able to
+    /// chain, not a CONFLATE socket's pipe, not closed.
+    #[inline]
+    fn may_go_beyond(&self) -> bool {
         (!self.remote || self.may_chain())
-            && self.tx.unpublished() == 0
             && !self.writing_closed()
             && !self.ctl.no_spill.load(Ordering::Relaxed)
+    }
+
+    /// Whether the message being written, which found the ring without
+    /// room for its next frame, may move beyond it
+    /// ([`move_beyond`](Self::move_beyond)).
+    #[inline]
+    pub(super) fn may_move_beyond(&self) -> bool {
+        self.tx.unpublished() != 0 && self.may_go_beyond()
+    }
+
+    /// The message being written found no room in the ring for its next
+    /// frame (the ring is full, or too small for the whole message): its
+    /// frames so far, unpublished, move out of the ring into the spill
+    /// queue or a chain, where the rest of it follows. Order holds as when
+    /// a message spills from its first frame: nothing of it was published.
+    /// `Ok(false)`: a chain lacks the segments, nothing moved (the message
+    /// waits in the ring, as before). An error abandons the message.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn move_beyond(&mut self) -> Result<bool, WriteError> {
+        use crate::transport::ipc::pool::{Chunk, SEGMENT_LEN};
+        enum Moved {
+            Bytes(Vec<u8>),
+            Shared(Chunk),
+        }
+        let pool = self.chunk_pool().cloned();
+        if self.remote {
+            // A segment for the LINK's chain, and room for the frames: a
+            // segment takes at least half its length of records (none is
+            // larger than CHUNK_MIN, an eighth of it).
+            let need = 2 + self.tx.unpublished() / (SEGMENT_LEN / 2);
+            if pool.as_ref().map_or(true, |p| p.segments_free() < need) {
+                return Ok(false);
+            }
+        }
+        let mut frames = Vec::new();
+        let mut lost = false;
+        self.tx.for_each_unpublished(|payload, flags| {
+            if flags & super::ring::DESCRIPTOR == 0 {
+                frames.push(Moved::Bytes(payload.to_vec()));
+                return;
+            }
+            // A large frame lies in a chunk of our pool: keep a handle on
+            // it past the ring's rollback.
+            match pool.as_ref().and_then(|p| p.share(payload)) {
+                Some(chunk) => frames.push(Moved::Shared(chunk)),
+                None => lost = true,
+            }
+        });
+        if lost {
+            return Ok(false);
+        }
+        self.tx.rollback();
+        self.chunks_rolled_back();
+        if !self.remote {
+            let state = self.spill_state();
+            for frame in frames {
+                let data = match frame {
+                    Moved::Bytes(data) => data,
+                    Moved::Shared(chunk) => chunk.bytes().to_vec(),
+                };
+                state.bytes += data.len() + FRAME_COST;
+                state.frames.push(Frame { data, more: true });
+            }
+            self.spill_flags |= WRITING;
+            return Ok(true);
+        }
+        for frame in frames {
+            let sent = match frame {
+                Moved::Bytes(data) => match self.chain_claim(data.len()) {
+                    Ok(buf) => {
+                        buf.copy_from_slice(&data);
+                        self.chain_commit(data.len(), true);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
+                Moved::Shared(chunk) => self.chain_send_shared(&chunk, true),
+            };
+            if let Err(e) = sent {
+                // The segments were counted: only a broken ring gets here.
+                self.rollback();
+                return Err(e);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Bounds what one message may hold beyond the ring to `bytes`: for
+    /// the I/O thread's ends, written as a peer sends, so that a peer that
+    /// never ends its message costs it its connection (the write fails
+    /// with [`WriteError::TooLarge`]), not the process its memory.
+    pub(crate) fn limit_message_beyond_ring(&mut self, bytes: usize) {
+        self.spill_state().limit = bytes;
     }
 
     /// Keeps both sides of this pipe within its ring: a CONFLATE socket's
@@ -175,6 +284,10 @@ impl PipeEnd {
             return self.chain_claim(len);
         }
         if len > crate::transport::ipc::pool::CHUNK_MAX {
+            return Err(WriteError::TooLarge);
+        }
+        let state = self.spill_state();
+        if state.limit != 0 && state.bytes + len + FRAME_COST > state.limit {
             return Err(WriteError::TooLarge);
         }
         self.spill_flags |= WRITING | CLAIMED;
@@ -215,8 +328,10 @@ impl PipeEnd {
             } else {
                 state.frames.push(Frame { data, more });
                 if more {
+                    state.bytes += len + FRAME_COST;
                     return;
                 }
+                state.bytes = 0;
                 Message::Frames(std::mem::take(&mut state.frames).into())
             }
         };
@@ -232,6 +347,7 @@ impl PipeEnd {
         self.spill_flags &= !CLAIMED;
         if let Some(s) = &mut self.spill {
             s.frames.clear();
+            s.bytes = 0;
         }
     }
 
@@ -305,5 +421,152 @@ impl PipeEnd {
                 self.spill_flags &= !READING;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::chunked::tests::pipe_pair_with;
+    use super::super::{pipe, PipeConfig, PipeEnd};
+    use super::*;
+    use crate::transport::ipc::pool::{ChunkPool, PoolSlot, CHUNK_MIN};
+    use std::sync::Arc;
+
+    /// Frame `i` of the big message: 100 bytes, but frame 3 goes in a
+    /// chunk of its own (a DESCRIPTOR record in the ring).
+    fn frame(i: usize) -> Vec<u8> {
+        let len = if i == 3 { CHUNK_MIN + 1 } else { 100 };
+        let mut f = vec![i as u8; len];
+        f[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        f
+    }
+
+    const FRAMES: usize = 1000;
+
+    /// A message first, then one of 1,000 frames (about 27 times the 4 KiB
+    /// ring), written with nothing read: every claim succeeds (the message
+    /// moves beyond the ring when it outgrows it); the reader gets the
+    /// first message, then the big one whole and in order.
+    fn outgrow(w: &mut PipeEnd, r: &mut PipeEnd) {
+        w.claim(5).unwrap().copy_from_slice(b"first");
+        w.commit(5, false);
+        for i in 0..FRAMES {
+            let f = frame(i);
+            let buf = w
+                .claim(f.len())
+                .unwrap_or_else(|e| panic!("frame {i}: {e:?}"));
+            buf.copy_from_slice(&f);
+            w.commit(f.len(), i + 1 < FRAMES);
+        }
+        assert_ne!(w.spill_flags & WRITING, 0, "beyond the ring");
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), b"first");
+        r.consume(rec);
+        for i in 0..FRAMES {
+            let rec = r
+                .peek()
+                .unwrap()
+                .unwrap_or_else(|| panic!("frame {i} missing"));
+            assert!(r.payload(&rec) == frame(i), "frame {i}");
+            assert_eq!(rec.more(), i + 1 < FRAMES, "frame {i}");
+            r.consume(rec);
+        }
+        assert_eq!(r.peek(), Ok(None));
+    }
+
+    #[test]
+    fn a_message_outgrowing_the_ring_moves_into_the_spill_queue() {
+        let (mut w, mut r) = pipe(PipeConfig {
+            ring_capacity: 4096,
+            hwm: [0, 0],
+            ids: [None, None],
+        });
+        w.set_pool_slot(PoolSlot::default());
+        outgrow(&mut w, &mut r);
+        // The ring again, once the queue is read.
+        w.claim(4).unwrap().copy_from_slice(b"next");
+        w.commit(4, false);
+        assert_eq!(w.spill_flags & WRITING, 0, "back in the ring");
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), b"next");
+    }
+
+    #[test]
+    fn a_message_beyond_the_ring_is_bounded_where_asked() {
+        let (mut w, mut r) = pipe(PipeConfig {
+            ring_capacity: 4096,
+            hwm: [0, 0],
+            ids: [None, None],
+        });
+        w.limit_message_beyond_ring(64 << 10);
+        // Empty frames cost too: they do not go on for ever.
+        let mut n = 0;
+        let refused = loop {
+            match w.claim(0) {
+                Ok(_) => w.commit(0, true),
+                Err(e) => break e,
+            }
+            n += 1;
+            assert!(n < 10_000, "no bound");
+        };
+        assert_eq!(refused, WriteError::TooLarge);
+        assert!(n > 500, "{n} frames: the ring's worth and more");
+        w.rollback();
+        assert_eq!(r.peek(), Ok(None), "nothing of it was published");
+        // The next message starts afresh, beyond the ring again.
+        for i in 0..700 {
+            w.claim(0).unwrap();
+            w.commit(0, i + 1 < 700);
+            if i == 650 {
+                assert_ne!(w.spill_flags & WRITING, 0, "beyond the ring");
+            }
+        }
+        let mut got = 0;
+        while let Ok(Some(rec)) = r.peek() {
+            got += 1;
+            r.consume(rec);
+        }
+        assert_eq!(got, 700);
+    }
+
+    /// A reader that takes each message whole, as `recv_multipart` does,
+    /// never finds the pipe empty: the chains it has read still go back
+    /// (at each chain's end), so a writer whose every message outgrows
+    /// the ring does not run its pool dry.
+    #[test]
+    fn chains_come_back_from_a_reader_that_never_finds_the_pipe_empty() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair_with(&pool, 0);
+        for round in 0..40 {
+            for i in 0..FRAMES {
+                w.claim(100).unwrap().fill(i as u8);
+                w.commit(100, i + 1 < FRAMES);
+            }
+            for i in 0..FRAMES {
+                let rec = r.peek().unwrap().unwrap();
+                assert_eq!(r.payload(&rec)[0], i as u8);
+                r.consume(rec);
+            }
+            pool.reclaim_now();
+            assert!(pool.in_use() <= 4, "round {round}: {} held", pool.in_use());
+        }
+    }
+
+    #[test]
+    fn a_message_outgrowing_a_shared_ring_moves_into_a_chain() {
+        let pool = Arc::new(ChunkPool::create().unwrap());
+        let (mut w, mut r) = pipe_pair_with(&pool, 0);
+        outgrow(&mut w, &mut r);
+        pool.reclaim_now();
+        assert_ne!(pool.in_use(), 0, "the chain is held until it ends");
+        w.claim(4).unwrap().copy_from_slice(b"next");
+        w.commit(4, false);
+        assert_eq!(w.spill_flags & WRITING, 0, "back in the ring");
+        let rec = r.peek().unwrap().unwrap();
+        assert_eq!(r.payload(&rec), b"next");
+        r.consume(rec);
+        assert_eq!(r.peek(), Ok(None));
+        pool.reclaim_now();
+        assert_eq!(pool.in_use(), 0, "every chunk back once read");
     }
 }

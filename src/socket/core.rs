@@ -10,6 +10,15 @@ use crate::{Context, SocketType, DONTWAIT};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The largest frame a socket sends: the largest chunk of its pool, where
+/// frames too large for a ring travel. A larger one can never go, so it is
+/// [`Fail::TooLarge`] on every socket type and transport, before any wait.
+/// (`MAXMSGSIZE` limits only what peers send, as in libzmq.)
+#[cfg(not(loom))]
+pub(crate) const MAX_FRAME: usize = crate::transport::ipc::pool::CHUNK_MAX;
+#[cfg(loom)]
+pub(crate) const MAX_FRAME: usize = 64 << 20;
+
 /// Where the readiness descriptor stands (see [`Core::refresh_fd`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(loom, allow(dead_code))]
@@ -66,6 +75,11 @@ pub(crate) struct Core {
     /// The bridge has watched this socket's doorbell (for ipc peers).
     #[cfg_attr(loom, allow(dead_code))]
     pub bridged: bool,
+    /// The message in progress was abandoned (a frame of it was too
+    /// large): its frames up to the last are dropped, as a pattern drops
+    /// the rest of a message whose pipe went away. (Last: the fields
+    /// before it are laid out for the hot path.)
+    discarding: bool,
 }
 
 impl Core {
@@ -101,6 +115,7 @@ impl Core {
             fd: FdState::Off,
             fd_seen: 0,
             bridged: false,
+            discarding: false,
         }
     }
 
@@ -169,6 +184,7 @@ impl Core {
         // socket's pool.
         theirs.set_strong();
         theirs.set_pool_slot(self.shared.pool_slot());
+        theirs.limit_message_beyond_ring(crate::transport::ipc::pool::CHUNK_MAX);
         self.attach(NewPipe {
             end: ours,
             endpoint: endpoint.into(),
@@ -273,7 +289,7 @@ impl Core {
     #[inline(always)]
     fn attempt<T>(&mut self, op: &mut impl FnMut(&mut Core) -> Result<T, Fail>) -> Result<T, Fail> {
         if self.ctx.is_terminated() {
-            return Err(Fail::Terminated);
+            return Err(self.ctx.stopped());
         }
         self.process_mail();
         self.reap();
@@ -537,6 +553,16 @@ impl Core {
     /// bytes goes.
     #[inline]
     pub fn reserve(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot, Fail> {
+        if len > MAX_FRAME || self.discarding {
+            return self.refuse(more).map(|()| Slot::Discard);
+        }
+        self.reserve_unchecked(len, more, flags)
+    }
+
+    /// [`reserve`](Self::reserve) for a frame known to be neither too
+    /// large nor one of an abandoned message.
+    #[inline(always)]
+    fn reserve_unchecked(&mut self, len: usize, more: bool, flags: i32) -> Result<Slot, Fail> {
         let timeo = self.opts.sndtimeo;
         self.block(flags, timeo, true, |c| {
             c.found_slot = c.pattern.reserve(&mut c.io, len, more)?;
@@ -569,14 +595,58 @@ impl Core {
     /// Sends one frame by copy.
     #[inline]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
+        if data.len() > MAX_FRAME || self.discarding {
+            return self.refuse_or_drop(more);
+        }
         if self.pattern.always_scratch() {
             return self.finish_send(Slot::Scratch, data, more, flags);
         }
-        let slot = self.reserve(data.len(), more, flags)?;
+        let slot = self.reserve_unchecked(data.len(), more, flags)?;
         if let Slot::Pipe(key) = slot {
             crate::copy::copy(self.io.reserved(key as usize), data);
         }
         self.finish_send(slot, data, more, flags)
+    }
+
+    /// Commits a loan's frame, written in place in `slot`.
+    #[inline]
+    pub fn commit(&mut self, slot: Slot, len: usize, more: bool) {
+        if self.discarding {
+            self.discarding = more;
+        } else {
+            self.pattern.commit(&mut self.io, slot, len, more);
+        }
+        self.sending = more;
+    }
+
+    /// A frame over [`MAX_FRAME`], or one of a message abandoned for such
+    /// a frame: `Ok` for a frame of the abandoned message, which its
+    /// [`commit`](Self::commit) drops; the oversize frame itself abandons
+    /// its message (no peer sees any of it), and the frames after it up
+    /// to the last are dropped.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, more: bool) -> Result<(), Fail> {
+        if self.discarding {
+            return Ok(());
+        }
+        self.pattern.abort(&mut self.io);
+        self.discarding = more;
+        self.sending = more;
+        Err(Fail::TooLarge {
+            max: MAX_FRAME as u32,
+        })
+    }
+
+    /// [`refuse`](Self::refuse) a frame sent by copy, or drop it (it is
+    /// one of an abandoned message).
+    #[cold]
+    #[inline(never)]
+    fn refuse_or_drop(&mut self, more: bool) -> Result<(), Fail> {
+        self.refuse(more)?;
+        self.discarding = more;
+        self.sending = more;
+        Ok(())
     }
 
     /// Abandons the outbound message in progress: nothing of it was
@@ -584,6 +654,7 @@ impl Core {
     pub fn abort_message(&mut self) {
         self.pattern.abort(&mut self.io);
         self.sending = false;
+        self.discarding = false;
     }
 
     // ---- inbound ----

@@ -216,12 +216,11 @@ impl Socket {
         &self.shared
     }
 
+    /// Why the socket's context no longer works, if it does not.
     #[cfg(not(loom))]
-    pub(crate) fn context_terminated(&self) -> bool {
-        self.core
-            .try_borrow()
-            .map(|c| c.ctx.is_terminated())
-            .unwrap_or(false)
+    pub(crate) fn context_stopped(&self) -> Option<Error> {
+        let c = self.core.try_borrow().ok()?;
+        c.ctx.is_terminated().then(|| c.ctx.stopped().into_error(0))
     }
 
     #[inline]
@@ -234,7 +233,7 @@ impl Socket {
     fn live_core(&self) -> Result<RefMut<'_, Core>> {
         let core = self.core()?;
         if core.ctx.is_terminated() {
-            return Err(Error::Terminated);
+            return Err(core.ctx.stopped().into_error(0));
         }
         Ok(core)
     }
@@ -461,6 +460,11 @@ impl Socket {
     /// Sends one frame; with [`SNDMORE`] in `flags`, more frames of the same
     /// message follow. The message becomes visible to the peer whole, when
     /// its last frame is sent.
+    ///
+    /// A frame over 64 MiB (the largest chunk of the socket's pool) is
+    /// [`Error::MessageTooLarge`] on every socket type and transport, with
+    /// or without [`DONTWAIT`]: no peer sees any of its message, and the
+    /// frames still to come of that message are dropped.
     #[inline]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
         let data = data.as_ref();
@@ -498,7 +502,10 @@ impl Socket {
     /// Lends `len` bytes of room inside the pipe for the next frame, to be
     /// written in place and sent with [`Loan::send`] without a copy. `flags`
     /// are the frame's, as for [`send`](Self::send) ([`SNDMORE`], [`DONTWAIT`]);
-    /// it blocks like `send` until there is a peer with room.
+    /// it blocks like `send` until there is a peer with room. A `len` over
+    /// the largest frame a socket sends (64 MiB) is
+    /// [`Error::MessageTooLarge`] at once, as `send` of such a frame is,
+    /// and abandons the message it was part of.
     ///
     /// ```
     /// # use zeroring::{Context, SocketType};
@@ -983,11 +990,8 @@ impl Loan<'_> {
             self.core.refresh_fd();
             return sent.map_err(|f| f.into_error(data.len()));
         }
-        let core = &mut *self.core;
-        core.pattern
-            .commit(&mut core.io, self.slot, self.len, self.more);
-        core.sending = self.more;
-        core.refresh_fd();
+        self.core.commit(self.slot, self.len, self.more);
+        self.core.refresh_fd();
         Ok(())
     }
 }

@@ -178,7 +178,9 @@ impl Socket {
     ///
     /// It stands in for libzmq's ZAP handler, so it should answer quickly:
     /// it runs on the I/O thread that serves every connection of the
-    /// context.
+    /// context. If it panics, that client is refused as by a ZAP handler's
+    /// internal error: it gets ERROR "500", both sides' monitors report
+    /// `HANDSHAKE_FAILED_AUTH` with 500, and every other connection goes on.
     ///
     /// ```
     /// use zeroring::{Context, SocketType};

@@ -90,6 +90,11 @@ pub enum ZmtpError {
     /// it an ERROR).
     #[error("authentication failed: the client's credentials were rejected")]
     AuthenticationFailed,
+    /// Our PLAIN authenticator panicked on the client's credentials: the
+    /// client is refused as by a ZAP handler's internal error (we sent it
+    /// ERROR "500"), and nothing else is disturbed.
+    #[error("authentication failed: the authenticator panicked")]
+    AuthenticatorPanicked,
     /// We are a PLAIN server without an authenticator, so we refused the
     /// client (closing without an ERROR), as libzmq refuses PLAIN clients
     /// when no ZAP handler is installed.

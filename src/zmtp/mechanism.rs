@@ -167,6 +167,7 @@ pub(crate) fn reject(out: &mut Vec<u8>, e: ZmtpError) -> ZmtpError {
     let reason: &[u8] = match e {
         // libzmq's PLAIN server sends the ZAP status code.
         ZmtpError::AuthenticationFailed => b"400",
+        ZmtpError::AuthenticatorPanicked => b"500",
         ZmtpError::IncompatibleSocketType { .. } => b"Invalid socket type",
         ZmtpError::MissingSocketType => b"Missing socket type",
         _ => b"Invalid metadata",

@@ -9,6 +9,7 @@
 //! checks that there is exactly one server before either machine runs.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 
 use super::command::Command;
 use super::error::ZmtpError;
@@ -127,10 +128,15 @@ impl PlainServer {
             peer_address: self.peer_address,
             zap_domain: &self.zap_domain,
         };
-        if authenticator(&credentials) {
-            Ok(())
-        } else {
-            Err(ZmtpError::AuthenticationFailed)
+        // User code on the I/O thread: a panic there must refuse this
+        // client only, not end every connection the thread carries.
+        // Unwind-safe enough: the closure only reads `credentials`, which
+        // nothing uses after a panic, and our own state is not touched; the
+        // authenticator's state is its owner's, as a ZAP handler's is.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| authenticator(&credentials))) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ZmtpError::AuthenticationFailed),
+            Err(_) => Err(ZmtpError::AuthenticatorPanicked),
         }
     }
 
@@ -340,6 +346,29 @@ mod tests {
         assert_eq!(
             seen.lock().unwrap().clone(),
             Some(("u".into(), b"p".to_vec(), Some(peer), "global".into()))
+        );
+    }
+
+    #[test]
+    fn a_panicking_authenticator_refuses_with_error_500() {
+        let mut s = PlainServer::new(
+            Some(Arc::new(|c: &PlainCredentials<'_>| {
+                assert_ne!(c.username, "boom", "the authenticator's own bug");
+                true
+            })),
+            String::new(),
+            None,
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            s.on_command(&local(SocketType::Rep), hello(b"boom", b"p"), &mut out),
+            Err(ZmtpError::AuthenticatorPanicked)
+        );
+        assert_eq!(
+            decode_frames(&out),
+            vec![Command::Error {
+                reason: b"500".to_vec()
+            }]
         );
     }
 

@@ -389,6 +389,14 @@ impl ChunkPool {
         Ok(self.alloc_in(class, len))
     }
 
+    /// How many segments [`alloc_segment`](Self::alloc_segment) would hand
+    /// out now.
+    pub fn segments_free(&self) -> usize {
+        let mut s = self.state();
+        s.reclaim();
+        s.free[SEGMENT_CLASS].len()
+    }
+
     /// A free segment of [`SEGMENT_LEN`] bytes, if there is one.
     pub fn alloc_segment(self: &Arc<Self>) -> Option<Chunk> {
         self.alloc_in(SEGMENT_CLASS, SEGMENT_LEN)

@@ -994,6 +994,8 @@ impl Engine {
         ours.set_strong();
         // Frames too large for the ring go into the socket's pool.
         ours.set_pool_slot(self.desc.shared.pool_slot());
+        // A peer's message is bounded beyond the ring as a frame is.
+        ours.limit_message_beyond_ring(crate::transport::ipc::pool::CHUNK_MAX);
         (ours, theirs)
     }
 

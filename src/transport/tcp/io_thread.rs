@@ -15,6 +15,7 @@ use crate::transport::stream::{Listener as Listening, Target};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::os::fd::AsRawFd;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -50,6 +51,9 @@ pub(crate) enum Command {
         socket_id: u64,
         endpoint: Option<String>,
     },
+    /// Tests: the thread panics, as a bug in it would make it.
+    #[cfg(test)]
+    Die,
 }
 
 struct Shared {
@@ -66,7 +70,8 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub fn start() -> std::io::Result<IoThread> {
+    /// Starts the thread; `died` is called on it if it panics.
+    pub fn start(died: impl FnOnce() + Send + 'static) -> std::io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let shared = Arc::new(Shared {
@@ -83,7 +88,16 @@ impl IoThread {
         };
         let thread = std::thread::Builder::new()
             .name("zeroring-io".into())
-            .spawn(move || lp.run())?;
+            .spawn(move || {
+                // A panic here is a bug of ours (user code it calls
+                // catches its own): the context must then say it is
+                // broken, not go on answering `Ok` to calls nobody serves.
+                // Unwind-safe: after a panic, `lp` is only dropped, which
+                // closes every pipe it holds and so wakes their sockets.
+                if std::panic::catch_unwind(AssertUnwindSafe(|| lp.run())).is_err() {
+                    died();
+                }
+            })?;
         Ok(IoThread {
             shared,
             thread: Some(thread),
@@ -122,6 +136,12 @@ impl IoThread {
         });
     }
 
+    /// Tests: makes the thread panic.
+    #[cfg(test)]
+    pub fn die(&self) {
+        self.send(Command::Die);
+    }
+
     pub fn unbind(&self, socket_id: u64, endpoint: Option<String>) {
         self.send(Command::Unbind {
             socket_id,
@@ -142,7 +162,11 @@ impl Drop for IoThread {
         self.shared.stop.store(true, Ordering::Release);
         let _ = self.shared.waker.wake();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // The last handle of a context may go on its I/O thread (in
+            // `died`): that thread is ending anyway.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -311,6 +335,8 @@ impl Loop {
                         e.forget(socket_id, endpoint.as_deref());
                     }
                 }
+                #[cfg(test)]
+                Command::Die => panic!("zeroring-io: told to die (a test)"),
                 Command::Unbind {
                     socket_id,
                     endpoint,
