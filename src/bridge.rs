@@ -8,10 +8,11 @@
 //! socket's task and eventfd. Only sockets with such peers use it, and only
 //! while they wait; the thread starts on first use and sleeps otherwise.
 
+use crate::pipe::doorbell::EXPOSED_WAIT;
 use crate::pipe::{futex, Doorbell};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// `futex_waitv` takes at most 128 words; one is the bridge's own.
 const MAX_WATCHED: usize = 127;
@@ -74,13 +75,24 @@ fn start() -> Option<&'static Bridge> {
 
 impl Bridge {
     fn run(&self) {
+        let mut last_sweep = Instant::now();
         loop {
             let ctl = self.ctl.load(Ordering::Acquire);
             let mut fired = Vec::new();
+            // A peer can clear an exposed doorbell's `sleeping` word so that
+            // writers skip the wake-up: such readers look again every
+            // EXPOSED_WAIT (a spurious wake-up at worst).
+            let sweep = last_sweep.elapsed() >= EXPOSED_WAIT;
+            if sweep {
+                last_sweep = Instant::now();
+            }
             let waiting: Vec<(Arc<Doorbell>, u32)> = {
                 let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
                 watched.retain(|(w, seen)| match w.upgrade() {
-                    Some(bell) if bell.word().load(Ordering::Acquire) != *seen => {
+                    Some(bell)
+                        if bell.word().load(Ordering::Acquire) != *seen
+                            || (sweep && bell.exposed()) =>
+                    {
                         fired.push(bell);
                         false
                     }
@@ -103,7 +115,14 @@ impl Bridge {
                     .map(|(bell, seen)| (bell.word(), *seen)),
             );
             // Past the limit, the rest are looked at every millisecond.
-            let timeout = (waiting.len() > MAX_WATCHED).then(|| Duration::from_millis(1));
+            let timeout = if waiting.len() > MAX_WATCHED {
+                Some(Duration::from_millis(1))
+            } else {
+                waiting
+                    .iter()
+                    .any(|(bell, _)| bell.exposed())
+                    .then(|| EXPOSED_WAIT.saturating_sub(last_sweep.elapsed()))
+            };
             if !futex::wait_many(&words, timeout) {
                 // No futex_waitv (Linux < 5.16): look every millisecond.
                 std::thread::sleep(Duration::from_millis(1));

@@ -18,7 +18,7 @@ pub(crate) mod shm;
 
 use crate::error::{Error, Result};
 use crate::monitor;
-use crate::transport::stream::Listener;
+use crate::transport::stream::{Listener, PeerFilter};
 use crate::transport::tcp::{IoThread, SocketDesc};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -112,6 +112,12 @@ pub(crate) fn bind(
             .map(|l| (l, None)),
         IpcAddr::Path(path) => bind_path(path),
     };
+    // Any user may connect to an abstract name (there is no file mode to
+    // stop them), and peers write our doorbell: only our user's may stay.
+    let filter = match addr {
+        IpcAddr::Abstract(_) => PeerFilter::SameUser,
+        IpcAddr::Path(_) => PeerFilter::Any,
+    };
     let (listener, file) = bound.map_err(|e| {
         let errno = e.raw_os_error().unwrap_or(0) as u32;
         desc.shared
@@ -128,7 +134,7 @@ pub(crate) fn bind(
         .monitor
         .emit(monitor::EVENT_LISTENING, fd as u32, endpoint);
     io.listen(
-        Listener::Unix(mio::net::UnixListener::from_std(listener)),
+        Listener::Unix(mio::net::UnixListener::from_std(listener), filter),
         endpoint.to_owned(),
         desc,
     );

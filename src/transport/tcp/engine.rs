@@ -1197,6 +1197,8 @@ impl Engine {
                 Some(seg) => (shm::FROM_CONNECTER, vec![seg.as_fd(), bell.as_fd()]),
                 None => (shm::FROM_BINDER, vec![bell.as_fd()]),
             };
+            // From now on the peer can write our doorbell's words.
+            self.desc.shared.bell.expose();
             let pool = self.desc.shared.chunk_pool();
             fds.extend(pool.map(|p| p.fd()));
             let msg = shm::message(from, if pool.is_some() { shm::WITH_POOL } else { 0 });
