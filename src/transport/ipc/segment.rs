@@ -11,6 +11,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::stat::{fchmod, fstat, Mode};
+use nix::sys::statfs::{fstatfs, TMPFS_MAGIC};
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -86,8 +87,8 @@ fn new_memfd(name: &CStr, len: usize) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Whether a peer's descriptor is a memfd sealed against resizing, of
-/// exactly `len` bytes.
+/// Whether a peer's descriptor is a memfd (of plain shared memory) sealed
+/// against resizing, of exactly `len` bytes.
 fn check(fd: &OwnedFd, len: usize) -> io::Result<()> {
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
     // Only a memfd (or other shmem) answers F_GET_SEALS.
@@ -95,6 +96,11 @@ fn check(fd: &OwnedFd, len: usize) -> io::Result<()> {
         .map_err(|_| invalid("the segment is not a sealable memfd"))?;
     if !SealFlag::from_bits_truncate(seals).contains(required_seals()) {
         return Err(invalid("the segment is not sealed against resizing"));
+    }
+    // Only plain shared memory: a hugetlb memfd also takes seals, but its
+    // pages may run out when first touched (a SIGBUS).
+    if fstatfs(fd).map(|f| f.filesystem_type()) != Ok(TMPFS_MAGIC) {
+        return Err(invalid("the segment is not plain shared memory"));
     }
     let st = fstat(fd)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG || u64::try_from(st.st_size) != Ok(len as u64) {
