@@ -145,4 +145,27 @@ mod tests {
         // Sealed: nobody can shrink it under our mapping.
         assert!(nix::unistd::ftruncate(&fd, 0).is_err());
     }
+
+    #[test]
+    fn hugetlb_memfds_are_refused() {
+        let len = 2 << 20;
+        let huge = memfd_create(
+            c"zeroring-test",
+            MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING | MFdFlags::MFD_HUGETLB,
+        );
+        let Ok(huge) = huge else {
+            println!("skipped: no hugetlb memfds here");
+            return;
+        };
+        let sealed = nix::unistd::ftruncate(&huge, len as libc::off_t)
+            .and_then(|()| fcntl(&huge, FcntlArg::F_ADD_SEALS(required_seals())));
+        if sealed.is_err() {
+            println!("skipped: hugetlb memfds cannot be sized and sealed here");
+            return;
+        }
+        // Sized and sealed as asked, but its pages may run out when touched
+        // (a hugetlb cgroup's limit): refused before it is mapped.
+        let err = Segment::open(huge, len).err().expect("refused");
+        assert_eq!(err.to_string(), "the segment is not plain shared memory");
+    }
 }

@@ -618,6 +618,9 @@ impl Engine {
             // reconnect and double the backoff.
             return;
         };
+        // The shared-memory attach ends the handshake: failing it (a
+        // forged segment, the peer gone) is reported as a failed handshake.
+        let attaching = matches!(self.shm, Shm::Attaching(_));
         match std::mem::replace(&mut self.shm, Shm::Off) {
             Shm::Up(watch) => {
                 // The peer is gone: our socket reads what it published,
@@ -647,7 +650,7 @@ impl Engine {
             // The attempt never came up: libzmq closes it, no disconnect.
             self.emit(monitor::EVENT_CLOSED, fd);
         } else {
-            if matches!(self.proto, Proto::Handshake(_)) {
+            if attaching || matches!(self.proto, Proto::Handshake(_)) {
                 // Broken mid-handshake. Protocol failures were reported
                 // where they happened, and left no handshake behind.
                 let errno = match self.io_errno {
