@@ -134,6 +134,35 @@ fn zeroed_doorbell_does_not_freeze_the_socket() {
     child.success(WITHIN);
 }
 
+/// The same attack on a socket that waits in `poll` (notify mode: the
+/// process's bridge thread carries wake-ups from other processes): its tcp
+/// peer is served all along.
+#[test]
+fn zeroed_doorbell_does_not_freeze_a_polling_socket() {
+    let ctx = Context::new();
+    let server = socket(&ctx, Pull);
+    let ep = abstract_endpoint("zeroed-poll");
+    server.bind(&ep).unwrap();
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let tcp = server.get_last_endpoint().unwrap();
+    let mut child = spawn(&["bell-zeroer", &ep]);
+    assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
+    child.expect("zeroing", WITHIN);
+    let client = socket(&ctx, Push);
+    client.connect(&tcp).unwrap();
+    bounded(move || {
+        for i in 0..2000u32 {
+            client.send(i.to_le_bytes(), 0).unwrap();
+            let mut items = [zeroring::PollItem::new(&server, zeroring::POLLIN)];
+            // No timeout: only a wake-up ends this poll.
+            while zeroring::poll(&mut items, -1).unwrap() == 0 {}
+            assert_eq!(server.recv_bytes(DONTWAIT).unwrap(), i.to_le_bytes());
+        }
+    });
+    child.say("stop");
+    child.success(WITHIN);
+}
+
 /// Another user's process is refused at an abstract name (which has no
 /// file mode to keep it out), before it can map anything of ours. Needs
 /// root, to run the child as someone else.
