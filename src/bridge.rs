@@ -21,9 +21,20 @@ struct Bridge {
     /// Bumped (and woken) whenever the watch list changes.
     ctl: AtomicU32,
     /// Doorbells waited on, each with the futex value its reader saw
-    /// before re-checking: a different value means a writer rang since.
-    watched: Mutex<Vec<(Weak<Doorbell>, u32)>>,
+    /// before re-checking (a different value means a writer rang since),
+    /// and when the wait began.
+    watched: Mutex<Vec<Watched>>,
 }
+
+/// A doorbell waited on: the futex value its reader saw, and since when.
+type Watched = (Weak<Doorbell>, u32, Instant);
+
+/// The longest a reader waits on an exposed doorbell (one a peer process
+/// can write, see `Doorbell::expose`) without being woken to look again.
+/// A peer that clears the `sleeping` word is seen at the next sweep (every
+/// `EXPOSED_WAIT`); one that clears it and sets it again at once, so that
+/// no sweep sees it, costs its victims at most this much latency.
+const EXPOSED_RECHECK: Duration = Duration::from_secs(2);
 
 static BRIDGE: OnceLock<Option<&'static Bridge>> = OnceLock::new();
 
@@ -39,8 +50,8 @@ pub(crate) fn watch(bell: &Arc<Doorbell>, seen: u32) {
     };
     {
         let mut watched = bridge.watched.lock().unwrap_or_else(|e| e.into_inner());
-        watched.retain(|(w, _)| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), &**bell));
-        watched.push((Arc::downgrade(bell), seen));
+        watched.retain(|(w, ..)| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), &**bell));
+        watched.push((Arc::downgrade(bell), seen, Instant::now()));
     }
     bridge.ctl.fetch_add(1, Ordering::Release);
     futex::wake_all(&bridge.ctl);
@@ -56,7 +67,7 @@ pub(crate) fn forget(bell: &Arc<Doorbell>) {
         .watched
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .retain(|(w, _)| !std::ptr::eq(w.as_ptr(), &**bell));
+        .retain(|(w, ..)| !std::ptr::eq(w.as_ptr(), &**bell));
     bridge.ctl.fetch_add(1, Ordering::Release);
     futex::wake_all(&bridge.ctl);
 }
@@ -80,18 +91,24 @@ impl Bridge {
             let ctl = self.ctl.load(Ordering::Acquire);
             let mut fired = Vec::new();
             // A peer can clear an exposed doorbell's `sleeping` word so that
-            // writers skip the wake-up: such readers look again every
-            // EXPOSED_WAIT (a spurious wake-up at worst).
+            // writers skip the wake-up. Every EXPOSED_WAIT, such readers
+            // are woken (a spurious wake-up at worst) if their announcement
+            // is gone while the futex word has not moved (no honest writer
+            // clears one without moving the other), or if they have waited
+            // EXPOSED_RECHECK.
             let sweep = last_sweep.elapsed() >= EXPOSED_WAIT;
             if sweep {
                 last_sweep = Instant::now();
             }
             let waiting: Vec<(Arc<Doorbell>, u32)> = {
                 let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-                watched.retain(|(w, seen)| match w.upgrade() {
+                watched.retain(|(w, seen, since)| match w.upgrade() {
                     Some(bell)
                         if bell.word().load(Ordering::Acquire) != *seen
-                            || (sweep && bell.exposed()) =>
+                            || (sweep
+                                && bell.exposed()
+                                && (!bell.notify_armed()
+                                    || since.elapsed() >= EXPOSED_RECHECK)) =>
                     {
                         fired.push(bell);
                         false
@@ -101,7 +118,7 @@ impl Bridge {
                 });
                 watched
                     .iter()
-                    .filter_map(|(w, seen)| Some((w.upgrade()?, *seen)))
+                    .filter_map(|(w, seen, _)| Some((w.upgrade()?, *seen)))
                     .collect()
             };
             for bell in fired {

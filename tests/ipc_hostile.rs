@@ -96,6 +96,21 @@ fn child_entry() {
             tell("connecting");
             hear();
         }
+        // Binds a PULL at a path, takes one message, and tells how many
+        // doorbells of peers it mapped meanwhile.
+        "path-server" => {
+            let pull = socket(&ctx, Pull);
+            let own = mappings("zeroring-bell");
+            pull.bind(&role[1]).unwrap();
+            tell("bound");
+            assert_eq!(pull.recv_bytes(0).unwrap(), b"hello");
+            let peers = mappings("zeroring-bell")
+                .into_iter()
+                .filter(|m| !own.contains(m))
+                .count();
+            tell(&format!("peer-bells:{peers}"));
+            hear();
+        }
         "forger" => forger(&role[1], &role[2]),
         other => panic!("no such role {other}"),
     }
@@ -482,6 +497,34 @@ fn forger(endpoint: &str, case: &str) {
     } else {
         hear();
     }
+}
+
+/// Root may reach another user's socket file, but the two do not share
+/// memory (each could write the other's doorbell): they talk ZMTP over the
+/// unix socket. Needs root, to run the server as someone else.
+#[test]
+fn another_users_peer_gets_no_shared_memory() {
+    // SAFETY: geteuid takes nothing and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: only root can start a child as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("zr-other-user-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let ep = format!("ipc://{}/s", dir.display());
+    let mut child = spawn_as(&["path-server", &ep], 65534);
+    child.expect("bound", WITHIN);
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.connect(&ep).unwrap();
+    push.send("hello", 0).unwrap();
+    assert_eq!(child.next(WITHIN), "peer-bells:0");
+    child.say("stop");
+    child.success(WITHIN);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Waits for the next disconnection on `events`; returns whether a failed

@@ -88,9 +88,10 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    /// Whether this is a unix stream (ipc), which may carry descriptors.
-    pub fn is_unix(&self) -> bool {
-        matches!(self, Stream::Unix(_))
+    /// Whether the peer is a process of our effective user (a unix stream
+    /// only): the only peers we let map our memory.
+    pub fn peer_is_same_user(&self) -> bool {
+        matches!(self, Stream::Unix(u) if same_user(&u.stream))
     }
 
     /// The socket's pending error (a refused connect).

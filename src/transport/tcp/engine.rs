@@ -1107,10 +1107,12 @@ impl Engine {
 /// The shared-memory upgrade of ipc connections (see [`shm`]).
 impl Engine {
     /// Our offer, if this connection could move to shared memory: an ipc
-    /// stream, and a socket whose doorbell peers can map.
+    /// stream to a process of our user (another user's, root reaching our
+    /// file or a server squatting an abstract name, stays with ZMTP: it
+    /// could write our doorbell), and a socket whose doorbell peers can map.
     fn shm_offer(&self) -> Option<Offer> {
-        let unix = self.stream.as_ref().is_some_and(|s| s.is_unix());
-        (unix && self.desc.shared.bell_fd.is_some())
+        let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
+        (ours && self.desc.shared.bell_fd.is_some())
             .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
     }
 
