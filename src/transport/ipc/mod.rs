@@ -239,11 +239,19 @@ struct PrivateDir {
 /// a link from it stays on one file system).
 fn private_dir(parent: &Path) -> io::Result<PrivateDir> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let path = parent.join(format!(".zr{}-{n}", std::process::id()));
-    std::fs::DirBuilder::new().mode(0o700).create(&path)?;
-    let fd = std::fs::File::open(&path)?;
-    Ok(PrivateDir { path, fd })
+    // Names are guessable: give up on a directory strewn with them.
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = parent.join(format!(".zr{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+            // Left by a crashed process that had our pid: take the next.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            made => made?,
+        }
+        let fd = std::fs::File::open(&path)?;
+        return Ok(PrivateDir { path, fd });
+    }
+    Err(io::ErrorKind::AlreadyExists.into())
 }
 
 #[cfg(test)]
