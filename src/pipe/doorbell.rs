@@ -207,8 +207,9 @@ impl Doorbell {
 
     /// Marks the words as reachable by another process (their segment is
     /// being sent to a peer). Such a peer can write `sleeping` and `seq` at
-    /// will, so every later sleep on this doorbell is bounded by
-    /// [`EXPOSED_WAIT`] and followed by a fresh look.
+    /// will, so every later blocking sleep on this doorbell is bounded by
+    /// [`EXPOSED_WAIT`] and followed by a fresh look (the bridge watches
+    /// notify-mode readers likewise).
     #[cfg(not(loom))]
     pub(crate) fn expose(&self) {
         self.exposed.store(true, Ordering::Relaxed);
