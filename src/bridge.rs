@@ -8,10 +8,11 @@
 //! socket's task and eventfd. Only sockets with such peers use it, and only
 //! while they wait; the thread starts on first use and sleeps otherwise.
 
+use crate::pipe::doorbell::EXPOSED_WAIT;
 use crate::pipe::{futex, Doorbell};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// `futex_waitv` takes at most 128 words; one is the bridge's own.
 const MAX_WATCHED: usize = 127;
@@ -20,9 +21,20 @@ struct Bridge {
     /// Bumped (and woken) whenever the watch list changes.
     ctl: AtomicU32,
     /// Doorbells waited on, each with the futex value its reader saw
-    /// before re-checking: a different value means a writer rang since.
-    watched: Mutex<Vec<(Weak<Doorbell>, u32)>>,
+    /// before re-checking (a different value means a writer rang since),
+    /// and when the wait began.
+    watched: Mutex<Vec<Watched>>,
 }
+
+/// A doorbell waited on: the futex value its reader saw, and since when.
+type Watched = (Weak<Doorbell>, u32, Instant);
+
+/// The longest a reader waits on an exposed doorbell (one a peer process
+/// can write, see `Doorbell::expose`) without being woken to look again.
+/// A peer that clears the `sleeping` word is seen at the next sweep (every
+/// `EXPOSED_WAIT`); one that clears it and sets it again at once, so that
+/// no sweep sees it, costs its victims at most this much latency.
+const EXPOSED_RECHECK: Duration = Duration::from_secs(2);
 
 static BRIDGE: OnceLock<Option<&'static Bridge>> = OnceLock::new();
 
@@ -38,8 +50,8 @@ pub(crate) fn watch(bell: &Arc<Doorbell>, seen: u32) {
     };
     {
         let mut watched = bridge.watched.lock().unwrap_or_else(|e| e.into_inner());
-        watched.retain(|(w, _)| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), &**bell));
-        watched.push((Arc::downgrade(bell), seen));
+        watched.retain(|(w, ..)| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), &**bell));
+        watched.push((Arc::downgrade(bell), seen, Instant::now()));
     }
     bridge.ctl.fetch_add(1, Ordering::Release);
     futex::wake_all(&bridge.ctl);
@@ -55,7 +67,7 @@ pub(crate) fn forget(bell: &Arc<Doorbell>) {
         .watched
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .retain(|(w, _)| !std::ptr::eq(w.as_ptr(), &**bell));
+        .retain(|(w, ..)| !std::ptr::eq(w.as_ptr(), &**bell));
     bridge.ctl.fetch_add(1, Ordering::Release);
     futex::wake_all(&bridge.ctl);
 }
@@ -74,13 +86,30 @@ fn start() -> Option<&'static Bridge> {
 
 impl Bridge {
     fn run(&self) {
+        let mut last_sweep = Instant::now();
         loop {
             let ctl = self.ctl.load(Ordering::Acquire);
             let mut fired = Vec::new();
+            // A peer can clear an exposed doorbell's `sleeping` word so that
+            // writers skip the wake-up. Every EXPOSED_WAIT, such readers
+            // are woken (a spurious wake-up at worst) if their announcement
+            // is gone while the futex word has not moved (no honest writer
+            // clears one without moving the other), or if they have waited
+            // EXPOSED_RECHECK.
+            let sweep = last_sweep.elapsed() >= EXPOSED_WAIT;
+            if sweep {
+                last_sweep = Instant::now();
+            }
             let waiting: Vec<(Arc<Doorbell>, u32)> = {
                 let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-                watched.retain(|(w, seen)| match w.upgrade() {
-                    Some(bell) if bell.word().load(Ordering::Acquire) != *seen => {
+                watched.retain(|(w, seen, since)| match w.upgrade() {
+                    Some(bell)
+                        if bell.word().load(Ordering::Acquire) != *seen
+                            || (sweep
+                                && bell.exposed()
+                                && (!bell.notify_armed()
+                                    || since.elapsed() >= EXPOSED_RECHECK)) =>
+                    {
                         fired.push(bell);
                         false
                     }
@@ -89,7 +118,7 @@ impl Bridge {
                 });
                 watched
                     .iter()
-                    .filter_map(|(w, seen)| Some((w.upgrade()?, *seen)))
+                    .filter_map(|(w, seen, _)| Some((w.upgrade()?, *seen)))
                     .collect()
             };
             for bell in fired {
@@ -103,7 +132,14 @@ impl Bridge {
                     .map(|(bell, seen)| (bell.word(), *seen)),
             );
             // Past the limit, the rest are looked at every millisecond.
-            let timeout = (waiting.len() > MAX_WATCHED).then(|| Duration::from_millis(1));
+            let timeout = if waiting.len() > MAX_WATCHED {
+                Some(Duration::from_millis(1))
+            } else {
+                waiting
+                    .iter()
+                    .any(|(bell, _)| bell.exposed())
+                    .then(|| EXPOSED_WAIT.saturating_sub(last_sweep.elapsed()))
+            };
             if !futex::wait_many(&words, timeout) {
                 // No futex_waitv (Linux < 5.16): look every millisecond.
                 std::thread::sleep(Duration::from_millis(1));

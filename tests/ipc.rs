@@ -108,6 +108,91 @@ fn stale_socket_file_is_replaced_but_a_regular_file_is_not() {
     assert_eq!(std::fs::read(dir.path("plain")).unwrap(), b"data");
 }
 
+/// A stale file is replaced whatever the path's length, up to the most a
+/// unix socket address holds (no room beside it for a private directory's
+/// name).
+#[test]
+fn stale_socket_file_is_replaced_on_a_long_path() {
+    let dir = Dir::new("stale-long");
+    // 107 bytes: the longest path a socket address takes, in a directory
+    // whose name leaves no room for another beside the file.
+    let room = 107 - dir.0.as_os_str().len() - 3;
+    let file = format!("{}/s", "d".repeat(room));
+    std::fs::create_dir(dir.path(&"d".repeat(room))).unwrap();
+    let stale = std::os::unix::net::UnixListener::bind(dir.path(&file)).unwrap();
+    drop(stale);
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&dir.endpoint(&file)).unwrap();
+    let md = std::fs::symlink_metadata(dir.path(&file)).unwrap();
+    assert_eq!(md.permissions().mode() & 0o777, 0o600);
+    let push = socket(&ctx, Push);
+    push.connect(&dir.endpoint(&file)).unwrap();
+    push.send("after the stale file", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"after the stale file");
+    // And once bound, the long path is ours alone.
+    assert!(matches!(
+        socket(&ctx, Pull).bind(&dir.endpoint(&file)),
+        Err(Error::AddrInUse(_))
+    ));
+}
+
+/// Binding is atomic: of 100 sockets binding one path at the same instant
+/// (over a stale file every other round), exactly one wins, and it is the
+/// one a connecter reaches.
+#[test]
+fn simultaneous_binders_of_one_path_have_one_winner() {
+    let dir = Dir::new("race");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    for round in 0..50 {
+        if round % 2 == 1 {
+            drop(std::os::unix::net::UnixListener::bind(dir.path("s")).unwrap());
+        }
+        let start = std::sync::Arc::new(std::sync::Barrier::new(100));
+        let threads: Vec<_> = (0..100)
+            .map(|_| {
+                let (sock, start, ep) = (socket(&ctx, Pull), start.clone(), ep.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let bound = sock.bind(&ep);
+                    (sock, bound)
+                })
+            })
+            .collect();
+        let (sockets, results): (Vec<_>, Vec<_>) =
+            threads.into_iter().map(|t| t.join().unwrap()).unzip();
+        let winners: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_ok()).collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: {} binders won",
+            winners.len()
+        );
+        for r in &results {
+            assert!(
+                matches!(r, Ok(()) | Err(Error::AddrInUse(_))),
+                "round {round}: {r:?}"
+            );
+        }
+        let push = socket(&ctx, Push);
+        push.set_linger(0).unwrap();
+        push.connect(&ep).unwrap();
+        push.send(format!("round {round}"), 0).unwrap();
+        let winner = &sockets[winners[0]];
+        assert_eq!(
+            winner.recv_bytes(0).unwrap(),
+            format!("round {round}").as_bytes()
+        );
+        drop(push);
+        drop(sockets);
+        assert!(
+            !dir.path("s").exists(),
+            "round {round}: the file outlived its socket"
+        );
+    }
+}
+
 #[test]
 fn endpoint_forms() {
     let ctx = Context::new();

@@ -46,6 +46,12 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+/// The longest a reader sleeps on a doorbell that peers in other processes
+/// can write (see [`Doorbell::expose`]) before it looks again: such a peer
+/// may clear `sleeping` so that writers skip the wake-up, and this bound
+/// makes that cost latency, never liveness.
+pub(crate) const EXPOSED_WAIT: Duration = Duration::from_millis(5);
+
 /// `sleeping` bit: the reader sleeps on the futex.
 const FUTEX_SLEEPER: u32 = 1;
 /// `sleeping` bit: the reader waits to be notified (a task, an fd).
@@ -93,6 +99,11 @@ pub struct Doorbell {
     /// The reader's own wake-ups in notify mode. `None` in a handle to a
     /// peer's doorbell (ipc), whose reader is in another process.
     notify: Option<Box<Notify>>,
+    /// Whether a peer process has been given the words' mapping: from then
+    /// on (it may keep the mapping after it leaves) no sleep on them is
+    /// unbounded.
+    #[cfg(not(loom))]
+    exposed: std::sync::atomic::AtomicBool,
 }
 
 /// The barrier of a sleeper that re-checks several app sockets' doorbells
@@ -155,6 +166,8 @@ impl Doorbell {
             #[cfg(not(loom))]
             waker: None,
             notify: Some(Box::new(Notify::new())),
+            #[cfg(not(loom))]
+            exposed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -188,7 +201,24 @@ impl Doorbell {
             waker: None,
             // Our own doorbell (`init`) is read here; a peer's elsewhere.
             notify: init.then(|| Box::new(Notify::new())),
+            exposed: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Marks the words as reachable by another process (their segment is
+    /// being sent to a peer). Such a peer can write `sleeping` and `seq` at
+    /// will, so every later blocking sleep on this doorbell is bounded by
+    /// [`EXPOSED_WAIT`] and followed by a fresh look (the bridge watches
+    /// notify-mode readers likewise).
+    #[cfg(not(loom))]
+    pub(crate) fn expose(&self) {
+        self.exposed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`expose`](Self::expose) was called.
+    #[cfg(not(loom))]
+    pub(crate) fn exposed(&self) -> bool {
+        self.exposed.load(Ordering::Relaxed)
     }
 
     #[inline]
@@ -454,7 +484,9 @@ impl Doorbell {
     /// Reader side: returns what `check` finds, sleeping while it finds
     /// nothing. Gives up with `None` once `timeout` (if any) has passed
     /// without `check` succeeding; the caller tracks the deadline and passes
-    /// what is left of it.
+    /// what is left of it. `None` may also come early (a signal, or a
+    /// doorbell other processes can write, whose sleeps are bounded): the
+    /// caller loops until its own deadline.
     pub fn sleep_until<T>(
         &self,
         timeout: Option<Duration>,
@@ -483,7 +515,14 @@ impl Doorbell {
             return Some(found);
         }
         #[cfg(not(loom))]
-        futex::wait(&self.words().seq, seen, timeout);
+        {
+            let timeout = if self.exposed() {
+                Some(timeout.map_or(EXPOSED_WAIT, |t| t.min(EXPOSED_WAIT)))
+            } else {
+                timeout
+            };
+            futex::wait(&self.words().seq, seen, timeout);
+        }
         #[cfg(loom)]
         self.bucket.wait(&self.words().seq, seen, timeout);
         self.set_sleeping(0);

@@ -746,7 +746,7 @@ impl Producer {
         let pad = if need <= cap - off { 0 } else { cap - off };
         let end = self.tail + pad + need + self.keep;
         if end - self.cached_head > cap {
-            self.cached_head = self
+            let head = self
                 .ring
                 .header()
                 .consumer
@@ -754,11 +754,12 @@ impl Producer {
                 .load(unless_broken(breaks::HEAD_RELAXED, Ordering::Acquire));
             // The end of the last message rounds up to a line, so an honest
             // consumer may be up to a line less eight behind a full ring.
-            if self.cached_head > self.published
-                || self.published - self.cached_head > cap + LINE - ALIGN
-            {
+            // A hostile one's head is never kept: every use of the cached
+            // copy assumes it is at most `published`.
+            if head > self.published || self.published - head > cap + LINE - ALIGN {
                 return Err(ClaimError::Corrupt);
             }
+            self.cached_head = head;
             if end - self.cached_head > cap {
                 // Published records drain; our unpublished ones never do.
                 return Err(if (self.tail - self.published) + pad + need > cap {
@@ -1519,6 +1520,24 @@ mod tests {
             .word(0)
             .store(8 | (((PADDING | LIVE) as u64) << 32), Ordering::Release);
         assert_eq!(rx.peek(), Err(Corrupt));
+    }
+
+    /// A consumer head past what was published is corrupt, every time it
+    /// is looked at: the writer never keeps it (the fuzz target shm_offer
+    /// found the next claim subtracting it from the tail and overflowing).
+    #[test]
+    fn hostile_head_is_corrupt_and_not_kept() {
+        let (mut tx, _rx) = ring(64);
+        while put(&mut tx, &[1; 8], 0).is_ok() {}
+        tx.publish();
+        tx.ring
+            .header()
+            .consumer
+            .head
+            .store(u64::MAX / 2, Ordering::Release);
+        for _ in 0..2 {
+            assert_eq!(put(&mut tx, &[2; 8], 0), Err(ClaimError::Corrupt));
+        }
     }
 }
 #[cfg(all(test, not(loom)))]

@@ -442,11 +442,13 @@ impl Core {
     /// wait there for us. Not only once such a pipe is attached: its writer
     /// may ring before the pipe reaches us (and that ring clears the
     /// notify bit, so the delivery's own ring would then wake nobody). Any
-    /// such writer came through an ipc endpoint of ours.
+    /// such writer came through an ipc endpoint of ours. A peer that had
+    /// our doorbell may still write it (see `Doorbell::expose`).
     #[cfg(not(loom))]
     fn bridge_if_remote(&mut self, bell: &Arc<crate::pipe::Doorbell>, seen: u32) {
         if !self.ipc_bound.is_empty()
             || !self.ipc_connected.is_empty()
+            || bell.exposed()
             || self.io.pipes.iter().any(|(_, p)| p.end.is_remote())
         {
             self.bridged = true;

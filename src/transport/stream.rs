@@ -88,9 +88,10 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    /// Whether this is a unix stream (ipc), which may carry descriptors.
-    pub fn is_unix(&self) -> bool {
-        matches!(self, Stream::Unix(_))
+    /// Whether the peer is a process of our effective user (a unix stream
+    /// only): the only peers we let map our memory.
+    pub fn peer_is_same_user(&self) -> bool {
+        matches!(self, Stream::Unix(u) if same_user(&u.stream))
     }
 
     /// The socket's pending error (a refused connect).
@@ -193,43 +194,68 @@ impl Source for Stream {
     }
 }
 
-/// A listening socket.
+/// A listening socket. A unix one may admit only peers of our user.
 pub(crate) enum Listener {
     Tcp(TcpListener),
-    Unix(UnixListener),
+    Unix(UnixListener, PeerFilter),
+}
+
+/// Which processes a unix listener admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerFilter {
+    /// Any: a socket file's mode keeps others out.
+    Any,
+    /// Those running as our effective user (checked with SO_PEERCRED): an
+    /// abstract name has no file mode, and its peers map our doorbell.
+    SameUser,
 }
 
 impl Listener {
-    /// The next pending connection, and its peer's address (tcp).
+    /// The next pending connection, and its peer's address (tcp). A peer
+    /// the filter refuses is disconnected at once and reported as
+    /// `PermissionDenied`; the next call goes on with the queue.
     pub fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
         match self {
             Listener::Tcp(l) => l.accept().map(|(s, peer)| (Stream::Tcp(s), Some(peer))),
-            Listener::Unix(l) => l
-                .accept()
-                .map(|(s, _)| (Stream::Unix(UnixConn::new(s)), None)),
+            Listener::Unix(l, filter) => {
+                let (s, _) = l.accept()?;
+                if *filter == PeerFilter::SameUser && !same_user(&s) {
+                    return Err(io::ErrorKind::PermissionDenied.into());
+                }
+                Ok((Stream::Unix(UnixConn::new(s)), None))
+            }
         }
     }
+}
+
+/// Whether the process at the other end of `s` connected as our effective
+/// user. Unknown credentials count as another user's.
+fn same_user(s: &UnixStream) -> bool {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    // SAFETY: geteuid takes nothing and cannot fail.
+    let ours = unsafe { libc::geteuid() };
+    getsockopt(s, PeerCredentials).is_ok_and(|c| c.uid() == ours)
 }
 
 impl Source for Listener {
     fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.register(r, t, i),
-            Listener::Unix(l) => l.register(r, t, i),
+            Listener::Unix(l, _) => l.register(r, t, i),
         }
     }
 
     fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.reregister(r, t, i),
-            Listener::Unix(l) => l.reregister(r, t, i),
+            Listener::Unix(l, _) => l.reregister(r, t, i),
         }
     }
 
     fn deregister(&mut self, r: &Registry) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.deregister(r),
-            Listener::Unix(l) => l.deregister(r),
+            Listener::Unix(l, _) => l.deregister(r),
         }
     }
 }

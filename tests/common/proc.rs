@@ -30,14 +30,26 @@ pub struct Proc {
 
 /// Starts this test binary as a child with `role` (words).
 pub fn spawn(role: &[&str]) -> Proc {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
+    spawn_with(role, |_| {})
+}
+
+/// As [`spawn`], running as user `uid` (the parent must be root).
+pub fn spawn_as(role: &[&str], uid: u32) -> Proc {
+    use std::os::unix::process::CommandExt;
+    spawn_with(role, |c| {
+        c.uid(uid).gid(uid);
+    })
+}
+
+fn spawn_with(role: &[&str], configure: impl FnOnce(&mut Command)) -> Proc {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["child_entry", "--exact", "--nocapture", "--test-threads=1"])
         .env(ROLE, role.join("\u{1f}"))
         .stdout(Stdio::piped())
         .stdin(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::inherit());
+    configure(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
     let stdout: ChildStdout = child.stdout.take().unwrap();
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {

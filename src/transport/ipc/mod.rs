@@ -6,11 +6,13 @@
 //! a Linux abstract name (`ipc://@name`).
 //!
 //! A socket file is created with mode 0600 (only its user may connect): it
-//! is bound inside a fresh private directory, given its mode, then renamed
-//! into place, so nobody can reach it before the mode is set. A file left by
-//! a crashed binder (a connect is refused) is replaced; one that a live
-//! process listens on is not (`AddrInUse`). Unbinding, or dropping the
-//! socket, removes the file if it is still ours.
+//! is bound inside a fresh private directory, given its mode, then linked
+//! into place, so nobody can reach it before the mode is set, and of two
+//! binders of one path only one can succeed. A file left by a crashed
+//! binder (a connect is refused) is replaced, on any path length; one that
+//! a live process listens on is not (`AddrInUse`). Unbinding, or dropping
+//! the socket, removes the file if it is still ours. An abstract name
+//! (`@name`) admits only processes of our user.
 
 pub(crate) mod pool;
 pub(crate) mod segment;
@@ -18,8 +20,9 @@ pub(crate) mod shm;
 
 use crate::error::{Error, Result};
 use crate::monitor;
-use crate::transport::stream::Listener;
+use crate::transport::stream::{Listener, PeerFilter};
 use crate::transport::tcp::{IoThread, SocketDesc};
+use nix::fcntl::{Flock, FlockArg};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::linux::net::SocketAddrExt;
@@ -29,6 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Mode of the socket files we create: the user only.
 const FILE_MODE: u32 = 0o600;
+/// The longest a bind waits for its turn in a directory.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// `sun_path`'s size, terminating NUL included.
 const SUN_PATH: usize = 108;
 
@@ -112,6 +117,12 @@ pub(crate) fn bind(
             .map(|l| (l, None)),
         IpcAddr::Path(path) => bind_path(path),
     };
+    // Any user may connect to an abstract name (there is no file mode to
+    // stop them), and peers write our doorbell: only our user's may stay.
+    let filter = match addr {
+        IpcAddr::Abstract(_) => PeerFilter::SameUser,
+        IpcAddr::Path(_) => PeerFilter::Any,
+    };
     let (listener, file) = bound.map_err(|e| {
         let errno = e.raw_os_error().unwrap_or(0) as u32;
         desc.shared
@@ -128,7 +139,7 @@ pub(crate) fn bind(
         .monitor
         .emit(monitor::EVENT_LISTENING, fd as u32, endpoint);
     io.listen(
-        Listener::Unix(mio::net::UnixListener::from_std(listener)),
+        Listener::Unix(mio::net::UnixListener::from_std(listener), filter),
         endpoint.to_owned(),
         desc,
     );
@@ -136,8 +147,14 @@ pub(crate) fn bind(
 }
 
 /// Binds a socket file at `path` with mode 0600, replacing a stale one.
+/// Binders of one directory take turns (an exclusive `flock` on it), so
+/// that a stale file's check, removal and replacement are one step; the
+/// socket then appears with `link(2)`, which never replaces a file, so of
+/// any number of simultaneous binders exactly one wins.
 fn bind_path(path: &Path) -> io::Result<(std::os::unix::net::UnixListener, Option<BoundFile>)> {
     let path = std::env::current_dir()?.join(path);
+    let parent = path.parent().ok_or(io::ErrorKind::InvalidInput)?;
+    let _turn = lock_dir(parent)?;
     if let Ok(md) = std::fs::symlink_metadata(&path) {
         if !md.file_type().is_socket() {
             // Not ours to replace, whatever it is.
@@ -145,28 +162,19 @@ fn bind_path(path: &Path) -> io::Result<(std::os::unix::net::UnixListener, Optio
         }
         match std::os::unix::net::UnixStream::connect(&path) {
             Ok(_) => return Err(io::ErrorKind::AddrInUse.into()),
-            // Nobody listens: a crashed binder's leftover, replaced below.
-            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {}
+            // Nobody listens: a crashed binder's leftover.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+                std::fs::remove_file(&path)?;
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
     }
-    let listener = match private_dir(&path) {
-        Some(dir) => {
-            let tmp = dir.join("s");
-            let bound = bind_then_move(&tmp, &path);
-            let _ = std::fs::remove_file(&tmp);
-            let _ = std::fs::remove_dir(&dir);
-            bound?
-        }
-        // No room for a private directory's name: bind in place and set the
-        // mode at once (a short window in which the umask's mode applies).
-        None => {
-            let l = std::os::unix::net::UnixListener::bind(&path)?;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(FILE_MODE))?;
-            l
-        }
-    };
+    let dir = private_dir(parent)?;
+    let bound = bind_then_link(&dir, &path);
+    let _ = std::fs::remove_file(dir.path.join("s"));
+    let _ = std::fs::remove_dir(&dir.path);
+    let listener = bound?;
     let md = std::fs::symlink_metadata(&path)?;
     Ok((
         listener,
@@ -178,27 +186,72 @@ fn bind_path(path: &Path) -> io::Result<(std::os::unix::net::UnixListener, Optio
     ))
 }
 
-/// Binds at `tmp` (in a directory only we can enter), sets the mode, and
-/// renames the socket to `path`, replacing a stale file atomically.
-fn bind_then_move(tmp: &Path, path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
-    let l = std::os::unix::net::UnixListener::bind(tmp)?;
-    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(FILE_MODE))?;
-    std::fs::rename(tmp, path)?;
+/// Takes `dir`'s exclusive `flock`, waiting at most [`LOCK_WAIT`]: anyone
+/// who can read the directory can hold it, and a bind must not hang on
+/// them.
+fn lock_dir(dir: &Path) -> io::Result<Flock<std::fs::File>> {
+    let mut file = std::fs::File::open(dir)?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut pause = std::time::Duration::from_micros(100);
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) if std::time::Instant::now() < deadline => {
+                file = f;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(10));
+            }
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "another process holds the directory's lock for binding",
+                ))
+            }
+            Err((_, e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// Binds at `dir/s` (a directory only we can enter), sets the mode, and
+/// links the socket at `path`, which must not exist.
+fn bind_then_link(dir: &PrivateDir, path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
+    // The directory's descriptor names it in few bytes, whatever the
+    // length of its path: a socket address holds only 107.
+    let short = format!("/proc/self/fd/{}/s", dir.fd.as_raw_fd());
+    let l = std::os::unix::net::UnixListener::bind(short)?;
+    let tmp = dir.path.join("s");
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(FILE_MODE))?;
+    std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+        // Another binder's file appeared since the check.
+        io::ErrorKind::AlreadyExists => io::ErrorKind::AddrInUse.into(),
+        _ => e,
+    })?;
     Ok(l)
 }
 
-/// A new directory beside `path`, mode 0700, short enough that a socket
-/// inside it fits `sun_path`; `None` if it would not fit or cannot be made.
-fn private_dir(path: &Path) -> Option<PathBuf> {
+/// A new directory, mode 0700, and its open descriptor.
+struct PrivateDir {
+    path: PathBuf,
+    fd: std::fs::File,
+}
+
+/// A new private directory in `parent` (beside the socket file, so that
+/// a link from it stays on one file system).
+fn private_dir(parent: &Path) -> io::Result<PrivateDir> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let parent = path.parent()?;
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = parent.join(format!(".zr{}-{n}", std::process::id()));
-    if dir.as_os_str().len() + 2 >= SUN_PATH {
-        return None;
+    // Names are guessable: give up on a directory strewn with them.
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = parent.join(format!(".zr{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+            // Left by a crashed process that had our pid: take the next.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            made => made?,
+        }
+        let fd = std::fs::File::open(&path)?;
+        return Ok(PrivateDir { path, fd });
     }
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
-    Some(dir)
+    Err(io::ErrorKind::AlreadyExists.into())
 }
 
 #[cfg(test)]

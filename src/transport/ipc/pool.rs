@@ -77,7 +77,7 @@ const fn total_chunks() -> usize {
 }
 const CHUNKS: usize = total_chunks();
 
-const MAGIC: &[u8; 8] = b"ZRPOOL\0\x02";
+pub(crate) const MAGIC: &[u8; 8] = b"ZRPOOL\0\x02";
 /// Magic, then one generation word per chunk.
 const GEN_OFFSET: usize = 64;
 const HEAD_LEN: usize = 16384;
@@ -98,7 +98,8 @@ fn layout(global: usize) -> Option<(usize, usize, usize)> {
     None
 }
 
-fn segment_len() -> usize {
+/// The pool segment's size: what a peer's must be.
+pub(crate) fn segment_len() -> usize {
     HEAD_LEN + CLASSES.iter().map(|&(s, c)| s * c as usize).sum::<usize>()
 }
 

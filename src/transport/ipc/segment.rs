@@ -11,6 +11,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::stat::{fchmod, fstat, Mode};
+use nix::sys::statfs::{fstatfs, TMPFS_MAGIC};
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -107,8 +108,8 @@ fn new_memfd(name: &CStr, len: usize) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Whether a peer's descriptor is a memfd sealed against resizing, of
-/// exactly `len` bytes.
+/// Whether a peer's descriptor is a memfd (of plain shared memory) sealed
+/// against resizing, of exactly `len` bytes.
 fn check(fd: &OwnedFd, len: usize) -> io::Result<()> {
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
     // Only a memfd (or other shmem) answers F_GET_SEALS.
@@ -116,6 +117,11 @@ fn check(fd: &OwnedFd, len: usize) -> io::Result<()> {
         .map_err(|_| invalid("the segment is not a sealable memfd"))?;
     if !SealFlag::from_bits_truncate(seals).contains(required_seals()) {
         return Err(invalid("the segment is not sealed against resizing"));
+    }
+    // Only plain shared memory: a hugetlb memfd also takes seals, but its
+    // pages may run out when first touched (a SIGBUS).
+    if fstatfs(fd).map(|f| f.filesystem_type()) != Ok(TMPFS_MAGIC) {
+        return Err(invalid("the segment is not plain shared memory"));
     }
     let st = fstat(fd)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG || u64::try_from(st.st_size) != Ok(len as u64) {
@@ -159,5 +165,28 @@ mod tests {
         assert!(Segment::open(file.into(), 4096).is_err());
         // Sealed: nobody can shrink it under our mapping.
         assert!(nix::unistd::ftruncate(&fd, 0).is_err());
+    }
+
+    #[test]
+    fn hugetlb_memfds_are_refused() {
+        let len = 2 << 20;
+        let huge = memfd_create(
+            c"zeroring-test",
+            MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING | MFdFlags::MFD_HUGETLB,
+        );
+        let Ok(huge) = huge else {
+            println!("skipped: no hugetlb memfds here");
+            return;
+        };
+        let sealed = nix::unistd::ftruncate(&huge, len as libc::off_t)
+            .and_then(|()| fcntl(&huge, FcntlArg::F_ADD_SEALS(required_seals())));
+        if sealed.is_err() {
+            println!("skipped: hugetlb memfds cannot be sized and sealed here");
+            return;
+        }
+        // Sized and sealed as asked, but its pages may run out when touched
+        // (a hugetlb cgroup's limit): refused before it is mapped.
+        let err = Segment::open(huge, len).err().expect("refused");
+        assert_eq!(err.to_string(), "the segment is not plain shared memory");
     }
 }

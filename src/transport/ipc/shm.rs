@@ -103,7 +103,7 @@ impl Offer {
 
 /// The attach message: magic, which side sent it, and its flags.
 pub(crate) const MSG_LEN: usize = 16;
-const MAGIC: &[u8; 8] = b"ZRSHM\0\0\x02";
+pub(crate) const MAGIC: &[u8; 8] = b"ZRSHM\0\0\x02";
 /// Attach flag: the sender's chunk pool is the last descriptor attached
 /// (see [`pool`](super::pool)); without it, the sender writes no chunks.
 pub(crate) const WITH_POOL: u8 = 1;
@@ -135,7 +135,8 @@ pub(crate) fn parse_message(m: &[u8]) -> Option<(u8, u8)> {
 /// length and only compares).
 const HEAD_LEN: usize = 128;
 
-fn segment_len(capacity: usize) -> usize {
+/// The pipe segment's size for rings of `capacity` bytes.
+pub(crate) fn segment_len(capacity: usize) -> usize {
     HEAD_LEN + 2 * ring::span(capacity)
 }
 
@@ -219,7 +220,7 @@ impl PipeSegment {
 }
 
 /// A doorbell segment: one page, the doorbell's words at its start.
-const BELL_LEN: usize = 4096;
+pub(crate) const BELL_LEN: usize = 4096;
 
 /// A socket's own doorbell in a segment of its own (so peers in other
 /// processes can ring it), and the segment's descriptor to pass to them.

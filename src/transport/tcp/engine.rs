@@ -653,6 +653,9 @@ impl Engine {
             // reconnect and double the backoff.
             return;
         };
+        // The shared-memory attach ends the handshake: failing it (a
+        // forged segment, the peer gone) is reported as a failed handshake.
+        let attaching = matches!(self.shm, Shm::Attaching(_));
         match std::mem::replace(&mut self.shm, Shm::Off) {
             Shm::Up(watch) => {
                 // The peer is gone: our socket reads what it published,
@@ -682,7 +685,7 @@ impl Engine {
             // The attempt never came up: libzmq closes it, no disconnect.
             self.emit(monitor::EVENT_CLOSED, fd);
         } else {
-            if matches!(self.proto, Proto::Handshake(_)) {
+            if attaching || matches!(self.proto, Proto::Handshake(_)) {
                 // Broken mid-handshake. Protocol failures were reported
                 // where they happened, and left no handshake behind.
                 let errno = match self.io_errno {
@@ -1162,10 +1165,12 @@ impl Engine {
 /// The shared-memory upgrade of ipc connections (see [`shm`]).
 impl Engine {
     /// Our offer, if this connection could move to shared memory: an ipc
-    /// stream, and a socket whose doorbell peers can map.
+    /// stream to a process of our user (another user's, root reaching our
+    /// file or a server squatting an abstract name, stays with ZMTP: it
+    /// could write our doorbell), and a socket whose doorbell peers can map.
     fn shm_offer(&self) -> Option<Offer> {
-        let unix = self.stream.as_ref().is_some_and(|s| s.is_unix());
-        (unix && self.desc.shared.bell_fd.is_some())
+        let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
+        (ours && self.desc.shared.bell_fd.is_some())
             .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
     }
 
@@ -1255,6 +1260,8 @@ impl Engine {
                 Some(seg) => (shm::FROM_CONNECTER, vec![seg.as_fd(), bell.as_fd()]),
                 None => (shm::FROM_BINDER, vec![bell.as_fd()]),
             };
+            // From now on the peer can write our doorbell's words.
+            self.desc.shared.bell.expose();
             let pool = self.desc.shared.chunk_pool();
             fds.extend(pool.map(|p| p.fd()));
             let msg = shm::message(from, if pool.is_some() { shm::WITH_POOL } else { 0 });

@@ -387,6 +387,15 @@ impl Loop {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // A peer the listener does not admit: gone already.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    l.desc.shared.monitor.emit(
+                        monitor::EVENT_ACCEPT_FAILED,
+                        libc::EACCES as u32,
+                        &l.endpoint,
+                    );
+                    continue;
+                }
                 // EMFILE and friends: try again on the next readiness.
                 Err(e) => {
                     let errno = e.raw_os_error().unwrap_or(0) as u32;
