@@ -218,6 +218,69 @@ fn abstract_endpoint_refuses_another_user() {
     friend.success(WITHIN);
 }
 
+/// libzmq's IPC_FILTER_UID/GID/PID: with any set, a listener admits only
+/// the processes they name (here: another user, by uid, by group and by
+/// pid), not even our own user otherwise; clearing them restores the
+/// default.
+#[test]
+fn ipc_filters_admit_only_whom_they_name() {
+    if nix::unistd::geteuid().as_raw() != 0 {
+        println!("skipped: only root can start a child as another user");
+        return;
+    }
+    let nobody = 65534;
+    // Which filter admits `nobody`'s child, given its pid once spawned.
+    type Filter<'a> = &'a dyn Fn(&zeroring::Socket, u32);
+    let filters: [(&str, Filter); 3] = [
+        ("uid", &|s, _| s.add_ipc_filter_uid(nobody).unwrap()),
+        ("gid", &|s, _| s.add_ipc_filter_gid(nobody).unwrap()),
+        ("pid", &|s, pid| s.add_ipc_filter_pid(pid as i32).unwrap()),
+    ];
+    for (name, filter) in filters {
+        let ctx = Context::new();
+        let server = socket(&ctx, Pull);
+        let events = monitor(&ctx, &server, &format!("filter-{name}"));
+        let ep = abstract_endpoint(&format!("filter-{name}"));
+        // The other user connects first (it retries until we bind).
+        let mut other = spawn_as(&["connecter", &ep], nobody);
+        other.expect("connecting", WITHIN);
+        filter(&server, other.child.id());
+        server.bind(&ep).unwrap();
+        expect_event(&events, Event::Listening);
+        assert_eq!(server.recv_bytes(0).unwrap(), b"hello", "{name}: admitted");
+        // Our own user is not named: refused.
+        let mut own = spawn(&["connecter", &ep]);
+        own.expect("connecting", WITHIN);
+        loop {
+            match next_event(&events).event {
+                Event::AcceptFailed => break,
+                Event::Accepted | Event::HandshakeSucceeded | Event::Connected => continue,
+                other => panic!("{name}: unexpected event {other:?}"),
+            }
+        }
+        assert!(
+            server.recv_bytes(DONTWAIT).is_err(),
+            "{name}: nothing from our own user"
+        );
+        other.say("stop");
+        own.say("stop");
+        other.success(WITHIN);
+        own.success(WITHIN);
+    }
+    // Cleared, an abstract name admits our own user again.
+    let ctx = Context::new();
+    let server = socket(&ctx, Pull);
+    server.add_ipc_filter_uid(nobody).unwrap();
+    server.clear_ipc_filters().unwrap();
+    let ep = abstract_endpoint("filter-cleared");
+    server.bind(&ep).unwrap();
+    let mut own = spawn(&["connecter", &ep]);
+    own.expect("connecting", WITHIN);
+    assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
+    own.say("stop");
+    own.success(WITHIN);
+}
+
 // ---- a shared-memory peer built by hand ----
 
 /// A NULL greeting, as a client.

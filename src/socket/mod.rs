@@ -282,7 +282,8 @@ impl Socket {
                     return Err(Error::AddrInUse(endpoint.to_owned()));
                 }
                 let io = c.ctx.io(c.id)?;
-                let (file, fd) = transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc())?;
+                let (file, fd) =
+                    transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc(), &c.opts.ipc_filters)?;
                 c.last_endpoint = endpoint.to_owned();
                 c.ipc_bound.push((endpoint.to_owned(), file, fd));
             }
@@ -705,6 +706,47 @@ impl Socket {
             return Err(Error::InvalidArgument("maxmsgsize must be -1 or more"));
         }
         self.core()?.opts.maxmsgsize = bytes;
+        Ok(())
+    }
+
+    /// `ZMQ_IPC_FILTER_UID`: ipc listeners bound from now on admit
+    /// processes of user `uid` (and those any other filter admits). With
+    /// no filter set, one bound on a path admits whoever its socket file's
+    /// mode lets in, one on an abstract name only our own user. A peer of
+    /// another user talks ZMTP, never shared memory.
+    ///
+    /// ```
+    /// # use zeroring::{Context, SocketType};
+    /// let ctx = Context::new();
+    /// let rep = ctx.socket(SocketType::Rep)?;
+    /// rep.add_ipc_filter_uid(nix::unistd::geteuid().as_raw())?;
+    /// rep.bind("ipc://@zeroring-doc-filter")?;
+    /// # Ok::<(), zeroring::Error>(())
+    /// ```
+    pub fn add_ipc_filter_uid(&self, uid: u32) -> Result<()> {
+        self.core()?.opts.ipc_filters.uids.push(uid);
+        Ok(())
+    }
+
+    /// `ZMQ_IPC_FILTER_GID`: ipc listeners bound from now on admit
+    /// processes whose user has group `gid` (as its primary group or a
+    /// supplementary one), as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    pub fn add_ipc_filter_gid(&self, gid: u32) -> Result<()> {
+        self.core()?.opts.ipc_filters.gids.push(gid);
+        Ok(())
+    }
+
+    /// `ZMQ_IPC_FILTER_PID`: ipc listeners bound from now on admit process
+    /// `pid`, as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    pub fn add_ipc_filter_pid(&self, pid: i32) -> Result<()> {
+        self.core()?.opts.ipc_filters.pids.push(pid);
+        Ok(())
+    }
+
+    /// Clears every ipc filter (libzmq: setting one with an empty value),
+    /// for listeners bound from now on.
+    pub fn clear_ipc_filters(&self) -> Result<()> {
+        self.core()?.opts.ipc_filters = Default::default();
         Ok(())
     }
 

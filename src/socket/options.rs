@@ -63,6 +63,9 @@ pub(crate) struct Options {
     pub tcp_keepalive_cnt: i32,
     pub tcp_keepalive_intvl: i32,
     pub security: Security,
+    /// `ZMQ_IPC_FILTER_UID`/`GID`/`PID`: who an ipc listener bound from now
+    /// on admits (empty: see [`IpcFilters`]).
+    pub ipc_filters: crate::transport::stream::IpcFilters,
 }
 
 impl Default for Options {
@@ -89,6 +92,7 @@ impl Default for Options {
             tcp_keepalive_cnt: -1,
             tcp_keepalive_intvl: -1,
             security: Security::default(),
+            ipc_filters: Default::default(),
         }
     }
 }

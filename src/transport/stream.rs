@@ -201,13 +201,60 @@ pub(crate) enum Listener {
 }
 
 /// Which processes a unix listener admits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PeerFilter {
     /// Any: a socket file's mode keeps others out.
     Any,
     /// Those running as our effective user (checked with SO_PEERCRED): an
     /// abstract name has no file mode, and its peers map our doorbell.
     SameUser,
+    /// Those the socket's ipc filters name.
+    Listed(IpcFilters),
+}
+
+/// libzmq's `ZMQ_IPC_FILTER_UID`, `_GID` and `_PID`: an ipc listener with
+/// any of them set admits a process only if its user, one of its user's
+/// groups, or the process itself is listed (SO_PEERCRED), as libzmq does.
+/// With none set a listener on a path admits anyone the socket file's mode
+/// lets in, and one on an abstract name only our own user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct IpcFilters {
+    pub uids: Vec<u32>,
+    pub gids: Vec<u32>,
+    pub pids: Vec<i32>,
+}
+
+impl IpcFilters {
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.uids.is_empty() && self.gids.is_empty() && self.pids.is_empty()
+    }
+
+    /// Whether the process at the other end of `s` is admitted. Unknown
+    /// credentials admit nobody.
+    fn admit(&self, s: &UnixStream) -> bool {
+        use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+        use nix::unistd::{Gid, Group, Uid, User};
+        let Ok(c) = getsockopt(s, PeerCredentials) else {
+            return false;
+        };
+        if self.uids.contains(&c.uid())
+            || self.gids.contains(&c.gid())
+            || self.pids.contains(&c.pid())
+        {
+            return true;
+        }
+        // A group the peer's user belongs to, not as its primary group.
+        let Ok(Some(user)) = User::from_uid(Uid::from_raw(c.uid())) else {
+            return false;
+        };
+        self.gids.iter().any(|&g| {
+            Group::from_gid(Gid::from_raw(g))
+                .ok()
+                .flatten()
+                .is_some_and(|group| group.mem.contains(&user.name))
+        })
+    }
 }
 
 impl Listener {
@@ -219,7 +266,12 @@ impl Listener {
             Listener::Tcp(l) => l.accept().map(|(s, peer)| (Stream::Tcp(s), Some(peer))),
             Listener::Unix(l, filter) => {
                 let (s, _) = l.accept()?;
-                if *filter == PeerFilter::SameUser && !same_user(&s) {
+                let admitted = match filter {
+                    PeerFilter::Any => true,
+                    PeerFilter::SameUser => same_user(&s),
+                    PeerFilter::Listed(f) => f.admit(&s),
+                };
+                if !admitted {
                     return Err(io::ErrorKind::PermissionDenied.into());
                 }
                 Ok((Stream::Unix(UnixConn::new(s)), None))
@@ -232,8 +284,7 @@ impl Listener {
 /// user. Unknown credentials count as another user's.
 fn same_user(s: &UnixStream) -> bool {
     use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-    // SAFETY: geteuid takes nothing and cannot fail.
-    let ours = unsafe { libc::geteuid() };
+    let ours = nix::unistd::geteuid().as_raw();
     getsockopt(s, PeerCredentials).is_ok_and(|c| c.uid() == ours)
 }
 

@@ -20,7 +20,7 @@ pub(crate) mod shm;
 
 use crate::error::{Error, Result};
 use crate::monitor;
-use crate::transport::stream::{Listener, PeerFilter};
+use crate::transport::stream::{IpcFilters, Listener, PeerFilter};
 use crate::transport::tcp::{IoThread, SocketDesc};
 use nix::fcntl::{Flock, FlockArg};
 use std::io;
@@ -109,6 +109,7 @@ pub(crate) fn bind(
     endpoint: &str,
     addr: &IpcAddr,
     desc: SocketDesc,
+    filters: &IpcFilters,
 ) -> Result<(Option<BoundFile>, RawFd)> {
     let bound = match addr {
         IpcAddr::Abstract(_) => addr
@@ -118,8 +119,10 @@ pub(crate) fn bind(
         IpcAddr::Path(path) => bind_path(path),
     };
     // Any user may connect to an abstract name (there is no file mode to
-    // stop them), and peers write our doorbell: only our user's may stay.
+    // stop them), and peers write our doorbell: only our user's may stay,
+    // unless the socket's filters say who may.
     let filter = match addr {
+        _ if !filters.is_empty() => PeerFilter::Listed(filters.clone()),
         IpcAddr::Abstract(_) => PeerFilter::SameUser,
         IpcAddr::Path(_) => PeerFilter::Any,
     };
