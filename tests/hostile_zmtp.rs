@@ -152,6 +152,34 @@ fn a_frame_stalled_midway_closes_the_connection() {
     });
 }
 
+/// A frame that trickles in (an octet every 50 ms, each within
+/// HANDSHAKE_IVL of the last) must still be whole within HANDSHAKE_IVL
+/// plus its size at 1 MiB/s: 2 MiB, 300 ms, so about 2.3 s.
+#[test]
+fn a_frame_that_trickles_in_closes_the_connection() {
+    bounded(|| {
+        let rig = rig(|s| s.set_handshake_ivl(300).unwrap());
+        let (mut raw, fd) = rig.raw();
+        raw.handshake("PUSH");
+        expect_event(&rig.mon, Event::HandshakeSucceeded);
+        let mut header = vec![0x02];
+        header.extend_from_slice(&(2u64 << 20).to_be_bytes());
+        raw.send(&header);
+        let mut drip = raw.stream.try_clone().unwrap();
+        let dripping = std::thread::spawn(move || {
+            // An attacker's pace, not a wait for anything: it stops when
+            // the server hangs up.
+            while std::io::Write::write_all(&mut drip, &[7]).is_ok() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        rig.disconnected(fd);
+        raw.read_to_eof().unwrap();
+        dripping.join().unwrap();
+        rig.good_peer_still_served();
+    });
+}
+
 /// The children these tests start: a server whose memory the parent reads
 /// from outside.
 #[test]

@@ -50,6 +50,9 @@ const HANDOVER_RETRY: Duration = Duration::from_micros(100);
 const READ_CHUNK: usize = 256 * 1024;
 /// The read buffer's first size.
 const READ_MIN: usize = 4096;
+/// Bytes a second a large frame must average, beyond HANDSHAKE_IVL's
+/// allowance (see `Engine::watch_stall`).
+const MIN_FRAME_RATE: u64 = 1 << 20;
 /// A message frame at least this large that has not all arrived is read
 /// straight into its place in the pipe, not through the read buffer.
 const DIRECT_MIN: usize = 32 * 1024;
@@ -130,6 +133,9 @@ pub(crate) struct Engine {
     /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
     /// in progress is given up.
     deadline: Option<Instant>,
+    /// When the frame in progress must be whole, however it trickles in
+    /// (see [`watch_stall`](Self::watch_stall)).
+    frame_cap: Option<Instant>,
     /// The socket disconnected this endpoint, or is gone (told to ipc
     /// connecters, whose new pipe may not have reached the socket).
     forgotten: bool,
@@ -190,6 +196,7 @@ impl Engine {
             resolved: None,
             peer: None,
             deadline: None,
+            frame_cap: None,
             forgotten: false,
             was_ready: false,
             reconnect_at: None,
@@ -489,18 +496,30 @@ impl Engine {
     /// After the handshake, a frame begun must keep coming: a peer that
     /// sends nothing more of it for HANDSHAKE_IVL loses the connection, so
     /// what it sent (up to MAXMSGSIZE, in the read buffer or a chunk) is
-    /// not held for ever. Between frames a peer may be silent as long as
-    /// it likes; while the pipe is full, we are the ones not reading.
+    /// not held for ever. Nor may it trickle: the whole frame must be in
+    /// within HANDSHAKE_IVL plus its size at [`MIN_FRAME_RATE`] (a 64 MiB
+    /// frame: 64 s more), or an octet every so often would hold a chunk
+    /// for years. Between frames a peer may be silent as long as it likes;
+    /// while the pipe is full, we are the ones not reading.
     fn watch_stall(&mut self, progressed: bool, now: Instant) {
         if !matches!(self.proto, Proto::Session(_)) {
             return;
         }
         let mid_frame = self.direct.is_some() || (self.in_pos < self.in_end && !self.in_blocked);
-        self.deadline = match self.desc.handshake_ivl {
-            Some(ivl) if mid_frame && (progressed || self.deadline.is_none()) => Some(now + ivl),
-            _ if mid_frame => self.deadline,
-            _ => None,
+        let Some(ivl) = self.desc.handshake_ivl.filter(|_| mid_frame) else {
+            self.deadline = None;
+            self.frame_cap = None;
+            return;
         };
+        if self.frame_cap.is_none() {
+            let len = self.direct.as_ref().map_or(self.in_need, |d| d.len) as u64;
+            let trickle = Duration::from_secs(len / MIN_FRAME_RATE);
+            self.frame_cap = Some(now + ivl + trickle);
+        }
+        if progressed || self.deadline.is_none() {
+            self.deadline = Some(now + ivl);
+        }
+        self.deadline = self.deadline.min(self.frame_cap);
     }
 
     fn handshake_config(&self) -> HandshakeConfig {
