@@ -27,6 +27,10 @@ use std::time::{Duration, Instant};
 use zeroring::monitor::{Event, EVENT_ALL};
 use zeroring::{Context, MonitorEvent, Socket, SocketType};
 
+#[path = "../tests/support/raw_zmtp.rs"]
+mod raw_zmtp;
+use raw_zmtp::greeting;
+
 /// This process's resident memory, in bytes.
 fn rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -53,17 +57,6 @@ fn settled_rss() -> u64 {
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1 << 20) as f64
-}
-
-/// A NULL ZMTP 3.1 greeting.
-fn greeting() -> [u8; 64] {
-    let mut g = [0u8; 64];
-    g[0] = 0xFF;
-    g[9] = 0x7F;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
-    g
 }
 
 /// A short-form frame (body under 256 octets) with `flags`.

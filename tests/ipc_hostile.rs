@@ -4,9 +4,12 @@
 //! and shared-memory peers built by hand that offer forged segments.
 
 mod common;
+#[path = "support/raw_zmtp.rs"]
+mod raw_zmtp;
 use common::proc::{self, hear, spawn, spawn_as, tell};
 use common::*;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, UnixAddr};
+use raw_zmtp::greeting;
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -282,17 +285,6 @@ fn ipc_filters_admit_only_whom_they_name() {
 }
 
 // ---- a shared-memory peer built by hand ----
-
-/// A NULL greeting, as a client.
-fn greeting() -> [u8; 64] {
-    let mut g = [0u8; 64];
-    g[0] = 0xFF;
-    g[9] = 0x7F;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
-    g
-}
 
 /// Reads one frame: its flags and body.
 fn read_frame(s: &mut UnixStream) -> (u8, Vec<u8>) {
@@ -604,18 +596,14 @@ fn failed_then_disconnected(events: &zeroring::Socket) -> bool {
     }
 }
 
-/// Offers a hand-made peer forges (unsealed, resizable, the wrong size,
-/// not a memfd, a foreign header, a doorbell too small, a pool that is
-/// not one, descriptors missing) are refused: the connection closes with
-/// a failed handshake (EPROTO) reported, and the server goes on serving
-/// its other peer. Nothing faults (a SIGBUS would end this process).
-#[test]
-fn forged_segments_are_refused_and_others_served() {
+/// A PULL bound on an ipc path (for the hostile peer; returned) and on
+/// tcp, where a PUSH of ours (returned) already got a message through.
+fn served_on_ipc_and_tcp(name: &str) -> (Context, zeroring::Socket, String, zeroring::Socket) {
     let ctx = Context::new();
     let server = socket(&ctx, Pull);
-    let dir = std::env::temp_dir().join(format!("zr-forged-{}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    let ep = format!("ipc://{}", dir.display());
+    let path = std::env::temp_dir().join(format!("zr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let ep = format!("ipc://{}", path.display());
     server.bind(&ep).unwrap();
     server.bind("tcp://127.0.0.1:0").unwrap();
     let client = socket(&ctx, Push);
@@ -624,6 +612,17 @@ fn forged_segments_are_refused_and_others_served() {
         .unwrap();
     client.send("first", 0).unwrap();
     assert_eq!(server.recv_bytes(0).unwrap(), b"first");
+    (ctx, server, ep, client)
+}
+
+/// Offers a hand-made peer forges (unsealed, resizable, the wrong size,
+/// not a memfd, a foreign header, a doorbell too small, a pool that is
+/// not one, descriptors missing) are refused: the connection closes with
+/// a failed handshake (EPROTO) reported, and the server goes on serving
+/// its other peer. Nothing faults (a SIGBUS would end this process).
+#[test]
+fn forged_segments_are_refused_and_others_served() {
+    let (ctx, server, ep, client) = served_on_ipc_and_tcp("forged");
     let events = monitor(&ctx, &server, "forged");
     for case in [
         "unsealed",
@@ -658,19 +657,7 @@ fn forged_segments_are_refused_and_others_served() {
 /// faults nor hangs, and serves its other peer all along.
 #[test]
 fn scribbling_shm_peer_does_not_stop_the_server() {
-    let ctx = Context::new();
-    let server = socket(&ctx, Pull);
-    let dir = std::env::temp_dir().join(format!("zr-scribble-{}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    let ep = format!("ipc://{}", dir.display());
-    server.bind(&ep).unwrap();
-    server.bind("tcp://127.0.0.1:0").unwrap();
-    let client = socket(&ctx, Push);
-    client
-        .connect(&server.get_last_endpoint().unwrap())
-        .unwrap();
-    client.send("first", 0).unwrap();
-    assert_eq!(server.recv_bytes(0).unwrap(), b"first");
+    let (ctx, server, ep, client) = served_on_ipc_and_tcp("scribble");
     let events = monitor(&ctx, &server, "scribbled");
     let mut child = spawn(&["forger", &ep, "scribble"]);
     child.expect("attached", WITHIN);
