@@ -723,6 +723,7 @@ impl Socket {
     /// rep.bind("ipc://@zeroring-doc-filter")?;
     /// # Ok::<(), zeroring::Error>(())
     /// ```
+    #[cfg(not(loom))]
     pub fn add_ipc_filter_uid(&self, uid: u32) -> Result<()> {
         self.core()?.opts.ipc_filters.uids.push(uid);
         Ok(())
@@ -731,6 +732,7 @@ impl Socket {
     /// `ZMQ_IPC_FILTER_GID`: ipc listeners bound from now on admit
     /// processes whose user has group `gid` (as its primary group or a
     /// supplementary one), as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    #[cfg(not(loom))]
     pub fn add_ipc_filter_gid(&self, gid: u32) -> Result<()> {
         self.core()?.opts.ipc_filters.gids.push(gid);
         Ok(())
@@ -738,6 +740,7 @@ impl Socket {
 
     /// `ZMQ_IPC_FILTER_PID`: ipc listeners bound from now on admit process
     /// `pid`, as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    #[cfg(not(loom))]
     pub fn add_ipc_filter_pid(&self, pid: i32) -> Result<()> {
         self.core()?.opts.ipc_filters.pids.push(pid);
         Ok(())
@@ -745,6 +748,7 @@ impl Socket {
 
     /// Clears every ipc filter (libzmq: setting one with an empty value),
     /// for listeners bound from now on.
+    #[cfg(not(loom))]
     pub fn clear_ipc_filters(&self) -> Result<()> {
         self.core()?.opts.ipc_filters = Default::default();
         Ok(())

@@ -65,6 +65,7 @@ pub(crate) struct Options {
     pub security: Security,
     /// `ZMQ_IPC_FILTER_UID`/`GID`/`PID`: who an ipc listener bound from now
     /// on admits (empty: see [`IpcFilters`]).
+    #[cfg(not(loom))]
     pub ipc_filters: crate::transport::stream::IpcFilters,
 }
 
@@ -92,6 +93,7 @@ impl Default for Options {
             tcp_keepalive_cnt: -1,
             tcp_keepalive_intvl: -1,
             security: Security::default(),
+            #[cfg(not(loom))]
             ipc_filters: Default::default(),
         }
     }
