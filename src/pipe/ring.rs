@@ -341,7 +341,6 @@ impl RingRef {
     }
 }
 
-/// A ring in the heap: header and region in one zeroed allocation.
 /// A heap ring's memory: outside loom an anonymous mapping of its own, so
 /// that pages cost memory only once written (an idle pipe holds a page or
 /// two of its rings) and all of it goes back to the system when the pipe
