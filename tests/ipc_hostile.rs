@@ -688,19 +688,7 @@ fn huge_ring_offer_costs_no_memory() {
         let pages: u64 = statm.split(' ').nth(1).unwrap().parse().unwrap();
         pages * 4096
     };
-    let ctx = Context::new();
-    let server = socket(&ctx, Pull);
-    let dir = std::env::temp_dir().join(format!("zr-huge-{}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    let ep = format!("ipc://{}", dir.display());
-    server.bind(&ep).unwrap();
-    server.bind("tcp://127.0.0.1:0").unwrap();
-    let client = socket(&ctx, Push);
-    client
-        .connect(&server.get_last_endpoint().unwrap())
-        .unwrap();
-    client.send("first", 0).unwrap();
-    assert_eq!(server.recv_bytes(0).unwrap(), b"first");
+    let (ctx, server, ep, client) = served_on_ipc_and_tcp("huge");
     let events = monitor(&ctx, &server, "huge");
     let before = rss();
     let mut child = spawn(&["forger", &ep, "huge-ring"]);
