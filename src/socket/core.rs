@@ -373,7 +373,7 @@ impl Core {
             }
             // Pipes written by the I/O thread only (tcp): no membarrier.
             let symmetric = self.io.all_peers_strong();
-            let woke = bell.sleep_until_with(left, symmetric, || {
+            let woke = bell.sleep_or_signal(left, symmetric, || {
                 let done = self.attempt(&mut op);
                 if !matches!(done, Err(Fail::WouldBlock)) {
                     return Some(done);
@@ -383,9 +383,9 @@ impl Core {
                 (symmetric && !self.io.all_peers_strong()).then_some(Err(Fail::WouldBlock))
             });
             match woke {
-                Some(Err(Fail::WouldBlock)) => {}
-                Some(done) => return done,
-                None => {}
+                Ok(Some(Err(Fail::WouldBlock)) | None) => {}
+                Ok(Some(done)) => return done,
+                Err(_) => return Err(Fail::Interrupted),
             }
         }
     }
