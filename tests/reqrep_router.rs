@@ -428,3 +428,51 @@ fn router_recv_frame_by_frame_sets_rcvmore() {
     router.send("back", 0).unwrap();
     assert_eq!(dealer.recv_bytes(0).unwrap(), b"back");
 }
+
+#[test]
+fn routing_ids_may_start_with_a_zero_byte_as_in_libzmq() {
+    // zguide's rtreq/rtdealer pick random ids; libzmq 4.3.4 takes those
+    // starting with 0 too (only ROUTER's own ids are made so).
+    for endpoint in ["inproc://zero-led-id", "tcp://127.0.0.1:0"] {
+        let ctx = Context::new();
+        let router = socket(&ctx, Router);
+        router.bind(endpoint).unwrap();
+        let endpoint = router.get_last_endpoint().unwrap();
+        let dealer = socket(&ctx, Dealer);
+        dealer.set_routing_id(&[0, 7, 42]).unwrap();
+        assert_eq!(dealer.get_routing_id().unwrap(), [0, 7, 42]);
+        dealer.connect(&endpoint).unwrap();
+        dealer.send("hi", 0).unwrap();
+        assert_eq!(
+            router.recv_multipart(0).unwrap(),
+            msg(&[&[0, 7, 42], b"hi"])
+        );
+        router
+            .send_multipart([&[0u8, 7, 42][..], b"back"], 0)
+            .unwrap();
+        assert_eq!(dealer.recv_bytes(0).unwrap(), b"back");
+    }
+}
+
+#[test]
+fn a_zero_led_id_taken_by_an_automatic_one_is_refused_as_a_duplicate() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.bind("inproc://zero-led-dup").unwrap();
+    let anonymous = socket(&ctx, Dealer);
+    anonymous.connect("inproc://zero-led-dup").unwrap();
+    anonymous.send("one", 0).unwrap();
+    let got = router.recv_multipart(0).unwrap();
+    let auto = got[0].clone();
+    assert_eq!((auto.len(), auto[0]), (5, 0), "libzmq's automatic id shape");
+    let copycat = socket(&ctx, Dealer);
+    copycat.set_routing_id(&auto).unwrap();
+    copycat.connect("inproc://zero-led-dup").unwrap();
+    copycat.send("two", 0).unwrap();
+    router.send_multipart([&auto[..], b"to auto"], 0).unwrap();
+    assert_eq!(anonymous.recv_bytes(0).unwrap(), b"to auto");
+    assert!(
+        matches!(router.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+        "the copycat is refused, as any duplicate"
+    );
+}

@@ -801,14 +801,19 @@ impl Socket {
     }
 
     /// The routing id a ROUTER peer will know this socket by (`ZMQ_ROUTING_ID`,
-    /// the `zmq` crate's `set_identity`): 1 to 255 bytes, not starting with a
-    /// zero byte (those are ROUTER's own). Applies to connections made after.
+    /// the `zmq` crate's `set_identity`): 1 to 255 bytes. Applies to
+    /// connections made after. One starting with a zero byte is taken, as
+    /// libzmq 4.3 takes it, although ROUTER's automatic ids start so: a
+    /// ROUTER that already has a peer of that id refuses the newcomer (or
+    /// hands the id over, with `ROUTER_HANDOVER`), as for any duplicate.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty id or one over 255 bytes.
     #[doc(alias = "set_identity")]
     pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
-        if id.is_empty() || id.len() > 255 || id[0] == 0 {
-            return Err(Error::InvalidArgument(
-                "routing id must be 1..=255 bytes, not starting with 0",
-            ));
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidArgument("routing id must be 1..=255 bytes"));
         }
         self.core()?.io.opts.routing_id = Some(id.to_vec());
         Ok(())
