@@ -476,3 +476,62 @@ fn a_zero_led_id_taken_by_an_automatic_one_is_refused_as_a_duplicate() {
         "the copycat is refused, as any duplicate"
     );
 }
+
+#[test]
+fn connect_routing_id_names_the_next_connections_peer() {
+    // libzmq's test_connect_rid: a ROUTER that connects can address its
+    // peer at once by the id it gave it, before the peer says anything.
+    for (first, second) in [
+        ("inproc://connect-rid-1", "inproc://connect-rid-2"),
+        ("tcp://127.0.0.1:0", "tcp://127.0.0.1:0"),
+    ] {
+        let ctx = Context::new();
+        let server = socket(&ctx, Router);
+        server.bind(first).unwrap();
+        let first = server.get_last_endpoint().unwrap();
+        let other = socket(&ctx, Router);
+        other.set_routing_id(b"other").unwrap();
+        other.bind(second).unwrap();
+        let second = other.get_last_endpoint().unwrap();
+
+        let client = socket(&ctx, Router);
+        client.set_routing_id(b"client").unwrap();
+        client.set_router_mandatory(true).unwrap();
+        client.set_connect_routing_id(b"srv").unwrap();
+        client.connect(&first).unwrap();
+        // The id served that connect only: the next peer is known by its own.
+        client.connect(&second).unwrap();
+
+        client.send_multipart(["srv", "hello"], 0).unwrap();
+        assert_eq!(
+            server.recv_multipart(0).unwrap(),
+            msg(&[b"client", b"hello"])
+        );
+        server.send_multipart(["client", "back"], 0).unwrap();
+        assert_eq!(client.recv_multipart(0).unwrap(), msg(&[b"srv", b"back"]));
+
+        let deadline = std::time::Instant::now() + BOUND;
+        // `other` is known once its handshake tells its id.
+        while let Err(e) = client.send_multipart(["other", "hi"], 0) {
+            assert!(matches!(e, Error::HostUnreachable), "{e}");
+            assert!(std::time::Instant::now() < deadline, "never routable");
+            std::thread::yield_now();
+        }
+        assert_eq!(other.recv_multipart(0).unwrap(), msg(&[b"client", b"hi"]));
+    }
+}
+
+#[test]
+fn connect_routing_id_is_refused_where_there_are_no_routing_ids() {
+    let ctx = Context::new();
+    let dealer = socket(&ctx, Dealer);
+    assert!(matches!(
+        dealer.set_connect_routing_id(b"x"),
+        Err(Error::InvalidArgument(_))
+    ));
+    let router = socket(&ctx, Router);
+    assert!(matches!(
+        router.set_connect_routing_id(b""),
+        Err(Error::InvalidArgument(_))
+    ));
+}

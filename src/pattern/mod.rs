@@ -47,6 +47,9 @@ pub(crate) struct Pipe {
     pub endpoint: Arc<str>,
     /// The peer broke the ring; drop the pipe.
     pub broken: bool,
+    /// The routing id CONNECT_ROUTING_ID gave this connection's peer: a
+    /// ROUTER knows the peer by it, whatever the peer asks for.
+    pub given_id: Option<Box<[u8]>>,
 }
 
 impl Pipe {
@@ -61,6 +64,8 @@ impl Pipe {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PatternOptions {
     pub routing_id: Option<Vec<u8>>,
+    /// CONNECT_ROUTING_ID: the id the next connect's peer gets.
+    pub connect_routing_id: Option<Vec<u8>>,
     pub immediate: bool,
     pub probe_router: bool,
     pub router_mandatory: bool,
@@ -249,9 +254,12 @@ impl Io {
         }
     }
 
-    /// The routing id the peer of `key` asked for (its ROUTING_ID option).
+    /// The routing id of the peer of `key`: the one we gave it
+    /// (CONNECT_ROUTING_ID), else the one it asked for (its ROUTING_ID
+    /// option), once known.
     pub fn peer_routing_id(&self, key: PipeKey) -> Option<&[u8]> {
-        self.pipes[key].end.peer_routing_id()
+        let p = &self.pipes[key];
+        p.given_id.as_deref().or_else(|| p.end.peer_routing_id())
     }
 }
 

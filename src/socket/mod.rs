@@ -4,6 +4,7 @@ mod core;
 mod options;
 #[cfg(not(loom))]
 mod readiness;
+mod routing_options;
 mod security;
 #[cfg(all(not(loom), feature = "async"))]
 mod task;
@@ -311,11 +312,13 @@ impl Socket {
         match parsed {
             Endpoint::Inproc(name) => {
                 let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
-                c.attach(NewPipe {
+                let given_id = c.take_connect_routing_id();
+                let np = NewPipe {
                     end,
                     endpoint: endpoint.into(),
                     replaces: None,
-                });
+                };
+                c.attach_as(np, given_id);
                 c.refresh_fd();
             }
             #[cfg(not(loom))]
@@ -323,7 +326,8 @@ impl Socket {
                 // Only checked here: names are resolved by the connecter.
                 let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.ctx.io(c.id)?;
-                let theirs = c.io_thread_pipe(endpoint);
+                let given_id = c.take_connect_routing_id();
+                let theirs = c.io_thread_pipe(endpoint, given_id);
                 transport::tcp::connect(&io, addr, theirs, c.tcp_desc(), endpoint.to_owned());
             }
             #[cfg(not(loom))]
@@ -334,7 +338,8 @@ impl Socket {
                 // messages queue before the connection is up (as libzmq's
                 // do); when the peer is zeroring, a pipe in shared memory
                 // takes over from it and carries what was queued.
-                let theirs = c.io_thread_pipe(endpoint);
+                let given_id = c.take_connect_routing_id();
+                let theirs = c.io_thread_pipe(endpoint, given_id);
                 io.connect(
                     transport::stream::Target::Ipc(addr),
                     Some(theirs),
