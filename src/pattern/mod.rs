@@ -24,6 +24,7 @@ mod pubsub;
 mod reqrep;
 mod rotation;
 mod router;
+mod stream;
 mod trie;
 
 pub(crate) use dist::Distribute;
@@ -371,6 +372,12 @@ pub(crate) trait Behaviour {
     fn single_peer(&self) -> bool {
         false
     }
+    /// Whether a message is still being sent after a frame sent with
+    /// `more` (STREAM ends it at the data frame, whatever `more` says).
+    #[inline(always)]
+    fn sending(&self, more: bool) -> bool {
+        more
+    }
 }
 
 /// Every socket type's pattern, dispatched statically so the hot path inlines.
@@ -382,6 +389,7 @@ pub(crate) enum Pattern {
     Req(reqrep::Req),
     Rep(reqrep::Rep),
     Router(router::Router),
+    Stream(stream::Stream),
     Pub(pubsub::Pub),
     Sub(pubsub::Sub),
 }
@@ -396,6 +404,7 @@ macro_rules! dispatch {
             Pattern::Req($p) => $e,
             Pattern::Rep($p) => $e,
             Pattern::Router($p) => $e,
+            Pattern::Stream($p) => $e,
             Pattern::Pub($p) => $e,
             Pattern::Sub($p) => $e,
         }
@@ -417,6 +426,7 @@ impl Pattern {
             SocketType::XPub => Pattern::Pub(pubsub::Pub::new(true)),
             SocketType::Sub => Pattern::Sub(pubsub::Sub::new(false)),
             SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
+            SocketType::Stream => Pattern::Stream(Default::default()),
         })
     }
 
@@ -472,6 +482,10 @@ impl Pattern {
     #[inline(always)]
     pub fn held(&self) -> &[u8] {
         dispatch!(self, p => p.held())
+    }
+    #[inline(always)]
+    pub fn sending(&self, more: bool) -> bool {
+        dispatch!(self, p => p.sending(more))
     }
     pub fn readable(&mut self, io: &mut Io) -> bool {
         dispatch!(self, p => p.readable(io))

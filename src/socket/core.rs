@@ -614,7 +614,7 @@ impl Core {
         } else {
             self.pattern.commit(&mut self.io, slot, data.len(), more);
         }
-        self.sending = more;
+        self.end_frame(more);
         Ok(())
     }
 
@@ -642,7 +642,18 @@ impl Core {
         } else {
             self.pattern.commit(&mut self.io, slot, len, more);
         }
-        self.sending = more;
+        self.end_frame(more);
+    }
+
+    /// After a frame sent with `more`: whether the message goes on, and
+    /// once it is whole, the pipes the pattern let go of (a STREAM peer
+    /// closed with an empty frame) go at once, not at the next call.
+    #[inline(always)]
+    fn end_frame(&mut self, more: bool) {
+        self.sending = self.pattern.sending(more);
+        if !self.sending {
+            self.reap();
+        }
     }
 
     /// A frame over [`MAX_FRAME`], or one of a message abandoned for such
@@ -857,6 +868,7 @@ impl Core {
                 cnt: o.tcp_keepalive_cnt,
                 intvl: o.tcp_keepalive_intvl,
             },
+            stream_notify: o.stream_notify,
         }
     }
 

@@ -254,6 +254,9 @@ impl Socket {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
         match parsed {
+            Endpoint::Inproc(_) if c.kind == SocketType::Stream => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
             Endpoint::Inproc(name) => {
                 let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
                 let endpoint: Arc<str> = endpoint.into();
@@ -310,6 +313,9 @@ impl Socket {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
         match parsed {
+            Endpoint::Inproc(_) if c.kind == SocketType::Stream => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
             Endpoint::Inproc(name) => {
                 let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
                 let given_id = c.take_connect_routing_id();
