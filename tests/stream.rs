@@ -38,6 +38,20 @@ fn recv_bytes_from(s: &Socket, id: &[u8], want: usize) -> Vec<u8> {
     got
 }
 
+/// Waits (bounded) until `id` is no longer routable: a peer's id goes
+/// with its pipe, which the socket drops once it has read all of it.
+fn gone(s: &Socket, id: &[u8]) {
+    let deadline = std::time::Instant::now() + common::BOUND;
+    loop {
+        match s.send_multipart([id, b"late"], 0) {
+            Err(Error::HostUnreachable) => return,
+            Ok(()) => assert!(std::time::Instant::now() < deadline, "never went"),
+            Err(e) => panic!("{e}"),
+        }
+        std::thread::yield_now();
+    }
+}
+
 fn timeouts(t: &TcpStream) {
     let d = Some(std::time::Duration::from_millis(TIMEO_MS as u64));
     t.set_read_timeout(d).unwrap();
@@ -69,15 +83,7 @@ fn http_like_exchange_with_a_plain_tcp_client() {
         client.read_to_end(&mut got).unwrap();
         assert_eq!(got, response);
         // That peer is gone: sending to it fails loudly.
-        let deadline = std::time::Instant::now() + common::BOUND;
-        loop {
-            match server.send_multipart([&id[..], b"late"], 0) {
-                Err(Error::HostUnreachable) => break,
-                Ok(()) => assert!(std::time::Instant::now() < deadline),
-                Err(e) => panic!("{e}"),
-            }
-            std::thread::yield_now();
-        }
+        gone(&server, &id);
     });
 }
 
@@ -104,12 +110,10 @@ fn logserver_shape_many_clients_and_their_disconnects() {
         b.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"to b");
         drop(a);
-        // The disconnect comes as [id, ""].
+        // The disconnect comes as [id, ""]; the id goes with the pipe,
+        // just after.
         assert_eq!(recv_pair(&server), (id_a.clone(), Vec::new()));
-        assert!(matches!(
-            server.send_multipart([&id_a[..], b"x"], 0),
-            Err(Error::HostUnreachable)
-        ));
+        gone(&server, &id_a);
         drop(b);
         assert_eq!(recv_pair(&server), (id_b, Vec::new()));
     });
@@ -158,11 +162,7 @@ fn without_stream_notify_only_data_comes() {
         assert_eq!(data, b"data");
         drop(c);
         // No disconnect message either; the id goes with the connection.
-        let deadline = std::time::Instant::now() + common::BOUND;
-        while server.send_multipart([&id[..], b"x"], 0).is_ok() {
-            assert!(std::time::Instant::now() < deadline, "never saw it go");
-            std::thread::yield_now();
-        }
+        gone(&server, &id);
         assert!(matches!(
             server.recv_bytes(DONTWAIT),
             Err(Error::WouldBlock)
@@ -292,5 +292,44 @@ fn stream_over_ipc_with_a_plain_unix_client() {
         assert_eq!(&buf, b"back");
         drop(c);
         assert_eq!(recv_pair(&server), (id, Vec::new()));
+    });
+}
+
+#[test]
+fn router_raw_is_a_stream_that_drops_what_it_cannot_route() {
+    bounded(|| {
+        let ctx = Context::new();
+        let router = socket(&ctx, SocketType::Router);
+        router.set_router_raw(true).unwrap();
+        assert!(router.get_router_raw().unwrap());
+        router.bind("tcp://127.0.0.1:0").unwrap();
+        assert!(matches!(
+            router.set_router_raw(false),
+            Err(Error::WrongState)
+        ));
+        let addr = router.get_last_endpoint().unwrap();
+        let mut c = TcpStream::connect(addr.trim_start_matches("tcp://")).unwrap();
+        timeouts(&c);
+        let (id, e) = recv_pair(&router);
+        assert!(e.is_empty());
+        c.write_all(b"raw").unwrap();
+        assert_eq!(recv_bytes_from(&router, &id, 3), b"raw");
+        // Unknown peer: dropped, as a ROUTER does without MANDATORY.
+        router.send_multipart([&b"nobody"[..], b"x"], 0).unwrap();
+        router.set_router_mandatory(true).unwrap();
+        assert!(matches!(
+            router.send_multipart([&b"nobody"[..], b"x"], 0),
+            Err(Error::HostUnreachable)
+        ));
+        router.send_multipart([&id[..], b"out"], 0).unwrap();
+        router.send_multipart([&id[..], b""], 0).unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"out");
+        let dealer = socket(&ctx, SocketType::Dealer);
+        assert!(matches!(
+            dealer.set_router_raw(true),
+            Err(Error::InvalidArgument(_))
+        ));
     });
 }

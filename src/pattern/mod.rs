@@ -412,6 +412,11 @@ macro_rules! dispatch {
 }
 
 impl Pattern {
+    /// A ROUTER's pattern under ROUTER_RAW.
+    pub fn router_raw() -> Pattern {
+        Pattern::Stream(stream::Stream::router_raw())
+    }
+
     /// The pattern of `kind`.
     pub fn of(kind: SocketType) -> Option<Pattern> {
         Some(match kind {

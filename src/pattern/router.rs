@@ -39,17 +39,21 @@ pub(crate) struct Router {
     /// The pipe whose message is being read, after its id frame.
     reading: Option<PipeKey>,
     out: Out,
-    /// STREAM's ROUTER: every peer gets an automatic id (or the one
-    /// CONNECT_ROUTING_ID gave it) at once, and a send to an unknown or
-    /// full peer fails as under ROUTER_MANDATORY.
+    /// Raw peers (STREAM, ROUTER_RAW): every peer gets an automatic id
+    /// (or the one CONNECT_ROUTING_ID gave it) at once.
     raw: bool,
+    /// STREAM: a send to an unknown or full peer fails, as under
+    /// ROUTER_MANDATORY.
+    mandatory: bool,
 }
 
 impl Router {
-    /// The ROUTER inside a STREAM socket (see `raw`).
-    pub(super) fn raw() -> Self {
+    /// A ROUTER of raw peers (see `raw`), always `mandatory` (STREAM) or
+    /// as ROUTER_MANDATORY says (ROUTER_RAW).
+    pub(super) fn raw(mandatory: bool) -> Self {
         Router {
             raw: true,
+            mandatory,
             ..Default::default()
         }
     }
@@ -153,7 +157,7 @@ impl Behaviour for Router {
             // A routing id with nothing after it routes nothing.
             return Ok(());
         }
-        let mandatory = io.opts.router_mandatory || self.raw;
+        let mandatory = io.opts.router_mandatory || self.mandatory;
         self.out = match self.by_id.get(id) {
             Some(&key) if io.can_start(key) => Out::To(key),
             Some(_) if mandatory => return Err(Fail::WouldBlock),

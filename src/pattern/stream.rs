@@ -6,7 +6,7 @@
 //! up or went). So the ROUTER's work is all there is: the id is prepended
 //! in, and picks the peer out. What STREAM adds: the data frame ends the
 //! message whatever its MORE flag says, and an empty one closes that
-//! peer's connection.
+//! peer's connection. A ROUTER with ROUTER_RAW is one of these too.
 
 use super::router::Router;
 use super::{Behaviour, In, Io, PipeKey, Slot};
@@ -20,7 +20,17 @@ pub(crate) struct Stream {
 impl Default for Stream {
     fn default() -> Self {
         Stream {
-            router: Router::raw(),
+            router: Router::raw(true),
+        }
+    }
+}
+
+impl Stream {
+    /// libzmq's deprecated ROUTER_RAW: a STREAM that drops what goes to an
+    /// unknown or full peer, unless ROUTER_MANDATORY.
+    pub(crate) fn router_raw() -> Self {
+        Stream {
+            router: Router::raw(false),
         }
     }
 }

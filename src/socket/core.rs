@@ -869,6 +869,7 @@ impl Core {
                 intvl: o.tcp_keepalive_intvl,
             },
             stream_notify: o.stream_notify,
+            raw: self.kind == SocketType::Stream || o.router_raw,
         }
     }
 

@@ -68,6 +68,8 @@ pub(crate) struct Options {
     pub ipc_filters: crate::transport::stream::IpcFilters,
     /// `ZMQ_STREAM_NOTIFY` (STREAM): empty messages at connect and disconnect.
     pub stream_notify: bool,
+    /// `ZMQ_ROUTER_RAW`: a ROUTER whose peers are raw byte streams.
+    pub router_raw: bool,
 }
 
 impl Default for Options {
@@ -96,6 +98,7 @@ impl Default for Options {
             security: Security::default(),
             ipc_filters: Default::default(),
             stream_notify: true,
+            router_raw: false,
         }
     }
 }

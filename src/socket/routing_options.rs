@@ -2,6 +2,7 @@
 
 use super::Socket;
 use crate::error::{Error, Result};
+use crate::pattern::Pattern;
 use crate::SocketType;
 
 impl Socket {
@@ -51,8 +52,43 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// As any option read: the socket's context is gone.
+    /// [`Error::WrongState`] while a loan holds the socket.
     pub fn get_stream_notify(&self) -> Result<bool> {
         Ok(self.core()?.opts.stream_notify)
+    }
+
+    /// `ZMQ_ROUTER_RAW` (ROUTER; deprecated in libzmq for STREAM): the
+    /// socket's peers are raw byte streams, as a STREAM's, except that
+    /// what goes to an unknown or full peer is dropped unless
+    /// ROUTER_MANDATORY. Set before the first `bind` or `connect`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] on a socket that is not a ROUTER;
+    /// [`Error::WrongState`] after a `bind` or `connect`.
+    pub fn set_router_raw(&self, on: bool) -> Result<()> {
+        let mut c = self.core()?;
+        if c.kind != SocketType::Router {
+            return Err(Error::InvalidArgument("ROUTER_RAW is for ROUTER sockets"));
+        }
+        if !c.last_endpoint.is_empty() || !c.io.pipes.is_empty() {
+            return Err(Error::WrongState);
+        }
+        c.pattern = if on {
+            Pattern::router_raw()
+        } else {
+            Pattern::of(SocketType::Router).ok_or(Error::NotSupported)?
+        };
+        c.opts.router_raw = on;
+        Ok(())
+    }
+
+    /// The current `ZMQ_ROUTER_RAW` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a loan holds the socket.
+    pub fn get_router_raw(&self) -> Result<bool> {
+        Ok(self.core()?.opts.router_raw)
     }
 }

@@ -546,7 +546,7 @@ impl Engine {
     }
 
     fn start_handshake(&mut self) {
-        if self.desc.kind == SocketType::Stream {
+        if self.desc.raw {
             return self.start_raw();
         }
         self.deadline = self.desc.handshake_ivl.map(|d| Instant::now() + d);
@@ -565,7 +565,7 @@ impl Engine {
         }
     }
 
-    /// A STREAM socket's connection is up at once: no greeting, no
+    /// A raw connection (STREAM, ROUTER_RAW) is up at once: no greeting, no
     /// handshake, and (STREAM_NOTIFY) an empty message tells the socket.
     fn start_raw(&mut self) {
         self.deadline = None;
