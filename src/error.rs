@@ -21,7 +21,8 @@ pub enum Error {
     /// A signal handler ran while the call blocked (EINTR), as libzmq
     /// returns then: the program can look at what its handler set (a
     /// Ctrl-C flag) and call again or stop. A signal that arrives while the
-    /// call spins before it sleeps (a few microseconds) is seen at the next.
+    /// call spins before it sleeps (a few microseconds; always, under
+    /// `WaitStrategy::BusySpin`) is seen at the next.
     #[error("interrupted by a signal")]
     Interrupted,
     /// The context was shut down (ETERM).

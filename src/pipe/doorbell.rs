@@ -573,6 +573,23 @@ mod tests {
     }
 
     #[test]
+    fn a_wake_up_that_brings_nothing_is_not_a_signal() {
+        let bell = Arc::new(Doorbell::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, s) = (bell.clone(), stop.clone());
+        let ringer = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                b.ring();
+                std::thread::yield_now();
+            }
+        });
+        let got = bell.sleep_or_signal(Some(Duration::from_secs(10)), false, || None::<()>);
+        stop.store(true, Ordering::Relaxed);
+        ringer.join().unwrap();
+        assert_eq!(got, Ok(None));
+    }
+
+    #[test]
     fn wakes_on_ring_from_another_thread() {
         let bell = Arc::new(Doorbell::new());
         let flag = Arc::new(AtomicBool::new(false));
