@@ -18,6 +18,13 @@ pub enum Error {
     /// `SNDTIMEO`/`RCVTIMEO` expired before the operation could complete.
     #[error("operation timed out")]
     TimedOut,
+    /// A signal handler ran while the call blocked (EINTR), as libzmq
+    /// returns then: the program can look at what its handler set (a
+    /// Ctrl-C flag) and call again or stop. A signal that arrives while the
+    /// call spins before it sleeps (a few microseconds; always, under
+    /// `WaitStrategy::BusySpin`) is seen at the next.
+    #[error("interrupted by a signal")]
+    Interrupted,
     /// The context was shut down (ETERM).
     #[error("context was terminated")]
     Terminated,
@@ -89,6 +96,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) enum Fail {
     WouldBlock,
     TimedOut,
+    Interrupted,
     Terminated,
     IoThreadDied,
     WrongState,
@@ -107,6 +115,7 @@ impl Fail {
         match self {
             Fail::WouldBlock => Error::WouldBlock,
             Fail::TimedOut => Error::TimedOut,
+            Fail::Interrupted => Error::Interrupted,
             Fail::Terminated => Error::Terminated,
             Fail::IoThreadDied => Error::IoThreadDied,
             Fail::WrongState => Error::WrongState,

@@ -121,8 +121,8 @@ fn from_sys(revents: i16) -> i16 {
     ev
 }
 
-/// `poll(2)` over `fds`, at most `timeout` (`None`: no limit). An
-/// interrupted call counts as a wake-up: the caller looks again.
+/// `poll(2)` over `fds`, at most `timeout` (`None`: no limit). A signal
+/// handler that ran makes it [`Error::Interrupted`], as `zmq_poll`'s EINTR.
 fn sys_poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<()> {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
@@ -143,9 +143,10 @@ fn sys_poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<()> {
     };
     if rc < 0 {
         let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(Error::Io(err));
+        if err.kind() == std::io::ErrorKind::Interrupted {
+            return Err(Error::Interrupted);
         }
+        return Err(Error::Io(err));
     }
     Ok(())
 }

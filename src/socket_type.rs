@@ -26,6 +26,10 @@ pub enum SocketType {
     XPub,
     /// Subscriber that sends subscriptions as messages.
     XSub,
+    /// Raw tcp peers, no ZMTP (libzmq's `ZMQ_STREAM`): each message is a
+    /// peer's routing id and bytes it sent; sending an id and bytes writes
+    /// them to that peer, an id and nothing closes its connection.
+    Stream,
 }
 
 impl SocketType {
@@ -43,6 +47,7 @@ impl SocketType {
             SocketType::Push => "PUSH",
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
+            SocketType::Stream => "STREAM",
         }
     }
 

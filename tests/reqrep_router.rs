@@ -428,3 +428,110 @@ fn router_recv_frame_by_frame_sets_rcvmore() {
     router.send("back", 0).unwrap();
     assert_eq!(dealer.recv_bytes(0).unwrap(), b"back");
 }
+
+#[test]
+fn routing_ids_may_start_with_a_zero_byte_as_in_libzmq() {
+    // zguide's rtreq/rtdealer pick random ids; libzmq 4.3.4 takes those
+    // starting with 0 too (only ROUTER's own ids are made so).
+    for endpoint in ["inproc://zero-led-id", "tcp://127.0.0.1:0"] {
+        let ctx = Context::new();
+        let router = socket(&ctx, Router);
+        router.bind(endpoint).unwrap();
+        let endpoint = router.get_last_endpoint().unwrap();
+        let dealer = socket(&ctx, Dealer);
+        dealer.set_routing_id(&[0, 7, 42]).unwrap();
+        assert_eq!(dealer.get_routing_id().unwrap(), [0, 7, 42]);
+        dealer.connect(&endpoint).unwrap();
+        dealer.send("hi", 0).unwrap();
+        assert_eq!(
+            router.recv_multipart(0).unwrap(),
+            msg(&[&[0, 7, 42], b"hi"])
+        );
+        router
+            .send_multipart([&[0u8, 7, 42][..], b"back"], 0)
+            .unwrap();
+        assert_eq!(dealer.recv_bytes(0).unwrap(), b"back");
+    }
+}
+
+#[test]
+fn a_zero_led_id_taken_by_an_automatic_one_is_refused_as_a_duplicate() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.bind("inproc://zero-led-dup").unwrap();
+    let anonymous = socket(&ctx, Dealer);
+    anonymous.connect("inproc://zero-led-dup").unwrap();
+    anonymous.send("one", 0).unwrap();
+    let got = router.recv_multipart(0).unwrap();
+    let auto = got[0].clone();
+    assert_eq!((auto.len(), auto[0]), (5, 0), "libzmq's automatic id shape");
+    let copycat = socket(&ctx, Dealer);
+    copycat.set_routing_id(&auto).unwrap();
+    copycat.connect("inproc://zero-led-dup").unwrap();
+    copycat.send("two", 0).unwrap();
+    router.send_multipart([&auto[..], b"to auto"], 0).unwrap();
+    assert_eq!(anonymous.recv_bytes(0).unwrap(), b"to auto");
+    assert!(
+        matches!(router.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+        "the copycat is refused, as any duplicate"
+    );
+}
+
+#[test]
+fn connect_routing_id_names_the_next_connections_peer() {
+    // libzmq's test_connect_rid: a ROUTER that connects can address its
+    // peer at once by the id it gave it, before the peer says anything.
+    for (first, second) in [
+        ("inproc://connect-rid-1", "inproc://connect-rid-2"),
+        ("tcp://127.0.0.1:0", "tcp://127.0.0.1:0"),
+    ] {
+        let ctx = Context::new();
+        let server = socket(&ctx, Router);
+        server.bind(first).unwrap();
+        let first = server.get_last_endpoint().unwrap();
+        let other = socket(&ctx, Router);
+        other.set_routing_id(b"other").unwrap();
+        other.bind(second).unwrap();
+        let second = other.get_last_endpoint().unwrap();
+
+        let client = socket(&ctx, Router);
+        client.set_routing_id(b"client").unwrap();
+        client.set_router_mandatory(true).unwrap();
+        client.set_connect_routing_id(b"srv").unwrap();
+        client.connect(&first).unwrap();
+        // The id served that connect only: the next peer is known by its own.
+        client.connect(&second).unwrap();
+
+        client.send_multipart(["srv", "hello"], 0).unwrap();
+        assert_eq!(
+            server.recv_multipart(0).unwrap(),
+            msg(&[b"client", b"hello"])
+        );
+        server.send_multipart(["client", "back"], 0).unwrap();
+        assert_eq!(client.recv_multipart(0).unwrap(), msg(&[b"srv", b"back"]));
+
+        let deadline = std::time::Instant::now() + BOUND;
+        // `other` is known once its handshake tells its id.
+        while let Err(e) = client.send_multipart(["other", "hi"], 0) {
+            assert!(matches!(e, Error::HostUnreachable), "{e}");
+            assert!(std::time::Instant::now() < deadline, "never routable");
+            std::thread::yield_now();
+        }
+        assert_eq!(other.recv_multipart(0).unwrap(), msg(&[b"client", b"hi"]));
+    }
+}
+
+#[test]
+fn connect_routing_id_is_refused_where_there_are_no_routing_ids() {
+    let ctx = Context::new();
+    let dealer = socket(&ctx, Dealer);
+    assert!(matches!(
+        dealer.set_connect_routing_id(b"x"),
+        Err(Error::InvalidArgument(_))
+    ));
+    let router = socket(&ctx, Router);
+    assert!(matches!(
+        router.set_connect_routing_id(b""),
+        Err(Error::InvalidArgument(_))
+    ));
+}

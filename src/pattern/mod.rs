@@ -24,6 +24,7 @@ mod pubsub;
 mod reqrep;
 mod rotation;
 mod router;
+mod stream;
 mod trie;
 
 pub(crate) use dist::Distribute;
@@ -47,6 +48,9 @@ pub(crate) struct Pipe {
     pub endpoint: Arc<str>,
     /// The peer broke the ring; drop the pipe.
     pub broken: bool,
+    /// The routing id CONNECT_ROUTING_ID gave this connection's peer: a
+    /// ROUTER knows the peer by it, whatever the peer asks for.
+    pub given_id: Option<Box<[u8]>>,
 }
 
 impl Pipe {
@@ -61,6 +65,8 @@ impl Pipe {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PatternOptions {
     pub routing_id: Option<Vec<u8>>,
+    /// CONNECT_ROUTING_ID: the id the next connect's peer gets.
+    pub connect_routing_id: Option<Vec<u8>>,
     pub immediate: bool,
     pub probe_router: bool,
     pub router_mandatory: bool,
@@ -249,9 +255,12 @@ impl Io {
         }
     }
 
-    /// The routing id the peer of `key` asked for (its ROUTING_ID option).
+    /// The routing id of the peer of `key`: the one we gave it
+    /// (CONNECT_ROUTING_ID), else the one it asked for (its ROUTING_ID
+    /// option), once known.
     pub fn peer_routing_id(&self, key: PipeKey) -> Option<&[u8]> {
-        self.pipes[key].end.peer_routing_id()
+        let p = &self.pipes[key];
+        p.given_id.as_deref().or_else(|| p.end.peer_routing_id())
     }
 }
 
@@ -363,6 +372,12 @@ pub(crate) trait Behaviour {
     fn single_peer(&self) -> bool {
         false
     }
+    /// Whether a message is still being sent after a frame sent with
+    /// `more` (STREAM ends it at the data frame, whatever `more` says).
+    #[inline(always)]
+    fn sending(&self, more: bool) -> bool {
+        more
+    }
 }
 
 /// Every socket type's pattern, dispatched statically so the hot path inlines.
@@ -374,6 +389,7 @@ pub(crate) enum Pattern {
     Req(reqrep::Req),
     Rep(reqrep::Rep),
     Router(router::Router),
+    Stream(stream::Stream),
     Pub(pubsub::Pub),
     Sub(pubsub::Sub),
 }
@@ -388,6 +404,7 @@ macro_rules! dispatch {
             Pattern::Req($p) => $e,
             Pattern::Rep($p) => $e,
             Pattern::Router($p) => $e,
+            Pattern::Stream($p) => $e,
             Pattern::Pub($p) => $e,
             Pattern::Sub($p) => $e,
         }
@@ -395,6 +412,11 @@ macro_rules! dispatch {
 }
 
 impl Pattern {
+    /// A ROUTER's pattern under ROUTER_RAW.
+    pub fn router_raw() -> Pattern {
+        Pattern::Stream(stream::Stream::router_raw())
+    }
+
     /// The pattern of `kind`.
     pub fn of(kind: SocketType) -> Option<Pattern> {
         Some(match kind {
@@ -409,6 +431,7 @@ impl Pattern {
             SocketType::XPub => Pattern::Pub(pubsub::Pub::new(true)),
             SocketType::Sub => Pattern::Sub(pubsub::Sub::new(false)),
             SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
+            SocketType::Stream => Pattern::Stream(Default::default()),
         })
     }
 
@@ -464,6 +487,10 @@ impl Pattern {
     #[inline(always)]
     pub fn held(&self) -> &[u8] {
         dispatch!(self, p => p.held())
+    }
+    #[inline(always)]
+    pub fn sending(&self, more: bool) -> bool {
+        dispatch!(self, p => p.sending(more))
     }
     pub fn readable(&mut self, io: &mut Io) -> bool {
         dispatch!(self, p => p.readable(io))

@@ -39,9 +39,33 @@ pub(crate) struct Router {
     /// The pipe whose message is being read, after its id frame.
     reading: Option<PipeKey>,
     out: Out,
+    /// Raw peers (STREAM, ROUTER_RAW): every peer gets an automatic id
+    /// (or the one CONNECT_ROUTING_ID gave it) at once.
+    raw: bool,
+    /// STREAM: a send to an unknown or full peer fails, as under
+    /// ROUTER_MANDATORY.
+    mandatory: bool,
 }
 
 impl Router {
+    /// A ROUTER of raw peers (see `raw`), always `mandatory` (STREAM) or
+    /// as ROUTER_MANDATORY says (ROUTER_RAW).
+    pub(super) fn raw(mandatory: bool) -> Self {
+        Router {
+            raw: true,
+            mandatory,
+            ..Default::default()
+        }
+    }
+
+    /// The pipe the message being sent goes to, once its id frame is in.
+    pub(super) fn target(&self) -> Option<PipeKey> {
+        match self.out {
+            Out::To(key) => Some(key),
+            _ => None,
+        }
+    }
+
     fn auto_id(&mut self) -> Vec<u8> {
         loop {
             self.next_auto = self.next_auto.wrapping_add(1);
@@ -56,8 +80,14 @@ impl Router {
     /// Gives `key` its routing id, once its peer's choice is known; whether
     /// it could.
     fn identify(&mut self, io: &mut Io, key: PipeKey) -> bool {
-        let Some(asked) = io.peer_routing_id(key) else {
-            return false;
+        let asked = if self.raw {
+            // A raw peer asks for nothing: known from the start.
+            io.pipes[key].given_id.as_deref().unwrap_or_default()
+        } else {
+            match io.peer_routing_id(key) {
+                Some(asked) => asked,
+                None => return false,
+            }
         };
         let id = if asked.is_empty() {
             self.auto_id()
@@ -127,10 +157,11 @@ impl Behaviour for Router {
             // A routing id with nothing after it routes nothing.
             return Ok(());
         }
+        let mandatory = io.opts.router_mandatory || self.mandatory;
         self.out = match self.by_id.get(id) {
             Some(&key) if io.can_start(key) => Out::To(key),
-            Some(_) if io.opts.router_mandatory => return Err(Fail::WouldBlock),
-            None if io.opts.router_mandatory => return Err(Fail::HostUnreachable),
+            Some(_) if mandatory => return Err(Fail::WouldBlock),
+            None if mandatory => return Err(Fail::HostUnreachable),
             _ => Out::Dropping,
         };
         Ok(())

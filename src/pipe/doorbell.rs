@@ -52,6 +52,10 @@ use std::time::Duration;
 /// makes that cost latency, never liveness.
 pub(crate) const EXPOSED_WAIT: Duration = Duration::from_millis(5);
 
+/// A signal handler ran while the reader slept (EINTR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Interrupted;
+
 /// `sleeping` bit: the reader sleeps on the futex.
 const FUTEX_SLEEPER: u32 = 1;
 /// `sleeping` bit: the reader waits to be notified (a task, an fd).
@@ -505,28 +509,48 @@ impl Doorbell {
         &self,
         timeout: Option<Duration>,
         symmetric: bool,
-        mut check: impl FnMut() -> Option<T>,
+        check: impl FnMut() -> Option<T>,
     ) -> Option<T> {
+        self.sleep_or_signal(timeout, symmetric, check)
+            .ok()
+            .flatten()
+    }
+
+    /// [`sleep_until_with`](Self::sleep_until_with) that tells a signal
+    /// apart: `Err(Interrupted)` when a signal handler ran during the sleep
+    /// and `check` still finds nothing (libzmq's EINTR).
+    pub(crate) fn sleep_or_signal<T>(
+        &self,
+        timeout: Option<Duration>,
+        symmetric: bool,
+        mut check: impl FnMut() -> Option<T>,
+    ) -> Result<Option<T>, Interrupted> {
         let seen = self.words().seq.load(Ordering::Acquire);
         self.set_sleeping(FUTEX_SLEEPER);
         self.sleeper_barrier(symmetric);
         if let Some(found) = check() {
             self.set_sleeping(0);
-            return Some(found);
+            return Ok(Some(found));
         }
         #[cfg(not(loom))]
-        {
+        let signalled = {
             let timeout = if self.exposed() {
                 Some(timeout.map_or(EXPOSED_WAIT, |t| t.min(EXPOSED_WAIT)))
             } else {
                 timeout
             };
-            futex::wait(&self.words().seq, seen, timeout);
-        }
+            futex::wait(&self.words().seq, seen, timeout)
+        };
         #[cfg(loom)]
-        self.bucket.wait(&self.words().seq, seen, timeout);
+        let signalled = {
+            self.bucket.wait(&self.words().seq, seen, timeout);
+            false
+        };
         self.set_sleeping(0);
-        check()
+        match check() {
+            None if signalled => Err(Interrupted),
+            found => Ok(found),
+        }
     }
 }
 
@@ -546,6 +570,23 @@ mod tests {
             None
         );
         assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn a_wake_up_that_brings_nothing_is_not_a_signal() {
+        let bell = Arc::new(Doorbell::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, s) = (bell.clone(), stop.clone());
+        let ringer = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                b.ring();
+                std::thread::yield_now();
+            }
+        });
+        let got = bell.sleep_or_signal(Some(Duration::from_secs(10)), false, || None::<()>);
+        stop.store(true, Ordering::Relaxed);
+        ringer.join().unwrap();
+        assert_eq!(got, Ok(None));
     }
 
     #[test]

@@ -16,7 +16,9 @@ mod imp {
 
     /// Sleeps while `*word == expected`, at most `timeout`. Returns on a wake,
     /// a mismatch, a signal or the timeout: callers re-check their condition.
-    pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+    /// True if a signal handler ran (EINTR): a blocking call of libzmq's
+    /// returns then, so that the program sees what its handler did.
+    pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
         let ts;
         let ts_ptr = match timeout {
             Some(d) => {
@@ -29,17 +31,20 @@ mod imp {
             None => std::ptr::null(),
         };
         // SAFETY: `word` is a live aligned AtomicU32 and `ts_ptr` null or `&ts`,
-        // both outliving the call; the kernel only reads them. Every outcome
-        // (woken, EAGAIN, EINTR, ETIMEDOUT) means "re-check", so it is ignored.
-        unsafe {
+        // both outliving the call; the kernel only reads them.
+        let rc = unsafe {
             libc::syscall(
                 libc::SYS_futex,
                 word.as_ptr(),
                 libc::FUTEX_WAIT,
                 expected,
                 ts_ptr,
-            );
-        }
+            )
+        };
+        // Woken, EAGAIN and ETIMEDOUT all mean "re-check"; only EINTR (a
+        // handler ran: a stop and continue, or a spurious wake-up, is not
+        // one) tells the caller more.
+        rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
     }
 
     /// One entry of `futex_waitv(2)`.

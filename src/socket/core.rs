@@ -122,6 +122,20 @@ impl Core {
     /// Takes a new pipe into the pattern, unless the pattern refuses it
     /// (PAIR has a peer already), in which case the peer sees it closed.
     pub fn attach(&mut self, np: NewPipe) {
+        self.attach_as(np, None);
+    }
+
+    /// CONNECT_ROUTING_ID, for the connection being made: it names that
+    /// connection's peer only, as in libzmq.
+    pub fn take_connect_routing_id(&mut self) -> Option<Box<[u8]>> {
+        let id = self.io.opts.connect_routing_id.take();
+        id.map(Vec::into_boxed_slice)
+    }
+
+    /// [`attach`](Self::attach) a pipe whose peer this socket names
+    /// `given_id` (CONNECT_ROUTING_ID); a pipe that carries on for another
+    /// keeps the name the other had.
+    pub fn attach_as(&mut self, np: NewPipe, given_id: Option<Box<[u8]>>) {
         let NewPipe {
             mut end,
             endpoint,
@@ -148,10 +162,13 @@ impl Core {
         if self.io.opts.conflate {
             end.forbid_spill();
         }
+        let given_id =
+            given_id.or_else(|| replaced.and_then(|k| self.io.pipes[k].given_id.clone()));
         let key = self.io.pipes.insert(Pipe {
             end,
             endpoint,
             broken: false,
+            given_id,
         });
         let probes = matches!(
             self.kind,
@@ -173,7 +190,11 @@ impl Core {
     /// queue there until the connection is up), the I/O thread's end is
     /// returned.
     #[cfg(not(loom))]
-    pub fn io_thread_pipe(&mut self, endpoint: &str) -> crate::pipe::PipeEnd {
+    pub fn io_thread_pipe(
+        &mut self,
+        endpoint: &str,
+        given_id: Option<Box<[u8]>>,
+    ) -> crate::pipe::PipeEnd {
         let desc = self.tcp_desc();
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
@@ -185,11 +206,14 @@ impl Core {
         theirs.set_strong();
         theirs.set_pool_slot(self.shared.pool_slot());
         theirs.limit_message_beyond_ring(crate::transport::ipc::pool::CHUNK_MAX);
-        self.attach(NewPipe {
-            end: ours,
-            endpoint: endpoint.into(),
-            replaces: None,
-        });
+        self.attach_as(
+            NewPipe {
+                end: ours,
+                endpoint: endpoint.into(),
+                replaces: None,
+            },
+            given_id,
+        );
         theirs
     }
 
@@ -373,7 +397,7 @@ impl Core {
             }
             // Pipes written by the I/O thread only (tcp): no membarrier.
             let symmetric = self.io.all_peers_strong();
-            let woke = bell.sleep_until_with(left, symmetric, || {
+            let woke = bell.sleep_or_signal(left, symmetric, || {
                 let done = self.attempt(&mut op);
                 if !matches!(done, Err(Fail::WouldBlock)) {
                     return Some(done);
@@ -383,9 +407,9 @@ impl Core {
                 (symmetric && !self.io.all_peers_strong()).then_some(Err(Fail::WouldBlock))
             });
             match woke {
-                Some(Err(Fail::WouldBlock)) => {}
-                Some(done) => return done,
-                None => {}
+                Ok(Some(Err(Fail::WouldBlock)) | None) => {}
+                Ok(Some(done)) => return done,
+                Err(_) => return Err(Fail::Interrupted),
             }
         }
     }
@@ -590,7 +614,7 @@ impl Core {
         } else {
             self.pattern.commit(&mut self.io, slot, data.len(), more);
         }
-        self.sending = more;
+        self.end_frame(more);
         Ok(())
     }
 
@@ -618,7 +642,18 @@ impl Core {
         } else {
             self.pattern.commit(&mut self.io, slot, len, more);
         }
-        self.sending = more;
+        self.end_frame(more);
+    }
+
+    /// After a frame sent with `more`: whether the message goes on, and
+    /// once it is whole, the pipes the pattern let go of (a STREAM peer
+    /// closed with an empty frame) go at once, not at the next call.
+    #[inline(always)]
+    fn end_frame(&mut self, more: bool) {
+        self.sending = self.pattern.sending(more);
+        if !self.sending {
+            self.reap();
+        }
     }
 
     /// A frame over [`MAX_FRAME`], or one of a message abandoned for such
@@ -833,6 +868,8 @@ impl Core {
                 cnt: o.tcp_keepalive_cnt,
                 intvl: o.tcp_keepalive_intvl,
             },
+            stream_notify: o.stream_notify,
+            raw: self.kind == SocketType::Stream || o.router_raw,
         }
     }
 

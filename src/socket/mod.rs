@@ -4,6 +4,7 @@ mod core;
 mod options;
 #[cfg(not(loom))]
 mod readiness;
+mod routing_options;
 mod security;
 #[cfg(all(not(loom), feature = "async"))]
 mod task;
@@ -253,6 +254,9 @@ impl Socket {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
         match parsed {
+            Endpoint::Inproc(_) if c.kind == SocketType::Stream => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
             Endpoint::Inproc(name) => {
                 let parked = c.ctx.inner.clone().inproc.bind(&name, &c.peer_desc())?;
                 let endpoint: Arc<str> = endpoint.into();
@@ -309,13 +313,18 @@ impl Socket {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
         match parsed {
+            Endpoint::Inproc(_) if c.kind == SocketType::Stream => {
+                return Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
             Endpoint::Inproc(name) => {
                 let end = c.ctx.inner.clone().inproc.connect(&name, &c.peer_desc())?;
-                c.attach(NewPipe {
+                let given_id = c.take_connect_routing_id();
+                let np = NewPipe {
                     end,
                     endpoint: endpoint.into(),
                     replaces: None,
-                });
+                };
+                c.attach_as(np, given_id);
                 c.refresh_fd();
             }
             #[cfg(not(loom))]
@@ -323,7 +332,8 @@ impl Socket {
                 // Only checked here: names are resolved by the connecter.
                 let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.ctx.io(c.id)?;
-                let theirs = c.io_thread_pipe(endpoint);
+                let given_id = c.take_connect_routing_id();
+                let theirs = c.io_thread_pipe(endpoint, given_id);
                 transport::tcp::connect(&io, addr, theirs, c.tcp_desc(), endpoint.to_owned());
             }
             #[cfg(not(loom))]
@@ -334,7 +344,8 @@ impl Socket {
                 // messages queue before the connection is up (as libzmq's
                 // do); when the peer is zeroring, a pipe in shared memory
                 // takes over from it and carries what was queued.
-                let theirs = c.io_thread_pipe(endpoint);
+                let given_id = c.take_connect_routing_id();
+                let theirs = c.io_thread_pipe(endpoint, given_id);
                 io.connect(
                     transport::stream::Target::Ipc(addr),
                     Some(theirs),
@@ -805,14 +816,19 @@ impl Socket {
     }
 
     /// The routing id a ROUTER peer will know this socket by (`ZMQ_ROUTING_ID`,
-    /// the `zmq` crate's `set_identity`): 1 to 255 bytes, not starting with a
-    /// zero byte (those are ROUTER's own). Applies to connections made after.
+    /// the `zmq` crate's `set_identity`): 1 to 255 bytes. Applies to
+    /// connections made after. One starting with a zero byte is taken, as
+    /// libzmq 4.3 takes it, although ROUTER's automatic ids start so: a
+    /// ROUTER that already has a peer of that id refuses the newcomer (or
+    /// hands the id over, with `ROUTER_HANDOVER`), as for any duplicate.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty id or one over 255 bytes.
     #[doc(alias = "set_identity")]
     pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
-        if id.is_empty() || id.len() > 255 || id[0] == 0 {
-            return Err(Error::InvalidArgument(
-                "routing id must be 1..=255 bytes, not starting with 0",
-            ));
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidArgument("routing id must be 1..=255 bytes"));
         }
         self.core()?.io.opts.routing_id = Some(id.to_vec());
         Ok(())

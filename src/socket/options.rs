@@ -67,6 +67,10 @@ pub(crate) struct Options {
     /// on admits (empty: see [`IpcFilters`]).
     #[cfg(not(loom))]
     pub ipc_filters: crate::transport::stream::IpcFilters,
+    /// `ZMQ_STREAM_NOTIFY` (STREAM): empty messages at connect and disconnect.
+    pub stream_notify: bool,
+    /// `ZMQ_ROUTER_RAW`: a ROUTER whose peers are raw byte streams.
+    pub router_raw: bool,
 }
 
 impl Default for Options {
@@ -95,6 +99,8 @@ impl Default for Options {
             security: Security::default(),
             #[cfg(not(loom))]
             ipc_filters: Default::default(),
+            stream_notify: true,
+            router_raw: false,
         }
     }
 }

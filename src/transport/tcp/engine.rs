@@ -68,6 +68,9 @@ enum Proto {
     Idle,
     Handshake(Box<Handshake>),
     Session(Box<Session>),
+    /// A STREAM socket's connection: no ZMTP, each chunk read is a
+    /// message, each frame taken is written as it is.
+    Raw,
 }
 
 /// An ipc connection between zeroring sockets moves to shared memory after
@@ -386,10 +389,13 @@ impl Engine {
         let live = open && !self.ended;
         // Frames to take only while the output has room: with the stream
         // full, the next write readiness is what brings work.
-        let outbound = live
-            && matches!(&self.proto, Proto::Session(s)
-                if self.out.len() - self.out_pos + s.pending_transmit() < OUTBOUND_LIMIT)
-            && self.end.as_mut().is_some_and(|e| e.readable());
+        let pending = self.out.len() - self.out_pos;
+        let outbound =
+            live && match &self.proto {
+                Proto::Session(s) => pending + s.pending_transmit() < OUTBOUND_LIMIT,
+                Proto::Raw => pending < OUTBOUND_LIMIT,
+                _ => false,
+            } && self.end.as_mut().is_some_and(|e| e.readable());
         // A frame waits for the pipe: work once it would fit (below the
         // mark for a message's first frame, and ring room), not before, or
         // the thread would spin until the reader makes room.
@@ -540,6 +546,9 @@ impl Engine {
     }
 
     fn start_handshake(&mut self) {
+        if self.desc.raw {
+            return self.start_raw();
+        }
         self.deadline = self.desc.handshake_ivl.map(|d| Instant::now() + d);
         match Handshake::new(self.handshake_config()) {
             Ok(mut h) => {
@@ -553,6 +562,23 @@ impl Engine {
                 self.emit(id, value);
                 self.lost();
             }
+        }
+    }
+
+    /// A raw connection (STREAM, ROUTER_RAW) is up at once: no greeting, no
+    /// handshake, and (STREAM_NOTIFY) an empty message tells the socket.
+    fn start_raw(&mut self) {
+        self.deadline = None;
+        self.proto = Proto::Raw;
+        self.on_ready(Vec::new());
+        self.notify_raw();
+    }
+
+    /// STREAM_NOTIFY's empty message, at a raw connection's start and end.
+    /// Lost if the socket's pipe is at its mark, as libzmq's would be.
+    fn notify_raw(&mut self) {
+        if let (true, Some(end)) = (self.desc.stream_notify, &mut self.end) {
+            let _ = put(end, &mut self.in_msg_start, &[], &[], false);
         }
     }
 
@@ -714,6 +740,9 @@ impl Engine {
                 self.emit(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32);
             }
             self.emit(monitor::EVENT_DISCONNECTED, fd);
+        }
+        if matches!(self.proto, Proto::Raw) {
+            self.notify_raw();
         }
         self.io_errno = 0;
         self.connecting = false;
@@ -970,6 +999,10 @@ impl Engine {
                 self.proto = Proto::Session(s);
                 self.deliver(now);
             }
+            Proto::Raw => {
+                self.proto = Proto::Raw;
+                self.deliver(now);
+            }
         }
     }
 
@@ -1042,6 +1075,9 @@ impl Engine {
     /// Moves the frames read into the pipe, as far as it takes them; whether
     /// any moved.
     fn deliver(&mut self, now: Instant) -> bool {
+        if matches!(self.proto, Proto::Raw) {
+            return self.deliver_raw();
+        }
         let (Proto::Session(s), Some(end)) = (&mut self.proto, &mut self.end) else {
             return false;
         };
@@ -1111,8 +1147,40 @@ impl Engine {
         moved
     }
 
+    /// [`deliver`](Self::deliver) for a raw connection: what was read is
+    /// one message.
+    fn deliver_raw(&mut self) -> bool {
+        let Some(end) = &mut self.end else {
+            return false;
+        };
+        self.in_blocked = false;
+        let input = &self.in_buf[self.in_pos..self.in_end];
+        if input.is_empty() {
+            return false;
+        }
+        match put(end, &mut self.in_msg_start, &[], input, false) {
+            Ok(true) => {
+                self.in_pos = self.in_end;
+                true
+            }
+            Ok(false) => {
+                end.want_room();
+                self.in_blocked = true;
+                self.in_blocked_room = input.len();
+                false
+            }
+            Err(_) => {
+                self.ended = true;
+                true
+            }
+        }
+    }
+
     /// Takes frames from the pipe into the session's output.
     fn pull_outbound(&mut self) -> bool {
+        if matches!(self.proto, Proto::Raw) {
+            return self.pull_raw();
+        }
         let (Some(end), Proto::Session(s)) = (&mut self.end, &mut self.proto) else {
             return false;
         };
@@ -1145,6 +1213,22 @@ impl Engine {
             moved = true;
         }
         s.transmit_into(&mut self.out);
+        moved
+    }
+
+    /// [`pull_outbound`](Self::pull_outbound) for a raw connection: each
+    /// frame's bytes go out as they are.
+    fn pull_raw(&mut self) -> bool {
+        let Some(end) = &mut self.end else {
+            return false;
+        };
+        let mut moved = false;
+        while self.out.len() - self.out_pos < OUTBOUND_LIMIT {
+            let Ok(Some(rec)) = end.peek() else { break };
+            self.out.extend_from_slice(end.payload(&rec));
+            end.consume(rec);
+            moved = true;
+        }
         moved
     }
 

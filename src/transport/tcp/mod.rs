@@ -59,6 +59,11 @@ pub(crate) struct SocketDesc {
     /// `None` never does.
     pub handshake_ivl: Option<Duration>,
     pub keepalive: Keepalive,
+    /// STREAM_NOTIFY: a STREAM socket's connections say when they come up
+    /// and go, with an empty message.
+    pub stream_notify: bool,
+    /// No ZMTP: bytes in, bytes out (STREAM, ROUTER_RAW).
+    pub raw: bool,
 }
 
 /// Binds a listener for `desc`'s socket; returns the address bound (the
