@@ -631,3 +631,35 @@ fn a_queue_larger_than_the_shared_ring_moves_over_whole() {
     });
     drop(sender.join().unwrap());
 }
+
+/// A named peer stays routable when its connection moves from ZMTP to
+/// shared memory (the connecter's pipe is replaced): the ROUTER connects
+/// or binds, the DEALER names itself.
+#[test]
+fn a_named_peer_stays_routable_across_the_move_to_shared_memory() {
+    for router_binds in [true, false] {
+        let dir = Dir::new(&format!("named-{router_binds}"));
+        let ep = dir.endpoint("s");
+        let ctx = Context::new();
+        let router = socket(&ctx, Router);
+        router.set_router_mandatory(true).unwrap();
+        let dealer = socket(&ctx, Dealer);
+        dealer.set_routing_id(b"abc").unwrap();
+        if router_binds {
+            router.bind(&ep).unwrap();
+            dealer.connect(&ep).unwrap();
+        } else {
+            dealer.bind(&ep).unwrap();
+            router.connect(&ep).unwrap();
+        }
+        for i in 0..50 {
+            dealer.send(format!("q{i}"), 0).unwrap();
+            let m = router.recv_multipart(0).unwrap();
+            assert_eq!(m[0], b"abc", "router binds: {router_binds}");
+            router
+                .send_multipart([&b"abc"[..], format!("r{i}").as_bytes()], 0)
+                .unwrap();
+            assert_eq!(dealer.recv_bytes(0).unwrap(), format!("r{i}").as_bytes());
+        }
+    }
+}
