@@ -10,7 +10,7 @@
 //!    counts that only grow; a position's slot in the region is
 //!    `pos & (capacity - 1)`. Every position is a multiple of 8.
 //! 2. A record is an 8-byte header word (payload length in the low 32 bits,
-//!    flags in the high 32, [`LIVE`] always among them, so a header is never
+//!    flags in the high 32, `LIVE` always among them, so a header is never
 //!    zero) and the payload padded to 8. A record never crosses the end of
 //!    the region: where it would, the producer fills the rest with a
 //!    [`PADDING`] record and starts again at offset 0, so every payload is
@@ -18,7 +18,7 @@
 //! 3. A message is its records up to the first without [`MORE`]. A message
 //!    starts on a [`LINE`] boundary: after a message's last record both
 //!    sides round their position up to the next line, unless that record
-//!    is marked [`PACKED`] (the producer packs messages while the consumer
+//!    is marked `PACKED` (the producer packs messages while the consumer
 //!    is far behind, when capacity matters more than who holds which line;
 //!    it then zeroes the word where the next message starts, in the line
 //!    it is writing, before it publishes).
