@@ -77,6 +77,11 @@ pub enum Error {
     /// An operating-system error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A libzmq errno zeroring has no case of its own for: the `zmq`
+    /// crate's `Error::ENOMEM`, `Error::EINTR` and the like (see
+    /// [`Error::from_raw`]).
+    #[error("{}", self.message())]
+    Errno(i32),
 }
 
 /// Shorthand for `Result<T, zeroring::Error>`.

@@ -632,9 +632,11 @@ impl Socket {
         Ok(self.core()?.rcvmore)
     }
 
-    /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`).
-    pub fn get_last_endpoint(&self) -> Result<String> {
-        Ok(self.core()?.last_endpoint.clone())
+    /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`). The
+    /// inner `Result` is the `zmq` crate's (`Err` for bytes that are not
+    /// UTF-8); zeroring's endpoints always are, so it is always `Ok`.
+    pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(self.core()?.last_endpoint.clone()))
     }
 
     int_option!(

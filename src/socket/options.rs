@@ -66,6 +66,8 @@ pub(crate) struct Options {
     /// `ZMQ_IPC_FILTER_UID`/`GID`/`PID`: who an ipc listener bound from now
     /// on admits (empty: see [`IpcFilters`]).
     pub ipc_filters: crate::transport::stream::IpcFilters,
+    /// Options a `zmq`-crate program sets that zeroring only keeps.
+    pub stored: crate::compat::StoredOptions,
 }
 
 impl Default for Options {
@@ -93,6 +95,7 @@ impl Default for Options {
             tcp_keepalive_intvl: -1,
             security: Security::default(),
             ipc_filters: Default::default(),
+            stored: Default::default(),
         }
     }
 }
