@@ -26,6 +26,10 @@ pub enum SocketType {
     XPub,
     /// Subscriber that sends subscriptions as messages.
     XSub,
+    /// Raw tcp peers (`ZMQ_STREAM`). Named so that `zmq`-crate code
+    /// builds; creating one fails with [`Error::NotSupported`](crate::Error::NotSupported) until
+    /// the socket is provided.
+    Stream,
 }
 
 impl SocketType {
@@ -43,6 +47,7 @@ impl SocketType {
             SocketType::Push => "PUSH",
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
+            SocketType::Stream => "STREAM",
         }
     }
 

@@ -128,6 +128,12 @@ impl Error {
     }
 }
 
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
 impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
         self.to_raw() == other.to_raw()

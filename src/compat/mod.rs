@@ -32,6 +32,7 @@ impl SocketType {
     pub const PUSH: SocketType = SocketType::Push;
     pub const XPUB: SocketType = SocketType::XPub;
     pub const XSUB: SocketType = SocketType::XSub;
+    pub const STREAM: SocketType = SocketType::Stream;
 }
 
 /// The `zmq` crate's socket-type constants, for `zmq::PUSH` and the like.
@@ -49,6 +50,7 @@ pub mod socket_types {
     pub const PUSH: SocketType = SocketType::Push;
     pub const XPUB: SocketType = SocketType::XPub;
     pub const XSUB: SocketType = SocketType::XSub;
+    pub const STREAM: SocketType = SocketType::Stream;
 }
 
 /// The security mechanism of a socket, with the `zmq` crate's names.

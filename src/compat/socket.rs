@@ -2,7 +2,7 @@
 //! receives, `recv_string`, the `is_*` and `_identity` names, `poll`, and
 //! the options zeroring keeps but does not act on.
 
-use super::{Mechanism, Message};
+use super::Message;
 use crate::error::{Error, Result};
 #[cfg(not(loom))]
 use crate::PollEvents;
@@ -158,21 +158,6 @@ impl Socket {
         is_router_handover => get_router_handover,
     }
 
-    /// The security mechanism the socket's connections use.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WrongState`] while a frame or loan of the socket is alive.
-    pub fn get_mechanism(&self) -> Result<Mechanism> {
-        let plain =
-            self.get_plain_server()? || !self.get_plain_username()?.unwrap_or_default().is_empty();
-        Ok(if plain {
-            Mechanism::ZMQ_PLAIN
-        } else {
-            Mechanism::ZMQ_NULL
-        })
-    }
-
     stored_option!(affinity, u64, set_affinity, get_affinity, "ZMQ_AFFINITY");
     stored_option!(rate, i32, set_rate, get_rate, "ZMQ_RATE");
     stored_option!(
@@ -254,5 +239,45 @@ impl Socket {
     pub fn is_curve_server(&self) -> Result<bool> {
         self.core()?;
         Ok(false)
+    }
+}
+
+/// Sockets given away by [`Socket::into_raw`], by handle, until
+/// [`Socket::from_raw`] takes them back.
+static RAW: std::sync::Mutex<Vec<(usize, Socket)>> = std::sync::Mutex::new(Vec::new());
+
+impl Socket {
+    /// An opaque handle for this socket, the one [`into_raw`](Self::into_raw)
+    /// returns (the `zmq` crate's; not a libzmq socket: C code cannot use it).
+    pub fn as_mut_ptr(&mut self) -> *mut std::ffi::c_void {
+        std::sync::Arc::as_ptr(self.shared()).cast_mut().cast()
+    }
+
+    /// Gives the socket up for an opaque handle; [`from_raw`](Self::from_raw)
+    /// takes it back (until then the socket stays open).
+    pub fn into_raw(mut self) -> *mut std::ffi::c_void {
+        let handle = self.as_mut_ptr();
+        RAW.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((handle as usize, self));
+        handle
+    }
+
+    /// The socket [`into_raw`](Self::into_raw) gave up for `handle`.
+    ///
+    /// # Safety
+    ///
+    /// `handle` must come from `into_raw` and not have been taken back yet,
+    /// as with the `zmq` crate. zeroring checks it: any other handle aborts
+    /// the process with a message, rather than making a socket of nothing.
+    pub unsafe fn from_raw(handle: *mut std::ffi::c_void) -> Socket {
+        let mut raw = RAW.lock().unwrap_or_else(|e| e.into_inner());
+        match raw.iter().position(|(h, _)| *h == handle as usize) {
+            Some(i) => raw.swap_remove(i).1,
+            None => {
+                eprintln!("zeroring: Socket::from_raw of a handle into_raw did not give");
+                std::process::abort()
+            }
+        }
     }
 }

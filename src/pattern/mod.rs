@@ -409,6 +409,7 @@ impl Pattern {
             SocketType::XPub => Pattern::Pub(pubsub::Pub::new(true)),
             SocketType::Sub => Pattern::Sub(pubsub::Sub::new(false)),
             SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
+            SocketType::Stream => return None,
         })
     }
 

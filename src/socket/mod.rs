@@ -843,9 +843,10 @@ impl Socket {
             .map_err(|_| Error::InvalidArgument("UNSUBSCRIBE on a socket that does not subscribe"))
     }
 
-    /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new subscriber.
-    pub fn set_xpub_welcome_msg(&self, msg: Option<&[u8]>) -> Result<()> {
-        self.core()?.io.opts.xpub_welcome_msg = msg.map(<[u8]>::to_vec);
+    /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new
+    /// subscriber; text or bytes (`None::<&str>` for none).
+    pub fn set_xpub_welcome_msg<T: AsRef<[u8]>>(&self, msg: Option<T>) -> Result<()> {
+        self.core()?.io.opts.xpub_welcome_msg = msg.map(|m| m.as_ref().to_vec());
         Ok(())
     }
 

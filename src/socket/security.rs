@@ -160,6 +160,17 @@ impl Socket {
         Ok(())
     }
 
+    /// The security mechanism of connections made from now on
+    /// (`ZMQ_MECHANISM`): PLAIN once a PLAIN option is set, NULL again
+    /// when a credential is set to `None`, as libzmq.
+    pub fn get_mechanism(&self) -> Result<crate::Mechanism> {
+        Ok(if self.core()?.opts.security.plain {
+            crate::Mechanism::ZMQ_PLAIN
+        } else {
+            crate::Mechanism::ZMQ_NULL
+        })
+    }
+
     /// The domain set with [`set_zap_domain`](Self::set_zap_domain).
     pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.zap_domain.to_string()))
