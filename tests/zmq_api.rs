@@ -14,11 +14,17 @@ fn an_expired_timeout_is_eagain_to_zmq_code_and_timed_out_to_ours() {
     // How zmq-crate programs catch it ...
     assert_eq!(e, zmq::Error::EAGAIN);
     assert_eq!(e.to_raw(), libc::EAGAIN);
-    assert_eq!(std::io::Error::from(e).kind(), std::io::ErrorKind::WouldBlock);
+    assert_eq!(
+        std::io::Error::from(e).kind(),
+        std::io::ErrorKind::WouldBlock
+    );
     // ... and zeroring's own API still tells a timeout from DONTWAIT.
     let e = pull.recv_bytes(0).unwrap_err();
     assert!(matches!(e, zmq::Error::TimedOut), "{e}");
-    assert!(matches!(pull.recv_bytes(zmq::DONTWAIT), Err(zmq::Error::WouldBlock)));
+    assert!(matches!(
+        pull.recv_bytes(zmq::DONTWAIT),
+        Err(zmq::Error::WouldBlock)
+    ));
     assert_ne!(e, zmq::Error::ETERM);
 }
 
@@ -66,31 +72,45 @@ fn set_identity_names_a_peer_to_a_router_and_proxy_takes_two_sockets() {
     assert_eq!(client.recv_string(0).unwrap().unwrap(), "pong");
     drop((worker, client));
     ctx.shutdown();
-    assert_eq!(bounded(move || proxy.join().unwrap()).unwrap_err(), zmq::Error::ETERM);
+    assert_eq!(
+        bounded(move || proxy.join().unwrap()).unwrap_err(),
+        zmq::Error::ETERM
+    );
 }
 
 #[test]
 fn monitor_events_read_as_the_zmq_crates_socket_events() {
     let ctx = zmq::Context::new();
     let server = socket(&ctx, zmq::REP);
-    server.monitor("inproc://zmq-api-mon", zmq::SocketEvent::ALL as i32).unwrap();
+    server
+        .monitor("inproc://zmq-api-mon", zmq::SocketEvent::ALL as i32)
+        .unwrap();
     let events = socket(&ctx, zmq::PAIR);
     events.connect("inproc://zmq-api-mon").unwrap();
     server.bind("tcp://127.0.0.1:0").unwrap();
     let msg = events.recv_msg(0).unwrap();
     let id = u16::from_ne_bytes([msg[0], msg[1]]);
     assert_eq!(zmq::SocketEvent::from_raw(id), zmq::SocketEvent::LISTENING);
-    assert_eq!(events.recv_string(0).unwrap(), server.get_last_endpoint().unwrap());
+    assert_eq!(
+        events.recv_string(0).unwrap(),
+        server.get_last_endpoint().unwrap()
+    );
 }
 
 #[test]
 fn errnos_and_versions_as_the_zmq_crate_reports_them() {
     assert_eq!(zmq::Error::from_raw(libc::EINTR), zmq::Error::EINTR);
     assert_eq!(zmq::Error::from_raw(12345).to_raw(), 12345);
-    assert_eq!(zmq::Error::EFSM.message(), "Operation cannot be accomplished in current state");
+    assert_eq!(
+        zmq::Error::EFSM.message(),
+        "Operation cannot be accomplished in current state"
+    );
     assert_eq!(zmq::version().0, 4);
     assert_eq!(zmq::has("ipc"), Some(true));
     assert_eq!(zmq::has("curve"), Some(false));
     let ctx = zmq::Context::new();
-    assert!(matches!(ctx.socket(zmq::STREAM), Err(zmq::Error::NotSupported)));
+    assert!(matches!(
+        ctx.socket(zmq::STREAM),
+        Err(zmq::Error::NotSupported)
+    ));
 }

@@ -1,7 +1,5 @@
 //! The `zmq` crate's examples on libzmq: `ZMQ_EXAMPLE=NAME` runs one.
 
-#![allow(clippy::all)]
-
 include!(concat!(env!("OUT_DIR"), "/examples.rs"));
 
 fn main() {
