@@ -62,7 +62,8 @@ pub mod zmtp;
 pub use async_socket::AsyncSocket;
 pub use compat::socket_types::*;
 pub use compat::{
-    has, version, z85_decode, z85_encode, DecodeError, EncodeError, Mechanism, Message, SocketEvent,
+    has, version, z85_decode, z85_encode, CurveKeyPair, DecodeError, EncodeError, Mechanism,
+    Message, SocketEvent,
 };
 pub use context::Context;
 pub use error::{Error, Result};

@@ -8,11 +8,13 @@
 mod errno;
 mod message;
 mod socket;
+mod unsupported;
 
 pub(crate) use socket::StoredOptions;
 mod z85;
 
 pub use message::Message;
+pub use unsupported::CurveKeyPair;
 pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};
 
 use crate::SocketType;

@@ -3,7 +3,7 @@
 //! the options zeroring keeps but does not act on.
 
 use super::Message;
-use crate::error::{Error, Result};
+use crate::error::Result;
 #[cfg(not(loom))]
 use crate::PollEvents;
 use crate::Socket;
@@ -48,7 +48,7 @@ macro_rules! stored_option {
         ///
         /// # Errors
         ///
-        /// [`Error::WrongState`] while a frame or loan of the socket is alive.
+        /// [`Error::WrongState`](crate::Error::WrongState) while a frame or loan of the socket is alive.
         pub fn $set(&self, value: $ty) -> Result<()> {
             self.core()?.opts.stored.$field = value;
             Ok(())
@@ -57,7 +57,7 @@ macro_rules! stored_option {
         ///
         /// # Errors
         ///
-        /// [`Error::WrongState`] while a frame or loan of the socket is alive.
+        /// [`Error::WrongState`](crate::Error::WrongState) while a frame or loan of the socket is alive.
         pub fn $get(&self) -> Result<$ty> {
             Ok(self.core()?.opts.stored.$field)
         }
@@ -184,7 +184,7 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::WrongState`] while a frame or loan of the socket is alive.
+    /// [`Error::WrongState`](crate::Error::WrongState) while a frame or loan of the socket is alive.
     pub fn set_socks_proxy(&self, proxy: Option<&str>) -> Result<()> {
         self.core()?.opts.stored.socks_proxy = proxy.unwrap_or_default().to_owned();
         Ok(())
@@ -194,7 +194,7 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::WrongState`] while a frame or loan of the socket is alive.
+    /// [`Error::WrongState`](crate::Error::WrongState) while a frame or loan of the socket is alive.
     pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.stored.socks_proxy.clone()))
     }
@@ -220,25 +220,6 @@ impl Socket {
     #[cfg(not(loom))]
     pub fn poll(&self, events: PollEvents, timeout_ms: i64) -> Result<i32> {
         crate::poll(&mut [self.as_poll_item(events)], timeout_ms)
-    }
-
-    /// CURVE is not provided: [`Error::NotSupported`] (see README).
-    ///
-    /// # Errors
-    ///
-    /// Always [`Error::NotSupported`].
-    pub fn set_curve_server(&self, _on: bool) -> Result<()> {
-        Err(Error::NotSupported)
-    }
-
-    /// Whether the socket is a CURVE server: never, CURVE is not provided.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WrongState`] while a frame or loan of the socket is alive.
-    pub fn is_curve_server(&self) -> Result<bool> {
-        self.core()?;
-        Ok(false)
     }
 }
 
