@@ -293,7 +293,7 @@ fn check(items: &mut [PollItem<'_>], fds: &mut [libc::pollfd]) -> Result<i32> {
 /// in each item's `revents`, like `zmq::poll`.
 ///
 /// ```
-/// use zeroring::{poll, Context, PollItem, SocketType, IN};
+/// use zeroring::{poll, Context, PollItem, SocketType, POLLIN};
 /// let ctx = Context::new();
 /// let a = ctx.socket(SocketType::Pull).unwrap();
 /// let b = ctx.socket(SocketType::Pull).unwrap();
