@@ -274,3 +274,38 @@ fn rtreq_rtdealer_asyncsrv_msgsend_run_to_their_end() {
         }
     }
 }
+
+#[test]
+fn helloworld_client_and_mtserver_over_tcp() {
+    let (ours, theirs) = both(|lib| {
+        let _server = Running::start(lib, "mtserver", &[]);
+        Running::start(lib, "helloworld_client", &[]).finish(LIMIT)
+    });
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn rrclient_rrworker_through_msgqueue_over_tcp() {
+    let (ours, theirs) = both(|lib| {
+        let _queue = Running::start(lib, "msgqueue", &[]);
+        let worker = Running::start(lib, "rrworker", &[]);
+        let client = Running::start(lib, "rrclient", &[]).finish(LIMIT);
+        client + &worker.stop()
+    });
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn taskvent_taskwork2_tasksink2_end_with_the_kill_signal() {
+    let (ours, theirs) = both(|lib| {
+        let sink = Running::start(lib, "tasksink2", &[]);
+        let worker = Running::start(lib, "taskwork2", &[]);
+        let mut vent = Running::start(lib, "taskvent", &[]);
+        vent.input("\n");
+        let vent = vent.finish(LIMIT);
+        let sink = sink.finish(LIMIT);
+        // The worker ends on the sink's KILL.
+        shape(&(vent + &sink + &worker.finish(LIMIT)))
+    });
+    assert_eq!(ours, theirs);
+}
