@@ -26,6 +26,11 @@
 //! # Ok::<(), zeroring::Error>(())
 //! ```
 //!
+//! A program written for the `zmq` crate (0.10) builds with
+//! `use zeroring as zmq;`: its names (`zmq::PUSH`, `Message`,
+//! `recv_string`, `Error::EAGAIN` ...) are zeroring's too (README's porting
+//! section says what still differs).
+//!
 //! The layers, bottom up: [`ring`] (the SPSC frame ring), the doorbell that
 //! sleeps without losing a wake-up, pipes (two rings and a control block),
 //! patterns (load-balance, fair-queue), transports, and the [`Socket`] API.
