@@ -60,7 +60,7 @@ fn main() -> zeroring::Result<()> {
     let ctx = Context::new();
     let publ = ctx.socket(SocketType::XPub)?;
     publ.bind(&endpoint)?;
-    let endpoint = publ.get_last_endpoint()?;
+    let endpoint = publ.get_last_endpoint()?.expect("UTF-8");
     let mut subs = Vec::new();
     for topic in TOPICS {
         let sub = ctx.socket(SocketType::Sub)?;

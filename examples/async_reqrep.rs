@@ -47,7 +47,7 @@ fn main() -> zeroring::Result<()> {
     let req = ctx.socket(SocketType::Req)?;
     req.bind(&endpoint)?;
     let rep = ctx.socket(SocketType::Rep)?;
-    rep.connect(&req.get_last_endpoint()?)?;
+    rep.connect(&req.get_last_endpoint()?.expect("UTF-8"))?;
     let (req, rep) = (AsyncSocket::new(req)?, AsyncSocket::new(rep)?);
 
     // One thread for both tasks, as gevent's one OS thread for its greenlets.

@@ -98,7 +98,7 @@ fn server_with(ctx: &Context, handshake_ivl: i32) -> (Socket, Socket, String) {
     mon.set_rcvtimeo(100).expect("rcvtimeo");
     mon.connect("inproc://attack-mon").expect("connect");
     pull.bind("tcp://127.0.0.1:0").expect("bind");
-    let endpoint = pull.get_last_endpoint().expect("endpoint");
+    let endpoint = pull.get_last_endpoint().expect("endpoint").expect("UTF-8");
     (pull, mon, endpoint)
 }
 

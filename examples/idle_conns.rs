@@ -82,7 +82,7 @@ fn main() {
     monitor.connect("inproc://idle-monitor").unwrap();
     let counted = count_events(monitor, count);
     router.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = router.get_last_endpoint().unwrap();
+    let endpoint = router.get_last_endpoint().unwrap().unwrap();
     let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
     let serving = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let server = {

@@ -1,6 +1,6 @@
 //! Message queue broker (zguide chapter 2, `msgqueue`): `rrbroker` with its
-//! loop replaced by the built-in proxy, `zeroring::proxy(&frontend, &backend,
-//! None)`, between a ROUTER frontend for clients and a DEALER backend for
+//! loop replaced by the built-in proxy, `zeroring::proxy(&frontend, &backend)`,
+//! between a ROUTER frontend for clients and a DEALER backend for
 //! workers.
 //!
 //! `cargo run --example msgqueue -- [FRONTEND] [BACKEND]` binds FRONTEND
@@ -28,7 +28,7 @@ pub fn msgqueue(ctx: &Context, frontend: &str, backend: &str) -> zeroring::Resul
     router.bind(frontend)?;
     let dealer = ctx.socket(SocketType::Dealer)?;
     dealer.bind(backend)?;
-    zeroring::proxy(&router, &dealer, None)
+    zeroring::proxy(&router, &dealer)
 }
 
 /// The proxy, three clients and two workers, as threads of one process.

@@ -39,7 +39,7 @@ fn inproc() -> zeroring::Result<()> {
     let responder = ctx.socket(SocketType::Rep)?;
     responder.connect("inproc://backend")?;
     let threads = [
-        thread::spawn(move || zeroring::proxy(&frontend, &backend, None)),
+        thread::spawn(move || zeroring::proxy(&frontend, &backend)),
         thread::spawn(move || loop {
             responder.recv_bytes(0)?;
             responder.send("World", 0)?;

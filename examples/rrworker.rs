@@ -35,7 +35,7 @@ fn inproc() -> zeroring::Result<()> {
     let backend = ctx.socket(SocketType::Dealer)?;
     backend.bind("inproc://backend")?;
     let threads = [
-        thread::spawn(move || zeroring::proxy(&frontend, &backend, None)),
+        thread::spawn(move || zeroring::proxy(&frontend, &backend)),
         thread::spawn({
             let ctx = ctx.clone();
             move || worker(&ctx, "inproc://backend")

@@ -102,7 +102,7 @@ impl Context {
     /// ```
     /// let ctx = zeroring::Context::new();
     /// ctx.set_io_threads(2).unwrap();
-    /// assert_eq!(ctx.get_io_threads(), 2);
+    /// assert_eq!(ctx.get_io_threads().unwrap(), 2);
     /// ```
     #[cfg(not(loom))]
     pub fn set_io_threads(&self, n: i32) -> Result<()> {
@@ -118,11 +118,16 @@ impl Context {
         Ok(())
     }
 
-    /// The number of I/O threads (`ZMQ_IO_THREADS`).
+    /// The number of I/O threads (`ZMQ_IO_THREADS`). A `Result`, as the
+    /// `zmq` crate's, though it never fails.
+    ///
+    /// # Errors
+    ///
+    /// None.
     #[cfg(not(loom))]
-    pub fn get_io_threads(&self) -> i32 {
+    pub fn get_io_threads(&self) -> Result<i32> {
         let pool = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
-        pool.wanted.max(1) as i32
+        Ok(pool.wanted.max(1) as i32)
     }
 
     /// The I/O thread that carries socket `socket_id`'s connections; the
@@ -184,7 +189,8 @@ mod tests {
         pull.set_rcvtimeo(20_000).unwrap();
         pull.bind("tcp://127.0.0.1:0").unwrap();
         let push = ctx.socket(SocketType::Push).unwrap();
-        push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
         push.send("up", 0).unwrap();
         assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
 

@@ -1,6 +1,9 @@
 //! The one error type of zeroring.
 
-/// What went wrong; each case maps to the errno a libzmq user knows.
+/// What went wrong; each case maps to the errno a libzmq user knows
+/// ([`to_raw`](Error::to_raw)). The cases that are just an errno print
+/// libzmq's text for it, and `Debug` prints what `Display` does, as the
+/// `zmq` crate's `Error`.
 ///
 /// ```
 /// use zeroring::{Context, Error, SocketType, DONTWAIT};
@@ -9,11 +12,11 @@
 /// // No peer yet: a non-blocking send would block.
 /// assert!(matches!(push.send("hi", DONTWAIT), Err(Error::WouldBlock)));
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The operation would block and `DONTWAIT` (or a zero timeout) was given (EAGAIN).
-    #[error("resource temporarily unavailable: the operation would block")]
+    #[error("Resource temporarily unavailable")]
     WouldBlock,
     /// `SNDTIMEO`/`RCVTIMEO` expired before the operation could complete.
     #[error("operation timed out")]
@@ -26,7 +29,7 @@ pub enum Error {
     #[error("interrupted by a signal")]
     Interrupted,
     /// The context was shut down (ETERM).
-    #[error("context was terminated")]
+    #[error("Context was terminated")]
     Terminated,
     /// An I/O thread of the context died (a bug in zeroring; its panic
     /// message says where), so the context no longer works: every call on
@@ -61,13 +64,13 @@ pub enum Error {
         peer: &'static str,
     },
     /// The operation is not valid in the socket's current state (EFSM).
-    #[error("operation cannot be accomplished in current state")]
+    #[error("Operation cannot be accomplished in current state")]
     WrongState,
     /// A ROUTER with `ROUTER_MANDATORY` was asked to route to an unknown peer (EHOSTUNREACH).
     #[error("host unreachable: no peer with that routing id")]
     HostUnreachable,
     /// The socket type does not support the operation (ENOTSUP).
-    #[error("operation not supported by this socket type")]
+    #[error("Operation not supported")]
     NotSupported,
     /// An argument or option value is out of range (EINVAL).
     #[error("invalid argument: {0}")]
@@ -84,6 +87,11 @@ pub enum Error {
     /// An operating-system error.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A libzmq errno zeroring has no case of its own for: the `zmq`
+    /// crate's `Error::ENOMEM`, `Error::EINTR` and the like (see
+    /// [`Error::from_raw`]).
+    #[error("{}", self.message())]
+    Errno(i32),
 }
 
 /// Shorthand for `Result<T, zeroring::Error>`.

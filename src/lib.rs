@@ -26,6 +26,11 @@
 //! # Ok::<(), zeroring::Error>(())
 //! ```
 //!
+//! A program written for the `zmq` crate (0.10) builds with
+//! `use zeroring as zmq;`: its names (`zmq::PUSH`, `Message`,
+//! `recv_string`, `Error::EAGAIN` ...) are zeroring's too (README's porting
+//! section says what still differs).
+//!
 //! The layers, bottom up: [`ring`] (the SPSC frame ring), the doorbell that
 //! sleeps without losing a wake-up, pipes (two rings and a control block),
 //! patterns (load-balance, fair-queue), transports, and the [`Socket`] API.
@@ -36,6 +41,7 @@
 mod async_socket;
 #[cfg(not(loom))]
 mod bridge;
+mod compat;
 mod context;
 mod copy;
 mod error;
@@ -59,6 +65,11 @@ pub mod zmtp;
 
 #[cfg(all(not(loom), feature = "async"))]
 pub use async_socket::AsyncSocket;
+pub use compat::socket_types::*;
+pub use compat::{
+    has, version, z85_decode, z85_encode, CurveKeyPair, DecodeError, EncodeError, Mechanism,
+    Message, SocketEvent,
+};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
@@ -66,9 +77,11 @@ pub use pipe::ledger;
 pub use pipe::ring;
 pub use pipe::Doorbell;
 #[cfg(not(loom))]
-pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
+pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]
-pub use proxy::{proxy, proxy_steerable, ProxyStats};
+pub use proxy::{
+    proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture, ProxyStats,
+};
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
 pub use zmtp::PlainCredentials;

@@ -33,7 +33,7 @@
 //! server.bind("tcp://127.0.0.1:0")?;
 //! let ev = MonitorEvent::recv(&events, 0)?;
 //! assert_eq!(ev.event, Event::Listening);
-//! assert_eq!(ev.endpoint, server.get_last_endpoint()?);
+//! assert_eq!(Ok(ev.endpoint), server.get_last_endpoint()?);
 //!
 //! server.monitor_stop()?;
 //! assert_eq!(MonitorEvent::recv(&events, 0)?.event, Event::MonitorStopped);

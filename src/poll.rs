@@ -13,13 +13,97 @@ use crate::Socket;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+// The raw bits, as `zmq_pollitem_t` carries them.
+const IN: i16 = 1;
+const OUT: i16 = 2;
+const ERR: i16 = 4;
+
+/// A set of poll events, as the `zmq` crate's `PollEvents` (`ZMQ_POLLIN`,
+/// `ZMQ_POLLOUT`, `ZMQ_POLLERR`, combined with `|`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PollEvents(i16);
+
+impl PollEvents {
+    /// A message can be received (`ZMQ_POLLIN`).
+    pub const POLLIN: PollEvents = PollEvents(IN);
+    /// A message can be sent (`ZMQ_POLLOUT`).
+    pub const POLLOUT: PollEvents = PollEvents(OUT);
+    /// An error condition on a plain descriptor (`ZMQ_POLLERR`).
+    pub const POLLERR: PollEvents = PollEvents(ERR);
+
+    /// No event.
+    pub const fn empty() -> Self {
+        PollEvents(0)
+    }
+    /// The raw `zmq_pollitem_t` bits.
+    pub const fn bits(self) -> i16 {
+        self.0
+    }
+    /// The events among `bits`; unknown bits are dropped.
+    pub const fn from_bits_truncate(bits: i16) -> Self {
+        PollEvents(bits & (IN | OUT | ERR))
+    }
+    /// Whether every event of `other` is in `self`.
+    pub const fn contains(self, other: PollEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Whether any event of `other` is in `self`.
+    pub const fn intersects(self, other: PollEvents) -> bool {
+        self.0 & other.0 != 0
+    }
+    /// Whether there is no event.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::fmt::Debug for PollEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = [(IN, "POLLIN"), (OUT, "POLLOUT"), (ERR, "POLLERR")];
+        let set: Vec<_> = names
+            .iter()
+            .filter(|(b, _)| self.0 & b != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        write!(
+            f,
+            "PollEvents({})",
+            if set.is_empty() {
+                "empty".to_owned()
+            } else {
+                set.join(" | ")
+            }
+        )
+    }
+}
+
+impl std::ops::BitOr for PollEvents {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        PollEvents(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for PollEvents {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl std::ops::BitAnd for PollEvents {
+    type Output = Self;
+    fn bitand(self, rhs: Self) -> Self {
+        PollEvents(self.0 & rhs.0)
+    }
+}
+
 /// Poll for readability: a message can be received (`ZMQ_POLLIN`).
-pub const POLLIN: i16 = 1;
+pub const POLLIN: PollEvents = PollEvents::POLLIN;
 /// Poll for writability: a message can be sent (`ZMQ_POLLOUT`).
-pub const POLLOUT: i16 = 2;
+pub const POLLOUT: PollEvents = PollEvents::POLLOUT;
 /// An error condition on a plain descriptor (`ZMQ_POLLERR`): reported in
 /// `revents` whatever `events` asked, never for a socket.
-pub const POLLERR: i16 = 4;
+pub const POLLERR: PollEvents = PollEvents::POLLERR;
 
 #[derive(Debug, Clone, Copy)]
 enum Target<'a> {
@@ -38,10 +122,10 @@ pub struct PollItem<'a> {
 
 impl<'a> PollItem<'a> {
     /// Waits for `events` ([`POLLIN`], [`POLLOUT`], or both) on `socket`.
-    pub fn new(socket: &'a Socket, events: i16) -> Self {
+    pub fn new(socket: &'a Socket, events: PollEvents) -> Self {
         Self {
             target: Target::Socket(socket),
-            events,
+            events: events.0,
             revents: 0,
         }
     }
@@ -50,40 +134,52 @@ impl<'a> PollItem<'a> {
     /// [`POLLIN`]/[`POLLOUT`] mean readable/writable as `poll(2)` says, and
     /// [`POLLERR`] is reported for an error or hang-up. A descriptor that
     /// is not open is reported with [`POLLERR`], not as a failure.
-    pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'static> {
+    pub fn from_fd(fd: RawFd, events: PollEvents) -> PollItem<'static> {
         PollItem {
             target: Target::Fd(fd),
-            events,
+            events: events.0,
             revents: 0,
         }
     }
     /// The events that happened in the last [`poll`].
-    pub fn get_revents(&self) -> i16 {
-        self.revents
+    pub fn get_revents(&self) -> PollEvents {
+        PollEvents(self.revents)
+    }
+    /// Changes the events to wait for.
+    pub fn set_events(&mut self, events: PollEvents) {
+        self.events = events.0;
+    }
+    /// Whether the item is `socket`.
+    pub fn has_socket(&self, socket: &Socket) -> bool {
+        matches!(self.target, Target::Socket(s) if std::ptr::eq(s, socket))
+    }
+    /// Whether the item is the plain descriptor `fd`.
+    pub fn has_fd(&self, fd: RawFd) -> bool {
+        matches!(self.target, Target::Fd(f) if f == fd)
     }
     /// Whether the last [`poll`] found the item readable.
     pub fn is_readable(&self) -> bool {
-        self.revents & POLLIN != 0
+        self.revents & IN != 0
     }
     /// Whether the last [`poll`] found the item writable.
     pub fn is_writable(&self) -> bool {
-        self.revents & POLLOUT != 0
+        self.revents & OUT != 0
     }
     /// Whether the last [`poll`] found an error on the descriptor.
     pub fn is_error(&self) -> bool {
-        self.revents & POLLERR != 0
+        self.revents & ERR != 0
     }
 }
 
 impl Socket {
     /// A [`PollItem`] for this socket (the `zmq` crate's `as_poll_item`).
-    pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
+    pub fn as_poll_item(&self, events: PollEvents) -> PollItem<'_> {
         PollItem::new(self, events)
     }
 
     /// The events ready now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
-    pub fn get_events(&self) -> Result<i16> {
-        let mut events = 0;
+    pub fn get_events(&self) -> Result<PollEvents> {
+        let mut events = PollEvents::empty();
         if self.readable()? {
             events |= POLLIN;
         }
@@ -97,10 +193,10 @@ impl Socket {
 /// `poll(2)` interest for an item's events.
 fn sys_events(events: i16) -> i16 {
     let mut sys = 0;
-    if events & POLLIN != 0 {
+    if events & IN != 0 {
         sys |= libc::POLLIN;
     }
-    if events & POLLOUT != 0 {
+    if events & OUT != 0 {
         sys |= libc::POLLOUT;
     }
     sys
@@ -110,13 +206,13 @@ fn sys_events(events: i16) -> i16 {
 fn from_sys(revents: i16) -> i16 {
     let mut ev = 0;
     if revents & libc::POLLIN != 0 {
-        ev |= POLLIN;
+        ev |= IN;
     }
     if revents & libc::POLLOUT != 0 {
-        ev |= POLLOUT;
+        ev |= OUT;
     }
     if revents & !(libc::POLLIN | libc::POLLOUT | libc::POLLPRI) != 0 {
-        ev |= POLLERR;
+        ev |= ERR;
     }
     ev
 }
@@ -173,10 +269,10 @@ fn collect(items: &mut [PollItem<'_>], fds: &[libc::pollfd]) -> Result<i32> {
     let mut fds = fds.iter();
     for item in items.iter_mut() {
         item.revents = match item.target {
-            Target::Socket(s) => s.events_now(item.events & (POLLIN | POLLOUT))?,
+            Target::Socket(s) => s.events_now(item.events & (IN | OUT))?,
             Target::Fd(_) => fds
                 .next()
-                .map_or(0, |p| from_sys(p.revents) & (item.events | POLLERR)),
+                .map_or(0, |p| from_sys(p.revents) & (item.events | ERR)),
         };
         if item.revents != 0 {
             ready += 1;
@@ -259,7 +355,7 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         let mut wait: Vec<libc::pollfd> = Vec::with_capacity(items.len());
         let mut all_strong = true;
         for (s, events) in sockets() {
-            let (fd, strong) = s.fd_arm(events & POLLOUT != 0)?;
+            let (fd, strong) = s.fd_arm(events & OUT != 0)?;
             all_strong &= strong;
             wait.push(libc::pollfd {
                 fd,
@@ -270,7 +366,7 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         doorbell::barrier_before_check(symmetric && all_strong);
         let mut weak_came = false;
         for (s, events) in sockets() {
-            weak_came |= s.fd_settle(events & POLLIN != 0)?.1;
+            weak_came |= s.fd_settle(events & IN != 0)?.1;
         }
         if symmetric && all_strong && weak_came {
             // A weak writer came in during the check: arm again, with

@@ -56,22 +56,52 @@ pub struct ProxyStats {
 /// frontend.bind("inproc://clients").unwrap();
 /// let backend = ctx.socket(SocketType::Dealer).unwrap();
 /// backend.bind("inproc://workers").unwrap();
-/// proxy(&frontend, &backend, None).unwrap_err(); // until ctx.shutdown()
+/// proxy(&frontend, &backend).unwrap_err(); // until ctx.shutdown()
 /// ```
-pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
-    run(frontend, backend, capture, None)
+///
+/// The four functions have the `zmq` crate's names and arities (which
+/// take `&mut Socket`; a `&mut` passes here as well).
+///
+/// # Errors
+///
+/// [`Error::Terminated`] when the context is shut down; any error of a
+/// receive or send on the sockets.
+pub fn proxy(frontend: &Socket, backend: &Socket) -> Result<()> {
+    run(frontend, backend, None, None)
+}
+
+/// [`proxy`], copying every frame either way to `capture`.
+///
+/// # Errors
+///
+/// As [`proxy`].
+pub fn proxy_with_capture(frontend: &Socket, backend: &Socket, capture: &Socket) -> Result<()> {
+    run(frontend, backend, Some(capture), None)
 }
 
 /// A proxy that a `control` socket steers, like `zmq_proxy_steerable`: the
 /// messages `PAUSE`, `RESUME`, `TERMINATE` (returns `Ok`) and `STATISTICS`
 /// (replies with eight 8-byte counters, see [`ProxyStats`]).
-pub fn proxy_steerable(
+///
+/// # Errors
+///
+/// As [`proxy`], and [`Error::InvalidArgument`] for an unknown command.
+pub fn proxy_steerable(frontend: &Socket, backend: &Socket, control: &Socket) -> Result<()> {
+    run(frontend, backend, None, Some(control))
+}
+
+/// [`proxy_steerable`] with a `capture` socket, as [`proxy_with_capture`].
+///
+/// # Errors
+///
+/// As [`proxy_steerable`].
+pub fn proxy_steerable_with_capture(
     frontend: &Socket,
     backend: &Socket,
-    capture: Option<&Socket>,
+    capture: &Socket,
     control: &Socket,
 ) -> Result<()> {
-    run(frontend, backend, capture, Some(control))
+    run(frontend, backend, Some(capture), Some(control))
 }
 
 fn run(

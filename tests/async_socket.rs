@@ -31,7 +31,8 @@ fn reqrep_on_one_thread(endpoint: &'static str) {
             let rep = socket(&ctx, Rep);
             rep.bind(endpoint).unwrap();
             let req = socket(&ctx, Req);
-            req.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+            req.connect(&rep.get_last_endpoint().unwrap().unwrap())
+                .unwrap();
             let (mut rep, mut req) = (wrap(rep), wrap(req));
             let server = tokio::spawn(async move {
                 for _ in 0..100 {
@@ -340,7 +341,8 @@ fn idle_sockets_use_no_cpu() {
                 let pull = socket(&ctx, Pull);
                 pull.bind(endpoint).unwrap();
                 let push = socket(&ctx, Push);
-                push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+                push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+                    .unwrap();
                 pushes.push(push);
                 let polls = Arc::new(AtomicUsize::new(0));
                 let mut pull = wrap(pull);

@@ -31,7 +31,7 @@ fn rig(configure: impl FnOnce(&Socket)) -> Rig {
     configure(&server);
     let mon = monitor(&ctx, &server, "hostile-mon");
     server.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = server.get_last_endpoint().unwrap();
+    let endpoint = server.get_last_endpoint().unwrap().unwrap();
     expect_event(&mon, Event::Listening);
     let good = socket(&ctx, SocketType::Push);
     good.connect(&endpoint).unwrap();
@@ -190,7 +190,7 @@ fn child_entry() {
         "pull-server" => {
             let pull = socket(&ctx, SocketType::Pull);
             pull.bind("tcp://127.0.0.1:0").unwrap();
-            tell(&pull.get_last_endpoint().unwrap());
+            tell(&pull.get_last_endpoint().unwrap().unwrap());
             pull
         }
         "dealer-client" => {

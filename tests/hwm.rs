@@ -81,7 +81,7 @@ fn syncpub_shape(endpoint: &str) {
     publisher.set_sndhwm(110_000).unwrap();
     publisher.set_xpub_verbose(true).unwrap();
     publisher.bind(endpoint).unwrap();
-    let endpoint = publisher.get_last_endpoint().unwrap();
+    let endpoint = publisher.get_last_endpoint().unwrap().unwrap();
     let subs: Vec<_> = (0..SUBSCRIBERS)
         .map(|_| {
             let s = socket(&ctx, Sub);

@@ -46,6 +46,7 @@ fn idle_connections_and_pipes_cost_pages_and_give_them_back() {
     let port: u16 = router
         .get_last_endpoint()
         .unwrap()
+        .unwrap()
         .rsplit(':')
         .next()
         .unwrap()

@@ -79,7 +79,7 @@ fn recv_over_tcp_returns_interrupted_and_the_socket_still_works() {
     let ctx = Context::new();
     let pull = socket(&ctx, SocketType::Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = pull.get_last_endpoint().unwrap();
+    let endpoint = pull.get_last_endpoint().unwrap().unwrap();
     let push = socket(&ctx, SocketType::Push);
     push.connect(&endpoint).unwrap();
     let (got, pull) = signalled(move || (pull.recv_bytes(0), pull));
@@ -128,6 +128,6 @@ fn proxy_returns_interrupted() {
     back.bind("inproc://interrupt-proxy-back").unwrap();
     interrupted(signalled(move || -> zeroring::Result<()> {
         let (front, back): (Socket, Socket) = (front, back);
-        zeroring::proxy(&front, &back, None)
+        zeroring::proxy(&front, &back)
     }));
 }

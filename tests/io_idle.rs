@@ -32,7 +32,8 @@ fn io_thread_sleeps_while_the_pipe_is_full() {
         let pull = ctx.socket(Pull).unwrap();
         pull.bind("tcp://127.0.0.1:0").unwrap();
         let push = ctx.socket(Push).unwrap();
-        push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
         // Large frames fill the receiving pipe to its high-water mark (the
         // pool's chunks, then the spill beyond them); then the socket
         // buffers and the sender's pipe fill too.

@@ -35,14 +35,15 @@ fn io_threads_option_starts_that_many_and_spreads_sockets() {
             std::thread::yield_now();
         }
         assert_eq!(io_threads(), 3);
-        assert_eq!(ctx.get_io_threads(), 3);
+        assert_eq!(ctx.get_io_threads().unwrap(), 3);
         assert!(matches!(
             ctx.set_io_threads(2),
             Err(zeroring::Error::WrongState)
         ));
         let push = ctx.socket(Push).unwrap();
         for pull in &pulls {
-            push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+            push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+                .unwrap();
         }
         for i in 0..30u8 {
             push.send([i], 0).unwrap();

@@ -52,7 +52,7 @@ fn socket_file_is_private_reported_and_removed_on_unbind() {
     let ctx = Context::new();
     let pull = socket(&ctx, Pull);
     pull.bind(&ep).unwrap();
-    assert_eq!(pull.get_last_endpoint().unwrap(), ep);
+    assert_eq!(pull.get_last_endpoint().unwrap().unwrap(), ep);
     let md = std::fs::symlink_metadata(dir.path("s")).unwrap();
     assert!(md.file_type().is_socket());
     assert_eq!(md.permissions().mode() & 0o777, 0o600);
@@ -200,7 +200,7 @@ fn endpoint_forms() {
     let (pull, push) = pair_of(&ctx, Pull, Push, &name);
     push.send("abstract", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"abstract");
-    assert_eq!(pull.get_last_endpoint().unwrap(), name);
+    assert_eq!(pull.get_last_endpoint().unwrap().unwrap(), name);
     assert!(matches!(
         socket(&ctx, Pull).bind(&name),
         Err(Error::AddrInUse(_))

@@ -131,7 +131,7 @@ fn zeroed_doorbell_does_not_freeze_the_socket() {
     let ep = abstract_endpoint("zeroed");
     server.bind(&ep).unwrap();
     server.bind("tcp://127.0.0.1:0").unwrap();
-    let tcp = server.get_last_endpoint().unwrap();
+    let tcp = server.get_last_endpoint().unwrap().unwrap();
     let mut child = spawn(&["bell-zeroer", &ep]);
     assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
     child.expect("zeroing", WITHIN);
@@ -162,7 +162,7 @@ fn zeroed_doorbell_does_not_freeze_a_polling_socket() {
     let ep = abstract_endpoint("zeroed-poll");
     server.bind(&ep).unwrap();
     server.bind("tcp://127.0.0.1:0").unwrap();
-    let tcp = server.get_last_endpoint().unwrap();
+    let tcp = server.get_last_endpoint().unwrap().unwrap();
     let mut child = spawn(&["bell-zeroer", &ep]);
     assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
     child.expect("zeroing", WITHIN);
@@ -608,7 +608,7 @@ fn served_on_ipc_and_tcp(name: &str) -> (Context, zeroring::Socket, String, zero
     server.bind("tcp://127.0.0.1:0").unwrap();
     let client = socket(&ctx, Push);
     client
-        .connect(&server.get_last_endpoint().unwrap())
+        .connect(&server.get_last_endpoint().unwrap().unwrap())
         .unwrap();
     client.send("first", 0).unwrap();
     assert_eq!(server.recv_bytes(0).unwrap(), b"first");

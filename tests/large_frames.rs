@@ -91,7 +91,7 @@ fn tcp_carries_frames_larger_than_the_ring_both_ways() {
     let ctx = Context::new();
     let rep = socket(&ctx, Rep);
     rep.bind("tcp://127.0.0.1:0").unwrap();
-    let ep = rep.get_last_endpoint().unwrap();
+    let ep = rep.get_last_endpoint().unwrap().unwrap();
     let req = socket(&ctx, Req);
     req.connect(&ep).unwrap();
     for (n, len) in [200_000, 3 * MIB, 20 * MIB].into_iter().enumerate() {
@@ -109,7 +109,7 @@ fn libzmq_sends_frames_larger_than_the_ring_over_tcp() {
     let ctx = Context::new();
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let ep = pull.get_last_endpoint().unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
     let zctx = zmq::Context::new();
     let push = zctx.socket(zmq::PUSH).unwrap();
     push.connect(&ep).unwrap();

@@ -134,7 +134,8 @@ fn an_oversize_frame_is_message_too_large_on_every_transport() {
             let pull = socket(&ctx, Pull);
             pull.bind(&endpoint).unwrap();
             let push = socket(&ctx, Push);
-            push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+            push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+                .unwrap();
             push.send("up", 0).unwrap();
             assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
             for flags in [DONTWAIT, 0] {
@@ -171,7 +172,7 @@ fn a_panicking_authenticator_refuses_only_its_client() {
         null_pull.bind("tcp://127.0.0.1:0").unwrap();
         let null_push = socket(&ctx, Push);
         null_push
-            .connect(&null_pull.get_last_endpoint().unwrap())
+            .connect(&null_pull.get_last_endpoint().unwrap().unwrap())
             .unwrap();
         null_push.send("null before", 0).unwrap();
         assert_eq!(null_pull.recv_bytes(0).unwrap(), b"null before");
@@ -186,7 +187,7 @@ fn a_panicking_authenticator_refuses_only_its_client() {
             .unwrap();
         let server_events = monitor(&ctx, &server, "misuse-auth-server");
         server.bind("tcp://127.0.0.1:0").unwrap();
-        let ep = server.get_last_endpoint().unwrap();
+        let ep = server.get_last_endpoint().unwrap().unwrap();
 
         let boom = socket(&ctx, Push);
         boom.set_plain_username(Some("boom")).unwrap();
@@ -227,7 +228,8 @@ fn many_frames_go_whole(endpoint: &str, rounds: usize) {
     let pull = socket(&ctx, Pull);
     pull.bind(endpoint).unwrap();
     let push = socket(&ctx, Push);
-    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     // Once connected (over ipc: in shared memory, when both are zeroring).
     push.send("up", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
@@ -288,7 +290,7 @@ fn a_peer_whose_message_never_ends_loses_its_connection() {
         let pull = socket(&ctx, Pull);
         let events = monitor(&ctx, &pull, "misuse-endless");
         pull.bind("tcp://127.0.0.1:0").unwrap();
-        let ep = pull.get_last_endpoint().unwrap();
+        let ep = pull.get_last_endpoint().unwrap().unwrap();
 
         let mut raw = std::net::TcpStream::connect(ep.strip_prefix("tcp://").unwrap()).unwrap();
         // A stall (the old behaviour: waiting for a reader) fails too.

@@ -39,7 +39,7 @@ fn binder_events_with_a_libzmq_peer() {
         let pull = socket(&ctx, Pull);
         let mon = common::monitor(&ctx, &pull, "mon");
         pull.bind("tcp://127.0.0.1:0").unwrap();
-        let endpoint = pull.get_last_endpoint().unwrap();
+        let endpoint = pull.get_last_endpoint().unwrap().unwrap();
         let listening = expect_event(&mon, Event::Listening);
         assert_eq!(listening.endpoint, endpoint);
 
@@ -125,7 +125,7 @@ fn events_match_libzmqs_own_monitor() {
         pull.bind("tcp://127.0.0.1:0").unwrap();
         let pushes: Vec<_> = [
             zpull.get_last_endpoint().unwrap().unwrap(),
-            pull.get_last_endpoint().unwrap(),
+            pull.get_last_endpoint().unwrap().unwrap(),
         ]
         .iter()
         .map(|endpoint| {
@@ -158,13 +158,14 @@ fn events_match_libzmqs_own_monitor() {
         let zserver = socket(&ctx, Pull);
         zserver.bind("tcp://127.0.0.1:0").unwrap();
         zpush
-            .connect(&zserver.get_last_endpoint().unwrap())
+            .connect(&zserver.get_last_endpoint().unwrap().unwrap())
             .unwrap();
         zpush.send("y", 0).unwrap();
         assert_eq!(zserver.recv_bytes(0).unwrap(), b"y");
         let server = socket(&ctx, Pull);
         server.bind("tcp://127.0.0.1:0").unwrap();
-        push.connect(&server.get_last_endpoint().unwrap()).unwrap();
+        push.connect(&server.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
         push.send("y", 0).unwrap();
         assert_eq!(server.recv_bytes(0).unwrap(), b"y");
         drop((zserver, server));
@@ -196,7 +197,7 @@ fn bind_failure_and_close_on_drop() {
         let ctx = Context::new();
         let first = socket(&ctx, Pull);
         first.bind("tcp://127.0.0.1:0").unwrap();
-        let taken = first.get_last_endpoint().unwrap();
+        let taken = first.get_last_endpoint().unwrap().unwrap();
 
         let s = socket(&ctx, Pull);
         let mon = common::monitor(&ctx, &s, "mon");
@@ -232,7 +233,8 @@ fn mask_and_replacement() {
         first.connect("inproc://first").unwrap();
         pull.bind("tcp://127.0.0.1:0").unwrap();
         let push = socket(&ctx, Push);
-        push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
         push.send("x", 0).unwrap();
         assert_eq!(pull.recv_bytes(0).unwrap(), b"x");
         drop(push);
@@ -244,7 +246,8 @@ fn mask_and_replacement() {
         // The first monitor was not asked for MONITOR_STOPPED either: its
         // socket is gone without a word.
         assert!(matches!(first.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
-        pull.unbind(&pull.get_last_endpoint().unwrap()).unwrap();
+        pull.unbind(&pull.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
         expect_event(&second, Event::Closed);
         pull.monitor("inproc://third", monitor::EVENT_ALL).unwrap();
         expect_event(&second, Event::MonitorStopped);
@@ -292,11 +295,13 @@ fn a_reader_that_does_not_keep_up_never_blocks_the_socket() {
         slow.connect("inproc://slow").unwrap();
         for _ in 0..600 {
             pull.bind("tcp://127.0.0.1:0").unwrap();
-            pull.unbind(&pull.get_last_endpoint().unwrap()).unwrap();
+            pull.unbind(&pull.get_last_endpoint().unwrap().unwrap())
+                .unwrap();
         }
         pull.bind("tcp://127.0.0.1:0").unwrap();
         let push = socket(&ctx, Push);
-        push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
         push.send("still served", 0).unwrap();
         assert_eq!(pull.recv_bytes(0).unwrap(), b"still served");
 

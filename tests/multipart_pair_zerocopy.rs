@@ -260,7 +260,7 @@ fn endpoints_errors_and_wrong_directions() {
         push.set_ring_capacity(5000),
         Err(Error::InvalidArgument(_))
     ));
-    assert_eq!(pull.get_last_endpoint().unwrap(), "inproc://taken");
+    assert_eq!(pull.get_last_endpoint().unwrap().unwrap(), "inproc://taken");
     assert_eq!(pull.get_socket_type().unwrap(), SocketType::Pull);
 }
 

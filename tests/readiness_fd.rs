@@ -34,7 +34,7 @@ fn first_message(pull: &Socket, push: &Socket, fd: RawFd) {
             readable_within(fd, TIMEO_MS),
             "descriptor never turned readable"
         );
-        if pull.get_events().unwrap() & POLLIN != 0 {
+        if pull.get_events().unwrap().contains(POLLIN) {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no first message");
@@ -92,7 +92,8 @@ fn tcp_is_level_triggered() {
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let push = socket(&ctx, Push);
-    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     bounded(move || level_triggered(&pull, &push));
 }
 

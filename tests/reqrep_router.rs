@@ -437,7 +437,7 @@ fn routing_ids_may_start_with_a_zero_byte_as_in_libzmq() {
         let ctx = Context::new();
         let router = socket(&ctx, Router);
         router.bind(endpoint).unwrap();
-        let endpoint = router.get_last_endpoint().unwrap();
+        let endpoint = router.get_last_endpoint().unwrap().unwrap();
         let dealer = socket(&ctx, Dealer);
         dealer.set_routing_id(&[0, 7, 42]).unwrap();
         assert_eq!(dealer.get_routing_id().unwrap(), [0, 7, 42]);
@@ -488,11 +488,11 @@ fn connect_routing_id_names_the_next_connections_peer() {
         let ctx = Context::new();
         let server = socket(&ctx, Router);
         server.bind(first).unwrap();
-        let first = server.get_last_endpoint().unwrap();
+        let first = server.get_last_endpoint().unwrap().unwrap();
         let other = socket(&ctx, Router);
         other.set_routing_id(b"other").unwrap();
         other.bind(second).unwrap();
-        let second = other.get_last_endpoint().unwrap();
+        let second = other.get_last_endpoint().unwrap().unwrap();
 
         let client = socket(&ctx, Router);
         client.set_routing_id(b"client").unwrap();

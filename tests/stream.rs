@@ -13,7 +13,7 @@ use zeroring::{Context, Error, Socket, SocketType, DONTWAIT, SNDMORE};
 fn bound_stream(ctx: &Context) -> (Socket, String) {
     let s = socket(ctx, SocketType::Stream);
     s.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = s.get_last_endpoint().unwrap();
+    let endpoint = s.get_last_endpoint().unwrap().unwrap();
     let addr = endpoint.trim_start_matches("tcp://").to_owned();
     (s, addr)
 }
@@ -151,7 +151,7 @@ fn without_stream_notify_only_data_comes() {
         server.set_stream_notify(false).unwrap();
         assert!(!server.get_stream_notify().unwrap());
         server.bind("tcp://127.0.0.1:0").unwrap();
-        let addr = server.get_last_endpoint().unwrap();
+        let addr = server.get_last_endpoint().unwrap().unwrap();
         let mut c = TcpStream::connect(addr.trim_start_matches("tcp://")).unwrap();
         c.write_all(b"data").unwrap();
         let (id, data) = recv_pair(&server);
@@ -307,7 +307,7 @@ fn router_raw_is_a_stream_that_drops_what_it_cannot_route() {
             router.set_router_raw(false),
             Err(Error::WrongState)
         ));
-        let addr = router.get_last_endpoint().unwrap();
+        let addr = router.get_last_endpoint().unwrap().unwrap();
         let mut c = TcpStream::connect(addr.trim_start_matches("tcp://")).unwrap();
         timeouts(&c);
         let (id, e) = recv_pair(&router);

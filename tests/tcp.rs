@@ -20,7 +20,7 @@ fn ephemeral_port_is_reported_by_last_endpoint() {
     let ctx = Context::new();
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let ep = pull.get_last_endpoint().unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
     assert!(
         ep.starts_with("tcp://127.0.0.1:") && !ep.ends_with(":0"),
         "{ep}"
@@ -38,7 +38,8 @@ fn zeroring_push_pull_and_req_rep_over_tcp() {
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let push = socket(&ctx, Push);
-    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     for i in 0..1000u32 {
         push.send_multipart([&i.to_le_bytes()[..], b"second frame"], 0)
             .unwrap();
@@ -53,7 +54,8 @@ fn zeroring_push_pull_and_req_rep_over_tcp() {
     let rep = socket(&ctx, Rep);
     rep.bind("tcp://127.0.0.1:0").unwrap();
     let req = socket(&ctx, Req);
-    req.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    req.connect(&rep.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     for i in 0..10u8 {
         req.send([i], 0).unwrap();
         assert_eq!(rep.recv_bytes(0).unwrap(), [i]);
@@ -87,7 +89,9 @@ fn libzmq_push_to_zeroring_pull_and_back() {
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let zpush = zmq_socket(&zctx, zmq::PUSH);
-    zpush.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    zpush
+        .connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     zpush.send_multipart(["from", "libzmq"], 0).unwrap();
     assert_eq!(
         pull.recv_multipart(0).unwrap(),
@@ -113,7 +117,8 @@ fn req_rep_with_libzmq_in_both_roles() {
     let rep = socket(&ctx, Rep);
     rep.bind("tcp://127.0.0.1:0").unwrap();
     let zreq = zmq_socket(&zctx, zmq::REQ);
-    zreq.connect(&rep.get_last_endpoint().unwrap()).unwrap();
+    zreq.connect(&rep.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     zreq.send("hello", 0).unwrap();
     assert_eq!(rep.recv_bytes(0).unwrap(), b"hello");
     rep.send("world", 0).unwrap();
@@ -139,7 +144,7 @@ fn router_sees_libzmq_dealer_identity() {
     let zdealer = zmq_socket(&zctx, zmq::DEALER);
     zdealer.set_identity(b"libzmq-dealer").unwrap();
     zdealer
-        .connect(&router.get_last_endpoint().unwrap())
+        .connect(&router.get_last_endpoint().unwrap().unwrap())
         .unwrap();
     zdealer.send("hi", 0).unwrap();
     assert_eq!(
@@ -158,7 +163,8 @@ fn pub_sub_with_libzmq_subscriptions_both_ways() {
     let xpub = socket(&ctx, XPub);
     xpub.bind("tcp://127.0.0.1:0").unwrap();
     let zsub = zmq_socket(&zctx, zmq::SUB);
-    zsub.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+    zsub.connect(&xpub.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     zsub.set_subscribe(b"A").unwrap();
     assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
     xpub.send("B-not", 0).unwrap();
@@ -189,7 +195,7 @@ fn everything_sent_before_a_close_arrives() {
         let ctx = Context::new();
         let pull = socket(&ctx, Pull);
         pull.bind("tcp://127.0.0.1:0").unwrap();
-        let ep = pull.get_last_endpoint().unwrap();
+        let ep = pull.get_last_endpoint().unwrap().unwrap();
         let sender = std::thread::spawn(move || {
             if zeroring_sender {
                 let sctx = Context::new();
@@ -281,7 +287,7 @@ fn large_frames_arrive_whole_and_intact() {
         let ctx = Context::new();
         let pull = ctx.socket(Pull).unwrap();
         pull.bind("tcp://127.0.0.1:0").unwrap();
-        let endpoint = pull.get_last_endpoint().unwrap();
+        let endpoint = pull.get_last_endpoint().unwrap().unwrap();
         let frame = |seed: u8, len: usize| -> Vec<u8> {
             (0..len)
                 .map(|i| (i as u8).wrapping_mul(31) ^ seed)

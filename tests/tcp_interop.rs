@@ -40,7 +40,7 @@ trait Side {
 impl Side for zeroring::Socket {
     fn bind_any(&self, endpoint: &str) -> String {
         self.bind(endpoint).unwrap();
-        self.get_last_endpoint().unwrap()
+        self.get_last_endpoint().unwrap().unwrap()
     }
     fn connect_to(&self, endpoint: &str) {
         self.connect(endpoint).unwrap();
@@ -367,7 +367,9 @@ fn subscriptions_and_cancels_cross_both_ways() {
     let xpub = socket(&ctx, SocketType::XPub);
     xpub.bind("tcp://127.0.0.1:0").unwrap();
     let zxsub = zmq_socket(&zctx, zmq::XSUB);
-    zxsub.connect(&xpub.get_last_endpoint().unwrap()).unwrap();
+    zxsub
+        .connect(&xpub.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     zxsub.send(&b"\x01D"[..], 0).unwrap();
     assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01D");
     xpub.send("D1", 0).unwrap();
@@ -393,9 +395,11 @@ fn routing_ids_cross_both_ways() {
             dealer.bind("tcp://127.0.0.1:0").unwrap();
             req.bind("tcp://127.0.0.1:0").unwrap();
             zrouter
-                .connect(&dealer.get_last_endpoint().unwrap())
+                .connect(&dealer.get_last_endpoint().unwrap().unwrap())
                 .unwrap();
-            zrouter.connect(&req.get_last_endpoint().unwrap()).unwrap();
+            zrouter
+                .connect(&req.get_last_endpoint().unwrap().unwrap())
+                .unwrap();
         } else {
             let ep = zmq_bind(&zrouter);
             dealer.connect(&ep).unwrap();
@@ -426,7 +430,7 @@ fn routing_ids_cross_both_ways() {
         if zeroring_binds {
             router.bind("tcp://127.0.0.1:0").unwrap();
             zdealer
-                .connect(&router.get_last_endpoint().unwrap())
+                .connect(&router.get_last_endpoint().unwrap().unwrap())
                 .unwrap();
         } else {
             router.connect(&zmq_bind(&zdealer)).unwrap();
@@ -466,7 +470,7 @@ fn zeroring_plain_server(ctx: &Context) -> (zeroring::Socket, String, mpsc::Rece
     })
     .unwrap();
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let ep = pull.get_last_endpoint().unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
     (pull, ep, rx)
 }
 
@@ -526,7 +530,7 @@ fn plain_server_without_authenticator_refuses_like_libzmq_without_zap() {
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let zpull = zmq_socket(&zctx, zmq::PULL);
     zpull.set_plain_server(true).unwrap();
-    for ep in [pull.get_last_endpoint().unwrap(), zmq_bind(&zpull)] {
+    for ep in [pull.get_last_endpoint().unwrap().unwrap(), zmq_bind(&zpull)] {
         let client = Monitored::new(&zctx, libzmq_plain_client(&zctx, "password"));
         client.connect(&ep).unwrap();
         for _ in 0..2 {
@@ -699,7 +703,8 @@ fn heartbeats_keep_a_quiet_libzmq_connection_alive() {
         zr.set_heartbeat_timeout(150).unwrap();
         if zeroring_binds {
             zr.bind("tcp://127.0.0.1:0").unwrap();
-            z.connect(&zr.get_last_endpoint().unwrap()).unwrap();
+            z.connect(&zr.get_last_endpoint().unwrap().unwrap())
+                .unwrap();
         } else {
             zr.connect(&zmq_bind(&z)).unwrap();
         }
@@ -772,7 +777,7 @@ fn a_silent_peer_is_dropped_after_the_heartbeat_timeout() {
         zr.set_heartbeat_timeout(200).unwrap();
         let stream = if zeroring_binds {
             zr.bind("tcp://127.0.0.1:0").unwrap();
-            let ep = zr.get_last_endpoint().unwrap();
+            let ep = zr.get_last_endpoint().unwrap().unwrap();
             std::net::TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap()
         } else {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -40,7 +40,7 @@ fn ipv6_needs_the_option_and_star_is_dual_stack_with_it() {
         Err(zeroring::Error::InvalidEndpoint { .. })
     ));
     pull.bind("tcp://*:0").unwrap();
-    let v4 = addr_of(&pull.get_last_endpoint().unwrap());
+    let v4 = addr_of(&pull.get_last_endpoint().unwrap().unwrap());
     assert_eq!(v4.ip(), IpAddr::from([0, 0, 0, 0]));
     let push = socket(&ctx, Push);
     push.connect(&format!("tcp://127.0.0.1:{}", v4.port()))
@@ -60,7 +60,7 @@ fn ipv6_needs_the_option_and_star_is_dual_stack_with_it() {
     let pull6 = socket(&ctx, Pull);
     pull6.set_ipv6(true).unwrap();
     pull6.bind("tcp://*:0").unwrap();
-    let any6 = addr_of(&pull6.get_last_endpoint().unwrap());
+    let any6 = addr_of(&pull6.get_last_endpoint().unwrap().unwrap());
     assert!(any6.is_ipv6(), "{any6}");
     for (host, msg) in [("127.0.0.1", "via IPv4"), ("[::1]", "via IPv6")] {
         let push = socket(&ctx, Push);
@@ -76,7 +76,7 @@ fn ipv6_needs_the_option_and_star_is_dual_stack_with_it() {
     let pull = socket(&ctx, Pull);
     pull.set_ipv6(true).unwrap();
     pull.bind("tcp://[::1]:0").unwrap();
-    let ep = pull.get_last_endpoint().unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
     assert!(ep.starts_with("tcp://[::1]:"), "{ep}");
     let zpush = zmq_socket(&zctx, zmq::PUSH);
     zpush.set_ipv6(true).unwrap();
@@ -127,7 +127,7 @@ fn host_names_are_resolved_by_the_connecter() {
     let ctx = Context::new();
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let port = addr_of(&pull.get_last_endpoint().unwrap()).port();
+    let port = addr_of(&pull.get_last_endpoint().unwrap().unwrap()).port();
     let push = socket(&ctx, Push);
     push.connect(&format!("tcp://localhost:{port}")).unwrap();
     push.send("by name", 0).unwrap();
@@ -255,7 +255,7 @@ fn handshake_ivl_drops_a_peer_that_never_finishes() {
     let pull = socket(&ctx, Pull);
     pull.set_handshake_ivl(200).unwrap();
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let ep = pull.get_last_endpoint().unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
     let mut peer = Peer::new(TcpStream::connect(addr_of(&ep)).unwrap(), BOUND);
     let start = Instant::now();
     let got = peer.read_to_eof().expect("zeroring never closed it");
@@ -331,7 +331,7 @@ fn tcp_keepalive_options_reach_the_kernel() {
     pull.set_tcp_keepalive(1).unwrap();
     pull.set_tcp_keepalive_idle(9).unwrap();
     pull.bind("tcp://127.0.0.1:0").unwrap();
-    let bound = addr_of(&pull.get_last_endpoint().unwrap());
+    let bound = addr_of(&pull.get_last_endpoint().unwrap().unwrap());
     let client = TcpStream::connect(bound).unwrap();
     let (timer, ticks) = wait_for_kernel("the accepted socket's keepalive", |all| {
         all.iter()

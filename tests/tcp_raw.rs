@@ -138,7 +138,7 @@ fn rig(kind: SocketType, peer_kind: SocketType, maxmsgsize: i64) -> Rig {
     server.set_maxmsgsize(maxmsgsize).unwrap();
     let mon = monitor(&ctx, &server, "raw-mon");
     server.bind("tcp://127.0.0.1:0").unwrap();
-    let endpoint = server.get_last_endpoint().unwrap();
+    let endpoint = server.get_last_endpoint().unwrap().unwrap();
     assert_eq!(expect_event(&mon, Event::Listening).endpoint, endpoint);
     let good = socket(&ctx, peer_kind);
     good.connect(&endpoint).unwrap();

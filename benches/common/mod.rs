@@ -102,7 +102,8 @@ pub fn zeroring_stream(
     let pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind(bind).unwrap();
     let push = ctx.socket(SocketType::Push).unwrap();
-    push.connect(&pull.get_last_endpoint().unwrap()).unwrap();
+    push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     let payload = [0x5au8; THR_SIZE];
     let sender = Worker::spawn(cores, 1, move |n| {
         for _ in 0..n {
@@ -212,7 +213,9 @@ pub fn zeroring_pingpong(cores: &Cores, ctx: &zeroring::Context, bind: &str) -> 
     let local = ctx.socket(SocketType::Pair).unwrap();
     local.bind(bind).unwrap();
     let remote = ctx.socket(SocketType::Pair).unwrap();
-    remote.connect(&local.get_last_endpoint().unwrap()).unwrap();
+    remote
+        .connect(&local.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
     pingpong(cores, local, remote)
 }
 

@@ -643,9 +643,11 @@ impl Socket {
         Ok(self.core()?.rcvmore)
     }
 
-    /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`).
-    pub fn get_last_endpoint(&self) -> Result<String> {
-        Ok(self.core()?.last_endpoint.clone())
+    /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`). The
+    /// inner `Result` is the `zmq` crate's (`Err` for bytes that are not
+    /// UTF-8); zeroring's endpoints always are, so it is always `Ok`.
+    pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(self.core()?.last_endpoint.clone()))
     }
 
     int_option!(
@@ -861,9 +863,10 @@ impl Socket {
             .map_err(|_| Error::InvalidArgument("UNSUBSCRIBE on a socket that does not subscribe"))
     }
 
-    /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new subscriber.
-    pub fn set_xpub_welcome_msg(&self, msg: Option<&[u8]>) -> Result<()> {
-        self.core()?.io.opts.xpub_welcome_msg = msg.map(<[u8]>::to_vec);
+    /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new
+    /// subscriber; text or bytes (`None::<&str>` for none).
+    pub fn set_xpub_welcome_msg<T: AsRef<[u8]>>(&self, msg: Option<T>) -> Result<()> {
+        self.core()?.io.opts.xpub_welcome_msg = msg.map(|m| m.as_ref().to_vec());
         Ok(())
     }
 

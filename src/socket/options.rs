@@ -71,6 +71,8 @@ pub(crate) struct Options {
     pub stream_notify: bool,
     /// `ZMQ_ROUTER_RAW`: a ROUTER whose peers are raw byte streams.
     pub router_raw: bool,
+    /// Options a `zmq`-crate program sets that zeroring only keeps.
+    pub stored: crate::compat::StoredOptions,
 }
 
 impl Default for Options {
@@ -101,6 +103,7 @@ impl Default for Options {
             ipc_filters: Default::default(),
             stream_notify: true,
             router_raw: false,
+            stored: Default::default(),
         }
     }
 }

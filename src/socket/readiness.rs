@@ -112,11 +112,11 @@ impl Socket {
     pub(crate) fn events_now(&self, wanted: i16) -> Result<i16> {
         let mut c = self.live_core()?;
         let mut events = 0;
-        if wanted & crate::POLLIN != 0 && c.readable() {
-            events |= crate::POLLIN;
+        if wanted & crate::POLLIN.bits() != 0 && c.readable() {
+            events |= crate::POLLIN.bits();
         }
-        if wanted & crate::POLLOUT != 0 && c.writable() {
-            events |= crate::POLLOUT;
+        if wanted & crate::POLLOUT.bits() != 0 && c.writable() {
+            events |= crate::POLLOUT.bits();
         }
         Ok(events)
     }

@@ -111,8 +111,8 @@ impl Socket {
 
     /// The username set with [`set_plain_username`](Self::set_plain_username)
     /// (empty if none).
-    pub fn get_plain_username(&self) -> Result<String> {
-        Ok(self.core()?.opts.security.username.clone())
+    pub fn get_plain_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(self.core()?.opts.security.username.to_string()))
     }
 
     /// `ZMQ_PLAIN_PASSWORD`: the password this socket sends as a PLAIN
@@ -124,8 +124,8 @@ impl Socket {
 
     /// The password set with [`set_plain_password`](Self::set_plain_password)
     /// (empty if none).
-    pub fn get_plain_password(&self) -> Result<String> {
-        Ok(self.core()?.opts.security.password.clone())
+    pub fn get_plain_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(self.core()?.opts.security.password.to_string()))
     }
 
     fn set_credential(
@@ -160,9 +160,20 @@ impl Socket {
         Ok(())
     }
 
+    /// The security mechanism of connections made from now on
+    /// (`ZMQ_MECHANISM`): PLAIN once a PLAIN option is set, NULL again
+    /// when a credential is set to `None`, as libzmq.
+    pub fn get_mechanism(&self) -> Result<crate::Mechanism> {
+        Ok(if self.core()?.opts.security.plain {
+            crate::Mechanism::ZMQ_PLAIN
+        } else {
+            crate::Mechanism::ZMQ_NULL
+        })
+    }
+
     /// The domain set with [`set_zap_domain`](Self::set_zap_domain).
-    pub fn get_zap_domain(&self) -> Result<String> {
-        Ok(self.core()?.opts.security.zap_domain.clone())
+    pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
+        Ok(Ok(self.core()?.opts.security.zap_domain.to_string()))
     }
 
     /// Decides which clients a PLAIN server lets in: called on the context's
@@ -214,8 +225,8 @@ mod tests {
         s.set_plain_username(Some("admin")).unwrap();
         assert!(matches!(mech(&s), MechanismConfig::PlainClient { .. }));
         s.set_plain_password(Some("pw")).unwrap();
-        assert_eq!(s.get_plain_username().unwrap(), "admin");
-        assert_eq!(s.get_plain_password().unwrap(), "pw");
+        assert_eq!(s.get_plain_username().unwrap().unwrap(), "admin");
+        assert_eq!(s.get_plain_password().unwrap().unwrap(), "pw");
         assert!(!s.get_plain_server().unwrap());
 
         s.set_plain_server(true).unwrap();

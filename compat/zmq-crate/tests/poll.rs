@@ -1,0 +1,4 @@
+extern crate zeroring as zmq;
+#[cfg(unix)]
+#[path = "poll/unix.rs"]
+mod unix;
