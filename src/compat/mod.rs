@@ -19,40 +19,38 @@ pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};
 
 use crate::SocketType;
 
-/// The `zmq` crate's uppercase socket-type names (`zmq::PUSH`,
-/// `zmq::SocketType::PUSH`).
-#[allow(missing_docs)]
-impl SocketType {
-    pub const PAIR: SocketType = SocketType::Pair;
-    pub const PUB: SocketType = SocketType::Pub;
-    pub const SUB: SocketType = SocketType::Sub;
-    pub const REQ: SocketType = SocketType::Req;
-    pub const REP: SocketType = SocketType::Rep;
-    pub const DEALER: SocketType = SocketType::Dealer;
-    pub const ROUTER: SocketType = SocketType::Router;
-    pub const PULL: SocketType = SocketType::Pull;
-    pub const PUSH: SocketType = SocketType::Push;
-    pub const XPUB: SocketType = SocketType::XPub;
-    pub const XSUB: SocketType = SocketType::XSub;
-    pub const STREAM: SocketType = SocketType::Stream;
+/// The `zmq` crate's uppercase socket-type names, from one list: as
+/// associated constants (`zmq::SocketType::PUSH`) and as the constants of
+/// [`socket_types`] (`zmq::PUSH`, re-exported at the root).
+macro_rules! socket_type_names {
+    ($($name:ident = $variant:ident),* $(,)?) => {
+        #[allow(missing_docs)]
+        impl SocketType {
+            $(pub const $name: SocketType = SocketType::$variant;)*
+        }
+
+        /// The `zmq` crate's socket-type constants, for `zmq::PUSH` and the like.
+        pub mod socket_types {
+            #![allow(missing_docs)]
+            use crate::SocketType;
+            $(pub const $name: SocketType = SocketType::$variant;)*
+        }
+    };
 }
 
-/// The `zmq` crate's socket-type constants, for `zmq::PUSH` and the like.
-pub mod socket_types {
-    #![allow(missing_docs)]
-    use crate::SocketType;
-    pub const PAIR: SocketType = SocketType::Pair;
-    pub const PUB: SocketType = SocketType::Pub;
-    pub const SUB: SocketType = SocketType::Sub;
-    pub const REQ: SocketType = SocketType::Req;
-    pub const REP: SocketType = SocketType::Rep;
-    pub const DEALER: SocketType = SocketType::Dealer;
-    pub const ROUTER: SocketType = SocketType::Router;
-    pub const PULL: SocketType = SocketType::Pull;
-    pub const PUSH: SocketType = SocketType::Push;
-    pub const XPUB: SocketType = SocketType::XPub;
-    pub const XSUB: SocketType = SocketType::XSub;
-    pub const STREAM: SocketType = SocketType::Stream;
+socket_type_names! {
+    PAIR = Pair,
+    PUB = Pub,
+    SUB = Sub,
+    REQ = Req,
+    REP = Rep,
+    DEALER = Dealer,
+    ROUTER = Router,
+    PULL = Pull,
+    PUSH = Push,
+    XPUB = XPub,
+    XSUB = XSub,
+    STREAM = Stream,
 }
 
 /// The security mechanism of a socket, with the `zmq` crate's names.

@@ -23,7 +23,8 @@ enum Lib {
 fn built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        // compat/, the workspace of both packages.
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let mut cargo = Command::new(env!("CARGO"));
         cargo.current_dir(root).args([
             "build",
