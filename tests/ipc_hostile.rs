@@ -119,25 +119,37 @@ fn child_entry() {
     }
 }
 
+/// A PULL bound on an abstract name and on tcp, a child of our user that
+/// connected over the abstract name and now keeps zeroing the PULL's
+/// doorbell, and a PUSH of ours connected over tcp. `park`: the PULL
+/// sleeps on its doorbell at once, so that every message finds it asleep
+/// (the words the attacker zeroes).
+fn zeroed_bell_server(
+    name: &str,
+    park: bool,
+) -> (Context, zeroring::Socket, zeroring::Socket, proc::Proc) {
+    let ctx = Context::new();
+    let server = socket(&ctx, Pull);
+    if park {
+        server.set_wait_strategy(WaitStrategy::Park).unwrap();
+    }
+    let ep = abstract_endpoint(name);
+    server.bind(&ep).unwrap();
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let tcp = server.get_last_endpoint().unwrap().unwrap();
+    let child = spawn(&["bell-zeroer", &ep]);
+    assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
+    child.expect("zeroing", WITHIN);
+    let client = socket(&ctx, Push);
+    client.connect(&tcp).unwrap();
+    (ctx, server, client, child)
+}
+
 /// A peer of our user that keeps zeroing our doorbell's words costs the
 /// socket latency, not liveness: its tcp peer is served all along.
 #[test]
 fn zeroed_doorbell_does_not_freeze_the_socket() {
-    let ctx = Context::new();
-    let server = socket(&ctx, Pull);
-    // Sleep on the doorbell at once, so that every message below finds the
-    // server asleep (the words the attacker zeroes).
-    server.set_wait_strategy(WaitStrategy::Park).unwrap();
-    let ep = abstract_endpoint("zeroed");
-    server.bind(&ep).unwrap();
-    server.bind("tcp://127.0.0.1:0").unwrap();
-    let tcp = server.get_last_endpoint().unwrap().unwrap();
-    let mut child = spawn(&["bell-zeroer", &ep]);
-    assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
-    child.expect("zeroing", WITHIN);
-
-    let client = socket(&ctx, Push);
-    client.connect(&tcp).unwrap();
+    let (_ctx, server, client, mut child) = zeroed_bell_server("zeroed", true);
     // No receive timeout: a frozen socket would wait for ever (and
     // `bounded` fail), where one that looks again every few milliseconds
     // takes these messages in a second or so.
@@ -157,17 +169,7 @@ fn zeroed_doorbell_does_not_freeze_the_socket() {
 /// peer is served all along.
 #[test]
 fn zeroed_doorbell_does_not_freeze_a_polling_socket() {
-    let ctx = Context::new();
-    let server = socket(&ctx, Pull);
-    let ep = abstract_endpoint("zeroed-poll");
-    server.bind(&ep).unwrap();
-    server.bind("tcp://127.0.0.1:0").unwrap();
-    let tcp = server.get_last_endpoint().unwrap().unwrap();
-    let mut child = spawn(&["bell-zeroer", &ep]);
-    assert_eq!(server.recv_bytes(0).unwrap(), b"hello");
-    child.expect("zeroing", WITHIN);
-    let client = socket(&ctx, Push);
-    client.connect(&tcp).unwrap();
+    let (_ctx, server, client, mut child) = zeroed_bell_server("zeroed-poll", false);
     bounded(move || {
         for i in 0..2000u32 {
             client.send(i.to_le_bytes(), 0).unwrap();
