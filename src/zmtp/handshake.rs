@@ -9,6 +9,7 @@ use super::command::{
     is_valid_property_name, split_name, Command, Metadata, IDENTITY, MAX_PROPERTY_VALUE,
     SOCKET_TYPE,
 };
+use super::curve::{MessageCipher, MESSAGE_OVERHEAD};
 use super::error::{escape, ZmtpError};
 use super::frame::{FrameDecoder, FrameKind};
 use super::greeting::{Greeting, GreetingDecoder};
@@ -117,6 +118,10 @@ pub enum HandshakeEvent {
         /// The ZMTP 3 minor version both sides speak: 0 with a 3.0 peer,
         /// otherwise 1.
         minor_version: u8,
+        /// CURVE only: the peer's long-term public key, which the handshake
+        /// proved it holds the secret of (a client's key, for a server; the
+        /// server's, for a client).
+        peer_curve_key: Option<[u8; 32]>,
     },
     /// The handshake failed; close the connection after flushing what
     /// [`Handshake::poll_transmit`] still holds (maybe an ERROR command).
@@ -161,6 +166,8 @@ pub struct Handshake {
     events: VecDeque<HandshakeEvent>,
     /// Octets that arrived after the peer's READY; they belong to the session.
     leftover: Vec<u8>,
+    /// CURVE: the session's MESSAGE cipher, once the handshake is done.
+    cipher: Option<MessageCipher>,
 }
 
 impl std::fmt::Debug for Handshake {
@@ -191,7 +198,11 @@ impl Handshake {
         };
         let greeting = Greeting::new(config.mechanism.name(), config.as_server());
         // Our INITIATE (the larger of READY and INITIATE) with its name.
-        let ours = Command::Initiate(local.metadata.clone()).body_len() as u64;
+        let mut ours = Command::Initiate(local.metadata.clone()).body_len() as u64;
+        if config.mechanism.name() == super::greeting::MechanismName::CURVE {
+            // CURVE's INITIATE adds its cookie, nonce and boxes.
+            ours += 257;
+        }
         let cap = HANDSHAKE_COMMAND_MAX.max(ours);
         Ok(Handshake {
             decoder: FrameDecoder::new(Some(config.max_frame_size.map_or(cap, |m| m.min(cap)))),
@@ -203,6 +214,7 @@ impl Handshake {
             out: greeting.encode().to_vec(),
             events: VecDeque::new(),
             leftover: Vec::new(),
+            cipher: None,
         })
     }
 
@@ -292,9 +304,12 @@ impl Handshake {
                     got: escape(name),
                 });
             }
-            let cmd = Command::decode(&frame.body)?;
-            if let Progress::Done(peer) = machine.on_command(&self.local, cmd, &mut self.out)? {
-                self.on_ready(peer);
+            if let Progress::Done(peer) =
+                machine.on_command(&self.local, &frame.body, &mut self.out)?
+            {
+                let (cipher, peer_key) = machine.finish();
+                self.cipher = cipher;
+                self.on_ready(peer, peer_key);
             }
         }
         Ok(())
@@ -315,19 +330,19 @@ impl Handshake {
         // a peer saying "client" may well be a server; two real clients
         // fail anyway, each getting a HELLO where it expects WELCOME. NULL's
         // flag "has no significance" (RFC 37).
-        if !matches!(self.config.mechanism, MechanismConfig::Null)
-            && peer.as_server
-            && self.config.as_server()
-        {
-            return Err(ZmtpError::RoleConflict("both peers are PLAIN servers"));
+        if peer.as_server && self.config.as_server() {
+            return Err(ZmtpError::RoleConflict(match self.config.mechanism {
+                MechanismConfig::CurveServer { .. } => "both peers are CURVE servers",
+                _ => "both peers are PLAIN servers",
+            }));
         }
         let mut machine = Machine::new(&self.config.mechanism, self.config.peer_address);
-        machine.start(&self.local, &mut self.out);
+        machine.start(&self.local, &mut self.out)?;
         self.state = State::Mechanism(machine);
         Ok(())
     }
 
-    fn on_ready(&mut self, peer: PeerInfo) {
+    fn on_ready(&mut self, peer: PeerInfo, peer_key: Option<[u8; 32]>) {
         let minor_version = self.minor_version().unwrap_or(0);
         self.state = State::Ready;
         self.events.push_back(HandshakeEvent::Ready {
@@ -335,6 +350,7 @@ impl Handshake {
             peer_routing_id: peer.routing_id,
             peer_properties: peer.properties,
             minor_version,
+            peer_curve_key: peer_key,
         });
     }
 
@@ -364,12 +380,21 @@ impl Handshake {
             return Err(self);
         }
         let minor = self.minor_version().unwrap_or(0);
+        // A CURVE frame is its body in a MESSAGE: the limit is the body's.
+        let max = match self.cipher {
+            Some(_) => self
+                .config
+                .max_frame_size
+                .map(|m| m.saturating_add(MESSAGE_OVERHEAD as u64)),
+            None => self.config.max_frame_size,
+        };
         let session = Session::resume(
-            self.config.max_frame_size,
+            max,
             self.out,
             minor,
             &self.config.heartbeat,
             now,
+            self.cipher,
         );
         Ok((session, self.leftover))
     }
@@ -380,7 +405,9 @@ mod tests {
     use super::*;
     use crate::zmtp::frame::encode_message;
     use crate::zmtp::greeting::MechanismName;
+    use crate::zmtp::session::Incoming;
     use crate::zmtp::session::SessionEvent;
+    use crate::zmtp::CurveSecretKey;
     use SocketType::*;
 
     /// Runs two handshakes against each other until neither has anything
@@ -411,6 +438,7 @@ mod tests {
                 peer_routing_id,
                 peer_properties,
                 minor_version,
+                ..
             }] => (
                 *peer_socket_type,
                 peer_routing_id.clone(),
@@ -911,6 +939,186 @@ mod tests {
         Command::Ready(md).encode_frame(&mut wire);
         client.feed(&wire).unwrap();
         assert_eq!(ready_of(&mut client).3, 0);
+    }
+
+    fn curve_keys() -> (CurveSecretKey, [u8; 32], CurveSecretKey, [u8; 32]) {
+        let server = CurveSecretKey::generate().unwrap();
+        let client = CurveSecretKey::generate().unwrap();
+        let (sp, cp) = (server.public_key(), client.public_key());
+        (server, sp, client, cp)
+    }
+
+    #[test]
+    fn curve_handshake_then_encrypted_traffic_both_ways() {
+        let (ss, sp, cs, cp) = curve_keys();
+        for chunk in [1, 7, 4096] {
+            let mut client = Handshake::new(HandshakeConfig {
+                routing_id: b"c1".to_vec(),
+                ..config(Dealer, MechanismConfig::curve_client(cp, cs.clone(), sp))
+            })
+            .unwrap();
+            let mut server =
+                Handshake::new(config(Router, MechanismConfig::curve_server(ss.clone()))).unwrap();
+            assert!(server.config().as_server());
+            pump(&mut client, &mut server, chunk);
+            let ev = events(&mut server);
+            let [HandshakeEvent::Ready {
+                peer_routing_id,
+                peer_curve_key,
+                ..
+            }] = ev.as_slice()
+            else {
+                panic!("{ev:?}")
+            };
+            assert_eq!(peer_routing_id.as_deref(), Some(&b"c1"[..]));
+            assert_eq!(*peer_curve_key, Some(cp));
+            let ev = events(&mut client);
+            assert!(matches!(
+                ev.as_slice(),
+                [HandshakeEvent::Ready { peer_curve_key: Some(k), .. }] if *k == sp
+            ));
+            let now = Instant::now();
+            let (mut c, rest) = client.into_session(now).unwrap();
+            assert!(rest.is_empty());
+            let (mut s, rest) = server.into_session(now).unwrap();
+            assert!(rest.is_empty());
+            assert!(c.is_encrypted() && s.is_encrypted());
+            c.send_message(&[&b"hello"[..], b"world"]);
+            c.subscribe(b"topic");
+            let wire = c.poll_transmit().unwrap();
+            assert!(!wire.windows(5).any(|w| w == b"hello"));
+            for piece in wire.chunks(chunk) {
+                s.feed(piece, now).unwrap();
+            }
+            assert_eq!(
+                std::iter::from_fn(|| s.poll_event()).collect::<Vec<_>>(),
+                vec![
+                    SessionEvent::Message {
+                        payload: b"hello".to_vec(),
+                        more: true
+                    },
+                    SessionEvent::Message {
+                        payload: b"world".to_vec(),
+                        more: false
+                    },
+                    SessionEvent::Subscribe(b"topic".to_vec()),
+                ]
+            );
+            s.send_frame(b"back", false);
+            c.feed(&s.poll_transmit().unwrap(), now).unwrap();
+            assert_eq!(
+                c.poll_event(),
+                Some(SessionEvent::Message {
+                    payload: b"back".to_vec(),
+                    more: false
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn curve_session_reads_a_frame_again_until_taken_and_pings_encrypted() {
+        let (ss, sp, cs, cp) = curve_keys();
+        let mut client =
+            Handshake::new(config(Push, MechanismConfig::curve_client(cp, cs, sp))).unwrap();
+        let mut server = Handshake::new(config(Pull, MechanismConfig::curve_server(ss))).unwrap();
+        pump(&mut client, &mut server, 4096);
+        let now = Instant::now();
+        let (mut c, _) = client.into_session(now).unwrap();
+        let (mut s, _) = server.into_session(now).unwrap();
+        c.send_frame(b"one", false);
+        c.send_frame(b"two", false);
+        let mut wire = c.poll_transmit().unwrap();
+        let (n, first) = s.read(&mut wire, now).unwrap();
+        assert_eq!(
+            first,
+            Incoming::Message {
+                payload: b"one",
+                more: false
+            }
+        );
+        // Not taken: the same frame again, not decrypted twice.
+        let (n2, again) = s.read(&mut wire, now).unwrap();
+        assert_eq!(
+            (n2, again),
+            (
+                n,
+                Incoming::Message {
+                    payload: b"one",
+                    more: false
+                }
+            )
+        );
+        s.taken();
+        let (_, second) = s.read(&mut wire[n..], now).unwrap();
+        assert_eq!(
+            second,
+            Incoming::Message {
+                payload: b"two",
+                more: false
+            }
+        );
+        s.taken();
+        // A PING in a MESSAGE is answered by a PONG in a MESSAGE.
+        let mut ping = Vec::new();
+        let mut cipher_side = c;
+        cipher_side.send_command_for_tests(&Command::Ping {
+            ttl_deciseconds: 0,
+            context: b"ctx".to_vec(),
+        });
+        ping.extend(cipher_side.poll_transmit().unwrap());
+        let (_, handled) = s.read(&mut ping, now).unwrap();
+        assert_eq!(handled, Incoming::Handled);
+        let pong = s.poll_transmit().unwrap();
+        assert!(!pong.windows(4).any(|w| w == b"PONG"));
+        cipher_side.feed(&pong, now).unwrap();
+        assert_eq!(cipher_side.poll_event(), None);
+        assert!(cipher_side.error().is_none());
+        // A plain frame is refused once encrypted.
+        let mut plain = Vec::new();
+        encode_message(&mut plain, b"clear", false);
+        assert!(matches!(
+            s.read(&mut plain, now),
+            Err(ZmtpError::UnexpectedCommand {
+                expected: "MESSAGE",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn curve_with_a_wrong_server_key_fails_on_both_sides() {
+        let (ss, _, cs, cp) = curve_keys();
+        let wrong = CurveSecretKey::generate().unwrap().public_key();
+        let mut client =
+            Handshake::new(config(Req, MechanismConfig::curve_client(cp, cs, wrong))).unwrap();
+        let mut server = Handshake::new(config(Rep, MechanismConfig::curve_server(ss))).unwrap();
+        pump(&mut client, &mut server, 1000);
+        assert!(matches!(
+            failed_of(&mut server),
+            ZmtpError::Cryptographic(_)
+        ));
+        assert!(!client.is_ready());
+        // Two CURVE servers, and CURVE against PLAIN.
+        let (ss, ..) = curve_keys();
+        let mut a =
+            Handshake::new(config(Pair, MechanismConfig::curve_server(ss.clone()))).unwrap();
+        let mut b = Handshake::new(config(Pair, MechanismConfig::curve_server(ss))).unwrap();
+        pump(&mut a, &mut b, 1000);
+        assert_eq!(
+            failed_of(&mut a),
+            ZmtpError::RoleConflict("both peers are CURVE servers")
+        );
+        let c =
+            MechanismConfig::curve_client([1; 32], CurveSecretKey::from_bytes([2; 32]), [3; 32]);
+        assert!(!format!("{c:?}").contains("secret_key: ["));
+        let mut a = Handshake::new(config(Pair, c)).unwrap();
+        let mut b = Handshake::new(config(Pair, plain_server())).unwrap();
+        pump(&mut a, &mut b, 1000);
+        assert!(matches!(
+            failed_of(&mut a),
+            ZmtpError::MechanismMismatch { .. }
+        ));
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The security mechanism: configuration, the pieces NULL and PLAIN share
-//! (peer metadata validation, ERROR replies), and dispatch to each one's
-//! state machine.
+//! The security mechanism: configuration, the pieces NULL, PLAIN and CURVE
+//! share (peer metadata validation, ERROR replies, the authentication
+//! decision), and dispatch to each one's state machine.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use super::command::{Command, Metadata, IDENTITY, SOCKET_TYPE};
+use super::curve::{CurveClient, CurveCredentials, CurveSecretKey, CurveServer, MessageCipher};
 use super::error::{escape, ZmtpError};
 use super::greeting::MechanismName;
 use super::null::Null;
@@ -43,10 +45,66 @@ impl std::fmt::Debug for PlainCredentials<'_> {
 /// libzmq users write). `true` lets it in.
 pub type Authenticator = Arc<dyn Fn(&PlainCredentials<'_>) -> bool + Send + Sync>;
 
+/// Decides whether a CURVE client may connect, from its long-term public
+/// key (what libzmq's ZAP request carries for CURVE). `true` lets it in.
+pub type CurveAuthenticator = Arc<dyn Fn(&CurveCredentials<'_>) -> bool + Send + Sync>;
+
+/// A server's question about one client: its mechanism's credentials and
+/// the authenticator the socket has for them (if any).
+pub(crate) enum AuthRequest<'a> {
+    Plain {
+        authenticator: Option<&'a Authenticator>,
+        credentials: &'a PlainCredentials<'a>,
+    },
+    Curve {
+        authenticator: Option<&'a CurveAuthenticator>,
+        credentials: &'a CurveCredentials<'a>,
+    },
+}
+
+/// The one place a server decides whether a client may connect, for every
+/// mechanism: this is where a ZAP handler (RFC 27) slots in.
+///
+/// Without an authenticator a PLAIN server refuses everyone
+/// ([`ZmtpError::NoAuthenticator`]: libzmq's PLAIN server fails when no
+/// ZAP handler is installed) and a CURVE server admits everyone whose
+/// handshake succeeded (libzmq's "Stonehouse": encryption, and the
+/// client's key checked by the handshake, without authorisation).
+/// The authenticator is user code run on the I/O thread: a panic in it
+/// refuses that client only ([`ZmtpError::AuthenticatorPanicked`]).
+pub(crate) fn authenticate(request: AuthRequest<'_>) -> Result<(), ZmtpError> {
+    // Unwind-safe enough: the closure only reads the credentials, which
+    // nothing uses after a panic, and our own state is not touched; the
+    // authenticator's state is its owner's, as a ZAP handler's is.
+    let verdict = match request {
+        AuthRequest::Plain {
+            authenticator: None,
+            ..
+        } => return Err(ZmtpError::NoAuthenticator),
+        AuthRequest::Curve {
+            authenticator: None,
+            ..
+        } => return Ok(()),
+        AuthRequest::Plain {
+            authenticator: Some(a),
+            credentials,
+        } => std::panic::catch_unwind(AssertUnwindSafe(|| a(credentials))),
+        AuthRequest::Curve {
+            authenticator: Some(a),
+            credentials,
+        } => std::panic::catch_unwind(AssertUnwindSafe(|| a(credentials))),
+    };
+    match verdict {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ZmtpError::AuthenticationFailed),
+        Err(_) => Err(ZmtpError::AuthenticatorPanicked),
+    }
+}
+
 /// Which security mechanism a connection uses, and in which role.
 ///
-/// The role decides the greeting's as-server flag: a PLAIN server sends 1,
-/// a PLAIN client and NULL send 0.
+/// The role decides the greeting's as-server flag: a PLAIN or CURVE server
+/// sends 1, their clients and NULL send 0.
 #[derive(Clone, Default)]
 pub enum MechanismConfig {
     /// No security (RFC 37's NULL): both sides send READY.
@@ -66,6 +124,28 @@ pub enum MechanismConfig {
         /// none, every client's connection is closed at its HELLO, as libzmq
         /// 4.3's PLAIN server closes them when no ZAP handler is installed.
         authenticator: Option<Authenticator>,
+        /// The ZAP domain handed to the authenticator.
+        zap_domain: String,
+    },
+    /// CURVE client (RFC 26): knows the server's long-term public key and
+    /// proves it holds its own key pair.
+    CurveClient {
+        /// Our long-term public key (C).
+        public_key: [u8; 32],
+        /// Our long-term secret key (c).
+        secret_key: CurveSecretKey,
+        /// The server's long-term public key (S).
+        server_key: [u8; 32],
+    },
+    /// CURVE server (RFC 26): proves it holds the secret of the key its
+    /// clients know, and learns each client's long-term public key.
+    CurveServer {
+        /// Our long-term secret key (s); the public key is derived from it.
+        secret_key: CurveSecretKey,
+        /// Called once per connection with the client's public key. With
+        /// none, every client whose handshake succeeds is admitted, as by
+        /// libzmq's CURVE server without a ZAP handler.
+        authenticator: Option<CurveAuthenticator>,
         /// The ZAP domain handed to the authenticator.
         zap_domain: String,
     },
@@ -98,12 +178,42 @@ impl MechanismConfig {
             MechanismConfig::PlainClient { .. } | MechanismConfig::PlainServer { .. } => {
                 MechanismName::PLAIN
             }
+            MechanismConfig::CurveClient { .. } | MechanismConfig::CurveServer { .. } => {
+                MechanismName::CURVE
+            }
+        }
+    }
+
+    /// A CURVE client with this key pair, for the server whose public key
+    /// is `server_key`.
+    pub fn curve_client(
+        public_key: [u8; 32],
+        secret_key: CurveSecretKey,
+        server_key: [u8; 32],
+    ) -> Self {
+        MechanismConfig::CurveClient {
+            public_key,
+            secret_key,
+            server_key,
+        }
+    }
+
+    /// A CURVE server with this secret key that admits every client whose
+    /// handshake succeeds (no authenticator, no ZAP domain).
+    pub fn curve_server(secret_key: CurveSecretKey) -> Self {
+        MechanismConfig::CurveServer {
+            secret_key,
+            authenticator: None,
+            zap_domain: String::new(),
         }
     }
 
     /// The greeting's as-server flag.
     pub fn as_server(&self) -> bool {
-        matches!(self, MechanismConfig::PlainServer { .. })
+        matches!(
+            self,
+            MechanismConfig::PlainServer { .. } | MechanismConfig::CurveServer { .. }
+        )
     }
 
     /// Checks what must fit the wire: credentials of at most 255 octets.
@@ -129,6 +239,17 @@ impl std::fmt::Debug for MechanismConfig {
                 .field("password", &"<hidden>")
                 .finish(),
             MechanismConfig::PlainServer { .. } => f.write_str("PlainServer"),
+            MechanismConfig::CurveClient {
+                public_key,
+                server_key,
+                ..
+            } => f
+                .debug_struct("CurveClient")
+                .field("public_key", &super::curve::z85(public_key))
+                .field("secret_key", &"<hidden>")
+                .field("server_key", &super::curve::z85(server_key))
+                .finish(),
+            MechanismConfig::CurveServer { .. } => f.write_str("CurveServer"),
         }
     }
 }
@@ -212,6 +333,8 @@ pub(crate) enum Machine {
     Null(Null),
     PlainClient(PlainClient),
     PlainServer(PlainServer),
+    CurveClient(Box<CurveClient>),
+    CurveServer(Box<CurveServer>),
 }
 
 impl Machine {
@@ -230,16 +353,37 @@ impl Machine {
                 zap_domain.clone(),
                 peer_address,
             )),
+            MechanismConfig::CurveClient {
+                public_key,
+                secret_key,
+                server_key,
+            } => Machine::CurveClient(Box::new(CurveClient::new(
+                *public_key,
+                secret_key.clone(),
+                *server_key,
+            ))),
+            MechanismConfig::CurveServer {
+                secret_key,
+                authenticator,
+                zap_domain,
+            } => Machine::CurveServer(Box::new(CurveServer::new(
+                secret_key.clone(),
+                authenticator.clone(),
+                zap_domain.clone(),
+                peer_address,
+            ))),
         }
     }
 
     /// Writes the commands to send once the greetings are exchanged.
-    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) {
+    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) -> Result<(), ZmtpError> {
         match self {
             Machine::Null(m) => m.start(local, out),
             Machine::PlainClient(m) => m.start(out),
-            Machine::PlainServer(_) => {}
+            Machine::CurveClient(m) => return m.start(out),
+            Machine::PlainServer(_) | Machine::CurveServer(_) => {}
         }
+        Ok(())
     }
 
     /// The name of the command it waits for ("nothing more" once done).
@@ -249,20 +393,37 @@ impl Machine {
             Machine::Null(m) => m.expecting(),
             Machine::PlainClient(m) => m.expecting(),
             Machine::PlainServer(m) => m.expecting(),
+            Machine::CurveClient(m) => m.expecting(),
+            Machine::CurveServer(m) => m.expecting(),
         }
     }
 
-    /// Handles one command from the peer, writing replies to `out`.
+    /// Handles one command body from the peer, writing replies to `out`.
+    /// NULL and PLAIN commands are parsed by their grammar; CURVE's are
+    /// read by the CURVE machines (their data is boxes).
     pub fn on_command(
         &mut self,
         local: &Local,
-        cmd: Command,
+        body: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Progress, ZmtpError> {
         match self {
-            Machine::Null(m) => m.on_command(local, cmd, out),
-            Machine::PlainClient(m) => m.on_command(local, cmd, out),
-            Machine::PlainServer(m) => m.on_command(local, cmd, out),
+            Machine::Null(m) => m.on_command(local, Command::decode(body)?, out),
+            Machine::PlainClient(m) => m.on_command(local, Command::decode(body)?, out),
+            Machine::PlainServer(m) => m.on_command(local, Command::decode(body)?, out),
+            Machine::CurveClient(m) => m.on_command(local, body, out),
+            Machine::CurveServer(m) => m.on_command(local, body, out),
+        }
+    }
+
+    /// Once done: the cipher the session's frames go through (CURVE), and
+    /// the peer's long-term CURVE key (the server's for a client, the
+    /// client's for a server).
+    pub fn finish(&mut self) -> (Option<MessageCipher>, Option<[u8; 32]>) {
+        match self {
+            Machine::CurveClient(m) => (m.take_cipher(), Some(m.server_key())),
+            Machine::CurveServer(m) => (m.take_cipher(), m.client_key()),
+            _ => (None, None),
         }
     }
 }

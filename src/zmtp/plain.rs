@@ -9,12 +9,12 @@
 //! checks that there is exactly one server before either machine runs.
 
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 
 use super::command::Command;
 use super::error::ZmtpError;
 use super::mechanism::{
-    reject, unexpected, validate_peer, Authenticator, Local, PlainCredentials, Progress,
+    authenticate, reject, unexpected, validate_peer, AuthRequest, Authenticator, Local,
+    PlainCredentials, Progress,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,30 +114,23 @@ impl PlainServer {
 
     /// Asks the authenticator about a HELLO's credentials.
     fn authenticate(&self, username: &[u8], password: &[u8]) -> Result<(), ZmtpError> {
-        let Some(authenticator) = &self.authenticator else {
+        if self.authenticator.is_none() {
             return Err(ZmtpError::NoAuthenticator);
-        };
+        }
         // RFC 24 usernames are printable ASCII; one that is not UTF-8
         // cannot be shown to the authenticator, so it is refused.
         let Ok(username) = std::str::from_utf8(username) else {
             return Err(ZmtpError::AuthenticationFailed);
         };
-        let credentials = PlainCredentials {
-            username,
-            password,
-            peer_address: self.peer_address,
-            zap_domain: &self.zap_domain,
-        };
-        // User code on the I/O thread: a panic there must refuse this
-        // client only, not end every connection the thread carries.
-        // Unwind-safe enough: the closure only reads `credentials`, which
-        // nothing uses after a panic, and our own state is not touched; the
-        // authenticator's state is its owner's, as a ZAP handler's is.
-        match std::panic::catch_unwind(AssertUnwindSafe(|| authenticator(&credentials))) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(ZmtpError::AuthenticationFailed),
-            Err(_) => Err(ZmtpError::AuthenticatorPanicked),
-        }
+        authenticate(AuthRequest::Plain {
+            authenticator: self.authenticator.as_ref(),
+            credentials: &PlainCredentials {
+                username,
+                password,
+                peer_address: self.peer_address,
+                zap_domain: &self.zap_domain,
+            },
+        })
     }
 
     /// The command it waits for.
