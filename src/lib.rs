@@ -67,8 +67,8 @@ pub mod zmtp;
 pub use async_socket::AsyncSocket;
 pub use compat::socket_types::*;
 pub use compat::{
-    has, version, z85_decode, z85_encode, CurveKeyPair, DecodeError, EncodeError, Mechanism,
-    Message, SocketEvent,
+    curve_keypair, curve_public, has, version, z85_decode, z85_encode, CurveKeyPair, DecodeError,
+    EncodeError, Mechanism, Message, SocketEvent,
 };
 pub use context::Context;
 pub use error::{Error, Result};
