@@ -11,6 +11,8 @@
 //!             vouch = Box[C' + S](C->S')
 //! S: READY    short nonce, Box[metadata](S'->C')      (or ERROR)
 //! then        MESSAGE short nonce, Box[flags + frame body](C'<->S')
+//!             (in a ZMTP message frame without flags, as libzmq sends it;
+//!             MORE and COMMAND travel in the boxed flags)
 //! ```
 //!
 //! Every box is NaCl's `crypto_box` (X25519, XSalsa20, Poly1305) from
@@ -305,7 +307,11 @@ impl MessageCipher {
         let plain_len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
         let body_len = MESSAGE_NAME.len() + 8 + TAG_LEN + plain_len;
         out.reserve(9 + body_len);
-        FrameHeader::new(FrameKind::Command, body_len).write(out);
+        // libzmq 4.3 sends MESSAGE in a message frame without flags (its
+        // encoder moves the box into a new msg_t), and ORs a received
+        // frame's flags into the decrypted message's: a command or MORE
+        // flag on the wire would corrupt what it delivers.
+        FrameHeader::new(FrameKind::Message { more: false }, body_len).write(out);
         out.extend_from_slice(MESSAGE_NAME);
         out.extend_from_slice(&nonce.to_be_bytes());
         let tag_at = out.len();

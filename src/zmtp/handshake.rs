@@ -1084,6 +1084,26 @@ mod tests {
                 ..
             })
         ));
+        // A MESSAGE in a command frame (RFC 26's wording) is taken too.
+        let (ss, sp, cs, cp) = curve_keys();
+        let mut client =
+            Handshake::new(config(Push, MechanismConfig::curve_client(cp, cs, sp))).unwrap();
+        let mut server = Handshake::new(config(Pull, MechanismConfig::curve_server(ss))).unwrap();
+        pump(&mut client, &mut server, 4096);
+        let (mut c, _) = client.into_session(now).unwrap();
+        let (mut s, _) = server.into_session(now).unwrap();
+        c.send_frame(b"cmd-framed", false);
+        let mut wire = c.poll_transmit().unwrap();
+        assert_eq!(wire[0], 0x00, "libzmq's way: a message frame, no flags");
+        assert_eq!(s.message_header(&wire), None, "no direct read of a box");
+        wire[0] = 0x04;
+        assert_eq!(
+            s.read(&mut wire, now).unwrap().1,
+            Incoming::Message {
+                payload: b"cmd-framed",
+                more: false
+            }
+        );
     }
 
     #[test]

@@ -183,11 +183,16 @@ impl Session {
 
     /// For a caller that reads a large message body straight into its own
     /// place: the header of the message frame at the front of `input`, as
-    /// `(header_len, body_len, more)`, if it is complete and valid. A
+    /// `(header_len, body_len, more)`, if it is complete and valid (never
+    /// for an encrypted session, whose frames must be decrypted first). A
     /// message frame changes nothing in the session, so the caller may take
     /// it over from here; it reports the body's octets with
     /// [`note_traffic`](Self::note_traffic).
     pub fn message_header(&self, input: &[u8]) -> Option<(usize, usize, bool)> {
+        if self.cipher.is_some() {
+            // Encrypted: a frame's body is a MESSAGE, not the payload.
+            return None;
+        }
         match parse_header(input, self.max_frame_size) {
             Ok(Some(h)) => match h.kind {
                 FrameKind::Message { more } => Some((h.header_len, h.body_len, more)),
@@ -230,12 +235,8 @@ impl Session {
             return Ok((0, Incoming::Need(len)));
         }
         if let Some(cipher) = &mut self.cipher {
-            if header.kind != FrameKind::Command {
-                return Err(ZmtpError::UnexpectedCommand {
-                    expected: "MESSAGE",
-                    got: "message frame".into(),
-                });
-            }
+            // A MESSAGE comes in a message frame (libzmq's way) or a command
+            // frame (RFC 26's word); either way only the boxed flags count.
             let opened = cipher.open_frame(&mut input[header.header_len..len])?;
             let at = header.header_len + opened.at;
             let kind = if opened.command {
