@@ -254,7 +254,7 @@ impl Engine {
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
         if let Stream::Tcp(tcp) = &stream {
-            net::tune(tcp, &e.desc.keepalive);
+            net::tune(tcp, &e.desc.keepalive, &e.desc.net, true);
         }
         e.peer = peer;
         if registry
@@ -539,6 +539,7 @@ impl Engine {
         cfg.heartbeat = self.desc.heartbeat;
         cfg.mechanism = self.desc.mechanism.clone();
         cfg.peer_address = self.peer;
+        cfg.properties.clone_from(&self.desc.metadata);
         if let Some(offer) = self.shm_offer() {
             cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
         }
@@ -644,8 +645,8 @@ impl Engine {
             Some(Target::Tcp(t)) => t.source_for(addr),
             _ => None,
         };
-        let stream = net::connect(addr, source).map(|s| {
-            net::tune(&s, &self.desc.keepalive);
+        let stream = net::connect(addr, source, &self.desc.net).map(|s| {
+            net::tune(&s, &self.desc.keepalive, &self.desc.net, false);
             Stream::Tcp(s)
         });
         self.peer = Some(addr);
