@@ -91,8 +91,13 @@ impl Socket {
     ///
     /// As [`recv_bytes`](Self::recv_bytes); `msg` is left as it was.
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        let frame = self.recv_frame(flags)?;
-        msg.fill(&frame, frame.more());
+        #[cfg_attr(loom, allow(unused_mut))]
+        let mut frame = self.recv_frame(flags)?;
+        #[cfg(not(loom))]
+        let metadata = frame.metadata();
+        #[cfg(loom)]
+        let metadata = ();
+        msg.fill(&frame, frame.more(), metadata);
         Ok(())
     }
 

@@ -818,6 +818,21 @@ impl Core {
         }
     }
 
+    /// The properties of the connection `frame` came on (tcp and ipc
+    /// peers; none for inproc ones, or a CONFLATE socket's kept message).
+    #[cfg(not(loom))]
+    pub fn frame_metadata(
+        &mut self,
+        frame: &In,
+    ) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+        let key = match frame {
+            In::Pipe(key, _) => *key as usize,
+            In::Held(_) => self.pattern.held_source()?,
+            In::Kept => return None,
+        };
+        self.io.pipes.get_mut(key)?.end.metadata()
+    }
+
     /// Done with a frame from [`next_frame`](Self::next_frame).
     #[inline(always)]
     pub fn consume(&mut self, frame: In) {

@@ -1008,6 +1008,13 @@ impl Frame<'_> {
     pub fn more(&self) -> bool {
         self.frame.more()
     }
+
+    /// The properties of the connection the frame came on.
+    #[cfg(not(loom))]
+    pub(crate) fn metadata(&mut self) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+        let frame = self.frame;
+        self.core.frame_metadata(&frame)
+    }
 }
 
 impl std::ops::Deref for Frame<'_> {
