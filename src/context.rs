@@ -155,8 +155,8 @@ impl Context {
     /// connections (`ZMQ_IO_THREADS`, default 1). As in libzmq it applies
     /// only before the first tcp or ipc endpoint; after that it is an error.
     /// Each socket's connections all live on one thread (the socket's id
-    /// modulo the count), so more threads help when many sockets are busy
-    /// at once, not one socket.
+    /// modulo the count, among those its AFFINITY allows), so more threads
+    /// help when many sockets are busy at once, not one socket.
     ///
     /// ```
     /// let ctx = zeroring::Context::new();
@@ -326,7 +326,13 @@ mod tests {
         let Err(none) = ctx.io_for(0, 0b1000) else {
             panic!("AFFINITY 0b1000 of 3 threads picked one")
         };
-        assert!(matches!(none, Error::NoIoThread { affinity: 8, threads: 3 }));
+        assert!(matches!(
+            none,
+            Error::NoIoThread {
+                affinity: 8,
+                threads: 3
+            }
+        ));
         assert_eq!(none.to_raw(), Error::EMTHREAD.to_raw());
 
         // A socket keeps the thread its first endpoint picked.

@@ -84,7 +84,10 @@ fn io_threads_get_their_name_cpus_and_realtime_scheduling() {
 
     // Too late now, as libzmq documents.
     assert!(matches!(ctx.set_thread_priority(4), Err(Error::WrongState)));
-    assert!(matches!(ctx.add_thread_affinity_cpu(1), Err(Error::WrongState)));
+    assert!(matches!(
+        ctx.add_thread_affinity_cpu(1),
+        Err(Error::WrongState)
+    ));
     assert!(matches!(
         ctx.set_thread_name_prefix("late"),
         Err(Error::WrongState)
@@ -101,7 +104,10 @@ fn a_priority_under_a_normal_policy_sets_the_nice_value_as_libzmq() {
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let tids = wait_threads("zrnice/zeroring", 1);
     // SAFETY: sched_getscheduler only reads the thread's policy.
-    assert_eq!(unsafe { libc::sched_getscheduler(tids[0]) }, libc::SCHED_OTHER);
+    assert_eq!(
+        unsafe { libc::sched_getscheduler(tids[0]) },
+        libc::SCHED_OTHER
+    );
     assert_eq!(stat_field(tids[0], 19), -20, "the thread's nice value");
 }
 

@@ -63,7 +63,11 @@ fn a_routers_messages_tell_of_their_tcp_dealer() {
     let mut back = recv(&dealer);
     assert_eq!(&back[..], b"back");
     assert_eq!(back.gets("Socket-Type"), Some("ROUTER"));
-    assert_eq!(back.gets("Identity"), Some(""), "ROUTER announces an empty one");
+    assert_eq!(
+        back.gets("Identity"),
+        Some(""),
+        "ROUTER announces an empty one"
+    );
     assert_eq!(back.gets("Peer-Address"), Some("127.0.0.1"));
 }
 

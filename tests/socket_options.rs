@@ -260,10 +260,14 @@ fn use_fd_serves_ipc_on_the_applications_listener_and_leaves_its_file() {
 #[test]
 fn use_fd_refuses_what_is_not_a_listener_of_the_transport() {
     let ctx = Context::new();
-    let unix = std::os::unix::net::UnixListener::bind(format!("{}/s", tempdir("usefd-bad"))).unwrap();
+    let unix =
+        std::os::unix::net::UnixListener::bind(format!("{}/s", tempdir("usefd-bad"))).unwrap();
     let pull = socket(&ctx, Pull);
     pull.set_use_fd(unix.as_raw_fd()).unwrap();
-    assert!(pull.bind("tcp://127.0.0.1:0").is_err(), "a unix listener for tcp");
+    assert!(
+        pull.bind("tcp://127.0.0.1:0").is_err(),
+        "a unix listener for tcp"
+    );
     let file = std::fs::File::open("/proc/self/stat").unwrap();
     pull.set_use_fd(file.as_raw_fd()).unwrap();
     assert!(pull.bind("tcp://127.0.0.1:0").is_err(), "not a socket");

@@ -107,8 +107,8 @@ impl Message {
     }
 }
 
+/// The bytes, as the `zmq` crate's.
 impl std::fmt::Debug for Message {
-    /// The bytes, as the `zmq` crate's.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", &self.data)
     }

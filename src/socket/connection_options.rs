@@ -92,7 +92,9 @@ impl Socket {
         }
         let mut c = self.core()?;
         if !c.opts.metadata.iter().any(|(n, _)| n == name) {
-            c.opts.metadata.push((name.to_owned(), value.as_bytes().to_vec()));
+            c.opts
+                .metadata
+                .push((name.to_owned(), value.as_bytes().to_vec()));
         }
         Ok(())
     }
@@ -130,7 +132,14 @@ mod tests {
         let s = ctx.socket(SocketType::Dealer).unwrap();
         s.set_metadata("X-hello:world").unwrap();
         s.set_metadata("X-hello:again").unwrap();
-        for bad in ["hello:world", "X-hello", "X-hello:", ":x", "X-a b:c", "Y-a:b"] {
+        for bad in [
+            "hello:world",
+            "X-hello",
+            "X-hello:",
+            ":x",
+            "X-a b:c",
+            "Y-a:b",
+        ] {
             assert!(
                 matches!(s.set_metadata(bad), Err(Error::InvalidArgument(_))),
                 "{bad}"

@@ -9,8 +9,8 @@ mod security;
 #[cfg(all(not(loom), feature = "async"))]
 mod task;
 
-pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 pub(crate) use options::NetOptions;
+pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
 use self::core::Core;
 use crate::error::{Error, Result};

@@ -117,8 +117,14 @@ pub(crate) fn bind(
     use_fd: Option<RawFd>,
 ) -> Result<(Option<BoundFile>, RawFd)> {
     let bound = match (use_fd, addr) {
-        (Some(fd), _) => crate::transport::use_fd::adopt(fd, crate::transport::use_fd::Family::Unix)
-            .map(|s| (std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(s)), None)),
+        (Some(fd), _) => {
+            crate::transport::use_fd::adopt(fd, crate::transport::use_fd::Family::Unix).map(|s| {
+                (
+                    std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(s)),
+                    None,
+                )
+            })
+        }
         (None, IpcAddr::Abstract(_)) => addr
             .to_std()
             .and_then(|a| std::os::unix::net::UnixListener::bind_addr(&a))

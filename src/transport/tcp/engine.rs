@@ -1053,7 +1053,11 @@ impl Engine {
     /// a PLAIN server's authenticator let in), then what the peer's READY
     /// or INITIATE carried (Socket-Type, Identity, `X-` properties; not
     /// our shared-memory offer).
-    fn connection_metadata(&self, peer: Option<&Metadata>, user_id: Option<String>) -> Arc<PeerMetadata> {
+    fn connection_metadata(
+        &self,
+        peer: Option<&Metadata>,
+        user_id: Option<String>,
+    ) -> Arc<PeerMetadata> {
         let mut md = PeerMetadata::default();
         let address = match self.stream.as_ref() {
             Some(Stream::Tcp(_)) => self.peer.map(|a| a.ip().to_string()),

@@ -228,7 +228,12 @@ mod tests {
             .unwrap()
             .port();
         let source: SocketAddr = format!("127.0.0.1:{src_port}").parse().unwrap();
-        let _c = connect(l.local_addr().unwrap(), Some(source), &NetOptions::default()).unwrap();
+        let _c = connect(
+            l.local_addr().unwrap(),
+            Some(source),
+            &NetOptions::default(),
+        )
+        .unwrap();
         let (_s, peer) = l.accept().unwrap();
         assert_eq!(peer, source);
     }
