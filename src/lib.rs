@@ -43,6 +43,8 @@ mod async_socket;
 mod bridge;
 mod compat;
 mod context;
+#[cfg(not(loom))]
+mod context_options;
 mod copy;
 mod error;
 #[cfg(fuzzing)]

@@ -356,6 +356,11 @@ pub(crate) trait Behaviour {
     fn held(&self) -> &[u8] {
         &[]
     }
+    /// The pipe an [`In::Held`] frame stands for (a ROUTER's routing id:
+    /// its peer's pipe), if any.
+    fn held_source(&self) -> Option<PipeKey> {
+        None
+    }
     /// Whether a message could be received now.
     fn readable(&mut self, _io: &mut Io) -> bool {
         false
@@ -487,6 +492,9 @@ impl Pattern {
     #[inline(always)]
     pub fn held(&self) -> &[u8] {
         dispatch!(self, p => p.held())
+    }
+    pub fn held_source(&self) -> Option<PipeKey> {
+        dispatch!(self, p => p.held_source())
     }
     #[inline(always)]
     pub fn sending(&self, more: bool) -> bool {

@@ -220,6 +220,10 @@ impl Behaviour for Router {
         Ok(In::Held(true))
     }
 
+    fn held_source(&self) -> Option<PipeKey> {
+        self.held_for
+    }
+
     fn consumed(&mut self, io: &mut Io, frame: In) {
         match frame {
             In::Held(_) => self.reading = self.held_for.take(),

@@ -63,6 +63,10 @@ pub(crate) struct Core {
     /// ipc endpoints connected, for disconnect and drop.
     #[cfg(not(loom))]
     pub ipc_connected: Vec<String>,
+    /// The I/O thread of the socket's tcp and ipc endpoints, chosen (by
+    /// AFFINITY) at the first.
+    #[cfg(not(loom))]
+    pub io_thread: Option<Arc<crate::transport::tcp::IoThread>>,
     /// Pipes ring their peers with full fences (an async socket's: a peer
     /// that waits then skips `membarrier` when all its writers do).
     pub strong: bool,
@@ -111,6 +115,8 @@ impl Core {
             ipc_bound: Vec::new(),
             #[cfg(not(loom))]
             ipc_connected: Vec::new(),
+            #[cfg(not(loom))]
+            io_thread: None,
             strong: false,
             fd: FdState::Off,
             fd_seen: 0,
@@ -812,6 +818,21 @@ impl Core {
         }
     }
 
+    /// The properties of the connection `frame` came on (tcp and ipc
+    /// peers; none for inproc ones, or a CONFLATE socket's kept message).
+    #[cfg(not(loom))]
+    pub fn frame_metadata(
+        &mut self,
+        frame: &In,
+    ) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+        let key = match frame {
+            In::Pipe(key, _) => *key as usize,
+            In::Held(_) => self.pattern.held_source()?,
+            In::Kept => return None,
+        };
+        self.io.pipes.get_mut(key)?.end.metadata()
+    }
+
     /// Done with a frame from [`next_frame`](Self::next_frame).
     #[inline(always)]
     pub fn consume(&mut self, frame: In) {
@@ -833,6 +854,20 @@ impl Core {
         self.process_mail();
         self.reap();
         self.sending || self.pattern.writable(&mut self.io)
+    }
+
+    /// The socket's I/O thread: the one its AFFINITY picks when its first
+    /// tcp or ipc endpoint is made, and the same for all later ones (a
+    /// socket's connections share a thread, as its listeners and
+    /// connecters are told of unbinds there).
+    #[cfg(not(loom))]
+    pub fn io_thread(&mut self) -> Result<Arc<crate::transport::tcp::IoThread>, crate::Error> {
+        if let Some(io) = &self.io_thread {
+            return Ok(io.clone());
+        }
+        let io = self.ctx.io_for(self.id, self.opts.affinity)?;
+        self.io_thread = Some(io.clone());
+        Ok(io)
     }
 
     /// What the tcp engines of this socket need to know.
@@ -868,6 +903,8 @@ impl Core {
                 cnt: o.tcp_keepalive_cnt,
                 intvl: o.tcp_keepalive_intvl,
             },
+            net: o.net.clone(),
+            metadata: o.metadata.clone(),
             stream_notify: o.stream_notify,
             raw: self.kind == SocketType::Stream || o.router_raw,
         }

@@ -9,6 +9,7 @@ mod security;
 #[cfg(all(not(loom), feature = "async"))]
 mod task;
 
+pub(crate) use options::NetOptions;
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
 use self::core::Core;
@@ -201,6 +202,9 @@ macro_rules! bool_option {
     };
 }
 
+#[cfg(not(loom))]
+mod connection_options;
+mod net_options;
 mod tcp_options;
 
 impl Socket {
@@ -274,8 +278,9 @@ impl Socket {
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 let addr = transport::tcp::bind_address(endpoint, &address, c.opts.ipv6)?;
-                let io = c.ctx.io(c.id)?;
-                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
+                let io = c.io_thread()?;
+                let use_fd = (c.opts.use_fd >= 0).then_some(c.opts.use_fd);
+                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc(), use_fd)?;
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
@@ -285,9 +290,16 @@ impl Socket {
                 if c.ipc_bound.iter().any(|(e, _, _)| e == endpoint) {
                     return Err(Error::AddrInUse(endpoint.to_owned()));
                 }
-                let io = c.ctx.io(c.id)?;
-                let (file, fd) =
-                    transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc(), &c.opts.ipc_filters)?;
+                let io = c.io_thread()?;
+                let use_fd = (c.opts.use_fd >= 0).then_some(c.opts.use_fd);
+                let (file, fd) = transport::ipc::bind(
+                    &io,
+                    endpoint,
+                    &addr,
+                    c.tcp_desc(),
+                    &c.opts.ipc_filters,
+                    use_fd,
+                )?;
                 c.last_endpoint = endpoint.to_owned();
                 c.ipc_bound.push((endpoint.to_owned(), file, fd));
             }
@@ -328,10 +340,16 @@ impl Socket {
                 c.refresh_fd();
             }
             #[cfg(not(loom))]
+            Endpoint::Tcp(_) if !c.opts.socks_proxy.is_empty() => {
+                // No SOCKS client: connecting directly would bypass what
+                // the application asked for.
+                return Err(Error::NotSupported);
+            }
+            #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 // Only checked here: names are resolved by the connecter.
                 let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
-                let io = c.ctx.io(c.id)?;
+                let io = c.io_thread()?;
                 let given_id = c.take_connect_routing_id();
                 let theirs = c.io_thread_pipe(endpoint, given_id);
                 transport::tcp::connect(&io, addr, theirs, c.tcp_desc(), endpoint.to_owned());
@@ -339,7 +357,7 @@ impl Socket {
             #[cfg(not(loom))]
             Endpoint::Ipc(address) => {
                 let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
-                let io = c.ctx.io(c.id)?;
+                let io = c.io_thread()?;
                 // A pipe to the I/O thread at once, as for tcp, so that
                 // messages queue before the connection is up (as libzmq's
                 // do); when the peer is zeroring, a pipe in shared memory
@@ -381,7 +399,7 @@ impl Socket {
                 };
                 let (bound_as, local, fd) = c.tcp_bound.remove(i);
                 let local = format!("tcp://{local}");
-                c.ctx.io(c.id)?.unbind(c.id, Some(local.clone()));
+                c.io_thread()?.unbind(c.id, Some(local.clone()));
                 self.shared
                     .monitor
                     .emit(monitor::EVENT_CLOSED, fd as u32, &local);
@@ -394,7 +412,7 @@ impl Socket {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
                 let (bound_as, file, fd) = c.ipc_bound.remove(i);
-                c.ctx.io(c.id)?.unbind(c.id, Some(bound_as.clone()));
+                c.io_thread()?.unbind(c.id, Some(bound_as.clone()));
                 if let Some(file) = file {
                     file.remove();
                 }
@@ -422,7 +440,7 @@ impl Socket {
             Endpoint::Ipc(_) => match c.ipc_connected.iter().position(|e| e == endpoint) {
                 Some(i) => {
                     c.ipc_connected.remove(i);
-                    c.ctx.io(c.id)?.forget(c.id, Some(endpoint.to_owned()));
+                    c.io_thread()?.forget(c.id, Some(endpoint.to_owned()));
                     true
                 }
                 None => false,
@@ -947,13 +965,13 @@ impl Drop for Socket {
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
         if !c.ipc_connected.is_empty() {
-            if let Ok(io) = c.ctx.io(c.id) {
+            if let Some(io) = &c.io_thread {
                 io.forget(c.id, None);
             }
         }
         #[cfg(not(loom))]
         if !c.tcp_bound.is_empty() || !c.ipc_bound.is_empty() {
-            if let Ok(io) = c.ctx.io(c.id) {
+            if let Some(io) = &c.io_thread {
                 io.unbind(c.id, None);
             }
             for (bound_as, file, fd) in &c.ipc_bound {
@@ -974,6 +992,7 @@ impl Drop for Socket {
         // As libzmq: the monitor's last word is MONITOR_STOPPED, after the
         // listeners' CLOSED.
         self.shared.monitor.stop();
+        c.ctx.inner.socket_closed();
         // Dropping the pipes tells every peer, which drains what we sent.
     }
 }
@@ -988,6 +1007,13 @@ impl Frame<'_> {
     /// Whether more frames of the same message follow.
     pub fn more(&self) -> bool {
         self.frame.more()
+    }
+
+    /// The properties of the connection the frame came on.
+    #[cfg(not(loom))]
+    pub(crate) fn metadata(&mut self) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+        let frame = self.frame;
+        self.core.frame_metadata(&frame)
     }
 }
 

@@ -94,6 +94,17 @@ impl Stream {
         matches!(self, Stream::Unix(u) if same_user(&u.stream))
     }
 
+    /// The user, group and process at the other end of a unix stream
+    /// (SO_PEERCRED); `None` for tcp or when unknown.
+    pub fn peer_credentials(&self) -> Option<(u32, u32, i32)> {
+        use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+        let Stream::Unix(u) = self else {
+            return None;
+        };
+        let c = getsockopt(&u.stream, PeerCredentials).ok()?;
+        Some((c.uid(), c.gid(), c.pid()))
+    }
+
     /// The socket's pending error (a refused connect).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {

@@ -114,6 +114,9 @@ pub enum HandshakeEvent {
         peer_routing_id: Option<Vec<u8>>,
         /// Every property the peer sent.
         peer_properties: Metadata,
+        /// Who the authenticator let in: a PLAIN server's client's
+        /// username (libzmq's User-Id); `None` otherwise.
+        user_id: Option<String>,
         /// The ZMTP 3 minor version both sides speak: 0 with a 3.0 peer,
         /// otherwise 1.
         minor_version: u8,
@@ -334,6 +337,7 @@ impl Handshake {
             peer_socket_type: peer.socket_type,
             peer_routing_id: peer.routing_id,
             peer_properties: peer.properties,
+            user_id: peer.user_id,
             minor_version,
         });
     }
@@ -411,6 +415,7 @@ mod tests {
                 peer_routing_id,
                 peer_properties,
                 minor_version,
+                ..
             }] => (
                 *peer_socket_type,
                 peer_routing_id.clone(),

@@ -142,6 +142,8 @@ pub struct PeerInfo {
     pub routing_id: Option<Vec<u8>>,
     /// All properties the peer sent, Socket-Type and Identity included.
     pub properties: Metadata,
+    /// Who the authenticator let in (a PLAIN server's client's username).
+    pub user_id: Option<String>,
 }
 
 /// Checks a peer's READY/INITIATE metadata against our socket type.
@@ -158,6 +160,7 @@ pub(crate) fn validate_peer(local: SocketType, md: Metadata) -> Result<PeerInfo,
         socket_type,
         routing_id,
         properties: md,
+        user_id: None,
     })
 }
 

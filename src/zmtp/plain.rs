@@ -96,6 +96,9 @@ pub(crate) struct PlainServer {
     zap_domain: String,
     peer_address: Option<SocketAddr>,
     state: ServerState,
+    /// The username the authenticator accepted: the connection's User-Id,
+    /// as a ZAP handler's reply gives libzmq's.
+    user: Option<String>,
 }
 
 impl PlainServer {
@@ -109,11 +112,12 @@ impl PlainServer {
             zap_domain,
             peer_address,
             state: ServerState::WaitHello,
+            user: None,
         }
     }
 
     /// Asks the authenticator about a HELLO's credentials.
-    fn authenticate(&self, username: &[u8], password: &[u8]) -> Result<(), ZmtpError> {
+    fn authenticate(&mut self, username: &[u8], password: &[u8]) -> Result<(), ZmtpError> {
         let Some(authenticator) = &self.authenticator else {
             return Err(ZmtpError::NoAuthenticator);
         };
@@ -134,7 +138,10 @@ impl PlainServer {
         // nothing uses after a panic, and our own state is not touched; the
         // authenticator's state is its owner's, as a ZAP handler's is.
         match std::panic::catch_unwind(AssertUnwindSafe(|| authenticator(&credentials))) {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                self.user = Some(username.to_owned());
+                Ok(())
+            }
             Ok(false) => Err(ZmtpError::AuthenticationFailed),
             Err(_) => Err(ZmtpError::AuthenticatorPanicked),
         }
@@ -172,7 +179,8 @@ impl PlainServer {
             }
             (ServerState::WaitInitiate, Command::Initiate(md)) => {
                 match validate_peer(local.socket_type, md) {
-                    Ok(peer) => {
+                    Ok(mut peer) => {
+                        peer.user_id = self.user.take();
                         Command::Ready(local.metadata.clone()).encode_frame(out);
                         self.state = ServerState::Done;
                         Ok(Progress::Done(peer))

@@ -22,6 +22,7 @@ use super::address::{resolve_in_background, Host};
 use super::{net, SocketDesc};
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
+use crate::pipe::metadata::PeerMetadata;
 use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
@@ -133,6 +134,9 @@ pub(crate) struct Engine {
     resolved: Option<std::io::Result<SocketAddr>>,
     /// The connection's far end (tcp), for a PLAIN server's authenticator.
     peer: Option<SocketAddr>,
+    /// The connection's properties once its handshake is done, for the
+    /// messages received on it (`zmq_msg_gets`).
+    metadata: Option<Arc<PeerMetadata>>,
     /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
     /// in progress is given up.
     deadline: Option<Instant>,
@@ -198,6 +202,7 @@ impl Engine {
             resolving: None,
             resolved: None,
             peer: None,
+            metadata: None,
             deadline: None,
             frame_cap: None,
             forgotten: false,
@@ -254,7 +259,7 @@ impl Engine {
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
         if let Stream::Tcp(tcp) = &stream {
-            net::tune(tcp, &e.desc.keepalive);
+            net::tune(tcp, &e.desc.keepalive, &e.desc.net, true);
         }
         e.peer = peer;
         if registry
@@ -539,6 +544,7 @@ impl Engine {
         cfg.heartbeat = self.desc.heartbeat;
         cfg.mechanism = self.desc.mechanism.clone();
         cfg.peer_address = self.peer;
+        cfg.properties.clone_from(&self.desc.metadata);
         if let Some(offer) = self.shm_offer() {
             cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
         }
@@ -570,6 +576,7 @@ impl Engine {
     fn start_raw(&mut self) {
         self.deadline = None;
         self.proto = Proto::Raw;
+        self.metadata = Some(self.connection_metadata(None, None));
         self.on_ready(Vec::new());
         self.notify_raw();
     }
@@ -644,8 +651,8 @@ impl Engine {
             Some(Target::Tcp(t)) => t.source_for(addr),
             _ => None,
         };
-        let stream = net::connect(addr, source).map(|s| {
-            net::tune(&s, &self.desc.keepalive);
+        let stream = net::connect(addr, source, &self.desc.net).map(|s| {
+            net::tune(&s, &self.desc.keepalive, &self.desc.net, false);
             Stream::Tcp(s)
         });
         self.peer = Some(addr);
@@ -965,6 +972,7 @@ impl Engine {
                     Some(HandshakeEvent::Ready {
                         peer_routing_id,
                         peer_properties,
+                        user_id,
                         ..
                     }) => match h.into_session(now) {
                         Ok((session, rest)) => {
@@ -975,6 +983,8 @@ impl Engine {
                             // sees a message can already see the event.
                             self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
                             let peer_id = peer_routing_id.unwrap_or_default();
+                            self.metadata =
+                                Some(self.connection_metadata(Some(&peer_properties), user_id));
                             if let Some(peer) = self.shm_agreed(&peer_properties) {
                                 self.begin_shm(peer, peer_id);
                                 return;
@@ -1013,10 +1023,12 @@ impl Engine {
         match &mut self.end {
             Some(end) => {
                 end.set_routing_id(&peer_id);
+                end.set_metadata(self.metadata.clone());
                 end.attach(self.bell.clone());
             }
             None => {
                 let (mut ours, theirs) = self.socket_pipe(Some(peer_id));
+                ours.set_metadata(self.metadata.clone());
                 ours.attach(self.bell.clone());
                 self.give_socket(theirs, None);
                 self.end = Some(ours);
@@ -1033,6 +1045,39 @@ impl Engine {
                 s.subscribe(topic);
             }
         }
+    }
+
+    /// The properties `zmq_msg_gets` gives of the messages of this
+    /// connection, as libzmq's engine compiles them: Peer-Address (the
+    /// peer's IP for tcp; `localhost:uid:gid:pid` for ipc), User-Id (whom
+    /// a PLAIN server's authenticator let in), then what the peer's READY
+    /// or INITIATE carried (Socket-Type, Identity, `X-` properties; not
+    /// our shared-memory offer).
+    fn connection_metadata(
+        &self,
+        peer: Option<&Metadata>,
+        user_id: Option<String>,
+    ) -> Arc<PeerMetadata> {
+        let mut md = PeerMetadata::default();
+        let address = match self.stream.as_ref() {
+            Some(Stream::Tcp(_)) => self.peer.map(|a| a.ip().to_string()),
+            Some(stream @ Stream::Unix(_)) => stream
+                .peer_credentials()
+                .map(|(uid, gid, pid)| format!("localhost:{uid}:{gid}:{pid}")),
+            None => None,
+        };
+        if let Some(address) = address {
+            md.insert("Peer-Address", address);
+        }
+        if let Some(user) = user_id {
+            md.insert("User-Id", user);
+        }
+        for (name, value) in peer.into_iter().flat_map(Metadata::iter) {
+            if name != shm::PROPERTY {
+                md.insert(name, value);
+            }
+        }
+        Arc::new(md)
     }
 
     /// A new pipe between our socket and us (`peer_id`: the peer's routing
@@ -1455,6 +1500,7 @@ impl Engine {
             self.bell.clone(),
         );
         end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
+        end.set_metadata(self.metadata.clone());
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match self.end.take() {
             // A connecter's pipe to the socket (what was sent before this
