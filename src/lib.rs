@@ -31,9 +31,19 @@
 //! `recv_string`, `Error::EAGAIN` ...) are zeroring's too (README's porting
 //! section says what still differs).
 //!
-//! The layers, bottom up: [`ring`] (the SPSC frame ring), the doorbell that
-//! sleeps without losing a wake-up, pipes (two rings and a control block),
-//! patterns (load-balance, fair-queue), transports, and the [`Socket`] API.
+//! The layers, bottom up: the frame ring (single producer, single
+//! consumer), the doorbell that sleeps without losing a wake-up, pipes (two
+//! rings and a control block), patterns (load-balance, fair-queue),
+//! transports, and the [`Socket`] API.
+//!
+//! # Cargo features
+//!
+//! - `async` (alias `tokio`): [`AsyncSocket`], for any executor.
+//! - `unstable-internals`: the layers below the socket API (the frame ring,
+//!   the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
+//!   own benches, loom models, fuzz targets and wire-level tests. Not part of
+//!   the public API: outside semver, hidden from these docs, and free to
+//!   change in any release.
 
 #![warn(missing_docs)]
 
@@ -61,7 +71,15 @@ mod socket;
 mod socket_type;
 mod sync;
 mod transport;
+// The codec's `pub` items are its API for the engine and, under
+// `unstable-internals`, for the fuzz targets and wire-level tests: without
+// the feature some of them are used by neither.
+#[cfg(feature = "unstable-internals")]
+#[doc(hidden)]
 pub mod zmtp;
+#[cfg(not(feature = "unstable-internals"))]
+#[allow(dead_code, unused_imports)]
+mod zmtp;
 
 #[cfg(all(not(loom), feature = "async"))]
 pub use async_socket::AsyncSocket;
@@ -73,9 +91,9 @@ pub use compat::{
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
-pub use pipe::ledger;
-pub use pipe::ring;
-pub use pipe::Doorbell;
+#[cfg(feature = "unstable-internals")]
+#[doc(hidden)]
+pub use pipe::{ledger, ring, Doorbell};
 #[cfg(not(loom))]
 pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]

@@ -101,6 +101,8 @@ pub mod breaks {
     /// The batch's first header is stored `Relaxed`, not `Release`.
     pub const PUBLISH_RELAXED: u8 = 1;
     /// The consumer leaves the lines it read as they are.
+    // Set by the loom models only (through `unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub const NO_ZEROING: u8 = 2;
     /// The producer loads the released head `Relaxed`, not `Acquire`.
     pub const HEAD_RELAXED: u8 = 4;
@@ -989,6 +991,8 @@ impl Producer {
     /// the consumer made of records before it happened before this returns
     /// (see [`ledger`](super::ledger)). Unvalidated: a broken consumer may
     /// store anything.
+    // For the loom model of the chunk hand-back (`unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn released_head(&self) -> u64 {
         self.ring.header().consumer.head.load(Ordering::Acquire)
     }
@@ -1271,6 +1275,8 @@ impl Consumer {
     }
 
     /// Size of the ring's region in bytes.
+    // For the ring bench and the fuzz model (`unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn capacity(&self) -> usize {
         self.ring.cap as usize
     }
