@@ -38,7 +38,8 @@
 //!
 //! # Cargo features
 //!
-//! - `async` (alias `tokio`): [`AsyncSocket`], for any executor.
+//! - `async` (alias `tokio`): `AsyncSocket`, sockets to `.await` on any
+//!   executor.
 //! - `unstable-internals`: the layers below the socket API (the frame ring,
 //!   the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
 //!   own benches, loom models, fuzz targets and wire-level tests. Not part of
@@ -46,6 +47,12 @@
 //!   change in any release.
 
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with the
+// feature it needs. `doc_cfg` does it on its own: `doc_auto_cfg` was folded
+// into it, and naming `doc_auto_cfg` fails the build on today's toolchains.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// `not(loom)` is the model checker's build, no user's concern.
+#![cfg_attr(docsrs, doc(auto_cfg(hide(loom))))]
 
 #[cfg(all(not(loom), feature = "async"))]
 mod async_socket;
