@@ -47,6 +47,7 @@
 //!   change in any release.
 
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
 // docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with the
 // feature it needs. `doc_cfg` does it on its own: `doc_auto_cfg` was folded
 // into it, and naming `doc_auto_cfg` fails the build on today's toolchains.

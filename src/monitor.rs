@@ -393,6 +393,11 @@ impl MonitorEvent {
     /// assert_eq!(ev.endpoint, "tcp://127.0.0.1:5555");
     /// # Ok::<(), zeroring::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] unless there are two frames, the first of
+    /// 6 octets with a known event id.
     pub fn parse<F: AsRef<[u8]>>(frames: &[F]) -> Result<MonitorEvent> {
         let [head, endpoint] = frames else {
             return Err(Error::InvalidArgument(
@@ -416,6 +421,12 @@ impl MonitorEvent {
 
     /// Receives one message from the PAIR socket connected to a monitor
     /// endpoint and decodes it. `flags` as for [`Socket::recv_multipart`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::recv_multipart`] ([`Error::WouldBlock`] with
+    /// [`DONTWAIT`] and nothing there, ...), then those of
+    /// [`parse`](Self::parse) for a message that is not a monitor event.
     pub fn recv(monitor: &Socket, flags: i32) -> Result<MonitorEvent> {
         MonitorEvent::parse(&monitor.recv_multipart(flags)?)
     }

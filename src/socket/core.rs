@@ -426,8 +426,8 @@ impl Core {
     /// One step of an async operation: `op` now if it can go on, else
     /// `Pending` with the task registered on the doorbell in notify mode
     /// (`room`: it waits for room to send). As [`wait`](Self::wait) with
-    /// [`Doorbell::poll_until`](crate::Doorbell::poll_until) in place of the
-    /// sleep: nothing spins, and a writer's ring wakes the task.
+    /// [`Doorbell::poll_until`](crate::pipe::Doorbell::poll_until) in place of
+    /// the sleep: nothing spins, and a writer's ring wakes the task.
     #[cfg(all(not(loom), feature = "async"))]
     pub fn poll_op<T>(
         &mut self,
