@@ -40,6 +40,15 @@
 //!
 //! - `async` (alias `tokio`): `AsyncSocket`, sockets to `.await` on any
 //!   executor.
+//! - `tracing`: [`tracing`](https://docs.rs/tracing) events. Every socket
+//!   monitor event ([`monitor`]), with or without a monitor, on target
+//!   `zeroring::connection` with fields `event`, `endpoint`, `value` and
+//!   `reason`: `DEBUG`, or `WARN` for failures and for peers dropped for
+//!   breaking the protocol. Every message dropped without an error to its
+//!   sender (a PUB or ROUTER at a peer's high-water mark, a ROUTER's
+//!   unroutable message ...), `DEBUG` on target `zeroring::drop` with
+//!   `endpoint` (or `routing_id`) and `reason`. Without the feature the
+//!   calls compile to nothing.
 //! - `unstable-internals`: the layers below the socket API (the frame ring,
 //!   the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
 //!   own benches, loom models, fuzz targets and wire-level tests. Not part of
@@ -78,6 +87,7 @@ mod proxy;
 mod socket;
 mod socket_type;
 mod sync;
+mod trace;
 mod transport;
 // The codec's `pub` items are its API for the engine and, under
 // `unstable-internals`, for the fuzz targets and wire-level tests: without

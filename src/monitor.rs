@@ -41,6 +41,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+pub(crate) use crate::trace::Why;
 use crate::zmtp::ZmtpError;
 use crate::{Socket, DONTWAIT};
 use std::sync::Mutex;
@@ -481,6 +482,15 @@ impl MonitorSlot {
     // Only tcp reports events, and the loom build has no tcp.
     #[cfg_attr(loom, allow(dead_code))]
     pub fn emit(&self, id: i32, value: u32, endpoint: &str) {
+        self.emit_because(id, value, endpoint, Why::Nothing);
+    }
+
+    /// [`emit`](Self::emit), with why it happened. Every monitor event
+    /// passes here, so this is also where each becomes a `tracing` event
+    /// (feature `tracing`), monitor or not.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn emit_because(&self, id: i32, value: u32, endpoint: &str, why: Why<'_>) {
+        crate::trace::connection(id, value, endpoint, why);
         let guard = self.lock();
         if let Some(m) = guard.as_ref().filter(|m| m.events & id != 0) {
             let _ = m

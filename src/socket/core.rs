@@ -667,6 +667,10 @@ impl Core {
         if self.discarding {
             return Ok(());
         }
+        crate::trace::dropped!(
+            reason =
+                "a frame over 64 MiB: its message is abandoned (the sender gets MessageTooLarge)"
+        );
         self.pattern.abort(&mut self.io);
         self.discarding = more;
         self.sending = more;
