@@ -130,12 +130,13 @@ mod on {
                 | EVENT_ACCEPT_FAILED
         );
         let reason = Reason(id, value, why);
+        const TARGET: &str = "zeroring::connection";
         if failed || matches!(why, Why::Fault(_)) {
-            tracing::warn!(target: "zeroring::connection", event, endpoint, value, %reason, "{event}");
+            tracing::warn!(target: TARGET, event, endpoint, value, %reason, "{event}");
         } else if matches!(why, Why::Nothing) {
-            tracing::debug!(target: "zeroring::connection", event, endpoint, value, "{event}");
+            tracing::debug!(target: TARGET, event, endpoint, value, "{event}");
         } else {
-            tracing::debug!(target: "zeroring::connection", event, endpoint, value, %reason, "{event}");
+            tracing::debug!(target: TARGET, event, endpoint, value, %reason, "{event}");
         }
     }
 }

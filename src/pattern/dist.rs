@@ -84,7 +84,10 @@ impl Distribute {
             }
             // A pipe without room misses the message.
             if io.push(key, data).is_err() {
-                dropped!(endpoint = %io.pipes[key].endpoint, reason = "no room in the peer's ring");
+                dropped!(
+                    endpoint = %io.pipes[key].endpoint,
+                    reason = "no room in the peer's ring"
+                );
             }
         }
         true

@@ -235,7 +235,10 @@ impl Rep {
         }
         for frame in &self.envelope {
             if io.write(key, frame, true).is_err() {
-                dropped!(endpoint = %io.pipes[key].endpoint, reason = "no room in the asker's ring");
+                dropped!(
+                    endpoint = %io.pipes[key].endpoint,
+                    reason = "no room in the asker's ring"
+                );
                 io.pipes[key].end.rollback();
                 return;
             }

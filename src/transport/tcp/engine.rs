@@ -722,6 +722,7 @@ impl Engine {
             // Already lost (a failed write while flushing an ERROR, then
             // the failure itself): a second pass would schedule a second
             // reconnect and double the backoff.
+            self.fault = None;
             return;
         };
         // The shared-memory attach ends the handshake: failing it (a
