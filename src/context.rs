@@ -100,8 +100,9 @@ impl Context {
     ///
     /// [`Error::TooManySockets`](crate::Error::TooManySockets) (EMFILE)
     /// when the context already has MAX_SOCKETS open,
-    /// [`Error::Terminated`](crate::Error::Terminated) after
-    /// [`shutdown`](Self::shutdown).
+    /// [`Error::Terminated`](crate::Error::Terminated) once the context is
+    /// shut down, or [`Error::IoThreadDied`](crate::Error::IoThreadDied)
+    /// once its I/O thread died.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         if self.is_terminated() {
             return Err(self.stopped().into_error(0));
@@ -163,6 +164,13 @@ impl Context {
     /// ctx.set_io_threads(2).unwrap();
     /// assert_eq!(ctx.get_io_threads().unwrap(), 2);
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for `n`
+    /// outside 1..=64; [`Error::WrongState`](crate::Error::WrongState) once
+    /// the I/O threads have started (at the first tcp or ipc bind or
+    /// connect).
     #[cfg(not(loom))]
     pub fn set_io_threads(&self, n: i32) -> Result<()> {
         let n = usize::try_from(n)

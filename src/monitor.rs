@@ -41,6 +41,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+pub(crate) use crate::trace::Why;
 use crate::zmtp::ZmtpError;
 use crate::{Socket, DONTWAIT};
 use std::sync::Mutex;
@@ -393,6 +394,11 @@ impl MonitorEvent {
     /// assert_eq!(ev.endpoint, "tcp://127.0.0.1:5555");
     /// # Ok::<(), zeroring::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] unless there are two frames, the first of
+    /// 6 octets with a known event id.
     pub fn parse<F: AsRef<[u8]>>(frames: &[F]) -> Result<MonitorEvent> {
         let [head, endpoint] = frames else {
             return Err(Error::InvalidArgument(
@@ -416,6 +422,12 @@ impl MonitorEvent {
 
     /// Receives one message from the PAIR socket connected to a monitor
     /// endpoint and decodes it. `flags` as for [`Socket::recv_multipart`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::recv_multipart`] ([`Error::WouldBlock`] with
+    /// [`DONTWAIT`] and nothing there, ...), then those of
+    /// [`parse`](Self::parse) for a message that is not a monitor event.
     pub fn recv(monitor: &Socket, flags: i32) -> Result<MonitorEvent> {
         MonitorEvent::parse(&monitor.recv_multipart(flags)?)
     }
@@ -470,6 +482,15 @@ impl MonitorSlot {
     // Only tcp reports events, and the loom build has no tcp.
     #[cfg_attr(loom, allow(dead_code))]
     pub fn emit(&self, id: i32, value: u32, endpoint: &str) {
+        self.emit_because(id, value, endpoint, Why::Nothing);
+    }
+
+    /// [`emit`](Self::emit), with why it happened. Every monitor event
+    /// passes here, so this is also where each becomes a `tracing` event
+    /// (feature `tracing`), monitor or not.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn emit_because(&self, id: i32, value: u32, endpoint: &str, why: Why<'_>) {
+        crate::trace::connection(id, value, endpoint, why);
         let guard = self.lock();
         if let Some(m) = guard.as_ref().filter(|m| m.events & id != 0) {
             let _ = m

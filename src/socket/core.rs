@@ -432,8 +432,8 @@ impl Core {
     /// One step of an async operation: `op` now if it can go on, else
     /// `Pending` with the task registered on the doorbell in notify mode
     /// (`room`: it waits for room to send). As [`wait`](Self::wait) with
-    /// [`Doorbell::poll_until`](crate::Doorbell::poll_until) in place of the
-    /// sleep: nothing spins, and a writer's ring wakes the task.
+    /// [`Doorbell::poll_until`](crate::pipe::Doorbell::poll_until) in place of
+    /// the sleep: nothing spins, and a writer's ring wakes the task.
     #[cfg(all(not(loom), feature = "async"))]
     pub fn poll_op<T>(
         &mut self,
@@ -673,6 +673,10 @@ impl Core {
         if self.discarding {
             return Ok(());
         }
+        crate::trace::dropped!(
+            reason =
+                "a frame over 64 MiB: its message is abandoned (the sender gets MessageTooLarge)"
+        );
         self.pattern.abort(&mut self.io);
         self.discarding = more;
         self.sending = more;

@@ -174,6 +174,12 @@ impl std::fmt::Debug for Socket {
 macro_rules! int_option {
     ($(#[$doc:meta])* $field:ident, $set:ident, $get:ident, $min:expr) => {
         $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("[`Error::InvalidArgument`] for a value below ", stringify!($min), ";")]
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $set(&self, value: i32) -> Result<()> {
             if value < $min {
                 return Err(Error::InvalidArgument(concat!(stringify!($field), " out of range")));
@@ -182,6 +188,11 @@ macro_rules! int_option {
             Ok(())
         }
         #[doc = concat!("The current `", stringify!($field), "` option.")]
+        ///
+        /// # Errors
+        ///
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $get(&self) -> Result<i32> {
             Ok(self.core()?.opts.$field)
         }
@@ -191,11 +202,21 @@ macro_rules! int_option {
 macro_rules! bool_option {
     ($(#[$doc:meta])* $field:ident, $set:ident, $get:ident) => {
         $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $set(&self, on: bool) -> Result<()> {
             self.core()?.io.opts.$field = on;
             Ok(())
         }
         #[doc = concat!("The current `", stringify!($field), "` option.")]
+        ///
+        /// # Errors
+        ///
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $get(&self) -> Result<bool> {
             Ok(self.core()?.io.opts.$field)
         }
@@ -244,6 +265,11 @@ impl Socket {
     }
 
     /// This socket's type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_socket_type(&self) -> Result<SocketType> {
         Ok(self.core()?.kind)
     }
@@ -254,6 +280,23 @@ impl Socket {
     /// [`set_ipv6`](Self::set_ipv6)), an IP address (`[...]` for IPv6) or a
     /// name resolved now, and port is a number or `*`/`0` for an ephemeral
     /// one ([`get_last_endpoint`](Self::get_last_endpoint) tells which).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
+    ///   `transport://`, an unknown transport, a bad address or port, an IPv6
+    ///   address without [`set_ipv6`](Self::set_ipv6), a host name that does
+    ///   not resolve).
+    /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
+    ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
+    /// - [`Error::AddrInUse`]: the endpoint is bound already (an inproc name by
+    ///   a socket of this context, a tcp port or ipc path by anyone).
+    /// - [`Error::Io`]: the OS refused (an address not on this host, a
+    ///   directory we may not write), or the I/O thread could not start.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -321,6 +364,24 @@ impl Socket {
     /// unknown name is not an error here: it just never connects); source,
     /// `ip:port` or `*:port` (port `*`/`0` for any), is where connections
     /// come from.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
+    ///   `transport://`, an unknown transport, a tcp endpoint without a port
+    ///   or with `*` for host, an IPv6 address without
+    ///   [`set_ipv6`](Self::set_ipv6)).
+    /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
+    ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
+    /// - [`Error::IncompatibleSocketType`]: an inproc endpoint bound by a
+    ///   socket whose type cannot talk to this one (a tcp or ipc peer's type
+    ///   is checked in the handshake, which the [monitor](Self::monitor)
+    ///   reports).
+    /// - [`Error::Io`]: the I/O thread could not start.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -382,6 +443,17 @@ impl Socket {
     }
 
     /// Stops accepting on `endpoint` and closes the connections it accepted.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed.
+    /// - [`Error::EndpointNotFound`]: this socket is not bound to `endpoint`
+    ///   (tcp: as given to `bind`, or as
+    ///   [`get_last_endpoint`](Self::get_last_endpoint) reported it).
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -430,6 +502,16 @@ impl Socket {
     }
 
     /// Closes the connection made by `connect(endpoint)`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed.
+    /// - [`Error::EndpointNotFound`]: this socket has no connection made by
+    ///   `connect(endpoint)`.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -466,6 +548,19 @@ impl Socket {
     /// Events never block the socket or the I/O thread: one that finds the
     /// monitor's pipe full, or nobody connected to `endpoint`, is dropped.
     /// See the [`monitor`](crate::monitor) module for an example.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidArgument`]: `events` is not a 16-bit mask of
+    ///   `EVENT_*` values.
+    /// - [`Error::TransportNotSupported`]: `endpoint` is not `inproc://`;
+    ///   [`Error::InvalidEndpoint`]: it is malformed.
+    /// - [`Error::AddrInUse`]: another socket of the context is bound to
+    ///   `endpoint`.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn monitor(&self, endpoint: &str, events: i32) -> Result<()> {
         monitor::check_args(endpoint, events)?;
         let ctx = self.live_core()?.ctx.clone();
@@ -481,6 +576,11 @@ impl Socket {
     /// Stops the socket monitor (`zmq_socket_monitor` with a null
     /// endpoint): it sends MONITOR_STOPPED, if asked for, and unbinds its
     /// endpoint. Without a monitor, does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn monitor_stop(&self) -> Result<()> {
         self.core()?;
         self.shared.monitor.stop();
@@ -495,6 +595,23 @@ impl Socket {
     /// [`Error::MessageTooLarge`] on every socket type and transport, with
     /// or without [`DONTWAIT`]: no peer sees any of its message, and the
     /// frames still to come of that message are dropped.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: no peer can take the frame now, and `flags`
+    ///   has [`DONTWAIT`] or SNDTIMEO is 0; [`Error::TimedOut`]: SNDTIMEO ran
+    ///   out first.
+    /// - [`Error::MessageTooLarge`]: the frame is over 64 MiB, or over what the
+    ///   pipe it goes into can carry.
+    /// - [`Error::NotSupported`]: the socket type does not send (PULL, SUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ's second request before the
+    ///   reply, a REP's reply before a request), or a [`Frame`] or [`Loan`] of
+    ///   this socket is alive.
+    /// - [`Error::HostUnreachable`]: a ROUTER with ROUTER_MANDATORY, or a
+    ///   STREAM, given a routing id no peer has.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
         let data = data.as_ref();
@@ -506,6 +623,12 @@ impl Socket {
 
     /// Sends a whole message, atomically: either every frame is queued, or
     /// (on would-block, timeout or error) none is and the error is returned.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send), for the frame that failed; none of the
+    /// message is sent then. Also [`Error::WrongState`] while a message begun
+    /// with [`SNDMORE`] is unfinished.
     pub fn send_multipart<I, T>(&self, frames: I, flags: i32) -> Result<()>
     where
         I: IntoIterator<Item = T>,
@@ -550,6 +673,13 @@ impl Socket {
     /// let frame = pull.recv_frame(0).unwrap();
     /// assert_eq!(&*frame, &7u32.to_le_bytes());
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send), here rather than at [`Loan::send`]: no
+    /// room in time ([`Error::WouldBlock`], [`Error::TimedOut`]), `len` over
+    /// 64 MiB ([`Error::MessageTooLarge`]), a socket type that does not send,
+    /// out of turn, a signal, a stopped context.
     pub fn loan(&self, len: usize, flags: i32) -> Result<Loan<'_>> {
         let mut core = self.core()?;
         let more = flags & SNDMORE != 0;
@@ -594,6 +724,19 @@ impl Socket {
     }
 
     /// Receives one frame as a new `Vec`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
@@ -604,6 +747,19 @@ impl Socket {
 
     /// Receives one frame into `buf` and returns the frame's full size; as
     /// with `zmq_recv`, a frame longer than `buf` is truncated.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
@@ -622,6 +778,19 @@ impl Socket {
 
     /// Receives the rest of a message (all of it, unless frames of it were
     /// already received one by one).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
         let mut c = self.core()?;
         let mut frames = Vec::new();
@@ -644,6 +813,19 @@ impl Socket {
 
     /// Receives one frame without copying it: the [`Frame`] borrows its bytes
     /// in the pipe and gives them back when dropped.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn recv_frame(&self, flags: i32) -> Result<Frame<'_>> {
         let mut core = self.core()?;
@@ -657,6 +839,11 @@ impl Socket {
     }
 
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_rcvmore(&self) -> Result<bool> {
         Ok(self.core()?.rcvmore)
     }
@@ -664,6 +851,11 @@ impl Socket {
     /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`). The
     /// inner `Result` is the `zmq` crate's (`Err` for bytes that are not
     /// UTF-8); zeroring's endpoints always are, so it is always `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.last_endpoint.clone()))
     }
@@ -732,6 +924,12 @@ impl Socket {
 
     /// `ZMQ_MAXMSGSIZE`: the largest frame accepted from a tcp peer, in bytes
     /// (-1, the default: no limit); a larger one closes that connection.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value below -1; [`Error::WrongState`]
+    /// while a [`Frame`] or [`Loan`] of this socket is alive (it holds the
+    /// socket).
     pub fn set_maxmsgsize(&self, bytes: i64) -> Result<()> {
         if bytes < -1 {
             return Err(Error::InvalidArgument("maxmsgsize must be -1 or more"));
@@ -754,6 +952,11 @@ impl Socket {
     /// rep.bind("ipc://@zeroring-doc-filter")?;
     /// # Ok::<(), zeroring::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn add_ipc_filter_uid(&self, uid: u32) -> Result<()> {
         self.core()?.opts.ipc_filters.uids.push(uid);
@@ -763,6 +966,11 @@ impl Socket {
     /// `ZMQ_IPC_FILTER_GID`: ipc listeners bound from now on admit
     /// processes whose user has group `gid` (as its primary group or a
     /// supplementary one), as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn add_ipc_filter_gid(&self, gid: u32) -> Result<()> {
         self.core()?.opts.ipc_filters.gids.push(gid);
@@ -771,6 +979,11 @@ impl Socket {
 
     /// `ZMQ_IPC_FILTER_PID`: ipc listeners bound from now on admit process
     /// `pid`, as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn add_ipc_filter_pid(&self, pid: i32) -> Result<()> {
         self.core()?.opts.ipc_filters.pids.push(pid);
@@ -779,6 +992,11 @@ impl Socket {
 
     /// Clears every ipc filter (libzmq: setting one with an empty value),
     /// for listeners bound from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn clear_ipc_filters(&self) -> Result<()> {
         self.core()?.opts.ipc_filters = Default::default();
@@ -786,17 +1004,32 @@ impl Socket {
     }
 
     /// The current `ZMQ_MAXMSGSIZE`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_maxmsgsize(&self) -> Result<i64> {
         Ok(self.core()?.opts.maxmsgsize)
     }
 
     /// How this socket waits when it must block.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn set_wait_strategy(&self, wait: WaitStrategy) -> Result<()> {
         self.core()?.opts.wait = wait;
         Ok(())
     }
 
     /// The current wait strategy.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_wait_strategy(&self) -> Result<WaitStrategy> {
         Ok(self.core()?.opts.wait)
     }
@@ -804,6 +1037,12 @@ impl Socket {
     /// Bytes in each ring of pipes made from now on: a power of two, at least
     /// 4 KiB. Frames above 32 KiB, or above half the ring, travel in chunks
     /// of the socket's pool (up to 64 MiB); only a descriptor enters the ring.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a size that is not a power of two in
+    /// 4 KiB..=2 GiB; [`Error::WrongState`] while a [`Frame`] or [`Loan`] of
+    /// this socket is alive (it holds the socket).
     pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
         if !bytes.is_power_of_two() || !(4096..=1 << 31).contains(&bytes) {
             return Err(Error::InvalidArgument(
@@ -815,11 +1054,23 @@ impl Socket {
     }
 
     /// Bytes in each ring of pipes made from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_ring_capacity(&self) -> Result<usize> {
         Ok(self.core()?.opts.ring_capacity)
     }
 
     /// Whether a message can be received now without blocking (`ZMQ_POLLIN`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Terminated`] once the context is shut down, or
+    /// [`Error::IoThreadDied`] once its I/O thread died.
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn readable(&self) -> Result<bool> {
         let mut c = self.live_core()?;
         let readable = c.readable();
@@ -828,6 +1079,13 @@ impl Socket {
     }
 
     /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Terminated`] once the context is shut down, or
+    /// [`Error::IoThreadDied`] once its I/O thread died.
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn writable(&self) -> Result<bool> {
         let mut c = self.live_core()?;
         let writable = c.writable();
@@ -855,6 +1113,11 @@ impl Socket {
     }
 
     /// The routing id set with [`set_routing_id`](Self::set_routing_id) (empty if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[doc(alias = "get_identity")]
     pub fn get_routing_id(&self) -> Result<Vec<u8>> {
         Ok(self.core()?.io.opts.routing_id.clone().unwrap_or_default())
@@ -864,6 +1127,13 @@ impl Socket {
     /// XSUB; the empty topic matches everything). Counted: subscribing twice
     /// needs two unsubscribes. On an XPUB with XPUB_MANUAL, subscribes the
     /// peer whose subscription was received last.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] on a socket type that does not subscribe
+    /// (any but SUB and XSUB, and an XPUB before a subscription came to it);
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
         let mut c = self.core()?;
         let c = &mut *c;
@@ -873,6 +1143,13 @@ impl Socket {
     }
 
     /// Cancels one [`set_subscribe`](Self::set_subscribe) of `topic`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] on a socket type that does not subscribe,
+    /// as for [`set_subscribe`](Self::set_subscribe); [`Error::WrongState`]
+    /// while a [`Frame`] or [`Loan`] of this socket is alive (it holds the
+    /// socket).
     pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
         let mut c = self.core()?;
         let c = &mut *c;
@@ -883,6 +1160,11 @@ impl Socket {
 
     /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new
     /// subscriber; text or bytes (`None::<&str>` for none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn set_xpub_welcome_msg<T: AsRef<[u8]>>(&self, msg: Option<T>) -> Result<()> {
         self.core()?.io.opts.xpub_welcome_msg = msg.map(|m| m.as_ref().to_vec());
         Ok(())
@@ -1062,6 +1344,14 @@ pub struct Loan<'a> {
 
 impl Loan<'_> {
     /// Sends the frame.
+    ///
+    /// # Errors
+    ///
+    /// Only for a frame the socket must see before it picks a pipe (a
+    /// ROUTER's or STREAM's routing id, any frame of a PUB or XPUB), which
+    /// goes on as [`Socket::send`] of it would, with its errors
+    /// ([`Error::HostUnreachable`], [`Error::WouldBlock`] ...). A frame
+    /// written into a pipe's room is sent without fail.
     #[inline]
     pub fn send(mut self) -> Result<()> {
         #[cfg(not(loom))]

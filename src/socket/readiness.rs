@@ -21,10 +21,6 @@ impl Socket {
     /// [`get_events`](Self::get_events)) sets it right again. For
     /// writability, ask [`get_events`](Self::get_events) or [`poll`](crate::poll).
     ///
-    /// Fails with [`Error::WrongState`] while a [`Frame`](super::Frame) or
-    /// [`Loan`](super::Loan) of the socket is alive, and with
-    /// [`Error::Io`] if no descriptor can be made.
-    ///
     /// ```
     /// use std::os::fd::AsRawFd;
     /// use zeroring::{Context, SocketType};
@@ -45,6 +41,12 @@ impl Socket {
     /// pull.recv_bytes(0).unwrap();
     /// assert!(!readable(fd));
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](super::Frame) or
+    /// [`Loan`](super::Loan) of the socket is alive; [`Error::Io`] if the
+    /// descriptor (an eventfd) cannot be made.
     pub fn readiness_fd(&self) -> Result<BorrowedFd<'_>> {
         let mut c = self.core()?;
         let notify = self.shared.bell.notify().ok_or(Error::NotSupported)?;

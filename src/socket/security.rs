@@ -89,6 +89,11 @@ impl Socket {
     /// RECONNECT_IVL. That is what libzmq 4.3's PLAIN server does when no
     /// ZAP handler is installed (unlike its NULL and CURVE mechanisms, which
     /// then let everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_server(&self, on: bool) -> Result<()> {
         let sec = &mut self.core()?.opts.security;
         sec.plain = on;
@@ -97,6 +102,11 @@ impl Socket {
     }
 
     /// Whether this socket is a PLAIN server.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_server(&self) -> Result<bool> {
         let c = self.core()?;
         Ok(c.opts.security.plain && c.opts.security.as_server)
@@ -105,12 +115,23 @@ impl Socket {
     /// `ZMQ_PLAIN_USERNAME`: the username this socket sends as a PLAIN
     /// client (1 to 255 bytes). Setting one makes the socket a PLAIN
     /// client; `None` goes back to NULL security, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty value or one over 255 bytes;
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_username(&self, username: Option<&str>) -> Result<()> {
         self.set_credential(username, |sec, v| sec.username = v)
     }
 
     /// The username set with [`set_plain_username`](Self::set_plain_username)
     /// (empty if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.username.to_string()))
     }
@@ -118,12 +139,23 @@ impl Socket {
     /// `ZMQ_PLAIN_PASSWORD`: the password this socket sends as a PLAIN
     /// client (1 to 255 bytes). Setting one makes the socket a PLAIN
     /// client; `None` goes back to NULL security, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty value or one over 255 bytes;
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_password(&self, password: Option<&str>) -> Result<()> {
         self.set_credential(password, |sec, v| sec.password = v)
     }
 
     /// The password set with [`set_plain_password`](Self::set_plain_password)
     /// (empty if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.password.to_string()))
     }
@@ -154,6 +186,12 @@ impl Socket {
     /// `ZMQ_ZAP_DOMAIN`: the domain (at most 255 bytes) handed to the
     /// authenticator with each client's credentials, so one authenticator
     /// can serve several sockets.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a domain over 255 bytes;
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
         check_len(domain, "the ZAP domain is at most 255 bytes")?;
         self.core()?.opts.security.zap_domain = domain.to_owned();
@@ -163,6 +201,11 @@ impl Socket {
     /// The security mechanism of connections made from now on
     /// (`ZMQ_MECHANISM`): PLAIN once a PLAIN option is set, NULL again
     /// when a credential is set to `None`, as libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_mechanism(&self) -> Result<crate::Mechanism> {
         Ok(if self.core()?.opts.security.plain {
             crate::Mechanism::ZMQ_PLAIN
@@ -172,6 +215,11 @@ impl Socket {
     }
 
     /// The domain set with [`set_zap_domain`](Self::set_zap_domain).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.zap_domain.to_string()))
     }
@@ -201,6 +249,11 @@ impl Socket {
     /// rep.set_plain_authenticator(|c| c.username == "admin" && c.password == b"secret")
     ///     .unwrap();
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_authenticator(
         &self,
         authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,

@@ -19,8 +19,9 @@
 //!   most between two octets of a frame it has begun.
 
 use super::address::{resolve_in_background, Host};
+use super::fault::Fault;
 use super::{net, SocketDesc};
-use crate::monitor;
+use crate::monitor::{self, Why};
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::metadata::PeerMetadata;
 use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
@@ -28,7 +29,9 @@ use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
-use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session};
+use crate::zmtp::{
+    Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session, ZmtpError,
+};
 use crate::SocketType;
 use mio::{Interest, Registry, Token};
 use std::collections::BTreeMap;
@@ -180,6 +183,9 @@ pub(crate) struct Engine {
     /// Why the stream broke (errno; EPIPE for the peer's close), for a
     /// handshake that fails on it.
     io_errno: i32,
+    /// Why we dropped the connection, when it was the peer's doing (a
+    /// protocol breach, a timeout), for the monitor's `tracing` events.
+    fault: Option<Fault>,
     /// When the socket went (closed or disconnected): LINGER counts from here.
     gone_at: Option<Instant>,
     done: bool,
@@ -225,6 +231,7 @@ impl Engine {
             hup_seen: false,
             subs: BTreeMap::new(),
             io_errno: 0,
+            fault: None,
             gone_at: None,
             done: false,
         }
@@ -437,6 +444,7 @@ impl Engine {
             // Our socket found the peer's ring broken and let go of it: a
             // protocol error, as a malformed ZMTP frame would be.
             self.io_errno = libc::EPROTO;
+            self.fault = Some(Fault::Other("the peer broke a shared-memory ring"));
             self.lost();
             return true;
         }
@@ -465,6 +473,7 @@ impl Engine {
         if self.deadline.is_some_and(|d| now >= d) && !unread {
             // CONNECT_TIMEOUT or HANDSHAKE_IVL ran out (for a connection,
             // its handshake, or a frame begun): a connecter retries.
+            self.fault = Some(Fault::Other("CONNECT_TIMEOUT or HANDSHAKE_IVL ran out"));
             self.lost();
             return true;
         }
@@ -492,7 +501,10 @@ impl Engine {
             if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
                 s.transmit_into(&mut self.out);
             }
-            dead = s.error().is_some();
+            if let Some(e) = s.error() {
+                self.fault = Some(Fault::Zmtp(e.clone()));
+                dead = true;
+            }
         }
         work |= self.write();
         if dead {
@@ -564,8 +576,7 @@ impl Engine {
                 self.proto = Proto::Handshake(Box::new(h));
             }
             Err(e) => {
-                let (id, value) = monitor::handshake_failure(&e);
-                self.emit(id, value);
+                self.emit_failure(e);
                 self.lost();
             }
         }
@@ -591,7 +602,22 @@ impl Engine {
 
     /// Tells the socket's monitor, if it has one.
     fn emit(&self, id: i32, value: u32) {
-        self.desc.shared.monitor.emit(id, value, &self.endpoint);
+        self.emit_because(id, value, Why::Nothing);
+    }
+
+    /// [`emit`](Self::emit), with why it happened.
+    fn emit_because(&self, id: i32, value: u32, why: Why<'_>) {
+        self.desc
+            .shared
+            .monitor
+            .emit_because(id, value, &self.endpoint, why);
+    }
+
+    /// Reports a failed handshake, which is also why the connection ends.
+    fn emit_failure(&mut self, e: ZmtpError) {
+        let (id, value) = monitor::handshake_failure(&e);
+        self.emit_because(id, value, Why::Fault(&e));
+        self.fault = Some(Fault::Zmtp(e));
     }
 
     /// The stream's descriptor, as monitor events report it.
@@ -703,6 +729,7 @@ impl Engine {
             // Already lost (a failed write while flushing an ERROR, then
             // the failure itself): a second pass would schedule a second
             // reconnect and double the backoff.
+            self.fault = None;
             return;
         };
         // The shared-memory attach ends the handshake: failing it (a
@@ -744,14 +771,23 @@ impl Engine {
                     0 => libc::EPIPE,
                     e => e,
                 };
-                self.emit(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32);
+                let why = match &self.fault {
+                    Some(fault) => Why::Fault(fault),
+                    None => Why::Errno(errno),
+                };
+                self.emit_because(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32, why);
             }
-            self.emit(monitor::EVENT_DISCONNECTED, fd);
+            let why = match &self.fault {
+                Some(fault) => Why::Fault(fault),
+                None => Why::Errno(self.io_errno),
+            };
+            self.emit_because(monitor::EVENT_DISCONNECTED, fd, why);
         }
         if matches!(self.proto, Proto::Raw) {
             self.notify_raw();
         }
         self.io_errno = 0;
+        self.fault = None;
         self.connecting = false;
         self.deadline = None;
         self.proto = Proto::Idle;
@@ -865,7 +901,7 @@ impl Engine {
                         self.in_buf.resize(len, 0);
                     }
                     if !self.keep_fds() {
-                        self.end_stream(libc::EPROTO);
+                        self.too_many_fds();
                         return true;
                     }
                     self.take_input(now);
@@ -922,7 +958,7 @@ impl Engine {
                     self.direct = None;
                 }
                 if !self.keep_fds() {
-                    self.end_stream(libc::EPROTO);
+                    self.too_many_fds();
                     return None;
                 }
                 Some(true)
@@ -937,6 +973,13 @@ impl Engine {
                 None
             }
         }
+    }
+
+    /// The peer sent more descriptors than a segment attach takes: a
+    /// protocol breach.
+    fn too_many_fds(&mut self) {
+        self.fault = Some(Fault::Other("the peer sent descriptors it should not"));
+        self.end_stream(libc::EPROTO);
     }
 
     /// The stream is finished (EOF, an error, a protocol breach; `errno` is
@@ -996,8 +1039,7 @@ impl Engine {
                         Err(_) => self.lost(),
                     },
                     Some(HandshakeEvent::Failed(e)) => {
-                        let (id, value) = monitor::handshake_failure(&e);
-                        self.emit(id, value);
+                        self.emit_failure(e);
                         // Flush the ERROR the handshake may have queued.
                         let _ = self.write();
                         self.lost();
@@ -1132,7 +1174,10 @@ impl Engine {
             let input = &self.in_buf[self.in_pos..self.in_end];
             let (len, incoming) = match s.read(input, now) {
                 Ok(step) => step,
-                Err(_) => break true,
+                Err(e) => {
+                    self.fault = Some(Fault::Zmtp(e));
+                    break true;
+                }
             };
             let start = &mut self.in_msg_start;
             let taken = match incoming {

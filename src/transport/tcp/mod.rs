@@ -14,6 +14,7 @@
 
 mod address;
 mod engine;
+mod fault;
 mod io_thread;
 mod net;
 pub(crate) mod sched;
