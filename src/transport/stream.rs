@@ -94,6 +94,22 @@ impl Stream {
         matches!(self, Stream::Unix(u) if same_user(&u.stream))
     }
 
+    /// The peer's address as a ZAP request carries it (libzmq's
+    /// `get_peer_address`): the IP address for tcp, `:uid:gid:pid` for a
+    /// unix stream; empty when the kernel does not say.
+    pub fn zap_address(&self) -> String {
+        use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+        match self {
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            Stream::Unix(u) => getsockopt(&u.stream, PeerCredentials)
+                .map(|c| format!(":{}:{}:{}", c.uid(), c.gid(), c.pid()))
+                .unwrap_or_default(),
+        }
+    }
+
     /// The socket's pending error (a refused connect).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {
