@@ -173,6 +173,33 @@ impl ZapError {
     }
 }
 
+/// The properties a connection's messages carry, as libzmq 4.3 compiles
+/// them once the handshake is done (`stream_engine_base_t::mechanism_ready`):
+/// "Peer-Address" (when known), then the authentication reply's "User-Id"
+/// and metadata, then every property of the peer's READY or INITIATE
+/// (Socket-Type and Identity included). A name that comes again is
+/// shadowed by the first (libzmq keeps the first insert).
+pub fn connection_properties(
+    peer_address: &str,
+    auth: Option<&AuthReply>,
+    peer: &Metadata,
+) -> Metadata {
+    let mut all = Metadata::new();
+    if !peer_address.is_empty() {
+        all.push("Peer-Address", peer_address);
+    }
+    if let Some(reply) = auth {
+        all.push("User-Id", reply.user_id.clone());
+        for (name, value) in reply.metadata.iter() {
+            all.push(name, value);
+        }
+    }
+    for (name, value) in peer.iter() {
+        all.push(name, value);
+    }
+    all
+}
+
 /// The number of frames in a ZAP reply (delimiter included).
 const REPLY_FRAMES: usize = 7;
 
@@ -366,5 +393,26 @@ mod tests {
             Some(AuthAnswer::Invalid(ZapError::MalformedReply))
         );
         assert_eq!(r.push(b"", false), None, "answered once");
+    }
+
+    #[test]
+    fn connection_properties_come_in_libzmqs_order() {
+        let mut reply = AuthReply::ok("alice");
+        reply.metadata.push("X-Role", "admin");
+        reply.metadata.push("Socket-Type", "forged");
+        let mut peer = Metadata::new();
+        peer.push("Socket-Type", "DEALER");
+        peer.push("X-Role", "peer's");
+        peer.push("X-Peer", "p");
+        let all = connection_properties("127.0.0.1", Some(&reply), &peer);
+        assert_eq!(all.get("Peer-Address"), Some(&b"127.0.0.1"[..]));
+        assert_eq!(all.get("User-Id"), Some(&b"alice"[..]));
+        assert_eq!(all.get("X-Role"), Some(&b"admin"[..]));
+        assert_eq!(all.get("Socket-Type"), Some(&b"forged"[..]));
+        assert_eq!(all.get("X-Peer"), Some(&b"p"[..]));
+        let none = connection_properties("", None, &peer);
+        assert_eq!(none.get("User-Id"), None);
+        assert_eq!(none.get("Peer-Address"), None);
+        assert_eq!(none.len(), 3);
     }
 }

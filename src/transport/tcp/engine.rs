@@ -27,7 +27,7 @@ use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
-use crate::zmtp::zap::{AuthAnswer, AuthRequest, ZapError, ZapReplyReader};
+use crate::zmtp::zap::{connection_properties, AuthAnswer, AuthRequest, ZapError, ZapReplyReader};
 use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session};
 use crate::SocketType;
 use mio::{Interest, Registry, Token};
@@ -189,6 +189,11 @@ pub(crate) struct Engine {
     /// The handshake asked the ZAP handler and waits for its reply (at most
     /// until the handshake's deadline, HANDSHAKE_IVL).
     zap: Option<Box<ZapCall>>,
+    /// The connection's message properties once its handshake is done
+    /// (Peer-Address, the ZAP reply's User-Id and metadata, the peer's
+    /// READY properties: see [`connection_properties`]); what
+    /// `zmq_msg_gets` reads of each message it carries.
+    properties: Option<Arc<Metadata>>,
     done: bool,
 }
 
@@ -233,6 +238,7 @@ impl Engine {
             io_errno: 0,
             gone_at: None,
             zap: None,
+            properties: None,
             done: false,
         }
     }
@@ -775,6 +781,7 @@ impl Engine {
         self.deadline = None;
         // A request still out is forgotten: its pipe closes.
         self.zap = None;
+        self.properties = None;
         self.proto = Proto::Idle;
         self.out.clear();
         self.out_pos = 0;
@@ -844,8 +851,15 @@ impl Engine {
                 Some(HandshakeEvent::Ready {
                     peer_routing_id,
                     peer_properties,
+                    auth,
                     ..
                 }) => {
+                    let address = self.stream.as_ref().map(Stream::zap_address);
+                    self.properties = Some(Arc::new(connection_properties(
+                        address.as_deref().unwrap_or_default(),
+                        auth.as_ref(),
+                        &peer_properties,
+                    )));
                     match h.into_session(now) {
                         Ok((session, rest)) => {
                             // `rest` came from octets taken since the last
