@@ -489,3 +489,23 @@ fn a_handler_gone_with_a_request_unanswered_fails_it() {
     );
     nothing_received(&pull);
 }
+
+/// A REP socket serves as the handler too (README's example): REP keeps
+/// the request's envelope, the reply gets the delimiter back.
+#[test]
+fn a_rep_handler_serves_too() {
+    let ctx = Context::new();
+    let zap = socket(&ctx, SocketType::Rep);
+    zap.bind("inproc://zeromq.zap.01").unwrap();
+    let (pull, mon, ep) = plain_server(&ctx, "tcp://127.0.0.1:0", "mon");
+    let client = plain_client(&ctx, "admin", "password");
+    client.connect(&ep).unwrap();
+    client.send("via REP", 0).unwrap();
+    let req = zap.recv_multipart(0).unwrap();
+    assert_eq!(&req[..2], [&b"1.0"[..], b"1"]);
+    assert_eq!(&req[5..], [&b"PLAIN"[..], b"admin", b"password"]);
+    zap.send_multipart([&b"1.0"[..], &req[1], b"200", b"OK", b"admin", b""], 0)
+        .unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"via REP");
+    wait_event(&mon, |e| *e == Event::HandshakeSucceeded);
+}
