@@ -545,7 +545,10 @@ pub(crate) fn handshake_failure(e: &ZmtpError) -> (i32, u32) {
             protocol(PROTOCOL_ERROR_ZMTP_INVALID_METADATA)
         }
         AuthenticationFailed => (EVENT_HANDSHAKE_FAILED_AUTH, 400),
-        AuthenticatorPanicked => (EVENT_HANDSHAKE_FAILED_AUTH, 500),
+        AuthenticatorPanicked | AuthInternalError => (EVENT_HANDSHAKE_FAILED_AUTH, 500),
+        AuthTemporaryFailure => (EVENT_HANDSHAKE_FAILED_AUTH, 300),
+        // libzmq's zap_client_t reports a bad reply as a protocol error.
+        ZapProtocol(z) => protocol(z.code()),
         // A ZAP status code in an ERROR is an authentication failure
         // (libzmq's mechanism_base_t::handle_error_reason).
         PeerError(reason) => match reason.as_bytes() {
@@ -616,7 +619,14 @@ mod tests {
     #[test]
     fn handshake_failures_map_to_libzmq_events() {
         use crate::zmtp::ZmtpError::*;
-        let cases: [(ZmtpError, i32, u32); 9] = [
+        let cases: [(ZmtpError, i32, u32); 12] = [
+            (AuthTemporaryFailure, EVENT_HANDSHAKE_FAILED_AUTH, 300),
+            (AuthInternalError, EVENT_HANDSHAKE_FAILED_AUTH, 500),
+            (
+                ZapProtocol(crate::zmtp::zap::ZapError::BadVersion),
+                EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                PROTOCOL_ERROR_ZAP_BAD_VERSION,
+            ),
             (
                 BadGreeting("x"),
                 EVENT_HANDSHAKE_FAILED_PROTOCOL,

@@ -898,6 +898,9 @@ impl Core {
                 ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
             },
             mechanism: o.security.mechanism(),
+            zap_domain: o.security.zap_domain().to_owned(),
+            zap_enforce_domain: o.security.zap_enforce_domain(),
+            context: std::sync::Arc::downgrade(&self.ctx.inner),
             // 0 means none for both, as in libzmq.
             connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
             handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),

@@ -1,13 +1,18 @@
 //! PLAIN security options, as libzmq has them (`ZMQ_PLAIN_SERVER`,
-//! `_USERNAME`, `_PASSWORD`, `ZMQ_ZAP_DOMAIN`), plus the authenticator a
-//! zeroring PLAIN server asks in place of libzmq's ZAP handler.
+//! `_USERNAME`, `_PASSWORD`, `ZMQ_ZAP_DOMAIN`, `ZMQ_ZAP_ENFORCE_DOMAIN`),
+//! plus the authenticator closure a zeroring PLAIN server may ask in place
+//! of a ZAP handler.
 //!
 //! Like every tcp option they apply to connections made by later `bind` and
 //! `connect` calls. inproc never authenticates, as in libzmq.
 //!
-//! Without an authenticator a PLAIN server refuses every client: it closes
-//! the connection at the client's HELLO, sending no ERROR. libzmq 4.3's
-//! PLAIN server does exactly that when no ZAP handler is installed (its
+//! Who decides whether a peer may in, in this order: the socket's
+//! authenticator closure (PLAIN only), else the ZAP handler (RFC 27) the
+//! application bound at `inproc://zeromq.zap.01` in the socket's context,
+//! asked without blocking anything else (see [`crate::zmtp::zap`]). With
+//! neither, a PLAIN server refuses every client: it closes the connection
+//! at the client's HELLO, sending no ERROR. libzmq 4.3's PLAIN server does
+//! exactly that when no ZAP handler is installed (its
 //! `plain_server_t::process_hello` fails when `zap_connect` finds no
 //! handler), unlike its NULL and CURVE mechanisms, which then accept
 //! everyone unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set. Its clients retry after
@@ -38,6 +43,7 @@ pub(crate) struct Security {
     username: String,
     password: String,
     zap_domain: String,
+    zap_enforce_domain: bool,
     authenticator: Option<Authenticator>,
 }
 
@@ -50,10 +56,19 @@ impl Security {
             (false, _) => MechanismConfig::Null,
             (true, true) => MechanismConfig::PlainServer {
                 authenticator: self.authenticator.clone(),
-                zap_domain: self.zap_domain.clone(),
             },
             (true, false) => MechanismConfig::plain_client(&*self.username, &*self.password),
         }
+    }
+
+    /// `ZMQ_ZAP_DOMAIN`.
+    pub fn zap_domain(&self) -> &str {
+        &self.zap_domain
+    }
+
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    pub fn zap_enforce_domain(&self) -> bool {
+        self.zap_enforce_domain
     }
 }
 
@@ -65,6 +80,7 @@ impl std::fmt::Debug for Security {
             .field("username", &self.username)
             .field("password", &"<hidden>")
             .field("zap_domain", &self.zap_domain)
+            .field("zap_enforce_domain", &self.zap_enforce_domain)
             .field("authenticator", &self.authenticator.is_some())
             .finish()
     }
@@ -82,13 +98,14 @@ fn check_len(value: &str, what: &'static str) -> Result<()> {
 impl Socket {
     /// `ZMQ_PLAIN_SERVER`: `true` makes this socket a PLAIN server, which
     /// asks the [authenticator](Self::set_plain_authenticator) about each
-    /// client; `false` goes back to NULL security.
+    /// client, or without one the context's ZAP handler (bound at
+    /// `inproc://zeromq.zap.01`); `false` goes back to NULL security.
     ///
-    /// Without an authenticator every client is refused: its connection is
-    /// closed at its HELLO, with no ERROR, and it retries after its
-    /// RECONNECT_IVL. That is what libzmq 4.3's PLAIN server does when no
-    /// ZAP handler is installed (unlike its NULL and CURVE mechanisms, which
-    /// then let everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
+    /// With neither, every client is refused: its connection is closed at
+    /// its HELLO, with no ERROR, and it retries after its RECONNECT_IVL.
+    /// That is what libzmq 4.3's PLAIN server does when no ZAP handler is
+    /// installed (unlike its NULL and CURVE mechanisms, which then let
+    /// everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
     ///
     /// # Errors
     ///
@@ -183,19 +200,48 @@ impl Socket {
         Ok(())
     }
 
-    /// `ZMQ_ZAP_DOMAIN`: the domain (at most 255 bytes) handed to the
-    /// authenticator with each client's credentials, so one authenticator
-    /// can serve several sockets.
+    /// `ZMQ_ZAP_DOMAIN`: the domain (at most 255 bytes) each
+    /// authentication request carries (to the authenticator, or the ZAP
+    /// handler), so one handler can serve several sockets.
+    ///
+    /// With NULL security, setting a domain turns ZAP on, as in libzmq 4.3:
+    /// each peer of a later connection is let in only once the ZAP handler
+    /// bound at `inproc://zeromq.zap.01` in this socket's context says 200
+    /// (the request's mechanism is "NULL", with no credentials). Without a
+    /// handler, peers are let in unless
+    /// [`ZAP_ENFORCE_DOMAIN`](Self::set_zap_enforce_domain) is set.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for a domain over 255 bytes;
-    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
-    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    /// [`Error::InvalidArgument`] for more than 255 bytes; the errors of a
+    /// closed socket.
     pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
         check_len(domain, "the ZAP domain is at most 255 bytes")?;
         self.core()?.opts.security.zap_domain = domain.to_owned();
         Ok(())
+    }
+
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN` (libzmq 4.3's draft option): with NULL
+    /// security and a [ZAP domain](Self::set_zap_domain), a peer is refused
+    /// when no ZAP handler is bound (its connection is closed, the monitor
+    /// says `HANDSHAKE_FAILED_NO_DETAIL` with `EFAULT`), where by default it
+    /// is let in. A PLAIN server refuses then anyway.
+    ///
+    /// # Errors
+    ///
+    /// The errors of a closed socket.
+    pub fn set_zap_enforce_domain(&self, on: bool) -> Result<()> {
+        self.core()?.opts.security.zap_enforce_domain = on;
+        Ok(())
+    }
+
+    /// Whether [`set_zap_enforce_domain`](Self::set_zap_enforce_domain) is on.
+    ///
+    /// # Errors
+    ///
+    /// The errors of a closed socket.
+    pub fn get_zap_enforce_domain(&self) -> Result<bool> {
+        Ok(self.core()?.opts.security.zap_enforce_domain)
     }
 
     /// The security mechanism of connections made from now on
@@ -235,9 +281,11 @@ impl Socket {
     /// with the C literal `"\x05ERROR"` (which reads as `"\x5eRROR"`), so it
     /// only recognises its own malformed ERROR.
     ///
-    /// It stands in for libzmq's ZAP handler, so it should answer quickly:
-    /// it runs on the I/O thread that serves every connection of the
-    /// context. If it panics, that client is refused as by a ZAP handler's
+    /// It stands in for a ZAP handler (and is asked instead of one, if both
+    /// are there), so it should answer quickly: it runs on the I/O thread
+    /// that serves every connection of the context. A client it admits has
+    /// its username as its messages' "User-Id". A slow decision belongs in
+    /// a ZAP handler, which is asked without blocking anything else. If it panics, that client is refused as by a ZAP handler's
     /// internal error: it gets ERROR "500", both sides' monitors report
     /// `HANDSHAKE_FAILED_AUTH` with 500, and every other connection goes on.
     ///
@@ -288,21 +336,20 @@ mod tests {
             mech(&s),
             MechanismConfig::PlainServer {
                 authenticator: None,
-                ..
             }
         ));
         s.set_zap_domain("global").unwrap();
         s.set_plain_authenticator(|_| true).unwrap();
         match mech(&s) {
-            MechanismConfig::PlainServer {
-                authenticator,
-                zap_domain,
-            } => {
+            MechanismConfig::PlainServer { authenticator } => {
                 assert!(authenticator.is_some());
-                assert_eq!(zap_domain, "global");
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(s.core().unwrap().opts.security.zap_domain(), "global");
+        assert!(!s.get_zap_enforce_domain().unwrap());
+        s.set_zap_enforce_domain(true).unwrap();
+        assert!(s.get_zap_enforce_domain().unwrap());
 
         // A credential makes it a client again; None or false go to NULL.
         s.set_plain_password(Some("pw2")).unwrap();

@@ -11,6 +11,7 @@ use super::greeting::MechanismName;
 use super::null::Null;
 use super::plain::{PlainClient, PlainServer};
 use super::socket_type::check_peer;
+use super::zap::{AuthAnswer, AuthReply, AuthRequest};
 use crate::SocketType;
 
 /// What a PLAIN server knows of a client when it decides whether to let it
@@ -49,7 +50,9 @@ pub type Authenticator = Arc<dyn Fn(&PlainCredentials<'_>) -> bool + Send + Sync
 /// a PLAIN client and NULL send 0.
 #[derive(Clone, Default)]
 pub enum MechanismConfig {
-    /// No security (RFC 37's NULL): both sides send READY.
+    /// No security (RFC 37's NULL): both sides send READY. With a ZAP
+    /// domain (`HandshakeConfig::zap_domain`) the handshake asks whether
+    /// the peer may in before sending its READY, as libzmq 4.3 does.
     #[default]
     Null,
     /// PLAIN client (RFC 24): sends HELLO with these credentials.
@@ -59,15 +62,16 @@ pub enum MechanismConfig {
         /// Up to 255 octets.
         password: Vec<u8>,
     },
-    /// PLAIN server (RFC 24): checks each client's HELLO with the
-    /// authenticator and answers ERROR "400" when it says no.
+    /// PLAIN server (RFC 24): asks about each client's HELLO and answers
+    /// ERROR "400" when the answer is no.
     PlainServer {
-        /// Called once per connection with the client's credentials. With
-        /// none, every client's connection is closed at its HELLO, as libzmq
-        /// 4.3's PLAIN server closes them when no ZAP handler is installed.
+        /// Answers at once for every client, on the handshake's caller.
+        /// With none, the handshake asks its driver
+        /// ([`HandshakeEvent::Authenticate`](super::HandshakeEvent::Authenticate)),
+        /// which asks the context's ZAP handler; without one, every client's
+        /// connection is closed at its HELLO, as libzmq 4.3's PLAIN server
+        /// closes them when no ZAP handler is installed.
         authenticator: Option<Authenticator>,
-        /// The ZAP domain handed to the authenticator.
-        zap_domain: String,
     },
 }
 
@@ -80,14 +84,20 @@ impl MechanismConfig {
         }
     }
 
-    /// A PLAIN server that admits the clients `authenticate` approves, with
-    /// no ZAP domain.
+    /// A PLAIN server that admits the clients `authenticate` approves.
     pub fn plain_server(
         authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,
     ) -> Self {
         MechanismConfig::PlainServer {
             authenticator: Some(Arc::new(authenticate)),
-            zap_domain: String::new(),
+        }
+    }
+
+    /// A PLAIN server that asks its driver (a ZAP handler) about each
+    /// client.
+    pub fn plain_server_zap() -> Self {
+        MechanismConfig::PlainServer {
+            authenticator: None,
         }
     }
 
@@ -104,6 +114,53 @@ impl MechanismConfig {
     /// The greeting's as-server flag.
     pub fn as_server(&self) -> bool {
         matches!(self, MechanismConfig::PlainServer { .. })
+    }
+
+    /// Whether a peer is refused when there is nobody to ask about it
+    /// ([`AuthAnswer::NoHandler`]): always for a PLAIN server (libzmq's
+    /// `plain_server_t` fails without a ZAP handler); for NULL (and CURVE)
+    /// only with `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    pub fn requires_handler(&self, enforce_domain: bool) -> bool {
+        match self {
+            MechanismConfig::PlainServer { .. } => true,
+            _ => enforce_domain,
+        }
+    }
+
+    /// The answer to `request` the configuration gives at once, if it holds
+    /// an authenticator for it (the closure path); `None` when the driver
+    /// must be asked. A panicking authenticator is the caller's to catch.
+    pub(crate) fn answer_at_once(
+        &self,
+        request: &AuthRequest,
+        peer_address: Option<SocketAddr>,
+    ) -> Option<AuthAnswer> {
+        let MechanismConfig::PlainServer {
+            authenticator: Some(authenticate),
+        } = self
+        else {
+            return None;
+        };
+        let [username, password] = request.credentials.as_slice() else {
+            return Some(AuthAnswer::Reply(AuthReply::refused(400)));
+        };
+        // RFC 24 usernames are printable ASCII; one that is not UTF-8
+        // cannot be shown to the authenticator, so it is refused.
+        let Ok(username) = std::str::from_utf8(username) else {
+            return Some(AuthAnswer::Reply(AuthReply::refused(400)));
+        };
+        let credentials = PlainCredentials {
+            username,
+            password,
+            peer_address,
+            zap_domain: &request.domain,
+        };
+        Some(AuthAnswer::Reply(if authenticate(&credentials) {
+            // As czmq's zauth: a PLAIN client is known by its username.
+            AuthReply::ok(username)
+        } else {
+            AuthReply::refused(400)
+        }))
     }
 
     /// Checks what must fit the wire: credentials of at most 255 octets.
@@ -142,8 +199,6 @@ pub struct PeerInfo {
     pub routing_id: Option<Vec<u8>>,
     /// All properties the peer sent, Socket-Type and Identity included.
     pub properties: Metadata,
-    /// Who the authenticator let in (a PLAIN server's client's username).
-    pub user_id: Option<String>,
 }
 
 /// Checks a peer's READY/INITIATE metadata against our socket type.
@@ -160,7 +215,6 @@ pub(crate) fn validate_peer(local: SocketType, md: Metadata) -> Result<PeerInfo,
         socket_type,
         routing_id,
         properties: md,
-        user_id: None,
     })
 }
 
@@ -170,7 +224,7 @@ pub(crate) fn reject(out: &mut Vec<u8>, e: ZmtpError) -> ZmtpError {
     let reason: &[u8] = match e {
         // libzmq's PLAIN server sends the ZAP status code.
         ZmtpError::AuthenticationFailed => b"400",
-        ZmtpError::AuthenticatorPanicked => b"500",
+        ZmtpError::AuthenticatorPanicked | ZmtpError::AuthInternalError => b"500",
         ZmtpError::IncompatibleSocketType { .. } => b"Invalid socket type",
         ZmtpError::MissingSocketType => b"Missing socket type",
         _ => b"Invalid metadata",
@@ -206,6 +260,13 @@ pub(crate) struct Local {
 pub(crate) enum Progress {
     /// Keep going.
     Continue,
+    /// Ask whether the peer may in, with these credentials (none for NULL,
+    /// username and password for PLAIN, the client's public key for
+    /// CURVE). The handshake builds the request (domain, address, routing
+    /// id, mechanism), gets the answer, decides from it, and on success
+    /// calls [`Machine::on_authenticated`]; meanwhile the mechanism only
+    /// sees the commands its state expects.
+    Authenticate(Vec<Vec<u8>>),
     /// The handshake is complete; the peer is validated.
     Done(PeerInfo),
 }
@@ -218,30 +279,28 @@ pub(crate) enum Machine {
 }
 
 impl Machine {
-    /// The machine for `config`, on a connection to `peer_address`.
-    pub fn new(config: &MechanismConfig, peer_address: Option<SocketAddr>) -> Machine {
+    /// The machine for `config`; `zap_domain` is the socket's ZAP domain
+    /// (NULL asks about its peer only when there is one).
+    pub fn new(config: &MechanismConfig, zap_domain: &str) -> Machine {
         match config {
-            MechanismConfig::Null => Machine::Null(Null::new()),
+            MechanismConfig::Null => Machine::Null(Null::new(!zap_domain.is_empty())),
             MechanismConfig::PlainClient { username, password } => {
                 Machine::PlainClient(PlainClient::new(username.as_bytes(), password))
             }
-            MechanismConfig::PlainServer {
-                authenticator,
-                zap_domain,
-            } => Machine::PlainServer(PlainServer::new(
-                authenticator.clone(),
-                zap_domain.clone(),
-                peer_address,
-            )),
+            MechanismConfig::PlainServer { .. } => Machine::PlainServer(PlainServer::new()),
         }
     }
 
-    /// Writes the commands to send once the greetings are exchanged.
-    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) {
+    /// Writes the commands to send once the greetings are exchanged (or
+    /// asks first).
+    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) -> Progress {
         match self {
             Machine::Null(m) => m.start(local, out),
-            Machine::PlainClient(m) => m.start(out),
-            Machine::PlainServer(_) => {}
+            Machine::PlainClient(m) => {
+                m.start(out);
+                Progress::Continue
+            }
+            Machine::PlainServer(_) => Progress::Continue,
         }
     }
 
@@ -266,6 +325,21 @@ impl Machine {
             Machine::Null(m) => m.on_command(local, cmd, out),
             Machine::PlainClient(m) => m.on_command(local, cmd, out),
             Machine::PlainServer(m) => m.on_command(local, cmd, out),
+        }
+    }
+
+    /// The peer was admitted (after [`Progress::Authenticate`]): carry on.
+    pub fn on_authenticated(
+        &mut self,
+        local: &Local,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, ZmtpError> {
+        match self {
+            Machine::Null(m) => Ok(m.on_authenticated(local, out)),
+            Machine::PlainServer(m) => m.on_authenticated(out),
+            Machine::PlainClient(_) => Err(ZmtpError::InvalidConfig(
+                "a PLAIN client is never asked to authenticate",
+            )),
         }
     }
 }
@@ -321,6 +395,9 @@ mod tests {
         assert!(!format!("{c:?}").contains("secret"));
         let s = MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"secret");
         assert!(s.as_server());
+        assert!(s.requires_handler(false));
+        assert!(!MechanismConfig::Null.requires_handler(false));
+        assert!(MechanismConfig::Null.requires_handler(true));
         assert_eq!(format!("{s:?}"), "PlainServer");
         assert!(!MechanismConfig::Null.as_server());
         assert_eq!(MechanismConfig::default().name(), MechanismName::NULL);

@@ -29,6 +29,7 @@ use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
+use crate::zmtp::zap::{AuthAnswer, AuthReply, AuthRequest, ZapError, ZapReplyReader};
 use crate::zmtp::{
     Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session, ZmtpError,
 };
@@ -105,6 +106,13 @@ struct HandOver {
     /// The new pipe has no room for the next message: try again then (its
     /// reader, in another process, frees room without waking us).
     retry_at: Option<Instant>,
+}
+
+/// A ZAP request on its way: the pipe to the context's ZAP handler (ours
+/// alone: one request, then dropped) and the reply read so far.
+struct ZapCall {
+    end: PipeEnd,
+    reply: ZapReplyReader,
 }
 
 struct Attaching {
@@ -188,6 +196,9 @@ pub(crate) struct Engine {
     fault: Option<Fault>,
     /// When the socket went (closed or disconnected): LINGER counts from here.
     gone_at: Option<Instant>,
+    /// The handshake asked the ZAP handler and waits for its reply (at most
+    /// until the handshake's deadline, HANDSHAKE_IVL).
+    zap: Option<Box<ZapCall>>,
     done: bool,
 }
 
@@ -233,6 +244,7 @@ impl Engine {
             io_errno: 0,
             fault: None,
             gone_at: None,
+            zap: None,
             done: false,
         }
     }
@@ -426,8 +438,14 @@ impl Engine {
             }
             _ => false,
         };
+        // The ZAP handler replied (or went away).
+        let zap = self
+            .zap
+            .as_mut()
+            .is_some_and(|z| z.end.readable() || z.end.peer_closed());
         outbound
             || inbound
+            || zap
             || handover
             || gone
             || finished
@@ -483,6 +501,7 @@ impl Engine {
             progressed = self.read(now);
             work |= progressed;
         }
+        work |= self.poll_zap(now);
         self.watch_stall(progressed, now);
         if self.ended {
             if !self.in_blocked {
@@ -557,6 +576,13 @@ impl Engine {
         cfg.mechanism = self.desc.mechanism.clone();
         cfg.peer_address = self.peer;
         cfg.properties.clone_from(&self.desc.metadata);
+        cfg.zap_domain = self.desc.zap_domain.clone();
+        cfg.zap_enforce_domain = self.desc.zap_enforce_domain;
+        cfg.zap_address = self
+            .stream
+            .as_ref()
+            .map(Stream::peer_address)
+            .unwrap_or_default();
         if let Some(offer) = self.shm_offer() {
             cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
         }
@@ -790,6 +816,8 @@ impl Engine {
         self.fault = None;
         self.connecting = false;
         self.deadline = None;
+        // A request still out is forgotten: its pipe closes.
+        self.zap = None;
         self.proto = Proto::Idle;
         self.out.clear();
         self.out_pos = 0;
@@ -838,6 +866,139 @@ impl Engine {
         self.shm = Shm::Off;
         self.end = None;
         self.done = true;
+    }
+
+    /// Acts on what the handshake has to send and to say, after input or
+    /// an authentication answer: its output goes out; a request for an
+    /// authentication decision goes to the ZAP handler (or is answered at
+    /// once when there is none); READY starts the session; a failure ends
+    /// the connection.
+    fn handshake_progress(&mut self, mut h: Box<Handshake>, now: Instant) {
+        loop {
+            while let Some(bytes) = h.poll_transmit() {
+                self.out.extend_from_slice(&bytes);
+            }
+            match h.poll_event() {
+                Some(HandshakeEvent::Authenticate(request)) => {
+                    if let Some(answer) = self.ask_zap(&request) {
+                        let _ = h.authenticate(answer);
+                    }
+                }
+                Some(HandshakeEvent::Ready {
+                    peer_routing_id,
+                    peer_properties,
+                    auth,
+                    ..
+                }) => {
+                    self.metadata =
+                        Some(self.connection_metadata(Some(&peer_properties), auth.as_ref()));
+                    match h.into_session(now) {
+                        Ok((session, rest)) => {
+                            // `rest` came from octets taken since the last
+                            // read (none when the answer came last).
+                            if self.in_buf.len() < rest.len() {
+                                self.in_buf.resize(rest.len(), 0);
+                            }
+                            self.in_buf[..rest.len()].copy_from_slice(&rest);
+                            (self.in_pos, self.in_end) = (0, rest.len());
+                            // Before the pipe reaches the socket, so whoever
+                            // sees a message can already see the event.
+                            self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
+                            let peer_id = peer_routing_id.unwrap_or_default();
+                            if let Some(peer) = self.shm_agreed(&peer_properties) {
+                                self.begin_shm(peer, peer_id);
+                                return;
+                            }
+                            self.proto = Proto::Session(Box::new(session));
+                            self.on_ready(peer_id);
+                            self.deliver(now);
+                        }
+                        Err(_) => self.lost(),
+                    }
+                    return;
+                }
+                Some(HandshakeEvent::Failed(e)) => {
+                    self.emit_failure(e);
+                    // Flush the ERROR the handshake may have queued.
+                    let _ = self.write();
+                    self.lost();
+                    return;
+                }
+                None => {
+                    self.proto = Proto::Handshake(h);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends `request` to the ZAP handler bound in the socket's context,
+    /// over a pipe of this connection's own whose replies ring the I/O
+    /// thread (so nothing waits for it); the answer if there is one at once
+    /// (no handler bound, or the request did not fit its pipe).
+    fn ask_zap(&mut self, request: &AuthRequest) -> Option<AuthAnswer> {
+        let handler = self
+            .desc
+            .context
+            .upgrade()
+            .and_then(|ctx| ctx.inproc.connect_zap());
+        let Some(mut end) = handler else {
+            return Some(AuthAnswer::NoHandler);
+        };
+        end.attach(self.bell.clone());
+        end.set_strong();
+        let frames = request.to_zap_frames();
+        let mut start = true;
+        for (i, frame) in frames.iter().enumerate() {
+            if !matches!(
+                put(&mut end, &mut start, &[], frame, i + 1 < frames.len()),
+                Ok(true)
+            ) {
+                return Some(AuthAnswer::Invalid(ZapError::Unspecified));
+            }
+        }
+        self.zap = Some(Box::new(ZapCall {
+            end,
+            reply: ZapReplyReader::new(),
+        }));
+        None
+    }
+
+    /// Reads the ZAP handler's reply, if it came, and hands the answer to
+    /// the handshake; whether anything moved. A handler that went away
+    /// without replying fails the handshake (as a ZAP protocol error).
+    fn poll_zap(&mut self, now: Instant) -> bool {
+        let Some(call) = &mut self.zap else {
+            return false;
+        };
+        let mut moved = false;
+        let answer = loop {
+            // Closed first: what it published before closing is then in sight.
+            let closed = call.end.peer_closed();
+            match call.end.peek() {
+                Ok(Some(rec)) => {
+                    let answer = call.reply.push(call.end.payload(&rec), rec.more());
+                    call.end.consume(rec);
+                    moved = true;
+                    if let Some(answer) = answer {
+                        break answer;
+                    }
+                }
+                Ok(None) if closed => break AuthAnswer::Invalid(ZapError::Unspecified),
+                Ok(None) => return moved,
+                Err(_) => break AuthAnswer::Invalid(ZapError::Unspecified),
+            }
+        };
+        // One request, one reply: the pipe goes (the handler sees it close).
+        self.zap = None;
+        if !matches!(self.proto, Proto::Handshake(_)) {
+            return true;
+        }
+        if let Proto::Handshake(mut h) = std::mem::replace(&mut self.proto, Proto::Idle) {
+            let _ = h.authenticate(answer);
+            self.handshake_progress(h, now);
+        }
+        true
     }
 
     /// Reads what the stream has (bounded per turn) and takes the frames in
@@ -1008,44 +1169,7 @@ impl Engine {
             Proto::Handshake(mut h) => {
                 let _ = h.feed(&self.in_buf[self.in_pos..self.in_end]);
                 self.in_pos = self.in_end;
-                while let Some(bytes) = h.poll_transmit() {
-                    self.out.extend_from_slice(&bytes);
-                }
-                match h.poll_event() {
-                    Some(HandshakeEvent::Ready {
-                        peer_routing_id,
-                        peer_properties,
-                        user_id,
-                        ..
-                    }) => match h.into_session(now) {
-                        Ok((session, rest)) => {
-                            // `rest` came from the octets just taken: it fits.
-                            self.in_buf[..rest.len()].copy_from_slice(&rest);
-                            (self.in_pos, self.in_end) = (0, rest.len());
-                            // Before the pipe reaches the socket, so whoever
-                            // sees a message can already see the event.
-                            self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
-                            let peer_id = peer_routing_id.unwrap_or_default();
-                            self.metadata =
-                                Some(self.connection_metadata(Some(&peer_properties), user_id));
-                            if let Some(peer) = self.shm_agreed(&peer_properties) {
-                                self.begin_shm(peer, peer_id);
-                                return;
-                            }
-                            self.proto = Proto::Session(Box::new(session));
-                            self.on_ready(peer_id);
-                            self.deliver(now);
-                        }
-                        Err(_) => self.lost(),
-                    },
-                    Some(HandshakeEvent::Failed(e)) => {
-                        self.emit_failure(e);
-                        // Flush the ERROR the handshake may have queued.
-                        let _ = self.write();
-                        self.lost();
-                    }
-                    None => self.proto = Proto::Handshake(h),
-                }
+                self.handshake_progress(h, now);
             }
             Proto::Session(s) => {
                 self.proto = Proto::Session(s);
@@ -1091,28 +1215,25 @@ impl Engine {
 
     /// The properties `zmq_msg_gets` gives of the messages of this
     /// connection, as libzmq's engine compiles them: Peer-Address (the
-    /// peer's IP for tcp; `localhost:uid:gid:pid` for ipc), User-Id (whom
-    /// a PLAIN server's authenticator let in), then what the peer's READY
-    /// or INITIATE carried (Socket-Type, Identity, `X-` properties; not
+    /// peer's IP for tcp; `localhost:uid:gid:pid` for ipc), the User-Id
+    /// and metadata of the authenticator's or ZAP handler's reply, then
+    /// what the peer's READY or INITIATE carried (Socket-Type, Identity, `X-` properties; not
     /// our shared-memory offer).
     fn connection_metadata(
         &self,
         peer: Option<&Metadata>,
-        user_id: Option<String>,
+        auth: Option<&AuthReply>,
     ) -> Arc<PeerMetadata> {
         let mut md = PeerMetadata::default();
-        let address = match self.stream.as_ref() {
-            Some(Stream::Tcp(_)) => self.peer.map(|a| a.ip().to_string()),
-            Some(stream @ Stream::Unix(_)) => stream
-                .peer_credentials()
-                .map(|(uid, gid, pid)| format!("localhost:{uid}:{gid}:{pid}")),
-            None => None,
-        };
-        if let Some(address) = address {
+        let address = self.stream.as_ref().map(Stream::peer_address);
+        if let Some(address) = address.filter(|a| !a.is_empty()) {
             md.insert("Peer-Address", address);
         }
-        if let Some(user) = user_id {
-            md.insert("User-Id", user);
+        if let Some(reply) = auth {
+            md.insert("User-Id", reply.user_id.clone());
+            for (name, value) in reply.metadata.iter() {
+                md.insert(name, value);
+            }
         }
         for (name, value) in peer.into_iter().flat_map(Metadata::iter) {
             if name != shm::PROPERTY {

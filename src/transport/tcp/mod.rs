@@ -54,6 +54,12 @@ pub(crate) struct SocketDesc {
     pub heartbeat: crate::zmtp::HeartbeatConfig,
     /// Security mechanism and role (NULL, or PLAIN client or server).
     pub mechanism: MechanismConfig,
+    /// `ZMQ_ZAP_DOMAIN` (empty: none).
+    pub zap_domain: String,
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    pub zap_enforce_domain: bool,
+    /// The socket's context, where its engines find the ZAP handler.
+    pub context: std::sync::Weak<crate::context::ContextInner>,
     /// CONNECT_TIMEOUT: give up a connect attempt after this; `None` waits
     /// as long as the OS does.
     pub connect_timeout: Option<Duration>,
