@@ -13,9 +13,15 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-/// Every example's name and `main.rs`, sorted by name.
+/// Every example's name (as zmq-crate's Cargo.toml names it) and source,
+/// sorted by name.
 pub fn sources(examples: &Path) -> Vec<(String, PathBuf)> {
     let mut sources = Vec::new();
+    for entry in std::fs::read_dir(examples.join("stream")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        sources.push((format!("stream-{stem}"), path));
+    }
     for dir in ["zguide", ""] {
         for entry in std::fs::read_dir(examples.join(dir)).unwrap() {
             let path = entry.unwrap().path();
@@ -35,6 +41,7 @@ pub fn sources(examples: &Path) -> Vec<(String, PathBuf)> {
 pub fn module(examples: &Path, module: &str, rewrite: fn(&str) -> String) -> String {
     let sources = sources(examples);
     let mut out = format!("pub mod {module} {{\n");
+    let ident = |name: &str| name.replace('-', "_");
     for (name, path) in &sources {
         let text = rewrite(&std::fs::read_to_string(path).unwrap());
         let text: String = text
@@ -45,11 +52,12 @@ pub fn module(examples: &Path, module: &str, rewrite: fn(&str) -> String) -> Str
                 l.replacen("fn main()", "pub fn main()", 1) + "\n"
             })
             .collect();
-        writeln!(out, "pub mod {name} {{\n#![allow(dead_code)]\n{text}\n}}").unwrap();
+        let module = ident(name);
+        writeln!(out, "pub mod {module} {{\n#![allow(dead_code)]\n{text}\n}}").unwrap();
     }
     out += "pub fn run(name: &str) {\n    match name {\n";
     for (name, _) in &sources {
-        writeln!(out, "        {name:?} => {name}::main(),").unwrap();
+        writeln!(out, "        {name:?} => {}::main(),", ident(name)).unwrap();
     }
     out += "        _ => panic!(\"no example {}\", name),\n    }\n}\n}\n";
     out

@@ -625,3 +625,34 @@ fn msreader_and_mspoller_read_taskvent_and_weather_server() {
         });
     }
 }
+
+/// stream-logserver (a STREAM socket) prints what a plain byte-stream
+/// client, telnet in the example's words, sends it.
+#[test]
+fn stream_logserver_prints_what_a_raw_client_sends() {
+    compare(ONE_PROGRAM_TCP, |run| {
+        let mut server = run.server("stream-logserver", &[]);
+        // It binds after this line; the client tries until it answers.
+        server.first_lines(1, LIMIT);
+        let mut client = raw_connect(run, Instant::now() + LIMIT);
+        client.write_all(b"hello from a raw peer\n").unwrap();
+        shape(&server.first_lines(2, LIMIT).join("\n"))
+    });
+}
+
+/// A plain connection to stream-logserver's endpoint (tcp 8888, or its ipc
+/// path), tried until `deadline`.
+fn raw_connect(run: &Run, deadline: Instant) -> Box<dyn Write> {
+    loop {
+        let client: std::io::Result<Box<dyn Write>> = match run.cast.endpoints {
+            AsWritten => std::net::TcpStream::connect("127.0.0.1:8888").map(|s| Box::new(s) as _),
+            Ipc => std::os::unix::net::UnixStream::connect(run.dir.path().join("8888.ipc"))
+                .map(|s| Box::new(s) as _),
+        };
+        match client {
+            Ok(client) => return client,
+            Err(e) if Instant::now() > deadline => panic!("stream-logserver never answered: {e}"),
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
