@@ -41,10 +41,7 @@ fn libzmq_zmq_fd_fires_for_an_inproc_message_once_until_the_socket_is_found_empt
     // ZMQ_EVENTS takes the commands the connection left (they may have
     // signalled the descriptor) and finds nothing to read.
     assert!(!receiver.get_events().unwrap().contains(zmq::POLLIN));
-    assert!(
-        !readable_within(fd, 0),
-        "ZMQ_FD readable with nothing sent"
-    );
+    assert!(!readable_within(fd, 0), "ZMQ_FD readable with nothing sent");
 
     sender.send("one", 0).unwrap();
     assert!(
