@@ -76,7 +76,9 @@ pub fn over_ipc(text: &str) -> String {
     while let Some(at) = rest.find(TCP) {
         out += &rest[..at];
         let literal = &rest[at + TCP.len()..];
-        let end = literal.find('"').expect("an unterminated tcp endpoint literal");
+        let end = literal
+            .find('"')
+            .expect("an unterminated tcp endpoint literal");
         let port = literal[..end]
             .rsplit(':')
             .next()

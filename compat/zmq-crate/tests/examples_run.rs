@@ -469,7 +469,9 @@ fn lbbroker_serves_every_client() {
 
 #[test]
 fn fileio3_transfers_the_file() {
-    compare(ONE_PROGRAM_TCP, |run| run.server("fileio3", &[]).finish(LIMIT));
+    compare(ONE_PROGRAM_TCP, |run| {
+        run.server("fileio3", &[]).finish(LIMIT)
+    });
 }
 
 /// asyncsrv: random replies for five seconds, so only that it ends and
@@ -651,7 +653,7 @@ fn raw_connect(run: &Run, deadline: Instant) -> Box<dyn Write> {
         };
         match client {
             Ok(client) => return client,
-            Err(e) if Instant::now() > deadline => panic!("stream-logserver never answered: {e}"),
+            Err(e) if Instant::now() > deadline => panic!("stream-logserver never answered: {}", e),
             Err(_) => thread::sleep(Duration::from_millis(20)),
         }
     }
