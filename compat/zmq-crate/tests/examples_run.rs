@@ -127,7 +127,8 @@ fn built() {
     });
 }
 
-/// The examples as written bind fixed tcp ports: one such run at a time.
+/// The examples as written bind fixed tcp ports: one such run at a time
+/// (and a run that must not share the machine).
 fn ports() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
@@ -325,9 +326,26 @@ fn shape(text: &str) -> String {
 /// run's output is the output of libzmq's run on the same endpoints.
 /// Returns the outputs.
 fn compare(casts: &[Cast], scenario: impl Fn(&Run) -> String + Sync) -> Vec<(Cast, String)> {
+    compare_runs(casts, false, scenario)
+}
+
+/// As [`compare`], every run taking its turn with the as-written ones:
+/// for a scenario that the load of its other runs could make fail.
+fn compare_in_turn(
+    casts: &[Cast],
+    scenario: impl Fn(&Run) -> String + Sync,
+) -> Vec<(Cast, String)> {
+    compare_runs(casts, true, scenario)
+}
+
+fn compare_runs(
+    casts: &[Cast],
+    in_turn: bool,
+    scenario: impl Fn(&Run) -> String + Sync,
+) -> Vec<(Cast, String)> {
     built();
     let run = |cast: Cast| {
-        let _ports = (cast.endpoints == AsWritten).then(ports);
+        let _turn = (in_turn || cast.endpoints == AsWritten).then(ports);
         let dir = tempfile::tempdir().expect("no temporary directory");
         scenario(&Run { cast, dir })
     };
@@ -434,9 +452,15 @@ fn taskvent_taskwork_tasksink() {
     });
 }
 
+/// Nothing makes a syncsub's subscription reach syncpub before its REQ/REP
+/// handshake ends (the guide's C syncsub sleeps a second between the two
+/// for it, this port 1 ms): one whose subscription comes after END waits
+/// for ever, with libzmq as with zeroring; it happened to libzmq over ipc
+/// with the five casts at once. Its runs take turns, so that 55 more
+/// processes do not load the machine meanwhile.
 #[test]
 fn syncpub_and_ten_syncsubs() {
-    let outputs = compare(PAIR, |run| {
+    let outputs = compare_in_turn(PAIR, |run| {
         let subs: Vec<_> = (0..10).map(|_| run.client("syncsub", &[])).collect();
         let publisher = run.server("syncpub", &[]);
         let mut out = publisher.finish(LIMIT * 5);
