@@ -256,15 +256,23 @@ impl Running {
     }
 
     /// Waits for the program to end by itself within `limit`; its stdout.
-    fn finish(mut self, limit: Duration) -> String {
+    fn finish(self, limit: Duration) -> String {
+        let name = self.name.clone();
+        self.finish_within(limit)
+            .unwrap_or_else(|| panic!("{} did not finish within {:?}", name, limit))
+    }
+
+    /// Its stdout if it ends by itself within `limit` (successfully); else
+    /// `None`, and it is killed (dropped).
+    fn finish_within(mut self, limit: Duration) -> Option<String> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "{} failed: {status}", self.name);
-                return self.stdout(limit.saturating_sub(start.elapsed()));
+                return Some(self.stdout(limit.saturating_sub(start.elapsed()) + LIMIT));
             }
             if start.elapsed() > limit {
-                panic!("{} did not finish within {limit:?}", self.name);
+                return None;
             }
             thread::sleep(Duration::from_millis(20));
         }
@@ -452,31 +460,45 @@ fn taskvent_taskwork_tasksink() {
     });
 }
 
-/// Nothing makes a syncsub's subscription reach syncpub before its REQ/REP
-/// handshake ends (the guide's C syncsub sleeps a second between the two
-/// for it, this port 1 ms): one whose subscription comes after END waits
-/// for ever, with libzmq as with zeroring; it happened to libzmq over ipc
-/// with the five casts at once. Its runs take turns, so that 55 more
+/// A subscriber gets fewer than the million updates when its publisher
+/// drops at the high-water mark under load, libzmq's as zeroring's. libzmq's
+/// publisher drops END too (seen over ipc, about one subscriber in ten
+/// when the machine is busy), and that subscriber waits for ever: with a
+/// libzmq publisher, a subscriber still waiting `END_LOST` after the
+/// publisher ended is counted as such and stopped; with a zeroring one,
+/// every subscriber must end. Its runs take turns, so that 55 more
 /// processes do not load the machine meanwhile.
 #[test]
 fn syncpub_and_ten_syncsubs() {
-    let outputs = compare_in_turn(PAIR, |run| {
+    const END_LOST: Duration = Duration::from_secs(10);
+    compare_in_turn(PAIR, |run| {
         let subs: Vec<_> = (0..10).map(|_| run.client("syncsub", &[])).collect();
         let publisher = run.server("syncpub", &[]);
         let mut out = publisher.finish(LIMIT * 5);
+        let mut ended = 0;
         for sub in subs {
-            out += &sub.finish(LIMIT);
+            if let Some(sub) = sub.finish_within(END_LOST) {
+                out += &sub;
+                ended += 1;
+            }
         }
-        // A subscriber's RCVHWM (1000) drops updates under load, with
-        // libzmq too: each gets some, none more than the million sent.
+        assert!(
+            ended == 10 || (run.cast.servers == Libzmq && ended > 0),
+            "{:?}: {} of 10 subscribers ended: {}",
+            run.cast,
+            ended,
+            out
+        );
         for count in out.lines().filter_map(|l| l.strip_prefix("Received ")) {
             let n: u32 = count.trim_end_matches(" updates").parse().unwrap();
             assert!(n > 0 && n <= 1_000_000, "{:?}: {}", run.cast, out);
         }
-        shape(&out)
+        // The kinds of line, each once: how many subscribers printed
+        // theirs is checked above.
+        let mut kinds: Vec<_> = out.lines().map(shape).collect();
+        kinds.dedup();
+        kinds.join("\n")
     });
-    let ours = output_of(&outputs, Cast::all(Ipc, Zeroring));
-    assert_eq!(ours.matches("Received").count(), 10, "{}", ours);
 }
 
 /// lbbroker's threads, each with a context of its own, talk over ipc
