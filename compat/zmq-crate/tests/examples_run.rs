@@ -460,13 +460,13 @@ fn taskvent_taskwork_tasksink() {
     });
 }
 
-/// A subscriber gets fewer than the million updates when its publisher
-/// drops at the high-water mark under load, libzmq's as zeroring's. libzmq's
-/// publisher drops END too (seen over ipc, about one subscriber in ten
-/// when the machine is busy), and that subscriber waits for ever: with a
-/// libzmq publisher, a subscriber still waiting `END_LOST` after the
-/// publisher ended is counted as such and stopped; with a zeroring one,
-/// every subscriber must end. Its runs take turns, so that 55 more
+/// Subscribers get fewer than the million updates under load, with libzmq
+/// as with zeroring. With libzmq END is lost too (seen over ipc, libzmq on
+/// both sides: one or more of ten subscribers in one run of three when the
+/// machine is busy, each of them short of some 150,000 updates), and that
+/// subscriber waits for ever: with a libzmq publisher, a subscriber still
+/// waiting `END_LOST` after the publisher ended is stopped and not
+/// counted; with a zeroring one, every subscriber must end. Its runs take turns, so that 55 more
 /// processes do not load the machine meanwhile.
 #[test]
 fn syncpub_and_ten_syncsubs() {
