@@ -12,8 +12,9 @@ impl Socket {
     /// polls readable (`POLLIN`/`EPOLLIN`) exactly while a message can be
     /// received, on every transport, and stays so until the message is
     /// taken; it also turns readable when the context is shut down. Unlike
-    /// libzmq's `ZMQ_FD` it needs no `ZMQ_EVENTS` call after each wake-up,
-    /// and it fires for inproc too.
+    /// libzmq's `ZMQ_FD`, which is edge-triggered (it fires when a message
+    /// reaches a socket last found empty, inproc as over any transport), it
+    /// needs no `ZMQ_EVENTS` call after each wake-up.
     ///
     /// Only watch it: never read or write it. It can turn readable once
     /// for another reason (a peer made room the socket waited for, a peer
