@@ -5,20 +5,8 @@
 //! over any transport, and says nothing of further messages until the
 //! socket has been found empty again.
 
-use std::os::fd::RawFd;
-
-/// Whether `fd` polls readable within `ms` milliseconds.
-fn readable_within(fd: RawFd, ms: i32) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one pollfd, which outlives the call.
-    let n = unsafe { libc::poll(&mut p, 1, ms) };
-    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
-    n == 1 && p.revents & libc::POLLIN != 0
-}
+mod common;
+use common::readable_within;
 
 /// Long enough for any wake-up on a loaded machine; a wake-up that does
 /// not come fails the test after it.
