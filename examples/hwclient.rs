@@ -2,11 +2,10 @@
 //! sends "Hello" ten times and prints each "World" reply.
 //!
 //! `cargo run --example hwclient -- [ENDPOINT]` connects to ENDPOINT (default
-//! `tcp://localhost:5555`, where `hwserver` binds). This build has only
-//! `inproc://`, which works within one process, so
-//! `cargo run --example hwclient -- --inproc` runs the client against a
-//! minimal REP thread standing in for `hwserver` (`hwserver -- --inproc`
-//! runs the real one).
+//! `tcp://localhost:5555`, where `hwserver` binds; or the `ipc://` path it
+//! was given). `cargo run --example hwclient -- --inproc` runs the client
+//! against a minimal REP thread standing in for `hwserver`, in one process
+//! (`hwserver -- --inproc` runs the real one).
 
 use std::process::ExitCode;
 use std::thread;
@@ -59,7 +58,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

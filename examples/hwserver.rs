@@ -2,11 +2,11 @@
 //! answers every request with "World".
 //!
 //! `cargo run --example hwserver -- [ENDPOINT]` binds ENDPOINT (default
-//! `tcp://*:5555`) and serves forever; `hwclient` talks to it. This build has
-//! only `inproc://`, which works within one process, so
-//! `cargo run --example hwserver -- --inproc` runs this server and the client
-//! of `hwclient.rs` as two threads, and exits once the client has its ten
-//! replies.
+//! `tcp://*:5555`, as in the guide; `ipc:///tmp/hw` is shared memory
+//! between zeroring processes, ZMTP with libzmq ones) and serves forever;
+//! `hwclient` talks to it. `cargo run --example hwserver -- --inproc` runs
+//! this server and the client of `hwclient.rs` as two threads of one
+//! process, and exits once the client has its ten replies.
 
 use std::process::ExitCode;
 use std::thread;
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

@@ -5,10 +5,10 @@
 //!
 //! `cargo run --example msgqueue -- [FRONTEND] [BACKEND]` binds FRONTEND
 //! (default `tcp://*:5559`, for `rrclient`) and BACKEND (default
-//! `tcp://*:5560`, for `rrworker`). This build has only `inproc://`, which
-//! works within one process, so `cargo run --example msgqueue -- --inproc`
-//! runs the proxy, three `rrclient.rs` clients and two `rrworker.rs` workers
-//! as threads, and exits once every request is answered.
+//! `tcp://*:5560`, for `rrworker`); `ipc://` endpoints work as well.
+//! `cargo run --example msgqueue -- --inproc` runs the proxy, three
+//! `rrclient.rs` clients and two `rrworker.rs` workers as threads of one
+//! process, and exits once every request is answered.
 
 use std::process::ExitCode;
 use std::thread;
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

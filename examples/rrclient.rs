@@ -3,9 +3,9 @@
 //!
 //! `cargo run --example rrclient -- [ENDPOINT]` connects to the broker's
 //! frontend at ENDPOINT (default `tcp://localhost:5559`, where `rrbroker` and
-//! `msgqueue` bind). This build has only `inproc://`, which works within one
-//! process, so `cargo run --example rrclient -- --inproc` runs the client
-//! against a stand-in broker (`zeroring::proxy`) and one REP worker
+//! `msgqueue` bind; `ipc://` endpoints work as well).
+//! `cargo run --example rrclient -- --inproc` runs the client against a
+//! stand-in broker (`zeroring::proxy`) and one REP worker in one process
 //! (`rrbroker -- --inproc` runs the real broker with several clients and
 //! workers).
 
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

@@ -3,10 +3,10 @@
 //!
 //! `cargo run --example rrworker -- [ENDPOINT]` connects to the broker's
 //! backend at ENDPOINT (default `tcp://localhost:5560`, where `rrbroker` and
-//! `msgqueue` bind) and works forever. This build has only `inproc://`, which
-//! works within one process, so `cargo run --example rrworker -- --inproc`
-//! runs the worker behind a stand-in broker (`zeroring::proxy`) with one REQ
-//! client sending ten requests (`rrbroker -- --inproc` runs the real broker
+//! `msgqueue` bind; `ipc://` endpoints work as well) and works forever.
+//! `cargo run --example rrworker -- --inproc` runs the worker behind a
+//! stand-in broker (`zeroring::proxy`) with one REQ client sending ten
+//! requests, in one process (`rrbroker -- --inproc` runs the real broker
 //! with several clients and workers).
 
 use std::process::ExitCode;
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

@@ -3,11 +3,10 @@
 //! how long the batch took.
 //!
 //! `cargo run --example tasksink -- [ENDPOINT]` binds ENDPOINT (default
-//! `tcp://*:5558`), where `taskvent` and `taskwork` connect. This build has
-//! only `inproc://`, which works within one process, so
-//! `cargo run --example tasksink -- --inproc` runs the sink against a minimal
-//! PUSH standing in for the ventilator and the workers (`taskvent --
-//! --inproc` runs the real ones).
+//! `tcp://*:5558`, or an `ipc://` one), where `taskvent` and `taskwork`
+//! connect. `cargo run --example tasksink -- --inproc` runs the sink against
+//! a minimal PUSH standing in for the ventilator and the workers, in one
+//! process (`taskvent -- --inproc` runs the real ones).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -61,7 +60,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

@@ -5,11 +5,10 @@
 //!
 //! `cargo run --example taskvent -- [TASKS] [SINK]` binds TASKS (default
 //! `tcp://*:5557`), connects to the sink at SINK (default
-//! `tcp://localhost:5558`) and starts when you press Enter. This build has
-//! only `inproc://`, which works within one process, so
-//! `cargo run --example taskvent -- --inproc` runs the ventilator, four
-//! `taskwork.rs` workers and the `tasksink.rs` sink as threads, and exits
-//! once the sink has every result.
+//! `tcp://localhost:5558`) and starts when you press Enter; `ipc://`
+//! endpoints work as well. `cargo run --example taskvent -- --inproc` runs
+//! the ventilator, four `taskwork.rs` workers and the `tasksink.rs` sink as
+//! threads of one process, and exits once the sink has every result.
 
 use std::process::ExitCode;
 use std::thread;
@@ -120,7 +119,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

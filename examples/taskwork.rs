@@ -5,10 +5,10 @@
 //! `cargo run --example taskwork -- [TASKS] [RESULTS]` connects to the
 //! ventilator at TASKS (default `tcp://localhost:5557`, where `taskvent`
 //! binds) and the sink at RESULTS (default `tcp://localhost:5558`, where
-//! `tasksink` binds), and works forever. This build has only `inproc://`,
-//! which works within one process, so `cargo run --example taskwork --
-//! --inproc` runs one worker against minimal stand-ins for the ventilator and
-//! the sink (`taskvent -- --inproc` runs the real ones, with four workers).
+//! `tasksink` binds; `ipc://` endpoints work as well), and works forever.
+//! `cargo run --example taskwork -- --inproc` runs one worker against
+//! minimal stand-ins for the ventilator and the sink, in one process
+//! (`taskvent -- --inproc` runs the real ones, with four workers).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

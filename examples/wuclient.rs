@@ -5,11 +5,10 @@
 //! `cargo run --example wuclient -- [ZIPCODE] [ENDPOINT] [--updates N]`
 //! subscribes to the prefix ZIPCODE (default `"10001 "`; the space stops
 //! "10001" from matching "100010") at ENDPOINT (default
-//! `tcp://localhost:5556`, where `wuserver` binds) and averages N updates
-//! (default 100). This build has only `inproc://`, which works within one
-//! process, so `cargo run --example wuclient -- --inproc` runs the client
-//! against a minimal publisher thread standing in for `wuserver`
-//! (`wuserver -- --inproc` runs the real one).
+//! `tcp://localhost:5556`, where `wuserver` binds; or an `ipc://` one) and
+//! averages N updates (default 100). `cargo run --example wuclient --
+//! --inproc` runs the client against a minimal publisher thread standing in
+//! for `wuserver`, in one process (`wuserver -- --inproc` runs the real one).
 
 use std::process::ExitCode;
 use std::thread;
@@ -101,7 +100,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

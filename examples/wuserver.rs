@@ -2,12 +2,11 @@
 //! publishes "zipcode temperature relhumidity" updates with random values.
 //!
 //! `cargo run --example wuserver -- [ENDPOINT]` binds ENDPOINT (default
-//! `tcp://*:5556`) and publishes forever; `wuclient` subscribes to it. This
-//! build has only `inproc://`, which works within one process, so
-//! `cargo run --example wuserver -- --inproc [--updates N]` runs this
-//! publisher and three `wuclient.rs` clients (zipcodes 10001, 10002 and
-//! 10003, N updates each, default 100) as threads, and exits when the clients
-//! are done.
+//! `tcp://*:5556`, or an `ipc://` one) and publishes forever; `wuclient`
+//! subscribes to it. `cargo run --example wuserver -- --inproc [--updates N]`
+//! runs this publisher and three `wuclient.rs` clients (zipcodes 10001,
+//! 10002 and 10003, N updates each, default 100) as threads of one process,
+//! and exits when the clients are done.
 
 use std::fmt::Write;
 use std::process::ExitCode;
@@ -112,7 +111,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::TransportNotSupported(endpoint)) => {
             let scheme = endpoint.split("://").next().unwrap_or_default();
-            eprintln!("{scheme}:// is not available yet in this build; run with --inproc");
+            eprintln!("{scheme}:// is not supported: use tcp://, ipc:// or --inproc");
             ExitCode::from(2)
         }
         Err(e) => {

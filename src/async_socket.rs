@@ -59,6 +59,11 @@ impl AsyncSocket {
     /// Wraps `socket`. From now on it also rings its peers with full
     /// fences (a few nanoseconds a message), so that a peer waiting in a
     /// task needs no `membarrier` before it sleeps.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn new(socket: Socket) -> Result<Self> {
         socket.make_strong()?;
         Ok(Self {
@@ -79,6 +84,15 @@ impl AsyncSocket {
 
     /// Sends a one-frame message, waiting for room as
     /// [`Socket::send`] blocks. Dropped before it completes, it sent nothing.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::send_multipart`] other than waiting's (the future
+    /// waits instead: no [`Error::WouldBlock`], [`Error::TimedOut`] or
+    /// [`Error::Interrupted`]): [`Error::MessageTooLarge`],
+    /// [`Error::NotSupported`], [`Error::WrongState`],
+    /// [`Error::HostUnreachable`], [`Error::Terminated`],
+    /// [`Error::IoThreadDied`].
     pub async fn send<T: AsRef<[u8]>>(&mut self, data: T) -> Result<()> {
         self.send_multipart([data]).await
     }
@@ -86,6 +100,15 @@ impl AsyncSocket {
     /// Sends a whole message, all frames or none, waiting for room as
     /// [`Socket::send_multipart`] blocks. Dropped before it completes, it
     /// sent nothing.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::send_multipart`] other than waiting's (the future
+    /// waits instead: no [`Error::WouldBlock`], [`Error::TimedOut`] or
+    /// [`Error::Interrupted`]): [`Error::MessageTooLarge`],
+    /// [`Error::NotSupported`], [`Error::WrongState`],
+    /// [`Error::HostUnreachable`], [`Error::Terminated`],
+    /// [`Error::IoThreadDied`].
     pub async fn send_multipart<I, T>(&mut self, frames: I) -> Result<()>
     where
         I: IntoIterator<Item = T>,
@@ -103,6 +126,12 @@ impl AsyncSocket {
     /// Receives one frame (the next of a multipart message if one is under
     /// way: see [`Socket::get_rcvmore`]), waiting as [`Socket::recv_bytes`]
     /// blocks. Dropped before it completes, it took nothing.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::recv_multipart`] other than waiting's (the future
+    /// waits instead): [`Error::NotSupported`], [`Error::WrongState`],
+    /// [`Error::Terminated`], [`Error::IoThreadDied`].
     pub async fn recv(&mut self) -> Result<Vec<u8>> {
         // A `&mut` moved in: a closure borrowing the field would hold a
         // `&Socket`, which is not `Send` (a socket is not `Sync`).
@@ -113,6 +142,12 @@ impl AsyncSocket {
     /// Receives a whole message (or the rest of one under way), waiting as
     /// [`Socket::recv_multipart`] blocks. Dropped before it completes, it
     /// took nothing.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::recv_multipart`] other than waiting's (the future
+    /// waits instead): [`Error::NotSupported`], [`Error::WrongState`],
+    /// [`Error::Terminated`], [`Error::IoThreadDied`].
     pub async fn recv_multipart(&mut self) -> Result<Vec<Vec<u8>>> {
         let socket = &mut self.socket;
         poll_fn(move |cx| socket.poll_recv_multipart(cx)).await

@@ -5,8 +5,14 @@ use crate::error::Result;
 use crate::socket::{Socket, SocketShared};
 use crate::transport::inproc::Registry;
 use crate::SocketType;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+
+/// libzmq's `ZMQ_MAX_SOCKETS_DFLT`.
+const MAX_SOCKETS_DEFAULT: usize = 1023;
+/// libzmq's `ZMQ_SOCKET_LIMIT` where its poller has no descriptor limit
+/// (epoll): the most MAX_SOCKETS may be.
+pub(crate) const SOCKET_LIMIT: usize = 65535;
 
 /// A zeroring context. Cheap to clone; sockets keep it alive.
 ///
@@ -25,26 +31,53 @@ pub struct Context {
     pub(crate) inner: Arc<ContextInner>,
 }
 
-#[derive(Default)]
 pub(crate) struct ContextInner {
     pub(crate) inproc: Registry,
     terminated: AtomicBool,
     next_socket_id: AtomicU64,
     sockets: Mutex<Vec<Weak<SocketShared>>>,
+    /// Sockets open now (made and not yet dropped).
+    pub(crate) open_sockets: AtomicUsize,
+    /// `ZMQ_MAX_SOCKETS`.
+    pub(crate) max_sockets: AtomicUsize,
+    /// `ZMQ_IPV6`: new sockets' IPV6 option.
+    pub(crate) ipv6: AtomicBool,
+    /// `ZMQ_BLOCKY`: false gives new sockets LINGER 0.
+    pub(crate) blocky: AtomicBool,
     /// The I/O threads, started by the first tcp or ipc endpoint.
     #[cfg(not(loom))]
-    io: Mutex<IoPool>,
+    pub(crate) io: Mutex<IoPool>,
     /// An I/O thread died: `terminated` is set too, and errors say this.
     io_died: AtomicBool,
 }
 
-/// How many I/O threads to start, and those started.
+impl Default for ContextInner {
+    fn default() -> Self {
+        ContextInner {
+            inproc: Registry::default(),
+            terminated: AtomicBool::new(false),
+            next_socket_id: AtomicU64::new(0),
+            sockets: Mutex::default(),
+            open_sockets: AtomicUsize::new(0),
+            max_sockets: AtomicUsize::new(MAX_SOCKETS_DEFAULT),
+            ipv6: AtomicBool::new(false),
+            blocky: AtomicBool::new(true),
+            #[cfg(not(loom))]
+            io: Mutex::default(),
+            io_died: AtomicBool::new(false),
+        }
+    }
+}
+
+/// How many I/O threads to start, how, and those started.
 #[cfg(not(loom))]
 #[derive(Default)]
-struct IoPool {
+pub(crate) struct IoPool {
     /// 0 until set: one.
     wanted: usize,
-    threads: Vec<Arc<crate::transport::tcp::IoThread>>,
+    /// Names, CPUs and scheduling of the threads.
+    pub(crate) thread_opts: crate::transport::tcp::sched::ThreadOptions,
+    pub(crate) threads: Vec<Arc<crate::transport::tcp::IoThread>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -62,12 +95,39 @@ impl Context {
     }
 
     /// Creates a socket of `kind`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManySockets`](crate::Error::TooManySockets) (EMFILE)
+    /// when the context already has MAX_SOCKETS open,
+    /// [`Error::Terminated`](crate::Error::Terminated) once the context is
+    /// shut down, or [`Error::IoThreadDied`](crate::Error::IoThreadDied)
+    /// once its I/O thread died.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         if self.is_terminated() {
             return Err(self.stopped().into_error(0));
         }
+        let max = self.inner.max_sockets.load(Ordering::Relaxed);
+        self.inner
+            .open_sockets
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| crate::Error::TooManySockets { max })?;
         let id = self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed);
-        let socket = Socket::new(self.clone(), kind, id)?;
+        let socket = match Socket::new(self.clone(), kind, id) {
+            Ok(socket) => socket,
+            Err(e) => {
+                self.inner.socket_closed();
+                return Err(e);
+            }
+        };
+        if self.inner.ipv6.load(Ordering::Relaxed) {
+            socket.set_ipv6(true)?;
+        }
+        if !self.inner.blocky.load(Ordering::Relaxed) {
+            socket.set_linger(0)?;
+        }
         let mut all = self.inner.sockets.lock().unwrap_or_else(|e| e.into_inner());
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(socket.shared()));
@@ -96,14 +156,21 @@ impl Context {
     /// connections (`ZMQ_IO_THREADS`, default 1). As in libzmq it applies
     /// only before the first tcp or ipc endpoint; after that it is an error.
     /// Each socket's connections all live on one thread (the socket's id
-    /// modulo the count), so more threads help when many sockets are busy
-    /// at once, not one socket.
+    /// modulo the count, among those its AFFINITY allows), so more threads
+    /// help when many sockets are busy at once, not one socket.
     ///
     /// ```
     /// let ctx = zeroring::Context::new();
     /// ctx.set_io_threads(2).unwrap();
     /// assert_eq!(ctx.get_io_threads().unwrap(), 2);
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for `n`
+    /// outside 1..=64; [`Error::WrongState`](crate::Error::WrongState) once
+    /// the I/O threads have started (at the first tcp or ipc bind or
+    /// connect).
     #[cfg(not(loom))]
     pub fn set_io_threads(&self, n: i32) -> Result<()> {
         let n = usize::try_from(n)
@@ -131,11 +198,26 @@ impl Context {
     }
 
     /// The I/O thread that carries socket `socket_id`'s connections; the
-    /// threads start on first use.
+    /// threads start on first use. `affinity` (the socket's AFFINITY) is a
+    /// bitmask of the threads it may be (bit i: thread i; 0: any); of
+    /// those, the socket's id picks one.
+    ///
+    /// # Errors
+    ///
+    /// The threads could not start (see [`IoThread::start`]), or
+    /// `affinity` names none of them ([`Error::NoIoThread`], EMTHREAD).
+    ///
+    /// [`IoThread::start`]: crate::transport::tcp::IoThread::start
+    /// [`Error::NoIoThread`]: crate::Error::NoIoThread
     #[cfg(not(loom))]
-    pub(crate) fn io(&self, socket_id: u64) -> Result<Arc<crate::transport::tcp::IoThread>> {
+    pub(crate) fn io_for(
+        &self,
+        socket_id: u64,
+        affinity: u64,
+    ) -> Result<Arc<crate::transport::tcp::IoThread>> {
         let mut pool = self.inner.io.lock().unwrap_or_else(|e| e.into_inner());
         if pool.threads.is_empty() {
+            let mut started = Vec::new();
             for _ in 0..pool.wanted.max(1) {
                 // Weak: the context's last handle may go while the thread
                 // runs.
@@ -146,12 +228,27 @@ impl Context {
                         inner.stop();
                     }
                 };
-                let started = Arc::new(crate::transport::tcp::IoThread::start(died)?);
-                pool.threads.push(started);
+                let thread = crate::transport::tcp::IoThread::start(died, &pool.thread_opts)?;
+                started.push(Arc::new(thread));
             }
+            pool.threads = started;
         }
-        let i = (socket_id % pool.threads.len() as u64) as usize;
+        let threads = pool.threads.len();
+        let allowed: Vec<usize> = (0..threads)
+            .filter(|&i| affinity == 0 || (i < 64 && affinity & (1 << i) != 0))
+            .collect();
+        if allowed.is_empty() {
+            return Err(crate::Error::NoIoThread { affinity, threads });
+        }
+        let i = allowed[(socket_id % allowed.len() as u64) as usize];
         Ok(pool.threads[i].clone())
+    }
+
+    /// [`io_for`](Self::io_for) without an AFFINITY: the thread the
+    /// socket's id picks.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn io(&self, socket_id: u64) -> Result<Arc<crate::transport::tcp::IoThread>> {
+        self.io_for(socket_id, 0)
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called, or an I/O thread
@@ -164,6 +261,11 @@ impl Context {
 }
 
 impl ContextInner {
+    /// A socket of the context was dropped: room for another.
+    pub(crate) fn socket_closed(&self) {
+        self.open_sockets.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// Every blocking call on the context's sockets returns at once, and
     /// every later call fails.
     fn stop(&self) {
@@ -213,5 +315,47 @@ mod tests {
             Err(Error::IoThreadDied)
         ));
         assert!(ctx.is_terminated());
+    }
+
+    /// AFFINITY chooses among the threads its bits name, and one naming
+    /// none is EMTHREAD, as libzmq's `choose_io_thread`.
+    #[test]
+    fn affinity_picks_among_the_threads_it_names() {
+        let ctx = Context::new();
+        ctx.set_io_threads(3).unwrap();
+        let thread = |i: u64| ctx.io_for(i, 0).unwrap();
+        for id in 0..6 {
+            let only_2 = ctx.io_for(id, 0b100).unwrap();
+            assert!(std::sync::Arc::ptr_eq(&only_2, &thread(2)));
+            let one_or_2 = ctx.io_for(id, 0b110).unwrap();
+            let want = if id % 2 == 0 { 1 } else { 2 };
+            assert!(std::sync::Arc::ptr_eq(&one_or_2, &thread(want)));
+        }
+        let Err(none) = ctx.io_for(0, 0b1000) else {
+            panic!("AFFINITY 0b1000 of 3 threads picked one")
+        };
+        assert!(matches!(
+            none,
+            Error::NoIoThread {
+                affinity: 8,
+                threads: 3
+            }
+        ));
+        assert_eq!(none.to_raw(), Error::EMTHREAD.to_raw());
+
+        // A socket keeps the thread its first endpoint picked.
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_affinity(0b10).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        pull.set_affinity(0b1).unwrap();
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let chosen = pull.core().unwrap().io_thread.clone().unwrap();
+        assert!(std::sync::Arc::ptr_eq(&chosen, &thread(1)));
+        let stray = ctx.socket(SocketType::Push).unwrap();
+        stray.set_affinity(1 << 40).unwrap();
+        assert!(matches!(
+            stray.connect("tcp://127.0.0.1:9"),
+            Err(Error::NoIoThread { .. })
+        ));
     }
 }

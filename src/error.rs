@@ -84,6 +84,23 @@ pub enum Error {
         /// The largest size accepted.
         max: usize,
     },
+    /// The context has as many sockets as its MAX_SOCKETS allows
+    /// ([`Context::set_max_sockets`](crate::Context::set_max_sockets),
+    /// default 1023), as libzmq's `zmq_socket` refuses then (EMFILE).
+    #[error("too many sockets: the context allows {max} (MAX_SOCKETS)")]
+    TooManySockets {
+        /// The context's MAX_SOCKETS.
+        max: usize,
+    },
+    /// The socket's AFFINITY names none of the context's I/O threads
+    /// (EMTHREAD, as libzmq).
+    #[error("No thread available: AFFINITY {affinity:#x} names none of the {threads} I/O threads")]
+    NoIoThread {
+        /// The socket's AFFINITY bitmask.
+        affinity: u64,
+        /// How many I/O threads the context has.
+        threads: usize,
+    },
     /// An operating-system error.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -31,11 +31,38 @@
 //! `recv_string`, `Error::EAGAIN` ...) are zeroring's too (README's porting
 //! section says what still differs).
 //!
-//! The layers, bottom up: [`ring`] (the SPSC frame ring), the doorbell that
-//! sleeps without losing a wake-up, pipes (two rings and a control block),
-//! patterns (load-balance, fair-queue), transports, and the [`Socket`] API.
+//! The layers, bottom up: the frame ring (single producer, single
+//! consumer), the doorbell that sleeps without losing a wake-up, pipes (two
+//! rings and a control block), patterns (load-balance, fair-queue),
+//! transports, and the [`Socket`] API.
+//!
+//! # Cargo features
+//!
+//! - `async` (alias `tokio`): `AsyncSocket`, sockets to `.await` on any
+//!   executor.
+//! - `tracing`: [`tracing`](https://docs.rs/tracing) events. Every socket
+//!   monitor event ([`monitor`]), with or without a monitor, on target
+//!   `zeroring::connection` with fields `event`, `endpoint`, `value` and
+//!   `reason`: `DEBUG`, or `WARN` for failures and for peers dropped for
+//!   breaking the protocol. Every message dropped without an error to its
+//!   sender (a PUB or ROUTER at a peer's high-water mark, a ROUTER's
+//!   unroutable message ...), `DEBUG` on target `zeroring::drop` with
+//!   `endpoint` (or `routing_id`) and `reason`. Without the feature the
+//!   calls compile to nothing.
+//! - `unstable-internals`: the layers below the socket API (the frame ring,
+//!   the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
+//!   own benches, loom models, fuzz targets and wire-level tests. Not part of
+//!   the public API: outside semver, hidden from these docs, and free to
+//!   change in any release.
 
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc, clippy::missing_panics_doc)]
+// docs.rs (`--cfg docsrs`, nightly) marks each feature-gated item with the
+// feature it needs. `doc_cfg` does it on its own: `doc_auto_cfg` was folded
+// into it, and naming `doc_auto_cfg` fails the build on today's toolchains.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// `not(loom)` is the model checker's build, no user's concern.
+#![cfg_attr(docsrs, doc(auto_cfg(hide(loom))))]
 
 #[cfg(all(not(loom), feature = "async"))]
 mod async_socket;
@@ -43,6 +70,8 @@ mod async_socket;
 mod bridge;
 mod compat;
 mod context;
+#[cfg(not(loom))]
+mod context_options;
 mod copy;
 mod error;
 #[cfg(fuzzing)]
@@ -60,8 +89,17 @@ mod proxy;
 mod socket;
 mod socket_type;
 mod sync;
+mod trace;
 mod transport;
+// The codec's `pub` items are its API for the engine and, under
+// `unstable-internals`, for the fuzz targets and wire-level tests: without
+// the feature some of them are used by neither.
+#[cfg(feature = "unstable-internals")]
+#[doc(hidden)]
 pub mod zmtp;
+#[cfg(not(feature = "unstable-internals"))]
+#[allow(dead_code, unused_imports)]
+mod zmtp;
 
 #[cfg(all(not(loom), feature = "async"))]
 pub use async_socket::AsyncSocket;
@@ -73,9 +111,9 @@ pub use compat::{
 pub use context::Context;
 pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
-pub use pipe::ledger;
-pub use pipe::ring;
-pub use pipe::Doorbell;
+#[cfg(feature = "unstable-internals")]
+#[doc(hidden)]
+pub use pipe::{ledger, ring, Doorbell};
 #[cfg(not(loom))]
 pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]
@@ -84,4 +122,4 @@ pub use proxy::{
 };
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
-pub use zmtp::PlainCredentials;
+pub use zmtp::{CurveCredentials, PlainCredentials};

@@ -41,6 +41,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+pub(crate) use crate::trace::Why;
 use crate::zmtp::ZmtpError;
 use crate::{Socket, DONTWAIT};
 use std::sync::Mutex;
@@ -393,6 +394,11 @@ impl MonitorEvent {
     /// assert_eq!(ev.endpoint, "tcp://127.0.0.1:5555");
     /// # Ok::<(), zeroring::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] unless there are two frames, the first of
+    /// 6 octets with a known event id.
     pub fn parse<F: AsRef<[u8]>>(frames: &[F]) -> Result<MonitorEvent> {
         let [head, endpoint] = frames else {
             return Err(Error::InvalidArgument(
@@ -416,6 +422,12 @@ impl MonitorEvent {
 
     /// Receives one message from the PAIR socket connected to a monitor
     /// endpoint and decodes it. `flags` as for [`Socket::recv_multipart`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Socket::recv_multipart`] ([`Error::WouldBlock`] with
+    /// [`DONTWAIT`] and nothing there, ...), then those of
+    /// [`parse`](Self::parse) for a message that is not a monitor event.
     pub fn recv(monitor: &Socket, flags: i32) -> Result<MonitorEvent> {
         MonitorEvent::parse(&monitor.recv_multipart(flags)?)
     }
@@ -470,6 +482,15 @@ impl MonitorSlot {
     // Only tcp reports events, and the loom build has no tcp.
     #[cfg_attr(loom, allow(dead_code))]
     pub fn emit(&self, id: i32, value: u32, endpoint: &str) {
+        self.emit_because(id, value, endpoint, Why::Nothing);
+    }
+
+    /// [`emit`](Self::emit), with why it happened. Every monitor event
+    /// passes here, so this is also where each becomes a `tracing` event
+    /// (feature `tracing`), monitor or not.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn emit_because(&self, id: i32, value: u32, endpoint: &str, why: Why<'_>) {
+        crate::trace::connection(id, value, endpoint, why);
         let guard = self.lock();
         if let Some(m) = guard.as_ref().filter(|m| m.events & id != 0) {
             let _ = m
@@ -535,7 +556,10 @@ pub(crate) fn handshake_failure(e: &ZmtpError) -> (i32, u32) {
             _ => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
         }),
         AuthenticationFailed => (EVENT_HANDSHAKE_FAILED_AUTH, 400),
-        AuthenticatorPanicked => (EVENT_HANDSHAKE_FAILED_AUTH, 500),
+        AuthenticatorPanicked | AuthInternalError => (EVENT_HANDSHAKE_FAILED_AUTH, 500),
+        AuthTemporaryFailure => (EVENT_HANDSHAKE_FAILED_AUTH, 300),
+        // libzmq's zap_client_t reports a bad reply as a protocol error.
+        ZapProtocol(z) => protocol(z.code()),
         // A ZAP status code in an ERROR is an authentication failure
         // (libzmq's mechanism_base_t::handle_error_reason).
         PeerError(reason) => match reason.as_bytes() {
@@ -606,7 +630,7 @@ mod tests {
     #[test]
     fn handshake_failures_map_to_libzmq_events() {
         use crate::zmtp::ZmtpError::*;
-        let cases: [(ZmtpError, i32, u32); 13] = [
+        let cases: [(ZmtpError, i32, u32); 16] = [
             (
                 Cryptographic("x"),
                 EVENT_HANDSHAKE_FAILED_PROTOCOL,
@@ -629,6 +653,13 @@ mod tests {
                 },
                 EVENT_HANDSHAKE_FAILED_PROTOCOL,
                 PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO,
+            ),
+            (AuthTemporaryFailure, EVENT_HANDSHAKE_FAILED_AUTH, 300),
+            (AuthInternalError, EVENT_HANDSHAKE_FAILED_AUTH, 500),
+            (
+                ZapProtocol(crate::zmtp::zap::ZapError::BadVersion),
+                EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                PROTOCOL_ERROR_ZAP_BAD_VERSION,
             ),
             (
                 BadGreeting("x"),

@@ -178,6 +178,13 @@ impl Socket {
     }
 
     /// The events ready now: [`POLLIN`] and/or [`POLLOUT`] (`ZMQ_EVENTS`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Terminated`] once the context is shut down, or
+    /// [`Error::IoThreadDied`] once its I/O thread died.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_events(&self) -> Result<PollEvents> {
         let mut events = PollEvents::empty();
         if self.readable()? {
@@ -312,6 +319,16 @@ fn check(items: &mut [PollItem<'_>], fds: &mut [libc::pollfd]) -> Result<i32> {
 /// poll(&mut items, 0).unwrap();
 /// assert!(!items[0].is_readable());
 /// ```
+///
+/// # Errors
+///
+/// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context of a
+///   polled socket is shut down or its I/O thread died.
+/// - [`Error::WrongState`]: a [`Frame`](crate::Frame) or
+///   [`Loan`](crate::Loan) of a polled socket is alive.
+/// - [`Error::Interrupted`]: a signal handler ran while `poll` waited.
+/// - [`Error::Io`]: `ppoll(2)` failed, or a socket's readiness descriptor
+///   could not be made.
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
     let mut fds = fd_set(items);
     let ready = check(items, &mut fds)?;

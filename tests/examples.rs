@@ -330,7 +330,7 @@ fn hwserver_and_hwclient_talk_in_two_processes_over_tcp_and_ipc() {
     }
 }
 
-/// A transport this build lacks gets a clear message and exit code 2.
+/// A transport zeroring lacks gets a clear message and exit code 2.
 #[test]
 fn unsupported_transports_are_reported() {
     let (status, stdout, stderr) = run(
@@ -341,7 +341,7 @@ fn unsupported_transports_are_reported() {
     assert_eq!(status.code(), Some(2), "{stdout}\n{stderr}");
     assert_eq!(
         stderr.lines().last(),
-        Some("udp:// is not available yet in this build; run with --inproc")
+        Some("udp:// is not supported: use tcp://, ipc:// or --inproc")
     );
 }
 

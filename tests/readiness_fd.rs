@@ -6,19 +6,6 @@ use common::*;
 use std::os::fd::{AsRawFd, RawFd};
 use zeroring::{Context, Socket, SocketType::*, DONTWAIT, POLLIN};
 
-/// Whether `fd` polls readable within `ms` milliseconds.
-fn readable_within(fd: RawFd, ms: i32) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one pollfd, which outlives the call.
-    let n = unsafe { libc::poll(&mut p, 1, ms) };
-    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
-    n == 1 && p.revents & libc::POLLIN != 0
-}
-
 fn readable_now(fd: RawFd) -> bool {
     readable_within(fd, 0)
 }

@@ -1,5 +1,8 @@
-//! Plays the peer's side of a ZMTP handshake, for NULL, PLAIN client and
-//! server, CURVE client and server, and every socket type. The peer's octets are an optional
+//! Plays the peer's side of a ZMTP handshake, for NULL (with and without a
+//! ZAP domain), PLAIN client and PLAIN server (answering with its closure,
+//! or asking its driver, which answers with a fuzzed authentication
+//! answer), CURVE client and CURVE server (asking its driver), and every
+//! socket type. The peer's octets are an optional
 //! valid greeting followed by pieces: raw octets, frames with arbitrary
 //! flags, and well-formed commands with fuzzed fields (READY with any
 //! Socket-Type, HELLO with right or wrong credentials, ERROR, PING, ...), so
@@ -10,7 +13,8 @@
 //!
 //! * nothing panics;
 //! * the handshake ends Ready, Failed, or still waiting for input, and its
-//!   events say the same: one `Ready` or one `Failed`, or none while waiting;
+//!   events say the same: one `Ready` or one `Failed`, or none while waiting
+//!   (besides at most one `Authenticate`, answered at once);
 //!   an error returned by `feed` is the one `error()` and the event report,
 //!   and every later `feed` returns it again;
 //! * what we send is our greeting and then well-formed command frames;
@@ -24,8 +28,9 @@ use std::time::{Duration, Instant};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use zeroring::zmtp::{
-    Command, CurveSecretKey, Frame, FrameDecoder, FrameKind, Greeting, Handshake, HandshakeConfig,
-    HandshakeEvent, HeartbeatConfig, MechanismConfig, Metadata, SessionEvent, ZmtpError,
+    AuthAnswer, AuthReply, Command, CurveSecretKey, Frame, FrameDecoder, FrameKind, Greeting,
+    Handshake, HandshakeConfig, HandshakeEvent, HeartbeatConfig, MechanismConfig, Metadata,
+    SessionEvent, ZapError, ZmtpError,
 };
 use zeroring::SocketType;
 
@@ -45,9 +50,14 @@ const TYPES: [SocketType; 11] = [
 
 #[derive(Arbitrary, Debug)]
 struct Case {
-    /// `% 5`: NULL, PLAIN client, PLAIN server, CURVE client, CURVE
-    /// server; `/ 5 % 11`: socket type.
+    /// `% 7`: NULL, PLAIN client, PLAIN server with its closure, PLAIN
+    /// server asking its driver, NULL with a ZAP domain, CURVE client,
+    /// CURVE server asking its driver; `/ 7 % 11`: socket type.
     role: u8,
+    /// What the driver answers when asked.
+    answer: Answer,
+    /// ZAP_ENFORCE_DOMAIN.
+    enforce: bool,
     /// Put a valid greeting for our mechanism and the opposite role first.
     valid_greeting: bool,
     /// The minor version of that greeting.
@@ -59,6 +69,28 @@ struct Case {
     pieces: Vec<Piece>,
     /// Milliseconds between timer ticks once the session runs.
     ticks: Vec<u16>,
+}
+
+/// The driver's answer to an authentication request.
+#[derive(Arbitrary, Debug)]
+enum Answer {
+    /// `% 4`: 200, 300, 400, 500.
+    Status(u8, Vec<u8>),
+    NoHandler,
+    Invalid,
+}
+
+impl Answer {
+    fn to_answer(&self) -> AuthAnswer {
+        match self {
+            Answer::Status(s, user) => AuthAnswer::Reply(AuthReply {
+                status_code: [200, 300, 400, 500][usize::from(s % 4)],
+                ..AuthReply::ok(user.clone())
+            }),
+            Answer::NoHandler => AuthAnswer::NoHandler,
+            Answer::Invalid => AuthAnswer::Invalid(ZapError::MalformedReply),
+        }
+    }
 }
 
 /// What the peer sends after the greeting.
@@ -258,15 +290,17 @@ fn well_formed(out: &[u8], commands_only: bool) {
 }
 
 fuzz_target!(|case: Case| {
-    let socket_type = TYPES[usize::from(case.role / 5) % TYPES.len()];
+    let socket_type = TYPES[usize::from(case.role / 7) % TYPES.len()];
     let curve_key = CurveSecretKey::from_bytes([7; 32]);
-    let mechanism = match case.role % 5 {
-        0 => MechanismConfig::Null,
+    let mechanism = match case.role % 7 {
+        0 | 4 => MechanismConfig::Null,
         1 => MechanismConfig::plain_client("admin", "pw"),
         2 => MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"pw"),
-        3 => MechanismConfig::curve_client([1; 32], curve_key, [2; 32]),
+        3 => MechanismConfig::plain_server_zap(),
+        5 => MechanismConfig::curve_client([1; 32], curve_key, [2; 32]),
         _ => MechanismConfig::curve_server(curve_key),
     };
+    let zap_domain = if case.role % 7 == 4 { "fuzz" } else { "" };
     let config = HandshakeConfig {
         routing_id: b"fuzz".to_vec(),
         mechanism,
@@ -276,6 +310,8 @@ fuzz_target!(|case: Case| {
             timeout: None,
             ttl: Duration::from_secs(1),
         },
+        zap_domain: zap_domain.into(),
+        zap_enforce_domain: case.enforce,
         ..HandshakeConfig::new(socket_type)
     };
     let ours = Greeting::new(config.mechanism.name(), config.as_server());
@@ -292,6 +328,9 @@ fuzz_target!(|case: Case| {
     let mut hs = Handshake::new(config).expect("the configuration is valid");
     let mut sent = Vec::new();
     let mut returned: Option<ZmtpError> = None;
+    // Events other than Authenticate, which is answered as it comes.
+    let mut events: Vec<HandshakeEvent> = Vec::new();
+    let mut asked = 0;
     let mut sizes = case.chunks.iter().map(|&c| usize::from(c) % 80 + 1).cycle();
     let mut rest = &input[..];
     while !rest.is_empty() {
@@ -302,19 +341,34 @@ fuzz_target!(|case: Case| {
         };
         let (chunk, tail) = rest.split_at(size.min(rest.len()));
         rest = tail;
-        let r = hs.feed(chunk);
+        let mut results = vec![hs.feed(chunk)];
+        while let Some(event) = hs.poll_event() {
+            match event {
+                HandshakeEvent::Authenticate(_) => {
+                    asked += 1;
+                    // (Input after the request may have failed it since.)
+                    assert_eq!(hs.is_authenticating(), hs.error().is_none());
+                    results.push(hs.authenticate(case.answer.to_answer()));
+                    assert!(!hs.is_authenticating());
+                }
+                other => events.push(other),
+            }
+        }
         if let Some(bytes) = hs.poll_transmit() {
             sent.extend_from_slice(&bytes);
         }
-        match (&returned, r) {
-            (None, Ok(())) => {}
-            (None, Err(e)) => {
-                assert_eq!(hs.error(), Some(&e));
-                returned = Some(e);
+        for r in results {
+            match (&returned, r) {
+                (None, Ok(())) => {}
+                (None, Err(e)) => {
+                    assert_eq!(hs.error(), Some(&e));
+                    returned = Some(e);
+                }
+                (Some(before), r) => assert_eq!(r.as_ref(), Err(before)),
             }
-            (Some(before), r) => assert_eq!(r.as_ref(), Err(before)),
         }
     }
+    assert!(asked <= 1, "asked {asked} times");
 
     if let Some(bytes) = hs.poll_transmit() {
         sent.extend_from_slice(&bytes);
@@ -323,7 +377,7 @@ fuzz_target!(|case: Case| {
     assert_eq!(&sent[..64], &ours.encode());
     well_formed(&sent[64..], true);
 
-    let events: Vec<HandshakeEvent> = std::iter::from_fn(|| hs.poll_event()).collect();
+    events.extend(std::iter::from_fn(|| hs.poll_event()));
     match (hs.is_ready(), hs.error()) {
         (true, None) => {
             assert!(returned.is_none());

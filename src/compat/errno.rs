@@ -68,6 +68,8 @@ impl Error {
             Error::HostUnreachable => libc::EHOSTUNREACH,
             Error::NotSupported => libc::ENOTSUP,
             Error::MessageTooLarge { .. } => libc::EMSGSIZE,
+            Error::TooManySockets { .. } => libc::EMFILE,
+            Error::NoIoThread { .. } => EMTHREAD,
             Error::Io(e) => e.raw_os_error().unwrap_or(libc::EIO),
             Error::Errno(n) => *n,
         }

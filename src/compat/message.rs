@@ -1,14 +1,41 @@
 //! `Message`: an owned frame and its more-flag, as the `zmq` crate's.
 
 use std::ops::{Deref, DerefMut};
+#[cfg(not(loom))]
+use std::sync::Arc;
+
+/// The properties of the connection a message came on.
+#[cfg(not(loom))]
+type Metadata = Option<Arc<crate::pipe::metadata::PeerMetadata>>;
+#[cfg(loom)]
+type Metadata = ();
 
 /// One frame, owned, as the `zmq` crate's `Message`: derefs to `[u8]`, and
 /// after [`Socket::recv`](crate::Socket::recv) says whether more frames of
-/// the message follow ([`get_more`](Self::get_more)).
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+/// the message follow ([`get_more`](Self::get_more)) and what its
+/// connection's properties are ([`gets`](Self::gets)). Equality and hashing
+/// look at the bytes and the more-flag only.
+#[derive(Clone, Default)]
 pub struct Message {
     data: Vec<u8>,
     more: bool,
+    /// Shared by every message of one connection.
+    metadata: Metadata,
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.data == other.data && self.more == other.more
+    }
+}
+
+impl Eq for Message {}
+
+impl std::hash::Hash for Message {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.data.hash(state);
+        self.more.hash(state);
+    }
 }
 
 impl Message {
@@ -42,11 +69,28 @@ impl Message {
         self.more
     }
 
-    /// A metadata property of the connection the message came on
-    /// (`zmq_msg_gets`). zeroring keeps no metadata with a frame, so this
-    /// is `None` for every property; see README's porting section.
-    pub fn gets<'a>(&'a mut self, _property: &str) -> Option<&'a str> {
-        None
+    /// A property of the connection a received message came on, as
+    /// libzmq's `zmq_msg_gets`: over tcp and ipc, `"Socket-Type"` (the
+    /// peer's), `"Identity"` when the peer announced one (REQ, DEALER and
+    /// ROUTER peers do, perhaps empty), the `X-` properties the peer set
+    /// (`ZMQ_METADATA`), `"Peer-Address"` (the peer's IP; over ipc
+    /// `localhost:uid:gid:pid`), and on a PLAIN server `"User-Id"`, the
+    /// username its authenticator let in. Names match exactly, as in
+    /// libzmq. `None` for a property the connection lacks, a value that is
+    /// not UTF-8 (as the `zmq` crate's), a message from an inproc peer, or
+    /// one not received. A connecter that reconnected gives the new
+    /// connection's properties for messages the old one left unread.
+    pub fn gets<'a>(&'a mut self, property: &str) -> Option<&'a str> {
+        #[cfg(not(loom))]
+        {
+            let value = self.metadata.as_ref()?.get(property)?;
+            std::str::from_utf8(value).ok()
+        }
+        #[cfg(loom)]
+        {
+            let _ = property;
+            None
+        }
     }
 
     /// The bytes, without a copy.
@@ -55,13 +99,15 @@ impl Message {
     }
 
     /// Fills the message with a received frame, keeping its buffer.
-    pub(crate) fn fill(&mut self, data: &[u8], more: bool) {
+    pub(crate) fn fill(&mut self, data: &[u8], more: bool, metadata: Metadata) {
         self.data.clear();
         self.data.extend_from_slice(data);
         self.more = more;
+        self.metadata = metadata;
     }
 }
 
+/// The bytes, as the `zmq` crate's.
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", &self.data)
@@ -89,7 +135,11 @@ impl AsRef<[u8]> for Message {
 
 impl From<Vec<u8>> for Message {
     fn from(data: Vec<u8>) -> Self {
-        Message { data, more: false }
+        Message {
+            data,
+            more: false,
+            metadata: Default::default(),
+        }
     }
 }
 

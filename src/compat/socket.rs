@@ -1,6 +1,6 @@
 //! The `zmq` crate's `Socket` methods zeroring's own API lacks: `Message`
 //! receives, `recv_string`, the `is_*` and `_identity` names, `poll`, and
-//! the options zeroring keeps but does not act on.
+//! the multicast options zeroring keeps but has no use for.
 
 use super::Message;
 use crate::error::Result;
@@ -9,42 +9,30 @@ use crate::PollEvents;
 use crate::Socket;
 
 /// Options a `zmq`-crate program sets that zeroring keeps, so that a get
-/// returns what was set, but does not act on (see README's porting
-/// section): ZMQ_AFFINITY, RATE, RECOVERY_IVL, SNDBUF, RCVBUF, TOS,
-/// BACKLOG, MULTICAST_HOPS, SOCKS_PROXY.
+/// returns what was set, but does not act on: ZMQ_RATE, RECOVERY_IVL and
+/// MULTICAST_HOPS, which libzmq applies only to its multicast transports
+/// (PGM, NORM), which zeroring does not have.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredOptions {
-    affinity: u64,
     rate: i32,
     recovery_ivl: i32,
-    sndbuf: i32,
-    rcvbuf: i32,
-    tos: i32,
-    backlog: i32,
     multicast_hops: i32,
-    socks_proxy: String,
 }
 
 impl Default for StoredOptions {
     /// libzmq 4.3's defaults.
     fn default() -> Self {
         Self {
-            affinity: 0,
             rate: 100,
             recovery_ivl: 10_000,
-            sndbuf: -1,
-            rcvbuf: -1,
-            tos: 0,
-            backlog: 100,
             multicast_hops: 1,
-            socks_proxy: String::new(),
         }
     }
 }
 
 macro_rules! stored_option {
     ($field:ident, $ty:ty, $set:ident, $get:ident, $name:literal) => {
-        #[doc = concat!("`", $name, "`: kept for [`", stringify!($get), "`](Self::", stringify!($get), "), not acted on.")]
+        #[doc = concat!("`", $name, "`: kept for [`", stringify!($get), "`](Self::", stringify!($get), "), not acted on: libzmq uses it only for its multicast transports (PGM, NORM), and zeroring has none.")]
         ///
         /// # Errors
         ///
@@ -103,8 +91,13 @@ impl Socket {
     ///
     /// As [`recv_bytes`](Self::recv_bytes); `msg` is left as it was.
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
-        let frame = self.recv_frame(flags)?;
-        msg.fill(&frame, frame.more());
+        #[cfg_attr(loom, allow(unused_mut))]
+        let mut frame = self.recv_frame(flags)?;
+        #[cfg(not(loom))]
+        let metadata = frame.metadata();
+        #[cfg(loom)]
+        let metadata = ();
+        msg.fill(&frame, frame.more(), metadata);
         Ok(())
     }
 
@@ -158,7 +151,6 @@ impl Socket {
         is_router_handover => get_router_handover,
     }
 
-    stored_option!(affinity, u64, set_affinity, get_affinity, "ZMQ_AFFINITY");
     stored_option!(rate, i32, set_rate, get_rate, "ZMQ_RATE");
     stored_option!(
         recovery_ivl,
@@ -167,10 +159,6 @@ impl Socket {
         get_recovery_ivl,
         "ZMQ_RECOVERY_IVL"
     );
-    stored_option!(sndbuf, i32, set_sndbuf, get_sndbuf, "ZMQ_SNDBUF");
-    stored_option!(rcvbuf, i32, set_rcvbuf, get_rcvbuf, "ZMQ_RCVBUF");
-    stored_option!(tos, i32, set_tos, get_tos, "ZMQ_TOS");
-    stored_option!(backlog, i32, set_backlog, get_backlog, "ZMQ_BACKLOG");
     stored_option!(
         multicast_hops,
         i32,
@@ -178,26 +166,6 @@ impl Socket {
         get_multicast_hops,
         "ZMQ_MULTICAST_HOPS"
     );
-
-    /// `ZMQ_SOCKS_PROXY`: kept for [`get_socks_proxy`](Self::get_socks_proxy);
-    /// zeroring connects directly, never through a SOCKS proxy.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WrongState`](crate::Error::WrongState) while a frame or loan of the socket is alive.
-    pub fn set_socks_proxy(&self, proxy: Option<&str>) -> Result<()> {
-        self.core()?.opts.stored.socks_proxy = proxy.unwrap_or_default().to_owned();
-        Ok(())
-    }
-
-    /// The `ZMQ_SOCKS_PROXY` last set (empty if none).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::WrongState`](crate::Error::WrongState) while a frame or loan of the socket is alive.
-    pub fn get_socks_proxy(&self) -> Result<std::result::Result<String, Vec<u8>>> {
-        Ok(Ok(self.core()?.opts.stored.socks_proxy.clone()))
-    }
 
     /// The readiness descriptor (`ZMQ_FD`), as
     /// [`readiness_fd`](Self::readiness_fd).

@@ -3,6 +3,7 @@
 //! middle of it) misses that message; the others get it. Never blocks.
 
 use super::{Io, PipeKey};
+use crate::trace::dropped;
 
 #[derive(Debug, Default)]
 pub(crate) struct Distribute {
@@ -47,6 +48,8 @@ impl Distribute {
                 } else if all {
                     self.active.clear();
                     return false;
+                } else {
+                    dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
                 }
             }
         }
@@ -72,9 +75,19 @@ impl Distribute {
             return false;
         }
         for &key in &self.keys {
-            if wanted(key) && (all || io.can_start(key)) {
-                // A pipe without room misses the message.
-                let _ = io.push(key, data);
+            if !wanted(key) {
+                continue;
+            }
+            if !all && !io.can_start(key) {
+                dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
+                continue;
+            }
+            // A pipe without room misses the message.
+            if io.push(key, data).is_err() {
+                dropped!(
+                    endpoint = %io.pipes[key].endpoint,
+                    reason = "no room in the peer's ring"
+                );
             }
         }
         true
@@ -119,6 +132,10 @@ impl Distribute {
                 i += 1;
             } else {
                 io.pipes[key].end.rollback();
+                dropped!(
+                    endpoint = %io.pipes[key].endpoint,
+                    reason = "no room for the rest of the message"
+                );
                 // Order does not matter: each pipe gets the same frames.
                 self.active.swap_remove(i);
             }

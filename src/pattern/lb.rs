@@ -6,6 +6,7 @@ use super::rotation::Rotation;
 use super::{Io, PipeKey, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
+use crate::trace::dropped;
 
 #[derive(Debug, Default)]
 pub(crate) struct LoadBalance {
@@ -24,6 +25,7 @@ impl LoadBalance {
     pub fn detach(&mut self, key: PipeKey) {
         self.pipes.detach(key);
         if self.current == Some(key) {
+            dropped!(reason = "the peer went away in the middle of the message");
             self.current = None;
             self.dropping = true;
         }
@@ -46,6 +48,10 @@ impl LoadBalance {
                     Err(Fail::TooLarge { max })
                 }
                 Err(_) => {
+                    dropped!(
+                        endpoint = %io.pipes[key].endpoint,
+                        reason = "the peer went away in the middle of the message"
+                    );
                     self.abandon(io, true);
                     Ok(Slot::Discard)
                 }

@@ -111,6 +111,20 @@ impl Io {
         self.pipes.iter().all(|(_, p)| p.end.peer_strong())
     }
 
+    /// Why [`can_start`](Self::can_start) said no, for the `tracing` event
+    /// of the message dropped for it.
+    #[cfg(feature = "tracing")]
+    pub fn refusal(&self, key: PipeKey) -> &'static str {
+        let p = &self.pipes[key];
+        if p.broken || p.end.peer_closed() {
+            "the peer is gone"
+        } else if self.opts.immediate && !p.end.peer_attached() {
+            "the peer is not connected yet (IMMEDIATE)"
+        } else {
+            "the peer's pipe is at its high-water mark"
+        }
+    }
+
     /// Whether `key` can take a new message now: its peer is there (or, unless
     /// IMMEDIATE, may still come) and it is below its high-water mark.
     #[inline(always)]
@@ -356,6 +370,11 @@ pub(crate) trait Behaviour {
     fn held(&self) -> &[u8] {
         &[]
     }
+    /// The pipe an [`In::Held`] frame stands for (a ROUTER's routing id:
+    /// its peer's pipe), if any.
+    fn held_source(&self) -> Option<PipeKey> {
+        None
+    }
     /// Whether a message could be received now.
     fn readable(&mut self, _io: &mut Io) -> bool {
         false
@@ -487,6 +506,9 @@ impl Pattern {
     #[inline(always)]
     pub fn held(&self) -> &[u8] {
         dispatch!(self, p => p.held())
+    }
+    pub fn held_source(&self) -> Option<PipeKey> {
+        dispatch!(self, p => p.held_source())
     }
     #[inline(always)]
     pub fn sending(&self, more: bool) -> bool {

@@ -10,6 +10,7 @@
 use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
+use crate::trace::dropped;
 
 /// REQ: strict send, receive, send, receive…
 #[derive(Debug, Default)]
@@ -192,6 +193,10 @@ impl Rep {
             self.envelope.clear();
             let delimited = loop {
                 if !rec.more() {
+                    dropped!(
+                        endpoint = %io.pipes[key].endpoint,
+                        reason = "a request without an envelope (no empty delimiter)"
+                    );
                     self.fq.skip(io, key, rec);
                     break false;
                 }
@@ -220,12 +225,20 @@ impl Rep {
     fn start_reply(&mut self, io: &mut Io) {
         self.reply_started = true;
         self.dropping = true;
-        let Some(key) = self.reply_pipe else { return };
+        let Some(key) = self.reply_pipe else {
+            dropped!(reason = "the reply's asker is gone");
+            return;
+        };
         if !io.can_start(key) {
+            dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
             return;
         }
         for frame in &self.envelope {
             if io.write(key, frame, true).is_err() {
+                dropped!(
+                    endpoint = %io.pipes[key].endpoint,
+                    reason = "no room in the asker's ring"
+                );
                 io.pipes[key].end.rollback();
                 return;
             }
@@ -291,6 +304,10 @@ impl Behaviour for Rep {
                 Err(Fail::TooLarge { max })
             }
             Err(_) => {
+                dropped!(
+                    endpoint = %io.pipes[key].endpoint,
+                    reason = "no room for the rest of the reply"
+                );
                 io.pipes[key].end.rollback();
                 self.dropping = true;
                 Ok(Slot::Discard)

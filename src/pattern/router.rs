@@ -12,6 +12,7 @@
 use super::{Behaviour, FairQueue, In, Io, PipeKey, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
+use crate::trace::dropped;
 use std::collections::HashMap;
 
 #[derive(Debug, Default)]
@@ -162,7 +163,19 @@ impl Behaviour for Router {
             Some(&key) if io.can_start(key) => Out::To(key),
             Some(_) if mandatory => return Err(Fail::WouldBlock),
             None if mandatory => return Err(Fail::HostUnreachable),
-            _ => Out::Dropping,
+            // (`key` is for the `tracing` event only.)
+            #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+            Some(&key) => {
+                dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
+                Out::Dropping
+            }
+            None => {
+                dropped!(
+                    routing_id = %id.escape_ascii(),
+                    reason = "no peer has this routing id (no ROUTER_MANDATORY)"
+                );
+                Out::Dropping
+            }
         };
         Ok(())
     }
@@ -181,6 +194,10 @@ impl Behaviour for Router {
                 }
                 // A ROUTER never blocks inside a message: the rest is dropped.
                 Err(_) => {
+                    dropped!(
+                        endpoint = %io.pipes[key].endpoint,
+                        reason = "no room for the rest of the message"
+                    );
                     io.pipes[key].end.rollback();
                     self.out = Out::Dropping;
                     Ok(Slot::Discard)
@@ -218,6 +235,10 @@ impl Behaviour for Router {
         self.held.extend_from_slice(&self.ids[&key]);
         self.held_for = Some(key);
         Ok(In::Held(true))
+    }
+
+    fn held_source(&self) -> Option<PipeKey> {
+        self.held_for
     }
 
     fn consumed(&mut self, io: &mut Io, frame: In) {

@@ -82,6 +82,10 @@ impl Behaviour for Stream {
         self.router.held()
     }
 
+    fn held_source(&self) -> Option<PipeKey> {
+        self.router.held_source()
+    }
+
     fn readable(&mut self, io: &mut Io) -> bool {
         self.router.readable(io)
     }

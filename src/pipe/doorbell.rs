@@ -407,6 +407,8 @@ impl Doorbell {
     /// bell.ring(); // would wake the task
     /// assert!(bell.poll_until(&mut cx, false, check).is_ready());
     /// ```
+    // Used by the loom models (`unstable-internals`) and the tests.
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn poll_until<T>(
         &self,
         cx: &mut Context<'_>,
@@ -491,6 +493,8 @@ impl Doorbell {
     /// what is left of it. `None` may also come early (a signal, or a
     /// doorbell other processes can write, whose sleeps are bounded): the
     /// caller loops until its own deadline.
+    // Used by the loom models (`unstable-internals`) and the tests.
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn sleep_until<T>(
         &self,
         timeout: Option<Duration>,
@@ -505,6 +509,8 @@ impl Doorbell {
     /// reach it through something ordered (a mutex, a strong ring); `check`
     /// notices such a writer and makes the caller sleep again without
     /// `symmetric`.
+    // Used by the loom models (`unstable-internals`) and the tests.
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn sleep_until_with<T>(
         &self,
         timeout: Option<Duration>,

@@ -90,6 +90,8 @@ impl Ledger {
     }
 
     /// How many chunk references are held.
+    // For the loom model of the chunk hand-back (`unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn len(&self) -> usize {
         self.entries.len()
     }

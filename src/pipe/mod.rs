@@ -25,6 +25,8 @@ mod chunked;
 pub mod doorbell;
 pub(crate) mod futex;
 pub mod ledger;
+#[cfg(not(loom))]
+pub mod metadata;
 pub(crate) mod notify;
 pub mod ring;
 #[cfg(not(loom))]
@@ -74,6 +76,9 @@ struct Control {
     /// [`PipeEnd::forbid_spill`]).
     #[cfg(not(loom))]
     no_spill: AtomicBool,
+    /// The properties of the connection behind the pipe (tcp, ipc).
+    #[cfg(not(loom))]
+    metadata: metadata::MetadataSlot,
 }
 
 /// How to build a pipe.
@@ -108,6 +113,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         spills: Default::default(),
         #[cfg(not(loom))]
         no_spill: AtomicBool::new(false),
+        #[cfg(not(loom))]
+        metadata: Default::default(),
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -139,6 +146,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         spill: None,
         #[cfg(not(loom))]
         spill_flags: 0,
+        #[cfg(not(loom))]
+        metadata: None,
     };
     (end(0, a_tx, a_rx), end(1, b_tx, b_rx))
 }
@@ -174,6 +183,7 @@ pub(crate) fn remote_end(
         pools: [OnceLock::new(), OnceLock::new()],
         spills: Default::default(),
         no_spill: AtomicBool::new(false),
+        metadata: Default::default(),
     });
     let end = PipeEnd {
         tx,
@@ -195,6 +205,7 @@ pub(crate) fn remote_end(
         pool_slot: None,
         spill: None,
         spill_flags: 0,
+        metadata: None,
     };
     (end, PipeWatch { ctl })
 }
@@ -273,6 +284,10 @@ pub(crate) struct PipeEnd {
     /// What `spill` holds (`spill::WRITING`, `CLAIMED`, `READING`).
     #[cfg(not(loom))]
     spill_flags: u8,
+    /// The connection's properties as last read, and their generation;
+    /// made at the first read (see [`metadata`](Self::metadata)).
+    #[cfg(not(loom))]
+    metadata: Option<Box<(u64, Option<Arc<metadata::PeerMetadata>>)>>,
 }
 
 /// What stops a write.
@@ -284,6 +299,23 @@ pub(crate) enum WriteError {
     TooLarge,
     /// The peer is gone, or broke the ring.
     Closed,
+}
+
+#[cfg(not(loom))]
+impl PipeEnd {
+    /// Sets the properties of the connection behind the pipe, for both
+    /// ends (`None`: none, as while a connecter is between connections).
+    pub fn set_metadata(&self, md: Option<Arc<metadata::PeerMetadata>>) {
+        self.ctl.metadata.set(md);
+    }
+
+    /// The properties of the connection behind the pipe, if any.
+    pub fn metadata(&mut self) -> Option<Arc<metadata::PeerMetadata>> {
+        let cache = self.metadata.get_or_insert_with(Default::default);
+        let (seen, cached) = &mut **cache;
+        self.ctl.metadata.read(seen, cached);
+        cached.clone()
+    }
 }
 
 impl PipeEnd {

@@ -101,6 +101,8 @@ pub mod breaks {
     /// The batch's first header is stored `Relaxed`, not `Release`.
     pub const PUBLISH_RELAXED: u8 = 1;
     /// The consumer leaves the lines it read as they are.
+    // Set by the loom models only (through `unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub const NO_ZEROING: u8 = 2;
     /// The producer loads the released head `Relaxed`, not `Acquire`.
     pub const HEAD_RELAXED: u8 = 4;
@@ -598,6 +600,14 @@ impl Producer {
     /// written in place. Nothing is visible to the consumer until
     /// [`commit`](Self::commit) and [`publish`](Self::publish). A second claim
     /// abandons the first.
+    ///
+    /// # Errors
+    ///
+    /// [`ClaimError::Full`]: no room until the consumer releases some;
+    /// [`ClaimError::TooLarge`]: a record of `len` bytes can never fit (over
+    /// [`max_payload`](Self::max_payload), or beside the message's unpublished
+    /// frames); [`ClaimError::Corrupt`]: the consumer's cursor is impossible
+    /// (a hostile peer).
     #[inline]
     pub fn claim(&mut self, len: usize) -> Result<&mut [u8], ClaimError> {
         self.reserve(len)?;
@@ -606,6 +616,10 @@ impl Producer {
 
     /// [`claim`](Self::claim) without the borrow: the record is claimed,
     /// and [`reserved`](Self::reserved) hands out its payload.
+    ///
+    /// # Errors
+    ///
+    /// As [`claim`](Self::claim).
     #[inline(always)]
     pub fn reserve(&mut self, len: usize) -> Result<(), ClaimError> {
         let start = self.make_room(len)?;
@@ -636,6 +650,10 @@ impl Producer {
     /// copy, commit and publish in one step, for small messages (a fan-out
     /// writes each into several rings). Nothing may be committed and
     /// unpublished; an outstanding claim is abandoned.
+    ///
+    /// # Errors
+    ///
+    /// As [`claim`](Self::claim) of `data.len()` bytes.
     #[inline]
     pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
         debug_assert_eq!(self.tail, self.published, "push inside a message");
@@ -989,6 +1007,8 @@ impl Producer {
     /// the consumer made of records before it happened before this returns
     /// (see [`ledger`](super::ledger)). Unvalidated: a broken consumer may
     /// store anything.
+    // For the loom model of the chunk hand-back (`unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn released_head(&self) -> u64 {
         self.ring.header().consumer.head.load(Ordering::Acquire)
     }
@@ -1139,6 +1159,13 @@ impl Consumer {
     }
 
     /// The next record, skipping padding; `None` when nothing is published.
+    ///
+    /// # Errors
+    ///
+    /// [`Corrupt`] when the ring holds what no honest producer writes: a
+    /// header with unknown flags or without its live bit, a record that
+    /// runs past the region, padding that does not end at the region's end,
+    /// or padding after padding.
     #[inline]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
         if self.full() {
@@ -1271,6 +1298,8 @@ impl Consumer {
     }
 
     /// Size of the ring's region in bytes.
+    // For the ring bench and the fuzz model (`unstable-internals`).
+    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
     pub fn capacity(&self) -> usize {
         self.ring.cap as usize
     }

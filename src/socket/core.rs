@@ -63,6 +63,10 @@ pub(crate) struct Core {
     /// ipc endpoints connected, for disconnect and drop.
     #[cfg(not(loom))]
     pub ipc_connected: Vec<String>,
+    /// The I/O thread of the socket's tcp and ipc endpoints, chosen (by
+    /// AFFINITY) at the first.
+    #[cfg(not(loom))]
+    pub io_thread: Option<Arc<crate::transport::tcp::IoThread>>,
     /// Pipes ring their peers with full fences (an async socket's: a peer
     /// that waits then skips `membarrier` when all its writers do).
     pub strong: bool,
@@ -111,6 +115,8 @@ impl Core {
             ipc_bound: Vec::new(),
             #[cfg(not(loom))]
             ipc_connected: Vec::new(),
+            #[cfg(not(loom))]
+            io_thread: None,
             strong: false,
             fd: FdState::Off,
             fd_seen: 0,
@@ -426,8 +432,8 @@ impl Core {
     /// One step of an async operation: `op` now if it can go on, else
     /// `Pending` with the task registered on the doorbell in notify mode
     /// (`room`: it waits for room to send). As [`wait`](Self::wait) with
-    /// [`Doorbell::poll_until`](crate::Doorbell::poll_until) in place of the
-    /// sleep: nothing spins, and a writer's ring wakes the task.
+    /// [`Doorbell::poll_until`](crate::pipe::Doorbell::poll_until) in place of
+    /// the sleep: nothing spins, and a writer's ring wakes the task.
     #[cfg(all(not(loom), feature = "async"))]
     pub fn poll_op<T>(
         &mut self,
@@ -667,6 +673,10 @@ impl Core {
         if self.discarding {
             return Ok(());
         }
+        crate::trace::dropped!(
+            reason =
+                "a frame over 64 MiB: its message is abandoned (the sender gets MessageTooLarge)"
+        );
         self.pattern.abort(&mut self.io);
         self.discarding = more;
         self.sending = more;
@@ -812,6 +822,21 @@ impl Core {
         }
     }
 
+    /// The properties of the connection `frame` came on (tcp and ipc
+    /// peers; none for inproc ones, or a CONFLATE socket's kept message).
+    #[cfg(not(loom))]
+    pub fn frame_metadata(
+        &mut self,
+        frame: &In,
+    ) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+        let key = match frame {
+            In::Pipe(key, _) => *key as usize,
+            In::Held(_) => self.pattern.held_source()?,
+            In::Kept => return None,
+        };
+        self.io.pipes.get_mut(key)?.end.metadata()
+    }
+
     /// Done with a frame from [`next_frame`](Self::next_frame).
     #[inline(always)]
     pub fn consume(&mut self, frame: In) {
@@ -833,6 +858,20 @@ impl Core {
         self.process_mail();
         self.reap();
         self.sending || self.pattern.writable(&mut self.io)
+    }
+
+    /// The socket's I/O thread: the one its AFFINITY picks when its first
+    /// tcp or ipc endpoint is made, and the same for all later ones (a
+    /// socket's connections share a thread, as its listeners and
+    /// connecters are told of unbinds there).
+    #[cfg(not(loom))]
+    pub fn io_thread(&mut self) -> Result<Arc<crate::transport::tcp::IoThread>, crate::Error> {
+        if let Some(io) = &self.io_thread {
+            return Ok(io.clone());
+        }
+        let io = self.ctx.io_for(self.id, self.opts.affinity)?;
+        self.io_thread = Some(io.clone());
+        Ok(io)
     }
 
     /// What the tcp engines of this socket need to know.
@@ -859,6 +898,9 @@ impl Core {
                 ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
             },
             mechanism: o.security.mechanism(),
+            zap_domain: o.security.zap_domain().to_owned(),
+            zap_enforce_domain: o.security.zap_enforce_domain(),
+            context: std::sync::Arc::downgrade(&self.ctx.inner),
             // 0 means none for both, as in libzmq.
             connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
             handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),
@@ -868,6 +910,8 @@ impl Core {
                 cnt: o.tcp_keepalive_cnt,
                 intvl: o.tcp_keepalive_intvl,
             },
+            net: o.net.clone(),
+            metadata: o.metadata.clone(),
             stream_notify: o.stream_notify,
             raw: self.kind == SocketType::Stream || o.router_raw,
         }

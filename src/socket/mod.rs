@@ -9,6 +9,7 @@ mod security;
 #[cfg(all(not(loom), feature = "async"))]
 mod task;
 
+pub(crate) use options::NetOptions;
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
 use self::core::Core;
@@ -173,6 +174,12 @@ impl std::fmt::Debug for Socket {
 macro_rules! int_option {
     ($(#[$doc:meta])* $field:ident, $set:ident, $get:ident, $min:expr) => {
         $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("[`Error::InvalidArgument`] for a value below ", stringify!($min), ";")]
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $set(&self, value: i32) -> Result<()> {
             if value < $min {
                 return Err(Error::InvalidArgument(concat!(stringify!($field), " out of range")));
@@ -181,6 +188,11 @@ macro_rules! int_option {
             Ok(())
         }
         #[doc = concat!("The current `", stringify!($field), "` option.")]
+        ///
+        /// # Errors
+        ///
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $get(&self) -> Result<i32> {
             Ok(self.core()?.opts.$field)
         }
@@ -190,17 +202,30 @@ macro_rules! int_option {
 macro_rules! bool_option {
     ($(#[$doc:meta])* $field:ident, $set:ident, $get:ident) => {
         $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $set(&self, on: bool) -> Result<()> {
             self.core()?.io.opts.$field = on;
             Ok(())
         }
         #[doc = concat!("The current `", stringify!($field), "` option.")]
+        ///
+        /// # Errors
+        ///
+        /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+        /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
         pub fn $get(&self) -> Result<bool> {
             Ok(self.core()?.io.opts.$field)
         }
     };
 }
 
+#[cfg(not(loom))]
+mod connection_options;
+mod net_options;
 mod tcp_options;
 
 impl Socket {
@@ -240,6 +265,11 @@ impl Socket {
     }
 
     /// This socket's type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_socket_type(&self) -> Result<SocketType> {
         Ok(self.core()?.kind)
     }
@@ -250,6 +280,23 @@ impl Socket {
     /// [`set_ipv6`](Self::set_ipv6)), an IP address (`[...]` for IPv6) or a
     /// name resolved now, and port is a number or `*`/`0` for an ephemeral
     /// one ([`get_last_endpoint`](Self::get_last_endpoint) tells which).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
+    ///   `transport://`, an unknown transport, a bad address or port, an IPv6
+    ///   address without [`set_ipv6`](Self::set_ipv6), a host name that does
+    ///   not resolve).
+    /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
+    ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
+    /// - [`Error::AddrInUse`]: the endpoint is bound already (an inproc name by
+    ///   a socket of this context, a tcp port or ipc path by anyone).
+    /// - [`Error::Io`]: the OS refused (an address not on this host, a
+    ///   directory we may not write), or the I/O thread could not start.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -274,8 +321,9 @@ impl Socket {
             #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 let addr = transport::tcp::bind_address(endpoint, &address, c.opts.ipv6)?;
-                let io = c.ctx.io(c.id)?;
-                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc())?;
+                let io = c.io_thread()?;
+                let use_fd = (c.opts.use_fd >= 0).then_some(c.opts.use_fd);
+                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc(), use_fd)?;
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
@@ -285,9 +333,16 @@ impl Socket {
                 if c.ipc_bound.iter().any(|(e, _, _)| e == endpoint) {
                     return Err(Error::AddrInUse(endpoint.to_owned()));
                 }
-                let io = c.ctx.io(c.id)?;
-                let (file, fd) =
-                    transport::ipc::bind(&io, endpoint, &addr, c.tcp_desc(), &c.opts.ipc_filters)?;
+                let io = c.io_thread()?;
+                let use_fd = (c.opts.use_fd >= 0).then_some(c.opts.use_fd);
+                let (file, fd) = transport::ipc::bind(
+                    &io,
+                    endpoint,
+                    &addr,
+                    c.tcp_desc(),
+                    &c.opts.ipc_filters,
+                    use_fd,
+                )?;
                 c.last_endpoint = endpoint.to_owned();
                 c.ipc_bound.push((endpoint.to_owned(), file, fd));
             }
@@ -309,6 +364,24 @@ impl Socket {
     /// unknown name is not an error here: it just never connects); source,
     /// `ip:port` or `*:port` (port `*`/`0` for any), is where connections
     /// come from.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
+    ///   `transport://`, an unknown transport, a tcp endpoint without a port
+    ///   or with `*` for host, an IPv6 address without
+    ///   [`set_ipv6`](Self::set_ipv6)).
+    /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
+    ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
+    /// - [`Error::IncompatibleSocketType`]: an inproc endpoint bound by a
+    ///   socket whose type cannot talk to this one (a tcp or ipc peer's type
+    ///   is checked in the handshake, which the [monitor](Self::monitor)
+    ///   reports).
+    /// - [`Error::Io`]: the I/O thread could not start.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -328,10 +401,16 @@ impl Socket {
                 c.refresh_fd();
             }
             #[cfg(not(loom))]
+            Endpoint::Tcp(_) if !c.opts.socks_proxy.is_empty() => {
+                // No SOCKS client: connecting directly would bypass what
+                // the application asked for.
+                return Err(Error::NotSupported);
+            }
+            #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 // Only checked here: names are resolved by the connecter.
                 let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
-                let io = c.ctx.io(c.id)?;
+                let io = c.io_thread()?;
                 let given_id = c.take_connect_routing_id();
                 let theirs = c.io_thread_pipe(endpoint, given_id);
                 transport::tcp::connect(&io, addr, theirs, c.tcp_desc(), endpoint.to_owned());
@@ -339,7 +418,7 @@ impl Socket {
             #[cfg(not(loom))]
             Endpoint::Ipc(address) => {
                 let addr = transport::ipc::IpcAddr::parse(endpoint, &address)?;
-                let io = c.ctx.io(c.id)?;
+                let io = c.io_thread()?;
                 // A pipe to the I/O thread at once, as for tcp, so that
                 // messages queue before the connection is up (as libzmq's
                 // do); when the peer is zeroring, a pipe in shared memory
@@ -364,6 +443,17 @@ impl Socket {
     }
 
     /// Stops accepting on `endpoint` and closes the connections it accepted.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed.
+    /// - [`Error::EndpointNotFound`]: this socket is not bound to `endpoint`
+    ///   (tcp: as given to `bind`, or as
+    ///   [`get_last_endpoint`](Self::get_last_endpoint) reported it).
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -381,7 +471,7 @@ impl Socket {
                 };
                 let (bound_as, local, fd) = c.tcp_bound.remove(i);
                 let local = format!("tcp://{local}");
-                c.ctx.io(c.id)?.unbind(c.id, Some(local.clone()));
+                c.io_thread()?.unbind(c.id, Some(local.clone()));
                 self.shared
                     .monitor
                     .emit(monitor::EVENT_CLOSED, fd as u32, &local);
@@ -394,7 +484,7 @@ impl Socket {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
                 let (bound_as, file, fd) = c.ipc_bound.remove(i);
-                c.ctx.io(c.id)?.unbind(c.id, Some(bound_as.clone()));
+                c.io_thread()?.unbind(c.id, Some(bound_as.clone()));
                 if let Some(file) = file {
                     file.remove();
                 }
@@ -412,6 +502,16 @@ impl Socket {
     }
 
     /// Closes the connection made by `connect(endpoint)`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed.
+    /// - [`Error::EndpointNotFound`]: this socket has no connection made by
+    ///   `connect(endpoint)`.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         let parsed = transport::parse(endpoint)?;
         let mut c = self.live_core()?;
@@ -422,7 +522,7 @@ impl Socket {
             Endpoint::Ipc(_) => match c.ipc_connected.iter().position(|e| e == endpoint) {
                 Some(i) => {
                     c.ipc_connected.remove(i);
-                    c.ctx.io(c.id)?.forget(c.id, Some(endpoint.to_owned()));
+                    c.io_thread()?.forget(c.id, Some(endpoint.to_owned()));
                     true
                 }
                 None => false,
@@ -448,6 +548,19 @@ impl Socket {
     /// Events never block the socket or the I/O thread: one that finds the
     /// monitor's pipe full, or nobody connected to `endpoint`, is dropped.
     /// See the [`monitor`](crate::monitor) module for an example.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidArgument`]: `events` is not a 16-bit mask of
+    ///   `EVENT_*` values.
+    /// - [`Error::TransportNotSupported`]: `endpoint` is not `inproc://`;
+    ///   [`Error::InvalidEndpoint`]: it is malformed.
+    /// - [`Error::AddrInUse`]: another socket of the context is bound to
+    ///   `endpoint`.
+    /// - [`Error::Terminated`] once the context is shut down, or
+    ///   [`Error::IoThreadDied`] once its I/O thread died.
+    /// - [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    ///   alive (it holds the socket).
     pub fn monitor(&self, endpoint: &str, events: i32) -> Result<()> {
         monitor::check_args(endpoint, events)?;
         let ctx = self.live_core()?.ctx.clone();
@@ -463,6 +576,11 @@ impl Socket {
     /// Stops the socket monitor (`zmq_socket_monitor` with a null
     /// endpoint): it sends MONITOR_STOPPED, if asked for, and unbinds its
     /// endpoint. Without a monitor, does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn monitor_stop(&self) -> Result<()> {
         self.core()?;
         self.shared.monitor.stop();
@@ -477,6 +595,23 @@ impl Socket {
     /// [`Error::MessageTooLarge`] on every socket type and transport, with
     /// or without [`DONTWAIT`]: no peer sees any of its message, and the
     /// frames still to come of that message are dropped.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: no peer can take the frame now, and `flags`
+    ///   has [`DONTWAIT`] or SNDTIMEO is 0; [`Error::TimedOut`]: SNDTIMEO ran
+    ///   out first.
+    /// - [`Error::MessageTooLarge`]: the frame is over 64 MiB, or over what the
+    ///   pipe it goes into can carry.
+    /// - [`Error::NotSupported`]: the socket type does not send (PULL, SUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ's second request before the
+    ///   reply, a REP's reply before a request), or a [`Frame`] or [`Loan`] of
+    ///   this socket is alive.
+    /// - [`Error::HostUnreachable`]: a ROUTER with ROUTER_MANDATORY, or a
+    ///   STREAM, given a routing id no peer has.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
         let data = data.as_ref();
@@ -488,6 +623,12 @@ impl Socket {
 
     /// Sends a whole message, atomically: either every frame is queued, or
     /// (on would-block, timeout or error) none is and the error is returned.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send), for the frame that failed; none of the
+    /// message is sent then. Also [`Error::WrongState`] while a message begun
+    /// with [`SNDMORE`] is unfinished.
     pub fn send_multipart<I, T>(&self, frames: I, flags: i32) -> Result<()>
     where
         I: IntoIterator<Item = T>,
@@ -532,6 +673,13 @@ impl Socket {
     /// let frame = pull.recv_frame(0).unwrap();
     /// assert_eq!(&*frame, &7u32.to_le_bytes());
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send), here rather than at [`Loan::send`]: no
+    /// room in time ([`Error::WouldBlock`], [`Error::TimedOut`]), `len` over
+    /// 64 MiB ([`Error::MessageTooLarge`]), a socket type that does not send,
+    /// out of turn, a signal, a stopped context.
     pub fn loan(&self, len: usize, flags: i32) -> Result<Loan<'_>> {
         let mut core = self.core()?;
         let more = flags & SNDMORE != 0;
@@ -576,6 +724,19 @@ impl Socket {
     }
 
     /// Receives one frame as a new `Vec`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
@@ -586,6 +747,19 @@ impl Socket {
 
     /// Receives one frame into `buf` and returns the frame's full size; as
     /// with `zmq_recv`, a frame longer than `buf` is truncated.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
@@ -604,6 +778,19 @@ impl Socket {
 
     /// Receives the rest of a message (all of it, unless frames of it were
     /// already received one by one).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
         let mut c = self.core()?;
         let mut frames = Vec::new();
@@ -626,6 +813,19 @@ impl Socket {
 
     /// Receives one frame without copying it: the [`Frame`] borrows its bytes
     /// in the pipe and gives them back when dropped.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::WouldBlock`]: nothing to receive now, and `flags` has
+    ///   [`DONTWAIT`] or RCVTIMEO is 0; [`Error::TimedOut`]: RCVTIMEO ran out
+    ///   first.
+    /// - [`Error::NotSupported`]: the socket type does not receive (PUSH, PUB).
+    /// - [`Error::WrongState`]: out of turn (a REQ before it sent its request,
+    ///   a REP before it sent its reply), or a [`Frame`] or [`Loan`] of this
+    ///   socket is alive.
+    /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
+    /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
+    ///   down or its I/O thread died.
     #[inline]
     pub fn recv_frame(&self, flags: i32) -> Result<Frame<'_>> {
         let mut core = self.core()?;
@@ -639,6 +839,11 @@ impl Socket {
     }
 
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_rcvmore(&self) -> Result<bool> {
         Ok(self.core()?.rcvmore)
     }
@@ -646,6 +851,11 @@ impl Socket {
     /// The last endpoint bound or connected (`ZMQ_LAST_ENDPOINT`). The
     /// inner `Result` is the `zmq` crate's (`Err` for bytes that are not
     /// UTF-8); zeroring's endpoints always are, so it is always `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_last_endpoint(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.last_endpoint.clone()))
     }
@@ -714,6 +924,12 @@ impl Socket {
 
     /// `ZMQ_MAXMSGSIZE`: the largest frame accepted from a tcp peer, in bytes
     /// (-1, the default: no limit); a larger one closes that connection.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value below -1; [`Error::WrongState`]
+    /// while a [`Frame`] or [`Loan`] of this socket is alive (it holds the
+    /// socket).
     pub fn set_maxmsgsize(&self, bytes: i64) -> Result<()> {
         if bytes < -1 {
             return Err(Error::InvalidArgument("maxmsgsize must be -1 or more"));
@@ -736,6 +952,11 @@ impl Socket {
     /// rep.bind("ipc://@zeroring-doc-filter")?;
     /// # Ok::<(), zeroring::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn add_ipc_filter_uid(&self, uid: u32) -> Result<()> {
         self.core()?.opts.ipc_filters.uids.push(uid);
@@ -745,6 +966,11 @@ impl Socket {
     /// `ZMQ_IPC_FILTER_GID`: ipc listeners bound from now on admit
     /// processes whose user has group `gid` (as its primary group or a
     /// supplementary one), as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn add_ipc_filter_gid(&self, gid: u32) -> Result<()> {
         self.core()?.opts.ipc_filters.gids.push(gid);
@@ -753,6 +979,11 @@ impl Socket {
 
     /// `ZMQ_IPC_FILTER_PID`: ipc listeners bound from now on admit process
     /// `pid`, as [`add_ipc_filter_uid`](Self::add_ipc_filter_uid).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn add_ipc_filter_pid(&self, pid: i32) -> Result<()> {
         self.core()?.opts.ipc_filters.pids.push(pid);
@@ -761,6 +992,11 @@ impl Socket {
 
     /// Clears every ipc filter (libzmq: setting one with an empty value),
     /// for listeners bound from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[cfg(not(loom))]
     pub fn clear_ipc_filters(&self) -> Result<()> {
         self.core()?.opts.ipc_filters = Default::default();
@@ -768,17 +1004,32 @@ impl Socket {
     }
 
     /// The current `ZMQ_MAXMSGSIZE`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_maxmsgsize(&self) -> Result<i64> {
         Ok(self.core()?.opts.maxmsgsize)
     }
 
     /// How this socket waits when it must block.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn set_wait_strategy(&self, wait: WaitStrategy) -> Result<()> {
         self.core()?.opts.wait = wait;
         Ok(())
     }
 
     /// The current wait strategy.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_wait_strategy(&self) -> Result<WaitStrategy> {
         Ok(self.core()?.opts.wait)
     }
@@ -786,6 +1037,12 @@ impl Socket {
     /// Bytes in each ring of pipes made from now on: a power of two, at least
     /// 4 KiB. Frames above 32 KiB, or above half the ring, travel in chunks
     /// of the socket's pool (up to 64 MiB); only a descriptor enters the ring.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a size that is not a power of two in
+    /// 4 KiB..=2 GiB; [`Error::WrongState`] while a [`Frame`] or [`Loan`] of
+    /// this socket is alive (it holds the socket).
     pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
         if !bytes.is_power_of_two() || !(4096..=1 << 31).contains(&bytes) {
             return Err(Error::InvalidArgument(
@@ -797,11 +1054,23 @@ impl Socket {
     }
 
     /// Bytes in each ring of pipes made from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn get_ring_capacity(&self) -> Result<usize> {
         Ok(self.core()?.opts.ring_capacity)
     }
 
     /// Whether a message can be received now without blocking (`ZMQ_POLLIN`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Terminated`] once the context is shut down, or
+    /// [`Error::IoThreadDied`] once its I/O thread died.
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn readable(&self) -> Result<bool> {
         let mut c = self.live_core()?;
         let readable = c.readable();
@@ -810,6 +1079,13 @@ impl Socket {
     }
 
     /// Whether a message can be sent now without blocking (`ZMQ_POLLOUT`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Terminated`] once the context is shut down, or
+    /// [`Error::IoThreadDied`] once its I/O thread died.
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn writable(&self) -> Result<bool> {
         let mut c = self.live_core()?;
         let writable = c.writable();
@@ -837,6 +1113,11 @@ impl Socket {
     }
 
     /// The routing id set with [`set_routing_id`](Self::set_routing_id) (empty if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     #[doc(alias = "get_identity")]
     pub fn get_routing_id(&self) -> Result<Vec<u8>> {
         Ok(self.core()?.io.opts.routing_id.clone().unwrap_or_default())
@@ -846,6 +1127,13 @@ impl Socket {
     /// XSUB; the empty topic matches everything). Counted: subscribing twice
     /// needs two unsubscribes. On an XPUB with XPUB_MANUAL, subscribes the
     /// peer whose subscription was received last.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] on a socket type that does not subscribe
+    /// (any but SUB and XSUB, and an XPUB before a subscription came to it);
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
         let mut c = self.core()?;
         let c = &mut *c;
@@ -855,6 +1143,13 @@ impl Socket {
     }
 
     /// Cancels one [`set_subscribe`](Self::set_subscribe) of `topic`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] on a socket type that does not subscribe,
+    /// as for [`set_subscribe`](Self::set_subscribe); [`Error::WrongState`]
+    /// while a [`Frame`] or [`Loan`] of this socket is alive (it holds the
+    /// socket).
     pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
         let mut c = self.core()?;
         let c = &mut *c;
@@ -865,6 +1160,11 @@ impl Socket {
 
     /// `ZMQ_XPUB_WELCOME_MSG`: a message an XPUB sends to every new
     /// subscriber; text or bytes (`None::<&str>` for none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
     pub fn set_xpub_welcome_msg<T: AsRef<[u8]>>(&self, msg: Option<T>) -> Result<()> {
         self.core()?.io.opts.xpub_welcome_msg = msg.map(|m| m.as_ref().to_vec());
         Ok(())
@@ -947,13 +1247,13 @@ impl Drop for Socket {
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
         if !c.ipc_connected.is_empty() {
-            if let Ok(io) = c.ctx.io(c.id) {
+            if let Some(io) = &c.io_thread {
                 io.forget(c.id, None);
             }
         }
         #[cfg(not(loom))]
         if !c.tcp_bound.is_empty() || !c.ipc_bound.is_empty() {
-            if let Ok(io) = c.ctx.io(c.id) {
+            if let Some(io) = &c.io_thread {
                 io.unbind(c.id, None);
             }
             for (bound_as, file, fd) in &c.ipc_bound {
@@ -974,6 +1274,7 @@ impl Drop for Socket {
         // As libzmq: the monitor's last word is MONITOR_STOPPED, after the
         // listeners' CLOSED.
         self.shared.monitor.stop();
+        c.ctx.inner.socket_closed();
         // Dropping the pipes tells every peer, which drains what we sent.
     }
 }
@@ -988,6 +1289,13 @@ impl Frame<'_> {
     /// Whether more frames of the same message follow.
     pub fn more(&self) -> bool {
         self.frame.more()
+    }
+
+    /// The properties of the connection the frame came on.
+    #[cfg(not(loom))]
+    pub(crate) fn metadata(&mut self) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+        let frame = self.frame;
+        self.core.frame_metadata(&frame)
     }
 }
 
@@ -1036,6 +1344,14 @@ pub struct Loan<'a> {
 
 impl Loan<'_> {
     /// Sends the frame.
+    ///
+    /// # Errors
+    ///
+    /// Only for a frame the socket must see before it picks a pipe (a
+    /// ROUTER's or STREAM's routing id, any frame of a PUB or XPUB), which
+    /// goes on as [`Socket::send`] of it would, with its errors
+    /// ([`Error::HostUnreachable`], [`Error::WouldBlock`] ...). A frame
+    /// written into a pipe's room is sent without fail.
     #[inline]
     pub fn send(mut self) -> Result<()> {
         #[cfg(not(loom))]

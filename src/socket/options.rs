@@ -40,6 +40,38 @@ impl Default for WaitStrategy {
 /// Default bytes in each of a pipe's two rings.
 pub const DEFAULT_RING_CAPACITY: usize = 256 * 1024;
 
+/// The kernel-level options libzmq sets on its tcp sockets, as the socket
+/// had them at `bind`/`connect`: ZMQ_SNDBUF, RCVBUF, TOS, BACKLOG,
+/// TCP_MAXRT and BINDTODEVICE (libzmq's defaults: -1, -1, 0, 100, 0, none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NetOptions {
+    /// SO_SNDBUF in bytes; -1 leaves the OS's.
+    pub sndbuf: i32,
+    /// SO_RCVBUF in bytes; -1 leaves the OS's.
+    pub rcvbuf: i32,
+    /// IP_TOS (and IPV6_TCLASS on IPv6 sockets); 0 leaves the OS's.
+    pub tos: i32,
+    /// listen(2)'s backlog, for tcp and ipc listeners.
+    pub backlog: i32,
+    /// TCP_USER_TIMEOUT in milliseconds; 0 leaves the OS's.
+    pub maxrt: i32,
+    /// SO_BINDTODEVICE's interface; empty for none.
+    pub device: String,
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        NetOptions {
+            sndbuf: -1,
+            rcvbuf: -1,
+            tos: 0,
+            backlog: 100,
+            maxrt: 0,
+            device: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub sndhwm: i32,
@@ -71,6 +103,18 @@ pub(crate) struct Options {
     pub stream_notify: bool,
     /// `ZMQ_ROUTER_RAW`: a ROUTER whose peers are raw byte streams.
     pub router_raw: bool,
+    /// What is set on the kernel's sockets (tcp; the backlog for ipc too).
+    pub net: NetOptions,
+    /// `ZMQ_AFFINITY`: which I/O threads (bit i: thread i; 0: any) the
+    /// socket's first tcp or ipc endpoint may pick.
+    pub affinity: u64,
+    /// `ZMQ_USE_FD`: `bind` listens on this descriptor of the
+    /// application's (a copy of it) instead of making one; -1 for none.
+    pub use_fd: i32,
+    /// `ZMQ_METADATA`: the `X-` properties our READY carries.
+    pub metadata: Vec<(String, Vec<u8>)>,
+    /// `ZMQ_SOCKS_PROXY`: set, tcp connects are refused (no SOCKS client).
+    pub socks_proxy: String,
     /// Options a `zmq`-crate program sets that zeroring only keeps.
     pub stored: crate::compat::StoredOptions,
 }
@@ -103,6 +147,11 @@ impl Default for Options {
             ipc_filters: Default::default(),
             stream_notify: true,
             router_raw: false,
+            net: NetOptions::default(),
+            affinity: 0,
+            use_fd: -1,
+            metadata: Vec::new(),
+            socks_proxy: String::new(),
             stored: Default::default(),
         }
     }

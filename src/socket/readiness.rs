@@ -12,18 +12,15 @@ impl Socket {
     /// polls readable (`POLLIN`/`EPOLLIN`) exactly while a message can be
     /// received, on every transport, and stays so until the message is
     /// taken; it also turns readable when the context is shut down. Unlike
-    /// libzmq's `ZMQ_FD` it needs no `ZMQ_EVENTS` call after each wake-up,
-    /// and it fires for inproc too.
+    /// libzmq's `ZMQ_FD`, which is edge-triggered (it fires when a message
+    /// reaches a socket last found empty, inproc as over any transport), it
+    /// needs no `ZMQ_EVENTS` call after each wake-up.
     ///
     /// Only watch it: never read or write it. It can turn readable once
     /// for another reason (a peer made room the socket waited for, a peer
     /// connected); the next call on the socket (e.g.
     /// [`get_events`](Self::get_events)) sets it right again. For
     /// writability, ask [`get_events`](Self::get_events) or [`poll`](crate::poll).
-    ///
-    /// Fails with [`Error::WrongState`] while a [`Frame`](super::Frame) or
-    /// [`Loan`](super::Loan) of the socket is alive, and with
-    /// [`Error::Io`] if no descriptor can be made.
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
@@ -45,6 +42,12 @@ impl Socket {
     /// pull.recv_bytes(0).unwrap();
     /// assert!(!readable(fd));
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](super::Frame) or
+    /// [`Loan`](super::Loan) of the socket is alive; [`Error::Io`] if the
+    /// descriptor (an eventfd) cannot be made.
     pub fn readiness_fd(&self) -> Result<BorrowedFd<'_>> {
         let mut c = self.core()?;
         let notify = self.shared.bell.notify().ok_or(Error::NotSupported)?;

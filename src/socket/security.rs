@@ -1,21 +1,26 @@
 //! PLAIN and CURVE security options, as libzmq has them
 //! (`ZMQ_PLAIN_SERVER`, `_USERNAME`, `_PASSWORD`, `ZMQ_CURVE_SERVER`,
-//! `_PUBLICKEY`, `_SECRETKEY`, `_SERVERKEY`, `ZMQ_ZAP_DOMAIN`), plus the
-//! authenticators a zeroring PLAIN or CURVE server asks in place of
-//! libzmq's ZAP handler.
+//! `_PUBLICKEY`, `_SECRETKEY`, `_SERVERKEY`, `ZMQ_ZAP_DOMAIN`,
+//! `ZMQ_ZAP_ENFORCE_DOMAIN`), plus the authenticator closures a zeroring
+//! PLAIN or CURVE server may ask in place of a ZAP handler.
 //!
-//! CURVE without an authenticator admits every client whose handshake
-//! succeeds (it must know the server's public key, and it proves it holds
-//! its own key pair), as libzmq's CURVE server does without a ZAP handler;
-//! with [`Socket::set_curve_authenticator`] the server decides from the
-//! client's public key.
+//! CURVE with neither an authenticator nor a ZAP handler admits every
+//! client whose handshake succeeds (it must know the server's public key,
+//! and it proves it holds its own key pair), as libzmq's CURVE server does
+//! without a ZAP handler (unless `ZMQ_ZAP_ENFORCE_DOMAIN`); with
+//! [`Socket::set_curve_authenticator`] the server decides from the
+//! client's public key, and a ZAP handler gets that key as the credential.
 //!
 //! Like every tcp option they apply to connections made by later `bind` and
 //! `connect` calls. inproc never authenticates, as in libzmq.
 //!
-//! Without an authenticator a PLAIN server refuses every client: it closes
-//! the connection at the client's HELLO, sending no ERROR. libzmq 4.3's
-//! PLAIN server does exactly that when no ZAP handler is installed (its
+//! Who decides whether a peer may in, in this order: the socket's
+//! authenticator closure (PLAIN only), else the ZAP handler (RFC 27) the
+//! application bound at `inproc://zeromq.zap.01` in the socket's context,
+//! asked without blocking anything else (see [`crate::zmtp::zap`]). With
+//! neither, a PLAIN server refuses every client: it closes the connection
+//! at the client's HELLO, sending no ERROR. libzmq 4.3's PLAIN server does
+//! exactly that when no ZAP handler is installed (its
 //! `plain_server_t::process_hello` fails when `zap_connect` finds no
 //! handler), unlike its NULL and CURVE mechanisms, which then accept
 //! everyone unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set. Its clients retry after
@@ -58,6 +63,7 @@ pub(crate) struct Security {
     username: String,
     password: String,
     zap_domain: String,
+    zap_enforce_domain: bool,
     authenticator: Option<Authenticator>,
     curve_public: [u8; 32],
     curve_secret: Option<CurveSecretKey>,
@@ -80,18 +86,26 @@ impl Security {
             (Kind::Null, _) => MechanismConfig::Null,
             (Kind::Plain, true) => MechanismConfig::PlainServer {
                 authenticator: self.authenticator.clone(),
-                zap_domain: self.zap_domain.clone(),
             },
             (Kind::Plain, false) => MechanismConfig::plain_client(&*self.username, &*self.password),
             (Kind::Curve, true) => MechanismConfig::CurveServer {
                 secret_key: secret(),
                 authenticator: self.curve_authenticator.clone(),
-                zap_domain: self.zap_domain.clone(),
             },
             (Kind::Curve, false) => {
                 MechanismConfig::curve_client(self.curve_public, secret(), self.curve_server)
             }
         }
+    }
+
+    /// `ZMQ_ZAP_DOMAIN`.
+    pub fn zap_domain(&self) -> &str {
+        &self.zap_domain
+    }
+
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    pub fn zap_enforce_domain(&self) -> bool {
+        self.zap_enforce_domain
     }
 }
 
@@ -103,6 +117,7 @@ impl std::fmt::Debug for Security {
             .field("username", &self.username)
             .field("password", &"<hidden>")
             .field("zap_domain", &self.zap_domain)
+            .field("zap_enforce_domain", &self.zap_enforce_domain)
             .field("authenticator", &self.authenticator.is_some())
             .field("curve_public", &crate::zmtp::curve::z85(&self.curve_public))
             .field(
@@ -127,13 +142,19 @@ fn check_len(value: &str, what: &'static str) -> Result<()> {
 impl Socket {
     /// `ZMQ_PLAIN_SERVER`: `true` makes this socket a PLAIN server, which
     /// asks the [authenticator](Self::set_plain_authenticator) about each
-    /// client; `false` goes back to NULL security.
+    /// client, or without one the context's ZAP handler (bound at
+    /// `inproc://zeromq.zap.01`); `false` goes back to NULL security.
     ///
-    /// Without an authenticator every client is refused: its connection is
-    /// closed at its HELLO, with no ERROR, and it retries after its
-    /// RECONNECT_IVL. That is what libzmq 4.3's PLAIN server does when no
-    /// ZAP handler is installed (unlike its NULL and CURVE mechanisms, which
-    /// then let everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
+    /// With neither, every client is refused: its connection is closed at
+    /// its HELLO, with no ERROR, and it retries after its RECONNECT_IVL.
+    /// That is what libzmq 4.3's PLAIN server does when no ZAP handler is
+    /// installed (unlike its NULL and CURVE mechanisms, which then let
+    /// everyone in unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_server(&self, on: bool) -> Result<()> {
         let sec = &mut self.core()?.opts.security;
         sec.kind = if on { Kind::Plain } else { Kind::Null };
@@ -142,6 +163,11 @@ impl Socket {
     }
 
     /// Whether this socket is a PLAIN server.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_server(&self) -> Result<bool> {
         let c = self.core()?;
         Ok(c.opts.security.kind == Kind::Plain && c.opts.security.as_server)
@@ -150,12 +176,23 @@ impl Socket {
     /// `ZMQ_PLAIN_USERNAME`: the username this socket sends as a PLAIN
     /// client (1 to 255 bytes). Setting one makes the socket a PLAIN
     /// client; `None` goes back to NULL security, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty value or one over 255 bytes;
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_username(&self, username: Option<&str>) -> Result<()> {
         self.set_credential(username, |sec, v| sec.username = v)
     }
 
     /// The username set with [`set_plain_username`](Self::set_plain_username)
     /// (empty if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_username(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.username.to_string()))
     }
@@ -163,12 +200,23 @@ impl Socket {
     /// `ZMQ_PLAIN_PASSWORD`: the password this socket sends as a PLAIN
     /// client (1 to 255 bytes). Setting one makes the socket a PLAIN
     /// client; `None` goes back to NULL security, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty value or one over 255 bytes;
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_password(&self, password: Option<&str>) -> Result<()> {
         self.set_credential(password, |sec, v| sec.password = v)
     }
 
     /// The password set with [`set_plain_password`](Self::set_plain_password)
     /// (empty if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_password(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.password.to_string()))
     }
@@ -196,19 +244,59 @@ impl Socket {
         Ok(())
     }
 
-    /// `ZMQ_ZAP_DOMAIN`: the domain (at most 255 bytes) handed to the
-    /// authenticator with each client's credentials, so one authenticator
-    /// can serve several sockets.
+    /// `ZMQ_ZAP_DOMAIN`: the domain (at most 255 bytes) each
+    /// authentication request carries (to the authenticator, or the ZAP
+    /// handler), so one handler can serve several sockets.
+    ///
+    /// With NULL security, setting a domain turns ZAP on, as in libzmq 4.3:
+    /// each peer of a later connection is let in only once the ZAP handler
+    /// bound at `inproc://zeromq.zap.01` in this socket's context says 200
+    /// (the request's mechanism is "NULL", with no credentials). Without a
+    /// handler, peers are let in unless
+    /// [`ZAP_ENFORCE_DOMAIN`](Self::set_zap_enforce_domain) is set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for more than 255 bytes; the errors of a
+    /// closed socket.
     pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
         check_len(domain, "the ZAP domain is at most 255 bytes")?;
         self.core()?.opts.security.zap_domain = domain.to_owned();
         Ok(())
     }
 
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN` (libzmq 4.3's draft option): with NULL
+    /// security and a [ZAP domain](Self::set_zap_domain), a peer is refused
+    /// when no ZAP handler is bound (its connection is closed, the monitor
+    /// says `HANDSHAKE_FAILED_NO_DETAIL` with `EFAULT`), where by default it
+    /// is let in. A PLAIN server refuses then anyway.
+    ///
+    /// # Errors
+    ///
+    /// The errors of a closed socket.
+    pub fn set_zap_enforce_domain(&self, on: bool) -> Result<()> {
+        self.core()?.opts.security.zap_enforce_domain = on;
+        Ok(())
+    }
+
+    /// Whether [`set_zap_enforce_domain`](Self::set_zap_enforce_domain) is on.
+    ///
+    /// # Errors
+    ///
+    /// The errors of a closed socket.
+    pub fn get_zap_enforce_domain(&self) -> Result<bool> {
+        Ok(self.core()?.opts.security.zap_enforce_domain)
+    }
+
     /// The security mechanism of connections made from now on
     /// (`ZMQ_MECHANISM`): PLAIN once a PLAIN option is set, CURVE once a
     /// CURVE option is, NULL again when a credential is set to `None` or
     /// the server option to `false`, as libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_mechanism(&self) -> Result<crate::Mechanism> {
         Ok(match self.core()?.opts.security.kind {
             Kind::Null => crate::Mechanism::ZMQ_NULL,
@@ -218,6 +306,11 @@ impl Socket {
     }
 
     /// The domain set with [`set_zap_domain`](Self::set_zap_domain).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_zap_domain(&self) -> Result<std::result::Result<String, Vec<u8>>> {
         Ok(Ok(self.core()?.opts.security.zap_domain.to_string()))
     }
@@ -233,9 +326,11 @@ impl Socket {
     /// with the C literal `"\x05ERROR"` (which reads as `"\x5eRROR"`), so it
     /// only recognises its own malformed ERROR.
     ///
-    /// It stands in for libzmq's ZAP handler, so it should answer quickly:
-    /// it runs on the I/O thread that serves every connection of the
-    /// context. If it panics, that client is refused as by a ZAP handler's
+    /// It stands in for a ZAP handler (and is asked instead of one, if both
+    /// are there), so it should answer quickly: it runs on the I/O thread
+    /// that serves every connection of the context. A client it admits has
+    /// its username as its messages' "User-Id". A slow decision belongs in
+    /// a ZAP handler, which is asked without blocking anything else. If it panics, that client is refused as by a ZAP handler's
     /// internal error: it gets ERROR "500", both sides' monitors report
     /// `HANDSHAKE_FAILED_AUTH` with 500, and every other connection goes on.
     ///
@@ -247,6 +342,11 @@ impl Socket {
     /// rep.set_plain_authenticator(|c| c.username == "admin" && c.password == b"secret")
     ///     .unwrap();
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_authenticator(
         &self,
         authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,
@@ -271,7 +371,8 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::Terminated`](crate::Error) if the context is gone.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_curve_server(&self, on: bool) -> Result<()> {
         let sec = &mut self.core()?.opts.security;
         sec.kind = if on { Kind::Curve } else { Kind::Null };
@@ -283,7 +384,8 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::Terminated`](crate::Error) if the context is gone.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn is_curve_server(&self) -> Result<bool> {
         let c = self.core()?;
         Ok(c.opts.security.kind == Kind::Curve && c.opts.security.as_server)
@@ -296,7 +398,8 @@ impl Socket {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a key of another length or a bad Z85
-    /// character.
+    /// character; [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive.
     pub fn set_curve_publickey(&self, key: &[u8]) -> Result<()> {
         let key = curve_key(key)?;
         let sec = &mut self.core()?.opts.security;
@@ -313,7 +416,8 @@ impl Socket {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a key of another length or a bad Z85
-    /// character.
+    /// character; [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive.
     pub fn set_curve_secretkey(&self, key: &[u8]) -> Result<()> {
         let mut key = curve_key(key)?;
         let secret = CurveSecretKey::from_bytes(key);
@@ -331,7 +435,8 @@ impl Socket {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a key of another length or a bad Z85
-    /// character.
+    /// character; [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive.
     pub fn set_curve_serverkey(&self, key: &[u8]) -> Result<()> {
         let key = curve_key(key)?;
         let sec = &mut self.core()?.opts.security;
@@ -346,7 +451,8 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::Terminated`](crate::Error) if the context is gone.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_curve_publickey(&self) -> Result<Vec<u8>> {
         Ok(self.core()?.opts.security.curve_public.to_vec())
     }
@@ -356,7 +462,8 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::Terminated`](crate::Error) if the context is gone.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_curve_secretkey(&self) -> Result<Vec<u8>> {
         Ok(self
             .core()?
@@ -372,7 +479,8 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::Terminated`](crate::Error) if the context is gone.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_curve_serverkey(&self) -> Result<Vec<u8>> {
         Ok(self.core()?.opts.security.curve_server.to_vec())
     }
@@ -387,8 +495,10 @@ impl Socket {
     /// `HANDSHAKE_FAILED_AUTH` with 400, as with a libzmq server whose ZAP
     /// handler says 400. A panic refuses that client with 500.
     ///
-    /// Without one, every client whose handshake succeeds is admitted, as
-    /// by libzmq's CURVE server without a ZAP handler.
+    /// Without one, the context's ZAP handler is asked (the credential is
+    /// the client's 32-byte public key); without that either, every client
+    /// whose handshake succeeds is admitted, as by libzmq's CURVE server
+    /// without a ZAP handler, unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set.
     ///
     /// ```
     /// use zeroring::{Context, CurveKeyPair, SocketType};
@@ -403,7 +513,8 @@ impl Socket {
     ///
     /// # Errors
     ///
-    /// [`Error::Terminated`](crate::Error) if the context is gone.
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_curve_authenticator(
         &self,
         authenticate: impl Fn(&CurveCredentials<'_>) -> bool + Send + Sync + 'static,
@@ -438,21 +549,20 @@ mod tests {
             mech(&s),
             MechanismConfig::PlainServer {
                 authenticator: None,
-                ..
             }
         ));
         s.set_zap_domain("global").unwrap();
         s.set_plain_authenticator(|_| true).unwrap();
         match mech(&s) {
-            MechanismConfig::PlainServer {
-                authenticator,
-                zap_domain,
-            } => {
+            MechanismConfig::PlainServer { authenticator } => {
                 assert!(authenticator.is_some());
-                assert_eq!(zap_domain, "global");
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(s.core().unwrap().opts.security.zap_domain(), "global");
+        assert!(!s.get_zap_enforce_domain().unwrap());
+        s.set_zap_enforce_domain(true).unwrap();
+        assert!(s.get_zap_enforce_domain().unwrap());
 
         // A credential makes it a client again; None or false go to NULL.
         s.set_plain_password(Some("pw2")).unwrap();

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 impl Socket {
     /// Makes this socket ring its peers with full fences, so that a peer
     /// waiting in a task skips `membarrier` when all its writers do (see
-    /// [`Doorbell::sleep_until_with`](crate::Doorbell::sleep_until_with)).
+    /// [`Doorbell::sleep_until_with`](crate::pipe::Doorbell::sleep_until_with)).
     pub(crate) fn make_strong(&self) -> Result<()> {
         self.core()?.make_strong();
         Ok(())

@@ -9,12 +9,22 @@ impl Socket {
     /// wildcard, which takes IPv4 peers too (dual stack), IPv6 addresses
     /// (`tcp://[::1]:port`) are accepted, and host names may resolve to
     /// IPv6. Without it only IPv4 is used, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_ipv6(&self, on: bool) -> Result<()> {
         self.core()?.opts.ipv6 = on;
         Ok(())
     }
 
     /// The current `ZMQ_IPV6` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_ipv6(&self) -> Result<bool> {
         Ok(self.core()?.opts.ipv6)
     }
@@ -50,6 +60,12 @@ impl Socket {
     /// `ZMQ_TCP_KEEPALIVE`: 1 turns TCP keepalive on for this socket's
     /// connections (then the `_IDLE`, `_CNT` and `_INTVL` options apply),
     /// 0 off, -1 (the default) leaves the OS's setting.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value other than -1, 0 or 1;
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_tcp_keepalive(&self, value: i32) -> Result<()> {
         if !(-1..=1).contains(&value) {
             return Err(Error::InvalidArgument("tcp_keepalive is -1, 0 or 1"));
@@ -59,6 +75,11 @@ impl Socket {
     }
 
     /// The current `ZMQ_TCP_KEEPALIVE` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_tcp_keepalive(&self) -> Result<i32> {
         Ok(self.core()?.opts.tcp_keepalive)
     }

@@ -137,6 +137,33 @@ impl Registry {
         Ok(ours)
     }
 
+    /// A pipe to the ZAP handler bound at `inproc://zeromq.zap.01` (a REP
+    /// or ROUTER socket), for one authentication request: our end, `None`
+    /// when no such handler is bound. As libzmq's
+    /// `session_base_t::zap_connect`, neither direction has a high-water
+    /// mark and our side has no routing id (a ROUTER handler makes one up).
+    pub fn connect_zap(&self) -> Option<PipeEnd> {
+        let name = &crate::zmtp::zap::ZAP_ENDPOINT["inproc://".len()..];
+        let st = self.lock();
+        let b = st.bound.get(name)?;
+        if !matches!(b.kind, SocketType::Rep | SocketType::Router) {
+            return None;
+        }
+        let (ours, theirs) = pipe(PipeConfig {
+            ring_capacity: b.ring_capacity,
+            hwm: [0, 0],
+            ids: [Some(Box::default()), Some(b.routing_id.clone())],
+        });
+        let binder = b.shared.clone();
+        drop(st);
+        binder.deliver(NewPipe {
+            end: theirs,
+            endpoint: crate::zmtp::zap::ZAP_ENDPOINT.into(),
+            replaces: None,
+        });
+        Some(ours)
+    }
+
     /// Removes `owner`'s binding of `name`.
     pub fn unbind(&self, name: &str, owner: u64) -> Result<()> {
         let mut st = self.lock();

@@ -8,6 +8,8 @@ pub(crate) mod ipc;
 pub(crate) mod stream;
 #[cfg(not(loom))]
 pub(crate) mod tcp;
+#[cfg(not(loom))]
+pub(crate) mod use_fd;
 
 use crate::error::{Error, Result};
 

@@ -94,6 +94,24 @@ impl Stream {
         matches!(self, Stream::Unix(u) if same_user(&u.stream))
     }
 
+    /// The peer's address as libzmq's `get_peer_address` gives it, for
+    /// ZAP requests and the "Peer-Address" of messages: the IP address for
+    /// tcp; for a unix stream what glibc's getnameinfo says of one
+    /// ("localhost") then `:uid:gid:pid` (SO_PEERCRED). Empty when the
+    /// kernel does not say.
+    pub fn peer_address(&self) -> String {
+        use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+        match self {
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            Stream::Unix(u) => getsockopt(&u.stream, PeerCredentials)
+                .map(|c| format!("localhost:{}:{}:{}", c.uid(), c.gid(), c.pid()))
+                .unwrap_or_default(),
+        }
+    }
+
     /// The socket's pending error (a refused connect).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {

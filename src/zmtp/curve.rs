@@ -46,10 +46,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::command::{Command, Metadata};
 use super::error::ZmtpError;
 use super::frame::{FrameHeader, FrameKind};
-use super::mechanism::{
-    authenticate, reject, unexpected, validate_peer, AuthRequest, CurveAuthenticator, Local,
-    Progress,
-};
+use super::mechanism::{reject, unexpected, validate_peer, Local, Progress};
 
 /// The size of a CURVE key, public or secret.
 pub const KEY_LEN: usize = 32;
@@ -572,7 +569,18 @@ impl CurveClient {
 enum ServerState {
     WaitHello,
     WaitInitiate,
+    /// INITIATE taken; the handshake is asking whether the client may in.
+    WaitAuth,
     Done,
+}
+
+fn server_expecting(state: ServerState) -> &'static str {
+    match state {
+        ServerState::WaitHello => "HELLO",
+        ServerState::WaitInitiate => "INITIATE",
+        ServerState::WaitAuth => "nothing before the authentication decision",
+        ServerState::Done => "nothing more",
+    }
 }
 
 /// CURVE's server side.
@@ -589,22 +597,16 @@ pub(crate) struct CurveServer {
     precom: Option<SalsaBox>,
     /// The client's long-term key, once its INITIATE vouched for it.
     client_key: Option<[u8; KEY_LEN]>,
+    /// The client's metadata, from its INITIATE, checked once it is let in.
+    metadata: Option<Metadata>,
     next_nonce: u64,
     peer_nonce: u64,
-    authenticator: Option<CurveAuthenticator>,
-    zap_domain: String,
-    peer_address: Option<SocketAddr>,
     state: ServerState,
     broken: Option<ZmtpError>,
 }
 
 impl CurveServer {
-    pub fn new(
-        secret: CurveSecretKey,
-        authenticator: Option<CurveAuthenticator>,
-        zap_domain: String,
-        peer_address: Option<SocketAddr>,
-    ) -> Self {
+    pub fn new(secret: CurveSecretKey) -> Self {
         let (cn_secret, broken) = match CurveSecretKey::generate() {
             Ok(k) => (k, None),
             Err(e) => (CurveSecretKey::from_bytes([0; KEY_LEN]), Some(e)),
@@ -618,27 +620,21 @@ impl CurveServer {
             cookie_key: None,
             precom: None,
             client_key: None,
+            metadata: None,
             next_nonce: 1,
             peer_nonce: 0,
-            authenticator,
-            zap_domain,
-            peer_address,
             state: ServerState::WaitHello,
             broken,
         }
     }
 
     pub fn expecting(&self) -> &'static str {
-        match self.state {
-            ServerState::WaitHello => "HELLO",
-            ServerState::WaitInitiate => "INITIATE",
-            ServerState::Done => "nothing more",
-        }
+        server_expecting(self.state)
     }
 
     pub fn on_command(
         &mut self,
-        local: &Local,
+        _local: &Local,
         body: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Progress, ZmtpError> {
@@ -648,8 +644,10 @@ impl CurveServer {
         match self.state {
             _ if body.starts_with(b"\x05ERROR") => Err(out_of_order(body, self.expecting())),
             ServerState::WaitHello => self.on_hello(body, out),
-            ServerState::WaitInitiate => self.on_initiate(local, body, out),
-            ServerState::Done => Err(out_of_order(body, "nothing more")),
+            ServerState::WaitInitiate => self.on_initiate(body),
+            state @ (ServerState::WaitAuth | ServerState::Done) => {
+                Err(out_of_order(body, server_expecting(state)))
+            }
         }
     }
 
@@ -711,12 +709,7 @@ impl CurveServer {
         Ok(Progress::Continue)
     }
 
-    fn on_initiate(
-        &mut self,
-        local: &Local,
-        body: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<Progress, ZmtpError> {
+    fn on_initiate(&mut self, body: &[u8]) -> Result<Progress, ZmtpError> {
         if !body.starts_with(b"\x08INITIATE") {
             return Err(out_of_order(body, "INITIATE"));
         }
@@ -770,23 +763,31 @@ impl CurveServer {
             return Err(ZmtpError::KeyExchange("the vouch is for another server"));
         }
         self.client_key = Some(client_key);
+        // Parsed now, as libzmq does before its ZAP request; judged once
+        // the client is let in.
+        self.metadata = Some(Metadata::decode(&plain[128..])?);
+        self.precom = Some(precom);
+        self.state = ServerState::WaitAuth;
+        Ok(Progress::Authenticate(vec![client_key.to_vec()]))
+    }
 
-        if let Err(e) = authenticate(AuthRequest::Curve {
-            authenticator: self.authenticator.as_ref(),
-            credentials: &CurveCredentials {
-                public_key: &client_key,
-                peer_address: self.peer_address,
-                zap_domain: &self.zap_domain,
-            },
-        }) {
-            return Err(reject(out, e));
-        }
-        let md = Metadata::decode(&plain[128..])?;
+    /// The client may in: its metadata is checked and READY sent.
+    pub fn on_authenticated(
+        &mut self,
+        local: &Local,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, ZmtpError> {
+        let (ServerState::WaitAuth, Some(md), Some(precom)) =
+            (self.state, self.metadata.take(), self.precom.as_ref())
+        else {
+            return Err(ZmtpError::InvalidConfig(
+                "a CURVE server is admitted only after an INITIATE",
+            ));
+        };
         let peer = match validate_peer(local.socket_type, md) {
             Ok(peer) => peer,
             Err(e) => return Err(reject(out, e)),
         };
-
         let mut md = Zeroizing::new(Vec::new());
         local.metadata.encode(&mut md);
         let nonce = self.next_nonce;
@@ -794,9 +795,8 @@ impl CurveServer {
         let mut ready = Vec::with_capacity(14 + TAG_LEN + md.len());
         ready.extend_from_slice(b"\x05READY");
         ready.extend_from_slice(&nonce.to_be_bytes());
-        seal(&precom, &short_nonce(READY_NONCE, nonce), &md, &mut ready);
+        seal(precom, &short_nonce(READY_NONCE, nonce), &md, &mut ready);
         command_frame(out, &ready);
-        self.precom = Some(precom);
         self.state = ServerState::Done;
         Ok(Progress::Done(peer))
     }
@@ -902,7 +902,6 @@ mod tests {
     use crate::zmtp::frame::FrameDecoder;
     use crate::zmtp::mechanism::PeerInfo;
     use crate::SocketType;
-    use std::sync::Arc;
 
     // libzmq's test keys (doc/zmq_curve.txt, tests/test_sodium.cpp).
     const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
@@ -1039,13 +1038,8 @@ mod tests {
         )
     }
 
-    fn server(auth: Option<CurveAuthenticator>) -> CurveServer {
-        CurveServer::new(
-            CurveSecretKey::from_bytes(key(SERVER_SECRET)),
-            auth,
-            "domain".into(),
-            None,
-        )
+    fn server() -> CurveServer {
+        CurveServer::new(CurveSecretKey::from_bytes(key(SERVER_SECRET)))
     }
 
     /// The wire so far, by command: HELLO, WELCOME, INITIATE, READY.
@@ -1058,10 +1052,10 @@ mod tests {
         peers: (PeerInfo, PeerInfo),
     }
 
-    fn run(auth: Option<CurveAuthenticator>) -> Run {
+    fn run() -> Run {
         let (cl, sl) = (local(SocketType::Dealer), local(SocketType::Router));
         let mut c = client(key(SERVER_PUBLIC));
-        let mut s = server(auth);
+        let mut s = server();
         let mut out = Vec::new();
         c.start(&mut out).unwrap();
         let hello = bodies(&out).remove(0);
@@ -1078,7 +1072,13 @@ mod tests {
         let initiate = bodies(&out).remove(0);
         assert_eq!(initiate.len(), 257 + cl.metadata.encoded_len());
         let mut out = Vec::new();
-        let Ok(Progress::Done(sp)) = s.on_command(&sl, &initiate, &mut out) else {
+        // The server asks about the client's key before its READY.
+        assert_eq!(
+            s.on_command(&sl, &initiate, &mut out),
+            Ok(Progress::Authenticate(vec![key(CLIENT_PUBLIC).to_vec()]))
+        );
+        assert!(out.is_empty());
+        let Ok(Progress::Done(sp)) = s.on_authenticated(&sl, &mut out) else {
             panic!("server not done");
         };
         let ready = bodies(&out).remove(0);
@@ -1097,7 +1097,7 @@ mod tests {
 
     #[test]
     fn a_client_and_a_server_agree_and_exchange_messages() {
-        let mut r = run(None);
+        let mut r = run();
         assert_eq!(r.peers.0.socket_type, SocketType::Router);
         assert_eq!(r.peers.1.socket_type, SocketType::Dealer);
         assert_eq!(r.s.client_key(), Some(key(CLIENT_PUBLIC)));
@@ -1136,7 +1136,7 @@ mod tests {
 
     #[test]
     fn replayed_reordered_and_forged_messages_are_refused() {
-        let mut r = run(None);
+        let mut r = run();
         let mut cc = r.c.take_cipher().unwrap();
         let mut sc = r.s.take_cipher().unwrap();
         let mut wire = Vec::new();
@@ -1190,7 +1190,7 @@ mod tests {
         let mut out = Vec::new();
         c.start(&mut out).unwrap();
         let hello = bodies(&out).remove(0);
-        let mut s = server(None);
+        let mut s = server();
         let mut out = Vec::new();
         assert!(matches!(
             s.on_command(&local(SocketType::Rep), &hello, &mut out),
@@ -1207,12 +1207,7 @@ mod tests {
         let mut out = Vec::new();
         c.start(&mut out).unwrap();
         let hello = bodies(&out).remove(0);
-        let mut impostor = CurveServer::new(
-            CurveSecretKey::generate().unwrap(),
-            None,
-            String::new(),
-            None,
-        );
+        let mut impostor = CurveServer::new(CurveSecretKey::generate().unwrap());
         assert!(impostor
             .on_command(&local(SocketType::Rep), &hello, &mut Vec::new())
             .is_err());
@@ -1227,12 +1222,12 @@ mod tests {
 
     #[test]
     fn hello_and_initiate_are_checked() {
-        let r = run(None);
+        let r = run();
         let l = local(SocketType::Router);
         // Truncated HELLO, wrong version.
         let mut out = Vec::new();
         assert!(matches!(
-            server(None).on_command(&l, &r.hello[..199], &mut out),
+            server().on_command(&l, &r.hello[..199], &mut out),
             Err(ZmtpError::MalformedCurveCommand {
                 command: "HELLO",
                 ..
@@ -1241,7 +1236,7 @@ mod tests {
         let mut v2 = r.hello.clone();
         v2[6] = 2;
         assert!(matches!(
-            server(None).on_command(&l, &v2, &mut out),
+            server().on_command(&l, &v2, &mut out),
             Err(ZmtpError::MalformedCurveCommand {
                 command: "HELLO",
                 ..
@@ -1250,7 +1245,7 @@ mod tests {
         // A replayed HELLO to a new server opens (HELLO proves nothing) but
         // the replayed INITIATE does not: the new server's cookie key is
         // another.
-        let mut s = server(None);
+        let mut s = server();
         s.on_command(&l, &r.hello, &mut out).unwrap();
         assert!(matches!(
             s.on_command(&l, &r.initiate, &mut out),
@@ -1259,7 +1254,7 @@ mod tests {
             ))
         ));
         // A truncated INITIATE.
-        let mut s = server(None);
+        let mut s = server();
         s.on_command(&l, &r.hello, &mut out).unwrap();
         assert!(matches!(
             s.on_command(&l, &r.initiate[..256], &mut out),
@@ -1269,7 +1264,7 @@ mod tests {
             })
         ));
         // HELLO twice to one server: the second is out of order.
-        let mut s = server(None);
+        let mut s = server();
         s.on_command(&l, &r.hello, &mut out).unwrap();
         assert!(matches!(
             s.on_command(&l, &r.hello, &mut out),
@@ -1289,7 +1284,7 @@ mod tests {
             CurveSecretKey::generate().unwrap(), // ...without its secret
             key(SERVER_PUBLIC),
         );
-        let mut s = server(None);
+        let mut s = server();
         let mut out = Vec::new();
         c.start(&mut out).unwrap();
         let mut welcome = Vec::new();
@@ -1311,45 +1306,11 @@ mod tests {
     }
 
     #[test]
-    fn the_authenticator_sees_the_client_key_and_can_refuse() {
-        let seen = Arc::new(std::sync::Mutex::new(None));
-        let record = seen.clone();
-        let auth: CurveAuthenticator = Arc::new(move |c: &CurveCredentials<'_>| {
-            *record.lock().unwrap() =
-                Some((*c.public_key, c.zap_domain.to_owned(), c.public_key_z85()));
-            false
-        });
-        let (cl, sl) = (local(SocketType::Req), local(SocketType::Rep));
-        let mut c = client(key(SERVER_PUBLIC));
-        let mut s = server(Some(auth));
-        let mut out = Vec::new();
-        c.start(&mut out).unwrap();
-        let mut w = Vec::new();
-        s.on_command(&sl, &bodies(&out)[0], &mut w).unwrap();
-        let mut i = Vec::new();
-        c.on_command(&cl, &bodies(&w)[0], &mut i).unwrap();
-        let mut out = Vec::new();
-        assert_eq!(
-            s.on_command(&sl, &bodies(&i)[0], &mut out),
-            Err(ZmtpError::AuthenticationFailed)
-        );
-        assert_eq!(bodies(&out)[0], b"\x05ERROR\x03400");
-        assert_eq!(
-            seen.lock().unwrap().clone(),
-            Some((key(CLIENT_PUBLIC), "domain".into(), CLIENT_PUBLIC.into()))
-        );
-        assert_eq!(
-            c.on_command(&cl, &bodies(&out)[0], &mut Vec::new()),
-            Err(ZmtpError::PeerError("400".into()))
-        );
-    }
-
-    #[test]
     fn debug_shows_no_secret() {
         let s = CurveSecretKey::from_bytes(key(SERVER_SECRET));
         let shown = format!("{s:?}");
         assert!(!shown.contains("JTKVSB"));
-        let r = run(None);
+        let r = run();
         let _ = r;
     }
 }

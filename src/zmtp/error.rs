@@ -86,19 +86,20 @@ pub enum ZmtpError {
         /// The peer's Socket-Type value, as sent.
         peer: String,
     },
-    /// Our PLAIN or CURVE authenticator rejected the client's credentials
-    /// (we sent it an ERROR).
+    /// Our authenticator or ZAP handler rejected the peer's credentials
+    /// (status 400; we sent it ERROR "400").
     #[error("authentication failed: the client's credentials were rejected")]
     AuthenticationFailed,
-    /// Our PLAIN or CURVE authenticator panicked on the client's credentials: the
+    /// Our authenticator panicked on the client's credentials: the
     /// client is refused as by a ZAP handler's internal error (we sent it
     /// ERROR "500"), and nothing else is disturbed.
     #[error("authentication failed: the authenticator panicked")]
     AuthenticatorPanicked,
-    /// We are a PLAIN server without an authenticator, so we refused the
-    /// client (closing without an ERROR), as libzmq refuses PLAIN clients
-    /// when no ZAP handler is installed.
-    #[error("PLAIN server without an authenticator: every client is refused")]
+    /// Authentication was required and there was nobody to ask: a PLAIN
+    /// server with neither an authenticator nor a ZAP handler, or a socket
+    /// with `ZMQ_ZAP_ENFORCE_DOMAIN` and no handler. The peer's connection
+    /// is closed without an ERROR, as libzmq closes it.
+    #[error("authentication required, but no authenticator or ZAP handler to ask")]
     NoAuthenticator,
     /// A CURVE box did not open, or what it held is not what it must be
     /// (a wrong server key, a forged or corrupted command or MESSAGE), or
@@ -125,6 +126,18 @@ pub enum ZmtpError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The ZAP handler answered 300, a temporary failure: the connection is
+    /// closed without an ERROR (the client may try again).
+    #[error("authentication failed: the ZAP handler answered 300 (temporary failure)")]
+    AuthTemporaryFailure,
+    /// The ZAP handler answered 500, an internal error (we sent the peer
+    /// ERROR "500").
+    #[error("authentication failed: the ZAP handler answered 500 (internal error)")]
+    AuthInternalError,
+    /// The ZAP handler's reply broke RFC 27; the connection is closed
+    /// without an ERROR, as libzmq closes it.
+    #[error("invalid ZAP reply: {0}")]
+    ZapProtocol(#[from] super::zap::ZapError),
     /// The peer sent an ERROR command; the reason is its text.
     #[error("the peer sent ERROR: {0}")]
     PeerError(String),

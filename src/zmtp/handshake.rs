@@ -14,9 +14,10 @@ use super::error::{escape, ZmtpError};
 use super::frame::{FrameDecoder, FrameKind};
 use super::greeting::{Greeting, GreetingDecoder};
 use super::heartbeat::HeartbeatConfig;
-use super::mechanism::{Local, Machine, MechanismConfig, PeerInfo, Progress};
+use super::mechanism::{reject, Local, Machine, MechanismConfig, PeerInfo, Progress};
 use super::session::Session;
 use super::socket_type::announces_identity;
+use super::zap::{AuthAnswer, AuthReply, AuthRequest};
 use crate::SocketType;
 
 /// The largest command a peer may send before the handshake is done
@@ -49,11 +50,22 @@ pub struct HandshakeConfig {
     /// The peer's address, for a PLAIN server's authenticator; `None` when
     /// the transport has none to give.
     pub peer_address: Option<SocketAddr>,
+    /// The peer's address as an [`AuthRequest`] gives it (libzmq's form:
+    /// the IP address for tcp, `:uid:gid:pid` for ipc); when empty, the IP
+    /// of `peer_address`, if any.
+    pub zap_address: String,
+    /// `ZMQ_ZAP_DOMAIN`: carried by authentication requests; with NULL
+    /// security, setting one makes the handshake ask about the peer.
+    pub zap_domain: String,
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`: with NULL (or CURVE) security, a peer is
+    /// refused when there is nobody to ask about it (a PLAIN server always
+    /// refuses then).
+    pub zap_enforce_domain: bool,
 }
 
 impl HandshakeConfig {
     /// NULL security, no routing id, no frame limit, no extra properties,
-    /// no heartbeats, no peer address.
+    /// no heartbeats, no peer address, no ZAP domain.
     pub fn new(socket_type: SocketType) -> HandshakeConfig {
         HandshakeConfig {
             socket_type,
@@ -63,6 +75,9 @@ impl HandshakeConfig {
             properties: Vec::new(),
             heartbeat: HeartbeatConfig::default(),
             peer_address: None,
+            zap_address: String::new(),
+            zap_domain: String::new(),
+            zap_enforce_domain: false,
         }
     }
 
@@ -122,7 +137,16 @@ pub enum HandshakeEvent {
         /// proved it holds the secret of (a client's key, for a server; the
         /// server's, for a client).
         peer_curve_key: Option<[u8; 32]>,
+        /// The authenticator's or ZAP handler's reply (status 200), when
+        /// one was asked: its user id is the "User-Id" of the connection's
+        /// messages, its metadata their further properties.
+        auth: Option<AuthReply>,
     },
+    /// The mechanism asks whether the peer may in. The handshake takes
+    /// nothing more until the driver answers with
+    /// [`Handshake::authenticate`] (from a ZAP handler, or at once); the
+    /// driver bounds the wait (libzmq's HANDSHAKE_IVL).
+    Authenticate(AuthRequest),
     /// The handshake failed; close the connection after flushing what
     /// [`Handshake::poll_transmit`] still holds (maybe an ERROR command).
     Failed(ZmtpError),
@@ -168,12 +192,17 @@ pub struct Handshake {
     leftover: Vec<u8>,
     /// CURVE: the session's MESSAGE cipher, once the handshake is done.
     cipher: Option<MessageCipher>,
+    /// A [`HandshakeEvent::Authenticate`] awaits its answer.
+    awaiting_auth: bool,
+    /// The 200 reply, for the Ready event.
+    auth: Option<AuthReply>,
 }
 
 impl std::fmt::Debug for Handshake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
             State::Greeting => "greeting",
+            State::Mechanism(_) if self.awaiting_auth => "authenticating",
             State::Mechanism(_) => "mechanism",
             State::Ready => "ready",
             State::Failed(_) => "failed",
@@ -215,6 +244,8 @@ impl Handshake {
             events: VecDeque::new(),
             leftover: Vec::new(),
             cipher: None,
+            awaiting_auth: false,
+            auth: None,
         })
     }
 
@@ -304,15 +335,113 @@ impl Handshake {
                     got: escape(name),
                 });
             }
-            if let Progress::Done(peer) =
-                machine.on_command(&self.local, &frame.body, &mut self.out)?
-            {
-                let (cipher, peer_key) = machine.finish();
-                self.cipher = cipher;
-                self.on_ready(peer, peer_key);
-            }
+            let progress = machine.on_command(&self.local, &frame.body, &mut self.out)?;
+            self.on_progress(progress)?;
         }
         Ok(())
+    }
+
+    /// Acts on what the mechanism said.
+    fn on_progress(&mut self, progress: Progress) -> Result<(), ZmtpError> {
+        match progress {
+            Progress::Continue => Ok(()),
+            Progress::Done(peer) => {
+                self.on_ready(peer);
+                Ok(())
+            }
+            Progress::Authenticate(credentials) => self.ask(credentials),
+        }
+    }
+
+    /// The request for `credentials`: answered at once by the
+    /// configuration's authenticator if it has one, else by the driver.
+    fn ask(&mut self, credentials: Vec<Vec<u8>>) -> Result<(), ZmtpError> {
+        let address = match (&self.config.zap_address, self.config.peer_address) {
+            (a, Some(peer)) if a.is_empty() => peer.ip().to_string(),
+            (a, _) => a.clone(),
+        };
+        let request = AuthRequest {
+            domain: self.config.zap_domain.clone(),
+            address,
+            routing_id: self.config.routing_id.clone(),
+            mechanism: self.config.mechanism.name(),
+            credentials,
+        };
+        // User code: a panic in it must refuse this peer only, not end
+        // every connection of the thread that runs us. Unwind-safe enough:
+        // the closure only reads the request, which nothing uses after a
+        // panic, and our own state is not touched; the authenticator's
+        // state is its owner's, as a ZAP handler's is.
+        let config = &self.config;
+        let at_once = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            config
+                .mechanism
+                .answer_at_once(&request, config.peer_address)
+        }));
+        self.awaiting_auth = true;
+        match at_once {
+            Ok(Some(answer)) => self.decide(answer),
+            Ok(None) => {
+                self.events.push_back(HandshakeEvent::Authenticate(request));
+                Ok(())
+            }
+            Err(_) => Err(reject(&mut self.out, ZmtpError::AuthenticatorPanicked)),
+        }
+    }
+
+    /// Resumes a handshake that asked ([`HandshakeEvent::Authenticate`])
+    /// with the answer: status 200 lets the mechanism go on; 300 closes
+    /// without an ERROR, 400 and 500 send ERROR with the code; an invalid
+    /// ZAP reply closes with a protocol error; no handler refuses or
+    /// admits as the mechanism requires (see
+    /// [`MechanismConfig::requires_handler`]). An answer nobody asked for
+    /// is ignored.
+    ///
+    /// # Errors
+    ///
+    /// The error the handshake failed with, now or before (it is also
+    /// reported once as an event): flush [`poll_transmit`](Self::poll_transmit)
+    /// (maybe an ERROR) and close.
+    pub fn authenticate(&mut self, answer: AuthAnswer) -> Result<(), ZmtpError> {
+        if let State::Failed(e) = &self.state {
+            return Err(e.clone());
+        }
+        if !self.awaiting_auth {
+            return Ok(());
+        }
+        self.decide(answer).map_err(|e| self.fail(e))
+    }
+
+    /// Whether the handshake waits for the answer to its request.
+    pub fn is_authenticating(&self) -> bool {
+        self.awaiting_auth && matches!(self.state, State::Mechanism(_))
+    }
+
+    /// The one place an answer becomes a decision, for every mechanism.
+    fn decide(&mut self, answer: AuthAnswer) -> Result<(), ZmtpError> {
+        self.awaiting_auth = false;
+        match answer {
+            AuthAnswer::Reply(reply) => match reply.status_code {
+                200 => self.auth = Some(reply),
+                // A temporary failure: closed without an ERROR (RFC 27 and
+                // libzmq's zap_client_common_handshake_t).
+                300..=399 => return Err(ZmtpError::AuthTemporaryFailure),
+                400..=499 => return Err(reject(&mut self.out, ZmtpError::AuthenticationFailed)),
+                _ => return Err(reject(&mut self.out, ZmtpError::AuthInternalError)),
+            },
+            AuthAnswer::NoHandler => {
+                let enforce = self.config.zap_enforce_domain;
+                if self.config.mechanism.requires_handler(enforce) {
+                    return Err(ZmtpError::NoAuthenticator);
+                }
+            }
+            AuthAnswer::Invalid(e) => return Err(ZmtpError::ZapProtocol(e)),
+        }
+        let State::Mechanism(machine) = &mut self.state else {
+            return Ok(());
+        };
+        let progress = machine.on_authenticated(&self.local, &mut self.out)?;
+        self.on_progress(progress)
     }
 
     /// Checks the peer's greeting against ours and starts the mechanism.
@@ -336,14 +465,20 @@ impl Handshake {
                 _ => "both peers are PLAIN servers",
             }));
         }
-        let mut machine = Machine::new(&self.config.mechanism, self.config.peer_address);
-        machine.start(&self.local, &mut self.out)?;
+        let mut machine = Machine::new(&self.config.mechanism, &self.config.zap_domain);
+        let progress = machine.start(&self.local, &mut self.out)?;
         self.state = State::Mechanism(machine);
-        Ok(())
+        self.on_progress(progress)
     }
 
-    fn on_ready(&mut self, peer: PeerInfo, peer_key: Option<[u8; 32]>) {
+    fn on_ready(&mut self, peer: PeerInfo) {
         let minor_version = self.minor_version().unwrap_or(0);
+        let mut peer_key = None;
+        if let State::Mechanism(machine) = &mut self.state {
+            let (cipher, key) = machine.finish();
+            self.cipher = cipher;
+            peer_key = key;
+        }
         self.state = State::Ready;
         self.events.push_back(HandshakeEvent::Ready {
             peer_socket_type: peer.socket_type,
@@ -351,6 +486,7 @@ impl Handshake {
             peer_properties: peer.properties,
             minor_version,
             peer_curve_key: peer_key,
+            auth: self.auth.take(),
         });
     }
 
@@ -948,6 +1084,66 @@ mod tests {
         (server, sp, client, cp)
     }
 
+    /// A CURVE server whose authenticator admits everyone at once.
+    fn curve_server_admitting(secret_key: CurveSecretKey) -> MechanismConfig {
+        MechanismConfig::CurveServer {
+            secret_key,
+            authenticator: Some(std::sync::Arc::new(|_| true)),
+        }
+    }
+
+    #[test]
+    fn a_curve_server_asks_about_the_client_key() {
+        let (ss, sp, cs, cp) = curve_keys();
+        let pair = |server: MechanismConfig, enforce: bool| {
+            let client = Handshake::new(config(
+                Req,
+                MechanismConfig::curve_client(cp, cs.clone(), sp),
+            ))
+            .unwrap();
+            let server = Handshake::new(HandshakeConfig {
+                zap_domain: "d".into(),
+                zap_enforce_domain: enforce,
+                ..config(Rep, server)
+            })
+            .unwrap();
+            (client, server)
+        };
+        // The driver is asked, with the key as the credential.
+        let (mut client, mut server) = pair(MechanismConfig::curve_server(ss.clone()), false);
+        pump(&mut client, &mut server, 100);
+        let req = request_of(&mut server);
+        assert_eq!(req.mechanism, MechanismName::CURVE);
+        assert_eq!(req.credentials, vec![cp.to_vec()]);
+        assert_eq!(req.domain, "d");
+        // No handler: admitted (libzmq's CURVE without ZAP)...
+        server.authenticate(AuthAnswer::NoHandler).unwrap();
+        pump(&mut client, &mut server, 100);
+        assert!(server.is_ready() && client.is_ready());
+        // ...unless the domain is enforced.
+        let (mut client, mut server) = pair(MechanismConfig::curve_server(ss.clone()), true);
+        pump(&mut client, &mut server, 100);
+        request_of(&mut server);
+        assert_eq!(
+            server.authenticate(AuthAnswer::NoHandler),
+            Err(ZmtpError::NoAuthenticator)
+        );
+        // A closure answers at once: its refusal is ERROR "400"; its
+        // approval gives the key in Z85 as the User-Id.
+        let refusing = MechanismConfig::CurveServer {
+            secret_key: ss.clone(),
+            authenticator: Some(std::sync::Arc::new(|_| false)),
+        };
+        let (mut client, mut server) = pair(refusing, false);
+        pump(&mut client, &mut server, 100);
+        assert_eq!(failed_of(&mut server), ZmtpError::AuthenticationFailed);
+        assert_eq!(failed_of(&mut client), ZmtpError::PeerError("400".into()));
+        let (mut client, mut server) = pair(curve_server_admitting(ss), false);
+        pump(&mut client, &mut server, 100);
+        let user_id = auth_of(&mut server).unwrap().user_id;
+        assert_eq!(user_id, crate::zmtp::curve::z85(&cp).into_bytes());
+    }
+
     #[test]
     fn curve_handshake_then_encrypted_traffic_both_ways() {
         let (ss, sp, cs, cp) = curve_keys();
@@ -958,7 +1154,7 @@ mod tests {
             })
             .unwrap();
             let mut server =
-                Handshake::new(config(Router, MechanismConfig::curve_server(ss.clone()))).unwrap();
+                Handshake::new(config(Router, curve_server_admitting(ss.clone()))).unwrap();
             assert!(server.config().as_server());
             pump(&mut client, &mut server, chunk);
             let ev = events(&mut server);
@@ -1021,7 +1217,7 @@ mod tests {
         let (ss, sp, cs, cp) = curve_keys();
         let mut client =
             Handshake::new(config(Push, MechanismConfig::curve_client(cp, cs, sp))).unwrap();
-        let mut server = Handshake::new(config(Pull, MechanismConfig::curve_server(ss))).unwrap();
+        let mut server = Handshake::new(config(Pull, curve_server_admitting(ss))).unwrap();
         pump(&mut client, &mut server, 4096);
         let now = Instant::now();
         let (mut c, _) = client.into_session(now).unwrap();
@@ -1088,7 +1284,7 @@ mod tests {
         let (ss, sp, cs, cp) = curve_keys();
         let mut client =
             Handshake::new(config(Push, MechanismConfig::curve_client(cp, cs, sp))).unwrap();
-        let mut server = Handshake::new(config(Pull, MechanismConfig::curve_server(ss))).unwrap();
+        let mut server = Handshake::new(config(Pull, curve_server_admitting(ss))).unwrap();
         pump(&mut client, &mut server, 4096);
         let (mut c, _) = client.into_session(now).unwrap();
         let (mut s, _) = server.into_session(now).unwrap();
@@ -1174,5 +1370,239 @@ mod tests {
         h.feed(&greeting(1, MechanismName::NULL, false)).unwrap();
         let out = h.poll_transmit().unwrap();
         assert_eq!(out, b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+    }
+
+    // --- asking for an authentication decision ------------------------
+
+    /// The one Authenticate event the handshake reported.
+    fn request_of(h: &mut Handshake) -> AuthRequest {
+        match events(h).as_slice() {
+            [HandshakeEvent::Authenticate(r)] => r.clone(),
+            other => panic!("expected one Authenticate, got {other:?}"),
+        }
+    }
+
+    fn auth_of(h: &mut Handshake) -> Option<AuthReply> {
+        match events(h).as_slice() {
+            [HandshakeEvent::Ready { auth, .. }] => auth.clone(),
+            other => panic!("expected one Ready, got {other:?}"),
+        }
+    }
+
+    /// A PLAIN client and a server that asks its driver, run until the
+    /// server waits for the answer.
+    fn plain_pair_asking(password: &str) -> (Handshake, Handshake, AuthRequest) {
+        let mut client = Handshake::new(config(
+            Dealer,
+            MechanismConfig::plain_client("admin", password),
+        ))
+        .unwrap();
+        let mut server = Handshake::new(HandshakeConfig {
+            routing_id: b"srv".to_vec(),
+            zap_domain: "global".into(),
+            peer_address: Some("192.0.2.7:4000".parse().unwrap()),
+            ..config(Router, MechanismConfig::plain_server_zap())
+        })
+        .unwrap();
+        pump(&mut client, &mut server, 7);
+        assert!(server.is_authenticating());
+        assert!(format!("{server:?}").contains("authenticating"));
+        let req = request_of(&mut server);
+        assert!(events(&mut client).is_empty());
+        (client, server, req)
+    }
+
+    #[test]
+    fn a_plain_server_asks_its_driver_and_goes_on_with_the_answer() {
+        let (mut client, mut server, req) = plain_pair_asking("secret");
+        assert_eq!(
+            req,
+            AuthRequest {
+                domain: "global".into(),
+                address: "192.0.2.7".into(),
+                routing_id: b"srv".to_vec(),
+                mechanism: MechanismName::PLAIN,
+                credentials: vec![b"admin".to_vec(), b"secret".to_vec()],
+            }
+        );
+        // Nothing moves while the decision is out.
+        pump(&mut client, &mut server, 7);
+        assert!(!server.is_ready() && !client.is_ready());
+        let mut reply = AuthReply::ok("alice");
+        reply.metadata.push("X-Role", "admin");
+        server
+            .authenticate(AuthAnswer::Reply(reply.clone()))
+            .unwrap();
+        assert!(!server.is_authenticating());
+        pump(&mut client, &mut server, 7);
+        assert_eq!(auth_of(&mut server), Some(reply));
+        assert_eq!(auth_of(&mut client), None);
+        // An answer nobody asked for changes nothing.
+        assert_eq!(server.authenticate(AuthAnswer::NoHandler), Ok(()));
+        assert!(server.is_ready());
+    }
+
+    #[test]
+    fn refusals_as_libzmq_sends_them() {
+        // (answer, our error, what the client gets: an ERROR, or nothing)
+        let cases = [
+            (
+                AuthAnswer::Reply(AuthReply::refused(400)),
+                ZmtpError::AuthenticationFailed,
+                Some("400"),
+            ),
+            (
+                AuthAnswer::Reply(AuthReply::refused(500)),
+                ZmtpError::AuthInternalError,
+                Some("500"),
+            ),
+            (
+                AuthAnswer::Reply(AuthReply::refused(300)),
+                ZmtpError::AuthTemporaryFailure,
+                None,
+            ),
+            (
+                AuthAnswer::Invalid(crate::zmtp::ZapError::BadVersion),
+                ZmtpError::ZapProtocol(crate::zmtp::ZapError::BadVersion),
+                None,
+            ),
+            (AuthAnswer::NoHandler, ZmtpError::NoAuthenticator, None),
+        ];
+        for (answer, ours, theirs) in cases {
+            let (mut client, mut server, _) = plain_pair_asking("pw");
+            assert_eq!(server.authenticate(answer.clone()), Err(ours.clone()));
+            assert_eq!(failed_of(&mut server), ours);
+            assert_eq!(server.authenticate(answer), Err(ours.clone()));
+            pump(&mut client, &mut server, 1000);
+            match theirs {
+                Some(code) => assert_eq!(failed_of(&mut client), ZmtpError::PeerError(code.into())),
+                None => assert!(events(&mut client).is_empty(), "{ours}: nothing sent"),
+            }
+        }
+    }
+
+    fn null_pair(server_cfg: HandshakeConfig) -> (Handshake, Handshake) {
+        let client = Handshake::new(HandshakeConfig::new(Push)).unwrap();
+        let server = Handshake::new(server_cfg).unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn null_with_a_zap_domain_asks_before_its_ready() {
+        let cfg = || HandshakeConfig {
+            zap_domain: "dom".into(),
+            zap_address: ":1000:1000:42".into(),
+            ..HandshakeConfig::new(Pull)
+        };
+        let (mut client, mut server) = null_pair(cfg());
+        pump(&mut client, &mut server, 3);
+        let req = request_of(&mut server);
+        assert_eq!(req.mechanism, MechanismName::NULL);
+        assert_eq!(req.address, ":1000:1000:42");
+        assert_eq!((req.domain.as_str(), req.credentials.len()), ("dom", 0));
+        // The client's READY came; ours waits for the answer.
+        assert!(!client.is_ready() && !server.is_ready());
+        server
+            .authenticate(AuthAnswer::Reply(AuthReply::ok("u")))
+            .unwrap();
+        pump(&mut client, &mut server, 3);
+        assert_eq!(auth_of(&mut server).unwrap().user_id, b"u");
+        assert_eq!(ready_of(&mut client).0, Pull);
+
+        // No handler: admitted, unless the domain is enforced.
+        let (mut client, mut server) = null_pair(cfg());
+        pump(&mut client, &mut server, 1000);
+        request_of(&mut server);
+        server.authenticate(AuthAnswer::NoHandler).unwrap();
+        pump(&mut client, &mut server, 1000);
+        assert_eq!(auth_of(&mut server), None);
+        assert!(client.is_ready());
+        let (mut client, mut server) = null_pair(HandshakeConfig {
+            zap_enforce_domain: true,
+            ..cfg()
+        });
+        pump(&mut client, &mut server, 1000);
+        request_of(&mut server);
+        assert_eq!(
+            server.authenticate(AuthAnswer::NoHandler),
+            Err(ZmtpError::NoAuthenticator)
+        );
+        // Refused with 400: ERROR "400" in place of READY.
+        let (mut client, mut server) = null_pair(cfg());
+        pump(&mut client, &mut server, 1000);
+        request_of(&mut server);
+        let _ = server.authenticate(AuthAnswer::Reply(AuthReply::refused(400)));
+        pump(&mut client, &mut server, 1000);
+        assert_eq!(failed_of(&mut client), ZmtpError::PeerError("400".into()));
+        // No domain: nobody is asked, even with the domain enforced.
+        let (mut client, mut server) = null_pair(HandshakeConfig {
+            zap_enforce_domain: true,
+            ..HandshakeConfig::new(Pull)
+        });
+        pump(&mut client, &mut server, 1000);
+        assert_eq!(auth_of(&mut server), None);
+    }
+
+    #[test]
+    fn the_authenticator_closure_answers_at_once() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let record = seen.clone();
+        let server_cfg = move || HandshakeConfig {
+            zap_domain: "global".into(),
+            peer_address: Some("192.0.2.7:4000".parse().unwrap()),
+            ..config(
+                Rep,
+                MechanismConfig::plain_server({
+                    let record = record.clone();
+                    move |c| {
+                        assert_ne!(c.username, "boom", "the authenticator's own bug");
+                        *record.lock().unwrap() = Some((c.peer_address, c.zap_domain.to_owned()));
+                        c.password == b"pw"
+                    }
+                }),
+            )
+        };
+        let client = |user: &[u8], password: &str| {
+            Handshake::new(config(
+                Req,
+                MechanismConfig::PlainClient {
+                    username: String::from_utf8_lossy(user).into_owned(),
+                    password: password.into(),
+                },
+            ))
+            .unwrap()
+        };
+        let mut c = client(b"admin", "pw");
+        let mut s = Handshake::new(server_cfg()).unwrap();
+        pump(&mut c, &mut s, 1000);
+        // Admitted at once, known by its username.
+        assert_eq!(auth_of(&mut s).unwrap().user_id, b"admin");
+        assert_eq!(
+            seen.lock().unwrap().clone(),
+            Some((Some("192.0.2.7:4000".parse().unwrap()), "global".into()))
+        );
+        let mut c = client(b"admin", "nope");
+        let mut s = Handshake::new(server_cfg()).unwrap();
+        pump(&mut c, &mut s, 1000);
+        assert_eq!(failed_of(&mut s), ZmtpError::AuthenticationFailed);
+        assert_eq!(failed_of(&mut c), ZmtpError::PeerError("400".into()));
+        // Its panic refuses this client with 500.
+        let mut c = client(b"boom", "pw");
+        let mut s = Handshake::new(server_cfg()).unwrap();
+        pump(&mut c, &mut s, 1000);
+        assert_eq!(failed_of(&mut s), ZmtpError::AuthenticatorPanicked);
+        assert_eq!(failed_of(&mut c), ZmtpError::PeerError("500".into()));
+    }
+
+    #[test]
+    fn a_username_that_is_not_utf8_is_refused_by_the_closure() {
+        let mut s = Handshake::new(config(Rep, MechanismConfig::plain_server(|_| true))).unwrap();
+        let mut wire = greeting(1, MechanismName::PLAIN, false);
+        Command::Hello {
+            username: b"\xff".to_vec(),
+            password: b"pw".to_vec(),
+        }
+        .encode_frame(&mut wire);
+        assert_eq!(s.feed(&wire), Err(ZmtpError::AuthenticationFailed));
     }
 }

@@ -1,9 +1,8 @@
 //! The security mechanism: configuration, the pieces NULL, PLAIN and CURVE
-//! share (peer metadata validation, ERROR replies, the authentication
-//! decision), and dispatch to each one's state machine.
+//! share (peer metadata validation, ERROR replies), and dispatch to each
+//! one's state machine.
 
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use super::command::{Command, Metadata, IDENTITY, SOCKET_TYPE};
@@ -13,6 +12,7 @@ use super::greeting::MechanismName;
 use super::null::Null;
 use super::plain::{PlainClient, PlainServer};
 use super::socket_type::check_peer;
+use super::zap::{AuthAnswer, AuthReply, AuthRequest};
 use crate::SocketType;
 
 /// What a PLAIN server knows of a client when it decides whether to let it
@@ -49,65 +49,15 @@ pub type Authenticator = Arc<dyn Fn(&PlainCredentials<'_>) -> bool + Send + Sync
 /// key (what libzmq's ZAP request carries for CURVE). `true` lets it in.
 pub type CurveAuthenticator = Arc<dyn Fn(&CurveCredentials<'_>) -> bool + Send + Sync>;
 
-/// A server's question about one client: its mechanism's credentials and
-/// the authenticator the socket has for them (if any).
-pub(crate) enum AuthRequest<'a> {
-    Plain {
-        authenticator: Option<&'a Authenticator>,
-        credentials: &'a PlainCredentials<'a>,
-    },
-    Curve {
-        authenticator: Option<&'a CurveAuthenticator>,
-        credentials: &'a CurveCredentials<'a>,
-    },
-}
-
-/// The one place a server decides whether a client may connect, for every
-/// mechanism: this is where a ZAP handler (RFC 27) slots in.
-///
-/// Without an authenticator a PLAIN server refuses everyone
-/// ([`ZmtpError::NoAuthenticator`]: libzmq's PLAIN server fails when no
-/// ZAP handler is installed) and a CURVE server admits everyone whose
-/// handshake succeeded (libzmq's "Stonehouse": encryption, and the
-/// client's key checked by the handshake, without authorisation).
-/// The authenticator is user code run on the I/O thread: a panic in it
-/// refuses that client only ([`ZmtpError::AuthenticatorPanicked`]).
-pub(crate) fn authenticate(request: AuthRequest<'_>) -> Result<(), ZmtpError> {
-    // Unwind-safe enough: the closure only reads the credentials, which
-    // nothing uses after a panic, and our own state is not touched; the
-    // authenticator's state is its owner's, as a ZAP handler's is.
-    let verdict = match request {
-        AuthRequest::Plain {
-            authenticator: None,
-            ..
-        } => return Err(ZmtpError::NoAuthenticator),
-        AuthRequest::Curve {
-            authenticator: None,
-            ..
-        } => return Ok(()),
-        AuthRequest::Plain {
-            authenticator: Some(a),
-            credentials,
-        } => std::panic::catch_unwind(AssertUnwindSafe(|| a(credentials))),
-        AuthRequest::Curve {
-            authenticator: Some(a),
-            credentials,
-        } => std::panic::catch_unwind(AssertUnwindSafe(|| a(credentials))),
-    };
-    match verdict {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(ZmtpError::AuthenticationFailed),
-        Err(_) => Err(ZmtpError::AuthenticatorPanicked),
-    }
-}
-
 /// Which security mechanism a connection uses, and in which role.
 ///
 /// The role decides the greeting's as-server flag: a PLAIN or CURVE server
 /// sends 1, their clients and NULL send 0.
 #[derive(Clone, Default)]
 pub enum MechanismConfig {
-    /// No security (RFC 37's NULL): both sides send READY.
+    /// No security (RFC 37's NULL): both sides send READY. With a ZAP
+    /// domain (`HandshakeConfig::zap_domain`) the handshake asks whether
+    /// the peer may in before sending its READY, as libzmq 4.3 does.
     #[default]
     Null,
     /// PLAIN client (RFC 24): sends HELLO with these credentials.
@@ -117,15 +67,16 @@ pub enum MechanismConfig {
         /// Up to 255 octets.
         password: Vec<u8>,
     },
-    /// PLAIN server (RFC 24): checks each client's HELLO with the
-    /// authenticator and answers ERROR "400" when it says no.
+    /// PLAIN server (RFC 24): asks about each client's HELLO and answers
+    /// ERROR "400" when the answer is no.
     PlainServer {
-        /// Called once per connection with the client's credentials. With
-        /// none, every client's connection is closed at its HELLO, as libzmq
-        /// 4.3's PLAIN server closes them when no ZAP handler is installed.
+        /// Answers at once for every client, on the handshake's caller.
+        /// With none, the handshake asks its driver
+        /// ([`HandshakeEvent::Authenticate`](super::HandshakeEvent::Authenticate)),
+        /// which asks the context's ZAP handler; without one, every client's
+        /// connection is closed at its HELLO, as libzmq 4.3's PLAIN server
+        /// closes them when no ZAP handler is installed.
         authenticator: Option<Authenticator>,
-        /// The ZAP domain handed to the authenticator.
-        zap_domain: String,
     },
     /// CURVE client (RFC 26): knows the server's long-term public key and
     /// proves it holds its own key pair.
@@ -138,16 +89,17 @@ pub enum MechanismConfig {
         server_key: [u8; 32],
     },
     /// CURVE server (RFC 26): proves it holds the secret of the key its
-    /// clients know, and learns each client's long-term public key.
+    /// clients know, and learns each client's long-term public key, which
+    /// it asks about once the client's INITIATE has vouched for it.
     CurveServer {
         /// Our long-term secret key (s); the public key is derived from it.
         secret_key: CurveSecretKey,
-        /// Called once per connection with the client's public key. With
-        /// none, every client whose handshake succeeds is admitted, as by
-        /// libzmq's CURVE server without a ZAP handler.
+        /// Answers at once for every client, from its public key. With
+        /// none, the handshake asks its driver (a ZAP handler, whose
+        /// credential is the key); without one, every client whose
+        /// handshake succeeds is admitted, as by libzmq's CURVE server
+        /// without a ZAP handler (unless `ZMQ_ZAP_ENFORCE_DOMAIN`).
         authenticator: Option<CurveAuthenticator>,
-        /// The ZAP domain handed to the authenticator.
-        zap_domain: String,
     },
 }
 
@@ -160,14 +112,20 @@ impl MechanismConfig {
         }
     }
 
-    /// A PLAIN server that admits the clients `authenticate` approves, with
-    /// no ZAP domain.
+    /// A PLAIN server that admits the clients `authenticate` approves.
     pub fn plain_server(
         authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,
     ) -> Self {
         MechanismConfig::PlainServer {
             authenticator: Some(Arc::new(authenticate)),
-            zap_domain: String::new(),
+        }
+    }
+
+    /// A PLAIN server that asks its driver (a ZAP handler) about each
+    /// client.
+    pub fn plain_server_zap() -> Self {
+        MechanismConfig::PlainServer {
+            authenticator: None,
         }
     }
 
@@ -198,13 +156,12 @@ impl MechanismConfig {
         }
     }
 
-    /// A CURVE server with this secret key that admits every client whose
-    /// handshake succeeds (no authenticator, no ZAP domain).
+    /// A CURVE server with this secret key and no authenticator (its
+    /// driver is asked: a ZAP handler, or nobody, which admits everyone).
     pub fn curve_server(secret_key: CurveSecretKey) -> Self {
         MechanismConfig::CurveServer {
             secret_key,
             authenticator: None,
-            zap_domain: String::new(),
         }
     }
 
@@ -214,6 +171,77 @@ impl MechanismConfig {
             self,
             MechanismConfig::PlainServer { .. } | MechanismConfig::CurveServer { .. }
         )
+    }
+
+    /// Whether a peer is refused when there is nobody to ask about it
+    /// ([`AuthAnswer::NoHandler`]): always for a PLAIN server (libzmq's
+    /// `plain_server_t` fails without a ZAP handler); for NULL (and CURVE)
+    /// only with `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    pub fn requires_handler(&self, enforce_domain: bool) -> bool {
+        match self {
+            MechanismConfig::PlainServer { .. } => true,
+            _ => enforce_domain,
+        }
+    }
+
+    /// The answer to `request` the configuration gives at once, if it holds
+    /// an authenticator for it (the closure path); `None` when the driver
+    /// must be asked. A panicking authenticator is the caller's to catch.
+    pub(crate) fn answer_at_once(
+        &self,
+        request: &AuthRequest,
+        peer_address: Option<SocketAddr>,
+    ) -> Option<AuthAnswer> {
+        if let MechanismConfig::CurveServer {
+            authenticator: Some(authenticate),
+            ..
+        } = self
+        {
+            let Some(public_key) = request
+                .credentials
+                .first()
+                .and_then(|k| <&[u8; 32]>::try_from(k.as_slice()).ok())
+            else {
+                return Some(AuthAnswer::Reply(AuthReply::refused(400)));
+            };
+            let credentials = CurveCredentials {
+                public_key,
+                peer_address,
+                zap_domain: &request.domain,
+            };
+            return Some(AuthAnswer::Reply(if authenticate(&credentials) {
+                // As czmq's zauth: a CURVE client is known by its key, in Z85.
+                AuthReply::ok(credentials.public_key_z85())
+            } else {
+                AuthReply::refused(400)
+            }));
+        }
+        let MechanismConfig::PlainServer {
+            authenticator: Some(authenticate),
+        } = self
+        else {
+            return None;
+        };
+        let [username, password] = request.credentials.as_slice() else {
+            return Some(AuthAnswer::Reply(AuthReply::refused(400)));
+        };
+        // RFC 24 usernames are printable ASCII; one that is not UTF-8
+        // cannot be shown to the authenticator, so it is refused.
+        let Ok(username) = std::str::from_utf8(username) else {
+            return Some(AuthAnswer::Reply(AuthReply::refused(400)));
+        };
+        let credentials = PlainCredentials {
+            username,
+            password,
+            peer_address,
+            zap_domain: &request.domain,
+        };
+        Some(AuthAnswer::Reply(if authenticate(&credentials) {
+            // As czmq's zauth: a PLAIN client is known by its username.
+            AuthReply::ok(username)
+        } else {
+            AuthReply::refused(400)
+        }))
     }
 
     /// Checks what must fit the wire: credentials of at most 255 octets.
@@ -288,7 +316,7 @@ pub(crate) fn reject(out: &mut Vec<u8>, e: ZmtpError) -> ZmtpError {
     let reason: &[u8] = match e {
         // libzmq's PLAIN server sends the ZAP status code.
         ZmtpError::AuthenticationFailed => b"400",
-        ZmtpError::AuthenticatorPanicked => b"500",
+        ZmtpError::AuthenticatorPanicked | ZmtpError::AuthInternalError => b"500",
         ZmtpError::IncompatibleSocketType { .. } => b"Invalid socket type",
         ZmtpError::MissingSocketType => b"Missing socket type",
         _ => b"Invalid metadata",
@@ -324,6 +352,13 @@ pub(crate) struct Local {
 pub(crate) enum Progress {
     /// Keep going.
     Continue,
+    /// Ask whether the peer may in, with these credentials (none for NULL,
+    /// username and password for PLAIN, the client's public key for
+    /// CURVE). The handshake builds the request (domain, address, routing
+    /// id, mechanism), gets the answer, decides from it, and on success
+    /// calls [`Machine::on_authenticated`]; meanwhile the mechanism only
+    /// sees the commands its state expects.
+    Authenticate(Vec<Vec<u8>>),
     /// The handshake is complete; the peer is validated.
     Done(PeerInfo),
 }
@@ -338,21 +373,15 @@ pub(crate) enum Machine {
 }
 
 impl Machine {
-    /// The machine for `config`, on a connection to `peer_address`.
-    pub fn new(config: &MechanismConfig, peer_address: Option<SocketAddr>) -> Machine {
+    /// The machine for `config`; `zap_domain` is the socket's ZAP domain
+    /// (NULL asks about its peer only when there is one).
+    pub fn new(config: &MechanismConfig, zap_domain: &str) -> Machine {
         match config {
-            MechanismConfig::Null => Machine::Null(Null::new()),
+            MechanismConfig::Null => Machine::Null(Null::new(!zap_domain.is_empty())),
             MechanismConfig::PlainClient { username, password } => {
                 Machine::PlainClient(PlainClient::new(username.as_bytes(), password))
             }
-            MechanismConfig::PlainServer {
-                authenticator,
-                zap_domain,
-            } => Machine::PlainServer(PlainServer::new(
-                authenticator.clone(),
-                zap_domain.clone(),
-                peer_address,
-            )),
+            MechanismConfig::PlainServer { .. } => Machine::PlainServer(PlainServer::new()),
             MechanismConfig::CurveClient {
                 public_key,
                 secret_key,
@@ -362,28 +391,27 @@ impl Machine {
                 secret_key.clone(),
                 *server_key,
             ))),
-            MechanismConfig::CurveServer {
-                secret_key,
-                authenticator,
-                zap_domain,
-            } => Machine::CurveServer(Box::new(CurveServer::new(
-                secret_key.clone(),
-                authenticator.clone(),
-                zap_domain.clone(),
-                peer_address,
-            ))),
+            MechanismConfig::CurveServer { secret_key, .. } => {
+                Machine::CurveServer(Box::new(CurveServer::new(secret_key.clone())))
+            }
         }
     }
 
-    /// Writes the commands to send once the greetings are exchanged.
-    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) -> Result<(), ZmtpError> {
-        match self {
+    /// Writes the commands to send once the greetings are exchanged (or
+    /// asks first).
+    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) -> Result<Progress, ZmtpError> {
+        Ok(match self {
             Machine::Null(m) => m.start(local, out),
-            Machine::PlainClient(m) => m.start(out),
-            Machine::CurveClient(m) => return m.start(out),
-            Machine::PlainServer(_) | Machine::CurveServer(_) => {}
-        }
-        Ok(())
+            Machine::PlainClient(m) => {
+                m.start(out);
+                Progress::Continue
+            }
+            Machine::CurveClient(m) => {
+                m.start(out)?;
+                Progress::Continue
+            }
+            Machine::PlainServer(_) | Machine::CurveServer(_) => Progress::Continue,
+        })
     }
 
     /// The name of the command it waits for ("nothing more" once done).
@@ -424,6 +452,22 @@ impl Machine {
             Machine::CurveClient(m) => (m.take_cipher(), Some(m.server_key())),
             Machine::CurveServer(m) => (m.take_cipher(), m.client_key()),
             _ => (None, None),
+        }
+    }
+
+    /// The peer was admitted (after [`Progress::Authenticate`]): carry on.
+    pub fn on_authenticated(
+        &mut self,
+        local: &Local,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, ZmtpError> {
+        match self {
+            Machine::Null(m) => Ok(m.on_authenticated(local, out)),
+            Machine::PlainServer(m) => m.on_authenticated(out),
+            Machine::CurveServer(m) => m.on_authenticated(local, out),
+            Machine::PlainClient(_) | Machine::CurveClient(_) => Err(ZmtpError::InvalidConfig(
+                "a client is never asked to authenticate",
+            )),
         }
     }
 }
@@ -479,6 +523,9 @@ mod tests {
         assert!(!format!("{c:?}").contains("secret"));
         let s = MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"secret");
         assert!(s.as_server());
+        assert!(s.requires_handler(false));
+        assert!(!MechanismConfig::Null.requires_handler(false));
+        assert!(MechanismConfig::Null.requires_handler(true));
         assert_eq!(format!("{s:?}"), "PlainServer");
         assert!(!MechanismConfig::Null.as_server());
         assert_eq!(MechanismConfig::default().name(), MechanismName::NULL);

@@ -17,9 +17,11 @@
 //! - [`handshake`]: greeting and mechanism for one connection.
 //! - [`session`]: traffic after READY: messages, subscriptions, heartbeats.
 //! - [`heartbeat`]: PING/PONG timers.
+//! - [`zap`]: authentication requests and answers, and ZAP's (RFC 27)
+//!   frames for them.
 //!
 //! References: rfc.zeromq.org 23 (ZMTP 3.0), 37 (ZMTP 3.1), 24 (PLAIN), 26
-//! (CURVE), and
+//! (CURVE), 27 (ZAP), and
 //! libzmq 4.3's behaviour where the RFCs leave room.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -37,6 +39,7 @@ mod null;
 mod plain;
 pub mod session;
 pub mod socket_type;
+pub mod zap;
 
 pub use command::{Command, Metadata};
 pub use curve::{CurveCredentials, CurveSecretKey};
@@ -47,3 +50,4 @@ pub use handshake::{Handshake, HandshakeConfig, HandshakeEvent};
 pub use heartbeat::HeartbeatConfig;
 pub use mechanism::{Authenticator, CurveAuthenticator, MechanismConfig, PlainCredentials};
 pub use session::{Incoming, Session, SessionEvent};
+pub use zap::{AuthAnswer, AuthReply, AuthRequest, ZapError, ZapReplyReader};

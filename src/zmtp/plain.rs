@@ -8,14 +8,9 @@
 //! The greeting's as-server flag says which side is which; the handshake
 //! checks that there is exactly one server before either machine runs.
 
-use std::net::SocketAddr;
-
 use super::command::Command;
 use super::error::ZmtpError;
-use super::mechanism::{
-    authenticate, reject, unexpected, validate_peer, AuthRequest, Authenticator, Local,
-    PlainCredentials, Progress,
-};
+use super::mechanism::{reject, unexpected, validate_peer, Local, Progress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientState {
@@ -86,60 +81,46 @@ impl PlainClient {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ServerState {
     WaitHello,
+    /// HELLO taken; the handshake is asking whether the client may in.
+    WaitAuth,
     WaitInitiate,
     Done,
 }
 
-/// PLAIN's server side.
+/// PLAIN's server side. It does not judge credentials itself: at HELLO it
+/// asks ([`Progress::Authenticate`] with the username and password), and
+/// the handshake decides (ERROR "400" and the like are the handshake's).
 pub(crate) struct PlainServer {
-    authenticator: Option<Authenticator>,
-    zap_domain: String,
-    peer_address: Option<SocketAddr>,
     state: ServerState,
 }
 
 impl PlainServer {
-    pub fn new(
-        authenticator: Option<Authenticator>,
-        zap_domain: String,
-        peer_address: Option<SocketAddr>,
-    ) -> PlainServer {
+    pub fn new() -> PlainServer {
         PlainServer {
-            authenticator,
-            zap_domain,
-            peer_address,
             state: ServerState::WaitHello,
         }
-    }
-
-    /// Asks the authenticator about a HELLO's credentials.
-    fn authenticate(&self, username: &[u8], password: &[u8]) -> Result<(), ZmtpError> {
-        if self.authenticator.is_none() {
-            return Err(ZmtpError::NoAuthenticator);
-        }
-        // RFC 24 usernames are printable ASCII; one that is not UTF-8
-        // cannot be shown to the authenticator, so it is refused.
-        let Ok(username) = std::str::from_utf8(username) else {
-            return Err(ZmtpError::AuthenticationFailed);
-        };
-        authenticate(AuthRequest::Plain {
-            authenticator: self.authenticator.as_ref(),
-            credentials: &PlainCredentials {
-                username,
-                password,
-                peer_address: self.peer_address,
-                zap_domain: &self.zap_domain,
-            },
-        })
     }
 
     /// The command it waits for.
     pub fn expecting(&self) -> &'static str {
         match self.state {
             ServerState::WaitHello => "HELLO",
+            ServerState::WaitAuth => "nothing before the authentication decision",
             ServerState::WaitInitiate => "INITIATE",
             ServerState::Done => "nothing more",
         }
+    }
+
+    /// The client may in: WELCOME.
+    pub fn on_authenticated(&mut self, out: &mut Vec<u8>) -> Result<Progress, ZmtpError> {
+        if self.state != ServerState::WaitAuth {
+            return Err(ZmtpError::InvalidConfig(
+                "a PLAIN server is admitted only after a HELLO",
+            ));
+        }
+        Command::Welcome.encode_frame(out);
+        self.state = ServerState::WaitInitiate;
+        Ok(Progress::Continue)
     }
 
     pub fn on_command(
@@ -150,18 +131,8 @@ impl PlainServer {
     ) -> Result<Progress, ZmtpError> {
         match (self.state, cmd) {
             (ServerState::WaitHello, Command::Hello { username, password }) => {
-                match self.authenticate(&username, &password) {
-                    Ok(()) => {}
-                    // No ERROR: libzmq without a ZAP handler just closes, and
-                    // its clients retry as after any lost connection (a
-                    // libzmq 4.3 client takes an ERROR for a protocol error
-                    // and never retries).
-                    Err(e @ ZmtpError::NoAuthenticator) => return Err(e),
-                    Err(e) => return Err(reject(out, e)),
-                }
-                Command::Welcome.encode_frame(out);
-                self.state = ServerState::WaitInitiate;
-                Ok(Progress::Continue)
+                self.state = ServerState::WaitAuth;
+                Ok(Progress::Authenticate(vec![username, password]))
             }
             (ServerState::WaitInitiate, Command::Initiate(md)) => {
                 match validate_peer(local.socket_type, md) {
@@ -173,17 +144,17 @@ impl PlainServer {
                     Err(e) => Err(reject(out, e)),
                 }
             }
-            (ServerState::WaitHello, other) => Err(unexpected(other, "HELLO")),
-            (ServerState::WaitInitiate, other) => Err(unexpected(other, "INITIATE")),
-            (ServerState::Done, other) => Err(unexpected(other, "nothing more")),
+            (state, other) => Err(unexpected(other, self.expecting_in(state))),
         }
+    }
+
+    fn expecting_in(&self, state: ServerState) -> &'static str {
+        PlainServer { state }.expecting()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::zmtp::command::{Metadata, SOCKET_TYPE};
     use crate::SocketType;
@@ -209,13 +180,7 @@ mod tests {
     }
 
     fn server() -> PlainServer {
-        PlainServer::new(
-            Some(Arc::new(|c: &PlainCredentials<'_>| {
-                c.username == "admin" && c.password == b"pw"
-            })),
-            String::new(),
-            None,
-        )
+        PlainServer::new()
     }
 
     fn hello(u: &[u8], p: &[u8]) -> Command {
@@ -273,15 +238,21 @@ mod tests {
     }
 
     #[test]
-    fn server_accepts_good_credentials() {
+    fn server_asks_at_hello_and_welcomes_once_admitted() {
         let l = local(SocketType::Router);
         let mut s = server();
         let mut out = Vec::new();
         assert_eq!(
             s.on_command(&l, hello(b"admin", b"pw"), &mut out),
-            Ok(Progress::Continue)
+            Ok(Progress::Authenticate(vec![
+                b"admin".to_vec(),
+                b"pw".to_vec()
+            ]))
         );
+        assert!(out.is_empty(), "nothing goes before the decision");
+        assert_eq!(s.on_authenticated(&mut out), Ok(Progress::Continue));
         assert_eq!(decode_frames(&out), vec![Command::Welcome]);
+        assert!(s.on_authenticated(&mut out).is_err(), "admitted once");
         let mut out = Vec::new();
         let mut md = Metadata::new();
         md.push(SOCKET_TYPE, "DEALER");
@@ -294,85 +265,17 @@ mod tests {
     }
 
     #[test]
-    fn server_rejects_bad_credentials_with_error_400() {
+    fn server_takes_nothing_while_it_waits_for_the_decision() {
         let l = local(SocketType::Router);
-        for (u, p) in [
-            (&b"admin"[..], &b"nope"[..]),
-            (b"root", b"pw"),
-            (b"\xff", b"pw"),
-        ] {
-            let mut out = Vec::new();
-            assert_eq!(
-                server().on_command(&l, hello(u, p), &mut out),
-                Err(ZmtpError::AuthenticationFailed)
-            );
-            assert_eq!(
-                decode_frames(&out),
-                vec![Command::Error {
-                    reason: b"400".to_vec()
-                }]
-            );
-        }
-    }
-
-    #[test]
-    fn server_shows_the_authenticator_address_and_domain() {
-        let peer: SocketAddr = "192.0.2.7:4000".parse().unwrap();
-        let seen = Arc::new(std::sync::Mutex::new(None));
-        let record = seen.clone();
-        let mut s = PlainServer::new(
-            Some(Arc::new(move |c: &PlainCredentials<'_>| {
-                *record.lock().unwrap() = Some((
-                    c.username.to_owned(),
-                    c.password.to_vec(),
-                    c.peer_address,
-                    c.zap_domain.to_owned(),
-                ));
-                true
-            })),
-            "global".into(),
-            Some(peer),
-        );
+        let mut s = server();
         let mut out = Vec::new();
-        s.on_command(&local(SocketType::Rep), hello(b"u", b"p"), &mut out)
-            .unwrap();
-        assert_eq!(
-            seen.lock().unwrap().clone(),
-            Some(("u".into(), b"p".to_vec(), Some(peer), "global".into()))
-        );
-    }
-
-    #[test]
-    fn a_panicking_authenticator_refuses_with_error_500() {
-        let mut s = PlainServer::new(
-            Some(Arc::new(|c: &PlainCredentials<'_>| {
-                assert_ne!(c.username, "boom", "the authenticator's own bug");
-                true
-            })),
-            String::new(),
-            None,
-        );
-        let mut out = Vec::new();
-        assert_eq!(
-            s.on_command(&local(SocketType::Rep), hello(b"boom", b"p"), &mut out),
-            Err(ZmtpError::AuthenticatorPanicked)
-        );
-        assert_eq!(
-            decode_frames(&out),
-            vec![Command::Error {
-                reason: b"500".to_vec()
-            }]
-        );
-    }
-
-    #[test]
-    fn server_without_authenticator_refuses_without_error() {
-        let mut s = PlainServer::new(None, String::new(), None);
-        let mut out = Vec::new();
-        assert_eq!(
-            s.on_command(&local(SocketType::Rep), hello(b"u", b"p"), &mut out),
-            Err(ZmtpError::NoAuthenticator)
-        );
+        s.on_command(&l, hello(b"u", b"p"), &mut out).unwrap();
+        let mut md = Metadata::new();
+        md.push(SOCKET_TYPE, "DEALER");
+        assert!(matches!(
+            s.on_command(&l, Command::Initiate(md), &mut out),
+            Err(ZmtpError::UnexpectedCommand { .. })
+        ));
         assert!(out.is_empty());
     }
 
@@ -389,6 +292,7 @@ mod tests {
         ));
         let mut s = server();
         s.on_command(&l, hello(b"admin", b"pw"), &mut out).unwrap();
+        s.on_authenticated(&mut out).unwrap();
         let mut out = Vec::new();
         let mut md = Metadata::new();
         md.push(SOCKET_TYPE, "PUB");

@@ -70,3 +70,16 @@ pub fn expect_event(m: &Socket, want: zeroring::monitor::Event) -> zeroring::Mon
     assert_eq!(ev.event, want, "unexpected monitor event {ev:?}");
     ev
 }
+
+/// Whether `fd` polls readable within `ms` milliseconds.
+pub fn readable_within(fd: std::os::fd::RawFd, ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, which outlives the call.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    assert!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    n == 1 && p.revents & libc::POLLIN != 0
+}

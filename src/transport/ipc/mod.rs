@@ -104,20 +104,40 @@ impl BoundFile {
 /// Binds a listener for `desc`'s socket at `addr` and hands it to the I/O
 /// thread. Returns the file to remove on unbind (none for abstract names)
 /// and the listener's descriptor. Reports LISTENING or BIND_FAILED.
+///
+/// With `use_fd` (ZMQ_USE_FD) it listens on a duplicate of that
+/// descriptor instead, and leaves any file at `addr` alone, as libzmq.
+/// A listener it makes queues BACKLOG connections.
 pub(crate) fn bind(
     io: &IoThread,
     endpoint: &str,
     addr: &IpcAddr,
     desc: SocketDesc,
     filters: &IpcFilters,
+    use_fd: Option<RawFd>,
 ) -> Result<(Option<BoundFile>, RawFd)> {
-    let bound = match addr {
-        IpcAddr::Abstract(_) => addr
+    let bound = match (use_fd, addr) {
+        (Some(fd), _) => {
+            crate::transport::use_fd::adopt(fd, crate::transport::use_fd::Family::Unix).map(|s| {
+                (
+                    std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(s)),
+                    None,
+                )
+            })
+        }
+        (None, IpcAddr::Abstract(_)) => addr
             .to_std()
             .and_then(|a| std::os::unix::net::UnixListener::bind_addr(&a))
             .map(|l| (l, None)),
-        IpcAddr::Path(path) => bind_path(path),
+        (None, IpcAddr::Path(path)) => bind_path(path),
     };
+    // std listens with its own backlog; listening again sets ours.
+    let bound = bound.and_then(|(l, file)| {
+        if use_fd.is_none() {
+            socket2::SockRef::from(&l).listen(desc.net.backlog)?;
+        }
+        Ok((l, file))
+    });
     // Any user may connect to an abstract name (there is no file mode to
     // stop them), and peers write our doorbell: only our user's may stay,
     // unless the socket's filters say who may.

@@ -19,15 +19,20 @@
 //!   most between two octets of a frame it has begun.
 
 use super::address::{resolve_in_background, Host};
+use super::fault::Fault;
 use super::{net, SocketDesc};
-use crate::monitor;
+use crate::monitor::{self, Why};
 use crate::pipe::doorbell::Doorbell;
+use crate::pipe::metadata::PeerMetadata;
 use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
-use crate::zmtp::{Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session};
+use crate::zmtp::zap::{AuthAnswer, AuthReply, AuthRequest, ZapError, ZapReplyReader};
+use crate::zmtp::{
+    Handshake, HandshakeConfig, HandshakeEvent, Incoming, Metadata, Session, ZmtpError,
+};
 use crate::SocketType;
 use mio::{Interest, Registry, Token};
 use std::collections::BTreeMap;
@@ -103,6 +108,13 @@ struct HandOver {
     retry_at: Option<Instant>,
 }
 
+/// A ZAP request on its way: the pipe to the context's ZAP handler (ours
+/// alone: one request, then dropped) and the reply read so far.
+struct ZapCall {
+    end: PipeEnd,
+    reply: ZapReplyReader,
+}
+
 struct Attaching {
     peer: Offer,
     peer_id: Vec<u8>,
@@ -133,6 +145,9 @@ pub(crate) struct Engine {
     resolved: Option<std::io::Result<SocketAddr>>,
     /// The connection's far end (tcp), for a PLAIN server's authenticator.
     peer: Option<SocketAddr>,
+    /// The connection's properties once its handshake is done, for the
+    /// messages received on it (`zmq_msg_gets`).
+    metadata: Option<Arc<PeerMetadata>>,
     /// When the connect (CONNECT_TIMEOUT) or the handshake (HANDSHAKE_IVL)
     /// in progress is given up.
     deadline: Option<Instant>,
@@ -176,8 +191,14 @@ pub(crate) struct Engine {
     /// Why the stream broke (errno; EPIPE for the peer's close), for a
     /// handshake that fails on it.
     io_errno: i32,
+    /// Why we dropped the connection, when it was the peer's doing (a
+    /// protocol breach, a timeout), for the monitor's `tracing` events.
+    fault: Option<Fault>,
     /// When the socket went (closed or disconnected): LINGER counts from here.
     gone_at: Option<Instant>,
+    /// The handshake asked the ZAP handler and waits for its reply (at most
+    /// until the handshake's deadline, HANDSHAKE_IVL).
+    zap: Option<Box<ZapCall>>,
     done: bool,
 }
 
@@ -198,6 +219,7 @@ impl Engine {
             resolving: None,
             resolved: None,
             peer: None,
+            metadata: None,
             deadline: None,
             frame_cap: None,
             forgotten: false,
@@ -220,7 +242,9 @@ impl Engine {
             hup_seen: false,
             subs: BTreeMap::new(),
             io_errno: 0,
+            fault: None,
             gone_at: None,
+            zap: None,
             done: false,
         }
     }
@@ -254,7 +278,7 @@ impl Engine {
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
         if let Stream::Tcp(tcp) = &stream {
-            net::tune(tcp, &e.desc.keepalive);
+            net::tune(tcp, &e.desc.keepalive, &e.desc.net, true);
         }
         e.peer = peer;
         if registry
@@ -414,8 +438,14 @@ impl Engine {
             }
             _ => false,
         };
+        // The ZAP handler replied (or went away).
+        let zap = self
+            .zap
+            .as_mut()
+            .is_some_and(|z| z.end.readable() || z.end.peer_closed());
         outbound
             || inbound
+            || zap
             || handover
             || gone
             || finished
@@ -432,6 +462,7 @@ impl Engine {
             // Our socket found the peer's ring broken and let go of it: a
             // protocol error, as a malformed ZMTP frame would be.
             self.io_errno = libc::EPROTO;
+            self.fault = Some(Fault::Other("the peer broke a shared-memory ring"));
             self.lost();
             return true;
         }
@@ -460,6 +491,7 @@ impl Engine {
         if self.deadline.is_some_and(|d| now >= d) && !unread {
             // CONNECT_TIMEOUT or HANDSHAKE_IVL ran out (for a connection,
             // its handshake, or a frame begun): a connecter retries.
+            self.fault = Some(Fault::Other("CONNECT_TIMEOUT or HANDSHAKE_IVL ran out"));
             self.lost();
             return true;
         }
@@ -469,6 +501,7 @@ impl Engine {
             progressed = self.read(now);
             work |= progressed;
         }
+        work |= self.poll_zap(now);
         self.watch_stall(progressed, now);
         if self.ended {
             if !self.in_blocked {
@@ -487,7 +520,10 @@ impl Engine {
             if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
                 s.transmit_into(&mut self.out);
             }
-            dead = s.error().is_some();
+            if let Some(e) = s.error() {
+                self.fault = Some(Fault::Zmtp(e.clone()));
+                dead = true;
+            }
         }
         work |= self.write();
         if dead {
@@ -539,6 +575,14 @@ impl Engine {
         cfg.heartbeat = self.desc.heartbeat;
         cfg.mechanism = self.desc.mechanism.clone();
         cfg.peer_address = self.peer;
+        cfg.properties.clone_from(&self.desc.metadata);
+        cfg.zap_domain = self.desc.zap_domain.clone();
+        cfg.zap_enforce_domain = self.desc.zap_enforce_domain;
+        cfg.zap_address = self
+            .stream
+            .as_ref()
+            .map(Stream::peer_address)
+            .unwrap_or_default();
         if let Some(offer) = self.shm_offer() {
             cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
         }
@@ -558,8 +602,7 @@ impl Engine {
                 self.proto = Proto::Handshake(Box::new(h));
             }
             Err(e) => {
-                let (id, value) = monitor::handshake_failure(&e);
-                self.emit(id, value);
+                self.emit_failure(e);
                 self.lost();
             }
         }
@@ -570,6 +613,7 @@ impl Engine {
     fn start_raw(&mut self) {
         self.deadline = None;
         self.proto = Proto::Raw;
+        self.metadata = Some(self.connection_metadata(None, None));
         self.on_ready(Vec::new());
         self.notify_raw();
     }
@@ -584,7 +628,22 @@ impl Engine {
 
     /// Tells the socket's monitor, if it has one.
     fn emit(&self, id: i32, value: u32) {
-        self.desc.shared.monitor.emit(id, value, &self.endpoint);
+        self.emit_because(id, value, Why::Nothing);
+    }
+
+    /// [`emit`](Self::emit), with why it happened.
+    fn emit_because(&self, id: i32, value: u32, why: Why<'_>) {
+        self.desc
+            .shared
+            .monitor
+            .emit_because(id, value, &self.endpoint, why);
+    }
+
+    /// Reports a failed handshake, which is also why the connection ends.
+    fn emit_failure(&mut self, e: ZmtpError) {
+        let (id, value) = monitor::handshake_failure(&e);
+        self.emit_because(id, value, Why::Fault(&e));
+        self.fault = Some(Fault::Zmtp(e));
     }
 
     /// The stream's descriptor, as monitor events report it.
@@ -644,8 +703,8 @@ impl Engine {
             Some(Target::Tcp(t)) => t.source_for(addr),
             _ => None,
         };
-        let stream = net::connect(addr, source).map(|s| {
-            net::tune(&s, &self.desc.keepalive);
+        let stream = net::connect(addr, source, &self.desc.net).map(|s| {
+            net::tune(&s, &self.desc.keepalive, &self.desc.net, false);
             Stream::Tcp(s)
         });
         self.peer = Some(addr);
@@ -696,6 +755,7 @@ impl Engine {
             // Already lost (a failed write while flushing an ERROR, then
             // the failure itself): a second pass would schedule a second
             // reconnect and double the backoff.
+            self.fault = None;
             return;
         };
         // The shared-memory attach ends the handshake: failing it (a
@@ -737,16 +797,27 @@ impl Engine {
                     0 => libc::EPIPE,
                     e => e,
                 };
-                self.emit(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32);
+                let why = match &self.fault {
+                    Some(fault) => Why::Fault(fault),
+                    None => Why::Errno(errno),
+                };
+                self.emit_because(monitor::EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u32, why);
             }
-            self.emit(monitor::EVENT_DISCONNECTED, fd);
+            let why = match &self.fault {
+                Some(fault) => Why::Fault(fault),
+                None => Why::Errno(self.io_errno),
+            };
+            self.emit_because(monitor::EVENT_DISCONNECTED, fd, why);
         }
         if matches!(self.proto, Proto::Raw) {
             self.notify_raw();
         }
         self.io_errno = 0;
+        self.fault = None;
         self.connecting = false;
         self.deadline = None;
+        // A request still out is forgotten: its pipe closes.
+        self.zap = None;
         self.proto = Proto::Idle;
         self.out.clear();
         self.out_pos = 0;
@@ -795,6 +866,139 @@ impl Engine {
         self.shm = Shm::Off;
         self.end = None;
         self.done = true;
+    }
+
+    /// Acts on what the handshake has to send and to say, after input or
+    /// an authentication answer: its output goes out; a request for an
+    /// authentication decision goes to the ZAP handler (or is answered at
+    /// once when there is none); READY starts the session; a failure ends
+    /// the connection.
+    fn handshake_progress(&mut self, mut h: Box<Handshake>, now: Instant) {
+        loop {
+            while let Some(bytes) = h.poll_transmit() {
+                self.out.extend_from_slice(&bytes);
+            }
+            match h.poll_event() {
+                Some(HandshakeEvent::Authenticate(request)) => {
+                    if let Some(answer) = self.ask_zap(&request) {
+                        let _ = h.authenticate(answer);
+                    }
+                }
+                Some(HandshakeEvent::Ready {
+                    peer_routing_id,
+                    peer_properties,
+                    auth,
+                    ..
+                }) => {
+                    self.metadata =
+                        Some(self.connection_metadata(Some(&peer_properties), auth.as_ref()));
+                    match h.into_session(now) {
+                        Ok((session, rest)) => {
+                            // `rest` came from octets taken since the last
+                            // read (none when the answer came last).
+                            if self.in_buf.len() < rest.len() {
+                                self.in_buf.resize(rest.len(), 0);
+                            }
+                            self.in_buf[..rest.len()].copy_from_slice(&rest);
+                            (self.in_pos, self.in_end) = (0, rest.len());
+                            // Before the pipe reaches the socket, so whoever
+                            // sees a message can already see the event.
+                            self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
+                            let peer_id = peer_routing_id.unwrap_or_default();
+                            if let Some(peer) = self.shm_agreed(&peer_properties) {
+                                self.begin_shm(peer, peer_id);
+                                return;
+                            }
+                            self.proto = Proto::Session(Box::new(session));
+                            self.on_ready(peer_id);
+                            self.deliver(now);
+                        }
+                        Err(_) => self.lost(),
+                    }
+                    return;
+                }
+                Some(HandshakeEvent::Failed(e)) => {
+                    self.emit_failure(e);
+                    // Flush the ERROR the handshake may have queued.
+                    let _ = self.write();
+                    self.lost();
+                    return;
+                }
+                None => {
+                    self.proto = Proto::Handshake(h);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends `request` to the ZAP handler bound in the socket's context,
+    /// over a pipe of this connection's own whose replies ring the I/O
+    /// thread (so nothing waits for it); the answer if there is one at once
+    /// (no handler bound, or the request did not fit its pipe).
+    fn ask_zap(&mut self, request: &AuthRequest) -> Option<AuthAnswer> {
+        let handler = self
+            .desc
+            .context
+            .upgrade()
+            .and_then(|ctx| ctx.inproc.connect_zap());
+        let Some(mut end) = handler else {
+            return Some(AuthAnswer::NoHandler);
+        };
+        end.attach(self.bell.clone());
+        end.set_strong();
+        let frames = request.to_zap_frames();
+        let mut start = true;
+        for (i, frame) in frames.iter().enumerate() {
+            if !matches!(
+                put(&mut end, &mut start, &[], frame, i + 1 < frames.len()),
+                Ok(true)
+            ) {
+                return Some(AuthAnswer::Invalid(ZapError::Unspecified));
+            }
+        }
+        self.zap = Some(Box::new(ZapCall {
+            end,
+            reply: ZapReplyReader::new(),
+        }));
+        None
+    }
+
+    /// Reads the ZAP handler's reply, if it came, and hands the answer to
+    /// the handshake; whether anything moved. A handler that went away
+    /// without replying fails the handshake (as a ZAP protocol error).
+    fn poll_zap(&mut self, now: Instant) -> bool {
+        let Some(call) = &mut self.zap else {
+            return false;
+        };
+        let mut moved = false;
+        let answer = loop {
+            // Closed first: what it published before closing is then in sight.
+            let closed = call.end.peer_closed();
+            match call.end.peek() {
+                Ok(Some(rec)) => {
+                    let answer = call.reply.push(call.end.payload(&rec), rec.more());
+                    call.end.consume(rec);
+                    moved = true;
+                    if let Some(answer) = answer {
+                        break answer;
+                    }
+                }
+                Ok(None) if closed => break AuthAnswer::Invalid(ZapError::Unspecified),
+                Ok(None) => return moved,
+                Err(_) => break AuthAnswer::Invalid(ZapError::Unspecified),
+            }
+        };
+        // One request, one reply: the pipe goes (the handler sees it close).
+        self.zap = None;
+        if !matches!(self.proto, Proto::Handshake(_)) {
+            return true;
+        }
+        if let Proto::Handshake(mut h) = std::mem::replace(&mut self.proto, Proto::Idle) {
+            let _ = h.authenticate(answer);
+            self.handshake_progress(h, now);
+        }
+        true
     }
 
     /// Reads what the stream has (bounded per turn) and takes the frames in
@@ -858,7 +1062,7 @@ impl Engine {
                         self.in_buf.resize(len, 0);
                     }
                     if !self.keep_fds() {
-                        self.end_stream(libc::EPROTO);
+                        self.too_many_fds();
                         return true;
                     }
                     self.take_input(now);
@@ -915,7 +1119,7 @@ impl Engine {
                     self.direct = None;
                 }
                 if !self.keep_fds() {
-                    self.end_stream(libc::EPROTO);
+                    self.too_many_fds();
                     return None;
                 }
                 Some(true)
@@ -930,6 +1134,13 @@ impl Engine {
                 None
             }
         }
+    }
+
+    /// The peer sent more descriptors than a segment attach takes: a
+    /// protocol breach.
+    fn too_many_fds(&mut self) {
+        self.fault = Some(Fault::Other("the peer sent descriptors it should not"));
+        self.end_stream(libc::EPROTO);
     }
 
     /// The stream is finished (EOF, an error, a protocol breach; `errno` is
@@ -958,42 +1169,7 @@ impl Engine {
             Proto::Handshake(mut h) => {
                 let _ = h.feed(&self.in_buf[self.in_pos..self.in_end]);
                 self.in_pos = self.in_end;
-                while let Some(bytes) = h.poll_transmit() {
-                    self.out.extend_from_slice(&bytes);
-                }
-                match h.poll_event() {
-                    Some(HandshakeEvent::Ready {
-                        peer_routing_id,
-                        peer_properties,
-                        ..
-                    }) => match h.into_session(now) {
-                        Ok((session, rest)) => {
-                            // `rest` came from the octets just taken: it fits.
-                            self.in_buf[..rest.len()].copy_from_slice(&rest);
-                            (self.in_pos, self.in_end) = (0, rest.len());
-                            // Before the pipe reaches the socket, so whoever
-                            // sees a message can already see the event.
-                            self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
-                            let peer_id = peer_routing_id.unwrap_or_default();
-                            if let Some(peer) = self.shm_agreed(&peer_properties) {
-                                self.begin_shm(peer, peer_id);
-                                return;
-                            }
-                            self.proto = Proto::Session(Box::new(session));
-                            self.on_ready(peer_id);
-                            self.deliver(now);
-                        }
-                        Err(_) => self.lost(),
-                    },
-                    Some(HandshakeEvent::Failed(e)) => {
-                        let (id, value) = monitor::handshake_failure(&e);
-                        self.emit(id, value);
-                        // Flush the ERROR the handshake may have queued.
-                        let _ = self.write();
-                        self.lost();
-                    }
-                    None => self.proto = Proto::Handshake(h),
-                }
+                self.handshake_progress(h, now);
             }
             Proto::Session(s) => {
                 self.proto = Proto::Session(s);
@@ -1013,10 +1189,12 @@ impl Engine {
         match &mut self.end {
             Some(end) => {
                 end.set_routing_id(&peer_id);
+                end.set_metadata(self.metadata.clone());
                 end.attach(self.bell.clone());
             }
             None => {
                 let (mut ours, theirs) = self.socket_pipe(Some(peer_id));
+                ours.set_metadata(self.metadata.clone());
                 ours.attach(self.bell.clone());
                 self.give_socket(theirs, None);
                 self.end = Some(ours);
@@ -1033,6 +1211,36 @@ impl Engine {
                 s.subscribe(topic);
             }
         }
+    }
+
+    /// The properties `zmq_msg_gets` gives of the messages of this
+    /// connection, as libzmq's engine compiles them: Peer-Address (the
+    /// peer's IP for tcp; `localhost:uid:gid:pid` for ipc), the User-Id
+    /// and metadata of the authenticator's or ZAP handler's reply, then
+    /// what the peer's READY or INITIATE carried (Socket-Type, Identity, `X-` properties; not
+    /// our shared-memory offer).
+    fn connection_metadata(
+        &self,
+        peer: Option<&Metadata>,
+        auth: Option<&AuthReply>,
+    ) -> Arc<PeerMetadata> {
+        let mut md = PeerMetadata::default();
+        let address = self.stream.as_ref().map(Stream::peer_address);
+        if let Some(address) = address.filter(|a| !a.is_empty()) {
+            md.insert("Peer-Address", address);
+        }
+        if let Some(reply) = auth {
+            md.insert("User-Id", reply.user_id.clone());
+            for (name, value) in reply.metadata.iter() {
+                md.insert(name, value);
+            }
+        }
+        for (name, value) in peer.into_iter().flat_map(Metadata::iter) {
+            if name != shm::PROPERTY {
+                md.insert(name, value);
+            }
+        }
+        Arc::new(md)
     }
 
     /// A new pipe between our socket and us (`peer_id`: the peer's routing
@@ -1091,8 +1299,9 @@ impl Engine {
                 Ok(step) => step,
                 Err(e) => {
                     if s.is_encrypted() {
-                        mechanism_error = Some(e);
+                        mechanism_error = Some(e.clone());
                     }
+                    self.fault = Some(Fault::Zmtp(e));
                     break true;
                 }
             };
@@ -1148,8 +1357,7 @@ impl Engine {
         if let Some(e) = mechanism_error {
             // A MESSAGE that does not decode is the mechanism's failure,
             // reported as libzmq's curve_mechanism_base_t::decode does.
-            let (id, value) = monitor::handshake_failure(&e);
-            self.emit(id, value);
+            self.emit_failure(e);
         }
         if failed {
             let _ = self.write();
@@ -1470,6 +1678,7 @@ impl Engine {
             self.bell.clone(),
         );
         end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
+        end.set_metadata(self.metadata.clone());
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match self.end.take() {
             // A connecter's pipe to the socket (what was sent before this

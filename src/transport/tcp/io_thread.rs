@@ -70,8 +70,17 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    /// Starts the thread; `died` is called on it if it panics.
-    pub fn start(died: impl FnOnce() + Send + 'static) -> std::io::Result<IoThread> {
+    /// Starts the thread, named, pinned and scheduled as `opts` say;
+    /// `died` is called on it if it panics.
+    ///
+    /// # Errors
+    ///
+    /// The thread could not be made, or the OS refused its scheduling or
+    /// CPU set (the thread then ends before it serves anything).
+    pub fn start(
+        died: impl FnOnce() + Send + 'static,
+        opts: &super::sched::ThreadOptions,
+    ) -> std::io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let shared = Arc::new(Shared {
@@ -86,9 +95,17 @@ impl IoThread {
             listeners: Slab::new(),
             engines: Slab::new(),
         };
+        let (set_up_tx, set_up) = std::sync::mpsc::sync_channel(1);
+        let sched = opts.clone();
         let thread = std::thread::Builder::new()
-            .name("zeroring-io".into())
+            .name(opts.name())
             .spawn(move || {
+                let applied = sched.apply_to_current_thread();
+                let failed = applied.is_err();
+                let _ = set_up_tx.send(applied);
+                if failed {
+                    return;
+                }
                 // A panic here is a bug of ours (user code it calls
                 // catches its own): the context must then say it is
                 // broken, not go on answering `Ok` to calls nobody serves.
@@ -98,6 +115,13 @@ impl IoThread {
                     died();
                 }
             })?;
+        let applied = set_up
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::Other.into()));
+        if let Err(e) = applied {
+            let _ = thread.join();
+            return Err(e);
+        }
         Ok(IoThread {
             shared,
             thread: Some(thread),

@@ -14,12 +14,14 @@
 
 mod address;
 mod engine;
+mod fault;
 mod io_thread;
 mod net;
+pub(crate) mod sched;
 
 pub(crate) use address::{bind_address, connect_address, ConnectAddress};
 pub(crate) use io_thread::IoThread;
-pub(crate) use net::Keepalive;
+pub(crate) use net::{Keepalive, NetOptions};
 
 use crate::transport::stream::{Listener, Target};
 
@@ -52,6 +54,12 @@ pub(crate) struct SocketDesc {
     pub heartbeat: crate::zmtp::HeartbeatConfig,
     /// Security mechanism and role (NULL, or PLAIN client or server).
     pub mechanism: MechanismConfig,
+    /// `ZMQ_ZAP_DOMAIN` (empty: none).
+    pub zap_domain: String,
+    /// `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    pub zap_enforce_domain: bool,
+    /// The socket's context, where its engines find the ZAP handler.
+    pub context: std::sync::Weak<crate::context::ContextInner>,
     /// CONNECT_TIMEOUT: give up a connect attempt after this; `None` waits
     /// as long as the OS does.
     pub connect_timeout: Option<Duration>,
@@ -59,6 +67,10 @@ pub(crate) struct SocketDesc {
     /// `None` never does.
     pub handshake_ivl: Option<Duration>,
     pub keepalive: Keepalive,
+    /// SNDBUF, RCVBUF, TOS, BACKLOG, TCP_MAXRT, BINDTODEVICE.
+    pub net: NetOptions,
+    /// ZMQ_METADATA: `X-` properties for our READY.
+    pub metadata: Vec<(String, Vec<u8>)>,
     /// STREAM_NOTIFY: a STREAM socket's connections say when they come up
     /// and go, with an empty message.
     pub stream_notify: bool,
@@ -69,13 +81,22 @@ pub(crate) struct SocketDesc {
 /// Binds a listener for `desc`'s socket; returns the address bound (the
 /// port chosen, for an ephemeral one) and the listener's descriptor.
 /// Reports LISTENING or BIND_FAILED to the socket's monitor.
+///
+/// With `use_fd` (ZMQ_USE_FD) it listens on a duplicate of that
+/// descriptor, and `addr` is not used.
 pub(crate) fn bind(
     io: &IoThread,
     endpoint: &str,
     addr: SocketAddr,
     desc: SocketDesc,
+    use_fd: Option<RawFd>,
 ) -> Result<(SocketAddr, RawFd)> {
-    let listener = net::listen(addr).map_err(|e| {
+    let listening = match use_fd {
+        Some(fd) => crate::transport::use_fd::adopt(fd, crate::transport::use_fd::Family::Ip)
+            .map(std::net::TcpListener::from),
+        None => net::listen(addr, &desc.net),
+    };
+    let listener = listening.map_err(|e| {
         let errno = e.raw_os_error().unwrap_or(0) as u32;
         desc.shared
             .monitor
