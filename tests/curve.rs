@@ -1,7 +1,8 @@
 //! CURVE between zeroring sockets over tcp and ipc: the right keys pass
 //! messages both ways (REQ/REP, PUB/SUB, DEALER/ROUTER), a wrong server key
 //! fails the handshake with libzmq's monitor event and passes nothing, the
-//! authenticator sees the client's key and can refuse it, and an ipc
+//! authenticator closure or a ZAP handler sees the client's key and can
+//! refuse it (the User-Id of the admitted one's messages), and an ipc
 //! connection still moves to shared memory after its CURVE handshake.
 
 mod common;
@@ -229,7 +230,11 @@ fn the_authenticator_sees_the_client_key_and_refusal_is_auth_400() {
         curve_client(&good, &k, &k.server.public_key);
         good.connect(&ep).unwrap();
         good.send("welcome", 0).unwrap();
-        assert_eq!(pull.recv_bytes(0).unwrap(), b"welcome");
+        let mut msg = pull.recv_msg(0).unwrap();
+        assert_eq!(&msg[..], b"welcome");
+        // The User-Id of an admitted CURVE client: its key in Z85.
+        let z85_key = zeroring::z85_encode(&k.client.public_key).unwrap();
+        assert_eq!(msg.gets("User-Id"), Some(z85_key.as_str()));
         let (key, z85, domain) = rx.recv_timeout(BOUND).unwrap();
         assert_eq!(key, k.client.public_key);
         assert_eq!(z85, zeroring::z85_encode(&k.client.public_key).unwrap());
@@ -328,4 +333,90 @@ fn options_follow_libzmq() {
         pair.public_key
     );
     assert!(!format!("{pair:?}").contains(&format!("{:?}", pair.secret_key)));
+}
+
+/// Without a closure, a CURVE server asks the context's ZAP handler (RFC
+/// 27), with the client's 32-byte public key as the credential; the reply's
+/// User-Id comes with the client's messages, and a 400 refuses it.
+#[test]
+fn a_zap_handler_gets_the_client_key_and_decides() {
+    for transport in ["tcp", "ipc"] {
+        let ctx = Context::new();
+        let k = keys();
+        let allowed = k.client.public_key;
+        let zap = ctx.socket(SocketType::Router).unwrap();
+        zap.bind("inproc://zeromq.zap.01").unwrap();
+        zap.set_rcvtimeo(common::TIMEO_MS).unwrap();
+        let (tx, requests) = mpsc::channel();
+        let handler = std::thread::spawn(move || {
+            // One request per client: the allowed one, then the other.
+            for _ in 0..2 {
+                let frames = zap.recv_multipart(0).expect("a ZAP request");
+                // routing id, delimiter, version, request id, domain,
+                // address, identity, mechanism, credentials.
+                let req = frames[2..].to_vec();
+                let ok = req[6].as_slice() == allowed.as_slice();
+                let (code, user) = if ok { ("200", "trusted") } else { ("400", "") };
+                let reply = vec![
+                    frames[0].clone(),
+                    Vec::new(),
+                    b"1.0".to_vec(),
+                    req[1].clone(),
+                    code.as_bytes().to_vec(),
+                    b"".to_vec(),
+                    user.as_bytes().to_vec(),
+                    Vec::new(),
+                ];
+                zap.send_multipart(reply, 0).unwrap();
+                let _ = tx.send(req);
+            }
+        });
+        let pull = socket(&ctx, SocketType::Pull);
+        curve_server(&pull, &k);
+        pull.set_zap_domain("curve-zap").unwrap();
+        let (_dir, ipc) = ipc_endpoint(transport);
+        let ep = bind(&pull, (transport == "ipc").then_some(ipc.as_str()));
+
+        let good = socket(&ctx, SocketType::Push);
+        curve_client(&good, &k, &k.server.public_key);
+        good.connect(&ep).unwrap();
+        good.send("hello", 0).unwrap();
+        let mut msg = pull.recv_msg(0).unwrap();
+        assert_eq!(&msg[..], b"hello");
+        assert_eq!(msg.gets("User-Id"), Some("trusted"));
+        let req = requests.recv_timeout(BOUND).unwrap();
+        assert_eq!(req[0], b"1.0");
+        assert_eq!(req[2], b"curve-zap");
+        assert_eq!(req[5], b"CURVE");
+        assert_eq!(req[6], k.client.public_key);
+
+        let other = keys().client;
+        let bad = socket(&ctx, SocketType::Push);
+        bad.set_linger(0).unwrap();
+        bad.set_curve_serverkey(&k.server.public_key).unwrap();
+        bad.set_curve_publickey(&other.public_key).unwrap();
+        bad.set_curve_secretkey(&other.secret_key).unwrap();
+        let bad_events = monitor(&ctx, &bad, &format!("zap-bad-{transport}"));
+        bad.connect(&ep).unwrap();
+        bad.send("intruder", DONTWAIT).unwrap();
+        let deadline = std::time::Instant::now() + BOUND;
+        loop {
+            assert!(std::time::Instant::now() < deadline, "no auth failure");
+            match next_event(&bad_events).event {
+                Event::HandshakeFailedAuth(code) => {
+                    assert_eq!(code, 400);
+                    break;
+                }
+                Event::HandshakeSucceeded => panic!("refused client let in"),
+                _ => {}
+            }
+        }
+        assert_eq!(requests.recv_timeout(BOUND).unwrap()[6], other.public_key);
+        handler.join().unwrap();
+        pull.set_rcvtimeo(100).unwrap();
+        assert!(
+            pull.recv_bytes(0).is_err(),
+            "the refused client's message passed"
+        );
+    }
 }
