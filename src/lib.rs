@@ -105,8 +105,8 @@ mod zmtp;
 pub use async_socket::AsyncSocket;
 pub use compat::socket_types::*;
 pub use compat::{
-    has, version, z85_decode, z85_encode, CurveKeyPair, DecodeError, EncodeError, Mechanism,
-    Message, SocketEvent,
+    curve_keypair, curve_public, has, version, z85_decode, z85_encode, CurveKeyPair, DecodeError,
+    EncodeError, Mechanism, Message, SocketEvent,
 };
 pub use context::Context;
 pub use error::{Error, Result};
@@ -122,4 +122,4 @@ pub use proxy::{
 };
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
-pub use zmtp::PlainCredentials;
+pub use zmtp::{CurveCredentials, PlainCredentials};

@@ -544,6 +544,17 @@ pub(crate) fn handshake_failure(e: &ZmtpError) -> (i32, u32) {
         MalformedProperty(_) | MissingSocketType | IncompatibleSocketType { .. } => {
             protocol(PROTOCOL_ERROR_ZMTP_INVALID_METADATA)
         }
+        Cryptographic(_) => protocol(PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC),
+        InvalidNonce => protocol(PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE),
+        KeyExchange(_) => protocol(PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE),
+        MalformedCurveCommand { command, .. } => protocol(match *command {
+            "HELLO" => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO,
+            "WELCOME" => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME,
+            "INITIATE" => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE,
+            "READY" => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY,
+            "MESSAGE" => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE,
+            _ => PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+        }),
         AuthenticationFailed => (EVENT_HANDSHAKE_FAILED_AUTH, 400),
         AuthenticatorPanicked | AuthInternalError => (EVENT_HANDSHAKE_FAILED_AUTH, 500),
         AuthTemporaryFailure => (EVENT_HANDSHAKE_FAILED_AUTH, 300),
@@ -619,7 +630,30 @@ mod tests {
     #[test]
     fn handshake_failures_map_to_libzmq_events() {
         use crate::zmtp::ZmtpError::*;
-        let cases: [(ZmtpError, i32, u32); 12] = [
+        let cases: [(ZmtpError, i32, u32); 16] = [
+            (
+                Cryptographic("x"),
+                EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC,
+            ),
+            (
+                InvalidNonce,
+                EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE,
+            ),
+            (
+                KeyExchange("x"),
+                EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE,
+            ),
+            (
+                MalformedCurveCommand {
+                    command: "HELLO",
+                    reason: "x",
+                },
+                EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO,
+            ),
             (AuthTemporaryFailure, EVENT_HANDSHAKE_FAILED_AUTH, 300),
             (AuthInternalError, EVENT_HANDSHAKE_FAILED_AUTH, 500),
             (

@@ -277,3 +277,297 @@ fn a_ping_flood_from_a_server_that_never_reads_costs_the_client_no_memory() {
     raw.handshake("DEALER");
     flood_pings(&mut raw, &child);
 }
+
+// --- CURVE -----------------------------------------------------------------
+//
+// The hostile clients below speak CURVE through zeroring's own sans-IO
+// handshake (boxes cannot be made by hand) over a raw TcpStream, and break
+// the exchange where they mean to: truncated and replayed commands, a vouch
+// for a key they do not hold, a MESSAGE whose nonce was used before. Each
+// time the server closes that connection only, reports libzmq's event, and
+// goes on serving a well-behaved CURVE client.
+
+use std::io::Read;
+use std::time::Instant;
+use zeroring::zmtp::{CurveSecretKey, Handshake, HandshakeConfig, MechanismConfig, Session};
+
+struct CurveRig {
+    rig: Rig,
+    server_public: [u8; 32],
+}
+
+fn curve_rig() -> CurveRig {
+    let ctx = Context::new();
+    let server_key = zeroring::CurveKeyPair::new().unwrap();
+    let client_key = zeroring::CurveKeyPair::new().unwrap();
+    let server = socket(&ctx, SocketType::Pull);
+    server.set_curve_server(true).unwrap();
+    server.set_curve_secretkey(&server_key.secret_key).unwrap();
+    let mon = monitor(&ctx, &server, "hostile-curve-mon");
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = server.get_last_endpoint().unwrap().unwrap();
+    expect_event(&mon, Event::Listening);
+    let good = socket(&ctx, SocketType::Push);
+    good.set_curve_serverkey(&server_key.public_key).unwrap();
+    good.set_curve_publickey(&client_key.public_key).unwrap();
+    good.set_curve_secretkey(&client_key.secret_key).unwrap();
+    good.connect(&endpoint).unwrap();
+    expect_event(&mon, Event::Accepted);
+    expect_event(&mon, Event::HandshakeSucceeded);
+    CurveRig {
+        rig: Rig {
+            _ctx: ctx,
+            server,
+            mon,
+            endpoint,
+            good,
+        },
+        server_public: server_key.public_key,
+    }
+}
+
+/// A CURVE client driven by zeroring's handshake over a raw stream, each
+/// command it sends kept so it can be cut, replayed or withheld.
+struct Attacker {
+    raw: Peer,
+    fd: u32,
+    hs: Handshake,
+}
+
+impl Attacker {
+    /// Connected, greeting exchanged, HELLO made (not sent). `public` is
+    /// the key it claims, `secret` the one it holds.
+    fn new(rig: &CurveRig, public: [u8; 32], secret: CurveSecretKey) -> (Attacker, Vec<u8>) {
+        let (mut raw, fd) = rig.rig.raw();
+        let mut hs = Handshake::new(HandshakeConfig {
+            mechanism: MechanismConfig::curve_client(public, secret, rig.server_public),
+            ..HandshakeConfig::new(SocketType::Push)
+        })
+        .unwrap();
+        raw.send(&hs.poll_transmit().unwrap());
+        let mut theirs = [0u8; 64];
+        raw.stream.read_exact(&mut theirs).unwrap();
+        hs.feed(&theirs).unwrap();
+        let hello = hs.poll_transmit().unwrap();
+        (Attacker { raw, fd, hs }, hello)
+    }
+
+    /// A genuine client (its own key pair).
+    fn honest(rig: &CurveRig) -> (Attacker, Vec<u8>) {
+        let secret = CurveSecretKey::generate().unwrap();
+        Attacker::new(rig, secret.public_key(), secret)
+    }
+
+    /// Reads what the server sends until the handshake has something to
+    /// send back (or is ready); bounded by the stream's read timeout.
+    fn answer(&mut self) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + BOUND;
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(out) = self.hs.poll_transmit() {
+                return Some(out);
+            }
+            if self.hs.is_ready() {
+                return None;
+            }
+            assert!(Instant::now() < deadline, "the server never answered");
+            let n = self.raw.stream.read(&mut buf).unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.hs.feed(&buf[..n]).unwrap();
+        }
+    }
+
+    /// The server's WELCOME answered: the INITIATE to send.
+    fn initiate_after(&mut self, hello: &[u8]) -> Vec<u8> {
+        self.raw.send(hello);
+        self.answer().expect("an INITIATE")
+    }
+
+    /// Sends INITIATE and waits for READY: the encrypted session.
+    fn complete(mut self, initiate: &[u8]) -> (Peer, Session) {
+        self.raw.send(initiate);
+        assert_eq!(self.answer(), None);
+        let (session, rest) = self.hs.into_session(Instant::now()).unwrap();
+        assert!(rest.is_empty());
+        (self.raw, session)
+    }
+
+    /// The server closed this connection after reporting `event`.
+    fn refused(mut self, rig: &CurveRig, event: Event) {
+        expect_event(
+            &rig.rig.mon,
+            Event::HandshakeFailedProtocol(protocol(event)),
+        );
+        rig.rig.disconnected(self.fd);
+        self.raw.read_to_eof().unwrap();
+    }
+}
+
+fn protocol(e: Event) -> ProtocolError {
+    match e {
+        Event::HandshakeFailedProtocol(p) => p,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn failed(p: ProtocolError) -> Event {
+    Event::HandshakeFailedProtocol(p)
+}
+
+#[test]
+fn curve_a_truncated_hello_closes_only_that_connection() {
+    bounded(|| {
+        let rig = curve_rig();
+        let (mut a, hello) = Attacker::honest(&rig);
+        // The frame says 199 octets and has them: a short HELLO.
+        let mut short = hello.clone();
+        short[1] -= 1;
+        short.pop();
+        a.raw.send(&short);
+        a.refused(&rig, failed(ProtocolError::ZmtpMalformedCommandHello));
+        rig.rig.good_peer_still_served();
+        // Cut inside the frame, then gone: the server drops it and goes on.
+        let (mut a, hello) = Attacker::honest(&rig);
+        a.raw.send(&hello[..100]);
+        let fd = a.fd;
+        drop(a);
+        expect_event(&rig.rig.mon, Event::HandshakeFailedNoDetail);
+        rig.rig.disconnected(fd);
+        rig.rig.good_peer_still_served();
+    });
+}
+
+#[test]
+fn curve_a_replayed_hello_or_initiate_closes_only_that_connection() {
+    bounded(|| {
+        let rig = curve_rig();
+        // A genuine exchange, recorded.
+        let (mut a, hello) = Attacker::honest(&rig);
+        let initiate = a.initiate_after(&hello);
+        let (_raw, _session) = a.complete(&initiate);
+        expect_event(&rig.rig.mon, Event::HandshakeSucceeded);
+
+        // HELLO twice on one connection: the second is out of order.
+        let (mut b, hello_b) = Attacker::honest(&rig);
+        let _ = b.initiate_after(&hello_b);
+        b.raw.send(&hello_b);
+        b.refused(&rig, failed(ProtocolError::ZmtpUnexpectedCommand));
+
+        // The recorded HELLO and INITIATE replayed on a new connection: the
+        // HELLO opens (it proves nothing), the INITIATE's cookie was made
+        // with another connection's cookie key.
+        let (mut raw, fd) = rig.rig.raw();
+        let mut g = greeting();
+        g[12..17].copy_from_slice(b"CURVE");
+        g[17..20].fill(0);
+        raw.send(&g);
+        raw.send(&hello);
+        let mut theirs = [0u8; 64];
+        raw.stream.read_exact(&mut theirs).unwrap();
+        match raw.read_frame().unwrap() {
+            Some(raw_zmtp::Frame::Command(name, _)) => assert_eq!(name, "WELCOME"),
+            other => panic!("expected WELCOME, got {other:?}"),
+        }
+        raw.send(&initiate);
+        expect_event(&rig.rig.mon, failed(ProtocolError::ZmtpCryptographic));
+        rig.rig.disconnected(fd);
+        raw.read_to_eof().unwrap();
+        rig.rig.good_peer_still_served();
+    });
+}
+
+#[test]
+fn curve_a_truncated_initiate_closes_only_that_connection() {
+    bounded(|| {
+        let rig = curve_rig();
+        let (mut a, hello) = Attacker::honest(&rig);
+        let initiate = a.initiate_after(&hello);
+        // Its first 256 octets as a whole frame (INITIATE needs 257).
+        assert_eq!(initiate[0], 0x06, "a long command frame");
+        let mut short = command_header(256);
+        short.extend_from_slice(&initiate[9..9 + 256]);
+        a.raw.send(&short);
+        a.refused(&rig, failed(ProtocolError::ZmtpMalformedCommandInitiate));
+        rig.rig.good_peer_still_served();
+    });
+}
+
+#[test]
+fn curve_a_vouch_for_a_key_the_client_does_not_hold_is_refused() {
+    bounded(|| {
+        let rig = curve_rig();
+        let claimed = zeroring::CurveKeyPair::new().unwrap().public_key;
+        let (mut a, hello) = Attacker::new(&rig, claimed, CurveSecretKey::generate().unwrap());
+        let initiate = a.initiate_after(&hello);
+        a.raw.send(&initiate);
+        a.refused(&rig, failed(ProtocolError::ZmtpCryptographic));
+        rig.rig.good_peer_still_served();
+    });
+}
+
+#[test]
+fn curve_a_message_with_a_reused_nonce_closes_only_that_connection() {
+    bounded(|| {
+        let rig = curve_rig();
+        let (mut a, hello) = Attacker::honest(&rig);
+        let initiate = a.initiate_after(&hello);
+        let fd = a.fd;
+        let (mut raw, mut session) = a.complete(&initiate);
+        expect_event(&rig.rig.mon, Event::HandshakeSucceeded);
+        session.send_frame(b"once", false);
+        let frame = session.poll_transmit().unwrap();
+        raw.send(&frame);
+        assert_eq!(rig.rig.server.recv_bytes(0).unwrap(), b"once");
+        // The same MESSAGE again: its nonce is not above the last.
+        raw.send(&frame);
+        expect_event(&rig.rig.mon, failed(ProtocolError::ZmtpInvalidSequence));
+        rig.rig.disconnected(fd);
+        raw.read_to_eof().unwrap();
+        rig.rig.server.set_rcvtimeo(100).unwrap();
+        assert!(
+            rig.rig.server.recv_bytes(0).is_err(),
+            "the replay was delivered"
+        );
+        rig.rig.server.set_rcvtimeo(TIMEO_MS).unwrap();
+        rig.rig.good_peer_still_served();
+
+        // A forged MESSAGE (a flipped bit in its box) likewise.
+        let (mut a, hello) = Attacker::honest(&rig);
+        let initiate = a.initiate_after(&hello);
+        let fd = a.fd;
+        let (mut raw, mut session) = a.complete(&initiate);
+        expect_event(&rig.rig.mon, Event::HandshakeSucceeded);
+        session.send_frame(b"forged", false);
+        let mut frame = session.poll_transmit().unwrap();
+        *frame.last_mut().unwrap() ^= 1;
+        raw.send(&frame);
+        expect_event(&rig.rig.mon, failed(ProtocolError::ZmtpCryptographic));
+        rig.rig.disconnected(fd);
+        rig.rig.good_peer_still_served();
+    });
+}
+
+/// Before authentication a CURVE server holds at most a handshake
+/// command's worth per connection: a command announcing 64 MiB is refused
+/// at its header.
+#[test]
+fn curve_memory_stays_bounded_before_authentication() {
+    bounded(|| {
+        let rig = curve_rig();
+        let (mut raw, fd) = rig.rig.raw();
+        let mut g = greeting();
+        g[12..17].copy_from_slice(b"CURVE");
+        g[17..20].fill(0);
+        let mut bytes = g.to_vec();
+        bytes.extend(command_header(64 << 20));
+        bytes.extend_from_slice(b"\x05HELLO");
+        raw.send(&bytes);
+        expect_event(
+            &rig.rig.mon,
+            failed(ProtocolError::ZmtpMalformedCommandUnspecified),
+        );
+        rig.rig.disconnected(fd);
+        raw.read_to_eof().unwrap();
+        rig.rig.good_peer_still_served();
+    });
+}

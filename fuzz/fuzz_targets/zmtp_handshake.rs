@@ -1,12 +1,15 @@
 //! Plays the peer's side of a ZMTP handshake, for NULL (with and without a
 //! ZAP domain), PLAIN client and PLAIN server (answering with its closure,
 //! or asking its driver, which answers with a fuzzed authentication
-//! answer) and every socket type. The peer's octets are an optional
+//! answer), CURVE client and CURVE server (asking its driver), and every
+//! socket type. The peer's octets are an optional
 //! valid greeting followed by pieces: raw octets, frames with arbitrary
 //! flags, and well-formed commands with fuzzed fields (READY with any
 //! Socket-Type, HELLO with right or wrong credentials, ERROR, PING, ...), so
 //! the fuzzer reaches READY and the session instead of guessing property
-//! names. The whole is cut into arbitrary chunks. Checks that:
+//! names; CURVE's commands come with their exact sizes and fuzzed boxes
+//! (which never open: `curve_handshake` drives CURVE past its boxes). The
+//! whole is cut into arbitrary chunks. Checks that:
 //!
 //! * nothing panics;
 //! * the handshake ends Ready, Failed, or still waiting for input, and its
@@ -25,9 +28,9 @@ use std::time::{Duration, Instant};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use zeroring::zmtp::{
-    AuthAnswer, AuthReply, Command, Frame, FrameDecoder, FrameKind, Greeting, Handshake,
-    HandshakeConfig, HandshakeEvent, HeartbeatConfig, MechanismConfig, Metadata, SessionEvent,
-    ZapError, ZmtpError,
+    AuthAnswer, AuthReply, Command, CurveSecretKey, Frame, FrameDecoder, FrameKind, Greeting,
+    Handshake, HandshakeConfig, HandshakeEvent, HeartbeatConfig, MechanismConfig, Metadata,
+    SessionEvent, ZapError, ZmtpError,
 };
 use zeroring::SocketType;
 
@@ -47,9 +50,9 @@ const TYPES: [SocketType; 11] = [
 
 #[derive(Arbitrary, Debug)]
 struct Case {
-    /// `% 5`: NULL, PLAIN client, PLAIN server with its closure, PLAIN
-    /// server asking its driver, NULL with a ZAP domain; `/ 5 % 11`: socket
-    /// type.
+    /// `% 7`: NULL, PLAIN client, PLAIN server with its closure, PLAIN
+    /// server asking its driver, NULL with a ZAP domain, CURVE client,
+    /// CURVE server asking its driver; `/ 7 % 11`: socket type.
     role: u8,
     /// What the driver answers when asked.
     answer: Answer,
@@ -127,6 +130,16 @@ enum Piece {
     Message {
         body: Vec<u8>,
         more: bool,
+    },
+    /// A CURVE command of its exact size (HELLO 200, WELCOME 168,
+    /// INITIATE 257 + extra, READY 30 + extra, MESSAGE 33 + extra), fuzzed
+    /// data after its name and version; `kind % 5` picks which.
+    Curve {
+        kind: u8,
+        fill: Vec<u8>,
+        extra: u8,
+        /// In a message frame (libzmq's way for MESSAGE).
+        message_frame: bool,
     },
     /// Any command name with any data.
     Other {
@@ -215,6 +228,33 @@ impl Piece {
             },
             Piece::Subscribe(t) => Command::Subscribe(t.clone()),
             Piece::Cancel(t) => Command::Cancel(t.clone()),
+            Piece::Curve {
+                kind,
+                fill,
+                extra,
+                message_frame,
+            } => {
+                let (name, len): (&[u8], usize) = match kind % 5 {
+                    0 => (b"\x05HELLO\x01\x00", 200),
+                    1 => (b"\x07WELCOME", 168),
+                    2 => (b"\x08INITIATE", 257),
+                    3 => (b"\x05READY", 30),
+                    _ => (b"\x07MESSAGE", 33),
+                };
+                let len = len + usize::from(*extra);
+                let mut body = name.to_vec();
+                let mut i = 0;
+                while body.len() < len {
+                    body.push(fill.get(i % fill.len().max(1)).copied().unwrap_or(0));
+                    i += 1;
+                }
+                let frame = if *message_frame {
+                    Frame::message(body, false)
+                } else {
+                    Frame::command(body)
+                };
+                return frame.encode(out);
+            }
             Piece::Other { name, data } => Command::Unknown {
                 name: name.clone(),
                 data: data.clone(),
@@ -223,6 +263,9 @@ impl Piece {
         cmd.encode_frame(out);
     }
 }
+
+/// CURVE's handshake commands, whose data is boxes (not NULL/PLAIN grammar).
+const CURVE_NAMES: [&[u8]; 4] = [b"HELLO", b"WELCOME", b"INITIATE", b"READY"];
 
 /// Checks that `out` is whole command frames (or, for a session, frames).
 fn well_formed(out: &[u8], commands_only: bool) {
@@ -235,7 +278,11 @@ fn well_formed(out: &[u8], commands_only: bool) {
             panic!("we send only whole frames");
         };
         if frame.kind == FrameKind::Command {
-            Command::decode(&frame.body).expect("we send only valid commands");
+            let len = frame.body.first().map_or(0, |&n| usize::from(n));
+            let name = frame.body.get(1..=len);
+            if !name.is_some_and(|n| CURVE_NAMES.contains(&n)) {
+                Command::decode(&frame.body).expect("we send only valid commands");
+            }
         } else {
             assert!(!commands_only, "a message frame during the handshake");
         }
@@ -243,14 +290,17 @@ fn well_formed(out: &[u8], commands_only: bool) {
 }
 
 fuzz_target!(|case: Case| {
-    let socket_type = TYPES[usize::from(case.role / 5) % TYPES.len()];
-    let mechanism = match case.role % 5 {
+    let socket_type = TYPES[usize::from(case.role / 7) % TYPES.len()];
+    let curve_key = CurveSecretKey::from_bytes([7; 32]);
+    let mechanism = match case.role % 7 {
         0 | 4 => MechanismConfig::Null,
         1 => MechanismConfig::plain_client("admin", "pw"),
         2 => MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"pw"),
-        _ => MechanismConfig::plain_server_zap(),
+        3 => MechanismConfig::plain_server_zap(),
+        5 => MechanismConfig::curve_client([1; 32], curve_key, [2; 32]),
+        _ => MechanismConfig::curve_server(curve_key),
     };
-    let zap_domain = if case.role % 5 == 4 { "fuzz" } else { "" };
+    let zap_domain = if case.role % 7 == 4 { "fuzz" } else { "" };
     let config = HandshakeConfig {
         routing_id: b"fuzz".to_vec(),
         mechanism,

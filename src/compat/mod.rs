@@ -5,6 +5,7 @@
 //! `proxy`, `Socket::send`, `recv_bytes` ...), the one item serves both;
 //! what could not is listed in README's porting section.
 
+mod curve;
 mod errno;
 mod message;
 mod socket;
@@ -13,8 +14,8 @@ mod unsupported;
 pub(crate) use socket::StoredOptions;
 mod z85;
 
+pub use curve::{curve_keypair, curve_public, CurveKeyPair};
 pub use message::Message;
-pub use unsupported::CurveKeyPair;
 pub use z85::{z85_decode, z85_encode, DecodeError, EncodeError};
 
 use crate::SocketType;
@@ -61,7 +62,7 @@ pub enum Mechanism {
     ZMQ_NULL,
     /// User name and password (`ZMQ_PLAIN`).
     ZMQ_PLAIN,
-    /// CurveZMQ (`ZMQ_CURVE`); zeroring does not provide it.
+    /// CurveZMQ (`ZMQ_CURVE`).
     ZMQ_CURVE,
     /// Kerberos (`ZMQ_GSSAPI`); zeroring does not provide it.
     ZMQ_GSSAPI,
@@ -144,8 +145,8 @@ pub fn version() -> (i32, i32, i32) {
 }
 
 /// Whether zeroring provides `capability`, as `zmq_has` names them
-/// (`ipc`, `curve`, `gssapi`, `pgm`, `tipc`, `norm`, `draft`). Always
-/// `Some`, as in the `zmq` crate.
+/// (`ipc`, `curve`, `gssapi`, `pgm`, `tipc`, `norm`, `draft`): `ipc` and
+/// `curve`. Always `Some`, as in the `zmq` crate.
 pub fn has(capability: &str) -> Option<bool> {
-    Some(capability == "ipc")
+    Some(matches!(capability, "ipc" | "curve"))
 }

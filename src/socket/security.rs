@@ -1,7 +1,15 @@
-//! PLAIN security options, as libzmq has them (`ZMQ_PLAIN_SERVER`,
-//! `_USERNAME`, `_PASSWORD`, `ZMQ_ZAP_DOMAIN`, `ZMQ_ZAP_ENFORCE_DOMAIN`),
-//! plus the authenticator closure a zeroring PLAIN server may ask in place
-//! of a ZAP handler.
+//! PLAIN and CURVE security options, as libzmq has them
+//! (`ZMQ_PLAIN_SERVER`, `_USERNAME`, `_PASSWORD`, `ZMQ_CURVE_SERVER`,
+//! `_PUBLICKEY`, `_SECRETKEY`, `_SERVERKEY`, `ZMQ_ZAP_DOMAIN`,
+//! `ZMQ_ZAP_ENFORCE_DOMAIN`), plus the authenticator closures a zeroring
+//! PLAIN or CURVE server may ask in place of a ZAP handler.
+//!
+//! CURVE with neither an authenticator nor a ZAP handler admits every
+//! client whose handshake succeeds (it must know the server's public key,
+//! and it proves it holds its own key pair), as libzmq's CURVE server does
+//! without a ZAP handler (unless `ZMQ_ZAP_ENFORCE_DOMAIN`); with
+//! [`Socket::set_curve_authenticator`] the server decides from the
+//! client's public key, and a ZAP handler gets that key as the credential.
 //!
 //! Like every tcp option they apply to connections made by later `bind` and
 //! `connect` calls. inproc never authenticates, as in libzmq.
@@ -29,22 +37,38 @@
 
 use super::Socket;
 use crate::error::{Error, Result};
-use crate::zmtp::{Authenticator, PlainCredentials};
+use crate::zmtp::curve::parse_key;
+use crate::zmtp::{
+    Authenticator, CurveAuthenticator, CurveCredentials, CurveSecretKey, PlainCredentials,
+};
 use std::sync::Arc;
 
+/// Which mechanism the options chose.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    #[default]
+    Null,
+    Plain,
+    Curve,
+}
+
 /// A socket's security settings; libzmq keeps the same state (a mechanism,
-/// the as-server flag, the credentials) and the last option set wins.
+/// the as-server flag, the credentials and keys) and the last option set
+/// wins.
 #[derive(Clone, Default)]
 #[cfg_attr(loom, allow(dead_code))]
 pub(crate) struct Security {
-    /// The mechanism is PLAIN (else NULL).
-    plain: bool,
+    kind: Kind,
     as_server: bool,
     username: String,
     password: String,
     zap_domain: String,
     zap_enforce_domain: bool,
     authenticator: Option<Authenticator>,
+    curve_public: [u8; 32],
+    curve_secret: Option<CurveSecretKey>,
+    curve_server: [u8; 32],
+    curve_authenticator: Option<CurveAuthenticator>,
 }
 
 impl Security {
@@ -52,12 +76,25 @@ impl Security {
     #[cfg(not(loom))]
     pub fn mechanism(&self) -> crate::zmtp::MechanismConfig {
         use crate::zmtp::MechanismConfig;
-        match (self.plain, self.as_server) {
-            (false, _) => MechanismConfig::Null,
-            (true, true) => MechanismConfig::PlainServer {
+        // Unset keys are zeros, as in libzmq (a handshake with them fails).
+        let secret = || {
+            self.curve_secret
+                .clone()
+                .unwrap_or_else(|| CurveSecretKey::from_bytes([0; 32]))
+        };
+        match (self.kind, self.as_server) {
+            (Kind::Null, _) => MechanismConfig::Null,
+            (Kind::Plain, true) => MechanismConfig::PlainServer {
                 authenticator: self.authenticator.clone(),
             },
-            (true, false) => MechanismConfig::plain_client(&*self.username, &*self.password),
+            (Kind::Plain, false) => MechanismConfig::plain_client(&*self.username, &*self.password),
+            (Kind::Curve, true) => MechanismConfig::CurveServer {
+                secret_key: secret(),
+                authenticator: self.curve_authenticator.clone(),
+            },
+            (Kind::Curve, false) => {
+                MechanismConfig::curve_client(self.curve_public, secret(), self.curve_server)
+            }
         }
     }
 
@@ -75,13 +112,20 @@ impl Security {
 impl std::fmt::Debug for Security {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Security")
-            .field("plain", &self.plain)
+            .field("kind", &self.kind)
             .field("as_server", &self.as_server)
             .field("username", &self.username)
             .field("password", &"<hidden>")
             .field("zap_domain", &self.zap_domain)
             .field("zap_enforce_domain", &self.zap_enforce_domain)
             .field("authenticator", &self.authenticator.is_some())
+            .field("curve_public", &crate::zmtp::curve::z85(&self.curve_public))
+            .field(
+                "curve_secret",
+                &self.curve_secret.as_ref().map(|_| "<hidden>"),
+            )
+            .field("curve_server", &crate::zmtp::curve::z85(&self.curve_server))
+            .field("curve_authenticator", &self.curve_authenticator.is_some())
             .finish()
     }
 }
@@ -113,7 +157,7 @@ impl Socket {
     /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn set_plain_server(&self, on: bool) -> Result<()> {
         let sec = &mut self.core()?.opts.security;
-        sec.plain = on;
+        sec.kind = if on { Kind::Plain } else { Kind::Null };
         sec.as_server = on;
         Ok(())
     }
@@ -126,7 +170,7 @@ impl Socket {
     /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_plain_server(&self) -> Result<bool> {
         let c = self.core()?;
-        Ok(c.opts.security.plain && c.opts.security.as_server)
+        Ok(c.opts.security.kind == Kind::Plain && c.opts.security.as_server)
     }
 
     /// `ZMQ_PLAIN_USERNAME`: the username this socket sends as a PLAIN
@@ -184,7 +228,7 @@ impl Socket {
     ) -> Result<()> {
         let sec = &mut self.core()?.opts.security;
         match value {
-            None => sec.plain = false,
+            None => sec.kind = Kind::Null,
             Some(v) => {
                 if v.is_empty() {
                     return Err(Error::InvalidArgument(
@@ -193,7 +237,7 @@ impl Socket {
                 }
                 check_len(v, "PLAIN credentials are 1 to 255 bytes")?;
                 store(sec, v.to_owned());
-                sec.plain = true;
+                sec.kind = Kind::Plain;
                 sec.as_server = false;
             }
         }
@@ -245,18 +289,19 @@ impl Socket {
     }
 
     /// The security mechanism of connections made from now on
-    /// (`ZMQ_MECHANISM`): PLAIN once a PLAIN option is set, NULL again
-    /// when a credential is set to `None`, as libzmq.
+    /// (`ZMQ_MECHANISM`): PLAIN once a PLAIN option is set, CURVE once a
+    /// CURVE option is, NULL again when a credential is set to `None` or
+    /// the server option to `false`, as libzmq.
     ///
     /// # Errors
     ///
     /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
     /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
     pub fn get_mechanism(&self) -> Result<crate::Mechanism> {
-        Ok(if self.core()?.opts.security.plain {
-            crate::Mechanism::ZMQ_PLAIN
-        } else {
-            crate::Mechanism::ZMQ_NULL
+        Ok(match self.core()?.opts.security.kind {
+            Kind::Null => crate::Mechanism::ZMQ_NULL,
+            Kind::Plain => crate::Mechanism::ZMQ_PLAIN,
+            Kind::Curve => crate::Mechanism::ZMQ_CURVE,
         })
     }
 
@@ -307,6 +352,174 @@ impl Socket {
         authenticate: impl Fn(&PlainCredentials<'_>) -> bool + Send + Sync + 'static,
     ) -> Result<()> {
         self.core()?.opts.security.authenticator = Some(Arc::new(authenticate));
+        Ok(())
+    }
+}
+
+/// A CURVE key as the options take it: 32 bytes, or 40 Z85 characters
+/// (41 with a terminating NUL, as libzmq's C API takes it).
+fn curve_key(value: &[u8]) -> Result<[u8; 32]> {
+    parse_key(value).ok_or(Error::InvalidArgument(
+        "a CURVE key is 32 bytes or 40 Z85 characters",
+    ))
+}
+
+impl Socket {
+    /// `ZMQ_CURVE_SERVER`: `true` makes this socket a CURVE server (it
+    /// needs its secret key, [`set_curve_secretkey`](Self::set_curve_secretkey));
+    /// `false` goes back to NULL security, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn set_curve_server(&self, on: bool) -> Result<()> {
+        let sec = &mut self.core()?.opts.security;
+        sec.kind = if on { Kind::Curve } else { Kind::Null };
+        sec.as_server = on;
+        Ok(())
+    }
+
+    /// Whether this socket is a CURVE server.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn is_curve_server(&self) -> Result<bool> {
+        let c = self.core()?;
+        Ok(c.opts.security.kind == Kind::Curve && c.opts.security.as_server)
+    }
+
+    /// `ZMQ_CURVE_PUBLICKEY`: this socket's long-term public key, 32 bytes
+    /// or 40 Z85 characters. A CURVE client needs it (the server learns it);
+    /// setting it makes the socket use CURVE, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a key of another length or a bad Z85
+    /// character; [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive.
+    pub fn set_curve_publickey(&self, key: &[u8]) -> Result<()> {
+        let key = curve_key(key)?;
+        let sec = &mut self.core()?.opts.security;
+        sec.curve_public = key;
+        sec.kind = Kind::Curve;
+        Ok(())
+    }
+
+    /// `ZMQ_CURVE_SECRETKEY`: this socket's long-term secret key, 32 bytes
+    /// or 40 Z85 characters. Both CURVE roles need it; setting it makes the
+    /// socket use CURVE, as in libzmq. It is kept zeroized-on-drop and
+    /// never shown by `Debug`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a key of another length or a bad Z85
+    /// character; [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive.
+    pub fn set_curve_secretkey(&self, key: &[u8]) -> Result<()> {
+        let mut key = curve_key(key)?;
+        let secret = CurveSecretKey::from_bytes(key);
+        zeroize::Zeroize::zeroize(&mut key);
+        let sec = &mut self.core()?.opts.security;
+        sec.curve_secret = Some(secret);
+        sec.kind = Kind::Curve;
+        Ok(())
+    }
+
+    /// `ZMQ_CURVE_SERVERKEY`: the long-term public key of the server this
+    /// socket connects to, 32 bytes or 40 Z85 characters. Setting it makes
+    /// the socket a CURVE client, as in libzmq.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a key of another length or a bad Z85
+    /// character; [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive.
+    pub fn set_curve_serverkey(&self, key: &[u8]) -> Result<()> {
+        let key = curve_key(key)?;
+        let sec = &mut self.core()?.opts.security;
+        sec.curve_server = key;
+        sec.kind = Kind::Curve;
+        sec.as_server = false;
+        Ok(())
+    }
+
+    /// The public key set with [`set_curve_publickey`](Self::set_curve_publickey),
+    /// 32 bytes (zeros if none); `z85_encode` gives its text form.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn get_curve_publickey(&self) -> Result<Vec<u8>> {
+        Ok(self.core()?.opts.security.curve_public.to_vec())
+    }
+
+    /// The secret key set with [`set_curve_secretkey`](Self::set_curve_secretkey),
+    /// 32 bytes (zeros if none), as libzmq gives it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn get_curve_secretkey(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .core()?
+            .opts
+            .security
+            .curve_secret
+            .as_ref()
+            .map_or_else(|| vec![0; 32], |k| k.as_bytes().to_vec()))
+    }
+
+    /// The server key set with [`set_curve_serverkey`](Self::set_curve_serverkey),
+    /// 32 bytes (zeros if none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn get_curve_serverkey(&self) -> Result<Vec<u8>> {
+        Ok(self.core()?.opts.security.curve_server.to_vec())
+    }
+
+    /// Decides which clients a CURVE server lets in: called on the
+    /// context's I/O thread once a client's INITIATE has proved it holds the
+    /// secret of its long-term public key, with that key, its address and
+    /// this socket's ZAP domain (what a libzmq ZAP handler gets for CURVE;
+    /// [`CurveCredentials::public_key_z85`] is the User-Id such handlers
+    /// usually give). `true` admits it; `false` sends it ERROR "400" and
+    /// closes the connection, and both sides' monitors report
+    /// `HANDSHAKE_FAILED_AUTH` with 400, as with a libzmq server whose ZAP
+    /// handler says 400. A panic refuses that client with 500.
+    ///
+    /// Without one, the context's ZAP handler is asked (the credential is
+    /// the client's 32-byte public key); without that either, every client
+    /// whose handshake succeeds is admitted, as by libzmq's CURVE server
+    /// without a ZAP handler, unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set.
+    ///
+    /// ```
+    /// use zeroring::{Context, CurveKeyPair, SocketType};
+    /// let ctx = Context::new();
+    /// let server = CurveKeyPair::new().unwrap();
+    /// let allowed = CurveKeyPair::new().unwrap().public_key;
+    /// let rep = ctx.socket(SocketType::Rep).unwrap();
+    /// rep.set_curve_server(true).unwrap();
+    /// rep.set_curve_secretkey(&server.secret_key).unwrap();
+    /// rep.set_curve_authenticator(move |c| *c.public_key == allowed).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn set_curve_authenticator(
+        &self,
+        authenticate: impl Fn(&CurveCredentials<'_>) -> bool + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.core()?.opts.security.curve_authenticator = Some(Arc::new(authenticate));
         Ok(())
     }
 }

@@ -90,7 +90,7 @@ pub enum ZmtpError {
     /// (status 400; we sent it ERROR "400").
     #[error("authentication failed: the client's credentials were rejected")]
     AuthenticationFailed,
-    /// Our PLAIN authenticator panicked on the client's credentials: the
+    /// Our authenticator panicked on the client's credentials: the
     /// client is refused as by a ZAP handler's internal error (we sent it
     /// ERROR "500"), and nothing else is disturbed.
     #[error("authentication failed: the authenticator panicked")]
@@ -101,6 +101,31 @@ pub enum ZmtpError {
     /// is closed without an ERROR, as libzmq closes it.
     #[error("authentication required, but no authenticator or ZAP handler to ask")]
     NoAuthenticator,
+    /// A CURVE box did not open, or what it held is not what it must be
+    /// (a wrong server key, a forged or corrupted command or MESSAGE), or
+    /// the operating system gave no random octets for our keys and nonces.
+    /// libzmq's monitor reports `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`.
+    #[error("CURVE: {0}")]
+    Cryptographic(&'static str),
+    /// A CURVE MESSAGE's short nonce is not above the last one the peer
+    /// used: a replayed or reordered MESSAGE
+    /// (`ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE`).
+    #[error("CURVE: a MESSAGE nonce is not above the previous one (replayed or reordered)")]
+    InvalidNonce,
+    /// A CURVE client's vouch opened but names another transient key or
+    /// server than this connection's (`ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE`).
+    #[error("CURVE key exchange: {0}")]
+    KeyExchange(&'static str),
+    /// A CURVE command (HELLO, WELCOME, INITIATE, READY, MESSAGE) does not
+    /// have its size or version (`ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_*`
+    /// for that command).
+    #[error("malformed CURVE {command}: {reason}")]
+    MalformedCurveCommand {
+        /// The command's name.
+        command: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The ZAP handler answered 300, a temporary failure: the connection is
     /// closed without an ERROR (the client may try again).
     #[error("authentication failed: the ZAP handler answered 300 (temporary failure)")]

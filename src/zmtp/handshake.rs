@@ -9,6 +9,7 @@ use super::command::{
     is_valid_property_name, split_name, Command, Metadata, IDENTITY, MAX_PROPERTY_VALUE,
     SOCKET_TYPE,
 };
+use super::curve::{MessageCipher, MESSAGE_OVERHEAD};
 use super::error::{escape, ZmtpError};
 use super::frame::{FrameDecoder, FrameKind};
 use super::greeting::{Greeting, GreetingDecoder};
@@ -132,6 +133,10 @@ pub enum HandshakeEvent {
         /// The ZMTP 3 minor version both sides speak: 0 with a 3.0 peer,
         /// otherwise 1.
         minor_version: u8,
+        /// CURVE only: the peer's long-term public key, which the handshake
+        /// proved it holds the secret of (a client's key, for a server; the
+        /// server's, for a client).
+        peer_curve_key: Option<[u8; 32]>,
         /// The authenticator's or ZAP handler's reply (status 200), when
         /// one was asked: its user id is the "User-Id" of the connection's
         /// messages, its metadata their further properties.
@@ -185,6 +190,8 @@ pub struct Handshake {
     events: VecDeque<HandshakeEvent>,
     /// Octets that arrived after the peer's READY; they belong to the session.
     leftover: Vec<u8>,
+    /// CURVE: the session's MESSAGE cipher, once the handshake is done.
+    cipher: Option<MessageCipher>,
     /// A [`HandshakeEvent::Authenticate`] awaits its answer.
     awaiting_auth: bool,
     /// The 200 reply, for the Ready event.
@@ -220,7 +227,11 @@ impl Handshake {
         };
         let greeting = Greeting::new(config.mechanism.name(), config.as_server());
         // Our INITIATE (the larger of READY and INITIATE) with its name.
-        let ours = Command::Initiate(local.metadata.clone()).body_len() as u64;
+        let mut ours = Command::Initiate(local.metadata.clone()).body_len() as u64;
+        if config.mechanism.name() == super::greeting::MechanismName::CURVE {
+            // CURVE's INITIATE adds its cookie, nonce and boxes.
+            ours += 257;
+        }
         let cap = HANDSHAKE_COMMAND_MAX.max(ours);
         Ok(Handshake {
             decoder: FrameDecoder::new(Some(config.max_frame_size.map_or(cap, |m| m.min(cap)))),
@@ -232,6 +243,7 @@ impl Handshake {
             out: greeting.encode().to_vec(),
             events: VecDeque::new(),
             leftover: Vec::new(),
+            cipher: None,
             awaiting_auth: false,
             auth: None,
         })
@@ -323,8 +335,7 @@ impl Handshake {
                     got: escape(name),
                 });
             }
-            let cmd = Command::decode(&frame.body)?;
-            let progress = machine.on_command(&self.local, cmd, &mut self.out)?;
+            let progress = machine.on_command(&self.local, &frame.body, &mut self.out)?;
             self.on_progress(progress)?;
         }
         Ok(())
@@ -448,26 +459,33 @@ impl Handshake {
         // a peer saying "client" may well be a server; two real clients
         // fail anyway, each getting a HELLO where it expects WELCOME. NULL's
         // flag "has no significance" (RFC 37).
-        if !matches!(self.config.mechanism, MechanismConfig::Null)
-            && peer.as_server
-            && self.config.as_server()
-        {
-            return Err(ZmtpError::RoleConflict("both peers are PLAIN servers"));
+        if peer.as_server && self.config.as_server() {
+            return Err(ZmtpError::RoleConflict(match self.config.mechanism {
+                MechanismConfig::CurveServer { .. } => "both peers are CURVE servers",
+                _ => "both peers are PLAIN servers",
+            }));
         }
         let mut machine = Machine::new(&self.config.mechanism, &self.config.zap_domain);
-        let progress = machine.start(&self.local, &mut self.out);
+        let progress = machine.start(&self.local, &mut self.out)?;
         self.state = State::Mechanism(machine);
         self.on_progress(progress)
     }
 
     fn on_ready(&mut self, peer: PeerInfo) {
         let minor_version = self.minor_version().unwrap_or(0);
+        let mut peer_key = None;
+        if let State::Mechanism(machine) = &mut self.state {
+            let (cipher, key) = machine.finish();
+            self.cipher = cipher;
+            peer_key = key;
+        }
         self.state = State::Ready;
         self.events.push_back(HandshakeEvent::Ready {
             peer_socket_type: peer.socket_type,
             peer_routing_id: peer.routing_id,
             peer_properties: peer.properties,
             minor_version,
+            peer_curve_key: peer_key,
             auth: self.auth.take(),
         });
     }
@@ -498,12 +516,21 @@ impl Handshake {
             return Err(self);
         }
         let minor = self.minor_version().unwrap_or(0);
+        // A CURVE frame is its body in a MESSAGE: the limit is the body's.
+        let max = match self.cipher {
+            Some(_) => self
+                .config
+                .max_frame_size
+                .map(|m| m.saturating_add(MESSAGE_OVERHEAD as u64)),
+            None => self.config.max_frame_size,
+        };
         let session = Session::resume(
-            self.config.max_frame_size,
+            max,
             self.out,
             minor,
             &self.config.heartbeat,
             now,
+            self.cipher,
         );
         Ok((session, self.leftover))
     }
@@ -514,7 +541,9 @@ mod tests {
     use super::*;
     use crate::zmtp::frame::encode_message;
     use crate::zmtp::greeting::MechanismName;
+    use crate::zmtp::session::Incoming;
     use crate::zmtp::session::SessionEvent;
+    use crate::zmtp::CurveSecretKey;
     use SocketType::*;
 
     /// Runs two handshakes against each other until neither has anything
@@ -1046,6 +1075,266 @@ mod tests {
         Command::Ready(md).encode_frame(&mut wire);
         client.feed(&wire).unwrap();
         assert_eq!(ready_of(&mut client).3, 0);
+    }
+
+    fn curve_keys() -> (CurveSecretKey, [u8; 32], CurveSecretKey, [u8; 32]) {
+        let server = CurveSecretKey::generate().unwrap();
+        let client = CurveSecretKey::generate().unwrap();
+        let (sp, cp) = (server.public_key(), client.public_key());
+        (server, sp, client, cp)
+    }
+
+    /// A CURVE server whose authenticator admits everyone at once.
+    fn curve_server_admitting(secret_key: CurveSecretKey) -> MechanismConfig {
+        MechanismConfig::CurveServer {
+            secret_key,
+            authenticator: Some(std::sync::Arc::new(|_| true)),
+        }
+    }
+
+    #[test]
+    fn a_curve_server_asks_about_the_client_key() {
+        let (ss, sp, cs, cp) = curve_keys();
+        let pair = |server: MechanismConfig, enforce: bool| {
+            let client = Handshake::new(config(
+                Req,
+                MechanismConfig::curve_client(cp, cs.clone(), sp),
+            ))
+            .unwrap();
+            let server = Handshake::new(HandshakeConfig {
+                zap_domain: "d".into(),
+                zap_enforce_domain: enforce,
+                ..config(Rep, server)
+            })
+            .unwrap();
+            (client, server)
+        };
+        // The driver is asked, with the key as the credential.
+        let (mut client, mut server) = pair(MechanismConfig::curve_server(ss.clone()), false);
+        pump(&mut client, &mut server, 100);
+        let req = request_of(&mut server);
+        assert_eq!(req.mechanism, MechanismName::CURVE);
+        assert_eq!(req.credentials, vec![cp.to_vec()]);
+        assert_eq!(req.domain, "d");
+        // No handler: admitted (libzmq's CURVE without ZAP)...
+        server.authenticate(AuthAnswer::NoHandler).unwrap();
+        pump(&mut client, &mut server, 100);
+        assert!(server.is_ready() && client.is_ready());
+        // ...unless the domain is enforced.
+        let (mut client, mut server) = pair(MechanismConfig::curve_server(ss.clone()), true);
+        pump(&mut client, &mut server, 100);
+        request_of(&mut server);
+        assert_eq!(
+            server.authenticate(AuthAnswer::NoHandler),
+            Err(ZmtpError::NoAuthenticator)
+        );
+        // A closure answers at once: its refusal is ERROR "400"; its
+        // approval gives the key in Z85 as the User-Id.
+        let refusing = MechanismConfig::CurveServer {
+            secret_key: ss.clone(),
+            authenticator: Some(std::sync::Arc::new(|_| false)),
+        };
+        let (mut client, mut server) = pair(refusing, false);
+        pump(&mut client, &mut server, 100);
+        assert_eq!(failed_of(&mut server), ZmtpError::AuthenticationFailed);
+        assert_eq!(failed_of(&mut client), ZmtpError::PeerError("400".into()));
+        let (mut client, mut server) = pair(curve_server_admitting(ss), false);
+        pump(&mut client, &mut server, 100);
+        let user_id = auth_of(&mut server).unwrap().user_id;
+        assert_eq!(user_id, crate::zmtp::curve::z85(&cp).into_bytes());
+    }
+
+    #[test]
+    fn curve_handshake_then_encrypted_traffic_both_ways() {
+        let (ss, sp, cs, cp) = curve_keys();
+        for chunk in [1, 7, 4096] {
+            let mut client = Handshake::new(HandshakeConfig {
+                routing_id: b"c1".to_vec(),
+                ..config(Dealer, MechanismConfig::curve_client(cp, cs.clone(), sp))
+            })
+            .unwrap();
+            let mut server =
+                Handshake::new(config(Router, curve_server_admitting(ss.clone()))).unwrap();
+            assert!(server.config().as_server());
+            pump(&mut client, &mut server, chunk);
+            let ev = events(&mut server);
+            let [HandshakeEvent::Ready {
+                peer_routing_id,
+                peer_curve_key,
+                ..
+            }] = ev.as_slice()
+            else {
+                panic!("{ev:?}")
+            };
+            assert_eq!(peer_routing_id.as_deref(), Some(&b"c1"[..]));
+            assert_eq!(*peer_curve_key, Some(cp));
+            let ev = events(&mut client);
+            assert!(matches!(
+                ev.as_slice(),
+                [HandshakeEvent::Ready { peer_curve_key: Some(k), .. }] if *k == sp
+            ));
+            let now = Instant::now();
+            let (mut c, rest) = client.into_session(now).unwrap();
+            assert!(rest.is_empty());
+            let (mut s, rest) = server.into_session(now).unwrap();
+            assert!(rest.is_empty());
+            assert!(c.is_encrypted() && s.is_encrypted());
+            c.send_message(&[&b"hello"[..], b"world"]);
+            c.subscribe(b"topic");
+            let wire = c.poll_transmit().unwrap();
+            assert!(!wire.windows(5).any(|w| w == b"hello"));
+            for piece in wire.chunks(chunk) {
+                s.feed(piece, now).unwrap();
+            }
+            assert_eq!(
+                std::iter::from_fn(|| s.poll_event()).collect::<Vec<_>>(),
+                vec![
+                    SessionEvent::Message {
+                        payload: b"hello".to_vec(),
+                        more: true
+                    },
+                    SessionEvent::Message {
+                        payload: b"world".to_vec(),
+                        more: false
+                    },
+                    SessionEvent::Subscribe(b"topic".to_vec()),
+                ]
+            );
+            s.send_frame(b"back", false);
+            c.feed(&s.poll_transmit().unwrap(), now).unwrap();
+            assert_eq!(
+                c.poll_event(),
+                Some(SessionEvent::Message {
+                    payload: b"back".to_vec(),
+                    more: false
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn curve_session_reads_a_frame_again_until_taken_and_pings_encrypted() {
+        let (ss, sp, cs, cp) = curve_keys();
+        let mut client =
+            Handshake::new(config(Push, MechanismConfig::curve_client(cp, cs, sp))).unwrap();
+        let mut server = Handshake::new(config(Pull, curve_server_admitting(ss))).unwrap();
+        pump(&mut client, &mut server, 4096);
+        let now = Instant::now();
+        let (mut c, _) = client.into_session(now).unwrap();
+        let (mut s, _) = server.into_session(now).unwrap();
+        c.send_frame(b"one", false);
+        c.send_frame(b"two", false);
+        let mut wire = c.poll_transmit().unwrap();
+        let (n, first) = s.read(&mut wire, now).unwrap();
+        assert_eq!(
+            first,
+            Incoming::Message {
+                payload: b"one",
+                more: false
+            }
+        );
+        // Not taken: the same frame again, not decrypted twice.
+        let (n2, again) = s.read(&mut wire, now).unwrap();
+        assert_eq!(
+            (n2, again),
+            (
+                n,
+                Incoming::Message {
+                    payload: b"one",
+                    more: false
+                }
+            )
+        );
+        s.taken();
+        let (_, second) = s.read(&mut wire[n..], now).unwrap();
+        assert_eq!(
+            second,
+            Incoming::Message {
+                payload: b"two",
+                more: false
+            }
+        );
+        s.taken();
+        // A PING in a MESSAGE is answered by a PONG in a MESSAGE.
+        let mut ping = Vec::new();
+        let mut cipher_side = c;
+        cipher_side.send_command_for_tests(&Command::Ping {
+            ttl_deciseconds: 0,
+            context: b"ctx".to_vec(),
+        });
+        ping.extend(cipher_side.poll_transmit().unwrap());
+        let (_, handled) = s.read(&mut ping, now).unwrap();
+        assert_eq!(handled, Incoming::Handled);
+        let pong = s.poll_transmit().unwrap();
+        assert!(!pong.windows(4).any(|w| w == b"PONG"));
+        cipher_side.feed(&pong, now).unwrap();
+        assert_eq!(cipher_side.poll_event(), None);
+        assert!(cipher_side.error().is_none());
+        // A plain frame is refused once encrypted.
+        let mut plain = Vec::new();
+        encode_message(&mut plain, b"clear", false);
+        assert!(matches!(
+            s.read(&mut plain, now),
+            Err(ZmtpError::UnexpectedCommand {
+                expected: "MESSAGE",
+                ..
+            })
+        ));
+        // A MESSAGE in a command frame (RFC 26's wording) is taken too.
+        let (ss, sp, cs, cp) = curve_keys();
+        let mut client =
+            Handshake::new(config(Push, MechanismConfig::curve_client(cp, cs, sp))).unwrap();
+        let mut server = Handshake::new(config(Pull, curve_server_admitting(ss))).unwrap();
+        pump(&mut client, &mut server, 4096);
+        let (mut c, _) = client.into_session(now).unwrap();
+        let (mut s, _) = server.into_session(now).unwrap();
+        c.send_frame(b"cmd-framed", false);
+        let mut wire = c.poll_transmit().unwrap();
+        assert_eq!(wire[0], 0x00, "libzmq's way: a message frame, no flags");
+        assert_eq!(s.message_header(&wire), None, "no direct read of a box");
+        wire[0] = 0x04;
+        assert_eq!(
+            s.read(&mut wire, now).unwrap().1,
+            Incoming::Message {
+                payload: b"cmd-framed",
+                more: false
+            }
+        );
+    }
+
+    #[test]
+    fn curve_with_a_wrong_server_key_fails_on_both_sides() {
+        let (ss, _, cs, cp) = curve_keys();
+        let wrong = CurveSecretKey::generate().unwrap().public_key();
+        let mut client =
+            Handshake::new(config(Req, MechanismConfig::curve_client(cp, cs, wrong))).unwrap();
+        let mut server = Handshake::new(config(Rep, MechanismConfig::curve_server(ss))).unwrap();
+        pump(&mut client, &mut server, 1000);
+        assert!(matches!(
+            failed_of(&mut server),
+            ZmtpError::Cryptographic(_)
+        ));
+        assert!(!client.is_ready());
+        // Two CURVE servers, and CURVE against PLAIN.
+        let (ss, ..) = curve_keys();
+        let mut a =
+            Handshake::new(config(Pair, MechanismConfig::curve_server(ss.clone()))).unwrap();
+        let mut b = Handshake::new(config(Pair, MechanismConfig::curve_server(ss))).unwrap();
+        pump(&mut a, &mut b, 1000);
+        assert_eq!(
+            failed_of(&mut a),
+            ZmtpError::RoleConflict("both peers are CURVE servers")
+        );
+        let c =
+            MechanismConfig::curve_client([1; 32], CurveSecretKey::from_bytes([2; 32]), [3; 32]);
+        assert!(!format!("{c:?}").contains("secret_key: ["));
+        let mut a = Handshake::new(config(Pair, c)).unwrap();
+        let mut b = Handshake::new(config(Pair, plain_server())).unwrap();
+        pump(&mut a, &mut b, 1000);
+        assert!(matches!(
+            failed_of(&mut a),
+            ZmtpError::MechanismMismatch { .. }
+        ));
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! The security mechanism: configuration, the pieces NULL and PLAIN share
-//! (peer metadata validation, ERROR replies), and dispatch to each one's
-//! state machine.
+//! The security mechanism: configuration, the pieces NULL, PLAIN and CURVE
+//! share (peer metadata validation, ERROR replies), and dispatch to each
+//! one's state machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::command::{Command, Metadata, IDENTITY, SOCKET_TYPE};
+use super::curve::{CurveClient, CurveCredentials, CurveSecretKey, CurveServer, MessageCipher};
 use super::error::{escape, ZmtpError};
 use super::greeting::MechanismName;
 use super::null::Null;
@@ -44,10 +45,14 @@ impl std::fmt::Debug for PlainCredentials<'_> {
 /// libzmq users write). `true` lets it in.
 pub type Authenticator = Arc<dyn Fn(&PlainCredentials<'_>) -> bool + Send + Sync>;
 
+/// Decides whether a CURVE client may connect, from its long-term public
+/// key (what libzmq's ZAP request carries for CURVE). `true` lets it in.
+pub type CurveAuthenticator = Arc<dyn Fn(&CurveCredentials<'_>) -> bool + Send + Sync>;
+
 /// Which security mechanism a connection uses, and in which role.
 ///
-/// The role decides the greeting's as-server flag: a PLAIN server sends 1,
-/// a PLAIN client and NULL send 0.
+/// The role decides the greeting's as-server flag: a PLAIN or CURVE server
+/// sends 1, their clients and NULL send 0.
 #[derive(Clone, Default)]
 pub enum MechanismConfig {
     /// No security (RFC 37's NULL): both sides send READY. With a ZAP
@@ -72,6 +77,29 @@ pub enum MechanismConfig {
         /// connection is closed at its HELLO, as libzmq 4.3's PLAIN server
         /// closes them when no ZAP handler is installed.
         authenticator: Option<Authenticator>,
+    },
+    /// CURVE client (RFC 26): knows the server's long-term public key and
+    /// proves it holds its own key pair.
+    CurveClient {
+        /// Our long-term public key (C).
+        public_key: [u8; 32],
+        /// Our long-term secret key (c).
+        secret_key: CurveSecretKey,
+        /// The server's long-term public key (S).
+        server_key: [u8; 32],
+    },
+    /// CURVE server (RFC 26): proves it holds the secret of the key its
+    /// clients know, and learns each client's long-term public key, which
+    /// it asks about once the client's INITIATE has vouched for it.
+    CurveServer {
+        /// Our long-term secret key (s); the public key is derived from it.
+        secret_key: CurveSecretKey,
+        /// Answers at once for every client, from its public key. With
+        /// none, the handshake asks its driver (a ZAP handler, whose
+        /// credential is the key); without one, every client whose
+        /// handshake succeeds is admitted, as by libzmq's CURVE server
+        /// without a ZAP handler (unless `ZMQ_ZAP_ENFORCE_DOMAIN`).
+        authenticator: Option<CurveAuthenticator>,
     },
 }
 
@@ -108,12 +136,41 @@ impl MechanismConfig {
             MechanismConfig::PlainClient { .. } | MechanismConfig::PlainServer { .. } => {
                 MechanismName::PLAIN
             }
+            MechanismConfig::CurveClient { .. } | MechanismConfig::CurveServer { .. } => {
+                MechanismName::CURVE
+            }
+        }
+    }
+
+    /// A CURVE client with this key pair, for the server whose public key
+    /// is `server_key`.
+    pub fn curve_client(
+        public_key: [u8; 32],
+        secret_key: CurveSecretKey,
+        server_key: [u8; 32],
+    ) -> Self {
+        MechanismConfig::CurveClient {
+            public_key,
+            secret_key,
+            server_key,
+        }
+    }
+
+    /// A CURVE server with this secret key and no authenticator (its
+    /// driver is asked: a ZAP handler, or nobody, which admits everyone).
+    pub fn curve_server(secret_key: CurveSecretKey) -> Self {
+        MechanismConfig::CurveServer {
+            secret_key,
+            authenticator: None,
         }
     }
 
     /// The greeting's as-server flag.
     pub fn as_server(&self) -> bool {
-        matches!(self, MechanismConfig::PlainServer { .. })
+        matches!(
+            self,
+            MechanismConfig::PlainServer { .. } | MechanismConfig::CurveServer { .. }
+        )
     }
 
     /// Whether a peer is refused when there is nobody to ask about it
@@ -135,6 +192,30 @@ impl MechanismConfig {
         request: &AuthRequest,
         peer_address: Option<SocketAddr>,
     ) -> Option<AuthAnswer> {
+        if let MechanismConfig::CurveServer {
+            authenticator: Some(authenticate),
+            ..
+        } = self
+        {
+            let Some(public_key) = request
+                .credentials
+                .first()
+                .and_then(|k| <&[u8; 32]>::try_from(k.as_slice()).ok())
+            else {
+                return Some(AuthAnswer::Reply(AuthReply::refused(400)));
+            };
+            let credentials = CurveCredentials {
+                public_key,
+                peer_address,
+                zap_domain: &request.domain,
+            };
+            return Some(AuthAnswer::Reply(if authenticate(&credentials) {
+                // As czmq's zauth: a CURVE client is known by its key, in Z85.
+                AuthReply::ok(credentials.public_key_z85())
+            } else {
+                AuthReply::refused(400)
+            }));
+        }
         let MechanismConfig::PlainServer {
             authenticator: Some(authenticate),
         } = self
@@ -186,6 +267,17 @@ impl std::fmt::Debug for MechanismConfig {
                 .field("password", &"<hidden>")
                 .finish(),
             MechanismConfig::PlainServer { .. } => f.write_str("PlainServer"),
+            MechanismConfig::CurveClient {
+                public_key,
+                server_key,
+                ..
+            } => f
+                .debug_struct("CurveClient")
+                .field("public_key", &super::curve::z85(public_key))
+                .field("secret_key", &"<hidden>")
+                .field("server_key", &super::curve::z85(server_key))
+                .finish(),
+            MechanismConfig::CurveServer { .. } => f.write_str("CurveServer"),
         }
     }
 }
@@ -276,6 +368,8 @@ pub(crate) enum Machine {
     Null(Null),
     PlainClient(PlainClient),
     PlainServer(PlainServer),
+    CurveClient(Box<CurveClient>),
+    CurveServer(Box<CurveServer>),
 }
 
 impl Machine {
@@ -288,20 +382,36 @@ impl Machine {
                 Machine::PlainClient(PlainClient::new(username.as_bytes(), password))
             }
             MechanismConfig::PlainServer { .. } => Machine::PlainServer(PlainServer::new()),
+            MechanismConfig::CurveClient {
+                public_key,
+                secret_key,
+                server_key,
+            } => Machine::CurveClient(Box::new(CurveClient::new(
+                *public_key,
+                secret_key.clone(),
+                *server_key,
+            ))),
+            MechanismConfig::CurveServer { secret_key, .. } => {
+                Machine::CurveServer(Box::new(CurveServer::new(secret_key.clone())))
+            }
         }
     }
 
     /// Writes the commands to send once the greetings are exchanged (or
     /// asks first).
-    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) -> Progress {
-        match self {
+    pub fn start(&mut self, local: &Local, out: &mut Vec<u8>) -> Result<Progress, ZmtpError> {
+        Ok(match self {
             Machine::Null(m) => m.start(local, out),
             Machine::PlainClient(m) => {
                 m.start(out);
                 Progress::Continue
             }
-            Machine::PlainServer(_) => Progress::Continue,
-        }
+            Machine::CurveClient(m) => {
+                m.start(out)?;
+                Progress::Continue
+            }
+            Machine::PlainServer(_) | Machine::CurveServer(_) => Progress::Continue,
+        })
     }
 
     /// The name of the command it waits for ("nothing more" once done).
@@ -311,20 +421,37 @@ impl Machine {
             Machine::Null(m) => m.expecting(),
             Machine::PlainClient(m) => m.expecting(),
             Machine::PlainServer(m) => m.expecting(),
+            Machine::CurveClient(m) => m.expecting(),
+            Machine::CurveServer(m) => m.expecting(),
         }
     }
 
-    /// Handles one command from the peer, writing replies to `out`.
+    /// Handles one command body from the peer, writing replies to `out`.
+    /// NULL and PLAIN commands are parsed by their grammar; CURVE's are
+    /// read by the CURVE machines (their data is boxes).
     pub fn on_command(
         &mut self,
         local: &Local,
-        cmd: Command,
+        body: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Progress, ZmtpError> {
         match self {
-            Machine::Null(m) => m.on_command(local, cmd, out),
-            Machine::PlainClient(m) => m.on_command(local, cmd, out),
-            Machine::PlainServer(m) => m.on_command(local, cmd, out),
+            Machine::Null(m) => m.on_command(local, Command::decode(body)?, out),
+            Machine::PlainClient(m) => m.on_command(local, Command::decode(body)?, out),
+            Machine::PlainServer(m) => m.on_command(local, Command::decode(body)?, out),
+            Machine::CurveClient(m) => m.on_command(local, body, out),
+            Machine::CurveServer(m) => m.on_command(local, body, out),
+        }
+    }
+
+    /// Once done: the cipher the session's frames go through (CURVE), and
+    /// the peer's long-term CURVE key (the server's for a client, the
+    /// client's for a server).
+    pub fn finish(&mut self) -> (Option<MessageCipher>, Option<[u8; 32]>) {
+        match self {
+            Machine::CurveClient(m) => (m.take_cipher(), Some(m.server_key())),
+            Machine::CurveServer(m) => (m.take_cipher(), m.client_key()),
+            _ => (None, None),
         }
     }
 
@@ -337,8 +464,9 @@ impl Machine {
         match self {
             Machine::Null(m) => Ok(m.on_authenticated(local, out)),
             Machine::PlainServer(m) => m.on_authenticated(out),
-            Machine::PlainClient(_) => Err(ZmtpError::InvalidConfig(
-                "a PLAIN client is never asked to authenticate",
+            Machine::CurveServer(m) => m.on_authenticated(local, out),
+            Machine::PlainClient(_) | Machine::CurveClient(_) => Err(ZmtpError::InvalidConfig(
+                "a client is never asked to authenticate",
             )),
         }
     }

@@ -12,21 +12,23 @@
 //! - [`frame`]: frame encoding and a chunk-fed decoder with a size limit.
 //! - [`command`]: command bodies and metadata properties.
 //! - [`socket_type`]: Socket-Type names and RFC 37's legal pairs.
-//! - [`mechanism`], `null`, `plain`: the NULL and PLAIN security handshakes.
+//! - [`mechanism`], `null`, `plain`, [`curve`]: the NULL, PLAIN and CURVE
+//!   security handshakes (CURVE also encrypts the session's frames).
 //! - [`handshake`]: greeting and mechanism for one connection.
 //! - [`session`]: traffic after READY: messages, subscriptions, heartbeats.
 //! - [`heartbeat`]: PING/PONG timers.
 //! - [`zap`]: authentication requests and answers, and ZAP's (RFC 27)
 //!   frames for them.
 //!
-//! References: rfc.zeromq.org 23 (ZMTP 3.0), 37 (ZMTP 3.1), 24 (PLAIN), 27
-//! (ZAP), and
+//! References: rfc.zeromq.org 23 (ZMTP 3.0), 37 (ZMTP 3.1), 24 (PLAIN), 26
+//! (CURVE), 27 (ZAP), and
 //! libzmq 4.3's behaviour where the RFCs leave room.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod command;
+pub mod curve;
 pub mod error;
 pub mod frame;
 pub mod greeting;
@@ -40,11 +42,12 @@ pub mod socket_type;
 pub mod zap;
 
 pub use command::{Command, Metadata};
+pub use curve::{CurveCredentials, CurveSecretKey};
 pub use error::ZmtpError;
 pub use frame::{Frame, FrameDecoder, FrameKind};
 pub use greeting::{Greeting, GreetingDecoder, MechanismName};
 pub use handshake::{Handshake, HandshakeConfig, HandshakeEvent};
 pub use heartbeat::HeartbeatConfig;
-pub use mechanism::{Authenticator, MechanismConfig, PlainCredentials};
+pub use mechanism::{Authenticator, CurveAuthenticator, MechanismConfig, PlainCredentials};
 pub use session::{Incoming, Session, SessionEvent};
 pub use zap::{AuthAnswer, AuthReply, AuthRequest, ZapError, ZapReplyReader};

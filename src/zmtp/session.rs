@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::command::{Command, MAX_PING_CONTEXT};
+use super::command::{split_name, Command, MAX_PING_CONTEXT};
+use super::curve::MessageCipher;
 use super::error::{escape, ZmtpError};
 use super::frame::{encode_message, parse_header, FrameKind};
 use super::heartbeat::{Due, Heartbeat, HeartbeatConfig};
@@ -57,7 +58,8 @@ pub enum Incoming<'a> {
 /// Bytes from the peer are taken in place with [`read`](Self::read), one
 /// frame at a time, by a caller that keeps them in its own buffer; or they go
 /// in through [`feed`](Self::feed), which copies, and events come out of
-/// [`poll_event`](Self::poll_event). Frames to send are encoded into one
+/// [`poll_event`](Self::poll_event). After a CURVE handshake every frame
+/// travels in a MESSAGE command, encrypted and decrypted in place. Frames to send are encoded into one
 /// buffer that [`poll_transmit`](Self::poll_transmit) hands over, so many
 /// small frames leave in one write. Time only enters as arguments: call
 /// [`handle_timeout`](Self::handle_timeout) at
@@ -76,6 +78,28 @@ pub struct Session {
     minor: u8,
     heartbeat: Heartbeat,
     error: Option<ZmtpError>,
+    /// CURVE: the MESSAGE cipher.
+    cipher: Option<MessageCipher>,
+    /// CURVE: the frame at the front of the input, decrypted in place and
+    /// handed out, not yet [`taken`](Self::taken).
+    front: Option<Front>,
+}
+
+/// A decrypted frame at the front of the caller's input.
+#[derive(Debug, Clone, Copy)]
+struct Front {
+    /// The whole (MESSAGE) frame's length.
+    len: usize,
+    /// Where its frame body (a message's payload, a topic) starts.
+    at: usize,
+    kind: FrontKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FrontKind {
+    Message { more: bool },
+    Subscribe,
+    Cancel,
 }
 
 impl Session {
@@ -89,7 +113,7 @@ impl Session {
         heartbeat: &HeartbeatConfig,
         now: Instant,
     ) -> Session {
-        Session::resume(max_frame_size, Vec::new(), minor, heartbeat, now)
+        Session::resume(max_frame_size, Vec::new(), minor, heartbeat, now, None)
     }
 
     /// Continues a handshake's connection (stopped between two frames) with
@@ -100,6 +124,7 @@ impl Session {
         minor: u8,
         heartbeat: &HeartbeatConfig,
         now: Instant,
+        cipher: Option<MessageCipher>,
     ) -> Session {
         Session {
             max_frame_size,
@@ -110,7 +135,14 @@ impl Session {
             minor,
             heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
             error: None,
+            cipher,
+            front: None,
         }
+    }
+
+    /// Whether frames are encrypted (the handshake was CURVE's).
+    pub fn is_encrypted(&self) -> bool {
+        self.cipher.is_some()
     }
 
     /// The ZMTP 3 minor version both sides speak (0 or 1).
@@ -124,17 +156,20 @@ impl Session {
     }
 
     /// Reads the frame at the front of `input`, octets that arrived from the
-    /// peer by `now`, and returns its length with what it holds.
+    /// peer by `now`, and returns its length with what it holds. An
+    /// encrypted (CURVE) frame is decrypted in place, which is why `input`
+    /// is mutable; a plain one is left as it is.
     ///
-    /// A message, SUBSCRIBE or CANCEL changes nothing in the session: the
-    /// caller takes the octets only once it has passed the frame on, and may
-    /// read the same frame again until then. Other commands are acted on at
-    /// once (a PING makes a PONG owed; a later PING's replaces it until the
-    /// output is taken) and their octets must be taken. An error fails the
-    /// session, for good.
+    /// A message, SUBSCRIBE or CANCEL is left for the caller: it takes the
+    /// octets once it has passed the frame on, and then calls
+    /// [`taken`](Self::taken); until then it may read the same frame again,
+    /// with the same octets at the front of `input`. Other commands are
+    /// acted on at once (a PING makes a PONG owed; a later PING's replaces it
+    /// until the output is taken) and their octets must be taken. An error
+    /// fails the session, for good.
     pub fn read<'a>(
         &mut self,
-        input: &'a [u8],
+        input: &'a mut [u8],
         now: Instant,
     ) -> Result<(usize, Incoming<'a>), ZmtpError> {
         if let Some(e) = &self.error {
@@ -148,11 +183,16 @@ impl Session {
 
     /// For a caller that reads a large message body straight into its own
     /// place: the header of the message frame at the front of `input`, as
-    /// `(header_len, body_len, more)`, if it is complete and valid. A
+    /// `(header_len, body_len, more)`, if it is complete and valid (never
+    /// for an encrypted session, whose frames must be decrypted first). A
     /// message frame changes nothing in the session, so the caller may take
     /// it over from here; it reports the body's octets with
     /// [`note_traffic`](Self::note_traffic).
     pub fn message_header(&self, input: &[u8]) -> Option<(usize, usize, bool)> {
+        if self.cipher.is_some() {
+            // Encrypted: a frame's body is a MESSAGE, not the payload.
+            return None;
+        }
         match parse_header(input, self.max_frame_size) {
             Ok(Some(h)) => match h.kind {
                 FrameKind::Message { more } => Some((h.header_len, h.body_len, more)),
@@ -168,18 +208,60 @@ impl Session {
         self.heartbeat.on_traffic();
     }
 
+    /// The caller took the frame [`read`](Self::read) handed it: the next
+    /// read starts at the next frame. Only encrypted sessions need to know
+    /// (a plain frame reads the same twice); calling it always is right.
+    pub fn taken(&mut self) {
+        self.front = None;
+    }
+
     fn read_frame<'a>(
         &mut self,
-        input: &'a [u8],
+        input: &'a mut [u8],
         now: Instant,
     ) -> Result<(usize, Incoming<'a>), ZmtpError> {
+        if let Some(front) = self.front {
+            // Read again: the same frame, decrypted already.
+            if front.at <= front.len && front.len <= input.len() {
+                return Ok((front.len, front.incoming(&input[front.at..front.len])));
+            }
+            self.front = None;
+        }
         let Some(header) = parse_header(input, self.max_frame_size)? else {
             return Ok((0, Incoming::Need(input.len() + 1)));
         };
         let len = header.frame_len();
-        let Some(body) = input.get(header.header_len..len) else {
+        if input.len() < len {
             return Ok((0, Incoming::Need(len)));
-        };
+        }
+        if let Some(cipher) = &mut self.cipher {
+            // A MESSAGE comes in a message frame (libzmq's way) or a command
+            // frame (RFC 26's word); either way only the boxed flags count.
+            let opened = cipher.open_frame(&mut input[header.header_len..len])?;
+            let at = header.header_len + opened.at;
+            let kind = if opened.command {
+                let body = &input[at..len];
+                match Command::decode(body)? {
+                    Command::Subscribe(_) => FrontKind::Subscribe,
+                    Command::Cancel(_) => FrontKind::Cancel,
+                    cmd => {
+                        self.on_command(cmd, now)?;
+                        return Ok((len, Incoming::Handled));
+                    }
+                }
+            } else {
+                FrontKind::Message { more: opened.more }
+            };
+            let at = match kind {
+                FrontKind::Message { .. } => at,
+                // The topic follows the command's name.
+                _ => at + 1 + split_name(&input[at..len])?.0.len(),
+            };
+            let front = Front { len, at, kind };
+            self.front = Some(front);
+            return Ok((len, front.incoming(&input[at..len])));
+        }
+        let body = &input[header.header_len..len];
         let incoming = match header.kind {
             FrameKind::Message { more } => Incoming::Message {
                 payload: body,
@@ -206,11 +288,12 @@ impl Session {
         unread.extend_from_slice(bytes);
         let mut at = 0;
         let result = loop {
-            let (n, incoming) = match self.read(&unread[at..], now) {
+            let (n, incoming) = match self.read(&mut unread[at..], now) {
                 Ok(step) => step,
                 Err(e) => break Err(e),
             };
             at += n;
+            self.front = None;
             self.events.push_back(match incoming {
                 Incoming::Need(_) => break Ok(()),
                 Incoming::Message { payload, more } => SessionEvent::Message {
@@ -260,10 +343,39 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// Queues one message frame. Nothing is queued once the session failed.
+    /// Queues one message frame (encrypted in a MESSAGE, after CURVE).
+    /// Nothing is queued once the session failed.
     pub fn send_frame(&mut self, payload: &[u8], more: bool) {
-        if self.error.is_none() {
-            encode_message(&mut self.out, payload, more);
+        if self.error.is_some() {
+            return;
+        }
+        match &mut self.cipher {
+            None => encode_message(&mut self.out, payload, more),
+            Some(c) => {
+                if let Err(e) = c.seal_frame(&mut self.out, false, more, &[payload]) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn send_command_for_tests(&mut self, cmd: &Command) {
+        self.send_command(cmd);
+    }
+
+    /// Queues a command frame (in a MESSAGE with the command flag, after
+    /// CURVE).
+    fn send_command(&mut self, cmd: &Command) {
+        match &mut self.cipher {
+            None => cmd.encode_frame(&mut self.out),
+            Some(c) => {
+                let mut body = Vec::with_capacity(cmd.body_len());
+                cmd.encode_body(&mut body);
+                if let Err(e) = c.seal_frame(&mut self.out, true, false, &[&body]) {
+                    self.fail(e);
+                }
+            }
         }
     }
 
@@ -298,12 +410,12 @@ impl Session {
             } else {
                 Command::Cancel(topic)
             };
-            cmd.encode_frame(&mut self.out);
+            self.send_command(&cmd);
         } else {
             let mut body = Vec::with_capacity(1 + topic.len());
             body.push(u8::from(subscribe));
             body.extend_from_slice(topic);
-            encode_message(&mut self.out, &body, false);
+            self.send_frame(&body, false);
         }
     }
 
@@ -315,7 +427,9 @@ impl Session {
 
     fn queue_pong(&mut self) {
         if let Some(context) = self.pong.take() {
-            Command::Pong { context }.encode_frame(&mut self.out);
+            if self.error.is_none() {
+                self.send_command(&Command::Pong { context });
+            }
         }
     }
 
@@ -334,7 +448,12 @@ impl Session {
 
     /// How many octets are queued for the peer.
     pub fn pending_transmit(&self) -> usize {
-        let pong = self.pong.as_ref().map_or(0, |c| 2 + 5 + c.len());
+        let sealed = if self.cipher.is_some() {
+            super::curve::MESSAGE_OVERHEAD
+        } else {
+            0
+        };
+        let pong = self.pong.as_ref().map_or(0, |c| 2 + 5 + c.len() + sealed);
         self.out.len() + pong
     }
 
@@ -345,11 +464,10 @@ impl Session {
             return;
         }
         match self.heartbeat.poll(now) {
-            Ok(Some(Due::Ping(ttl_deciseconds))) => Command::Ping {
+            Ok(Some(Due::Ping(ttl_deciseconds))) => self.send_command(&Command::Ping {
                 ttl_deciseconds,
                 context: Vec::new(),
-            }
-            .encode_frame(&mut self.out),
+            }),
             Ok(None) => {}
             Err(e) => {
                 self.fail(e);
@@ -363,6 +481,20 @@ impl Session {
             None
         } else {
             self.heartbeat.next_timeout()
+        }
+    }
+}
+
+impl Front {
+    /// What the frame holds, from its body.
+    fn incoming(self, body: &[u8]) -> Incoming<'_> {
+        match self.kind {
+            FrontKind::Message { more } => Incoming::Message {
+                payload: body,
+                more,
+            },
+            FrontKind::Subscribe => Incoming::Subscribe(body.to_vec()),
+            FrontKind::Cancel => Incoming::Cancel(body.to_vec()),
         }
     }
 }

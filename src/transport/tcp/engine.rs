@@ -1291,11 +1291,16 @@ impl Engine {
         };
         self.in_blocked = false;
         let mut moved = false;
+        let mut mechanism_error = None;
         let failed = loop {
-            let input = &self.in_buf[self.in_pos..self.in_end];
+            // In place: a CURVE frame is decrypted where it lies.
+            let input = &mut self.in_buf[self.in_pos..self.in_end];
             let (len, incoming) = match s.read(input, now) {
                 Ok(step) => step,
                 Err(e) => {
+                    if s.is_encrypted() {
+                        mechanism_error = Some(e.clone());
+                    }
                     self.fault = Some(Fault::Zmtp(e));
                     break true;
                 }
@@ -1304,6 +1309,7 @@ impl Engine {
             let taken = match incoming {
                 Incoming::Need(need) => {
                     self.in_need = need;
+                    let input = &self.in_buf[self.in_pos..self.in_end];
                     // A large message frame still arriving: claim its room
                     // and read the rest of it there (see `read`).
                     if let Some((header, body, more)) = s.message_header(input) {
@@ -1340,12 +1346,18 @@ impl Engine {
                 Err(_) => break true,
             }
             self.in_pos += len;
+            s.taken();
             moved = true;
         };
         // A PONG, unless the peer leaves what we sent unread: then the
         // session keeps owing one (the latest PING's), however many come.
         if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
             s.transmit_into(&mut self.out);
+        }
+        if let Some(e) = mechanism_error {
+            // A MESSAGE that does not decode is the mechanism's failure,
+            // reported as libzmq's curve_mechanism_base_t::decode does.
+            self.emit_failure(e);
         }
         if failed {
             let _ = self.write();
