@@ -113,7 +113,7 @@ pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
 #[cfg(feature = "unstable-internals")]
 #[doc(hidden)]
-pub use pipe::{ledger, ring, Doorbell};
+pub use pipe::{ledger, mpsc, ring, Doorbell};
 #[cfg(not(loom))]
 pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]
