@@ -128,12 +128,10 @@ pub mod breaks {
     pub const NO_ZEROING: u8 = 2;
     /// The producer loads the released head `Relaxed`, not `Acquire`.
     pub const HEAD_RELAXED: u8 = 4;
-    /// The consumer skips a claim whose owner is alive (by time, say).
-    pub const SKIP_LIVE: u8 = 8;
     #[cfg(loom)]
     thread_local!(static ON: Cell<u8> = const { Cell::new(0) });
-    /// Turns the given bugs on for this (model-running) thread and the
-    /// threads it spawns afterwards must call it too.
+    /// Turns the given bugs on for the model (loom runs its threads on
+    /// one OS thread, so they all see the setting).
     #[cfg(loom)]
     pub fn set(bugs: u8) {
         ON.with(|b| b.set(bugs));
