@@ -282,11 +282,13 @@ impl RingRef {
     /// accesses go through.
     #[inline(always)]
     fn word(&self, pos: u64) -> &AtomicU64 {
-        let off = pos & self.mask;
+        // Honest positions are 8-aligned (invariant 1); one derived from a
+        // peer's scribble may not be, and an atomic must be aligned.
+        let off = pos & self.mask & !(ALIGN - 1);
         #[cfg(loom)]
         return &self.words[(off / ALIGN) as usize];
         #[cfg(not(loom))]
-        // SAFETY: `off < cap` and 8-aligned, so the word lies inside the
+        // SAFETY: `off < cap` and 8-aligned (masked), so the word lies inside the
         // region, aligned for an AtomicU64; `_mem` keeps it alive. A word
         // that can be a header is accessed atomically whenever another
         // party may access it (invariants 4 to 6).
@@ -624,7 +626,7 @@ impl Producer {
         let h = self.ring.header();
         let mut head = self.cached_head.load(Ordering::Acquire);
         let t = h.tail.load(Ordering::Relaxed);
-        if t < head || t - head > TAIL_LEAD {
+        if t < head || t - head > TAIL_LEAD || t % ALIGN != 0 {
             return Err(ClaimError::Corrupt);
         }
         if t - head + need > cap {
@@ -640,7 +642,7 @@ impl Producer {
             f();
         }
         let start = h.tail.fetch_add(need, Ordering::Relaxed);
-        if start < head || start > u64::MAX / 2 {
+        if start < head || start > u64::MAX / 2 || start % ALIGN != 0 {
             return Err(ClaimError::Corrupt);
         }
         if start + need - head <= cap {
@@ -691,8 +693,8 @@ impl Producer {
             .head
             .load(unless_broken(breaks::HEAD_RELAXED, Ordering::Acquire));
         let cached = self.cached_head.load(Ordering::Acquire);
-        if head < cached {
-            // Heads only grow: a peer rewrote it.
+        if head < cached || head % ALIGN != 0 {
+            // Heads only grow, by records: a peer rewrote it.
             return Err(ClaimError::Corrupt);
         }
         let prev = self.cached_head.fetch_max(head, Ordering::AcqRel);

@@ -242,6 +242,10 @@ fn hostile_cursors_are_corrupt() {
     // A tail beyond any honest lead.
     hostile_cursor(&rx, 0, 1 << 50);
     assert_eq!(tx.claim(8).err(), Some(ClaimError::Corrupt));
+    // A misaligned tail (found by the fuzzer: an atomic at a misaligned
+    // address).
+    hostile_cursor(&rx, 0, 98);
+    assert_eq!(tx.claim(8).err(), Some(ClaimError::Corrupt));
     // Honest again: works again (nothing hostile was kept).
     hostile_cursor(&rx, 0, 96);
     for _ in 0..4 {
