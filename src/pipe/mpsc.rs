@@ -625,13 +625,17 @@ impl Producer {
         let cap = self.ring.cap;
         let h = self.ring.header();
         let mut head = self.cached_head.load(Ordering::Acquire);
-        let t = h.tail.load(Ordering::Relaxed);
+        // Loaded after the head it is compared with: an honest tail is then
+        // at least that head (the records below it were claimed first).
+        let mut t = h.tail.load(Ordering::Relaxed);
         if t < head || t - head > TAIL_LEAD || t % ALIGN != 0 {
             return Err(ClaimError::Corrupt);
         }
         if t - head + need > cap {
             head = self.refresh_head()?;
-            if t < head {
+            // The consumer may have read past `t` meanwhile: look again.
+            t = h.tail.load(Ordering::Relaxed);
+            if t < head || t - head > TAIL_LEAD || t % ALIGN != 0 {
                 return Err(ClaimError::Corrupt);
             }
             if t - head + need > cap {
@@ -687,12 +691,14 @@ impl Producer {
     /// is one an honest consumer could have stored: the newest head known.
     #[inline(never)]
     fn refresh_head(&self) -> Result<u64, ClaimError> {
+        // The cache first: another handle may refresh it at any time, and
+        // a head loaded after the cache is at least what the cache held.
+        let cached = self.cached_head.load(Ordering::Acquire);
         let head = self
             .ring
             .header()
             .head
             .load(unless_broken(breaks::HEAD_RELAXED, Ordering::Acquire));
-        let cached = self.cached_head.load(Ordering::Acquire);
         if head < cached || head % ALIGN != 0 {
             // Heads only grow, by records: a peer rewrote it.
             return Err(ClaimError::Corrupt);
