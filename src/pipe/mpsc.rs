@@ -422,7 +422,7 @@ impl HeapMem {
 /// If `capacity` is not a power of two or is below [`MIN_CAPACITY`].
 pub fn mpsc(capacity: usize) -> (Producer, Consumer) {
     assert!(
-        capacity.is_power_of_two() && capacity >= MIN_CAPACITY && capacity <= 1 << 31,
+        capacity.is_power_of_two() && (MIN_CAPACITY..=1 << 31).contains(&capacity),
         "ring capacity must be a power of two in [{MIN_CAPACITY}, 2^31], got {capacity}"
     );
     let mem = HeapMem::new(header_span() + capacity);
