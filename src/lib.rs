@@ -50,7 +50,7 @@
 //!   `endpoint` (or `routing_id`) and `reason`. Without the feature the
 //!   calls compile to nothing.
 //! - `unstable-internals`: the layers below the socket API (the frame ring,
-//!   the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
+//!   the multi-producer ring, the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
 //!   own benches, loom models, fuzz targets and wire-level tests. Not part of
 //!   the public API: outside semver, hidden from these docs, and free to
 //!   change in any release.
@@ -113,7 +113,7 @@ pub use error::{Error, Result};
 pub use monitor::MonitorEvent;
 #[cfg(feature = "unstable-internals")]
 #[doc(hidden)]
-pub use pipe::{ledger, ring, Doorbell};
+pub use pipe::{ledger, mpsc, ring, Doorbell};
 #[cfg(not(loom))]
 pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 #[cfg(not(loom))]

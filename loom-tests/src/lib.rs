@@ -1,7 +1,7 @@
 //! Helpers shared by the loom models in `tests/`.
 //!
 //! Without `--cfg loom` this crate is empty; the models themselves live in
-//! `tests/ring.rs` and `tests/doorbell.rs` and only build under
+//! `tests/ring.rs`, `tests/mpsc.rs` and `tests/doorbell.rs` and only build under
 //! `RUSTFLAGS="--cfg loom"`:
 //!
 //! ```text

@@ -27,6 +27,7 @@ pub(crate) mod futex;
 pub mod ledger;
 #[cfg(not(loom))]
 pub mod metadata;
+pub mod mpsc;
 pub(crate) mod notify;
 pub mod ring;
 #[cfg(not(loom))]
