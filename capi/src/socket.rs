@@ -122,6 +122,13 @@ unsafe fn with_endpoint(
                 reason: "unknown transport",
                 ..
             } => libc::EPROTONOSUPPORT,
+            // ... and an ipc path longer than sockaddr_un holds,
+            // ENAMETOOLONG.
+            e if e.to_raw() == libc::EINVAL
+                && addr.strip_prefix("ipc://").is_some_and(|p| p.len() >= 108) =>
+            {
+                libc::ENAMETOOLONG
+            }
             e => err(e),
         })?;
         Ok(0)
@@ -136,7 +143,31 @@ unsafe fn with_endpoint(
 #[no_mangle]
 pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
     // SAFETY: the same contract.
-    unsafe { with_endpoint(s, addr, Socket::bind) }
+    unsafe {
+        with_endpoint(s, addr, |socket, addr| match addr {
+            "ipc://*" => socket.bind(&ipc_wildcard()?),
+            addr => socket.bind(addr),
+        })
+    }
+}
+
+/// libzmq's `ipc://*`: a socket file in a new private directory under
+/// `$TMPDIR` (or /tmp), `.../tmpXXXXXX/socket`.
+fn ipc_wildcard() -> zeroring::Result<String> {
+    let base = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into());
+    let template = std::ffi::CString::new(format!("{base}/tmpXXXXXX"))
+        .map_err(|_| zeroring::Error::InvalidArgument("TMPDIR holds a NUL"))?;
+    let mut template = template.into_bytes_with_nul();
+    // SAFETY: a NUL-terminated template ending in XXXXXX, which mkdtemp
+    // rewrites in place.
+    let dir = unsafe { libc::mkdtemp(template.as_mut_ptr().cast()) };
+    if dir.is_null() {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    template.pop();
+    let dir = String::from_utf8(template)
+        .map_err(|_| zeroring::Error::InvalidArgument("TMPDIR is not UTF-8"))?;
+    Ok(format!("ipc://{dir}/socket"))
 }
 
 /// Connects to `addr`.
@@ -158,7 +189,18 @@ pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_i
 #[no_mangle]
 pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_int {
     // SAFETY: the same contract.
-    unsafe { with_endpoint(s, addr, Socket::unbind) }
+    unsafe {
+        with_endpoint(s, addr, |s, a| {
+            unbound_wildcard(a).map_or_else(|| s.unbind(a), Err)
+        })
+    }
+}
+
+/// libzmq: a wildcard endpoint (`tcp://host:*`, `ipc://*`) names no bound
+/// or connected endpoint (the last endpoint says which one was made).
+fn unbound_wildcard(addr: &str) -> Option<zeroring::Error> {
+    (addr == "ipc://*" || (addr.starts_with("tcp://") && addr.ends_with(":*")))
+        .then(|| zeroring::Error::EndpointNotFound(addr.to_owned()))
 }
 
 /// Disconnects from `addr` (ENOENT if not connected there).
@@ -169,7 +211,11 @@ pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int {
     // SAFETY: the same contract.
-    unsafe { with_endpoint(s, addr, Socket::disconnect) }
+    unsafe {
+        with_endpoint(s, addr, |s, a| {
+            unbound_wildcard(a).map_or_else(|| s.disconnect(a), Err)
+        })
+    }
 }
 
 /// `len` bytes at `buf` as a slice (a null `buf` only with `len` 0).

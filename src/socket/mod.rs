@@ -1244,6 +1244,15 @@ impl Drop for Socket {
         if c.bridged {
             crate::bridge::forget(&self.shared.bell);
         }
+        // LINGER as it is now, for the connections made before it was set
+        // (libzmq reads it at close).
+        #[cfg(not(loom))]
+        if let Some(io) = &c.io_thread {
+            let linger = u64::try_from(c.opts.linger)
+                .ok()
+                .map(std::time::Duration::from_millis);
+            io.set_linger(c.id, linger);
+        }
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
         if !c.ipc_connected.is_empty() {
