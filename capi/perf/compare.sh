@@ -61,10 +61,15 @@ pair() {
     timeout 300 taskset -c "$CPU_A" "$local" "$ep" "$@" >"$out/local.txt" &
     local pid=$!
     sleep 0.3 # the binder binds first (a connecter would retry anyway)
-    timeout 300 taskset -c "$CPU_B" "$remote" "$ep" "$@" >"$out/remote.txt"
-    wait $pid
-    printf '%-26s %s\n' "$label" \
-        "$(cat "$out/local.txt" "$out/remote.txt" | grep -E 'mean throughput: [0-9]+ \[msg|average latency')"
+    local ok=1
+    timeout 300 taskset -c "$CPU_B" "$remote" "$ep" "$@" >"$out/remote.txt" || ok=0
+    wait $pid || ok=0
+    if [ $ok = 1 ]; then
+        printf '%-26s %s\n' "$label" \
+            "$(cat "$out/local.txt" "$out/remote.txt" | grep -E 'mean throughput: [0-9]+ \[msg|average latency')"
+    else
+        printf '%-26s FAILED or over 300 s\n' "$label"
+    fi
 }
 
 ex=target/release/examples
