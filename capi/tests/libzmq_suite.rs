@@ -118,7 +118,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_immediate", "test_immediate_2 hangs: IMMEDIATE with one connecter that never connects (tcp://localhost:5561); not yet diagnosed"),
     ("test_inproc_connect", "zeroring checks socket-type compatibility on inproc (PAIR to PULL: ENOCOMPATPROTO); libzmq does not. The failed assertion in a zmq_threadstart thread then hangs Unity"),
     ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),
-    ("test_proxy_terminate", "hangs: zmq_proxy_steerable with a REQ control socket and TERMINATE; not yet diagnosed"),
     ("test_reconnect_ivl", "a connecter whose peer unbinds and binds again does not get its next message within the test's 100 ms RECONNECT_IVL window"),
     ("test_reconnect_options", "waits for CONNECT_RETRIED monitor events with libzmq's back-off timing, which zeroring's monitor does not send that way"),
     ("test_security_zap", "hangs in a case after the NULL ones (a ZAP handler that answers garbage or closes); not yet diagnosed"),
@@ -134,7 +133,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 
 /// How many in-scope tests pass at least (the suite fails below): where
 /// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 67;
+const MIN_PASSING: usize = 68;
 
 /// How long one test may run.
 /// How long one test may run (libzmq's own alarm is 60 s; those that
