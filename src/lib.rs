@@ -120,6 +120,8 @@ pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 pub use proxy::{
     proxy, proxy_steerable, proxy_steerable_with_capture, proxy_with_capture, ProxyStats,
 };
+#[cfg(not(loom))]
+pub use socket::Properties;
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
 pub use zmtp::{CurveCredentials, PlainCredentials};

@@ -3,7 +3,7 @@
 //! a capture socket, until the context ends (or, steerable, until told).
 
 use crate::error::{Error, Result};
-use crate::poll::{poll, POLLIN};
+use crate::poll::{poll, PollEvents, POLLIN, POLLOUT};
 use crate::{Socket, DONTWAIT, SNDMORE};
 
 /// Moves one whole message from `from` to `to` (and a copy to `capture`).
@@ -113,7 +113,27 @@ fn run(
     let mut stats = ProxyStats::default();
     let mut paused = false;
     loop {
-        let mut items = vec![frontend.as_poll_item(POLLIN), backend.as_poll_item(POLLIN)];
+        // As libzmq's proxy: take a message from one side only while the
+        // other can take it (a send then never blocks the proxy, and its
+        // control socket is still served); wait for room otherwise.
+        // One socket on both sides (a ROUTER echoing) is not held back.
+        let same = std::ptr::eq(frontend, backend);
+        let front_in = same || backend.writable()?;
+        let back_in = same || frontend.writable()?;
+        let wanted = |read: bool, room_for_other: bool| {
+            let mut ev = PollEvents::empty();
+            if read {
+                ev |= POLLIN;
+            }
+            if !room_for_other {
+                ev |= POLLOUT;
+            }
+            ev
+        };
+        let mut items = vec![
+            frontend.as_poll_item(wanted(front_in, back_in)),
+            backend.as_poll_item(wanted(back_in, front_in)),
+        ];
         if let Some(c) = control {
             items.push(c.as_poll_item(POLLIN));
         }
@@ -150,14 +170,14 @@ fn run(
         if paused {
             continue;
         }
-        if frontend.readable()? {
+        if front_in && frontend.readable()? {
             let bytes = forward(frontend, backend, capture)?;
             stats.frontend_msgs_in += 1;
             stats.frontend_bytes_in += bytes;
             stats.backend_msgs_out += 1;
             stats.backend_bytes_out += bytes;
         }
-        if backend.readable()? {
+        if back_in && backend.readable()? {
             let bytes = forward(backend, frontend, capture)?;
             stats.backend_msgs_in += 1;
             stats.backend_bytes_in += bytes;

@@ -317,3 +317,33 @@ fn after_shutdown_every_call_says_terminated() {
     assert!(terminated(poll(&mut items, 0).map(drop)));
     assert!(terminated(ctx.socket(Push).map(drop)));
 }
+
+/// As libzmq's proxy: a message is taken from one side only while the
+/// other can take it, so a backend with no room (a PUSH with no peer)
+/// holds messages in the frontend and the control socket is still served.
+#[test]
+fn proxy_serves_its_control_while_the_backend_has_no_room() {
+    let ctx = zeroring::Context::new();
+    let front = ctx.socket(zeroring::SocketType::Pull).unwrap();
+    front.bind("inproc://proxy-room-front").unwrap();
+    let back = ctx.socket(zeroring::SocketType::Push).unwrap();
+    back.bind("inproc://proxy-room-back").unwrap(); // nobody connects
+    let control = ctx.socket(zeroring::SocketType::Pair).unwrap();
+    control.bind("inproc://proxy-room-control").unwrap();
+    let steer = ctx.socket(zeroring::SocketType::Pair).unwrap();
+    steer.connect("inproc://proxy-room-control").unwrap();
+    let sender = ctx.socket(zeroring::SocketType::Push).unwrap();
+    sender.connect("inproc://proxy-room-front").unwrap();
+
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ended = zeroring::proxy_steerable(&front, &back, &control);
+        done_tx.send(ended.is_ok()).unwrap();
+    });
+    sender.send("waits in the frontend", 0).unwrap();
+    steer.send("TERMINATE", 0).unwrap();
+    let ended = done_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the proxy blocked on a backend without room and never saw TERMINATE");
+    assert!(ended);
+}

@@ -311,3 +311,30 @@ fn large_frames_arrive_whole_and_intact() {
         }
     });
 }
+
+/// LINGER is read when the socket closes, as libzmq reads it: a value set
+/// after the connection was made applies to it. A connecter to a peer that
+/// never comes, with a message queued and LINGER -1 when it connected, set
+/// to 0 before closing: dropping the context returns at once (it waited
+/// for ever, as the old LINGER said).
+#[test]
+fn linger_set_after_connect_applies_at_close() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ctx = Context::new();
+        let push = ctx.socket(Push).unwrap();
+        // A port nobody listens on: the message stays queued.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        push.send("stays queued", zeroring::DONTWAIT).unwrap();
+        push.set_linger(0).unwrap();
+        drop(push);
+        drop(ctx);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("dropping the context waited on a LINGER changed to 0");
+}

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 /// A connection's properties, shared by every message received on it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PeerMetadata {
-    /// Name and value, in the order the peer sent them, then ours.
+    /// Name and value, in the order the peer sent them, then ours. Each
+    /// value ends with a NUL that [`get`](Self::get) leaves out, so that
+    /// [`get_c`](Self::get_c) hands C callers (`zmq_msg_gets`) a string.
     properties: Vec<(String, Vec<u8>)>,
 }
 
@@ -22,20 +24,34 @@ impl PeerMetadata {
     /// keeps the first).
     pub(crate) fn insert(&mut self, name: &str, value: impl Into<Vec<u8>>) {
         if self.properties.iter().all(|(n, _)| n != name) {
-            self.properties.push((name.to_owned(), value.into()));
+            let mut value = value.into();
+            value.push(0);
+            self.properties.push((name.to_owned(), value));
         }
     }
 
     /// The value of `name`, matched exactly as libzmq's `zmq_msg_gets`
     /// does (case and all); `Identity` falls back to `Routing-Id`, as there.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.get_with_nul(name).map(|v| &v[..v.len() - 1])
+    }
+
+    /// As [`get`](Self::get), as a C string: it ends at the value's first
+    /// NUL (a value may hold one; C cannot see past it).
+    pub fn get_c(&self, name: &str) -> Option<&std::ffi::CStr> {
+        self.get_with_nul(name)
+            .and_then(|v| std::ffi::CStr::from_bytes_until_nul(v).ok())
+    }
+
+    /// The value of `name` with its trailing NUL.
+    fn get_with_nul(&self, name: &str) -> Option<&[u8]> {
         let found = self
             .properties
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_slice());
         match found {
-            None if name == "Identity" => self.get("Routing-Id"),
+            None if name == "Identity" => self.get_with_nul("Routing-Id"),
             found => found,
         }
     }
@@ -82,6 +98,7 @@ mod tests {
         md.insert("X-hello", "world");
         md.insert("X-hello", "again");
         assert_eq!(md.get("X-hello"), Some(&b"world"[..]));
+        assert_eq!(md.get_c("X-hello").unwrap().to_bytes(), b"world");
         assert_eq!(md.get("x-hello"), None, "exact names, as libzmq");
         assert_eq!(md.get("Identity"), None);
         md.insert("Routing-Id", "id");

@@ -1244,6 +1244,15 @@ impl Drop for Socket {
         if c.bridged {
             crate::bridge::forget(&self.shared.bell);
         }
+        // LINGER as it is now, for the connections made before it was set
+        // (libzmq reads it at close).
+        #[cfg(not(loom))]
+        if let Some(io) = &c.io_thread {
+            let linger = u64::try_from(c.opts.linger)
+                .ok()
+                .map(std::time::Duration::from_millis);
+            io.set_linger(c.id, linger);
+        }
         c.ctx.inner.inproc.remove_socket(c.id, c.opts.linger == 0);
         #[cfg(not(loom))]
         if !c.ipc_connected.is_empty() {
@@ -1296,6 +1305,38 @@ impl Frame<'_> {
     pub(crate) fn metadata(&mut self) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
         let frame = self.frame;
         self.core.frame_metadata(&frame)
+    }
+
+    /// The properties of the connection the frame came on, as libzmq's
+    /// `zmq_msg_gets` gives them (see [`Message::gets`](crate::Message::gets)):
+    /// `None` for a frame from an inproc peer, or from a connection that
+    /// has none yet. Kept after the frame is dropped, for as long as the
+    /// caller holds them (one reference count).
+    #[cfg(not(loom))]
+    pub fn properties(&mut self) -> Option<Properties> {
+        self.metadata().map(Properties)
+    }
+}
+
+/// The properties of a connection (Socket-Type, Identity, Peer-Address,
+/// User-Id, the peer's `X-` properties), shared by the frames received on
+/// it: [`Frame::properties`]. Cheap to clone (a reference count).
+#[cfg(not(loom))]
+#[derive(Clone, Debug)]
+pub struct Properties(Arc<crate::pipe::metadata::PeerMetadata>);
+
+#[cfg(not(loom))]
+impl Properties {
+    /// The value of property `name`, matched exactly as libzmq's
+    /// `zmq_msg_gets` does; `None` if the connection lacks it.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name)
+    }
+
+    /// As [`get`](Self::get), as a C string (for `zmq_msg_gets`), valid
+    /// while these properties are held; it ends at the value's first NUL.
+    pub fn get_c(&self, name: &str) -> Option<&std::ffi::CStr> {
+        self.0.get_c(name)
     }
 }
 

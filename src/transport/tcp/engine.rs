@@ -341,6 +341,13 @@ impl Engine {
         }
     }
 
+    /// The socket's LINGER as it closes, if this connection is its.
+    pub fn set_linger(&mut self, socket_id: u64, linger: Option<Duration>) {
+        if self.desc.socket_id == socket_id {
+            self.desc.linger = linger;
+        }
+    }
+
     /// How long the socket lets unsent messages delay closing (LINGER).
     pub fn linger(&self) -> Option<Duration> {
         self.desc.linger

@@ -51,6 +51,12 @@ pub(crate) enum Command {
         socket_id: u64,
         endpoint: Option<String>,
     },
+    /// The socket is closing with this LINGER (libzmq reads LINGER at
+    /// close, so a value set after a connection was made applies).
+    Linger {
+        socket_id: u64,
+        linger: Option<std::time::Duration>,
+    },
     /// Tests: the thread panics, as a bug in it would make it.
     #[cfg(test)]
     Die,
@@ -171,6 +177,13 @@ impl IoThread {
             socket_id,
             endpoint,
         });
+    }
+
+    /// The socket `socket_id` closes with LINGER `linger` (None: no
+    /// limit): its connections deliver within that, whatever it was when
+    /// they were made.
+    pub fn set_linger(&self, socket_id: u64, linger: Option<std::time::Duration>) {
+        self.send(Command::Linger { socket_id, linger });
     }
 
     pub fn forget(&self, socket_id: u64, endpoint: Option<String>) {
@@ -357,6 +370,11 @@ impl Loop {
                 } => {
                     for (_, e) in self.engines.iter_mut() {
                         e.forget(socket_id, endpoint.as_deref());
+                    }
+                }
+                Command::Linger { socket_id, linger } => {
+                    for (_, e) in self.engines.iter_mut() {
+                        e.set_linger(socket_id, linger);
                     }
                 }
                 #[cfg(test)]

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# libzmq's perf tools (perf/local_thr.cpp, remote_thr.cpp, local_lat.cpp,
+# remote_lat.cpp from the vendored libzmq 4.3.4), compiled unmodified
+# against zeroring's libzmq.so.5 and against libzmq itself, run side by
+# side with zeroring's Rust twins (examples/local_thr.rs ...): each pair of
+# processes pinned to two cores with taskset. Prints one line per run; the
+# figure to watch is C-on-zeroring against Rust-on-zeroring (the C ABI's
+# cost), which should stay at or above 0.8x.
+#
+#   capi/perf/compare.sh [transport...]     default: tcp ipc
+#
+# Environment: SIZE (32), COUNT (2000000), ROUNDTRIPS (20000), CPUS
+# ("0 1"), RUNS (1). Measure on a quiet machine: nothing else building.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+SIZE=${SIZE:-32}
+COUNT=${COUNT:-2000000}
+ROUNDTRIPS=${ROUNDTRIPS:-20000}
+read -r CPU_A CPU_B <<<"${CPUS:-0 1}"
+RUNS=${RUNS:-1}
+transports=("$@")
+[ ${#transports[@]} -eq 0 ] && transports=(tcp ipc)
+
+export CARGO_INCREMENTAL=0
+cargo build --release -q -p zeroring-capi
+cargo build --release -q --example local_thr --example remote_thr \
+    --example local_lat --example remote_lat
+
+src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/zeromq-src-0.2.6+4.3.4/vendor | head -1)
+[ -d "$src/perf" ] || { echo "libzmq source not found (cargo fetch)" >&2; exit 1; }
+# libzmq itself: the static library the zmq crate's build made.
+libzmq_a=$(ls -t target/release/build/zmq-sys-*/out/lib/libzmq.a 2>/dev/null | head -1)
+[ -n "$libzmq_a" ] || { echo "no libzmq.a under target/release/build (cargo build --release --example zmq_local_thr)" >&2; exit 1; }
+
+out=target/release/capi-perf
+mkdir -p "$out"
+lib=$root/target/release
+ln -sf libzmq.so "$lib/libzmq.so.5"
+for tool in local_thr remote_thr local_lat remote_lat; do
+    c++ -O2 -w "$src/perf/$tool.cpp" -o "$out/${tool}_zeroring" \
+        -I capi/include -L "$lib" -Wl,-rpath,"$lib" -lzmq -lpthread
+    c++ -O2 -w "$src/perf/$tool.cpp" -o "$out/${tool}_libzmq" \
+        -I "$src/include" "$libzmq_a" -lpthread -lrt
+done
+
+port=$((20000 + RANDOM % 20000))
+endpoint() { # transport -> a fresh endpoint
+    port=$((port + 1))
+    case $1 in
+        tcp) echo "tcp://127.0.0.1:$port" ;;
+        ipc) echo "ipc:///tmp/zeroring-capi-perf-$port" ;;
+    esac
+}
+
+# pair <label> <local> <remote> <endpoint> <args...>: local_thr prints
+# the throughput, remote_lat the latency.
+pair() {
+    local label=$1 local=$2 remote=$3 ep=$4
+    shift 4
+    timeout 300 taskset -c "$CPU_A" "$local" "$ep" "$@" >"$out/local.txt" &
+    local pid=$!
+    sleep 0.3 # the binder binds first (a connecter would retry anyway)
+    local ok=1
+    timeout 300 taskset -c "$CPU_B" "$remote" "$ep" "$@" >"$out/remote.txt" || ok=0
+    wait $pid || ok=0
+    if [ $ok = 1 ]; then
+        printf '%-26s %s\n' "$label" \
+            "$(cat "$out/local.txt" "$out/remote.txt" | grep -E 'mean throughput: [0-9]+ \[msg|average latency')"
+    else
+        printf '%-26s FAILED or over 300 s\n' "$label"
+    fi
+}
+
+ex=target/release/examples
+for run in $(seq "$RUNS"); do
+    for t in "${transports[@]}"; do
+        echo "== $t, $SIZE B (run $run)"
+        pair "throughput C on zeroring" "$out/local_thr_zeroring" "$out/remote_thr_zeroring" "$(endpoint "$t")" "$SIZE" "$COUNT"
+        pair "throughput Rust zeroring" "$ex/local_thr" "$ex/remote_thr" "$(endpoint "$t")" "$SIZE" "$COUNT"
+        pair "throughput C on libzmq" "$out/local_thr_libzmq" "$out/remote_thr_libzmq" "$(endpoint "$t")" "$SIZE" "$COUNT"
+        pair "latency C on zeroring" "$out/local_lat_zeroring" "$out/remote_lat_zeroring" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
+        pair "latency Rust zeroring" "$ex/local_lat" "$ex/remote_lat" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
+        pair "latency C on libzmq" "$out/local_lat_libzmq" "$out/remote_lat_libzmq" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
+    done
+done

@@ -1,0 +1,518 @@
+//! `zmq_msg_t`: 64 bytes, pointer-aligned, as libzmq's. Frames of up to
+//! 48 bytes live inside it; larger ones in a reference-counted buffer it
+//! points to, which `zmq_msg_copy` shares and whose free function
+//! (`zmq_msg_init_data`) runs once, when the last message holding it lets
+//! go. A received message also holds its connection's properties, for
+//! `zmq_msg_gets`.
+
+use crate::{c_str, guard, CResult};
+use std::ffi::{c_char, c_int, c_void};
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use zeroring::Properties;
+
+/// The most bytes a message holds inside itself.
+pub(crate) const INLINE_MAX: usize = 48;
+
+/// A `zmq_msg_t` whose bytes are here (the `kind` byte).
+const KIND_INLINE: u8 = 0x5a;
+/// A `zmq_msg_t` pointing to a [`Content`].
+const KIND_SHARED: u8 = 0xa5;
+
+/// The MORE flag (`ZMQ_MORE`: more frames of the message follow).
+const FLAG_MORE: u8 = 1;
+
+/// libzmq's `zmq_msg_get` properties.
+const ZMQ_MORE: c_int = 1;
+const ZMQ_SRCFD: c_int = 2;
+const ZMQ_SHARED: c_int = 3;
+
+/// The C library's free function type (`zmq_free_fn`).
+pub(crate) type FreeFn = unsafe extern "C" fn(data: *mut c_void, hint: *mut c_void);
+
+/// What a `zmq_msg_t` is, inside its 64 bytes.
+#[repr(C, align(8))]
+pub(crate) struct ZmqMsg {
+    body: Body,
+    /// The properties of the connection it came on.
+    props: ManuallyDrop<Option<Properties>>,
+    /// [`KIND_INLINE`] or [`KIND_SHARED`]; anything else is not a message
+    /// (never initialised, or closed): EFAULT, as libzmq.
+    kind: u8,
+    flags: u8,
+    /// The length of an inline message.
+    len: u8,
+    _pad: [u8; 5],
+}
+
+const _: () = assert!(std::mem::size_of::<ZmqMsg>() == 64);
+const _: () = assert!(std::mem::align_of::<ZmqMsg>() <= 8);
+
+#[repr(C)]
+union Body {
+    inline: [u8; INLINE_MAX],
+    shared: SharedRef,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SharedRef {
+    data: *mut u8,
+    size: usize,
+    content: *mut Content,
+}
+
+/// A buffer shared by the messages that hold it.
+struct Content {
+    refs: AtomicUsize,
+    /// The bytes, if ours (else the application's, freed by `free`).
+    owned: Option<Box<[u8]>>,
+    free: Option<(FreeFn, *mut c_void, *mut c_void)>,
+    /// The application's data, never freed (`zmq_msg_init_data` without
+    /// a free function).
+    constant: bool,
+}
+
+impl Drop for Content {
+    fn drop(&mut self) {
+        if let Some((ffn, data, hint)) = self.free.take() {
+            // SAFETY: the application's free function for the data it
+            // gave `zmq_msg_init_data`, called once: the last holder has
+            // let go.
+            unsafe { ffn(data, hint) };
+        }
+    }
+}
+
+impl ZmqMsg {
+    /// An empty message, written over whatever `msg` held.
+    fn init(msg: *mut ZmqMsg) {
+        // SAFETY: callers pass a non-null, aligned pointer to 64 writable
+        // bytes (a zmq_msg_t); its old contents are not read.
+        unsafe {
+            msg.write(ZmqMsg {
+                body: Body {
+                    inline: [0; INLINE_MAX],
+                },
+                props: ManuallyDrop::new(None),
+                kind: KIND_INLINE,
+                flags: 0,
+                len: 0,
+                _pad: [0; 5],
+            })
+        };
+    }
+
+    /// Puts a copy of `data` in this message, which holds nothing shared.
+    fn store(&mut self, data: &[u8]) {
+        if data.len() <= INLINE_MAX {
+            // SAFETY: writing the inline bytes of a union of plain data.
+            unsafe { self.body.inline[..data.len()].copy_from_slice(data) };
+            self.kind = KIND_INLINE;
+            self.len = data.len() as u8;
+        } else {
+            let owned: Box<[u8]> = data.into();
+            self.set_content(owned, None);
+        }
+    }
+
+    /// Makes this message hold `owned` (ours) or the application's data
+    /// with its free function.
+    #[allow(clippy::type_complexity)]
+    fn set_content(
+        &mut self,
+        owned: Box<[u8]>,
+        free: Option<(Option<FreeFn>, *mut c_void, usize, *mut c_void)>,
+    ) {
+        let (content, data, size) = match free {
+            None => {
+                let mut content = Box::new(Content {
+                    refs: AtomicUsize::new(1),
+                    owned: Some(owned),
+                    free: None,
+                    constant: false,
+                });
+                let buf = content.owned.as_mut().expect("just set");
+                let (data, size) = (buf.as_mut_ptr(), buf.len());
+                (content, data, size)
+            }
+            Some((ffn, data, size, hint)) => (
+                Box::new(Content {
+                    refs: AtomicUsize::new(1),
+                    owned: None,
+                    free: ffn.map(|ffn| (ffn, data, hint)),
+                    constant: ffn.is_none(),
+                }),
+                data.cast::<u8>(),
+                size,
+            ),
+        };
+        self.body = Body {
+            shared: SharedRef {
+                data,
+                size,
+                content: Box::into_raw(content),
+            },
+        };
+        self.kind = KIND_SHARED;
+        self.len = 0;
+    }
+
+    /// Lets go of the bytes and properties; the message is then invalid
+    /// until initialised again.
+    fn release(&mut self) {
+        if self.kind == KIND_SHARED {
+            // SAFETY: a shared message's body is a SharedRef whose content
+            // is live while this message holds one of its references.
+            let content = unsafe { self.body.shared.content };
+            // SAFETY: as above.
+            if unsafe { &*content }.refs.fetch_sub(1, Ordering::Release) == 1 {
+                fence(Ordering::Acquire);
+                // SAFETY: the last reference: no other message points to
+                // it; it came from Box::into_raw.
+                drop(unsafe { Box::from_raw(content) });
+            }
+        }
+        // SAFETY: `props` holds a value while the message is valid, and is
+        // not read again until `init` writes it anew.
+        unsafe { ManuallyDrop::drop(&mut self.props) };
+        self.kind = 0;
+    }
+
+    fn is_valid(&self) -> bool {
+        self.kind == KIND_INLINE || self.kind == KIND_SHARED
+    }
+
+    /// The message's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        if self.kind == KIND_SHARED {
+            // SAFETY: a shared message's body is a SharedRef to `size`
+            // live bytes, live while this message holds its reference.
+            unsafe {
+                let r = self.body.shared;
+                if r.size == 0 {
+                    return &[];
+                }
+                std::slice::from_raw_parts(r.data, r.size)
+            }
+        } else {
+            // SAFETY: an inline message's first `len` body bytes are its own.
+            unsafe { &self.body.inline[..self.len as usize] }
+        }
+    }
+
+    fn data_ptr(&mut self) -> *mut u8 {
+        if self.kind == KIND_SHARED {
+            // SAFETY: as in `bytes`.
+            unsafe { self.body.shared.data }
+        } else {
+            // SAFETY: taking the address of the inline bytes.
+            unsafe { self.body.inline.as_mut_ptr() }
+        }
+    }
+
+    fn more(&self) -> bool {
+        self.flags & FLAG_MORE != 0
+    }
+
+    /// Replaces what the message holds with a received frame.
+    pub(crate) fn set_received(&mut self, data: &[u8], more: bool, props: Option<Properties>) {
+        self.release();
+        self.store(data);
+        self.props = ManuallyDrop::new(props);
+        self.flags = if more { FLAG_MORE } else { 0 };
+    }
+
+    /// After a send: the message is empty again, as libzmq leaves it.
+    pub(crate) fn reset(&mut self) {
+        self.release();
+        Self::init(self);
+    }
+}
+
+/// The message behind `msg`, or EFAULT for a null or invalid one.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t` (64 pointer-aligned bytes)
+/// no one else uses meanwhile.
+pub(crate) unsafe fn msg_mut<'a>(msg: *mut c_void) -> CResult<&'a mut ZmqMsg> {
+    let msg = msg.cast::<ZmqMsg>();
+    if msg.is_null() || !msg.is_aligned() {
+        return Err(libc::EFAULT);
+    }
+    // SAFETY: per the contract, 64 readable and writable bytes; ZmqMsg is
+    // plain data whose kind byte says whether the rest is valid.
+    let m = unsafe { &mut *msg };
+    if m.is_valid() {
+        Ok(m)
+    } else {
+        Err(libc::EFAULT)
+    }
+}
+
+/// Opaque to C: the 64 bytes of `zmq_msg_t`.
+#[repr(C, align(8))]
+pub struct zmq_msg_t {
+    _bytes: [u8; 64],
+}
+
+/// Initialises an empty message.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        let msg = msg.cast::<ZmqMsg>();
+        if msg.is_null() || !msg.is_aligned() {
+            return Err(libc::EFAULT);
+        }
+        ZmqMsg::init(msg);
+        Ok(0)
+    })
+}
+
+/// Initialises a message of `size` bytes (zeroed) for the caller to fill.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
+    guard(-1, || {
+        let raw = msg.cast::<ZmqMsg>();
+        if raw.is_null() || !raw.is_aligned() {
+            return Err(libc::EFAULT);
+        }
+        ZmqMsg::init(raw);
+        if size > INLINE_MAX {
+            let mut owned = Vec::new();
+            owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+            owned.resize(size, 0);
+            // SAFETY: just initialised.
+            unsafe { &mut *raw }.set_content(owned.into_boxed_slice(), None);
+        } else {
+            // SAFETY: just initialised (zero bytes, inline).
+            unsafe { &mut *raw }.len = size as u8;
+        }
+        Ok(0)
+    })
+}
+
+/// Initialises a message holding the application's `data` without a copy;
+/// `ffn(data, hint)` runs once, when no message holds it any more. A null
+/// `ffn` makes it constant data, never freed.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`; `data` is valid for `size`
+/// bytes until `ffn` runs (or, without `ffn`, while messages hold it).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init_data(
+    msg: *mut zmq_msg_t,
+    data: *mut c_void,
+    size: usize,
+    ffn: Option<FreeFn>,
+    hint: *mut c_void,
+) -> c_int {
+    guard(-1, || {
+        let raw = msg.cast::<ZmqMsg>();
+        if raw.is_null() || !raw.is_aligned() || (data.is_null() && size != 0) {
+            return Err(libc::EFAULT);
+        }
+        ZmqMsg::init(raw);
+        // SAFETY: just initialised.
+        let m = unsafe { &mut *raw };
+        match ffn {
+            Some(ffn) => m.set_content(Box::default(), Some((Some(ffn), data, size, hint))),
+            // Constant data (libzmq's "cmsg"): shared, never freed.
+            None => m.set_content(Box::default(), Some((None, data, size, hint))),
+        }
+        Ok(0)
+    })
+}
+
+/// Closes a message: lets go of its bytes (running a free function if it
+/// held the last reference).
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        // SAFETY: per this function's contract.
+        let m = unsafe { msg_mut(msg.cast()) }?;
+        m.release();
+        Ok(0)
+    })
+}
+
+/// Moves `src` into `dest` (whose old content is released); `src` is left
+/// empty.
+///
+/// # Safety
+///
+/// Both are null or point to `zmq_msg_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        // SAFETY: per this function's contract.
+        unsafe { msg_mut(src.cast()) }?;
+        if std::ptr::eq(dest, src) {
+            return Ok(0);
+        }
+        // SAFETY: as above; a distinct message.
+        let d = unsafe { msg_mut(dest.cast()) }?;
+        d.release();
+        // SAFETY: both are 64-byte messages; `src`'s references move to
+        // `dest` and `src` is made empty without releasing them.
+        unsafe { std::ptr::copy_nonoverlapping(src.cast::<ZmqMsg>(), dest.cast::<ZmqMsg>(), 1) };
+        ZmqMsg::init(src.cast());
+        Ok(0)
+    })
+}
+
+/// Makes `dest` a copy of `src` sharing its bytes (no copy of a large
+/// frame).
+///
+/// # Safety
+///
+/// Both are null or point to `zmq_msg_t`s.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
+    guard(-1, || {
+        // SAFETY: per this function's contract.
+        let s = unsafe { msg_mut(src.cast()) }?;
+        if std::ptr::eq(dest, src) {
+            return Ok(0);
+        }
+        // SAFETY: as above; a distinct message.
+        let d = unsafe { msg_mut(dest.cast()) }?;
+        d.release();
+        if s.kind == KIND_SHARED {
+            // SAFETY: a shared message's content is live while it holds a
+            // reference; this adds one for `dest`.
+            unsafe { &*s.body.shared.content }
+                .refs
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: plain bytes, then the properties cloned (a reference
+        // count) rather than duplicated.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.cast::<ZmqMsg>(), dest.cast::<ZmqMsg>(), 1);
+            let d = &mut *dest.cast::<ZmqMsg>();
+            d.props = ManuallyDrop::new((*s.props).clone());
+        }
+        Ok(0)
+    })
+}
+
+/// The message's bytes (null for an invalid message).
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
+    guard(std::ptr::null_mut(), || {
+        // SAFETY: per this function's contract.
+        Ok(unsafe { msg_mut(msg.cast()) }?.data_ptr().cast())
+    })
+}
+
+/// The message's size in bytes (0 for an invalid message).
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
+    guard(0, || {
+        // SAFETY: per this function's contract; only read.
+        Ok(unsafe { msg_mut(msg.cast_mut().cast()) }?.bytes().len())
+    })
+}
+
+/// 1 if more frames of the message follow, else 0.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
+    guard(0, || {
+        // SAFETY: per this function's contract; only read.
+        Ok(unsafe { msg_mut(msg.cast_mut().cast()) }?.more() as c_int)
+    })
+}
+
+/// A message property: ZMQ_MORE, ZMQ_SRCFD (-1: zeroring does not say),
+/// ZMQ_SHARED; EINVAL for others.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: per this function's contract; only read.
+        let m = unsafe { msg_mut(msg.cast_mut().cast()) }?;
+        match property {
+            ZMQ_MORE => Ok(m.more() as c_int),
+            ZMQ_SRCFD => Ok(-1),
+            ZMQ_SHARED => {
+                let shared = m.kind == KIND_SHARED && {
+                    // SAFETY: as in `release`.
+                    let content = unsafe { &*m.body.shared.content };
+                    content.refs.load(Ordering::Relaxed) > 1 || content.constant
+                };
+                Ok(shared as c_int)
+            }
+            _ => Err(libc::EINVAL),
+        }
+    })
+}
+
+/// No property can be set (EINVAL), as in libzmq.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_set(
+    msg: *mut zmq_msg_t,
+    _property: c_int,
+    _value: c_int,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: per this function's contract.
+        unsafe { msg_mut(msg.cast()) }?;
+        Err(libc::EINVAL)
+    })
+}
+
+/// A property of the connection the message came on ("Socket-Type",
+/// "Identity", "Peer-Address", "User-Id", the peer's "X-" properties), valid
+/// while the message is; null with EINVAL if it has none.
+///
+/// # Safety
+///
+/// `msg` is null or points to a `zmq_msg_t`; `property` is null or a C
+/// string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_gets(
+    msg: *const zmq_msg_t,
+    property: *const c_char,
+) -> *const c_char {
+    guard(std::ptr::null(), || {
+        // SAFETY: per this function's contract; only read.
+        let m = unsafe { msg_mut(msg.cast_mut().cast()) }?;
+        // SAFETY: per this function's contract.
+        let name = unsafe { c_str(property) }?;
+        let value = (*m.props).as_ref().and_then(|p| p.get_c(name));
+        value.map(|v| v.as_ptr()).ok_or(libc::EINVAL)
+    })
+}
