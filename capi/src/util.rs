@@ -1,8 +1,8 @@
 //! The rest of libzmq's API: version and capabilities, Z85, CURVE key
-//! pairs (not yet: ENOTSUP), atomic counters, stopwatches, `zmq_sleep`,
+//! pairs, atomic counters, stopwatches, `zmq_sleep`,
 //! threads and timers.
 
-use crate::{c_str, guard};
+use crate::{c_str, guard, CResult};
 use std::ffi::{c_char, c_int, c_long, c_ulong, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
@@ -24,7 +24,7 @@ pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch
     }
 }
 
-/// 1 if the library has `capability` ("ipc"), else 0 ("curve", "gssapi",
+/// 1 if the library has `capability` ("ipc", "curve"), else 0 ("gssapi",
 /// "pgm", "tipc", "norm", "draft" ...).
 ///
 /// # Safety
@@ -92,22 +92,63 @@ pub unsafe extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) ->
     })
 }
 
-/// A CURVE key pair. zeroring has no CURVE yet: -1, ENOTSUP (as libzmq
-/// built without it).
-#[no_mangle]
-pub extern "C" fn zmq_curve_keypair(_public: *mut c_char, _secret: *mut c_char) -> c_int {
-    // TODO(curve): generate the pair once zeroring has CURVE (branch i-curve).
-    crate::errno::set(libc::ENOTSUP);
-    -1
+/// Writes `key` Z85-encoded (40 characters and a NUL) at `dest`.
+///
+/// # Safety
+///
+/// `dest` is valid for 41 bytes.
+unsafe fn put_z85_key(dest: *mut c_char, key: &[u8; 32]) -> CResult<()> {
+    let text = zeroring::z85_encode(key).map_err(|_| libc::EINVAL)?;
+    // SAFETY: 40 characters and a NUL fit the 41 bytes `dest` has.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), dest.cast::<u8>(), text.len());
+        *dest.add(text.len()) = 0;
+    }
+    Ok(())
 }
 
-/// A CURVE public key from a secret key: -1, ENOTSUP, as
-/// `zmq_curve_keypair`.
+/// A new CURVE key pair, each key Z85-encoded (41 bytes with its NUL);
+/// 0, or -1 with errno.
+///
+/// # Safety
+///
+/// `public` and `secret` are each valid for writing 41 bytes.
 #[no_mangle]
-pub extern "C" fn zmq_curve_public(_public: *mut c_char, _secret: *const c_char) -> c_int {
-    // TODO(curve): derive the key once zeroring has CURVE (branch i-curve).
-    crate::errno::set(libc::ENOTSUP);
-    -1
+pub unsafe extern "C" fn zmq_curve_keypair(public: *mut c_char, secret: *mut c_char) -> c_int {
+    guard(-1, || {
+        if public.is_null() || secret.is_null() {
+            return Err(libc::EINVAL);
+        }
+        let pair = zeroring::curve_keypair().map_err(|e| e.to_raw())?;
+        // SAFETY: both have room for a Z85 key, per the contract.
+        unsafe {
+            put_z85_key(public, &pair.public_key)?;
+            put_z85_key(secret, &pair.secret_key)?;
+        }
+        Ok(0)
+    })
+}
+
+/// The CURVE public key of a Z85-encoded secret key (40 characters), into
+/// `public` (41 bytes with its NUL); 0, or -1 with errno (EINVAL for a
+/// key that is not Z85).
+///
+/// # Safety
+///
+/// `secret` is a C string; `public` is valid for writing 41 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_curve_public(public: *mut c_char, secret: *const c_char) -> c_int {
+    guard(-1, || {
+        // SAFETY: per this function's contract.
+        let text = unsafe { c_str(secret) }?;
+        if public.is_null() || text.len() != 40 {
+            return Err(libc::EINVAL);
+        }
+        let key = zeroring::curve_public(text.as_bytes()).map_err(|_| libc::EINVAL)?;
+        // SAFETY: `public` has room for a Z85 key, per the contract.
+        unsafe { put_z85_key(public, &key) }?;
+        Ok(0)
+    })
 }
 
 /// A new atomic counter, at 0.

@@ -280,8 +280,18 @@ int main (void)
     CHECK (zmq_atomic_counter_dec (counter) == 0);
     zmq_atomic_counter_destroy (&counter);
     CHECK (counter == NULL);
-    char pub[41], sec[41];
-    FAILS_WITH (zmq_curve_keypair (pub, sec), ENOTSUP);
+    char pub[41], sec[41], derived[41];
+    CHECK (zmq_curve_keypair (pub, sec) == 0);
+    CHECK (strlen (pub) == 40 && strlen (sec) == 40);
+    CHECK (zmq_curve_public (derived, sec) == 0);
+    CHECK (strcmp (derived, pub) == 0);
+    /* libzmq's test keys (tests/test_sodium.cpp): this secret's
+       public key is this one. */
+    CHECK (zmq_curve_public (derived, "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
+           == 0);
+    CHECK (strcmp (derived, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID") == 0);
+    FAILS_WITH (zmq_curve_public (derived, "too short"), EINVAL);
+    CHECK (zmq_has ("curve") == 1);
 
     printf ("smoke: ok\n");
     return 0;
