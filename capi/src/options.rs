@@ -1,6 +1,5 @@
 //! `zmq_setsockopt`/`zmq_getsockopt`: every option zeroring has, with
-//! libzmq's value types and length rules; EINVAL for the rest (CURVE,
-//! GSSAPI, VMCI, multicast-only sizes, TCP_ACCEPT_FILTER ...).
+//! libzmq's value types and length rules; EINVAL for the rest (GSSAPI, VMCI, multicast-only sizes, TCP_ACCEPT_FILTER ...).
 
 use crate::socket::{socket, socket_type_number};
 use crate::{err, guard, CResult};
@@ -45,6 +44,10 @@ const MECHANISM: c_int = 43;
 const PLAIN_SERVER: c_int = 44;
 const PLAIN_USERNAME: c_int = 45;
 const PLAIN_PASSWORD: c_int = 46;
+const CURVE_SERVER: c_int = 47;
+const CURVE_PUBLICKEY: c_int = 48;
+const CURVE_SECRETKEY: c_int = 49;
+const CURVE_SERVERKEY: c_int = 50;
 const PROBE_ROUTER: c_int = 51;
 const REQ_CORRELATE: c_int = 52;
 const REQ_RELAXED: c_int = 53;
@@ -187,6 +190,11 @@ fn set(socket: &Socket, option: c_int, value: Value<'_>) -> CResult<()> {
         PLAIN_SERVER => zr(socket.set_plain_server(value.strict_bool()?)),
         PLAIN_USERNAME => zr(socket.set_plain_username(value.text()?)),
         PLAIN_PASSWORD => zr(socket.set_plain_password(value.text()?)),
+        CURVE_SERVER => zr(socket.set_curve_server(value.strict_bool()?)),
+        // 32 bytes, or 40 Z85 characters (41 with a NUL), as libzmq.
+        CURVE_PUBLICKEY => zr(socket.set_curve_publickey(value.0)),
+        CURVE_SECRETKEY => zr(socket.set_curve_secretkey(value.0)),
+        CURVE_SERVERKEY => zr(socket.set_curve_serverkey(value.0)),
         ZAP_DOMAIN => {
             if value.0.is_empty() || value.0.len() > 255 {
                 return Err(libc::EINVAL);
@@ -243,6 +251,9 @@ enum Got {
     Bytes(Vec<u8>),
     /// A string, NUL-terminated in the buffer.
     Text(String),
+    /// A CURVE key: 32 bytes into a buffer of exactly 32, or 40 Z85
+    /// characters and a NUL into one of exactly 41, as libzmq.
+    Key(Vec<u8>),
 }
 
 fn text(r: zeroring::Result<Result<String, Vec<u8>>>) -> CResult<Got> {
@@ -303,6 +314,10 @@ fn get(socket: &Socket, option: c_int) -> CResult<Got> {
         PLAIN_SERVER => flag(socket.get_plain_server()),
         PLAIN_USERNAME => text(socket.get_plain_username()),
         PLAIN_PASSWORD => text(socket.get_plain_password()),
+        CURVE_SERVER => flag(socket.is_curve_server()),
+        CURVE_PUBLICKEY => Ok(Got::Key(socket.get_curve_publickey().map_err(err)?)),
+        CURVE_SECRETKEY => Ok(Got::Key(socket.get_curve_secretkey().map_err(err)?)),
+        CURVE_SERVERKEY => Ok(Got::Key(socket.get_curve_serverkey().map_err(err)?)),
         ZAP_DOMAIN => text(socket.get_zap_domain()),
         CONFLATE => flag(socket.get_conflate()),
         HANDSHAKE_IVL => int(socket.get_handshake_ivl()),
@@ -387,6 +402,15 @@ pub unsafe extern "C" fn zmq_getsockopt(
                 b.push(0);
                 (b, false)
             }
+            Got::Key(key) if *room == key.len() => (key, true),
+            Got::Key(key) if *room == 41 => {
+                let mut b = zeroring::z85_encode(&key)
+                    .map_err(|_| libc::EINVAL)?
+                    .into_bytes();
+                b.push(0);
+                (b, true)
+            }
+            Got::Key(_) => return Err(libc::EINVAL),
         };
         if (exact && *room != bytes.len()) || *room < bytes.len() {
             return Err(libc::EINVAL);

@@ -211,7 +211,7 @@ static void bad_handles (void *ctx)
     FAILS_WITH (zmq_bind (u, "inproc://taken"), EADDRINUSE);
     FAILS_WITH (zmq_unbind (u, "inproc://taken"), ENOENT);
     int v = 0;
-    FAILS_WITH (zmq_setsockopt (t, ZMQ_CURVE_SERVER, &v, sizeof v), EINVAL);
+    FAILS_WITH (zmq_setsockopt (t, ZMQ_GSSAPI_SERVER, &v, sizeof v), EINVAL);
     FAILS_WITH (zmq_setsockopt (t, ZMQ_LINGER, &v, 2), EINVAL);
     CHECK (zmq_close (t) == 0);
     CHECK (zmq_close (u) == 0);
@@ -247,6 +247,60 @@ static void term_ends_blocked_calls (void)
     CHECK (pthread_join (thread, NULL) == 0);
     /* A terminated context is no context. */
     CHECK (zmq_socket (ctx, ZMQ_PAIR) == NULL && errno == EFAULT);
+}
+
+/* A CURVE REQ/REP over tcp, the keys given as Z85 text, and a key read
+   back in both of libzmq's forms (32 bytes, or 40 Z85 characters and a
+   NUL). */
+static void curve (const char *server_public, const char *server_secret)
+{
+    char client_public[41], client_secret[41];
+    CHECK (zmq_curve_keypair (client_public, client_secret) == 0);
+    void *ctx = zmq_ctx_new ();
+    void *rep = zmq_socket (ctx, ZMQ_REP);
+    void *req = zmq_socket (ctx, ZMQ_REQ);
+    set_int (rep, ZMQ_RCVTIMEO, 10000);
+    set_int (req, ZMQ_RCVTIMEO, 10000);
+    set_int (rep, ZMQ_CURVE_SERVER, 1);
+    CHECK (zmq_setsockopt (rep, ZMQ_CURVE_SECRETKEY, server_secret, 40) == 0);
+    CHECK (zmq_setsockopt (req, ZMQ_CURVE_SERVERKEY, server_public, 40) == 0);
+    CHECK (zmq_setsockopt (req, ZMQ_CURVE_PUBLICKEY, client_public, 40) == 0);
+    CHECK (zmq_setsockopt (req, ZMQ_CURVE_SECRETKEY, client_secret, 40) == 0);
+    int mechanism = 0;
+    size_t len = sizeof mechanism;
+    CHECK (zmq_getsockopt (req, ZMQ_MECHANISM, &mechanism, &len) == 0);
+    CHECK (mechanism == ZMQ_CURVE);
+
+    char text[41];
+    len = sizeof text;
+    CHECK (zmq_getsockopt (req, ZMQ_CURVE_SERVERKEY, text, &len) == 0);
+    CHECK (len == 41 && strcmp (text, server_public) == 0);
+    uint8_t raw[32], decoded[32];
+    len = sizeof raw;
+    CHECK (zmq_getsockopt (req, ZMQ_CURVE_SERVERKEY, raw, &len) == 0);
+    CHECK (len == 32);
+    CHECK (zmq_z85_decode (decoded, server_public) == decoded);
+    CHECK (memcmp (raw, decoded, 32) == 0);
+    len = 20;
+    FAILS_WITH (zmq_getsockopt (req, ZMQ_CURVE_SERVERKEY, raw, &len), EINVAL);
+
+    CHECK (zmq_bind (rep, "tcp://127.0.0.1:*") == 0);
+    char endpoint[256];
+    len = sizeof endpoint;
+    CHECK (zmq_getsockopt (rep, ZMQ_LAST_ENDPOINT, endpoint, &len) == 0);
+    CHECK (zmq_connect (req, endpoint) == 0);
+    char buf[16];
+    CHECK (zmq_send (req, "sealed", 6, 0) == 6);
+    CHECK (zmq_recv (rep, buf, sizeof buf, 0) == 6);
+    CHECK (memcmp (buf, "sealed", 6) == 0);
+    CHECK (zmq_send (rep, "opened", 6, 0) == 6);
+    CHECK (zmq_recv (req, buf, sizeof buf, 0) == 6);
+    CHECK (memcmp (buf, "opened", 6) == 0);
+    set_int (req, ZMQ_LINGER, 0);
+    set_int (rep, ZMQ_LINGER, 0);
+    CHECK (zmq_close (req) == 0);
+    CHECK (zmq_close (rep) == 0);
+    CHECK (zmq_ctx_term (ctx) == 0);
 }
 
 int main (void)
@@ -292,6 +346,7 @@ int main (void)
     CHECK (strcmp (derived, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID") == 0);
     FAILS_WITH (zmq_curve_public (derived, "too short"), EINVAL);
     CHECK (zmq_has ("curve") == 1);
+    curve (pub, sec);
 
     printf ("smoke: ok\n");
     return 0;
