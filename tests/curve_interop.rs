@@ -11,18 +11,20 @@
 //! (or taken from `ZERORING_CURVE_PEER`, as CI builds it beforehand).
 
 mod common;
+#[path = "support/curve_peer.rs"]
+mod curve_peer;
+
+use curve_peer::curve_peer;
 
 use common::{monitor, next_event, socket, BOUND};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zeroring::monitor::{Event, ProtocolError};
 use zeroring::{z85_encode, Context, CurveKeyPair, Socket, SocketType};
 
-/// How long building the peer (libsodium and libzmq from source) may take.
-const BUILD_BOUND: Duration = Duration::from_secs(30 * 60);
 /// libzmq's `ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL`.
 const EVENT_HANDSHAKE_FAILED_PROTOCOL: u32 = 0x2000;
 /// libzmq's `ZMQ_EVENT_HANDSHAKE_SUCCEEDED`.
@@ -30,37 +32,9 @@ const EVENT_HANDSHAKE_SUCCEEDED: u32 = 0x1000;
 /// libzmq's `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`.
 const ZMTP_CRYPTOGRAPHIC: u32 = 0x1100_0001;
 
-/// The peer program, built once per test run.
+/// The peer program, built once per test run (or `ZERORING_CURVE_PEER`).
 fn peer_program() -> PathBuf {
-    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _one = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    PROGRAM
-        .get_or_init(|| {
-            if let Some(p) = std::env::var_os("ZERORING_CURVE_PEER") {
-                return PathBuf::from(p);
-            }
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop/libzmq-curve-peer");
-            let mut build = Command::new(env!("CARGO"))
-                .args(["build", "--release", "--quiet", "--manifest-path"])
-                .arg(dir.join("Cargo.toml"))
-                .spawn()
-                .expect("cargo runs");
-            let deadline = Instant::now() + BUILD_BOUND;
-            let status = loop {
-                if let Some(status) = build.try_wait().unwrap() {
-                    break status;
-                }
-                if Instant::now() > deadline {
-                    let _ = build.kill();
-                    panic!("building the libzmq CURVE peer took over {BUILD_BOUND:?}");
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            };
-            assert!(status.success(), "building the libzmq CURVE peer failed");
-            dir.join("target/release/libzmq-curve-peer")
-        })
-        .clone()
+    curve_peer().unwrap_or_else(|why| panic!("{why}"))
 }
 
 /// A running libzmq peer, driven by lines.

@@ -18,9 +18,15 @@
 //! - `quit`: closes everything and exits 0.
 //!
 //! The socket's LINGER is 0; its monitor sees every event from the start.
+//!
+//! `libzmq-curve-peer has-curve` prints `yes` if this libzmq has CURVE;
+//! `perf-thr` and `perf-lat` measure libzmq's CURVE throughput and latency
+//! inside this process (see `perf.rs`).
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::{BufRead, Write};
+
+mod perf;
 
 extern "C" {
     fn zmq_ctx_new() -> *mut c_void;
@@ -152,6 +158,10 @@ fn main() {
         // SAFETY: a NUL-terminated string.
         let has = unsafe { zmq_has(c"curve".as_ptr()) };
         println!("{}", if has == 1 { "yes" } else { "no" });
+        return;
+    }
+    if let Some(mode @ ("perf-thr" | "perf-lat")) = args.first().map(String::as_str) {
+        perf::run(mode, &args[1..]);
         return;
     }
     if args.len() < 5 {
