@@ -24,6 +24,7 @@ pub(crate) use chain::fuzz as chain_fuzz;
 mod chunked;
 pub mod doorbell;
 pub(crate) mod futex;
+mod heap;
 pub mod ledger;
 #[cfg(not(loom))]
 pub mod metadata;

@@ -85,9 +85,9 @@
 // sockets will).
 #![cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
 
+use super::heap::HeapMem;
 use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
-use std::alloc::{self, Layout};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -351,58 +351,6 @@ impl RingRef {
     }
 }
 
-/// A heap ring's memory (outside loom an anonymous mapping: pages cost
-/// memory only once written, and all of it goes back on drop).
-struct HeapMem {
-    base: NonNull<u8>,
-    #[cfg(not(loom))]
-    _map: memmap2::MmapMut,
-    #[cfg(loom)]
-    layout: Layout,
-}
-
-// SAFETY: HeapMem only owns memory; all shared access to it goes through
-// the atomics in MpscHeader and the ownership rules of the invariants.
-unsafe impl Send for HeapMem {}
-// SAFETY: as above.
-unsafe impl Sync for HeapMem {}
-
-impl Drop for HeapMem {
-    fn drop(&mut self) {
-        // SAFETY: `base` holds the MpscHeader written in `mpsc`; every
-        // handle (each held the Arc to us) is gone.
-        unsafe { std::ptr::drop_in_place(self.base.as_ptr().cast::<MpscHeader>()) };
-        #[cfg(loom)]
-        // SAFETY: under loom `base` came from `alloc_zeroed(self.layout)`.
-        unsafe {
-            alloc::dealloc(self.base.as_ptr(), self.layout)
-        };
-    }
-}
-
-impl HeapMem {
-    /// `len` zeroed bytes, 128-aligned.
-    fn new(len: usize) -> HeapMem {
-        #[cfg(not(loom))]
-        {
-            let mut map = memmap2::MmapMut::map_anon(len)
-                .unwrap_or_else(|_| alloc::handle_alloc_error(Layout::new::<MpscHeader>()));
-            let base = NonNull::new(map.as_mut_ptr()).expect("a mapping is never null");
-            HeapMem { base, _map: map }
-        }
-        #[cfg(loom)]
-        {
-            let layout = Layout::from_size_align(len, 128).expect("ring layout");
-            // SAFETY: the layout has a non-zero size.
-            let base = unsafe { alloc::alloc_zeroed(layout) };
-            let Some(base) = NonNull::new(base) else {
-                alloc::handle_alloc_error(layout)
-            };
-            HeapMem { base, layout }
-        }
-    }
-}
-
 /// Creates a ring in the heap with a region of `capacity` bytes (a power
 /// of two, at least [`MIN_CAPACITY`]): a producer (owner id 0; clone it or
 /// make more with [`Producer::with_owner`]) and the consumer.
@@ -425,12 +373,11 @@ pub fn mpsc(capacity: usize) -> (Producer, Consumer) {
         capacity.is_power_of_two() && (MIN_CAPACITY..=1 << 31).contains(&capacity),
         "ring capacity must be a power of two in [{MIN_CAPACITY}, 2^31], got {capacity}"
     );
-    let mem = HeapMem::new(header_span() + capacity);
-    let base = mem.base;
-    // SAFETY: `base` is freshly allocated, 128-aligned and large enough for
-    // an MpscHeader followed by `capacity` bytes; nothing else refers to it.
+    let mem = HeapMem::new(MpscHeader::new(), header_span() + capacity);
+    let base = mem.base();
+    // SAFETY: `base` starts with an MpscHeader and holds `capacity` more bytes
+    // after `header_span()`, inside the block `mem` owns.
     let (header, data) = unsafe {
-        base.as_ptr().cast::<MpscHeader>().write(MpscHeader::new());
         (
             base.cast::<MpscHeader>(),
             NonNull::new_unchecked(base.as_ptr().add(header_span())),

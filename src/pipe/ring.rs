@@ -54,9 +54,9 @@
 //! corrupt or hostile peer in another process yields [`Corrupt`], never an
 //! out-of-bounds access or an endless loop.
 
+use super::heap::HeapMem;
 use crate::sync::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
-use std::alloc::{self, Layout};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -343,63 +343,6 @@ impl RingRef {
     }
 }
 
-/// A heap ring's memory: outside loom an anonymous mapping of its own, so
-/// that pages cost memory only once written (an idle pipe holds a page or
-/// two of its rings) and all of it goes back to the system when the pipe
-/// goes; the allocator would hand out (and zero) dirty heap pages, and
-/// keep them after.
-struct HeapRing {
-    base: NonNull<u8>,
-    #[cfg(not(loom))]
-    _map: memmap2::MmapMut,
-    #[cfg(loom)]
-    layout: Layout,
-}
-
-// SAFETY: HeapRing only owns memory; all shared access to it goes through the
-// atomics in RingHeader and the ownership rules in the module invariants.
-unsafe impl Send for HeapRing {}
-// SAFETY: as above.
-unsafe impl Sync for HeapRing {}
-
-impl Drop for HeapRing {
-    fn drop(&mut self) {
-        // SAFETY: `base` is the start of our memory with a header written
-        // there in `ring`; both handles are gone (they held the Arc to us),
-        // so nothing else uses the memory.
-        unsafe { std::ptr::drop_in_place(self.base.as_ptr().cast::<RingHeader>()) };
-        #[cfg(loom)]
-        // SAFETY: under loom `base` came from `alloc_zeroed(self.layout)`.
-        unsafe {
-            alloc::dealloc(self.base.as_ptr(), self.layout)
-        };
-    }
-}
-
-impl HeapRing {
-    /// `len` zeroed bytes, 128-aligned.
-    fn new(len: usize) -> HeapRing {
-        #[cfg(not(loom))]
-        {
-            let mut map = memmap2::MmapMut::map_anon(len)
-                .unwrap_or_else(|_| alloc::handle_alloc_error(Layout::new::<RingHeader>()));
-            // A mapping is page-aligned, so 128-aligned.
-            let base = NonNull::new(map.as_mut_ptr()).expect("a mapping is never null");
-            HeapRing { base, _map: map }
-        }
-        #[cfg(loom)]
-        {
-            let layout = Layout::from_size_align(len, 128).expect("ring layout");
-            // SAFETY: the layout has a non-zero size.
-            let base = unsafe { alloc::alloc_zeroed(layout) };
-            let Some(base) = NonNull::new(base) else {
-                alloc::handle_alloc_error(layout)
-            };
-            HeapRing { base, layout }
-        }
-    }
-}
-
 const fn header_span() -> usize {
     let s = std::mem::size_of::<RingHeader>();
     (s + 127) & !127
@@ -434,12 +377,11 @@ pub fn ring(capacity: usize) -> (Producer, Consumer) {
         capacity.is_power_of_two() && capacity >= MIN_CAPACITY,
         "ring capacity must be a power of two >= {MIN_CAPACITY}, got {capacity}"
     );
-    let mem = HeapRing::new(header_span() + capacity);
-    let base = mem.base;
-    // SAFETY: `base` is freshly allocated, 128-aligned and large enough for a
-    // RingHeader followed by `capacity` bytes; nothing else refers to it yet.
+    let mem = HeapMem::new(RingHeader::new(), header_span() + capacity);
+    let base = mem.base();
+    // SAFETY: `base` starts with a RingHeader and holds `capacity` more bytes
+    // after `header_span()`, inside the block `mem` owns.
     let (header, data) = unsafe {
-        base.as_ptr().cast::<RingHeader>().write(RingHeader::new());
         (
             base.cast::<RingHeader>(),
             NonNull::new_unchecked(base.as_ptr().add(header_span())),
