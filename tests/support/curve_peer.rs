@@ -57,18 +57,7 @@ fn build(dir: &Path) -> Result<(), String> {
         .arg(dir.join("Cargo.toml"))
         .spawn()
         .map_err(|e| format!("cargo does not run: {e}"))?;
-    let deadline = Instant::now() + BUILD_BOUND;
-    let status = loop {
-        if let Some(status) = build.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = build.kill();
-            let _ = build.wait();
-            return Err(format!("it took over {BUILD_BOUND:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = wait_bounded(&mut build, BUILD_BOUND, "cargo build")?;
     if status.success() {
         Ok(())
     } else {
@@ -112,18 +101,7 @@ pub fn libzmq_perf(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{} does not start: {e}", program.display()))?;
-    let deadline = Instant::now() + PERF_BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("the libzmq CURVE peer ran over {PERF_BOUND:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
+    let status = wait_bounded(&mut child, PERF_BOUND, "the libzmq CURVE peer")?;
     // Its output is a line or two: the pipes cannot have filled.
     let mut out = String::new();
     let mut err = String::new();
@@ -140,4 +118,25 @@ pub fn libzmq_perf(
         .and_then(|n| n.trim().parse().ok())
         .map(Duration::from_nanos)
         .ok_or_else(|| format!("the libzmq CURVE peer said {:?}", out.trim()))
+}
+
+/// Waits for `child` (`what`, for the error) to end, at most `bound`;
+/// past it the child is killed and reaped.
+fn wait_bounded(
+    child: &mut std::process::Child,
+    bound: Duration,
+    what: &str,
+) -> Result<std::process::ExitStatus, String> {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what} ran over {bound:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
