@@ -130,7 +130,12 @@ fn scheduling_the_os_refuses_fails_the_bind_and_may_be_fixed() {
         Err(Error::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::EINVAL), "{e}"),
         other => panic!("bind with an impossible priority: {other:?}"),
     }
-    assert!(threads_named("zrbad/zeroring-").is_empty());
+    // The thread that could not be scheduled told the bind, then ends.
+    bounded(|| {
+        while !threads_named("zrbad/zeroring-").is_empty() {
+            std::thread::yield_now();
+        }
+    });
     // Nothing runs: the options may still change.
     ctx.set_thread_priority(2).unwrap();
     pull.bind("tcp://127.0.0.1:0").unwrap();
