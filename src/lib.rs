@@ -36,6 +36,10 @@
 //! rings and a control block), patterns (load-balance, fair-queue),
 //! transports, and the [`Socket`] API.
 //!
+//! Thread-safe sockets ([`Client`], [`Server`]: libzmq's draft CLIENT and
+//! SERVER) are shared by many threads at once, sending without a lock
+//! through multi-producer rings (inproc so far).
+//!
 //! # Cargo features
 //!
 //! - `async` (alias `tokio`): `AsyncSocket`, sockets to `.await` on any
@@ -89,6 +93,8 @@ mod proxy;
 mod socket;
 mod socket_type;
 mod sync;
+#[cfg(not(loom))]
+mod threadsafe;
 mod trace;
 mod transport;
 // The codec's `pub` items are its API for the engine and, under
@@ -124,4 +130,6 @@ pub use proxy::{
 pub use socket::Properties;
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
+#[cfg(not(loom))]
+pub use threadsafe::{Client, RoutingId, Server};
 pub use zmtp::{CurveCredentials, PlainCredentials};

@@ -30,6 +30,13 @@ pub enum SocketType {
     /// peer's routing id and bytes it sent; sending an id and bytes writes
     /// them to that peer, an id and nothing closes its connection.
     Stream,
+    /// Thread-safe requester (libzmq's draft CLIENT): single-frame
+    /// messages, load-balanced out, fair-queued in. Made by
+    /// [`Context::client`](crate::Context::client), not `Context::socket`.
+    Client,
+    /// Thread-safe replier (libzmq's draft SERVER): replies by routing id.
+    /// Made by [`Context::server`](crate::Context::server).
+    Server,
 }
 
 impl SocketType {
@@ -48,6 +55,8 @@ impl SocketType {
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
             SocketType::Stream => "STREAM",
+            SocketType::Client => "CLIENT",
+            SocketType::Server => "SERVER",
         }
     }
 
@@ -73,6 +82,8 @@ impl SocketType {
                 | (Push, Pull)
                 | (Pull, Push)
                 | (Pair, Pair)
+                | (Client, Server)
+                | (Server, Client)
         )
     }
 }

@@ -451,6 +451,8 @@ impl Pattern {
             SocketType::Sub => Pattern::Sub(pubsub::Sub::new(false)),
             SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
             SocketType::Stream => Pattern::Stream(Default::default()),
+            // Thread-safe types: `Context::client`/`server`, not a Socket.
+            SocketType::Client | SocketType::Server => return None,
         })
     }
 

@@ -1,0 +1,386 @@
+//! What every thread-safe socket is made of: options, the inbox (its
+//! reading ends, fair-queued, behind one lock), the peer table its writers
+//! read without a lock, and the blocking loops.
+
+use super::pipe::{InPipe, Pipe, Refused, Room, Taken};
+use crate::error::{Error, Fail, Result};
+use crate::pipe::Doorbell;
+use crate::{Context, SocketType, DONTWAIT};
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Tries of a blocked call before it sleeps: a peer a few microseconds
+/// away is cheaper to wait for than a futex round trip.
+const SPINS: u32 = 256;
+const YIELDS: u32 = 8;
+
+/// The peers a socket writes to, replaced whole on every change.
+#[derive(Default)]
+pub(crate) struct PeerTable {
+    pub pipes: Vec<(u32, Arc<Pipe>)>,
+    by_id: HashMap<u32, usize>,
+}
+
+impl PeerTable {
+    fn with(pipes: Vec<(u32, Arc<Pipe>)>) -> Self {
+        let by_id = pipes.iter().enumerate().map(|(i, p)| (p.0, i)).collect();
+        Self { pipes, by_id }
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Arc<Pipe>> {
+        self.by_id.get(&id).map(|&i| &self.pipes[i].1)
+    }
+}
+
+/// The reading ends, taken in turn.
+#[derive(Default)]
+struct Inbox {
+    pipes: Vec<InPipe>,
+    next: usize,
+}
+
+pub(crate) struct Options {
+    pub sndhwm: AtomicI32,
+    pub rcvhwm: AtomicI32,
+    pub sndtimeo: AtomicI32,
+    pub rcvtimeo: AtomicI32,
+    pub ring_capacity: AtomicUsize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sndhwm: AtomicI32::new(1000),
+            rcvhwm: AtomicI32::new(1000),
+            sndtimeo: AtomicI32::new(-1),
+            rcvtimeo: AtomicI32::new(-1),
+            ring_capacity: AtomicUsize::new(crate::DEFAULT_RING_CAPACITY),
+        }
+    }
+}
+
+pub(crate) struct Core {
+    pub ctx: Context,
+    pub kind: SocketType,
+    pub opts: Options,
+    /// Rung by writers of every inbound pipe.
+    pub bell: Arc<Doorbell>,
+    /// Where this socket's writers wait for room.
+    pub room: Arc<Room>,
+    inbox: Mutex<Inbox>,
+    /// Reading ends made by connects and binds, for the inbox to adopt.
+    arrived: Mutex<Vec<InPipe>>,
+    has_arrived: AtomicBool,
+    /// One receiver at a time sleeps on the doorbell (its protocol has one
+    /// sleeper); the others wait on `turn`.
+    sleeper: AtomicBool,
+    turn_lock: Mutex<()>,
+    turn: Condvar,
+    pub out: ArcSwap<PeerTable>,
+    out_lock: Mutex<()>,
+    /// Where the next load-balanced send starts (racy on purpose: a hint).
+    lb_next: AtomicUsize,
+    next_id: AtomicU32,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn deadline(timeout_ms: i32, flags: i32) -> Option<Option<Instant>> {
+    if flags & DONTWAIT != 0 || timeout_ms == 0 {
+        return None;
+    }
+    Some((timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64)))
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+impl Core {
+    pub fn new(ctx: Context, kind: SocketType) -> Self {
+        Self {
+            ctx,
+            kind,
+            opts: Options::default(),
+            bell: Arc::new(Doorbell::new()),
+            room: Arc::new(Room::default()),
+            inbox: Mutex::default(),
+            arrived: Mutex::default(),
+            has_arrived: AtomicBool::new(false),
+            sleeper: AtomicBool::new(false),
+            turn_lock: Mutex::new(()),
+            turn: Condvar::new(),
+            out: ArcSwap::from_pointee(PeerTable::default()),
+            out_lock: Mutex::new(()),
+            lb_next: AtomicUsize::new(0),
+            next_id: AtomicU32::new(1),
+        }
+    }
+
+    /// A routing id for a new peer: never 0, never one in use.
+    pub fn new_peer_id(&self) -> u32 {
+        let out = self.out.load();
+        loop {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            if id != 0 && out.get(id).is_none() {
+                return id;
+            }
+        }
+    }
+
+    /// Adds a peer: `out` to write to it, `inp` to read from it.
+    pub fn attach(&self, id: u32, out: Arc<Pipe>, inp: InPipe) {
+        lock(&self.arrived).push(inp);
+        self.has_arrived.store(true, Ordering::Release);
+        {
+            let _g = lock(&self.out_lock);
+            let mut pipes = self.out.load().pipes.clone();
+            pipes.push((id, out));
+            self.out.store(Arc::new(PeerTable::with(pipes)));
+        }
+        self.bell.ring_from(true);
+        self.room.wake_all();
+    }
+
+    /// Drops the peers whose pipes are closed from the table.
+    #[cold]
+    fn prune(&self) {
+        let _g = lock(&self.out_lock);
+        let cur = self.out.load();
+        if cur.pipes.iter().any(|p| p.1.is_closed()) {
+            let pipes = cur.pipes.iter().filter(|p| !p.1.is_closed()).cloned();
+            self.out.store(Arc::new(PeerTable::with(pipes.collect())));
+        }
+    }
+
+    /// Closes every pipe (the socket is going).
+    pub fn close_all(&self) {
+        let table = {
+            let _g = lock(&self.out_lock);
+            self.out.swap(Arc::new(PeerTable::default()))
+        };
+        for (_, p) in table.pipes.iter() {
+            p.close();
+        }
+        lock(&self.arrived).clear();
+        lock(&self.inbox).pipes.clear();
+    }
+
+    /// Wakes every blocked call (context shutdown).
+    pub fn wake_all(&self) {
+        self.bell.ring_from(true);
+        self.room.wake_all();
+        drop(lock(&self.turn_lock));
+        self.turn.notify_all();
+    }
+
+    fn stopped(&self) -> Option<Fail> {
+        self.ctx.is_terminated().then(|| self.ctx.stopped())
+    }
+
+    /// One load-balanced send over the peers: the first that takes it,
+    /// starting after the last one used.
+    #[inline]
+    pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
+        let table = self.out.load();
+        let n = table.pipes.len();
+        let start = if n > 1 {
+            self.lb_next.load(Ordering::Relaxed) % n
+        } else {
+            0
+        };
+        let mut closed = false;
+        for k in 0..n {
+            let i = (start + k) % n;
+            match table.pipes[i].1.try_send(data) {
+                Ok(()) => {
+                    if n > 1 {
+                        self.lb_next.store(i + 1, Ordering::Relaxed);
+                    }
+                    return Ok(());
+                }
+                Err(Refused::Full) => {}
+                Err(Refused::Closed) => closed = true,
+            }
+        }
+        if closed {
+            self.prune();
+        }
+        Err(Fail::WouldBlock)
+    }
+
+    /// A send to the peer known as `id`.
+    #[inline]
+    pub fn try_send_to(&self, id: u32, data: &[u8]) -> Result<(), Fail> {
+        let table = self.out.load();
+        let Some(pipe) = table.get(id) else {
+            return Err(Fail::HostUnreachable);
+        };
+        match pipe.try_send(data) {
+            Ok(()) => Ok(()),
+            Err(Refused::Full) => Err(Fail::WouldBlock),
+            Err(Refused::Closed) => {
+                drop(table);
+                self.prune();
+                Err(Fail::HostUnreachable)
+            }
+        }
+    }
+
+    /// Runs `attempt` until it stops saying would-block, as SNDTIMEO and
+    /// `flags` allow.
+    pub fn send_loop(
+        &self,
+        flags: i32,
+        mut attempt: impl FnMut() -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
+        if let Some(f) = self.stopped() {
+            return Err(f);
+        }
+        let first = attempt();
+        if first != Err(Fail::WouldBlock) {
+            return first;
+        }
+        let Some(deadline) = deadline(self.opts.sndtimeo.load(Ordering::Relaxed), flags) else {
+            return first;
+        };
+        for i in 0..SPINS + YIELDS {
+            if i < SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            let r = attempt();
+            if r != Err(Fail::WouldBlock) {
+                return r;
+            }
+        }
+        let r = self.room.wait(deadline, || {
+            if let Some(f) = self.stopped() {
+                return Some(Err(f));
+            }
+            let r = attempt();
+            (r != Err(Fail::WouldBlock)).then_some(r)
+        });
+        r.unwrap_or(Err(Fail::TimedOut))
+    }
+
+    /// Takes one message through `f`, if any pipe has one.
+    fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+        let mut inbox = lock(&self.inbox);
+        if self.has_arrived.load(Ordering::Acquire)
+            && self.has_arrived.swap(false, Ordering::Acquire)
+        {
+            let arrived = std::mem::take(&mut *lock(&self.arrived));
+            inbox.pipes.extend(arrived);
+        }
+        let n = inbox.pipes.len();
+        let start = inbox.next;
+        let mut done = Vec::new();
+        let mut found = None;
+        for k in 0..n {
+            let i = (start + k) % n;
+            match inbox.pipes[i].take(|id, data| (f.take().expect("taken once"))(id, data)) {
+                Taken::Message(r) => {
+                    // Fair-queue: the next receive starts at the next pipe.
+                    inbox.next = i + 1;
+                    found = Some(r);
+                    break;
+                }
+                Taken::Empty => {}
+                Taken::Done => done.push(i),
+            }
+        }
+        // Indices ascend: remove from the back so the others stay valid.
+        for i in done.into_iter().rev() {
+            inbox.pipes.remove(i);
+        }
+        found
+    }
+
+    /// Receives one message through `f`, blocking as RCVTIMEO and `flags`
+    /// allow.
+    pub fn recv<R>(&self, flags: i32, f: impl FnOnce(u32, &[u8]) -> R) -> Result<R, Fail> {
+        if let Some(fail) = self.stopped() {
+            return Err(fail);
+        }
+        let mut f = Some(f);
+        if let Some(r) = self.try_recv(&mut f) {
+            return Ok(r);
+        }
+        let Some(deadline) = deadline(self.opts.rcvtimeo.load(Ordering::Relaxed), flags) else {
+            return Err(Fail::WouldBlock);
+        };
+        for i in 0..SPINS + YIELDS {
+            if i < SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            if let Some(r) = self.try_recv(&mut f) {
+                return Ok(r);
+            }
+        }
+        loop {
+            let mut turn = lock(&self.turn_lock);
+            if !self.sleeper.swap(true, Ordering::Acquire) {
+                drop(turn);
+                let got = self.bell.sleep_until(remaining(deadline), || {
+                    if let Some(fail) = self.stopped() {
+                        return Some(Err(fail));
+                    }
+                    self.try_recv(&mut f).map(Ok)
+                });
+                {
+                    let _t = lock(&self.turn_lock);
+                    self.sleeper.store(false, Ordering::Release);
+                }
+                // Another receiver may take the doorbell now.
+                self.turn.notify_one();
+                if let Some(r) = got {
+                    return r;
+                }
+            } else {
+                // Someone else sleeps on the doorbell; they hand the turn
+                // on when they wake (every sleeper does, on every exit).
+                turn = match remaining(deadline) {
+                    None => self.turn.wait(turn).unwrap_or_else(|e| e.into_inner()),
+                    Some(left) => {
+                        self.turn
+                            .wait_timeout(turn, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                };
+                drop(turn);
+                // Back to the top: take the doorbell if it is free (its
+                // check looks for a message first).
+            }
+            let fail = match self.stopped() {
+                Some(fail) => fail,
+                None if deadline.is_some_and(|d| Instant::now() >= d) => Fail::TimedOut,
+                None => continue,
+            };
+            // A hand-over this thread took may have been meant for a
+            // receiver that stays: pass it on.
+            self.turn.notify_one();
+            return Err(fail);
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+/// The error for a frame sent with SNDMORE on a single-frame socket.
+pub(crate) fn multipart_error() -> Error {
+    Error::InvalidArgument("thread-safe sockets send single-frame messages only (no SNDMORE)")
+}

@@ -1,0 +1,448 @@
+//! Thread-safe sockets: one handle that any number of threads send and
+//! receive on at once, as libzmq 4.3's draft CLIENT and SERVER sockets.
+//!
+//! [`Client`] and [`Server`] are `Send + Sync`: share one by reference
+//! (an `Arc`, scoped threads) instead of giving each thread a socket of
+//! its own. Their messages are single frames (no `SNDMORE`: it is an
+//! error, libzmq's EINVAL).
+//!
+//! - **Sending** costs no lock: each peer has a multi-producer ring that
+//!   every sending thread claims its record in with one atomic add, and
+//!   publishes in place; the table of peers is read through an
+//!   [`arc_swap`](https://docs.rs/arc-swap) pointer, replaced only when a
+//!   peer comes or goes. A thread's messages to one peer arrive in the
+//!   order it sent them.
+//! - **Receiving** is serialised, as libzmq serialises it with a mutex:
+//!   a ring has one reader, so concurrent receivers take turns on a lock
+//!   held for one message's copy; while nothing has arrived one of them
+//!   sleeps on the socket's doorbell and the others wait their turn (each
+//!   within its own RCVTIMEO).
+//! - CLIENT load-balances its sends over its peers (skipping those at
+//!   their high-water mark) and fair-queues what it receives; SERVER
+//!   fair-queues, tells each message's sender by a [`RoutingId`], and
+//!   sends to a routing id (an unknown one is
+//!   [`Error::HostUnreachable`](crate::Error::HostUnreachable)). Both block
+//!   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
+//!   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
+//!
+//! Transports: `inproc://` only so far; tcp and ipc endpoints are
+//! [`Error::TransportNotSupported`](crate::Error::TransportNotSupported).
+//! Nor are they in [`poll`](crate::poll) yet.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use zeroring::Context;
+//!
+//! let ctx = Context::new();
+//! let server = ctx.server()?;
+//! server.bind("inproc://ts-doc")?;
+//! let client = Arc::new(ctx.client()?);
+//! client.connect("inproc://ts-doc")?;
+//!
+//! // Four threads share the one CLIENT.
+//! let threads: Vec<_> = (0..4u8)
+//!     .map(|t| {
+//!         let client = client.clone();
+//!         std::thread::spawn(move || client.send([t], 0))
+//!     })
+//!     .collect();
+//! for t in threads {
+//!     t.join().unwrap()?;
+//! }
+//! let mut seen = Vec::new();
+//! for _ in 0..4 {
+//!     let (peer, msg) = server.recv_from(0)?;
+//!     seen.push(msg[0]);
+//!     server.send_to(peer, b"ack", 0)?; // back to that client
+//! }
+//! seen.sort();
+//! assert_eq!(seen, [0, 1, 2, 3]);
+//! assert_eq!(client.recv_bytes(0)?, b"ack");
+//! # Ok::<(), zeroring::Error>(())
+//! ```
+
+mod core;
+mod pipe;
+mod registry;
+
+pub(crate) use registry::Registry;
+
+use self::core::{multipart_error, Core};
+use crate::error::{Error, Result};
+use crate::transport::{parse, Endpoint};
+use crate::{Context, SocketType, SNDMORE};
+use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The largest message a thread-safe socket sends (as the others: 64 MiB).
+const MAX_MESSAGE: usize = 64 << 20;
+
+/// Which peer of a [`Server`] a message came from, and where a reply goes:
+/// libzmq's `zmq_msg_routing_id`, a number other than 0, given by the
+/// server to each peer when it connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoutingId(NonZeroU32);
+
+impl RoutingId {
+    /// The routing id `id`, if it is not 0.
+    ///
+    /// ```
+    /// use zeroring::RoutingId;
+    /// assert_eq!(RoutingId::new(7).unwrap().get(), 7);
+    /// assert!(RoutingId::new(0).is_none());
+    /// ```
+    pub fn new(id: u32) -> Option<Self> {
+        NonZeroU32::new(id).map(Self)
+    }
+
+    /// The number, as libzmq's `zmq_msg_routing_id` gives it.
+    pub fn get(self) -> u32 {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Display for RoutingId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<RoutingId> for u32 {
+    fn from(id: RoutingId) -> u32 {
+        id.get()
+    }
+}
+
+fn routing_id(id: u32) -> RoutingId {
+    RoutingId::new(id).expect("routing ids are never 0")
+}
+
+/// What both socket types are: the core, and the context's bookkeeping.
+struct Handle {
+    core: Arc<Core>,
+}
+
+impl Handle {
+    fn new(ctx: &Context, kind: SocketType) -> Result<Self> {
+        ctx.reserve_socket()?;
+        let core = Arc::new(Core::new(ctx.clone(), kind));
+        ctx.inner.threadsafe.add(&core);
+        Ok(Self { core })
+    }
+
+    fn endpoint(&self, endpoint: &str) -> Result<String> {
+        if self.core.ctx.is_terminated() {
+            return Err(self.core.ctx.stopped().into_error(0));
+        }
+        match parse(endpoint)? {
+            Endpoint::Inproc(name) => Ok(name),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
+        }
+    }
+
+    fn bind(&self, endpoint: &str) -> Result<()> {
+        let name = self.endpoint(endpoint)?;
+        self.core.ctx.inner.threadsafe.bind(&name, &self.core)
+    }
+
+    fn connect(&self, endpoint: &str) -> Result<()> {
+        let name = self.endpoint(endpoint)?;
+        self.core.ctx.inner.threadsafe.connect(&name, &self.core)
+    }
+
+    fn check_send(&self, len: usize, flags: i32) -> Result<()> {
+        if flags & SNDMORE != 0 {
+            return Err(multipart_error());
+        }
+        if len > MAX_MESSAGE {
+            return Err(Error::MessageTooLarge {
+                size: len,
+                max: MAX_MESSAGE,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let inner = &self.core.ctx.inner;
+        inner.threadsafe.remove(&self.core);
+        self.core.close_all();
+        inner.socket_closed();
+    }
+}
+
+/// The options and endpoint calls both socket types share.
+macro_rules! common {
+    () => {
+        /// Accepts connections on `endpoint` (`inproc://name` only, so far).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidEndpoint`] for a malformed endpoint,
+        /// [`Error::TransportNotSupported`] for tcp and ipc (not yet
+        /// carried), [`Error::AddrInUse`] if the name is bound,
+        /// [`Error::IncompatibleSocketType`] if sockets waiting on the name
+        /// cannot talk to this one, [`Error::Terminated`] after the
+        /// context's shutdown.
+        pub fn bind(&self, endpoint: &str) -> Result<()> {
+            self.h.bind(endpoint)
+        }
+
+        /// Connects to `endpoint` (`inproc://name` only, so far); a name
+        /// not bound yet is connected when it is.
+        ///
+        /// # Errors
+        ///
+        /// As [`bind`](Self::bind), less `AddrInUse`.
+        pub fn connect(&self, endpoint: &str) -> Result<()> {
+            self.h.connect(endpoint)
+        }
+
+        /// This socket's type.
+        pub fn socket_type(&self) -> SocketType {
+            self.h.core.kind
+        }
+
+        /// Sets SNDHWM: the messages a pipe to a peer holds (plus the
+        /// peer's RCVHWM over inproc), 0 for no limit; default 1000. For
+        /// peers connected afterwards.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] for a negative value.
+        pub fn set_sndhwm(&self, value: i32) -> Result<()> {
+            set_nonneg(&self.h.core.opts.sndhwm, value, "SNDHWM")
+        }
+
+        /// Sets RCVHWM (see [`set_sndhwm`](Self::set_sndhwm)); default 1000.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] for a negative value.
+        pub fn set_rcvhwm(&self, value: i32) -> Result<()> {
+            set_nonneg(&self.h.core.opts.rcvhwm, value, "RCVHWM")
+        }
+
+        /// Sets SNDTIMEO in milliseconds: -1 (the default) blocks until
+        /// the message goes, 0 never blocks, otherwise a send that waits
+        /// that long fails with [`Error::TimedOut`].
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] below -1.
+        pub fn set_sndtimeo(&self, ms: i32) -> Result<()> {
+            set_timeout(&self.h.core.opts.sndtimeo, ms)
+        }
+
+        /// Sets RCVTIMEO in milliseconds, as [`set_sndtimeo`](Self::set_sndtimeo).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] below -1.
+        pub fn set_rcvtimeo(&self, ms: i32) -> Result<()> {
+            set_timeout(&self.h.core.opts.rcvtimeo, ms)
+        }
+
+        /// The SNDHWM option.
+        pub fn get_sndhwm(&self) -> i32 {
+            self.h.core.opts.sndhwm.load(Ordering::Relaxed)
+        }
+
+        /// The RCVHWM option.
+        pub fn get_rcvhwm(&self) -> i32 {
+            self.h.core.opts.rcvhwm.load(Ordering::Relaxed)
+        }
+
+        /// The SNDTIMEO option.
+        pub fn get_sndtimeo(&self) -> i32 {
+            self.h.core.opts.sndtimeo.load(Ordering::Relaxed)
+        }
+
+        /// The RCVTIMEO option.
+        pub fn get_rcvtimeo(&self) -> i32 {
+            self.h.core.opts.rcvtimeo.load(Ordering::Relaxed)
+        }
+
+        /// Sets the bytes of the ring of each pipe this socket writes (a
+        /// power of two, 4 KiB to 1 GiB; default 256 KiB), for peers
+        /// connected afterwards. Messages above 16 KiB travel outside it.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] for another size.
+        pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
+            if !bytes.is_power_of_two() || !(4096..=1 << 30).contains(&bytes) {
+                return Err(Error::InvalidArgument(
+                    "ring capacity must be a power of two from 4 KiB to 1 GiB",
+                ));
+            }
+            self.h
+                .core
+                .opts
+                .ring_capacity
+                .store(bytes, Ordering::Relaxed);
+            Ok(())
+        }
+    };
+}
+
+fn set_nonneg(opt: &std::sync::atomic::AtomicI32, value: i32, name: &'static str) -> Result<()> {
+    if value < 0 {
+        return Err(Error::InvalidArgument(name));
+    }
+    opt.store(value, Ordering::Relaxed);
+    Ok(())
+}
+
+fn set_timeout(opt: &std::sync::atomic::AtomicI32, ms: i32) -> Result<()> {
+    if ms < -1 {
+        return Err(Error::InvalidArgument("timeout below -1"));
+    }
+    opt.store(ms, Ordering::Relaxed);
+    Ok(())
+}
+
+fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
+    let n = data.len().min(buf.len());
+    buf[..n].copy_from_slice(&data[..n]);
+    data.len()
+}
+
+/// A CLIENT socket (libzmq's draft `ZMQ_CLIENT`), shareable by every
+/// thread: see the [module docs](self) and
+/// [`Context::client`](crate::Context::client).
+pub struct Client {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Client)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` as one message to one of the peers, in turn (blocking
+    /// while none can take it: no peer yet, or all at their high-water
+    /// mark). `flags`: [`DONTWAIT`](crate::DONTWAIT) or 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] with [`SNDMORE`](crate::SNDMORE);
+    /// [`Error::MessageTooLarge`] above 64 MiB; [`Error::WouldBlock`] with
+    /// `DONTWAIT` or SNDTIMEO 0, [`Error::TimedOut`] when SNDTIMEO ran out;
+    /// [`Error::Terminated`] after the context's shutdown.
+    pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
+        let data = data.as_ref();
+        self.h.check_send(data.len(), flags)?;
+        let core = &self.h.core;
+        core.send_loop(flags, || core.try_send_lb(data))
+            .map_err(|f| f.into_error(data.len()))
+    }
+
+    /// Receives the next message, from any peer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WouldBlock`] with `DONTWAIT` or RCVTIMEO 0,
+    /// [`Error::TimedOut`] when RCVTIMEO ran out, [`Error::Terminated`]
+    /// after the context's shutdown.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.h
+            .core
+            .recv(flags, |_, data| data.to_vec())
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// Receives the next message into `buf`, truncating it if `buf` is
+    /// shorter (as `zmq_recv`); returns the message's full length.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_bytes`](Self::recv_bytes).
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        self.h
+            .core
+            .recv(flags, |_, data| copy_into(buf, data))
+            .map_err(|f| f.into_error(0))
+    }
+}
+
+/// A SERVER socket (libzmq's draft `ZMQ_SERVER`), shareable by every
+/// thread: see the [module docs](self) and
+/// [`Context::server`](crate::Context::server).
+pub struct Server {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Server)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` as one message to the peer `to` (a routing id from
+    /// [`recv_from`](Self::recv_from)), blocking while its pipe is at its
+    /// high-water mark. `flags`: [`DONTWAIT`](crate::DONTWAIT) or 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::HostUnreachable`] when no connected peer has that routing
+    /// id (never had, or has gone); the others as
+    /// [`Client::send`].
+    pub fn send_to<T: AsRef<[u8]>>(&self, to: RoutingId, data: T, flags: i32) -> Result<()> {
+        let data = data.as_ref();
+        self.h.check_send(data.len(), flags)?;
+        let core = &self.h.core;
+        core.send_loop(flags, || core.try_send_to(to.get(), data))
+            .map_err(|f| f.into_error(data.len()))
+    }
+
+    /// Receives the next message from any peer, with the peer's routing id.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_from(&self, flags: i32) -> Result<(RoutingId, Vec<u8>)> {
+        self.h
+            .core
+            .recv(flags, |id, data| (routing_id(id), data.to_vec()))
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// Receives the next message into `buf` (truncated if `buf` is
+    /// shorter); returns the sender's routing id and the message's full
+    /// length.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_from_into(&self, buf: &mut [u8], flags: i32) -> Result<(RoutingId, usize)> {
+        self.h
+            .core
+            .recv(flags, |id, data| (routing_id(id), copy_into(buf, data)))
+            .map_err(|f| f.into_error(0))
+    }
+}

@@ -1,0 +1,287 @@
+//! One direction of a connection between two thread-safe sockets: a
+//! multi-producer ring that any thread of the writing socket publishes
+//! into, read by the other socket alone.
+//!
+//! The ring's bytes bound what a pipe holds, and so does its high-water
+//! mark, counted in messages: writers add to `sent` before they claim
+//! (one uncontended-in-the-common-case RMW), the reader publishes how
+//! many it has taken in `received` when it releases records. A writer
+//! that finds the pipe full (either limit) waits on its socket's [`Room`],
+//! which the reader signals after each release.
+//!
+//! Frames larger than the ring's inline limit travel as a descriptor of a
+//! heap box (in-process peers only: the pointer means nothing elsewhere).
+
+use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
+use crate::pipe::Doorbell;
+use crossbeam_utils::CachePadded;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// Frames above this many bytes go by descriptor: a record of a quarter of
+/// the ring would make the other writers wait for the reader.
+const INLINE_MAX: usize = 16 << 10;
+/// Bytes read after which the reader releases even if more are waiting.
+const RELEASE_AFTER: usize = 4096;
+
+/// Why a pipe took no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// At its high-water mark or out of ring bytes: try again later.
+    Full,
+    /// The reader is gone (or the ring is broken): never again.
+    Closed,
+}
+
+/// Where writers of a socket wait for room in any of its pipes (and for a
+/// first peer). A reader that releases records loads `waiters` after a
+/// full fence; a writer adds itself before its own fence and re-check, so
+/// one of the two sees the other (Dekker), and the mutex closes the gap
+/// between a writer's re-check and its wait.
+#[derive(Default)]
+pub(crate) struct Room {
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl Room {
+    /// Wakes every waiting writer if there is one. Call after making room
+    /// visible (a release, a new pipe, a close).
+    #[inline]
+    pub fn signal(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            self.wake_all();
+        }
+    }
+
+    #[cold]
+    pub fn wake_all(&self) {
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        self.cv.notify_all();
+    }
+
+    /// Runs `attempt` until it gives `Some`, waiting for a signal between
+    /// tries; `None` once `deadline` has passed.
+    pub fn wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let found = loop {
+            fence(Ordering::SeqCst);
+            if let Some(found) = attempt() {
+                break Some(found);
+            }
+            guard = match deadline {
+                None => self.cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break None;
+                    }
+                    self.cv
+                        .wait_timeout(guard, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        };
+        drop(guard);
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        found
+    }
+}
+
+/// The part of a pipe both sockets hold.
+pub(crate) struct Pipe {
+    tx: Producer,
+    /// Messages writers counted in (and not taken back).
+    sent: CachePadded<AtomicU64>,
+    /// Messages the reader has taken and released.
+    received: CachePadded<AtomicU64>,
+    /// Most messages in flight; 0 for no limit.
+    hwm: u64,
+    /// The reading socket's doorbell: rung after each publish.
+    reader: Arc<Doorbell>,
+    /// The writing socket's room: signalled after each release.
+    writer_room: Arc<Room>,
+    /// Either socket has gone.
+    closed: AtomicBool,
+}
+
+impl Pipe {
+    /// A pipe and its reading end.
+    pub fn new(
+        capacity: usize,
+        hwm: u64,
+        reader: Arc<Doorbell>,
+        writer_room: Arc<Room>,
+    ) -> (Arc<Pipe>, Consumer) {
+        let (tx, rx) = mpsc::mpsc(capacity);
+        let pipe = Arc::new(Pipe {
+            tx,
+            sent: CachePadded::new(AtomicU64::new(0)),
+            received: CachePadded::new(AtomicU64::new(0)),
+            hwm,
+            reader,
+            writer_room,
+            closed: AtomicBool::new(false),
+        });
+        (pipe, rx)
+    }
+
+    /// Publishes `data` as one message, from any thread.
+    #[inline]
+    pub fn try_send(&self, data: &[u8]) -> Result<(), Refused> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Refused::Closed);
+        }
+        if self.hwm != 0 {
+            let n = self.sent.fetch_add(1, Ordering::Relaxed);
+            // `received` may count messages whose `sent` came after ours.
+            if n.saturating_sub(self.received.load(Ordering::Acquire)) >= self.hwm {
+                self.sent.fetch_sub(1, Ordering::Relaxed);
+                return Err(Refused::Full);
+            }
+        }
+        let published = if data.len() <= INLINE_MAX.min(self.tx.max_payload()) {
+            self.tx.push(data)
+        } else {
+            self.push_boxed(data)
+        };
+        match published {
+            Ok(()) => {
+                self.reader.ring();
+                Ok(())
+            }
+            Err(e) => {
+                if self.hwm != 0 {
+                    self.sent.fetch_sub(1, Ordering::Relaxed);
+                }
+                match e {
+                    ClaimError::Full => Err(Refused::Full),
+                    // TooLarge cannot happen (descriptors are 16 bytes);
+                    // Corrupt cannot in the heap: treat both as the end.
+                    ClaimError::TooLarge | ClaimError::Corrupt => Err(Refused::Closed),
+                }
+            }
+        }
+    }
+
+    /// Publishes a descriptor of a heap copy of `data`.
+    #[cold]
+    fn push_boxed(&self, data: &[u8]) -> Result<(), ClaimError> {
+        let mut claim = self.tx.claim(16)?;
+        let boxed: Box<[u8]> = data.into();
+        let len = boxed.len() as u64;
+        let ptr = Box::into_raw(boxed) as *mut u8 as u64;
+        let p = claim.payload();
+        p[..8].copy_from_slice(&ptr.to_ne_bytes());
+        p[8..].copy_from_slice(&len.to_ne_bytes());
+        claim.commit(DESCRIPTOR);
+        Ok(())
+    }
+
+    /// Marks the pipe closed and wakes both sides.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.reader.ring_from(true);
+        self.writer_room.signal();
+    }
+
+    /// Whether either side has gone.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The reading socket's end of a pipe.
+pub(crate) struct InPipe {
+    pub pipe: Arc<Pipe>,
+    rx: Consumer,
+    /// The routing id the reading socket knows the writer by.
+    pub id: u32,
+    taken: u64,
+}
+
+/// What [`InPipe::take`] found.
+pub(crate) enum Taken<R> {
+    Message(R),
+    Empty,
+    /// Closed and drained, or broken: drop the pipe.
+    Done,
+}
+
+impl InPipe {
+    pub fn new(pipe: Arc<Pipe>, rx: Consumer, id: u32) -> Self {
+        Self {
+            pipe,
+            rx,
+            id,
+            taken: 0,
+        }
+    }
+
+    /// Reads the next message through `f`, if one is published.
+    #[inline]
+    pub fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
+        let rec = match self.rx.peek() {
+            Ok(Some(rec)) => rec,
+            Ok(None) => {
+                // Whatever was published before the close is visible now.
+                return if self.pipe.is_closed() && matches!(self.rx.peek(), Ok(None)) {
+                    Taken::Done
+                } else {
+                    Taken::Empty
+                };
+            }
+            Err(mpsc::Corrupt) => return Taken::Done,
+        };
+        let r = if rec.flags() & DESCRIPTOR != 0 {
+            let boxed = self.unbox(&rec);
+            f(self.id, &boxed)
+        } else {
+            f(self.id, self.rx.payload(&rec))
+        };
+        self.rx.advance(rec);
+        self.taken += 1;
+        if self.rx.unreleased() >= RELEASE_AFTER || self.rx.caught_up() {
+            self.release();
+        }
+        Taken::Message(r)
+    }
+
+    fn unbox(&self, rec: &mpsc::Record) -> Box<[u8]> {
+        let p = self.rx.payload(rec);
+        let ptr = u64::from_ne_bytes(p[..8].try_into().expect("8 bytes")) as usize as *mut u8;
+        let len = u64::from_ne_bytes(p[8..16].try_into().expect("8 bytes")) as usize;
+        // SAFETY: a DESCRIPTOR record of an in-process pipe is written only
+        // by `push_boxed`, from `Box::into_raw` of a `[u8]` of `len` bytes,
+        // and read once (the reader advances past it right after).
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
+    }
+
+    fn release(&mut self) {
+        self.rx.release();
+        self.pipe.received.store(self.taken, Ordering::Release);
+        self.pipe.writer_room.signal();
+    }
+}
+
+impl Drop for InPipe {
+    /// Closes the pipe and frees the boxes of messages never read.
+    fn drop(&mut self) {
+        self.pipe.close();
+        while let Ok(Some(rec)) = self.rx.peek() {
+            if rec.flags() & DESCRIPTOR != 0 {
+                drop(self.unbox(&rec));
+            }
+            self.rx.advance(rec);
+        }
+    }
+}
