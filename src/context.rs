@@ -108,8 +108,9 @@ impl Context {
     /// [`Error::Terminated`](crate::Error::Terminated) once the context is
     /// shut down, or [`Error::IoThreadDied`](crate::Error::IoThreadDied)
     /// once its I/O thread died; [`Error::NotSupported`](crate::Error::NotSupported)
-    /// for the thread-safe types (`Client`, `Server`), which
-    /// [`client`](Self::client) and [`server`](Self::server) make.
+    /// for the thread-safe types (`Client`, `Server`, `Scatter`, `Gather`,
+    /// `Radio`, `Dish`), which [`client`](Self::client),
+    /// [`server`](Self::server) and their siblings make.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
         self.reserve_socket()?;
         let id = self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed);
@@ -183,6 +184,50 @@ impl Context {
     #[cfg(not(loom))]
     pub fn server(&self) -> Result<crate::Server> {
         crate::Server::new(self)
+    }
+
+    /// Creates a thread-safe SCATTER socket (libzmq's draft
+    /// `ZMQ_SCATTER`): see [`Scatter`](crate::Scatter).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn scatter(&self) -> Result<crate::Scatter> {
+        crate::Scatter::new(self)
+    }
+
+    /// Creates a thread-safe GATHER socket (libzmq's draft `ZMQ_GATHER`):
+    /// see [`Gather`](crate::Gather).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn gather(&self) -> Result<crate::Gather> {
+        crate::Gather::new(self)
+    }
+
+    /// Creates a thread-safe RADIO socket (libzmq's draft `ZMQ_RADIO`):
+    /// see [`Radio`](crate::Radio).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn radio(&self) -> Result<crate::Radio> {
+        crate::Radio::new(self)
+    }
+
+    /// Creates a thread-safe DISH socket (libzmq's draft `ZMQ_DISH`): see
+    /// [`Dish`](crate::Dish).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn dish(&self) -> Result<crate::Dish> {
+        crate::Dish::new(self)
     }
 
     /// Shuts the context down, as `zmq_ctx_shutdown`: every blocking call on

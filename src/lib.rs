@@ -36,9 +36,10 @@
 //! rings and a control block), patterns (load-balance, fair-queue),
 //! transports, and the [`Socket`] API.
 //!
-//! Thread-safe sockets ([`Client`], [`Server`]: libzmq's draft CLIENT and
-//! SERVER) are shared by many threads at once, sending without a lock
-//! through multi-producer rings (inproc so far).
+//! Thread-safe sockets ([`Client`]/[`Server`], [`Scatter`]/[`Gather`],
+//! [`Radio`]/[`Dish`]: libzmq's draft types) are shared by many threads at
+//! once, sending without a lock through multi-producer rings (inproc so
+//! far).
 //!
 //! # Cargo features
 //!
@@ -131,5 +132,5 @@ pub use socket::Properties;
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
 #[cfg(not(loom))]
-pub use threadsafe::{Client, RoutingId, Server};
+pub use threadsafe::{Client, Dish, Gather, Radio, RoutingId, Scatter, Server, GROUP_MAX_LENGTH};
 pub use zmtp::{CurveCredentials, PlainCredentials};

@@ -37,6 +37,18 @@ pub enum SocketType {
     /// Thread-safe replier (libzmq's draft SERVER): replies by routing id.
     /// Made by [`Context::server`](crate::Context::server).
     Server,
+    /// Thread-safe PUSH (libzmq's draft SCATTER): single frames,
+    /// round-robin. Made by [`Context::scatter`](crate::Context::scatter).
+    Scatter,
+    /// Thread-safe PULL (libzmq's draft GATHER): fair-queued. Made by
+    /// [`Context::gather`](crate::Context::gather).
+    Gather,
+    /// Thread-safe publisher by group (libzmq's draft RADIO). Made by
+    /// [`Context::radio`](crate::Context::radio).
+    Radio,
+    /// Thread-safe subscriber to groups (libzmq's draft DISH). Made by
+    /// [`Context::dish`](crate::Context::dish).
+    Dish,
 }
 
 impl SocketType {
@@ -57,6 +69,10 @@ impl SocketType {
             SocketType::Stream => "STREAM",
             SocketType::Client => "CLIENT",
             SocketType::Server => "SERVER",
+            SocketType::Scatter => "SCATTER",
+            SocketType::Gather => "GATHER",
+            SocketType::Radio => "RADIO",
+            SocketType::Dish => "DISH",
         }
     }
 
@@ -84,6 +100,10 @@ impl SocketType {
                 | (Pair, Pair)
                 | (Client, Server)
                 | (Server, Client)
+                | (Scatter, Gather)
+                | (Gather, Scatter)
+                | (Radio, Dish)
+                | (Dish, Radio)
         )
     }
 }

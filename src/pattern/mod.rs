@@ -452,7 +452,12 @@ impl Pattern {
             SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
             SocketType::Stream => Pattern::Stream(Default::default()),
             // Thread-safe types: `Context::client`/`server`, not a Socket.
-            SocketType::Client | SocketType::Server => return None,
+            SocketType::Client
+            | SocketType::Server
+            | SocketType::Scatter
+            | SocketType::Gather
+            | SocketType::Radio
+            | SocketType::Dish => return None,
         })
     }
 

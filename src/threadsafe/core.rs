@@ -7,7 +7,7 @@ use crate::error::{Error, Fail, Result};
 use crate::pipe::Doorbell;
 use crate::{Context, SocketType, DONTWAIT};
 use arc_swap::ArcSwap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -17,21 +17,33 @@ use std::time::{Duration, Instant};
 const SPINS: u32 = 256;
 const YIELDS: u32 = 8;
 
+/// The groups a DISH has joined, read by its RADIO peers on every send.
+pub(crate) type Groups = ArcSwap<HashSet<Box<[u8]>>>;
+
+/// A peer a socket writes to.
+#[derive(Clone)]
+pub(crate) struct Peer {
+    pub id: u32,
+    pub pipe: Arc<Pipe>,
+    /// A DISH peer's groups: a RADIO sends it only those.
+    pub groups: Option<Arc<Groups>>,
+}
+
 /// The peers a socket writes to, replaced whole on every change.
 #[derive(Default)]
 pub(crate) struct PeerTable {
-    pub pipes: Vec<(u32, Arc<Pipe>)>,
+    pub peers: Vec<Peer>,
     by_id: HashMap<u32, usize>,
 }
 
 impl PeerTable {
-    fn with(pipes: Vec<(u32, Arc<Pipe>)>) -> Self {
-        let by_id = pipes.iter().enumerate().map(|(i, p)| (p.0, i)).collect();
-        Self { pipes, by_id }
+    fn with(peers: Vec<Peer>) -> Self {
+        let by_id = peers.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        Self { peers, by_id }
     }
 
     pub fn get(&self, id: u32) -> Option<&Arc<Pipe>> {
-        self.by_id.get(&id).map(|&i| &self.pipes[i].1)
+        self.by_id.get(&id).map(|&i| &self.peers[i].pipe)
     }
 }
 
@@ -84,6 +96,10 @@ pub(crate) struct Core {
     /// Where the next load-balanced send starts (racy on purpose: a hint).
     lb_next: AtomicUsize,
     next_id: AtomicU32,
+    /// DISH: the groups joined (shared with the RADIO peers).
+    pub groups: Arc<Groups>,
+    /// DISH: serialises joins and leaves.
+    pub groups_lock: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -119,6 +135,8 @@ impl Core {
             out_lock: Mutex::new(()),
             lb_next: AtomicUsize::new(0),
             next_id: AtomicU32::new(1),
+            groups: Arc::default(),
+            groups_lock: Mutex::new(()),
         }
     }
 
@@ -133,15 +151,18 @@ impl Core {
         }
     }
 
-    /// Adds a peer: `out` to write to it, `inp` to read from it.
-    pub fn attach(&self, id: u32, out: Arc<Pipe>, inp: InPipe) {
-        lock(&self.arrived).push(inp);
-        self.has_arrived.store(true, Ordering::Release);
-        {
+    /// Adds a peer: `out` to write to it, `inp` to read from it (each
+    /// where the socket types send that way).
+    pub fn attach(&self, out: Option<Peer>, inp: Option<InPipe>) {
+        if let Some(inp) = inp {
+            lock(&self.arrived).push(inp);
+            self.has_arrived.store(true, Ordering::Release);
+        }
+        if let Some(out) = out {
             let _g = lock(&self.out_lock);
-            let mut pipes = self.out.load().pipes.clone();
-            pipes.push((id, out));
-            self.out.store(Arc::new(PeerTable::with(pipes)));
+            let mut peers = self.out.load().peers.clone();
+            peers.push(out);
+            self.out.store(Arc::new(PeerTable::with(peers)));
         }
         self.bell.ring_from(true);
         self.room.wake_all();
@@ -152,9 +173,9 @@ impl Core {
     fn prune(&self) {
         let _g = lock(&self.out_lock);
         let cur = self.out.load();
-        if cur.pipes.iter().any(|p| p.1.is_closed()) {
-            let pipes = cur.pipes.iter().filter(|p| !p.1.is_closed()).cloned();
-            self.out.store(Arc::new(PeerTable::with(pipes.collect())));
+        if cur.peers.iter().any(|p| p.pipe.is_closed()) {
+            let peers = cur.peers.iter().filter(|p| !p.pipe.is_closed()).cloned();
+            self.out.store(Arc::new(PeerTable::with(peers.collect())));
         }
     }
 
@@ -164,8 +185,8 @@ impl Core {
             let _g = lock(&self.out_lock);
             self.out.swap(Arc::new(PeerTable::default()))
         };
-        for (_, p) in table.pipes.iter() {
-            p.close();
+        for p in table.peers.iter() {
+            p.pipe.close();
         }
         lock(&self.arrived).clear();
         lock(&self.inbox).pipes.clear();
@@ -188,7 +209,7 @@ impl Core {
     #[inline]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
         let table = self.out.load();
-        let n = table.pipes.len();
+        let n = table.peers.len();
         let start = if n > 1 {
             self.lb_next.load(Ordering::Relaxed) % n
         } else {
@@ -197,7 +218,7 @@ impl Core {
         let mut closed = false;
         for k in 0..n {
             let i = (start + k) % n;
-            match table.pipes[i].1.try_send(data) {
+            match table.peers[i].pipe.try_send(&[], data) {
                 Ok(()) => {
                     if n > 1 {
                         self.lb_next.store(i + 1, Ordering::Relaxed);
@@ -221,7 +242,7 @@ impl Core {
         let Some(pipe) = table.get(id) else {
             return Err(Fail::HostUnreachable);
         };
-        match pipe.try_send(data) {
+        match pipe.try_send(&[], data) {
             Ok(()) => Ok(()),
             Err(Refused::Full) => Err(Fail::WouldBlock),
             Err(Refused::Closed) => {
@@ -229,6 +250,24 @@ impl Core {
                 self.prune();
                 Err(Fail::HostUnreachable)
             }
+        }
+    }
+
+    /// A RADIO's send: to every peer that joined `group`, except those at
+    /// their high-water mark (dropped there, as libzmq's RADIO drops).
+    /// `prefix` is the group as it travels: its length, then its bytes.
+    pub fn send_radio(&self, group: &[u8], prefix: &[u8], data: &[u8]) {
+        let table = self.out.load();
+        let mut closed = false;
+        for p in table.peers.iter() {
+            let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
+            if joined && p.pipe.try_send(prefix, data) == Err(Refused::Closed) {
+                closed = true;
+            }
+        }
+        if closed {
+            drop(table);
+            self.prune();
         }
     }
 

@@ -1,10 +1,12 @@
 //! Thread-safe sockets: one handle that any number of threads send and
-//! receive on at once, as libzmq 4.3's draft CLIENT and SERVER sockets.
+//! receive on at once, as libzmq 4.3's draft sockets: [`Client`] and
+//! [`Server`], [`Scatter`] and [`Gather`] (a thread-safe PUSH and PULL),
+//! [`Radio`] and [`Dish`] (publishing by group).
 //!
-//! [`Client`] and [`Server`] are `Send + Sync`: share one by reference
-//! (an `Arc`, scoped threads) instead of giving each thread a socket of
-//! its own. Their messages are single frames (no `SNDMORE`: it is an
-//! error, libzmq's EINVAL).
+//! All are `Send + Sync`: share one by reference (an `Arc`, scoped
+//! threads) instead of giving each thread a socket of its own. Their
+//! messages are single frames (no `SNDMORE`: it is an error, libzmq's
+//! EINVAL).
 //!
 //! - **Sending** costs no lock: each peer has a multi-producer ring that
 //!   every sending thread claims its record in with one atomic add, and
@@ -444,5 +446,268 @@ impl Server {
             .core
             .recv(flags, |id, data| (routing_id(id), copy_into(buf, data)))
             .map_err(|f| f.into_error(0))
+    }
+}
+
+/// A SCATTER socket (libzmq's draft `ZMQ_SCATTER`): a thread-safe PUSH.
+/// Single-frame messages go round-robin to its GATHER peers, blocking at
+/// their high-water marks. See the [module docs](self).
+///
+/// ```
+/// let ctx = zeroring::Context::new();
+/// let gather = ctx.gather()?;
+/// gather.bind("inproc://scatter-doc")?;
+/// let scatter = ctx.scatter()?;
+/// scatter.connect("inproc://scatter-doc")?;
+/// std::thread::scope(|s| {
+///     for t in 0..3u8 {
+///         let scatter = &scatter;
+///         s.spawn(move || scatter.send([t], 0).unwrap());
+///     }
+/// });
+/// let mut got: Vec<u8> = (0..3).map(|_| gather.recv_bytes(0).unwrap()[0]).collect();
+/// got.sort();
+/// assert_eq!(got, [0, 1, 2]);
+/// # Ok::<(), zeroring::Error>(())
+/// ```
+pub struct Scatter {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Scatter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scatter").finish_non_exhaustive()
+    }
+}
+
+impl Scatter {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Scatter)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` as one message to one of the peers, in turn; as
+    /// [`Client::send`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send`].
+    pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
+        let data = data.as_ref();
+        self.h.check_send(data.len(), flags)?;
+        let core = &self.h.core;
+        core.send_loop(flags, || core.try_send_lb(data))
+            .map_err(|f| f.into_error(data.len()))
+    }
+}
+
+/// A GATHER socket (libzmq's draft `ZMQ_GATHER`): a thread-safe PULL,
+/// fair-queuing its SCATTER peers. See [`Scatter`].
+pub struct Gather {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Gather {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gather").finish_non_exhaustive()
+    }
+}
+
+impl Gather {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Gather)?,
+        })
+    }
+
+    common!();
+
+    /// Receives the next message, from any peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.h
+            .core
+            .recv(flags, |_, data| data.to_vec())
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// Receives the next message into `buf`, as [`Client::recv_into`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        self.h
+            .core
+            .recv(flags, |_, data| copy_into(buf, data))
+            .map_err(|f| f.into_error(0))
+    }
+}
+
+/// The longest group name (libzmq's `ZMQ_GROUP_MAX_LENGTH`).
+pub const GROUP_MAX_LENGTH: usize = 15;
+
+fn check_group(group: &[u8]) -> Result<()> {
+    if group.len() > GROUP_MAX_LENGTH {
+        return Err(Error::InvalidArgument("a group is at most 15 bytes"));
+    }
+    Ok(())
+}
+
+/// A RADIO socket (libzmq's draft `ZMQ_RADIO`): thread-safe publishing by
+/// group. Each message goes to the DISH peers that joined its group
+/// (filtered here, at the sender); a peer at its high-water mark misses
+/// it, as a PUB's subscriber does. Never blocks.
+///
+/// ```
+/// let ctx = zeroring::Context::new();
+/// let dish = ctx.dish()?;
+/// dish.bind("inproc://radio-doc")?;
+/// dish.join(b"weather")?;
+/// let radio = ctx.radio()?;
+/// radio.connect("inproc://radio-doc")?;
+/// radio.send(b"sport", "2-1", 0)?; // nobody joined: dropped
+/// radio.send(b"weather", "sunny", 0)?;
+/// let (group, msg) = dish.recv_group(0)?;
+/// assert_eq!((&group[..], &msg[..]), (&b"weather"[..], &b"sunny"[..]));
+/// # Ok::<(), zeroring::Error>(())
+/// ```
+pub struct Radio {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Radio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Radio").finish_non_exhaustive()
+    }
+}
+
+impl Radio {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Radio)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` to every peer that joined `group`. `flags`: 0 or
+    /// [`DONTWAIT`](crate::DONTWAIT), the same here (a RADIO never waits).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a group over 15 bytes or with
+    /// [`SNDMORE`](crate::SNDMORE); [`Error::MessageTooLarge`] above
+    /// 64 MiB; [`Error::Terminated`] after the context's shutdown.
+    pub fn send<G: AsRef<[u8]>, T: AsRef<[u8]>>(
+        &self,
+        group: G,
+        data: T,
+        flags: i32,
+    ) -> Result<()> {
+        let (group, data) = (group.as_ref(), data.as_ref());
+        check_group(group)?;
+        self.h.check_send(data.len(), flags)?;
+        if self.h.core.ctx.is_terminated() {
+            return Err(self.h.core.ctx.stopped().into_error(0));
+        }
+        let mut prefix = [0u8; GROUP_MAX_LENGTH + 1];
+        prefix[0] = group.len() as u8;
+        prefix[1..=group.len()].copy_from_slice(group);
+        self.h.core.send_radio(group, &prefix[..=group.len()], data);
+        Ok(())
+    }
+}
+
+/// A DISH socket (libzmq's draft `ZMQ_DISH`): receives the messages of
+/// the groups it joined from its RADIO peers, fair-queued. See [`Radio`].
+pub struct Dish {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Dish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dish").finish_non_exhaustive()
+    }
+}
+
+impl Dish {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Dish)?,
+        })
+    }
+
+    common!();
+
+    /// Joins `group`: messages sent to it from now on reach this socket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a group over 15 bytes or one already
+    /// joined (libzmq's EINVAL).
+    pub fn join<G: AsRef<[u8]>>(&self, group: G) -> Result<()> {
+        self.update(group.as_ref(), true)
+    }
+
+    /// Leaves `group`: its messages not yet received are dropped too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a group not joined (libzmq's EINVAL).
+    pub fn leave<G: AsRef<[u8]>>(&self, group: G) -> Result<()> {
+        self.update(group.as_ref(), false)
+    }
+
+    fn update(&self, group: &[u8], join: bool) -> Result<()> {
+        check_group(group)?;
+        let core = &self.h.core;
+        let _g = core.groups_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut groups = (**core.groups.load()).clone();
+        let changed = if join {
+            groups.insert(group.into())
+        } else {
+            groups.remove(group)
+        };
+        if !changed {
+            return Err(Error::InvalidArgument(if join {
+                "group already joined"
+            } else {
+                "group not joined"
+            }));
+        }
+        core.groups.store(Arc::new(groups));
+        Ok(())
+    }
+
+    /// Receives the next message of a joined group: `(group, data)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_group(&self, flags: i32) -> Result<(Vec<u8>, Vec<u8>)> {
+        let core = &self.h.core;
+        loop {
+            let got = core
+                .recv(flags, |_, m| {
+                    let len = m[0] as usize;
+                    let group = &m[1..=len];
+                    // A message of a group left while it travelled.
+                    core.groups
+                        .load()
+                        .contains(group)
+                        .then(|| (group.to_vec(), m[1 + len..].to_vec()))
+                })
+                .map_err(|f| f.into_error(0))?;
+            if let Some(got) = got {
+                return Ok(got);
+            }
+        }
     }
 }

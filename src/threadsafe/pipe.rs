@@ -135,9 +135,9 @@ impl Pipe {
         (pipe, rx)
     }
 
-    /// Publishes `data` as one message, from any thread.
+    /// Publishes `prefix` then `data` as one message, from any thread.
     #[inline]
-    pub fn try_send(&self, data: &[u8]) -> Result<(), Refused> {
+    pub fn try_send(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Refused::Closed);
         }
@@ -149,10 +149,16 @@ impl Pipe {
                 return Err(Refused::Full);
             }
         }
-        let published = if data.len() <= INLINE_MAX.min(self.tx.max_payload()) {
-            self.tx.push(data)
+        let len = prefix.len() + data.len();
+        let published = if len <= INLINE_MAX.min(self.tx.max_payload()) {
+            self.tx.claim(len).map(|mut claim| {
+                let p = claim.payload();
+                p[..prefix.len()].copy_from_slice(prefix);
+                crate::copy::copy(&mut p[prefix.len()..], data);
+                claim.commit(0);
+            })
         } else {
-            self.push_boxed(data)
+            self.push_boxed(prefix, data)
         };
         match published {
             Ok(()) => {
@@ -175,9 +181,9 @@ impl Pipe {
 
     /// Publishes a descriptor of a heap copy of `data`.
     #[cold]
-    fn push_boxed(&self, data: &[u8]) -> Result<(), ClaimError> {
+    fn push_boxed(&self, prefix: &[u8], data: &[u8]) -> Result<(), ClaimError> {
         let mut claim = self.tx.claim(16)?;
-        let boxed: Box<[u8]> = data.into();
+        let boxed: Box<[u8]> = [prefix, data].concat().into();
         let len = boxed.len() as u64;
         let ptr = Box::into_raw(boxed) as *mut u8 as u64;
         let p = claim.payload();

@@ -5,7 +5,7 @@
 //! for the other sockets. The names are apart from the classic sockets'
 //! (a CLIENT cannot talk to them anyway).
 
-use super::core::Core;
+use super::core::{Core, Peer};
 use super::pipe::{InPipe, Pipe};
 use crate::error::{Error, Result};
 use crate::SocketType;
@@ -27,10 +27,26 @@ pub(crate) struct Registry {
 }
 
 fn compatible(a: SocketType, b: SocketType) -> bool {
+    use SocketType::*;
     matches!(
         (a, b),
-        (SocketType::Client, SocketType::Server) | (SocketType::Server, SocketType::Client)
+        (Client, Server)
+            | (Server, Client)
+            | (Scatter, Gather)
+            | (Gather, Scatter)
+            | (Radio, Dish)
+            | (Dish, Radio)
     )
+}
+
+fn sends(t: SocketType) -> bool {
+    use SocketType::*;
+    matches!(t, Client | Server | Scatter | Radio)
+}
+
+fn receives(t: SocketType) -> bool {
+    use SocketType::*;
+    matches!(t, Client | Server | Gather | Dish)
 }
 
 fn sum_hwm(snd: i32, rcv: i32) -> u64 {
@@ -41,21 +57,33 @@ fn sum_hwm(snd: i32, rcv: i32) -> u64 {
     }
 }
 
-/// Connects `a` and `b` with a pipe each way.
+/// Connects `a` and `b` with a pipe each way their types send.
 fn link(a: &Core, b: &Core) {
-    let pipe = |w: &Core, r: &Core| {
+    // The pipe `w` writes and `r` reads (`w` knows `r` as `id_at_w`, and
+    // `r` knows `w` as `id_at_r`).
+    let pipe = |w: &Core, r: &Core, id_at_w: u32, id_at_r: u32| {
+        if !(sends(w.kind) && receives(r.kind)) {
+            return (None, None);
+        }
         let hwm = sum_hwm(
             w.opts.sndhwm.load(Ordering::Relaxed),
             r.opts.rcvhwm.load(Ordering::Relaxed),
         );
         let cap = w.opts.ring_capacity.load(Ordering::Relaxed);
-        Pipe::new(cap, hwm, r.bell.clone(), w.room.clone())
+        let (pipe, rx) = Pipe::new(cap, hwm, r.bell.clone(), w.room.clone());
+        let groups = (r.kind == SocketType::Dish).then(|| r.groups.clone());
+        let peer = Peer {
+            id: id_at_w,
+            pipe: pipe.clone(),
+            groups,
+        };
+        (Some(peer), Some(InPipe::new(pipe, rx, id_at_r)))
     };
-    let (ab, ab_rx) = pipe(a, b);
-    let (ba, ba_rx) = pipe(b, a);
     let (id_at_a, id_at_b) = (a.new_peer_id(), b.new_peer_id());
-    a.attach(id_at_a, ab.clone(), InPipe::new(ba.clone(), ba_rx, id_at_a));
-    b.attach(id_at_b, ba, InPipe::new(ab, ab_rx, id_at_b));
+    let (a_out, b_in) = pipe(a, b, id_at_a, id_at_b);
+    let (b_out, a_in) = pipe(b, a, id_at_b, id_at_a);
+    a.attach(a_out, a_in);
+    b.attach(b_out, b_in);
 }
 
 impl Registry {
