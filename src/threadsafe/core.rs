@@ -2,12 +2,14 @@
 //! reading ends, fair-queued, behind one lock), the peer table its writers
 //! read without a lock, and the blocking loops.
 
-use super::pipe::{InPipe, Pipe, Refused, Room, Taken};
+use super::peers::{Peer, PeerTable, Peers};
+use super::pipe::{InPipe, Refused, Room, Taken};
+use super::spin::SpinLock;
 use crate::error::{Error, Fail, Result};
 use crate::pipe::Doorbell;
 use crate::{Context, SocketType, DONTWAIT};
 use arc_swap::ArcSwap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -19,33 +21,6 @@ const YIELDS: u32 = 8;
 
 /// The groups a DISH has joined, read by its RADIO peers on every send.
 pub(crate) type Groups = ArcSwap<HashSet<Box<[u8]>>>;
-
-/// A peer a socket writes to.
-#[derive(Clone)]
-pub(crate) struct Peer {
-    pub id: u32,
-    pub pipe: Arc<Pipe>,
-    /// A DISH peer's groups: a RADIO sends it only those.
-    pub groups: Option<Arc<Groups>>,
-}
-
-/// The peers a socket writes to, replaced whole on every change.
-#[derive(Default)]
-pub(crate) struct PeerTable {
-    pub peers: Vec<Peer>,
-    by_id: HashMap<u32, usize>,
-}
-
-impl PeerTable {
-    fn with(peers: Vec<Peer>) -> Self {
-        let by_id = peers.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
-        Self { peers, by_id }
-    }
-
-    pub fn get(&self, id: u32) -> Option<&Arc<Pipe>> {
-        self.by_id.get(&id).map(|&i| &self.peers[i].pipe)
-    }
-}
 
 /// The reading ends, taken in turn.
 #[derive(Default)]
@@ -82,7 +57,7 @@ pub(crate) struct Core {
     pub bell: Arc<Doorbell>,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
-    inbox: Mutex<Inbox>,
+    inbox: SpinLock<Inbox>,
     /// Reading ends made by connects and binds, for the inbox to adopt.
     arrived: Mutex<Vec<InPipe>>,
     has_arrived: AtomicBool,
@@ -91,8 +66,7 @@ pub(crate) struct Core {
     sleeper: AtomicBool,
     turn_lock: Mutex<()>,
     turn: Condvar,
-    pub out: ArcSwap<PeerTable>,
-    out_lock: Mutex<()>,
+    pub out: Peers,
     /// Where the next load-balanced send starts (racy on purpose: a hint).
     lb_next: AtomicUsize,
     next_id: AtomicU32,
@@ -125,14 +99,13 @@ impl Core {
             opts: Options::default(),
             bell: Arc::new(Doorbell::new()),
             room: Arc::new(Room::default()),
-            inbox: Mutex::default(),
+            inbox: SpinLock::default(),
             arrived: Mutex::default(),
             has_arrived: AtomicBool::new(false),
             sleeper: AtomicBool::new(false),
             turn_lock: Mutex::new(()),
             turn: Condvar::new(),
-            out: ArcSwap::from_pointee(PeerTable::default()),
-            out_lock: Mutex::new(()),
+            out: Peers::default(),
             lb_next: AtomicUsize::new(0),
             next_id: AtomicU32::new(1),
             groups: Arc::default(),
@@ -142,7 +115,7 @@ impl Core {
 
     /// A routing id for a new peer: never 0, never one in use.
     pub fn new_peer_id(&self) -> u32 {
-        let out = self.out.load();
+        let out = self.out.current();
         loop {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             if id != 0 && out.get(id).is_none() {
@@ -159,10 +132,11 @@ impl Core {
             self.has_arrived.store(true, Ordering::Release);
         }
         if let Some(out) = out {
-            let _g = lock(&self.out_lock);
-            let mut peers = self.out.load().peers.clone();
-            peers.push(out);
-            self.out.store(Arc::new(PeerTable::with(peers)));
+            self.out.update(|t| {
+                let mut peers = t.peers.clone();
+                peers.push(out);
+                Some(PeerTable::with(peers))
+            });
         }
         self.bell.ring_from(true);
         self.room.wake_all();
@@ -171,25 +145,23 @@ impl Core {
     /// Drops the peers whose pipes are closed from the table.
     #[cold]
     fn prune(&self) {
-        let _g = lock(&self.out_lock);
-        let cur = self.out.load();
-        if cur.peers.iter().any(|p| p.pipe.is_closed()) {
-            let peers = cur.peers.iter().filter(|p| !p.pipe.is_closed()).cloned();
-            self.out.store(Arc::new(PeerTable::with(peers.collect())));
-        }
+        self.out.update(|t| {
+            t.peers.iter().any(|p| p.pipe.is_closed()).then(|| {
+                let peers = t.peers.iter().filter(|p| !p.pipe.is_closed()).cloned();
+                PeerTable::with(peers.collect())
+            })
+        });
     }
 
     /// Closes every pipe (the socket is going).
     pub fn close_all(&self) {
-        let table = {
-            let _g = lock(&self.out_lock);
-            self.out.swap(Arc::new(PeerTable::default()))
-        };
+        let table = self.out.current();
+        self.out.update(|_| Some(PeerTable::default()));
         for p in table.peers.iter() {
             p.pipe.close();
         }
         lock(&self.arrived).clear();
-        lock(&self.inbox).pipes.clear();
+        self.inbox.lock().pipes.clear();
     }
 
     /// Wakes every blocked call (context shutdown).
@@ -208,45 +180,52 @@ impl Core {
     /// starting after the last one used.
     #[inline]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
-        let table = self.out.load();
-        let n = table.peers.len();
-        let start = if n > 1 {
-            self.lb_next.load(Ordering::Relaxed) % n
-        } else {
-            0
-        };
-        let mut closed = false;
-        for k in 0..n {
-            let i = (start + k) % n;
-            match table.peers[i].pipe.try_send(&[], data) {
-                Ok(()) => {
-                    if n > 1 {
-                        self.lb_next.store(i + 1, Ordering::Relaxed);
+        let (sent, closed) = self.out.with(|table, credits| {
+            let n = table.peers.len();
+            let start = if n > 1 {
+                self.lb_next.load(Ordering::Relaxed) % n
+            } else {
+                0
+            };
+            let mut closed = false;
+            for k in 0..n {
+                let i = (start + k) % n;
+                match table.peers[i].pipe.try_send(&[], data, &credits[i]) {
+                    Ok(()) => {
+                        if n > 1 {
+                            self.lb_next.store(i + 1, Ordering::Relaxed);
+                        }
+                        return (true, false);
                     }
-                    return Ok(());
+                    Err(Refused::Full) => {}
+                    Err(Refused::Closed) => closed = true,
                 }
-                Err(Refused::Full) => {}
-                Err(Refused::Closed) => closed = true,
             }
-        }
+            (false, closed)
+        });
         if closed {
             self.prune();
         }
-        Err(Fail::WouldBlock)
+        if sent {
+            Ok(())
+        } else {
+            Err(Fail::WouldBlock)
+        }
     }
 
     /// A send to the peer known as `id`.
     #[inline]
     pub fn try_send_to(&self, id: u32, data: &[u8]) -> Result<(), Fail> {
-        let table = self.out.load();
-        let Some(pipe) = table.get(id) else {
-            return Err(Fail::HostUnreachable);
-        };
-        match pipe.try_send(&[], data) {
-            Ok(()) => Ok(()),
-            Err(Refused::Full) => Err(Fail::WouldBlock),
-            Err(Refused::Closed) => {
-                drop(table);
+        let sent = self.out.with(|table, credits| {
+            table
+                .index(id)
+                .map(|i| table.peers[i].pipe.try_send(&[], data, &credits[i]))
+        });
+        match sent {
+            Some(Ok(())) => Ok(()),
+            Some(Err(Refused::Full)) => Err(Fail::WouldBlock),
+            None => Err(Fail::HostUnreachable),
+            Some(Err(Refused::Closed)) => {
                 self.prune();
                 Err(Fail::HostUnreachable)
             }
@@ -257,16 +236,17 @@ impl Core {
     /// their high-water mark (dropped there, as libzmq's RADIO drops).
     /// `prefix` is the group as it travels: its length, then its bytes.
     pub fn send_radio(&self, group: &[u8], prefix: &[u8], data: &[u8]) {
-        let table = self.out.load();
-        let mut closed = false;
-        for p in table.peers.iter() {
-            let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
-            if joined && p.pipe.try_send(prefix, data) == Err(Refused::Closed) {
-                closed = true;
+        let closed = self.out.with(|table, credits| {
+            let mut closed = false;
+            for (p, credit) in table.peers.iter().zip(credits) {
+                let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
+                if joined && p.pipe.try_send(prefix, data, credit) == Err(Refused::Closed) {
+                    closed = true;
+                }
             }
-        }
+            closed
+        });
         if closed {
-            drop(table);
             self.prune();
         }
     }
@@ -311,7 +291,7 @@ impl Core {
 
     /// Takes one message through `f`, if any pipe has one.
     fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
-        let mut inbox = lock(&self.inbox);
+        let mut inbox = self.inbox.lock();
         if self.has_arrived.load(Ordering::Acquire)
             && self.has_arrived.swap(false, Ordering::Acquire)
         {

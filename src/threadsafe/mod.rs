@@ -64,8 +64,10 @@
 //! ```
 
 mod core;
+mod peers;
 mod pipe;
 mod registry;
+mod spin;
 
 pub(crate) use registry::Registry;
 

@@ -3,27 +3,35 @@
 //! into, read by the other socket alone.
 //!
 //! The ring's bytes bound what a pipe holds, and so does its high-water
-//! mark, counted in messages: writers add to `sent` before they claim
-//! (one uncontended-in-the-common-case RMW), the reader publishes how
-//! many it has taken in `received` when it releases records. A writer
-//! that finds the pipe full (either limit) waits on its socket's [`Room`],
-//! which the reader signals after each release.
+//! mark, counted in messages: a sending thread takes credits from `sent`
+//! in batches (one atomic add per batch, not per message: that add would
+//! wait for the thread's stores into the ring to drain, and contend with
+//! the other threads), and the reader publishes how many it has taken in
+//! `received` when it releases records. A batch is at most an eighth of
+//! the mark (16 at most), and credits a thread holds but has not used
+//! yet count as sent, so with several sending threads a pipe may refuse
+//! up to `batch - 1` messages per other thread below its mark; one thread
+//! alone sees the mark exactly. A writer that finds the pipe full (either
+//! limit) waits on its socket's [`Room`], which the reader signals after
+//! each release.
 //!
 //! Frames larger than the ring's inline limit travel as a descriptor of a
 //! heap box (in-process peers only: the pointer means nothing elsewhere).
 
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
 use crate::pipe::Doorbell;
+use crate::sync::barrier;
 use crossbeam_utils::CachePadded;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 /// Frames above this many bytes go by descriptor: a record of a quarter of
 /// the ring would make the other writers wait for the reader.
 const INLINE_MAX: usize = 16 << 10;
-/// Bytes read after which the reader releases even if more are waiting.
-const RELEASE_AFTER: usize = 4096;
+/// Bytes read after which a reader that has caught up releases them.
+const RELEASE_AFTER_BURST: usize = 1024;
 
 /// Why a pipe took no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +44,11 @@ pub(crate) enum Refused {
 
 /// Where writers of a socket wait for room in any of its pipes (and for a
 /// first peer). A reader that releases records loads `waiters` after a
-/// full fence; a writer adds itself before its own fence and re-check, so
-/// one of the two sees the other (Dekker), and the mutex closes the gap
-/// between a writer's re-check and its wait.
+/// light barrier (a compiler fence where membarrier(2) works); a writer
+/// adds itself and then issues the heavy barrier (membarrier) before its
+/// re-check, so one of the two sees the other (Dekker, as the doorbell's
+/// sleepers and writers), and the mutex closes the gap between a writer's
+/// re-check and its wait. The cost is on the writer that waits.
 #[derive(Default)]
 pub(crate) struct Room {
     waiters: AtomicUsize,
@@ -51,7 +61,7 @@ impl Room {
     /// visible (a release, a new pipe, a close).
     #[inline]
     pub fn signal(&self) {
-        fence(Ordering::SeqCst);
+        barrier::light();
         if self.waiters.load(Ordering::Relaxed) != 0 {
             self.wake_all();
         }
@@ -73,7 +83,7 @@ impl Room {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let found = loop {
-            fence(Ordering::SeqCst);
+            barrier::heavy();
             if let Some(found) = attempt() {
                 break Some(found);
             }
@@ -122,6 +132,7 @@ impl Pipe {
         reader: Arc<Doorbell>,
         writer_room: Arc<Room>,
     ) -> (Arc<Pipe>, Consumer) {
+        barrier::init();
         let (tx, rx) = mpsc::mpsc(capacity);
         let pipe = Arc::new(Pipe {
             tx,
@@ -135,19 +146,39 @@ impl Pipe {
         (pipe, rx)
     }
 
-    /// Publishes `prefix` then `data` as one message, from any thread.
+    /// Takes a batch of credits toward the mark into `credit`; false if
+    /// the pipe is at its mark.
+    #[cold]
+    fn take_credits(&self, credit: &Cell<u64>) -> bool {
+        let batch = (self.hwm / 8).clamp(1, 16);
+        let n = self.sent.fetch_add(batch, Ordering::Relaxed);
+        // `received` may count messages whose credits were taken after ours.
+        let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
+        let got = self.hwm.saturating_sub(in_flight).min(batch);
+        if got < batch {
+            self.sent.fetch_sub(batch - got, Ordering::Relaxed);
+        }
+        credit.set(got);
+        got != 0
+    }
+
+    /// Gives back credits a thread will not use.
+    pub fn return_credits(&self, n: u64) {
+        if n != 0 {
+            self.sent.fetch_sub(n, Ordering::Relaxed);
+            self.writer_room.signal();
+        }
+    }
+
+    /// Publishes `prefix` then `data` as one message, from any thread;
+    /// `credit`: the calling thread's credits toward this pipe's mark.
     #[inline]
-    pub fn try_send(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
+    pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Refused::Closed);
         }
-        if self.hwm != 0 {
-            let n = self.sent.fetch_add(1, Ordering::Relaxed);
-            // `received` may count messages whose `sent` came after ours.
-            if n.saturating_sub(self.received.load(Ordering::Acquire)) >= self.hwm {
-                self.sent.fetch_sub(1, Ordering::Relaxed);
-                return Err(Refused::Full);
-            }
+        if self.hwm != 0 && credit.get() == 0 && !self.take_credits(credit) {
+            return Err(Refused::Full);
         }
         let len = prefix.len() + data.len();
         let published = if len <= INLINE_MAX.min(self.tx.max_payload()) {
@@ -162,13 +193,14 @@ impl Pipe {
         };
         match published {
             Ok(()) => {
+                if self.hwm != 0 {
+                    credit.set(credit.get() - 1);
+                }
                 self.reader.ring();
                 Ok(())
             }
             Err(e) => {
-                if self.hwm != 0 {
-                    self.sent.fetch_sub(1, Ordering::Relaxed);
-                }
+                // The credit stays with the thread, for its next try.
                 match e {
                     ClaimError::Full => Err(Refused::Full),
                     // TooLarge cannot happen (descriptors are 16 bytes);
@@ -213,6 +245,11 @@ pub(crate) struct InPipe {
     /// The routing id the reading socket knows the writer by.
     pub id: u32,
     taken: u64,
+    /// `taken` as last published to the writers.
+    released: u64,
+    /// Release after this many messages (a quarter of the mark), so that a
+    /// writer at its mark sees room while the reader is still busy.
+    release_msgs: u64,
 }
 
 /// What [`InPipe::take`] found.
@@ -225,11 +262,17 @@ pub(crate) enum Taken<R> {
 
 impl InPipe {
     pub fn new(pipe: Arc<Pipe>, rx: Consumer, id: u32) -> Self {
+        let release_msgs = match pipe.hwm {
+            0 => u64::MAX,
+            hwm => (hwm / 4).max(1),
+        };
         Self {
             pipe,
             rx,
             id,
             taken: 0,
+            released: 0,
+            release_msgs,
         }
     }
 
@@ -239,6 +282,10 @@ impl InPipe {
         let rec = match self.rx.peek() {
             Ok(Some(rec)) => rec,
             Ok(None) => {
+                // Caught up: the writers get back all that was read.
+                if self.taken != self.released {
+                    self.release();
+                }
                 // Whatever was published before the close is visible now.
                 return if self.pipe.is_closed() && matches!(self.rx.peek(), Ok(None)) {
                     Taken::Done
@@ -256,7 +303,11 @@ impl InPipe {
         };
         self.rx.advance(rec);
         self.taken += 1;
-        if self.rx.unreleased() >= RELEASE_AFTER || self.rx.caught_up() {
+        let unreleased = self.rx.unreleased();
+        if (unreleased >= RELEASE_AFTER_BURST && self.rx.caught_up())
+            || unreleased >= self.rx.capacity() / 4
+            || self.taken - self.released >= self.release_msgs
+        {
             self.release();
         }
         Taken::Message(r)
@@ -272,8 +323,10 @@ impl InPipe {
         unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
     }
 
+    #[inline(never)]
     fn release(&mut self) {
         self.rx.release();
+        self.released = self.taken;
         self.pipe.received.store(self.taken, Ordering::Release);
         self.pipe.writer_room.signal();
     }

@@ -5,7 +5,8 @@
 //! for the other sockets. The names are apart from the classic sockets'
 //! (a CLIENT cannot talk to them anyway).
 
-use super::core::{Core, Peer};
+use super::core::Core;
+use super::peers::Peer;
 use super::pipe::{InPipe, Pipe};
 use crate::error::{Error, Result};
 use crate::SocketType;
