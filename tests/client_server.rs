@@ -461,3 +461,36 @@ fn endpoints_and_types() {
     again.bind("inproc://taken").unwrap();
     assert_eq!(again.socket_type(), SocketType::Server);
 }
+
+/// A sender blocked on a full ring (holding credits toward the mark) while
+/// the peers change: it goes to the new peer, and the old pipe's messages
+/// all arrive.
+#[test]
+fn a_sender_blocked_on_a_full_ring_goes_to_a_new_peer() {
+    let ctx = Context::new();
+    let first = ctx.server().unwrap();
+    first.bind("inproc://full-ring-1").unwrap();
+    let client = Arc::new(ctx.client().unwrap());
+    client.set_ring_capacity(4096).unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client.connect("inproc://full-ring-1").unwrap();
+    let msg = [7u8; 900];
+    let mut queued = 0;
+    while client.send(msg, DONTWAIT).is_ok() {
+        queued += 1;
+    }
+    assert!(queued < 10, "a 4 KiB ring holds a few 900-byte records");
+    let sender = {
+        let client = client.clone();
+        thread::spawn(move || client.send(msg, 0))
+    };
+    let second = ctx.server().unwrap();
+    second.set_rcvtimeo(PATIENCE_MS).unwrap();
+    second.bind("inproc://full-ring-2").unwrap();
+    client.connect("inproc://full-ring-2").unwrap();
+    assert_eq!(second.recv_from(0).unwrap().1, msg);
+    sender.join().unwrap().unwrap();
+    for _ in 0..queued {
+        assert_eq!(first.recv_from(DONTWAIT).unwrap().1, msg);
+    }
+}

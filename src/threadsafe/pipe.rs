@@ -47,12 +47,15 @@ pub(crate) enum Refused {
 /// light barrier (a compiler fence where membarrier(2) works); a writer
 /// adds itself and then issues the heavy barrier (membarrier) before its
 /// re-check, so one of the two sees the other (Dekker, as the doorbell's
-/// sleepers and writers), and the mutex closes the gap between a writer's
-/// re-check and its wait. The cost is on the writer that waits.
+/// sleepers and writers): the cost is on the writer that waits. A signal
+/// bumps `epoch` under the mutex, and a writer sleeps only if the epoch it
+/// saw before its re-check is still there, so no signal falls between its
+/// re-check and its sleep. The re-check runs outside the mutex: it may
+/// itself signal (credits given back).
 #[derive(Default)]
 pub(crate) struct Room {
     waiters: AtomicUsize,
-    lock: Mutex<()>,
+    epoch: Mutex<u64>,
     cv: Condvar,
 }
 
@@ -69,8 +72,12 @@ impl Room {
 
     #[cold]
     pub fn wake_all(&self) {
-        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        *self.lock() += 1;
         self.cv.notify_all();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `attempt` until it gives `Some`, waiting for a signal between
@@ -81,27 +88,27 @@ impl Room {
         mut attempt: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let found = loop {
+            let seen = *self.lock();
             barrier::heavy();
             if let Some(found) = attempt() {
                 break Some(found);
             }
-            guard = match deadline {
-                None => self.cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            let guard = self.lock();
+            if *guard != seen {
+                continue;
+            }
+            match deadline {
+                None => drop(self.cv.wait(guard)),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
                         break None;
                     }
-                    self.cv
-                        .wait_timeout(guard, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+                    drop(self.cv.wait_timeout(guard, d - now));
                 }
-            };
+            }
         };
-        drop(guard);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
         found
     }
