@@ -315,9 +315,15 @@ impl Core {
                 Taken::Done => done.push(i),
             }
         }
-        // Indices ascend: remove from the back so the others stay valid.
-        for i in done.into_iter().rev() {
-            inbox.pipes.remove(i);
+        if !done.is_empty() {
+            // Indices ascend: remove from the back so the others stay valid.
+            for i in done.into_iter().rev() {
+                inbox.pipes.remove(i);
+            }
+            drop(inbox);
+            // The peer has gone: its pipe the other way goes too, now
+            // rather than at the next send to it.
+            self.prune();
         }
         found
     }
