@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 /// Tries of a blocked call before it sleeps: a peer a few microseconds
 /// away is cheaper to wait for than a futex round trip.
-const SPINS: u32 = 256;
-const YIELDS: u32 = 8;
+const SPINS: u32 = 16;
+const YIELDS: u32 = 16;
 
 /// The groups a DISH has joined, read by its RADIO peers on every send.
 pub(crate) type Groups = ArcSwap<HashSet<Box<[u8]>>>;
