@@ -1,67 +1,6 @@
-//! Thread-safe sockets: one handle that any number of threads send and
-//! receive on at once, as libzmq 4.3's draft sockets: [`Client`] and
-//! [`Server`], [`Scatter`] and [`Gather`] (a thread-safe PUSH and PULL),
-//! [`Radio`] and [`Dish`] (publishing by group).
-//!
-//! All are `Send + Sync`: share one by reference (an `Arc`, scoped
-//! threads) instead of giving each thread a socket of its own. Their
-//! messages are single frames (no `SNDMORE`: it is an error, libzmq's
-//! EINVAL).
-//!
-//! - **Sending** costs no lock: each peer has a multi-producer ring that
-//!   every sending thread claims its record in with one atomic add, and
-//!   publishes in place; the table of peers is read through an
-//!   [`arc_swap`](https://docs.rs/arc-swap) pointer, replaced only when a
-//!   peer comes or goes. A thread's messages to one peer arrive in the
-//!   order it sent them.
-//! - **Receiving** is serialised, as libzmq serialises it with a mutex:
-//!   a ring has one reader, so concurrent receivers take turns on a lock
-//!   held for one message's copy; while nothing has arrived one of them
-//!   sleeps on the socket's doorbell and the others wait their turn (each
-//!   within its own RCVTIMEO).
-//! - CLIENT load-balances its sends over its peers (skipping those at
-//!   their high-water mark) and fair-queues what it receives; SERVER
-//!   fair-queues, tells each message's sender by a [`RoutingId`], and
-//!   sends to a routing id (an unknown one is
-//!   [`Error::HostUnreachable`](crate::Error::HostUnreachable)). Both block
-//!   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
-//!   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
-//!
-//! Transports: `inproc://` only so far; tcp and ipc endpoints are
-//! [`Error::TransportNotSupported`](crate::Error::TransportNotSupported).
-//! Nor are they in [`poll`](crate::poll) yet.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use zeroring::Context;
-//!
-//! let ctx = Context::new();
-//! let server = ctx.server()?;
-//! server.bind("inproc://ts-doc")?;
-//! let client = Arc::new(ctx.client()?);
-//! client.connect("inproc://ts-doc")?;
-//!
-//! // Four threads share the one CLIENT.
-//! let threads: Vec<_> = (0..4u8)
-//!     .map(|t| {
-//!         let client = client.clone();
-//!         std::thread::spawn(move || client.send([t], 0))
-//!     })
-//!     .collect();
-//! for t in threads {
-//!     t.join().unwrap()?;
-//! }
-//! let mut seen = Vec::new();
-//! for _ in 0..4 {
-//!     let (peer, msg) = server.recv_from(0)?;
-//!     seen.push(msg[0]);
-//!     server.send_to(peer, b"ack", 0)?; // back to that client
-//! }
-//! seen.sort();
-//! assert_eq!(seen, [0, 1, 2, 3]);
-//! assert_eq!(client.recv_bytes(0)?, b"ack");
-//! # Ok::<(), zeroring::Error>(())
-//! ```
+//! Thread-safe sockets (libzmq 4.3's draft CLIENT, SERVER, SCATTER,
+//! GATHER, RADIO and DISH): the public handles. How they work is told in
+//! [`Client`]'s docs, which users see; `core` holds what they share.
 
 mod core;
 mod peers;
@@ -318,8 +257,77 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 }
 
 /// A CLIENT socket (libzmq's draft `ZMQ_CLIENT`), shareable by every
-/// thread: see the [module docs](self) and
-/// [`Context::client`](crate::Context::client).
+/// thread; made by [`Context::client`](crate::Context::client).
+///
+/// # Thread-safe sockets
+///
+/// One handle that any number of threads send and receive on at once, as
+/// libzmq 4.3's draft sockets: [`Client`] and [`Server`], [`Scatter`] and
+/// [`Gather`] (a thread-safe PUSH and PULL), [`Radio`] and [`Dish`]
+/// (publishing by group).
+///
+/// All are `Send + Sync`: share one by reference (an `Arc`, scoped
+/// threads) instead of giving each thread a socket of its own. Their
+/// messages are single frames (no `SNDMORE`: it is an error, libzmq's
+/// EINVAL).
+///
+/// - **Sending** costs no lock: each peer has a multi-producer ring that
+///   every sending thread claims its record in with one atomic add, and
+///   publishes in place; the table of peers is read through a per-thread
+///   cache checked by one load (it changes only when a peer comes or
+///   goes), and a thread counts its messages toward the high-water mark
+///   with credits it takes in batches (an eighth of the mark, 16 at most:
+///   with several sending threads a pipe may refuse a few messages below
+///   its mark). A thread's messages to one peer arrive in the order it
+///   sent them.
+/// - **Receiving** is serialised, as libzmq serialises it with a mutex:
+///   a ring has one reader, so concurrent receivers take turns on a lock
+///   held for one message's copy; while nothing has arrived one of them
+///   sleeps on the socket's doorbell and the others wait their turn (each
+///   within its own RCVTIMEO).
+/// - CLIENT load-balances its sends over its peers (skipping those at
+///   their high-water mark) and fair-queues what it receives; SERVER
+///   fair-queues, tells each message's sender by a [`RoutingId`], and
+///   sends to a routing id (an unknown one is
+///   [`Error::HostUnreachable`](crate::Error::HostUnreachable)). Both block
+///   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
+///   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
+///
+/// Transports: `inproc://` only so far; tcp and ipc endpoints are
+/// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported).
+/// Nor are they in [`poll`](crate::poll) yet.
+///
+/// ```
+/// use std::sync::Arc;
+/// use zeroring::Context;
+///
+/// let ctx = Context::new();
+/// let server = ctx.server()?;
+/// server.bind("inproc://ts-doc")?;
+/// let client = Arc::new(ctx.client()?);
+/// client.connect("inproc://ts-doc")?;
+///
+/// // Four threads share the one CLIENT.
+/// let threads: Vec<_> = (0..4u8)
+///     .map(|t| {
+///         let client = client.clone();
+///         std::thread::spawn(move || client.send([t], 0))
+///     })
+///     .collect();
+/// for t in threads {
+///     t.join().unwrap()?;
+/// }
+/// let mut seen = Vec::new();
+/// for _ in 0..4 {
+///     let (peer, msg) = server.recv_from(0)?;
+///     seen.push(msg[0]);
+///     server.send_to(peer, b"ack", 0)?; // back to that client
+/// }
+/// seen.sort();
+/// assert_eq!(seen, [0, 1, 2, 3]);
+/// assert_eq!(client.recv_bytes(0)?, b"ack");
+/// # Ok::<(), zeroring::Error>(())
+/// ```
 pub struct Client {
     h: Handle,
 }
@@ -386,7 +394,7 @@ impl Client {
 }
 
 /// A SERVER socket (libzmq's draft `ZMQ_SERVER`), shareable by every
-/// thread: see the [module docs](self) and
+/// thread: see [`Client`] for how thread-safe sockets work, and
 /// [`Context::server`](crate::Context::server).
 pub struct Server {
     h: Handle,
@@ -453,7 +461,7 @@ impl Server {
 
 /// A SCATTER socket (libzmq's draft `ZMQ_SCATTER`): a thread-safe PUSH.
 /// Single-frame messages go round-robin to its GATHER peers, blocking at
-/// their high-water marks. See the [module docs](self).
+/// their high-water marks. See [`Client`] for how thread-safe sockets work.
 ///
 /// ```
 /// let ctx = zeroring::Context::new();
