@@ -133,6 +133,11 @@ impl Context {
         Ok(socket)
     }
 
+    /// A new socket's id (the I/O threads know sockets by it).
+    pub(crate) fn new_socket_id(&self) -> u64 {
+        self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Counts a new socket in, if the context is alive and MAX_SOCKETS
     /// allows.
     pub(crate) fn reserve_socket(&self) -> Result<()> {

@@ -38,8 +38,8 @@
 //!
 //! Thread-safe sockets ([`Client`]/[`Server`], [`Scatter`]/[`Gather`],
 //! [`Radio`]/[`Dish`]: libzmq's draft types) are shared by many threads at
-//! once, sending without a lock through multi-producer rings (inproc so
-//! far).
+//! once, sending without a lock through multi-producer rings (inproc; tcp
+//! but for RADIO/DISH through the ZMTP engine).
 //!
 //! # Cargo features
 //!

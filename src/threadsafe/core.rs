@@ -2,11 +2,13 @@
 //! reading ends, fair-queued, behind one lock), the peer table its writers
 //! read without a lock, and the blocking loops.
 
-use super::peers::{Peer, PeerTable, Peers};
+use super::peers::{Out, Peer, PeerTable, Peers};
 use super::pipe::{InPipe, Refused, Room, Taken};
+use super::remote::Remote;
 use super::spin::SpinLock;
 use crate::error::{Error, Fail, Result};
 use crate::pipe::Doorbell;
+use crate::socket::{NewPipe, SocketShared};
 use crate::{Context, SocketType, DONTWAIT};
 use arc_swap::ArcSwap;
 use std::collections::HashSet;
@@ -22,11 +24,48 @@ const YIELDS: u32 = 16;
 /// The groups a DISH has joined, read by its RADIO peers on every send.
 pub(crate) type Groups = ArcSwap<HashSet<Box<[u8]>>>;
 
+/// A reading end.
+pub(crate) enum Inbound {
+    /// An in-process peer's ring.
+    Ring(InPipe),
+    /// A peer over the I/O thread, known by this routing id.
+    Remote(Arc<Remote>, u32),
+}
+
+impl Inbound {
+    #[inline]
+    fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
+        match self {
+            Inbound::Ring(p) => p.take(f),
+            Inbound::Remote(r, id) => r.take(*id, f),
+        }
+    }
+}
+
+impl Drop for Inbound {
+    fn drop(&mut self) {
+        if let Inbound::Remote(r, _) = self {
+            r.close();
+        }
+    }
+}
+
 /// The reading ends, taken in turn.
 #[derive(Default)]
 struct Inbox {
-    pipes: Vec<InPipe>,
+    pipes: Vec<Inbound>,
     next: usize,
+}
+
+/// Whether sockets of type `t` send, and receive.
+pub(crate) fn sends(t: SocketType) -> bool {
+    use SocketType::*;
+    matches!(t, Client | Server | Scatter | Radio)
+}
+
+pub(crate) fn receives(t: SocketType) -> bool {
+    use SocketType::*;
+    matches!(t, Client | Server | Gather | Dish)
 }
 
 pub(crate) struct Options {
@@ -55,11 +94,17 @@ pub(crate) struct Core {
     pub opts: Options,
     /// Rung by writers of every inbound pipe.
     pub bell: Arc<Doorbell>,
+    /// The doorbell's home, and the mailbox the I/O thread hands its
+    /// pipes over through (tcp).
+    pub shared: Arc<SocketShared>,
+    /// Some peer is over the I/O thread, whose releases do not signal
+    /// `room`: waiting writers look again every few milliseconds.
+    has_remote: AtomicBool,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
     inbox: SpinLock<Inbox>,
     /// Reading ends made by connects and binds, for the inbox to adopt.
-    arrived: Mutex<Vec<InPipe>>,
+    arrived: Mutex<Vec<Inbound>>,
     has_arrived: AtomicBool,
     /// One receiver at a time sleeps on the doorbell (its protocol has one
     /// sleeper); the others wait on `turn`.
@@ -93,11 +138,14 @@ fn remaining(deadline: Option<Instant>) -> Option<Duration> {
 
 impl Core {
     pub fn new(ctx: Context, kind: SocketType) -> Self {
+        let shared = Arc::new(SocketShared::new());
         Self {
             ctx,
             kind,
             opts: Options::default(),
-            bell: Arc::new(Doorbell::new()),
+            bell: shared.bell.clone(),
+            shared,
+            has_remote: AtomicBool::new(false),
             room: Arc::new(Room::default()),
             inbox: SpinLock::default(),
             arrived: Mutex::default(),
@@ -126,7 +174,7 @@ impl Core {
 
     /// Adds a peer: `out` to write to it, `inp` to read from it (each
     /// where the socket types send that way).
-    pub fn attach(&self, out: Option<Peer>, inp: Option<InPipe>) {
+    pub fn attach(&self, out: Option<Peer>, inp: Option<Inbound>) {
         if let Some(inp) = inp {
             lock(&self.arrived).push(inp);
             self.has_arrived.store(true, Ordering::Release);
@@ -142,12 +190,47 @@ impl Core {
         self.room.wake_all();
     }
 
+    /// Takes a peer over the I/O thread: `end`, our end of its pipe.
+    pub fn attach_remote(&self, mut end: crate::pipe::PipeEnd) {
+        end.attach(self.bell.clone());
+        end.set_pool_slot(self.shared.pool_slot());
+        let remote = Arc::new(Remote::new(end));
+        let id = self.new_peer_id();
+        self.has_remote.store(true, Ordering::Relaxed);
+        let out = sends(self.kind).then(|| Peer {
+            id,
+            out: Out::Remote(remote.clone()),
+            groups: None,
+        });
+        let inp = receives(self.kind).then(|| Inbound::Remote(remote.clone(), id));
+        if out.is_none() && inp.is_none() {
+            remote.close();
+        }
+        self.attach(out, inp);
+    }
+
+    /// Takes the pipes the I/O thread has handed over (peers accepted on a
+    /// tcp endpoint). One load when there are none.
+    #[inline]
+    fn adopt_mail(&self) {
+        if self.shared.has_mail() {
+            self.adopt_mail_slow();
+        }
+    }
+
+    #[cold]
+    fn adopt_mail_slow(&self) {
+        for NewPipe { end, .. } in self.shared.take_mail() {
+            self.attach_remote(end);
+        }
+    }
+
     /// Drops the peers whose pipes are closed from the table.
     #[cold]
     fn prune(&self) {
         self.out.update(|t| {
-            t.peers.iter().any(|p| p.pipe.is_closed()).then(|| {
-                let peers = t.peers.iter().filter(|p| !p.pipe.is_closed()).cloned();
+            t.peers.iter().any(|p| p.out.is_closed()).then(|| {
+                let peers = t.peers.iter().filter(|p| !p.out.is_closed()).cloned();
                 PeerTable::with(peers.collect())
             })
         });
@@ -158,7 +241,7 @@ impl Core {
         let table = self.out.current();
         self.out.update(|_| Some(PeerTable::default()));
         for p in table.peers.iter() {
-            p.pipe.close();
+            p.out.close();
         }
         lock(&self.arrived).clear();
         self.inbox.lock().pipes.clear();
@@ -180,6 +263,7 @@ impl Core {
     /// starting after the last one used.
     #[inline]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
+        self.adopt_mail();
         let (sent, closed) = self.out.with(|table, credits| {
             let n = table.peers.len();
             let start = if n > 1 {
@@ -190,7 +274,7 @@ impl Core {
             let mut closed = false;
             for k in 0..n {
                 let i = (start + k) % n;
-                match table.peers[i].pipe.try_send(&[], data, &credits[i]) {
+                match table.peers[i].out.try_send(&[], data, &credits[i]) {
                     Ok(()) => {
                         if n > 1 {
                             self.lb_next.store(i + 1, Ordering::Relaxed);
@@ -216,10 +300,11 @@ impl Core {
     /// A send to the peer known as `id`.
     #[inline]
     pub fn try_send_to(&self, id: u32, data: &[u8]) -> Result<(), Fail> {
+        self.adopt_mail();
         let sent = self.out.with(|table, credits| {
             table
                 .index(id)
-                .map(|i| table.peers[i].pipe.try_send(&[], data, &credits[i]))
+                .map(|i| table.peers[i].out.try_send(&[], data, &credits[i]))
         });
         match sent {
             Some(Ok(())) => Ok(()),
@@ -240,7 +325,7 @@ impl Core {
             let mut closed = false;
             for (p, credit) in table.peers.iter().zip(credits) {
                 let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
-                if joined && p.pipe.try_send(prefix, data, credit) == Err(Refused::Closed) {
+                if joined && p.out.try_send(prefix, data, credit) == Err(Refused::Closed) {
                     closed = true;
                 }
             }
@@ -279,7 +364,12 @@ impl Core {
                 return r;
             }
         }
-        let r = self.room.wait(deadline, || {
+        // The I/O thread does not signal `room`: look again now and then.
+        let slice = self
+            .has_remote
+            .load(Ordering::Relaxed)
+            .then_some(Duration::from_millis(2));
+        let r = self.room.wait(deadline, slice, || {
             if let Some(f) = self.stopped() {
                 return Some(Err(f));
             }
@@ -291,6 +381,7 @@ impl Core {
 
     /// Takes one message through `f`, if any pipe has one.
     fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+        self.adopt_mail();
         let mut inbox = self.inbox.lock();
         if self.has_arrived.load(Ordering::Acquire)
             && self.has_arrived.swap(false, Ordering::Acquire)

@@ -6,7 +6,9 @@ mod core;
 mod peers;
 mod pipe;
 mod registry;
+mod remote;
 mod spin;
+mod tcp;
 
 pub(crate) use registry::Registry;
 
@@ -61,9 +63,17 @@ fn routing_id(id: u32) -> RoutingId {
     RoutingId::new(id).expect("routing ids are never 0")
 }
 
-/// What both socket types are: the core, and the context's bookkeeping.
+/// What every socket type is: the core, its tcp side, and the context's
+/// bookkeeping.
 struct Handle {
     core: Arc<Core>,
+    tcp: tcp::Tcp,
+}
+
+/// Where a socket may bind or connect.
+enum Where {
+    Inproc(String),
+    Tcp(String),
 }
 
 impl Handle {
@@ -71,15 +81,24 @@ impl Handle {
         ctx.reserve_socket()?;
         let core = Arc::new(Core::new(ctx.clone(), kind));
         ctx.inner.threadsafe.add(&core);
-        Ok(Self { core })
+        Ok(Self {
+            core,
+            tcp: tcp::Tcp::new(ctx.new_socket_id()),
+        })
     }
 
-    fn endpoint(&self, endpoint: &str) -> Result<String> {
+    fn endpoint(&self, endpoint: &str) -> Result<Where> {
         if self.core.ctx.is_terminated() {
             return Err(self.core.ctx.stopped().into_error(0));
         }
         match parse(endpoint)? {
-            Endpoint::Inproc(name) => Ok(name),
+            Endpoint::Inproc(name) => Ok(Where::Inproc(name)),
+            // RADIO/DISH need JOIN and LEAVE on the wire: not yet.
+            Endpoint::Tcp(address)
+                if !matches!(self.core.kind, SocketType::Radio | SocketType::Dish) =>
+            {
+                Ok(Where::Tcp(address))
+            }
             Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
                 Err(Error::TransportNotSupported(endpoint.to_owned()))
             }
@@ -87,13 +106,17 @@ impl Handle {
     }
 
     fn bind(&self, endpoint: &str) -> Result<()> {
-        let name = self.endpoint(endpoint)?;
-        self.core.ctx.inner.threadsafe.bind(&name, &self.core)
+        match self.endpoint(endpoint)? {
+            Where::Inproc(name) => self.core.ctx.inner.threadsafe.bind(&name, &self.core),
+            Where::Tcp(address) => self.tcp.bind(&self.core, endpoint, &address),
+        }
     }
 
     fn connect(&self, endpoint: &str) -> Result<()> {
-        let name = self.endpoint(endpoint)?;
-        self.core.ctx.inner.threadsafe.connect(&name, &self.core)
+        match self.endpoint(endpoint)? {
+            Where::Inproc(name) => self.core.ctx.inner.threadsafe.connect(&name, &self.core),
+            Where::Tcp(address) => self.tcp.connect(&self.core, endpoint, &address),
+        }
     }
 
     fn check_send(&self, len: usize, flags: i32) -> Result<()> {
@@ -114,6 +137,7 @@ impl Drop for Handle {
     fn drop(&mut self) {
         let inner = &self.core.ctx.inner;
         inner.threadsafe.remove(&self.core);
+        self.tcp.close();
         self.core.close_all();
         inner.socket_closed();
     }
@@ -122,13 +146,15 @@ impl Drop for Handle {
 /// The options and endpoint calls both socket types share.
 macro_rules! common {
     () => {
-        /// Accepts connections on `endpoint` (`inproc://name` only, so far).
+        /// Accepts connections on `endpoint`: `inproc://name`, or
+        /// `tcp://host:port` (not for RADIO and DISH yet).
         ///
         /// # Errors
         ///
         /// [`Error::InvalidEndpoint`] for a malformed endpoint,
-        /// [`Error::TransportNotSupported`] for tcp and ipc (not yet
-        /// carried), [`Error::AddrInUse`] if the name is bound,
+        /// [`Error::TransportNotSupported`] for ipc (not yet carried) and
+        /// for tcp on RADIO and DISH, [`Error::AddrInUse`] if the name or
+        /// port is bound, [`Error::Io`] if the OS refuses,
         /// [`Error::IncompatibleSocketType`] if sockets waiting on the name
         /// cannot talk to this one, [`Error::Terminated`] after the
         /// context's shutdown.
@@ -136,14 +162,22 @@ macro_rules! common {
             self.h.bind(endpoint)
         }
 
-        /// Connects to `endpoint` (`inproc://name` only, so far); a name
-        /// not bound yet is connected when it is.
+        /// Connects to `endpoint` (`inproc://name`, or `tcp://host:port`
+        /// but for RADIO and DISH); a name not bound yet is connected when
+        /// it is, a tcp peer not there yet when it comes (messages queue
+        /// meanwhile, as libzmq's do).
         ///
         /// # Errors
         ///
         /// As [`bind`](Self::bind), less `AddrInUse`.
         pub fn connect(&self, endpoint: &str) -> Result<()> {
             self.h.connect(endpoint)
+        }
+
+        /// The endpoint last bound or connected over tcp, with the port
+        /// chosen for `tcp://host:0` or `tcp://host:*` (`None` before any).
+        pub fn get_last_endpoint(&self) -> Option<String> {
+            self.h.tcp.last_endpoint()
         }
 
         /// This socket's type.
@@ -293,9 +327,16 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 ///   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
 ///   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
 ///
-/// Transports: `inproc://` only so far; tcp and ipc endpoints are
-/// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported).
-/// Nor are they in [`poll`](crate::poll) yet.
+/// Transports: `inproc://` (the rings above), and `tcp://` for CLIENT,
+/// SERVER, SCATTER and GATHER through the ZMTP engine of the other
+/// sockets (Socket-Type `CLIENT` ... as libzmq's draft sockets announce;
+/// each tcp peer's pipe is written under a mutex for now, and a sender
+/// blocked on one looks again every 2 ms). The options the thread-safe
+/// sockets do not have yet (security, heartbeats, reconnect intervals)
+/// keep their defaults. ipc endpoints, and tcp for RADIO and DISH (JOIN
+/// and LEAVE on the wire), are
+/// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported);
+/// nor are the sockets in [`poll`](crate::poll) yet.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -18,7 +18,8 @@
 //! miss, and a thread caches at most [`CACHED`] sockets.
 
 use super::core::Groups;
-use super::pipe::Pipe;
+use super::pipe::{Pipe, Refused};
+use super::remote::Remote;
 use crossbeam_utils::CachePadded;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -28,11 +29,56 @@ use std::sync::{Arc, Mutex, Weak};
 /// Sockets a thread keeps tables of.
 const CACHED: usize = 16;
 
+/// Where a socket's messages to a peer go.
+#[derive(Clone)]
+pub(crate) enum Out {
+    /// An in-process peer's multi-producer ring.
+    Ring(Arc<Pipe>),
+    /// A peer over the I/O thread (tcp).
+    Remote(Arc<Remote>),
+}
+
+impl Out {
+    /// Sends `prefix` then `data` (`prefix` only for in-process peers: a
+    /// RADIO's group, and RADIO has no tcp yet).
+    #[inline]
+    pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
+        match self {
+            Out::Ring(p) => p.try_send(prefix, data, credit),
+            Out::Remote(r) => {
+                debug_assert!(prefix.is_empty());
+                r.try_send(data)
+            }
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Out::Ring(p) => p.is_closed(),
+            Out::Remote(r) => r.is_closed(),
+        }
+    }
+
+    /// Closes the way to the peer (the socket is going).
+    pub fn close(&self) {
+        match self {
+            Out::Ring(p) => p.close(),
+            Out::Remote(r) => r.close(),
+        }
+    }
+
+    fn return_credits(&self, n: u64) {
+        if let Out::Ring(p) = self {
+            p.return_credits(n);
+        }
+    }
+}
+
 /// A peer a socket writes to.
 #[derive(Clone)]
 pub(crate) struct Peer {
     pub id: u32,
-    pub pipe: Arc<Pipe>,
+    pub out: Out,
     /// A DISH peer's groups: a RADIO sends it only those.
     pub groups: Option<Arc<Groups>>,
 }
@@ -50,8 +96,8 @@ impl PeerTable {
         Self { peers, by_id }
     }
 
-    pub fn get(&self, id: u32) -> Option<&Arc<Pipe>> {
-        self.index(id).map(|i| &self.peers[i].pipe)
+    pub fn get(&self, id: u32) -> Option<&Out> {
+        self.index(id).map(|i| &self.peers[i].out)
     }
 
     /// Where the peer `id` is in `peers`.
@@ -87,7 +133,7 @@ impl Credits {
 impl Drop for Credits {
     fn drop(&mut self) {
         for (p, n) in self.table.peers.iter().zip(self.n.iter()) {
-            p.pipe.return_credits(n.get());
+            p.out.return_credits(n.get());
         }
     }
 }

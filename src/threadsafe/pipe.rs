@@ -80,11 +80,12 @@ impl Room {
         self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `attempt` until it gives `Some`, waiting for a signal between
-    /// tries; `None` once `deadline` has passed.
+    /// Runs `attempt` until it gives `Some`, waiting for a signal (or at
+    /// most `slice`) between tries; `None` once `deadline` has passed.
     pub fn wait<T>(
         &self,
         deadline: Option<Instant>,
+        slice: Option<std::time::Duration>,
         mut attempt: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
@@ -98,15 +99,15 @@ impl Room {
             if *guard != seen {
                 continue;
             }
-            match deadline {
-                None => drop(self.cv.wait(guard)),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        break None;
-                    }
-                    drop(self.cv.wait_timeout(guard, d - now));
-                }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break None;
+            }
+            let left = deadline.map(|d| d - now);
+            match (left, slice) {
+                (None, None) => drop(self.cv.wait(guard)),
+                (Some(t), None) | (None, Some(t)) => drop(self.cv.wait_timeout(guard, t)),
+                (Some(l), Some(s)) => drop(self.cv.wait_timeout(guard, l.min(s))),
             }
         };
         self.waiters.fetch_sub(1, Ordering::SeqCst);

@@ -6,6 +6,8 @@
 //! (a CLIENT cannot talk to them anyway).
 
 use super::core::Core;
+use super::core::{receives, sends, Inbound};
+use super::peers::Out;
 use super::peers::Peer;
 use super::pipe::{InPipe, Pipe};
 use crate::error::{Error, Result};
@@ -40,16 +42,6 @@ fn compatible(a: SocketType, b: SocketType) -> bool {
     )
 }
 
-fn sends(t: SocketType) -> bool {
-    use SocketType::*;
-    matches!(t, Client | Server | Scatter | Radio)
-}
-
-fn receives(t: SocketType) -> bool {
-    use SocketType::*;
-    matches!(t, Client | Server | Gather | Dish)
-}
-
 fn sum_hwm(snd: i32, rcv: i32) -> u64 {
     if snd == 0 || rcv == 0 {
         0
@@ -75,10 +67,11 @@ fn link(a: &Core, b: &Core) {
         let groups = (r.kind == SocketType::Dish).then(|| r.groups.clone());
         let peer = Peer {
             id: id_at_w,
-            pipe: pipe.clone(),
+            out: Out::Ring(pipe.clone()),
             groups,
         };
-        (Some(peer), Some(InPipe::new(pipe, rx, id_at_r)))
+        let inp = Inbound::Ring(InPipe::new(pipe, rx, id_at_r));
+        (Some(peer), Some(inp))
     };
     let (id_at_a, id_at_b) = (a.new_peer_id(), b.new_peer_id());
     let (a_out, b_in) = pipe(a, b, id_at_a, id_at_b);
