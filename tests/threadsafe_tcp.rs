@@ -73,23 +73,27 @@ fn client_threads_and_replies_over_tcp() {
     echo.join().unwrap();
 }
 
-/// The roles the other way round: the CLIENT binds, the SERVER connects.
+/// The roles the other way round: the CLIENT binds, the SERVER connects;
+/// a send begun before any peer is there goes when one comes.
 #[test]
 fn server_connects_to_a_bound_client() {
     let ctx = Context::new();
-    let client = ctx.client().unwrap();
+    let client = Arc::new(ctx.client().unwrap());
     client.set_rcvtimeo(PATIENCE_MS).unwrap();
     client.set_sndtimeo(PATIENCE_MS).unwrap();
     client.bind("tcp://127.0.0.1:0").unwrap();
+    let sender = {
+        let client = client.clone();
+        thread::spawn(move || client.send("ping", 0))
+    };
     let server = ctx.server().unwrap();
     server.set_rcvtimeo(PATIENCE_MS).unwrap();
     server
         .connect(&client.get_last_endpoint().unwrap())
         .unwrap();
-    // The CLIENT's send waits for its peer to connect.
-    client.send("ping", 0).unwrap();
     let (id, m) = server.recv_from(0).unwrap();
     assert_eq!(m, b"ping");
+    sender.join().unwrap().unwrap();
     server.send_to(id, "pong", 0).unwrap();
     assert_eq!(client.recv_bytes(0).unwrap(), b"pong");
 }

@@ -97,8 +97,9 @@ pub(crate) struct Core {
     /// The doorbell's home, and the mailbox the I/O thread hands its
     /// pipes over through (tcp).
     pub shared: Arc<SocketShared>,
-    /// Some peer is over the I/O thread, whose releases do not signal
-    /// `room`: waiting writers look again every few milliseconds.
+    /// Some peer is or may come over the I/O thread, whose releases and
+    /// new connections do not signal `room`: waiting writers look again
+    /// every few milliseconds.
     has_remote: AtomicBool,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
@@ -188,6 +189,11 @@ impl Core {
         }
         self.bell.ring_from(true);
         self.room.wake_all();
+    }
+
+    /// Peers may come over the I/O thread (a tcp endpoint).
+    pub fn expect_remote(&self) {
+        self.has_remote.store(true, Ordering::Relaxed);
     }
 
     /// Takes a peer over the I/O thread: `end`, our end of its pipe.

@@ -83,6 +83,7 @@ impl Tcp {
     pub fn bind(&self, core: &Core, endpoint: &str, address: &str) -> Result<()> {
         let addr = tcp::bind_address(endpoint, address, false)?;
         let io = self.io(core)?;
+        core.expect_remote();
         let (local, _fd) = tcp::bind(&io, endpoint, addr, self.desc(core), None)?;
         self.bound.store(true, Ordering::Relaxed);
         *self.last_endpoint.lock().unwrap_or_else(|e| e.into_inner()) =
