@@ -312,11 +312,11 @@ impl PipeEnd {
     }
 
     /// The properties of the connection behind the pipe, if any.
-    pub fn metadata(&mut self) -> Option<Arc<metadata::PeerMetadata>> {
+    pub fn metadata(&mut self) -> Option<&Arc<metadata::PeerMetadata>> {
         let cache = self.metadata.get_or_insert_with(Default::default);
         let (seen, cached) = &mut **cache;
         self.ctl.metadata.read(seen, cached);
-        cached.clone()
+        cached.as_ref()
     }
 }
 
