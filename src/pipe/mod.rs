@@ -666,6 +666,7 @@ impl PipeEnd {
     /// flushes its pipe once per batch, rather than for every message
     /// while the socket, woken each time, takes one and sleeps again.
     /// Closing and dropping still ring at once.
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn hold_rings(&mut self) {
         self.held.get_or_insert(0);
     }
@@ -674,6 +675,7 @@ impl PipeEnd {
     /// (if any) and stops holding. A reader that went to sleep after they
     /// were published is woken now: the ring is the same Dekker handshake,
     /// later.
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn release_rings(&mut self) {
         if self.held.take().is_some_and(|n| n > 0) {
             self.notify_peer();
