@@ -454,6 +454,8 @@ pub(crate) struct CurveClient {
     server: [u8; KEY_LEN],
     cn_public: [u8; KEY_LEN],
     cn_secret: CurveSecretKey,
+    /// The box between C' and S, from HELLO until WELCOME is opened.
+    hello_box: Option<SalsaBox>,
     /// The connection key between S' and c', once WELCOME told S'.
     precom: Option<ConnectionKey>,
     next_nonce: u64,
@@ -475,6 +477,7 @@ impl CurveClient {
             server,
             cn_public: cn_secret.public_key(),
             cn_secret,
+            hello_box: None,
             precom: None,
             next_nonce: 1,
             peer_nonce: 0,
@@ -509,6 +512,8 @@ impl CurveClient {
             &mut body,
         );
         command_frame(out, &body);
+        // WELCOME comes in the same box: one X25519 for both.
+        self.hello_box = Some(hello_box);
         Ok(())
     }
 
@@ -548,12 +553,12 @@ impl CurveClient {
         }
         let mut tail = [0; 16];
         tail.copy_from_slice(&body[8..24]);
-        let plain = open(
-            &self.cn_secret.salsa_box(&self.server),
-            &long_nonce(WELCOME_NONCE, &tail),
-            &body[24..],
-        )
-        .ok_or(ZmtpError::Cryptographic("the WELCOME box does not open"))?;
+        let hello_box = self
+            .hello_box
+            .take()
+            .ok_or(ZmtpError::Cryptographic("no HELLO was sent"))?;
+        let plain = open(&hello_box, &long_nonce(WELCOME_NONCE, &tail), &body[24..])
+            .ok_or(ZmtpError::Cryptographic("the WELCOME box does not open"))?;
         let cn_server = key_at(&plain, 0);
         let cookie = &plain[32..128];
 
@@ -739,14 +744,13 @@ impl CurveServer {
         }
         let cn_client = key_at(body, 80);
         let nonce = u64_at(body, 112);
-        open(
-            &self.secret.salsa_box(&cn_client),
-            &short_nonce(HELLO_NONCE, nonce),
-            &body[120..],
-        )
-        .ok_or(ZmtpError::Cryptographic(
-            "the HELLO box does not open (the client has another server key)",
-        ))?;
+        // HELLO's box, and WELCOME's below: one X25519 for both.
+        let hello_box = self.secret.salsa_box(&cn_client);
+        open(&hello_box, &short_nonce(HELLO_NONCE, nonce), &body[120..]).ok_or(
+            ZmtpError::Cryptographic(
+                "the HELLO box does not open (the client has another server key)",
+            ),
+        )?;
         self.cn_client = cn_client;
         self.peer_nonce = nonce;
 
@@ -774,7 +778,7 @@ impl CurveServer {
         welcome.extend_from_slice(b"\x07WELCOME");
         welcome.extend_from_slice(&welcome_tail);
         seal(
-            &self.secret.salsa_box(&self.cn_client),
+            &hello_box,
             &long_nonce(WELCOME_NONCE, &welcome_tail),
             &plain[..],
             &mut welcome,
