@@ -192,3 +192,52 @@ fn inproc_messages_have_no_metadata() {
     assert_eq!(m.gets("Socket-Type"), None);
     assert_eq!(Message::from("x").gets("Socket-Type"), None);
 }
+
+#[test]
+fn one_message_received_into_again_and_again_follows_each_frames_connection() {
+    // `Socket::recv` into one `Message` keeps its properties while frames
+    // come from one connection (no reference count touched) and must take
+    // the new connection's at once when they come from another.
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = pull.get_last_endpoint().unwrap().unwrap();
+    let pushes: Vec<_> = ["first", "second"]
+        .iter()
+        .map(|name| {
+            let push = socket(&ctx, Push);
+            push.set_metadata(&format!("X-name:{name}")).unwrap();
+            push.connect(&endpoint).unwrap();
+            push
+        })
+        .collect();
+    // Alternate the senders, several frames in a row from each.
+    let mut sent = Vec::new();
+    for round in 0..6 {
+        let (push, name) = (&pushes[round % 2], ["first", "second"][round % 2]);
+        for _ in 0..3 {
+            push.send(name, 0).unwrap();
+            sent.push(name);
+        }
+    }
+    let mut msg = Message::new();
+    let mut seen = std::collections::HashMap::new();
+    for _ in 0..sent.len() {
+        pull.recv(&mut msg, 0).unwrap();
+        let name = std::str::from_utf8(&msg).unwrap().to_owned();
+        assert_eq!(msg.gets("X-name"), Some(name.as_str()), "frame {name}");
+        *seen.entry(name).or_insert(0) += 1;
+    }
+    assert_eq!(seen.get("first"), Some(&9));
+    assert_eq!(seen.get("second"), Some(&9));
+    // The same through `Frame::properties_into`, one slot for all frames.
+    let mut slot = None;
+    for round in 0..4 {
+        let name = ["first", "second"][round % 2];
+        pushes[round % 2].send(name, 0).unwrap();
+        let mut frame = pull.recv_frame(0).unwrap();
+        frame.properties_into(&mut slot);
+        let props = slot.as_ref().expect("a tcp frame has properties");
+        assert_eq!(props.get("X-name"), Some(&frame[..]));
+    }
+}

@@ -7,7 +7,11 @@
 # figure to watch is C-on-zeroring against Rust-on-zeroring (the C ABI's
 # cost), which should stay at or above 0.8x.
 #
-#   capi/perf/compare.sh [transport...]     default: tcp ipc
+#   capi/perf/compare.sh [transport...]     default: tcp ipc inproc
+#
+# inproc runs libzmq's inproc_thr/inproc_lat (one process, two threads)
+# against the Rust examples of the same names, the process confined to
+# the two cores with taskset (libzmq's tools do not pin their threads).
 #
 # Environment: SIZE (32), COUNT (2000000), ROUNDTRIPS (20000), CPUS
 # ("0 1"), RUNS (1). Measure on a quiet machine: nothing else building.
@@ -20,12 +24,12 @@ ROUNDTRIPS=${ROUNDTRIPS:-20000}
 read -r CPU_A CPU_B <<<"${CPUS:-0 1}"
 RUNS=${RUNS:-1}
 transports=("$@")
-[ ${#transports[@]} -eq 0 ] && transports=(tcp ipc)
+[ ${#transports[@]} -eq 0 ] && transports=(tcp ipc inproc)
 
 export CARGO_INCREMENTAL=0
 cargo build --release -q -p zeroring-capi
 cargo build --release -q --example local_thr --example remote_thr \
-    --example local_lat --example remote_lat
+    --example local_lat --example remote_lat --example inproc_thr --example inproc_lat
 
 src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/zeromq-src-0.2.6+4.3.4/vendor | head -1)
 [ -d "$src/perf" ] || { echo "libzmq source not found (cargo fetch)" >&2; exit 1; }
@@ -37,11 +41,14 @@ out=target/release/capi-perf
 mkdir -p "$out"
 lib=$root/target/release
 ln -sf libzmq.so "$lib/libzmq.so.5"
-for tool in local_thr remote_thr local_lat remote_lat; do
+# inproc_*.cpp include libzmq's generated platform.hpp (for Windows only).
+mkdir -p "$out/inc"
+: >"$out/inc/platform.hpp"
+for tool in local_thr remote_thr local_lat remote_lat inproc_thr inproc_lat; do
     c++ -O2 -w "$src/perf/$tool.cpp" -o "$out/${tool}_zeroring" \
-        -I capi/include -L "$lib" -Wl,-rpath,"$lib" -lzmq -lpthread
+        -I capi/include -I "$out/inc" -L "$lib" -Wl,-rpath,"$lib" -lzmq -lpthread
     c++ -O2 -w "$src/perf/$tool.cpp" -o "$out/${tool}_libzmq" \
-        -I "$src/include" "$libzmq_a" -lpthread -lrt
+        -I "$src/include" -I "$out/inc" "$libzmq_a" -lpthread -lrt
 done
 
 port=$((20000 + RANDOM % 20000))
@@ -72,10 +79,31 @@ pair() {
     fi
 }
 
+# one <label> <program> <args...>: a single-process tool (inproc).
+one() {
+    local label=$1
+    shift
+    if timeout 300 taskset -c "$CPU_A,$CPU_B" "$@" >"$out/local.txt"; then
+        printf '%-26s %s\n' "$label" \
+            "$(grep -E 'mean throughput: [0-9]+ \[msg|average latency' "$out/local.txt")"
+    else
+        printf '%-26s FAILED or over 300 s\n' "$label"
+    fi
+}
+
 ex=target/release/examples
 for run in $(seq "$RUNS"); do
     for t in "${transports[@]}"; do
         echo "== $t, $SIZE B (run $run)"
+        if [ "$t" = inproc ]; then
+            one "throughput C on zeroring" "$out/inproc_thr_zeroring" "$SIZE" "$COUNT"
+            one "throughput Rust zeroring" "$ex/inproc_thr" "$SIZE" "$COUNT"
+            one "throughput C on libzmq" "$out/inproc_thr_libzmq" "$SIZE" "$COUNT"
+            one "latency C on zeroring" "$out/inproc_lat_zeroring" "$SIZE" "$ROUNDTRIPS"
+            one "latency Rust zeroring" "$ex/inproc_lat" "$SIZE" "$ROUNDTRIPS"
+            one "latency C on libzmq" "$out/inproc_lat_libzmq" "$SIZE" "$ROUNDTRIPS"
+            continue
+        fi
         pair "throughput C on zeroring" "$out/local_thr_zeroring" "$out/remote_thr_zeroring" "$(endpoint "$t")" "$SIZE" "$COUNT"
         pair "throughput Rust zeroring" "$ex/local_thr" "$ex/remote_thr" "$(endpoint "$t")" "$SIZE" "$COUNT"
         pair "throughput C on libzmq" "$out/local_thr_libzmq" "$out/remote_thr_libzmq" "$(endpoint "$t")" "$SIZE" "$COUNT"

@@ -161,6 +161,15 @@ impl ZmqMsg {
     /// Lets go of the bytes and properties; the message is then invalid
     /// until initialised again.
     fn release(&mut self) {
+        self.release_bytes();
+        // SAFETY: `props` holds a value while the message is valid, and is
+        // not read again until `init` writes it anew.
+        unsafe { ManuallyDrop::drop(&mut self.props) };
+        self.kind = 0;
+    }
+
+    /// Lets go of the bytes only: the message is left empty.
+    fn release_bytes(&mut self) {
         if self.kind == KIND_SHARED {
             // SAFETY: a shared message's body is a SharedRef whose content
             // is live while this message holds one of its references.
@@ -173,10 +182,8 @@ impl ZmqMsg {
                 drop(unsafe { Box::from_raw(content) });
             }
         }
-        // SAFETY: `props` holds a value while the message is valid, and is
-        // not read again until `init` writes it anew.
-        unsafe { ManuallyDrop::drop(&mut self.props) };
-        self.kind = 0;
+        self.kind = KIND_INLINE;
+        self.len = 0;
     }
 
     fn is_valid(&self) -> bool {
@@ -215,12 +222,15 @@ impl ZmqMsg {
         self.flags & FLAG_MORE != 0
     }
 
-    /// Replaces what the message holds with a received frame.
-    pub(crate) fn set_received(&mut self, data: &[u8], more: bool, props: Option<Properties>) {
-        self.release();
+    /// Replaces the message's bytes with a received frame's; returns the
+    /// place of its properties, still the previous message's, for the
+    /// caller to set (a loop receiving from one connection then leaves
+    /// them, and their reference count, alone).
+    pub(crate) fn set_received(&mut self, data: &[u8], more: bool) -> &mut Option<Properties> {
+        self.release_bytes();
         self.store(data);
-        self.props = ManuallyDrop::new(props);
         self.flags = if more { FLAG_MORE } else { 0 };
+        &mut self.props
     }
 
     /// After a send: the message is empty again, as libzmq leaves it.

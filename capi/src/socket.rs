@@ -339,10 +339,12 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
         let m = unsafe { msg_mut(msg.cast()) }?;
-        let mut frame = socket.recv_frame(flags).map_err(err)?;
-        let props = frame.properties();
-        m.set_received(&frame, frame.more(), props);
-        Ok(c_len(frame.len()))
+        socket
+            .recv_frame_with(flags, |frame| {
+                frame.properties_into(m.set_received(frame, frame.more()));
+                c_len(frame.len())
+            })
+            .map_err(err)
     })
 }
 

@@ -1,14 +1,12 @@
 //! `Message`: an owned frame and its more-flag, as the `zmq` crate's.
 
 use std::ops::{Deref, DerefMut};
-#[cfg(not(loom))]
-use std::sync::Arc;
 
 /// The properties of the connection a message came on.
 #[cfg(not(loom))]
-type Metadata = Option<Arc<crate::pipe::metadata::PeerMetadata>>;
+pub(crate) type Metadata = Option<crate::Properties>;
 #[cfg(loom)]
-type Metadata = ();
+pub(crate) type Metadata = ();
 
 /// One frame, owned, as the `zmq` crate's `Message`: derefs to `[u8]`, and
 /// after [`Socket::recv`](crate::Socket::recv) says whether more frames of
@@ -98,12 +96,13 @@ impl Message {
         self.data
     }
 
-    /// Fills the message with a received frame, keeping its buffer.
-    pub(crate) fn fill(&mut self, data: &[u8], more: bool, metadata: Metadata) {
+    /// Fills the message with a received frame, keeping its buffer; its
+    /// properties are for the caller to set in the place this returns.
+    pub(crate) fn fill(&mut self, data: &[u8], more: bool) -> &mut Metadata {
         self.data.clear();
         self.data.extend_from_slice(data);
         self.more = more;
-        self.metadata = metadata;
+        &mut self.metadata
     }
 }
 

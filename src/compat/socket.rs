@@ -93,11 +93,10 @@ impl Socket {
     pub fn recv(&self, msg: &mut Message, flags: i32) -> Result<()> {
         #[cfg_attr(loom, allow(unused_mut))]
         let mut frame = self.recv_frame(flags)?;
+        #[cfg_attr(loom, allow(unused_variables))]
+        let metadata = msg.fill(&frame, frame.more());
         #[cfg(not(loom))]
-        let metadata = frame.metadata();
-        #[cfg(loom)]
-        let metadata = ();
-        msg.fill(&frame, frame.more(), metadata);
+        frame.properties_into(metadata);
         Ok(())
     }
 

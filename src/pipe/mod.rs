@@ -94,6 +94,9 @@ pub(crate) struct PipeConfig {
     pub ids: [Option<Box<[u8]>>; 2],
 }
 
+/// Held rings (see [`PipeEnd::hold_rings`]): one per this many messages.
+pub(crate) const RING_EVERY: u32 = 256;
+
 /// Creates a pipe and returns its two ends, `a` and `b`.
 pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
     let (a_tx, b_rx) = ring::ring(cfg.ring_capacity);
@@ -137,6 +140,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         },
         upstream: false,
         strong: false,
+        held: None,
         remote: false,
         #[cfg(not(loom))]
         chunks: None,
@@ -201,6 +205,7 @@ pub(crate) fn remote_end(
         },
         upstream: false,
         strong: false,
+        held: None,
         remote: true,
         chunks: None,
         chunk_flags: 0,
@@ -267,6 +272,9 @@ pub(crate) struct PipeEnd {
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
     strong: bool,
+    /// While set, messages published since the last ring, whose ring is
+    /// held (see [`hold_rings`](Self::hold_rings)).
+    held: Option<u32>,
     /// The peer is in another process and cannot see our control block
     /// (its want-room flag included): every release rings it.
     remote: bool,
@@ -312,11 +320,11 @@ impl PipeEnd {
     }
 
     /// The properties of the connection behind the pipe, if any.
-    pub fn metadata(&mut self) -> Option<Arc<metadata::PeerMetadata>> {
+    pub fn metadata(&mut self) -> Option<&Arc<metadata::PeerMetadata>> {
         let cache = self.metadata.get_or_insert_with(Default::default);
         let (seen, cached) = &mut **cache;
         self.ctl.metadata.read(seen, cached);
-        cached.clone()
+        cached.as_ref()
     }
 }
 
@@ -641,7 +649,37 @@ impl PipeEnd {
             self.chunks_published();
         }
         self.poke_if_upstream();
-        self.notify_peer();
+        match &mut self.held {
+            Some(n) if *n + 1 < RING_EVERY => *n += 1,
+            Some(n) => {
+                *n = 0;
+                self.notify_peer();
+            }
+            None => self.notify_peer(),
+        }
+    }
+
+    /// Holds the peer's wake-up for each message published from now on
+    /// until [`release_rings`](Self::release_rings), ringing once per
+    /// [`RING_EVERY`] of them meanwhile: an I/O thread delivering a batch of
+    /// frames wakes the socket once for the batch, as libzmq's session
+    /// flushes its pipe once per batch, rather than for every message
+    /// while the socket, woken each time, takes one and sleeps again.
+    /// Closing and dropping still ring at once.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn hold_rings(&mut self) {
+        self.held.get_or_insert(0);
+    }
+
+    /// Rings for the messages published since [`hold_rings`](Self::hold_rings)
+    /// (if any) and stops holding. A reader that went to sleep after they
+    /// were published is woken now: the ring is the same Dekker handshake,
+    /// later.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn release_rings(&mut self) {
+        if self.held.take().is_some_and(|n| n > 0) {
+            self.notify_peer();
+        }
     }
 
     /// Between publishing (or closing) and ringing, so that a peer woken by
@@ -866,5 +904,57 @@ impl Drop for PipeEnd {
         if let Some(w) = &self.ctl.watcher {
             w.ring();
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Held rings wake a sleeping reader once per [`RING_EVERY`] messages
+    /// and on release, never for each message; without a hold, each
+    /// message rings.
+    #[test]
+    fn held_rings_wake_the_reader_per_batch() {
+        let (mut w, mut r) = pipe(PipeConfig {
+            ring_capacity: 1 << 16,
+            hwm: [0, 0],
+            ids: [None, None],
+        });
+        let bell = Arc::new(Doorbell::new());
+        r.attach(bell.clone());
+        let woken = |seen: u32| bell.word().load(Ordering::Acquire) != seen;
+
+        let seen = bell.arm();
+        w.hold_rings();
+        for _ in 0..RING_EVERY - 1 {
+            w.push(b"m").unwrap();
+        }
+        assert!(!woken(seen), "held: no ring yet");
+        w.push(b"m").unwrap();
+        assert!(woken(seen), "the batch's last message rings");
+
+        let seen = bell.arm();
+        w.push(b"m").unwrap();
+        assert!(!woken(seen));
+        w.release_rings();
+        assert!(woken(seen), "release rings for what is held");
+
+        let seen = bell.arm();
+        w.release_rings();
+        w.push(b"m").unwrap();
+        assert!(woken(seen), "not held: each message rings");
+
+        let seen = bell.arm();
+        w.hold_rings();
+        w.release_rings();
+        assert!(!woken(seen), "nothing held, nothing rung");
+        bell.disarm();
+        let mut n = 0;
+        while let Ok(Some(rec)) = r.peek() {
+            r.consume(rec);
+            n += 1;
+        }
+        assert_eq!(n, RING_EVERY + 2);
     }
 }

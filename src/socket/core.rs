@@ -828,7 +828,7 @@ impl Core {
     pub fn frame_metadata(
         &mut self,
         frame: &In,
-    ) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
+    ) -> Option<&Arc<crate::pipe::metadata::PeerMetadata>> {
         let key = match frame {
             In::Pipe(key, _) => *key as usize,
             In::Held(_) => self.pattern.held_source()?,

@@ -838,6 +838,44 @@ impl Socket {
         }
     }
 
+    /// Receives one frame and lends it to `read` in place, as
+    /// [`recv_frame`](Self::recv_frame) does, and returns what `read`
+    /// returned. The same, but the frame never moves: a caller that keeps
+    /// it in a local anyway (a binding's receive into its own message type)
+    /// saves the copies of a returned `Result<Frame>`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zeroring::Error> {
+    /// let ctx = zeroring::Context::new();
+    /// let pull = ctx.socket(zeroring::SocketType::Pull)?;
+    /// pull.bind("inproc://recv-with")?;
+    /// let push = ctx.socket(zeroring::SocketType::Push)?;
+    /// push.connect("inproc://recv-with")?;
+    /// push.send(b"hello", 0)?;
+    /// let (len, more) = pull.recv_frame_with(0, |frame| (frame.len(), frame.more()))?;
+    /// assert_eq!((len, more), (5, false));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_frame`](Self::recv_frame).
+    #[inline]
+    pub fn recv_frame_with<R>(
+        &self,
+        flags: i32,
+        read: impl FnOnce(&mut Frame<'_>) -> R,
+    ) -> Result<R> {
+        let mut core = self.core()?;
+        match core.next_frame(flags) {
+            Ok(frame) => Ok(read(&mut Frame { core, frame })),
+            Err(f) => {
+                core.refresh_fd();
+                Err(f.into_error(0))
+            }
+        }
+    }
+
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
     ///
     /// # Errors
@@ -1300,13 +1338,6 @@ impl Frame<'_> {
         self.frame.more()
     }
 
-    /// The properties of the connection the frame came on.
-    #[cfg(not(loom))]
-    pub(crate) fn metadata(&mut self) -> Option<Arc<crate::pipe::metadata::PeerMetadata>> {
-        let frame = self.frame;
-        self.core.frame_metadata(&frame)
-    }
-
     /// The properties of the connection the frame came on, as libzmq's
     /// `zmq_msg_gets` gives them (see [`Message::gets`](crate::Message::gets)):
     /// `None` for a frame from an inproc peer, or from a connection that
@@ -1314,7 +1345,24 @@ impl Frame<'_> {
     /// caller holds them (one reference count).
     #[cfg(not(loom))]
     pub fn properties(&mut self) -> Option<Properties> {
-        self.metadata().map(Properties)
+        let mut props = None;
+        self.properties_into(&mut props);
+        props
+    }
+
+    /// Sets `slot` to [`properties`](Self::properties), without touching
+    /// a reference count when it already holds them: a loop that receives
+    /// into one place frames of one connection pays nothing per frame (an
+    /// atomic read-modify-write, which waits for the thread's pending
+    /// stores, is a large part of a small frame's cost).
+    #[cfg(not(loom))]
+    pub fn properties_into(&mut self, slot: &mut Option<Properties>) {
+        let frame = self.frame;
+        match (self.core.frame_metadata(&frame), &*slot) {
+            (Some(now), Some(Properties(held))) if Arc::ptr_eq(now, held) => {}
+            (None, None) => {}
+            (now, _) => *slot = now.map(|md| Properties(md.clone())),
+        }
     }
 }
 

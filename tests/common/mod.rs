@@ -15,16 +15,26 @@ pub const TIMEO_MS: i32 = 20_000;
 /// Runs `f` on its own thread and returns its result, panicking if it takes
 /// longer than [`BOUND`] (a hang) or panics.
 pub fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    bounded_within(BOUND, f)
+}
+
+/// As [`bounded`], for work that takes seconds on its own (hundreds of
+/// megabytes moved) and many times that on a machine busy with the other
+/// tests: a hang detector with a longer `limit`.
+pub fn bounded_within<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    match rx.recv_timeout(BOUND) {
+    match rx.recv_timeout(limit) {
         Ok(v) => {
             handle.join().unwrap();
             v
         }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung: no result within {BOUND:?}"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung: no result within {limit:?}"),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             std::panic::resume_unwind(handle.join().unwrap_err())
         }

@@ -1299,6 +1299,8 @@ impl Engine {
         self.in_blocked = false;
         let mut moved = false;
         let mut mechanism_error = None;
+        // One wake-up for the socket per batch of frames, not per frame.
+        end.hold_rings();
         let failed = loop {
             // In place: a CURVE frame is decrypted where it lies.
             let input = &mut self.in_buf[self.in_pos..self.in_end];
@@ -1356,6 +1358,7 @@ impl Engine {
             s.taken();
             moved = true;
         };
+        end.release_rings();
         // A PONG, unless the peer leaves what we sent unread: then the
         // session keeps owing one (the latest PING's), however many come.
         if self.out.len() - self.out_pos < OUTBOUND_LIMIT {
