@@ -1,10 +1,11 @@
 //! Many producer threads into one consumer, 32-byte messages: the mpsc
 //! frame ring (`zeroring::mpsc`) beside crossbeam-channel's bounded and
-//! unbounded channels and N zeroring PUSH sockets into one PULL (inproc),
-//! with 1, 2 and 4 producers. Reported as messages per second.
+//! unbounded channels, N zeroring PUSH sockets into one PULL, and N
+//! threads sharing one CLIENT into a SERVER (inproc), with 1, 2 and 4
+//! producers. Reported as messages per second.
 //!
-//! Issue 16's bar: the ring at least 2x crossbeam-channel and 1.5x the
-//! PUSH sockets at 4 producers.
+//! Issue 16's bar: CLIENT/SERVER at least 2x crossbeam-channel and 1.5x
+//! the PUSH sockets at 4 producers.
 //!
 //! Threads live for a whole benchmark and are pinned: the consumer to the
 //! first core, producer `i` to core `1 + i` (modulo the cores). On a
@@ -229,6 +230,35 @@ fn sockets_fan(cores: &Cores, ctx: &zeroring::Context, producers: usize, name: &
     }
 }
 
+/// `producers` threads sharing one CLIENT, into one SERVER (inproc).
+fn client_fan(cores: &Cores, ctx: &zeroring::Context, producers: usize, name: &str) -> Fan {
+    let server = ctx.server().unwrap();
+    server.bind(name).unwrap();
+    let consumer = Worker::spawn(cores, 0, move |n| {
+        let mut buf = [0u8; SIZE];
+        for _ in 0..n {
+            black_box(server.recv_from_into(&mut buf, 0).unwrap());
+        }
+    });
+    let client = std::sync::Arc::new(ctx.client().unwrap());
+    client.connect(name).unwrap();
+    let producers = (0..producers)
+        .map(|p| {
+            let client = client.clone();
+            Worker::spawn(cores, 1 + p, move |n| {
+                let payload = [0x5au8; SIZE];
+                for _ in 0..n {
+                    client.send(black_box(&payload[..]), 0).unwrap();
+                }
+            })
+        })
+        .collect();
+    Fan {
+        producers,
+        consumer,
+    }
+}
+
 fn bench_mpsc(c: &mut Criterion) {
     // Read once, before anything is pinned.
     let cores = core_affinity::get_core_ids().unwrap_or_default();
@@ -263,6 +293,16 @@ fn bench_mpsc(c: &mut Criterion) {
             &format!("inproc://mpsc{producers}"),
         );
         g.bench_function(BenchmarkId::new("push_sockets", producers), |b| {
+            b.iter_custom(|n| fan.run(n))
+        });
+        drop(fan);
+        let fan = client_fan(
+            &cores,
+            &ctx,
+            producers,
+            &format!("inproc://client{producers}"),
+        );
+        g.bench_function(BenchmarkId::new("client_server", producers), |b| {
             b.iter_custom(|n| fan.run(n))
         });
         drop(fan);

@@ -33,6 +33,9 @@ pub struct Context {
 
 pub(crate) struct ContextInner {
     pub(crate) inproc: Registry,
+    /// The thread-safe sockets' inproc names.
+    #[cfg(not(loom))]
+    pub(crate) threadsafe: crate::threadsafe::Registry,
     terminated: AtomicBool,
     next_socket_id: AtomicU64,
     sockets: Mutex<Vec<Weak<SocketShared>>>,
@@ -55,6 +58,8 @@ impl Default for ContextInner {
     fn default() -> Self {
         ContextInner {
             inproc: Registry::default(),
+            #[cfg(not(loom))]
+            threadsafe: Default::default(),
             terminated: AtomicBool::new(false),
             next_socket_id: AtomicU64::new(0),
             sockets: Mutex::default(),
@@ -102,18 +107,12 @@ impl Context {
     /// when the context already has MAX_SOCKETS open,
     /// [`Error::Terminated`](crate::Error::Terminated) once the context is
     /// shut down, or [`Error::IoThreadDied`](crate::Error::IoThreadDied)
-    /// once its I/O thread died.
+    /// once its I/O thread died; [`Error::NotSupported`](crate::Error::NotSupported)
+    /// for the thread-safe types (`Client`, `Server`, `Scatter`, `Gather`,
+    /// `Radio`, `Dish`), which [`client`](Self::client),
+    /// [`server`](Self::server) and their siblings make.
     pub fn socket(&self, kind: SocketType) -> Result<Socket> {
-        if self.is_terminated() {
-            return Err(self.stopped().into_error(0));
-        }
-        let max = self.inner.max_sockets.load(Ordering::Relaxed);
-        self.inner
-            .open_sockets
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .map_err(|_| crate::Error::TooManySockets { max })?;
+        self.reserve_socket()?;
         let id = self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed);
         let socket = match Socket::new(self.clone(), kind, id) {
             Ok(socket) => socket,
@@ -132,6 +131,108 @@ impl Context {
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(socket.shared()));
         Ok(socket)
+    }
+
+    /// A new socket's id (the I/O threads know sockets by it).
+    pub(crate) fn new_socket_id(&self) -> u64 {
+        self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a new socket in, if the context is alive and MAX_SOCKETS
+    /// allows.
+    pub(crate) fn reserve_socket(&self) -> Result<()> {
+        if self.is_terminated() {
+            return Err(self.stopped().into_error(0));
+        }
+        let max = self.inner.max_sockets.load(Ordering::Relaxed);
+        self.inner
+            .open_sockets
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| crate::Error::TooManySockets { max })?;
+        Ok(())
+    }
+
+    /// Creates a thread-safe CLIENT socket (libzmq's draft `ZMQ_CLIENT`):
+    /// one handle for every thread to send and receive on. See
+    /// [`Client`](crate::Client).
+    ///
+    /// ```
+    /// let ctx = zeroring::Context::new();
+    /// let server = ctx.server()?;
+    /// server.bind("inproc://ctx-client")?;
+    /// let client = ctx.client()?;
+    /// client.connect("inproc://ctx-client")?;
+    /// client.send("hello", 0)?;
+    /// let (peer, msg) = server.recv_from(0)?;
+    /// assert_eq!(msg, b"hello");
+    /// server.send_to(peer, "world", 0)?;
+    /// assert_eq!(client.recv_bytes(0)?, b"world");
+    /// # Ok::<(), zeroring::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn client(&self) -> Result<crate::Client> {
+        crate::Client::new(self)
+    }
+
+    /// Creates a thread-safe SERVER socket (libzmq's draft `ZMQ_SERVER`).
+    /// See [`Server`](crate::Server) and [`client`](Self::client).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn server(&self) -> Result<crate::Server> {
+        crate::Server::new(self)
+    }
+
+    /// Creates a thread-safe SCATTER socket (libzmq's draft
+    /// `ZMQ_SCATTER`): see [`Scatter`](crate::Scatter).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn scatter(&self) -> Result<crate::Scatter> {
+        crate::Scatter::new(self)
+    }
+
+    /// Creates a thread-safe GATHER socket (libzmq's draft `ZMQ_GATHER`):
+    /// see [`Gather`](crate::Gather).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn gather(&self) -> Result<crate::Gather> {
+        crate::Gather::new(self)
+    }
+
+    /// Creates a thread-safe RADIO socket (libzmq's draft `ZMQ_RADIO`):
+    /// see [`Radio`](crate::Radio).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn radio(&self) -> Result<crate::Radio> {
+        crate::Radio::new(self)
+    }
+
+    /// Creates a thread-safe DISH socket (libzmq's draft `ZMQ_DISH`): see
+    /// [`Dish`](crate::Dish).
+    ///
+    /// # Errors
+    ///
+    /// As [`socket`](Self::socket).
+    #[cfg(not(loom))]
+    pub fn dish(&self) -> Result<crate::Dish> {
+        crate::Dish::new(self)
     }
 
     /// Shuts the context down, as `zmq_ctx_shutdown`: every blocking call on
@@ -274,6 +375,9 @@ impl ContextInner {
         for socket in all.iter().filter_map(Weak::upgrade) {
             socket.bell.ring_from(true);
         }
+        drop(all);
+        #[cfg(not(loom))]
+        self.threadsafe.stop();
     }
 }
 

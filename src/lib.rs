@@ -36,6 +36,11 @@
 //! rings and a control block), patterns (load-balance, fair-queue),
 //! transports, and the [`Socket`] API.
 //!
+//! Thread-safe sockets ([`Client`]/[`Server`], [`Scatter`]/[`Gather`],
+//! [`Radio`]/[`Dish`]: libzmq's draft types) are shared by many threads at
+//! once, sending without a lock through multi-producer rings (inproc; tcp
+//! but for RADIO/DISH through the ZMTP engine).
+//!
 //! # Cargo features
 //!
 //! - `async` (alias `tokio`): `AsyncSocket`, sockets to `.await` on any
@@ -89,6 +94,8 @@ mod proxy;
 mod socket;
 mod socket_type;
 mod sync;
+#[cfg(not(loom))]
+mod threadsafe;
 mod trace;
 mod transport;
 // The codec's `pub` items are its API for the engine and, under
@@ -124,4 +131,6 @@ pub use proxy::{
 pub use socket::Properties;
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
+#[cfg(not(loom))]
+pub use threadsafe::{Client, Dish, Gather, Radio, RoutingId, Scatter, Server, GROUP_MAX_LENGTH};
 pub use zmtp::{CurveCredentials, PlainCredentials};

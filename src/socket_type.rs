@@ -30,6 +30,25 @@ pub enum SocketType {
     /// peer's routing id and bytes it sent; sending an id and bytes writes
     /// them to that peer, an id and nothing closes its connection.
     Stream,
+    /// Thread-safe requester (libzmq's draft CLIENT): single-frame
+    /// messages, load-balanced out, fair-queued in. Made by
+    /// [`Context::client`](crate::Context::client), not `Context::socket`.
+    Client,
+    /// Thread-safe replier (libzmq's draft SERVER): replies by routing id.
+    /// Made by [`Context::server`](crate::Context::server).
+    Server,
+    /// Thread-safe PUSH (libzmq's draft SCATTER): single frames,
+    /// round-robin. Made by [`Context::scatter`](crate::Context::scatter).
+    Scatter,
+    /// Thread-safe PULL (libzmq's draft GATHER): fair-queued. Made by
+    /// [`Context::gather`](crate::Context::gather).
+    Gather,
+    /// Thread-safe publisher by group (libzmq's draft RADIO). Made by
+    /// [`Context::radio`](crate::Context::radio).
+    Radio,
+    /// Thread-safe subscriber to groups (libzmq's draft DISH). Made by
+    /// [`Context::dish`](crate::Context::dish).
+    Dish,
 }
 
 impl SocketType {
@@ -48,6 +67,12 @@ impl SocketType {
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
             SocketType::Stream => "STREAM",
+            SocketType::Client => "CLIENT",
+            SocketType::Server => "SERVER",
+            SocketType::Scatter => "SCATTER",
+            SocketType::Gather => "GATHER",
+            SocketType::Radio => "RADIO",
+            SocketType::Dish => "DISH",
         }
     }
 
@@ -73,6 +98,12 @@ impl SocketType {
                 | (Push, Pull)
                 | (Pull, Push)
                 | (Pair, Pair)
+                | (Client, Server)
+                | (Server, Client)
+                | (Scatter, Gather)
+                | (Gather, Scatter)
+                | (Radio, Dish)
+                | (Dish, Radio)
         )
     }
 }

@@ -451,6 +451,13 @@ impl Pattern {
             SocketType::Sub => Pattern::Sub(pubsub::Sub::new(false)),
             SocketType::XSub => Pattern::Sub(pubsub::Sub::new(true)),
             SocketType::Stream => Pattern::Stream(Default::default()),
+            // Thread-safe types: `Context::client`/`server`, not a Socket.
+            SocketType::Client
+            | SocketType::Server
+            | SocketType::Scatter
+            | SocketType::Gather
+            | SocketType::Radio
+            | SocketType::Dish => return None,
         })
     }
 

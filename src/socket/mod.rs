@@ -1,7 +1,7 @@
 //! The socket API, shaped like the `zmq` crate's so porting is mechanical.
 
 mod core;
-mod options;
+pub(crate) mod options;
 #[cfg(not(loom))]
 mod readiness;
 mod routing_options;
@@ -57,7 +57,7 @@ pub(crate) struct SocketShared {
 }
 
 impl SocketShared {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // Every socket's doorbell is in shared memory of its own, so any
         // ipc peer can be handed it; this costs a descriptor, as libzmq's
         // per-socket mailbox does.
@@ -114,11 +114,11 @@ impl SocketShared {
     }
 
     #[inline]
-    fn has_mail(&self) -> bool {
+    pub(crate) fn has_mail(&self) -> bool {
         self.has_mail.load(Ordering::Relaxed)
     }
 
-    fn take_mail(&self) -> Vec<NewPipe> {
+    pub(crate) fn take_mail(&self) -> Vec<NewPipe> {
         let mut mail = self.mail.lock().unwrap_or_else(|e| e.into_inner());
         // A swap: a nudge it takes in (see `nudge`) must show what came
         // before it.

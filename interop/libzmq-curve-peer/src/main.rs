@@ -1,9 +1,14 @@
-//! A libzmq 4.3.4 peer with CURVE, driven line by line on stdin, for the
-//! interop tests (tests/curve_interop.rs).
+//! A libzmq 4.3.4 peer with CURVE and the draft API, driven line by line
+//! on stdin, for the interop tests (tests/curve_interop.rs,
+//! tests/threadsafe_interop.rs).
 //!
 //! ```text
 //! libzmq-curve-peer TYPE bind|connect ENDPOINT server|client SECRET_Z85 [SERVER_PUBLIC_Z85]
+//! libzmq-curve-peer TYPE bind|connect ENDPOINT none
 //! ```
+//!
+//! `none`: no CURVE (the NULL mechanism). TYPE may be a draft type too
+//! (CLIENT, SERVER, RADIO, DISH, GATHER, SCATTER).
 //!
 //! It prints `ready ENDPOINT` once bound or connecting (the endpoint bound,
 //! for `tcp://127.0.0.1:0`), then answers each command with one line:
@@ -13,13 +18,18 @@
 //! - `recv [MS]`: waits up to MS milliseconds (10 s if not given) for a
 //!   message; `recv HEX,HEX,...` or `timeout`.
 //! - `sub HEX`: subscribes (SUB); `ok`.
+//! - `sendto ID HEX`: sends one frame to routing id ID (SERVER); `sent`
+//!   or `error TEXT`.
+//! - `recvid [MS]`: as `recv`, for one frame with its routing id (SERVER):
+//!   `recv ID HEX` or `timeout`.
 //! - `event ID`: waits up to 10 s for the monitor event ID (decimal, the
 //!   ZMQ_EVENT_* number), skipping others; `event ID VALUE` or `timeout`.
 //! - `quit`: closes everything and exits 0.
 //!
 //! The socket's LINGER is 0; its monitor sees every event from the start.
 //!
-//! `libzmq-curve-peer has-curve` prints `yes` if this libzmq has CURVE;
+//! `libzmq-curve-peer has-curve` prints `yes` if this libzmq has CURVE,
+//! `has-draft` if it has the draft API;
 //! `perf-thr` and `perf-lat` measure libzmq's CURVE throughput and latency
 //! inside this process (see `perf.rs`).
 
@@ -43,8 +53,21 @@ extern "C" {
     fn zmq_curve_public(public: *mut c_char, secret: *const c_char) -> c_int;
     fn zmq_has(capability: *const c_char) -> c_int;
     fn zmq_errno() -> c_int;
+    fn zmq_msg_init(msg: *mut ZmqMsg) -> c_int;
+    fn zmq_msg_init_size(msg: *mut ZmqMsg, size: usize) -> c_int;
+    fn zmq_msg_data(msg: *mut ZmqMsg) -> *mut c_void;
+    fn zmq_msg_size(msg: *const ZmqMsg) -> usize;
+    fn zmq_msg_send(msg: *mut ZmqMsg, s: *mut c_void, flags: c_int) -> c_int;
+    fn zmq_msg_recv(msg: *mut ZmqMsg, s: *mut c_void, flags: c_int) -> c_int;
+    fn zmq_msg_close(msg: *mut ZmqMsg) -> c_int;
+    fn zmq_msg_set_routing_id(msg: *mut ZmqMsg, id: u32) -> c_int;
+    fn zmq_msg_routing_id(msg: *mut ZmqMsg) -> u32;
     fn zmq_strerror(errnum: c_int) -> *const c_char;
 }
+
+/// libzmq's `zmq_msg_t`: 64 opaque bytes, pointer-aligned.
+#[repr(C, align(8))]
+struct ZmqMsg([u8; 64]);
 
 const ZMQ_PAIR: c_int = 0;
 const ZMQ_SUBSCRIBE: c_int = 6;
@@ -74,6 +97,13 @@ fn socket_type(name: &str) -> c_int {
         "ROUTER" => 6,
         "PULL" => 7,
         "PUSH" => 8,
+        // The draft types (zmq.h under ZMQ_BUILD_DRAFT_API).
+        "SERVER" => 12,
+        "CLIENT" => 13,
+        "RADIO" => 14,
+        "DISH" => 15,
+        "GATHER" => 16,
+        "SCATTER" => 17,
         other => fail(&format!("unknown socket type {other}")),
     }
 }
@@ -152,11 +182,58 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Sends one frame to the peer `id` (a SERVER's send).
+fn send_to(s: *mut c_void, id: u32, data: &[u8]) -> String {
+    let mut msg = ZmqMsg([0; 64]);
+    // SAFETY: `msg` is a zmq_msg_t-sized, aligned buffer; libzmq
+    // initialises it with `data.len()` bytes we then fill.
+    unsafe {
+        check(zmq_msg_init_size(&mut msg, data.len()), "zmq_msg_init_size");
+        std::ptr::copy_nonoverlapping(data.as_ptr(), zmq_msg_data(&mut msg).cast(), data.len());
+        check(
+            zmq_msg_set_routing_id(&mut msg, id),
+            "zmq_msg_set_routing_id",
+        );
+        if zmq_msg_send(&mut msg, s, 0) < 0 {
+            let e = last_error();
+            zmq_msg_close(&mut msg);
+            return format!("error {e}");
+        }
+    }
+    "sent".into()
+}
+
+/// Receives one frame and its routing id within `ms` milliseconds.
+fn recv_with_id(s: *mut c_void, ms: c_int) -> Option<(u32, Vec<u8>)> {
+    set_int(s, ZMQ_RCVTIMEO, ms);
+    let mut msg = ZmqMsg([0; 64]);
+    // SAFETY: as in `send_to`; the data pointer is valid for the
+    // message's size until it is closed.
+    unsafe {
+        check(zmq_msg_init(&mut msg), "zmq_msg_init");
+        if zmq_msg_recv(&mut msg, s, 0) < 0 {
+            zmq_msg_close(&mut msg);
+            return None;
+        }
+        let id = zmq_msg_routing_id(&mut msg);
+        let data =
+            std::slice::from_raw_parts(zmq_msg_data(&mut msg).cast::<u8>(), zmq_msg_size(&msg))
+                .to_vec();
+        zmq_msg_close(&mut msg);
+        Some((id, data))
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("has-curve") {
+    if let Some(what @ ("has-curve" | "has-draft")) = args.first().map(String::as_str) {
+        let name = if what == "has-curve" {
+            c"curve"
+        } else {
+            c"draft"
+        };
         // SAFETY: a NUL-terminated string.
-        let has = unsafe { zmq_has(c"curve".as_ptr()) };
+        let has = unsafe { zmq_has(name.as_ptr()) };
         println!("{}", if has == 1 { "yes" } else { "no" });
         return;
     }
@@ -164,7 +241,7 @@ fn main() {
         perf::run(mode, &args[1..]);
         return;
     }
-    if args.len() < 5 {
+    if args.len() < 5 && !(args.len() == 4 && args[3] == "none") {
         fail("usage: TYPE bind|connect ENDPOINT server|client SECRET_Z85 [SERVER_PUBLIC_Z85]");
     }
     let kind = socket_type(&args[0]);
@@ -183,8 +260,9 @@ fn main() {
     set_int(s, ZMQ_RCVTIMEO, TIMEOUT_MS);
     set_int(s, ZMQ_SNDTIMEO, TIMEOUT_MS);
     set_int(s, ZMQ_RECONNECT_IVL, 50);
-    let secret = args[4].as_bytes();
+    let secret = args.get(4).map_or(&b""[..], |s| s.as_bytes());
     match args[3].as_str() {
+        "none" => {}
         "server" => {
             set_int(s, ZMQ_CURVE_SERVER, 1);
             set(s, ZMQ_CURVE_SECRETKEY, secret);
@@ -283,6 +361,18 @@ fn main() {
             "sub" => {
                 set(s, ZMQ_SUBSCRIBE, &unhex(arg));
                 say(&mut out, "ok".into());
+            }
+            "sendto" => {
+                let (id, data) = arg.split_once(' ').unwrap_or((arg, ""));
+                let id: u32 = id.parse().unwrap_or_else(|_| fail("routing id"));
+                say(&mut out, send_to(s, id, &unhex(data)));
+            }
+            "recvid" => {
+                let answer = match recv_with_id(s, arg.parse().unwrap_or(TIMEOUT_MS)) {
+                    Some((id, data)) => format!("recv {id} {}", hex(&data)),
+                    None => "timeout".into(),
+                };
+                say(&mut out, answer);
             }
             "event" => {
                 let want: u16 = arg.parse().unwrap_or_else(|_| fail("event ID"));

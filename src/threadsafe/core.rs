@@ -1,0 +1,508 @@
+//! What every thread-safe socket is made of: options, the inbox (its
+//! reading ends, fair-queued, behind one lock), the peer table its writers
+//! read without a lock, and the blocking loops.
+
+use super::peers::{Out, Peer, PeerTable, Peers};
+use super::pipe::{InPipe, Refused, Room, Taken};
+use super::remote::Remote;
+use super::spin::SpinLock;
+use crate::error::{Error, Fail, Result};
+use crate::pipe::Doorbell;
+use crate::socket::{NewPipe, SocketShared};
+use crate::{Context, SocketType, DONTWAIT};
+use arc_swap::ArcSwap;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Tries of a blocked call before it sleeps: a peer a few microseconds
+/// away is cheaper to wait for than a futex round trip.
+const SPINS: u32 = 16;
+const YIELDS: u32 = 16;
+
+/// The groups a DISH has joined, read by its RADIO peers on every send.
+pub(crate) type Groups = ArcSwap<HashSet<Box<[u8]>>>;
+
+/// A reading end.
+pub(crate) enum Inbound {
+    /// An in-process peer's ring.
+    Ring(InPipe),
+    /// A peer over the I/O thread, known by this routing id.
+    Remote(Arc<Remote>, u32),
+}
+
+impl Inbound {
+    #[inline]
+    fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
+        match self {
+            Inbound::Ring(p) => p.take(f),
+            Inbound::Remote(r, id) => r.take(*id, f),
+        }
+    }
+}
+
+impl Drop for Inbound {
+    fn drop(&mut self) {
+        if let Inbound::Remote(r, _) = self {
+            r.close();
+        }
+    }
+}
+
+/// The reading ends, taken in turn.
+#[derive(Default)]
+struct Inbox {
+    pipes: Vec<Inbound>,
+    next: usize,
+}
+
+/// Whether sockets of type `t` send, and receive.
+pub(crate) fn sends(t: SocketType) -> bool {
+    use SocketType::*;
+    matches!(t, Client | Server | Scatter | Radio)
+}
+
+pub(crate) fn receives(t: SocketType) -> bool {
+    use SocketType::*;
+    matches!(t, Client | Server | Gather | Dish)
+}
+
+pub(crate) struct Options {
+    pub sndhwm: AtomicI32,
+    pub rcvhwm: AtomicI32,
+    pub sndtimeo: AtomicI32,
+    pub rcvtimeo: AtomicI32,
+    pub ring_capacity: AtomicUsize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sndhwm: AtomicI32::new(1000),
+            rcvhwm: AtomicI32::new(1000),
+            sndtimeo: AtomicI32::new(-1),
+            rcvtimeo: AtomicI32::new(-1),
+            ring_capacity: AtomicUsize::new(crate::DEFAULT_RING_CAPACITY),
+        }
+    }
+}
+
+pub(crate) struct Core {
+    pub ctx: Context,
+    pub kind: SocketType,
+    pub opts: Options,
+    /// Rung by writers of every inbound pipe.
+    pub bell: Arc<Doorbell>,
+    /// The doorbell's home, and the mailbox the I/O thread hands its
+    /// pipes over through (tcp).
+    pub shared: Arc<SocketShared>,
+    /// Some peer is or may come over the I/O thread, whose releases and
+    /// new connections do not signal `room`: waiting writers look again
+    /// every few milliseconds.
+    has_remote: AtomicBool,
+    /// Where this socket's writers wait for room.
+    pub room: Arc<Room>,
+    inbox: SpinLock<Inbox>,
+    /// Reading ends made by connects and binds, for the inbox to adopt.
+    arrived: Mutex<Vec<Inbound>>,
+    has_arrived: AtomicBool,
+    /// One receiver at a time sleeps on the doorbell (its protocol has one
+    /// sleeper); the others wait on `turn`.
+    sleeper: AtomicBool,
+    turn_lock: Mutex<()>,
+    turn: Condvar,
+    pub out: Peers,
+    /// Where the next load-balanced send starts (racy on purpose: a hint).
+    lb_next: AtomicUsize,
+    next_id: AtomicU32,
+    /// DISH: the groups joined (shared with the RADIO peers).
+    pub groups: Arc<Groups>,
+    /// DISH: serialises joins and leaves.
+    pub groups_lock: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn deadline(timeout_ms: i32, flags: i32) -> Option<Option<Instant>> {
+    if flags & DONTWAIT != 0 || timeout_ms == 0 {
+        return None;
+    }
+    Some((timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64)))
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+impl Core {
+    pub fn new(ctx: Context, kind: SocketType) -> Self {
+        let shared = Arc::new(SocketShared::new());
+        Self {
+            ctx,
+            kind,
+            opts: Options::default(),
+            bell: shared.bell.clone(),
+            shared,
+            has_remote: AtomicBool::new(false),
+            room: Arc::new(Room::default()),
+            inbox: SpinLock::default(),
+            arrived: Mutex::default(),
+            has_arrived: AtomicBool::new(false),
+            sleeper: AtomicBool::new(false),
+            turn_lock: Mutex::new(()),
+            turn: Condvar::new(),
+            out: Peers::default(),
+            lb_next: AtomicUsize::new(0),
+            next_id: AtomicU32::new(1),
+            groups: Arc::default(),
+            groups_lock: Mutex::new(()),
+        }
+    }
+
+    /// A routing id for a new peer: never 0, never one in use.
+    pub fn new_peer_id(&self) -> u32 {
+        let out = self.out.current();
+        loop {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            if id != 0 && out.get(id).is_none() {
+                return id;
+            }
+        }
+    }
+
+    /// Adds a peer: `out` to write to it, `inp` to read from it (each
+    /// where the socket types send that way).
+    pub fn attach(&self, out: Option<Peer>, inp: Option<Inbound>) {
+        if let Some(inp) = inp {
+            lock(&self.arrived).push(inp);
+            self.has_arrived.store(true, Ordering::Release);
+        }
+        if let Some(out) = out {
+            self.out.update(|t| {
+                let mut peers = t.peers.clone();
+                peers.push(out);
+                Some(PeerTable::with(peers))
+            });
+        }
+        self.bell.ring_from(true);
+        self.room.wake_all();
+    }
+
+    /// Peers may come over the I/O thread (a tcp endpoint).
+    pub fn expect_remote(&self) {
+        self.has_remote.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes a peer over the I/O thread: `end`, our end of its pipe.
+    pub fn attach_remote(&self, mut end: crate::pipe::PipeEnd) {
+        end.attach(self.bell.clone());
+        end.set_pool_slot(self.shared.pool_slot());
+        let remote = Arc::new(Remote::new(end));
+        let id = self.new_peer_id();
+        self.has_remote.store(true, Ordering::Relaxed);
+        let out = sends(self.kind).then(|| Peer {
+            id,
+            out: Out::Remote(remote.clone()),
+            groups: None,
+        });
+        let inp = receives(self.kind).then(|| Inbound::Remote(remote.clone(), id));
+        if out.is_none() && inp.is_none() {
+            remote.close();
+        }
+        self.attach(out, inp);
+    }
+
+    /// Takes the pipes the I/O thread has handed over (peers accepted on a
+    /// tcp endpoint). One load when there are none.
+    #[inline]
+    fn adopt_mail(&self) {
+        if self.shared.has_mail() {
+            self.adopt_mail_slow();
+        }
+    }
+
+    #[cold]
+    fn adopt_mail_slow(&self) {
+        for NewPipe { end, .. } in self.shared.take_mail() {
+            self.attach_remote(end);
+        }
+    }
+
+    /// Drops the peers whose pipes are closed from the table.
+    #[cold]
+    fn prune(&self) {
+        self.out.update(|t| {
+            t.peers.iter().any(|p| p.out.is_closed()).then(|| {
+                let peers = t.peers.iter().filter(|p| !p.out.is_closed()).cloned();
+                PeerTable::with(peers.collect())
+            })
+        });
+    }
+
+    /// Closes every pipe (the socket is going).
+    pub fn close_all(&self) {
+        let table = self.out.current();
+        self.out.update(|_| Some(PeerTable::default()));
+        for p in table.peers.iter() {
+            p.out.close();
+        }
+        lock(&self.arrived).clear();
+        self.inbox.lock().pipes.clear();
+    }
+
+    /// Wakes every blocked call (context shutdown).
+    pub fn wake_all(&self) {
+        self.bell.ring_from(true);
+        self.room.wake_all();
+        drop(lock(&self.turn_lock));
+        self.turn.notify_all();
+    }
+
+    fn stopped(&self) -> Option<Fail> {
+        self.ctx.is_terminated().then(|| self.ctx.stopped())
+    }
+
+    /// One load-balanced send over the peers: the first that takes it,
+    /// starting after the last one used.
+    #[inline]
+    pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
+        self.adopt_mail();
+        let (sent, closed) = self.out.with(|table, credits| {
+            let n = table.peers.len();
+            let start = if n > 1 {
+                self.lb_next.load(Ordering::Relaxed) % n
+            } else {
+                0
+            };
+            let mut closed = false;
+            for k in 0..n {
+                let i = (start + k) % n;
+                match table.peers[i].out.try_send(&[], data, &credits[i]) {
+                    Ok(()) => {
+                        if n > 1 {
+                            self.lb_next.store(i + 1, Ordering::Relaxed);
+                        }
+                        return (true, false);
+                    }
+                    Err(Refused::Full) => {}
+                    Err(Refused::Closed) => closed = true,
+                }
+            }
+            (false, closed)
+        });
+        if closed {
+            self.prune();
+        }
+        if sent {
+            Ok(())
+        } else {
+            Err(Fail::WouldBlock)
+        }
+    }
+
+    /// A send to the peer known as `id`.
+    #[inline]
+    pub fn try_send_to(&self, id: u32, data: &[u8]) -> Result<(), Fail> {
+        self.adopt_mail();
+        let sent = self.out.with(|table, credits| {
+            table
+                .index(id)
+                .map(|i| table.peers[i].out.try_send(&[], data, &credits[i]))
+        });
+        match sent {
+            Some(Ok(())) => Ok(()),
+            Some(Err(Refused::Full)) => Err(Fail::WouldBlock),
+            None => Err(Fail::HostUnreachable),
+            Some(Err(Refused::Closed)) => {
+                self.prune();
+                Err(Fail::HostUnreachable)
+            }
+        }
+    }
+
+    /// A RADIO's send: to every peer that joined `group`, except those at
+    /// their high-water mark (dropped there, as libzmq's RADIO drops).
+    /// `prefix` is the group as it travels: its length, then its bytes.
+    pub fn send_radio(&self, group: &[u8], prefix: &[u8], data: &[u8]) {
+        let closed = self.out.with(|table, credits| {
+            let mut closed = false;
+            for (p, credit) in table.peers.iter().zip(credits) {
+                let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
+                if joined && p.out.try_send(prefix, data, credit) == Err(Refused::Closed) {
+                    closed = true;
+                }
+            }
+            closed
+        });
+        if closed {
+            self.prune();
+        }
+    }
+
+    /// Runs `attempt` until it stops saying would-block, as SNDTIMEO and
+    /// `flags` allow.
+    pub fn send_loop(
+        &self,
+        flags: i32,
+        mut attempt: impl FnMut() -> Result<(), Fail>,
+    ) -> Result<(), Fail> {
+        if let Some(f) = self.stopped() {
+            return Err(f);
+        }
+        let first = attempt();
+        if first != Err(Fail::WouldBlock) {
+            return first;
+        }
+        let Some(deadline) = deadline(self.opts.sndtimeo.load(Ordering::Relaxed), flags) else {
+            return first;
+        };
+        for i in 0..SPINS + YIELDS {
+            if i < SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            let r = attempt();
+            if r != Err(Fail::WouldBlock) {
+                return r;
+            }
+        }
+        // The I/O thread does not signal `room`: look again now and then.
+        let slice = self
+            .has_remote
+            .load(Ordering::Relaxed)
+            .then_some(Duration::from_millis(2));
+        let r = self.room.wait(deadline, slice, || {
+            if let Some(f) = self.stopped() {
+                return Some(Err(f));
+            }
+            let r = attempt();
+            (r != Err(Fail::WouldBlock)).then_some(r)
+        });
+        r.unwrap_or(Err(Fail::TimedOut))
+    }
+
+    /// Takes one message through `f`, if any pipe has one.
+    fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+        self.adopt_mail();
+        let mut inbox = self.inbox.lock();
+        if self.has_arrived.load(Ordering::Acquire)
+            && self.has_arrived.swap(false, Ordering::Acquire)
+        {
+            let arrived = std::mem::take(&mut *lock(&self.arrived));
+            inbox.pipes.extend(arrived);
+        }
+        let n = inbox.pipes.len();
+        let start = inbox.next;
+        let mut done = Vec::new();
+        let mut found = None;
+        for k in 0..n {
+            let i = (start + k) % n;
+            match inbox.pipes[i].take(|id, data| (f.take().expect("taken once"))(id, data)) {
+                Taken::Message(r) => {
+                    // Fair-queue: the next receive starts at the next pipe.
+                    inbox.next = i + 1;
+                    found = Some(r);
+                    break;
+                }
+                Taken::Empty => {}
+                Taken::Done => done.push(i),
+            }
+        }
+        if !done.is_empty() {
+            // Indices ascend: remove from the back so the others stay valid.
+            for i in done.into_iter().rev() {
+                inbox.pipes.remove(i);
+            }
+            drop(inbox);
+            // The peer has gone: its pipe the other way goes too, now
+            // rather than at the next send to it.
+            self.prune();
+        }
+        found
+    }
+
+    /// Receives one message through `f`, blocking as RCVTIMEO and `flags`
+    /// allow.
+    pub fn recv<R>(&self, flags: i32, f: impl FnOnce(u32, &[u8]) -> R) -> Result<R, Fail> {
+        if let Some(fail) = self.stopped() {
+            return Err(fail);
+        }
+        let mut f = Some(f);
+        if let Some(r) = self.try_recv(&mut f) {
+            return Ok(r);
+        }
+        let Some(deadline) = deadline(self.opts.rcvtimeo.load(Ordering::Relaxed), flags) else {
+            return Err(Fail::WouldBlock);
+        };
+        for i in 0..SPINS + YIELDS {
+            if i < SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            if let Some(r) = self.try_recv(&mut f) {
+                return Ok(r);
+            }
+        }
+        loop {
+            let mut turn = lock(&self.turn_lock);
+            if !self.sleeper.swap(true, Ordering::Acquire) {
+                drop(turn);
+                let got = self.bell.sleep_until(remaining(deadline), || {
+                    if let Some(fail) = self.stopped() {
+                        return Some(Err(fail));
+                    }
+                    self.try_recv(&mut f).map(Ok)
+                });
+                {
+                    let _t = lock(&self.turn_lock);
+                    self.sleeper.store(false, Ordering::Release);
+                }
+                // Another receiver may take the doorbell now.
+                self.turn.notify_one();
+                if let Some(r) = got {
+                    return r;
+                }
+            } else {
+                // Someone else sleeps on the doorbell; they hand the turn
+                // on when they wake (every sleeper does, on every exit).
+                turn = match remaining(deadline) {
+                    None => self.turn.wait(turn).unwrap_or_else(|e| e.into_inner()),
+                    Some(left) => {
+                        self.turn
+                            .wait_timeout(turn, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                };
+                drop(turn);
+                // Back to the top: take the doorbell if it is free (its
+                // check looks for a message first).
+            }
+            let fail = match self.stopped() {
+                Some(fail) => fail,
+                None if deadline.is_some_and(|d| Instant::now() >= d) => Fail::TimedOut,
+                None => continue,
+            };
+            // A hand-over this thread took may have been meant for a
+            // receiver that stays: pass it on.
+            self.turn.notify_one();
+            return Err(fail);
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+/// The error for a frame sent with SNDMORE on a single-frame socket.
+pub(crate) fn multipart_error() -> Error {
+    Error::InvalidArgument("thread-safe sockets send single-frame messages only (no SNDMORE)")
+}

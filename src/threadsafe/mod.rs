@@ -1,0 +1,764 @@
+//! Thread-safe sockets (libzmq 4.3's draft CLIENT, SERVER, SCATTER,
+//! GATHER, RADIO and DISH): the public handles. How they work is told in
+//! [`Client`]'s docs, which users see; `core` holds what they share.
+
+mod core;
+mod peers;
+mod pipe;
+mod registry;
+mod remote;
+mod spin;
+mod tcp;
+
+pub(crate) use registry::Registry;
+
+use self::core::{multipart_error, Core};
+use crate::error::{Error, Result};
+use crate::transport::{parse, Endpoint};
+use crate::{Context, SocketType, SNDMORE};
+use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The largest message a thread-safe socket sends (as the others: 64 MiB).
+const MAX_MESSAGE: usize = 64 << 20;
+
+/// Which peer of a [`Server`] a message came from, and where a reply goes:
+/// libzmq's `zmq_msg_routing_id`, a number other than 0, given by the
+/// server to each peer when it connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoutingId(NonZeroU32);
+
+impl RoutingId {
+    /// The routing id `id`, if it is not 0.
+    ///
+    /// ```
+    /// use zeroring::RoutingId;
+    /// assert_eq!(RoutingId::new(7).unwrap().get(), 7);
+    /// assert!(RoutingId::new(0).is_none());
+    /// ```
+    pub fn new(id: u32) -> Option<Self> {
+        NonZeroU32::new(id).map(Self)
+    }
+
+    /// The number, as libzmq's `zmq_msg_routing_id` gives it.
+    pub fn get(self) -> u32 {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Display for RoutingId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<RoutingId> for u32 {
+    fn from(id: RoutingId) -> u32 {
+        id.get()
+    }
+}
+
+fn routing_id(id: u32) -> RoutingId {
+    RoutingId::new(id).expect("routing ids are never 0")
+}
+
+/// What every socket type is: the core, its tcp side, and the context's
+/// bookkeeping.
+struct Handle {
+    core: Arc<Core>,
+    tcp: tcp::Tcp,
+}
+
+/// Where a socket may bind or connect.
+enum Where {
+    Inproc(String),
+    Tcp(String),
+}
+
+impl Handle {
+    fn new(ctx: &Context, kind: SocketType) -> Result<Self> {
+        ctx.reserve_socket()?;
+        let core = Arc::new(Core::new(ctx.clone(), kind));
+        ctx.inner.threadsafe.add(&core);
+        Ok(Self {
+            core,
+            tcp: tcp::Tcp::new(ctx.new_socket_id()),
+        })
+    }
+
+    fn endpoint(&self, endpoint: &str) -> Result<Where> {
+        if self.core.ctx.is_terminated() {
+            return Err(self.core.ctx.stopped().into_error(0));
+        }
+        match parse(endpoint)? {
+            Endpoint::Inproc(name) => Ok(Where::Inproc(name)),
+            // RADIO/DISH need JOIN and LEAVE on the wire: not yet.
+            Endpoint::Tcp(address)
+                if !matches!(self.core.kind, SocketType::Radio | SocketType::Dish) =>
+            {
+                Ok(Where::Tcp(address))
+            }
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+                Err(Error::TransportNotSupported(endpoint.to_owned()))
+            }
+        }
+    }
+
+    fn bind(&self, endpoint: &str) -> Result<()> {
+        match self.endpoint(endpoint)? {
+            Where::Inproc(name) => self.core.ctx.inner.threadsafe.bind(&name, &self.core),
+            Where::Tcp(address) => self.tcp.bind(&self.core, endpoint, &address),
+        }
+    }
+
+    fn connect(&self, endpoint: &str) -> Result<()> {
+        match self.endpoint(endpoint)? {
+            Where::Inproc(name) => self.core.ctx.inner.threadsafe.connect(&name, &self.core),
+            Where::Tcp(address) => self.tcp.connect(&self.core, endpoint, &address),
+        }
+    }
+
+    fn check_send(&self, len: usize, flags: i32) -> Result<()> {
+        if flags & SNDMORE != 0 {
+            return Err(multipart_error());
+        }
+        if len > MAX_MESSAGE {
+            return Err(Error::MessageTooLarge {
+                size: len,
+                max: MAX_MESSAGE,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let inner = &self.core.ctx.inner;
+        inner.threadsafe.remove(&self.core);
+        self.tcp.close();
+        self.core.close_all();
+        inner.socket_closed();
+    }
+}
+
+/// The options and endpoint calls both socket types share.
+macro_rules! common {
+    () => {
+        /// Accepts connections on `endpoint`: `inproc://name`, or
+        /// `tcp://host:port` (not for RADIO and DISH yet).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidEndpoint`] for a malformed endpoint,
+        /// [`Error::TransportNotSupported`] for ipc (not yet carried) and
+        /// for tcp on RADIO and DISH, [`Error::AddrInUse`] if the name or
+        /// port is bound, [`Error::Io`] if the OS refuses,
+        /// [`Error::IncompatibleSocketType`] if sockets waiting on the name
+        /// cannot talk to this one, [`Error::Terminated`] after the
+        /// context's shutdown.
+        pub fn bind(&self, endpoint: &str) -> Result<()> {
+            self.h.bind(endpoint)
+        }
+
+        /// Connects to `endpoint` (`inproc://name`, or `tcp://host:port`
+        /// but for RADIO and DISH); a name not bound yet is connected when
+        /// it is, a tcp peer not there yet when it comes (messages queue
+        /// meanwhile, as libzmq's do).
+        ///
+        /// # Errors
+        ///
+        /// As [`bind`](Self::bind), less `AddrInUse`.
+        pub fn connect(&self, endpoint: &str) -> Result<()> {
+            self.h.connect(endpoint)
+        }
+
+        /// The endpoint last bound or connected over tcp, with the port
+        /// chosen for `tcp://host:0` or `tcp://host:*` (`None` before any).
+        pub fn get_last_endpoint(&self) -> Option<String> {
+            self.h.tcp.last_endpoint()
+        }
+
+        /// This socket's type.
+        pub fn socket_type(&self) -> SocketType {
+            self.h.core.kind
+        }
+
+        /// Sets SNDHWM: the messages a pipe to a peer holds (plus the
+        /// peer's RCVHWM over inproc), 0 for no limit; default 1000. For
+        /// peers connected afterwards.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] for a negative value.
+        pub fn set_sndhwm(&self, value: i32) -> Result<()> {
+            set_nonneg(&self.h.core.opts.sndhwm, value, "SNDHWM")
+        }
+
+        /// Sets RCVHWM (see [`set_sndhwm`](Self::set_sndhwm)); default 1000.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] for a negative value.
+        pub fn set_rcvhwm(&self, value: i32) -> Result<()> {
+            set_nonneg(&self.h.core.opts.rcvhwm, value, "RCVHWM")
+        }
+
+        /// Sets SNDTIMEO in milliseconds: -1 (the default) blocks until
+        /// the message goes, 0 never blocks, otherwise a send that waits
+        /// that long fails with [`Error::TimedOut`].
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] below -1.
+        pub fn set_sndtimeo(&self, ms: i32) -> Result<()> {
+            set_timeout(&self.h.core.opts.sndtimeo, ms)
+        }
+
+        /// Sets RCVTIMEO in milliseconds, as [`set_sndtimeo`](Self::set_sndtimeo).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] below -1.
+        pub fn set_rcvtimeo(&self, ms: i32) -> Result<()> {
+            set_timeout(&self.h.core.opts.rcvtimeo, ms)
+        }
+
+        /// The SNDHWM option.
+        pub fn get_sndhwm(&self) -> i32 {
+            self.h.core.opts.sndhwm.load(Ordering::Relaxed)
+        }
+
+        /// The RCVHWM option.
+        pub fn get_rcvhwm(&self) -> i32 {
+            self.h.core.opts.rcvhwm.load(Ordering::Relaxed)
+        }
+
+        /// The SNDTIMEO option.
+        pub fn get_sndtimeo(&self) -> i32 {
+            self.h.core.opts.sndtimeo.load(Ordering::Relaxed)
+        }
+
+        /// The RCVTIMEO option.
+        pub fn get_rcvtimeo(&self) -> i32 {
+            self.h.core.opts.rcvtimeo.load(Ordering::Relaxed)
+        }
+
+        /// Sets the bytes of the ring of each pipe this socket writes (a
+        /// power of two, 4 KiB to 1 GiB; default 256 KiB), for peers
+        /// connected afterwards. Messages above 16 KiB travel outside it.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidArgument`] for another size.
+        pub fn set_ring_capacity(&self, bytes: usize) -> Result<()> {
+            if !bytes.is_power_of_two() || !(4096..=1 << 30).contains(&bytes) {
+                return Err(Error::InvalidArgument(
+                    "ring capacity must be a power of two from 4 KiB to 1 GiB",
+                ));
+            }
+            self.h
+                .core
+                .opts
+                .ring_capacity
+                .store(bytes, Ordering::Relaxed);
+            Ok(())
+        }
+    };
+}
+
+fn set_nonneg(opt: &std::sync::atomic::AtomicI32, value: i32, name: &'static str) -> Result<()> {
+    if value < 0 {
+        return Err(Error::InvalidArgument(name));
+    }
+    opt.store(value, Ordering::Relaxed);
+    Ok(())
+}
+
+fn set_timeout(opt: &std::sync::atomic::AtomicI32, ms: i32) -> Result<()> {
+    if ms < -1 {
+        return Err(Error::InvalidArgument("timeout below -1"));
+    }
+    opt.store(ms, Ordering::Relaxed);
+    Ok(())
+}
+
+fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
+    let n = data.len().min(buf.len());
+    buf[..n].copy_from_slice(&data[..n]);
+    data.len()
+}
+
+/// A CLIENT socket (libzmq's draft `ZMQ_CLIENT`), shareable by every
+/// thread; made by [`Context::client`](crate::Context::client).
+///
+/// # Thread-safe sockets
+///
+/// One handle that any number of threads send and receive on at once, as
+/// libzmq 4.3's draft sockets: [`Client`] and [`Server`], [`Scatter`] and
+/// [`Gather`] (a thread-safe PUSH and PULL), [`Radio`] and [`Dish`]
+/// (publishing by group).
+///
+/// All are `Send + Sync`: share one by reference (an `Arc`, scoped
+/// threads) instead of giving each thread a socket of its own. Their
+/// messages are single frames (no `SNDMORE`: it is an error, libzmq's
+/// EINVAL).
+///
+/// - **Sending** costs no lock: each peer has a multi-producer ring that
+///   every sending thread claims its record in with one atomic add, and
+///   publishes in place; the table of peers is read through a per-thread
+///   cache checked by one load (it changes only when a peer comes or
+///   goes), and a thread counts its messages toward the high-water mark
+///   with credits it takes in batches (an eighth of the mark, 16 at most:
+///   with several sending threads a pipe may refuse a few messages below
+///   its mark). A thread's messages to one peer arrive in the order it
+///   sent them.
+/// - **Receiving** is serialised, as libzmq serialises it with a mutex:
+///   a ring has one reader, so concurrent receivers take turns on a lock
+///   held for one message's copy; while nothing has arrived one of them
+///   sleeps on the socket's doorbell and the others wait their turn (each
+///   within its own RCVTIMEO).
+/// - CLIENT load-balances its sends over its peers (skipping those at
+///   their high-water mark) and fair-queues what it receives; SERVER
+///   fair-queues, tells each message's sender by a [`RoutingId`], and
+///   sends to a routing id (an unknown one is
+///   [`Error::HostUnreachable`](crate::Error::HostUnreachable)). Both block
+///   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
+///   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
+///
+/// Transports: `inproc://` (the rings above), and `tcp://` for CLIENT,
+/// SERVER, SCATTER and GATHER through the ZMTP engine of the other
+/// sockets (Socket-Type `CLIENT` ... as libzmq's draft sockets announce;
+/// each tcp peer's pipe is written under a mutex for now, and a sender
+/// blocked on one looks again every 2 ms). The options the thread-safe
+/// sockets do not have yet (security, heartbeats, reconnect intervals)
+/// keep their defaults. ipc endpoints, and tcp for RADIO and DISH (JOIN
+/// and LEAVE on the wire), are
+/// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported);
+/// nor are the sockets in [`poll`](crate::poll) yet.
+///
+/// ```
+/// use std::sync::Arc;
+/// use zeroring::Context;
+///
+/// let ctx = Context::new();
+/// let server = ctx.server()?;
+/// server.bind("inproc://ts-doc")?;
+/// let client = Arc::new(ctx.client()?);
+/// client.connect("inproc://ts-doc")?;
+///
+/// // Four threads share the one CLIENT.
+/// let threads: Vec<_> = (0..4u8)
+///     .map(|t| {
+///         let client = client.clone();
+///         std::thread::spawn(move || client.send([t], 0))
+///     })
+///     .collect();
+/// for t in threads {
+///     t.join().unwrap()?;
+/// }
+/// let mut seen = Vec::new();
+/// for _ in 0..4 {
+///     let (peer, msg) = server.recv_from(0)?;
+///     seen.push(msg[0]);
+///     server.send_to(peer, b"ack", 0)?; // back to that client
+/// }
+/// seen.sort();
+/// assert_eq!(seen, [0, 1, 2, 3]);
+/// assert_eq!(client.recv_bytes(0)?, b"ack");
+/// # Ok::<(), zeroring::Error>(())
+/// ```
+pub struct Client {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Client)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` as one message to one of the peers, in turn (blocking
+    /// while none can take it: no peer yet, or all at their high-water
+    /// mark). `flags`: [`DONTWAIT`](crate::DONTWAIT) or 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] with [`SNDMORE`](crate::SNDMORE);
+    /// [`Error::MessageTooLarge`] above 64 MiB; [`Error::WouldBlock`] with
+    /// `DONTWAIT` or SNDTIMEO 0, [`Error::TimedOut`] when SNDTIMEO ran out;
+    /// [`Error::Terminated`] after the context's shutdown.
+    pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
+        let data = data.as_ref();
+        self.h.check_send(data.len(), flags)?;
+        let core = &self.h.core;
+        core.send_loop(flags, || core.try_send_lb(data))
+            .map_err(|f| f.into_error(data.len()))
+    }
+
+    /// Receives the next message, from any peer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WouldBlock`] with `DONTWAIT` or RCVTIMEO 0,
+    /// [`Error::TimedOut`] when RCVTIMEO ran out, [`Error::Terminated`]
+    /// after the context's shutdown.
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.h
+            .core
+            .recv(flags, |_, data| data.to_vec())
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// Receives the next message into `buf`, truncating it if `buf` is
+    /// shorter (as `zmq_recv`); returns the message's full length.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_bytes`](Self::recv_bytes).
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        self.h
+            .core
+            .recv(flags, |_, data| copy_into(buf, data))
+            .map_err(|f| f.into_error(0))
+    }
+}
+
+/// A SERVER socket (libzmq's draft `ZMQ_SERVER`), shareable by every
+/// thread: see [`Client`] for how thread-safe sockets work, and
+/// [`Context::server`](crate::Context::server).
+pub struct Server {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Server)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` as one message to the peer `to` (a routing id from
+    /// [`recv_from`](Self::recv_from)), blocking while its pipe is at its
+    /// high-water mark. `flags`: [`DONTWAIT`](crate::DONTWAIT) or 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::HostUnreachable`] when no connected peer has that routing
+    /// id (never had, or has gone); the others as
+    /// [`Client::send`].
+    pub fn send_to<T: AsRef<[u8]>>(&self, to: RoutingId, data: T, flags: i32) -> Result<()> {
+        let data = data.as_ref();
+        self.h.check_send(data.len(), flags)?;
+        let core = &self.h.core;
+        core.send_loop(flags, || core.try_send_to(to.get(), data))
+            .map_err(|f| f.into_error(data.len()))
+    }
+
+    /// Receives the next message from any peer, with the peer's routing id.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_from(&self, flags: i32) -> Result<(RoutingId, Vec<u8>)> {
+        self.h
+            .core
+            .recv(flags, |id, data| (routing_id(id), data.to_vec()))
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// Receives the next message into `buf` (truncated if `buf` is
+    /// shorter); returns the sender's routing id and the message's full
+    /// length.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_from_into(&self, buf: &mut [u8], flags: i32) -> Result<(RoutingId, usize)> {
+        self.h
+            .core
+            .recv(flags, |id, data| (routing_id(id), copy_into(buf, data)))
+            .map_err(|f| f.into_error(0))
+    }
+}
+
+/// A SCATTER socket (libzmq's draft `ZMQ_SCATTER`): a thread-safe PUSH.
+/// Single-frame messages go round-robin to its GATHER peers, blocking at
+/// their high-water marks. See [`Client`] for how thread-safe sockets work.
+///
+/// ```
+/// let ctx = zeroring::Context::new();
+/// let gather = ctx.gather()?;
+/// gather.bind("inproc://scatter-doc")?;
+/// let scatter = ctx.scatter()?;
+/// scatter.connect("inproc://scatter-doc")?;
+/// std::thread::scope(|s| {
+///     for t in 0..3u8 {
+///         let scatter = &scatter;
+///         s.spawn(move || scatter.send([t], 0).unwrap());
+///     }
+/// });
+/// let mut got: Vec<u8> = (0..3).map(|_| gather.recv_bytes(0).unwrap()[0]).collect();
+/// got.sort();
+/// assert_eq!(got, [0, 1, 2]);
+/// # Ok::<(), zeroring::Error>(())
+/// ```
+pub struct Scatter {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Scatter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scatter").finish_non_exhaustive()
+    }
+}
+
+impl Scatter {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Scatter)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` as one message to one of the peers, in turn; as
+    /// [`Client::send`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::send`].
+    pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
+        let data = data.as_ref();
+        self.h.check_send(data.len(), flags)?;
+        let core = &self.h.core;
+        core.send_loop(flags, || core.try_send_lb(data))
+            .map_err(|f| f.into_error(data.len()))
+    }
+}
+
+/// A GATHER socket (libzmq's draft `ZMQ_GATHER`): a thread-safe PULL,
+/// fair-queuing its SCATTER peers. See [`Scatter`].
+pub struct Gather {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Gather {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gather").finish_non_exhaustive()
+    }
+}
+
+impl Gather {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Gather)?,
+        })
+    }
+
+    common!();
+
+    /// Receives the next message, from any peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.h
+            .core
+            .recv(flags, |_, data| data.to_vec())
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// Receives the next message into `buf`, as [`Client::recv_into`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        self.h
+            .core
+            .recv(flags, |_, data| copy_into(buf, data))
+            .map_err(|f| f.into_error(0))
+    }
+}
+
+/// The longest group name (libzmq's `ZMQ_GROUP_MAX_LENGTH`).
+pub const GROUP_MAX_LENGTH: usize = 15;
+
+fn check_group(group: &[u8]) -> Result<()> {
+    if group.len() > GROUP_MAX_LENGTH {
+        return Err(Error::InvalidArgument("a group is at most 15 bytes"));
+    }
+    Ok(())
+}
+
+/// A RADIO socket (libzmq's draft `ZMQ_RADIO`): thread-safe publishing by
+/// group. Each message goes to the DISH peers that joined its group
+/// (filtered here, at the sender); a peer at its high-water mark misses
+/// it, as a PUB's subscriber does. Never blocks.
+///
+/// ```
+/// let ctx = zeroring::Context::new();
+/// let dish = ctx.dish()?;
+/// dish.bind("inproc://radio-doc")?;
+/// dish.join(b"weather")?;
+/// let radio = ctx.radio()?;
+/// radio.connect("inproc://radio-doc")?;
+/// radio.send(b"sport", "2-1", 0)?; // nobody joined: dropped
+/// radio.send(b"weather", "sunny", 0)?;
+/// let (group, msg) = dish.recv_group(0)?;
+/// assert_eq!((&group[..], &msg[..]), (&b"weather"[..], &b"sunny"[..]));
+/// # Ok::<(), zeroring::Error>(())
+/// ```
+pub struct Radio {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Radio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Radio").finish_non_exhaustive()
+    }
+}
+
+impl Radio {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Radio)?,
+        })
+    }
+
+    common!();
+
+    /// Sends `data` to every peer that joined `group`. `flags`: 0 or
+    /// [`DONTWAIT`](crate::DONTWAIT), the same here (a RADIO never waits).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a group over 15 bytes or with
+    /// [`SNDMORE`](crate::SNDMORE); [`Error::MessageTooLarge`] above
+    /// 64 MiB; [`Error::Terminated`] after the context's shutdown.
+    pub fn send<G: AsRef<[u8]>, T: AsRef<[u8]>>(
+        &self,
+        group: G,
+        data: T,
+        flags: i32,
+    ) -> Result<()> {
+        let (group, data) = (group.as_ref(), data.as_ref());
+        check_group(group)?;
+        self.h.check_send(data.len(), flags)?;
+        if self.h.core.ctx.is_terminated() {
+            return Err(self.h.core.ctx.stopped().into_error(0));
+        }
+        let mut prefix = [0u8; GROUP_MAX_LENGTH + 1];
+        prefix[0] = group.len() as u8;
+        prefix[1..=group.len()].copy_from_slice(group);
+        self.h.core.send_radio(group, &prefix[..=group.len()], data);
+        Ok(())
+    }
+}
+
+/// A DISH socket (libzmq's draft `ZMQ_DISH`): receives the messages of
+/// the groups it joined from its RADIO peers, fair-queued. See [`Radio`].
+pub struct Dish {
+    h: Handle,
+}
+
+impl std::fmt::Debug for Dish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dish").finish_non_exhaustive()
+    }
+}
+
+impl Dish {
+    pub(crate) fn new(ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            h: Handle::new(ctx, SocketType::Dish)?,
+        })
+    }
+
+    common!();
+
+    /// Joins `group`: messages sent to it from now on reach this socket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a group over 15 bytes or one already
+    /// joined (libzmq's EINVAL).
+    pub fn join<G: AsRef<[u8]>>(&self, group: G) -> Result<()> {
+        self.update(group.as_ref(), true)
+    }
+
+    /// Leaves `group`: its messages not yet received are dropped too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a group not joined (libzmq's EINVAL).
+    pub fn leave<G: AsRef<[u8]>>(&self, group: G) -> Result<()> {
+        self.update(group.as_ref(), false)
+    }
+
+    fn update(&self, group: &[u8], join: bool) -> Result<()> {
+        check_group(group)?;
+        let core = &self.h.core;
+        let _g = core.groups_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut groups = (**core.groups.load()).clone();
+        let changed = if join {
+            groups.insert(group.into())
+        } else {
+            groups.remove(group)
+        };
+        if !changed {
+            return Err(Error::InvalidArgument(if join {
+                "group already joined"
+            } else {
+                "group not joined"
+            }));
+        }
+        core.groups.store(Arc::new(groups));
+        Ok(())
+    }
+
+    /// Receives the next message of a joined group: `(group, data)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::recv_bytes`].
+    pub fn recv_group(&self, flags: i32) -> Result<(Vec<u8>, Vec<u8>)> {
+        let core = &self.h.core;
+        loop {
+            let got = core
+                .recv(flags, |_, m| {
+                    let len = m[0] as usize;
+                    let group = &m[1..=len];
+                    // A message of a group left while it travelled.
+                    core.groups
+                        .load()
+                        .contains(group)
+                        .then(|| (group.to_vec(), m[1 + len..].to_vec()))
+                })
+                .map_err(|f| f.into_error(0))?;
+            if let Some(got) = got {
+                return Ok(got);
+            }
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! One direction of a connection between two thread-safe sockets: a
+//! multi-producer ring that any thread of the writing socket publishes
+//! into, read by the other socket alone.
+//!
+//! The ring's bytes bound what a pipe holds, and so does its high-water
+//! mark, counted in messages: a sending thread takes credits from `sent`
+//! in batches (one atomic add per batch, not per message: that add would
+//! wait for the thread's stores into the ring to drain, and contend with
+//! the other threads), and the reader publishes how many it has taken in
+//! `received` when it releases records. A batch is at most an eighth of
+//! the mark (16 at most), and credits a thread holds but has not used
+//! yet count as sent, so with several sending threads a pipe may refuse
+//! up to `batch - 1` messages per other thread below its mark; one thread
+//! alone sees the mark exactly. A writer that finds the pipe full (either
+//! limit) waits on its socket's [`Room`], which the reader signals after
+//! each release.
+//!
+//! Frames larger than the ring's inline limit travel as a descriptor of a
+//! heap box (in-process peers only: the pointer means nothing elsewhere).
+
+use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
+use crate::pipe::Doorbell;
+use crate::sync::barrier;
+use crossbeam_utils::CachePadded;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// Frames above this many bytes go by descriptor: a record of a quarter of
+/// the ring would make the other writers wait for the reader.
+const INLINE_MAX: usize = 16 << 10;
+/// Bytes read after which a reader that has caught up releases them.
+const RELEASE_AFTER_BURST: usize = 1024;
+
+/// Why a pipe took no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// At its high-water mark or out of ring bytes: try again later.
+    Full,
+    /// The reader is gone (or the ring is broken): never again.
+    Closed,
+}
+
+/// Where writers of a socket wait for room in any of its pipes (and for a
+/// first peer). A reader that releases records loads `waiters` after a
+/// light barrier (a compiler fence where membarrier(2) works); a writer
+/// adds itself and then issues the heavy barrier (membarrier) before its
+/// re-check, so one of the two sees the other (Dekker, as the doorbell's
+/// sleepers and writers): the cost is on the writer that waits. A signal
+/// bumps `epoch` under the mutex, and a writer sleeps only if the epoch it
+/// saw before its re-check is still there, so no signal falls between its
+/// re-check and its sleep. The re-check runs outside the mutex: it may
+/// itself signal (credits given back).
+#[derive(Default)]
+pub(crate) struct Room {
+    waiters: AtomicUsize,
+    epoch: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Room {
+    /// Wakes every waiting writer if there is one. Call after making room
+    /// visible (a release, a new pipe, a close).
+    #[inline]
+    pub fn signal(&self) {
+        barrier::light();
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            self.wake_all();
+        }
+    }
+
+    #[cold]
+    pub fn wake_all(&self) {
+        *self.lock() += 1;
+        self.cv.notify_all();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.epoch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `attempt` until it gives `Some`, waiting for a signal (or at
+    /// most `slice`) between tries; `None` once `deadline` has passed.
+    pub fn wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        slice: Option<std::time::Duration>,
+        mut attempt: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let found = loop {
+            let seen = *self.lock();
+            barrier::heavy();
+            if let Some(found) = attempt() {
+                break Some(found);
+            }
+            let guard = self.lock();
+            if *guard != seen {
+                continue;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break None;
+            }
+            let left = deadline.map(|d| d - now);
+            match (left, slice) {
+                (None, None) => drop(self.cv.wait(guard)),
+                (Some(t), None) | (None, Some(t)) => drop(self.cv.wait_timeout(guard, t)),
+                (Some(l), Some(s)) => drop(self.cv.wait_timeout(guard, l.min(s))),
+            }
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        found
+    }
+}
+
+/// The part of a pipe both sockets hold.
+pub(crate) struct Pipe {
+    tx: Producer,
+    /// Messages writers counted in (and not taken back).
+    sent: CachePadded<AtomicU64>,
+    /// Messages the reader has taken and released.
+    received: CachePadded<AtomicU64>,
+    /// Most messages in flight; 0 for no limit.
+    hwm: u64,
+    /// The reading socket's doorbell: rung after each publish.
+    reader: Arc<Doorbell>,
+    /// The writing socket's room: signalled after each release.
+    writer_room: Arc<Room>,
+    /// Either socket has gone.
+    closed: AtomicBool,
+}
+
+impl Pipe {
+    /// A pipe and its reading end.
+    pub fn new(
+        capacity: usize,
+        hwm: u64,
+        reader: Arc<Doorbell>,
+        writer_room: Arc<Room>,
+    ) -> (Arc<Pipe>, Consumer) {
+        barrier::init();
+        let (tx, rx) = mpsc::mpsc(capacity);
+        let pipe = Arc::new(Pipe {
+            tx,
+            sent: CachePadded::new(AtomicU64::new(0)),
+            received: CachePadded::new(AtomicU64::new(0)),
+            hwm,
+            reader,
+            writer_room,
+            closed: AtomicBool::new(false),
+        });
+        (pipe, rx)
+    }
+
+    /// Takes a batch of credits toward the mark into `credit`; false if
+    /// the pipe is at its mark.
+    #[cold]
+    fn take_credits(&self, credit: &Cell<u64>) -> bool {
+        let batch = (self.hwm / 8).clamp(1, 16);
+        let n = self.sent.fetch_add(batch, Ordering::Relaxed);
+        // `received` may count messages whose credits were taken after ours.
+        let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
+        let got = self.hwm.saturating_sub(in_flight).min(batch);
+        if got < batch {
+            self.sent.fetch_sub(batch - got, Ordering::Relaxed);
+        }
+        credit.set(got);
+        got != 0
+    }
+
+    /// Gives back credits a thread will not use.
+    pub fn return_credits(&self, n: u64) {
+        if n != 0 {
+            self.sent.fetch_sub(n, Ordering::Relaxed);
+            self.writer_room.signal();
+        }
+    }
+
+    /// Publishes `prefix` then `data` as one message, from any thread;
+    /// `credit`: the calling thread's credits toward this pipe's mark.
+    #[inline]
+    pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Refused::Closed);
+        }
+        if self.hwm != 0 && credit.get() == 0 && !self.take_credits(credit) {
+            return Err(Refused::Full);
+        }
+        let len = prefix.len() + data.len();
+        let published = if len <= INLINE_MAX.min(self.tx.max_payload()) {
+            self.tx.claim(len).map(|mut claim| {
+                let p = claim.payload();
+                p[..prefix.len()].copy_from_slice(prefix);
+                crate::copy::copy(&mut p[prefix.len()..], data);
+                claim.commit(0);
+            })
+        } else {
+            self.push_boxed(prefix, data)
+        };
+        match published {
+            Ok(()) => {
+                if self.hwm != 0 {
+                    credit.set(credit.get() - 1);
+                }
+                self.reader.ring();
+                Ok(())
+            }
+            Err(e) => {
+                // The credit stays with the thread, for its next try.
+                match e {
+                    ClaimError::Full => Err(Refused::Full),
+                    // TooLarge cannot happen (descriptors are 16 bytes);
+                    // Corrupt cannot in the heap: treat both as the end.
+                    ClaimError::TooLarge | ClaimError::Corrupt => Err(Refused::Closed),
+                }
+            }
+        }
+    }
+
+    /// Publishes a descriptor of a heap copy of `data`.
+    #[cold]
+    fn push_boxed(&self, prefix: &[u8], data: &[u8]) -> Result<(), ClaimError> {
+        let mut claim = self.tx.claim(16)?;
+        let boxed: Box<[u8]> = [prefix, data].concat().into();
+        let len = boxed.len() as u64;
+        let ptr = Box::into_raw(boxed) as *mut u8 as u64;
+        let p = claim.payload();
+        p[..8].copy_from_slice(&ptr.to_ne_bytes());
+        p[8..].copy_from_slice(&len.to_ne_bytes());
+        claim.commit(DESCRIPTOR);
+        Ok(())
+    }
+
+    /// Marks the pipe closed and wakes both sides.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.reader.ring_from(true);
+        self.writer_room.signal();
+    }
+
+    /// Whether either side has gone.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The reading socket's end of a pipe.
+pub(crate) struct InPipe {
+    pub pipe: Arc<Pipe>,
+    rx: Consumer,
+    /// The routing id the reading socket knows the writer by.
+    pub id: u32,
+    taken: u64,
+    /// `taken` as last published to the writers.
+    released: u64,
+    /// Release after this many messages (a quarter of the mark), so that a
+    /// writer at its mark sees room while the reader is still busy.
+    release_msgs: u64,
+}
+
+/// What [`InPipe::take`] found.
+pub(crate) enum Taken<R> {
+    Message(R),
+    Empty,
+    /// Closed and drained, or broken: drop the pipe.
+    Done,
+}
+
+impl InPipe {
+    pub fn new(pipe: Arc<Pipe>, rx: Consumer, id: u32) -> Self {
+        let release_msgs = match pipe.hwm {
+            0 => u64::MAX,
+            hwm => (hwm / 4).max(1),
+        };
+        Self {
+            pipe,
+            rx,
+            id,
+            taken: 0,
+            released: 0,
+            release_msgs,
+        }
+    }
+
+    /// Reads the next message through `f`, if one is published.
+    #[inline]
+    pub fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
+        let rec = match self.rx.peek() {
+            Ok(Some(rec)) => rec,
+            Ok(None) => {
+                // Caught up: the writers get back all that was read.
+                if self.taken != self.released {
+                    self.release();
+                }
+                // Whatever was published before the close is visible now.
+                return if self.pipe.is_closed() && matches!(self.rx.peek(), Ok(None)) {
+                    Taken::Done
+                } else {
+                    Taken::Empty
+                };
+            }
+            Err(mpsc::Corrupt) => return Taken::Done,
+        };
+        let r = if rec.flags() & DESCRIPTOR != 0 {
+            let boxed = self.unbox(&rec);
+            f(self.id, &boxed)
+        } else {
+            f(self.id, self.rx.payload(&rec))
+        };
+        self.rx.advance(rec);
+        self.taken += 1;
+        let unreleased = self.rx.unreleased();
+        if (unreleased >= RELEASE_AFTER_BURST && self.rx.caught_up())
+            || unreleased >= self.rx.capacity() / 4
+            || self.taken - self.released >= self.release_msgs
+        {
+            self.release();
+        }
+        Taken::Message(r)
+    }
+
+    fn unbox(&self, rec: &mpsc::Record) -> Box<[u8]> {
+        let p = self.rx.payload(rec);
+        let ptr = u64::from_ne_bytes(p[..8].try_into().expect("8 bytes")) as usize as *mut u8;
+        let len = u64::from_ne_bytes(p[8..16].try_into().expect("8 bytes")) as usize;
+        // SAFETY: a DESCRIPTOR record of an in-process pipe is written only
+        // by `push_boxed`, from `Box::into_raw` of a `[u8]` of `len` bytes,
+        // and read once (the reader advances past it right after).
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
+    }
+
+    #[inline(never)]
+    fn release(&mut self) {
+        self.rx.release();
+        self.released = self.taken;
+        self.pipe.received.store(self.taken, Ordering::Release);
+        self.pipe.writer_room.signal();
+    }
+}
+
+impl Drop for InPipe {
+    /// Closes the pipe and frees the boxes of messages never read.
+    fn drop(&mut self) {
+        self.pipe.close();
+        while let Ok(Some(rec)) = self.rx.peek() {
+            if rec.flags() & DESCRIPTOR != 0 {
+                drop(self.unbox(&rec));
+            }
+            self.rx.advance(rec);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! tcp endpoints of the thread-safe sockets: the classic sockets' ZMTP
+//! engine on the context's I/O thread, which hands each connection over as
+//! a single-producer pipe ([`Remote`](super::remote::Remote)). The options
+//! the thread-safe sockets do not offer yet (security, heartbeats,
+//! reconnect intervals ...) keep libzmq's defaults.
+
+use super::core::Core;
+use crate::error::Result;
+use crate::transport::tcp::{self, IoThread, Keepalive, SocketDesc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A socket's tcp side: its I/O thread (from its first tcp endpoint) and
+/// the id the I/O thread knows it by.
+pub(crate) struct Tcp {
+    id: u64,
+    io: Mutex<Option<Arc<IoThread>>>,
+    bound: AtomicBool,
+    last_endpoint: Mutex<Option<String>>,
+}
+
+impl Tcp {
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            io: Mutex::default(),
+            bound: AtomicBool::new(false),
+            last_endpoint: Mutex::default(),
+        }
+    }
+
+    fn io(&self, core: &Core) -> Result<Arc<IoThread>> {
+        let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(io) = &*io {
+            return Ok(io.clone());
+        }
+        let t = core.ctx.io_for(self.id, 0)?;
+        *io = Some(t.clone());
+        Ok(t)
+    }
+
+    fn desc(&self, core: &Core) -> SocketDesc {
+        let o = crate::socket::options::Options::default();
+        let ms = |v: i32| u64::try_from(v).ok().map(Duration::from_millis);
+        let hwm = |v: i32| v.max(0) as u64;
+        SocketDesc {
+            socket_id: self.id,
+            shared: core.shared.clone(),
+            kind: core.kind,
+            routing_id: Vec::new(),
+            sndhwm: hwm(core.opts.sndhwm.load(Ordering::Relaxed)),
+            rcvhwm: hwm(core.opts.rcvhwm.load(Ordering::Relaxed)),
+            ring_capacity: core.opts.ring_capacity.load(Ordering::Relaxed),
+            reconnect_ivl: ms(o.reconnect_ivl),
+            linger: ms(o.linger),
+            reconnect_ivl_max: ms(o.reconnect_ivl_max).filter(|d| !d.is_zero()),
+            max_msg_size: u64::try_from(o.maxmsgsize).ok(),
+            heartbeat: crate::zmtp::HeartbeatConfig {
+                interval: ms(o.heartbeat_ivl).filter(|d| !d.is_zero()),
+                timeout: ms(o.heartbeat_timeout),
+                ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
+            },
+            mechanism: o.security.mechanism(),
+            zap_domain: o.security.zap_domain().to_owned(),
+            zap_enforce_domain: o.security.zap_enforce_domain(),
+            context: Arc::downgrade(&core.ctx.inner),
+            connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
+            handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),
+            keepalive: Keepalive {
+                on: o.tcp_keepalive,
+                idle: o.tcp_keepalive_idle,
+                cnt: o.tcp_keepalive_cnt,
+                intvl: o.tcp_keepalive_intvl,
+            },
+            net: o.net.clone(),
+            metadata: Vec::new(),
+            stream_notify: false,
+            raw: false,
+        }
+    }
+
+    pub fn bind(&self, core: &Core, endpoint: &str, address: &str) -> Result<()> {
+        let addr = tcp::bind_address(endpoint, address, false)?;
+        let io = self.io(core)?;
+        core.expect_remote();
+        let (local, _fd) = tcp::bind(&io, endpoint, addr, self.desc(core), None)?;
+        self.bound.store(true, Ordering::Relaxed);
+        *self.last_endpoint.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("tcp://{local}"));
+        Ok(())
+    }
+
+    pub fn connect(&self, core: &Core, endpoint: &str, address: &str) -> Result<()> {
+        let addr = tcp::connect_address(endpoint, address, false)?;
+        let io = self.io(core)?;
+        let desc = self.desc(core);
+        // A pipe to the engine at once, so that messages queue before the
+        // connection is up (as libzmq's do).
+        let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
+            ring_capacity: desc.ring_capacity,
+            hwm: [desc.sndhwm, desc.rcvhwm],
+            ids: [Some(Vec::new().into()), None],
+        });
+        theirs.set_strong();
+        theirs.set_pool_slot(core.shared.pool_slot());
+        theirs.limit_message_beyond_ring(crate::transport::ipc::pool::CHUNK_MAX);
+        core.attach_remote(ours);
+        tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
+        *self.last_endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(endpoint.to_owned());
+        Ok(())
+    }
+
+    /// The endpoint last bound (with the port chosen) or connected.
+    pub fn last_endpoint(&self) -> Option<String> {
+        self.last_endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stops listening (the socket is going).
+    pub fn close(&self) {
+        if self.bound.load(Ordering::Relaxed) {
+            if let Some(io) = &*self.io.lock().unwrap_or_else(|e| e.into_inner()) {
+                io.unbind(self.id, None);
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Thread-safe sockets against libzmq 4.3.4 built with its draft API
+//! (`interop/libzmq-curve-peer`, a program of its own; see
+//! tests/curve_interop.rs for why): CLIENT/SERVER and SCATTER/GATHER over
+//! tcp, libzmq on either side, binding or connecting.
+
+#[path = "support/curve_peer.rs"]
+mod curve_peer;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use zeroring::{Context, RoutingId};
+
+/// How long any one answer of the peer may take.
+const BOUND: Duration = Duration::from_secs(30);
+/// Our sockets' timeouts: never reached unless something hangs.
+const PATIENCE_MS: i32 = 30_000;
+
+/// A running libzmq peer (NULL mechanism), driven by lines.
+struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    endpoint: String,
+}
+
+impl Peer {
+    fn start(kind: &str, bind: bool, endpoint: &str) -> Peer {
+        let program = curve_peer::curve_peer().unwrap_or_else(|why| panic!("{why}"));
+        let mut child = Command::new(program)
+            .args([
+                kind,
+                if bind { "bind" } else { "connect" },
+                endpoint,
+                "none",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the peer starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut peer = Peer {
+            child,
+            stdin,
+            lines,
+            endpoint: String::new(),
+        };
+        let ready = peer.line();
+        peer.endpoint = ready
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the peer said {ready:?}"))
+            .to_owned();
+        peer
+    }
+
+    fn line(&mut self) -> String {
+        self.lines
+            .recv_timeout(BOUND)
+            .unwrap_or_else(|_| panic!("the libzmq peer said nothing within {BOUND:?}"))
+    }
+
+    fn cmd(&mut self, cmd: &str) -> String {
+        writeln!(self.stdin, "{cmd}").unwrap();
+        self.stdin.flush().unwrap();
+        self.line()
+    }
+
+    fn send(&mut self, data: &[u8]) {
+        assert_eq!(self.cmd(&format!("send {}", hex(data))), "sent");
+    }
+
+    fn recv(&mut self) -> Vec<u8> {
+        let answer = self.cmd("recv 20000");
+        unhex(
+            answer
+                .strip_prefix("recv ")
+                .unwrap_or_else(|| panic!("the peer said {answer:?}")),
+        )
+    }
+
+    /// A SERVER's receive: the routing id and the frame.
+    fn recv_id(&mut self) -> (u32, Vec<u8>) {
+        let answer = self.cmd("recvid 20000");
+        let rest = answer
+            .strip_prefix("recv ")
+            .unwrap_or_else(|| panic!("the peer said {answer:?}"));
+        let (id, data) = rest.split_once(' ').unwrap_or((rest, ""));
+        (id.parse().unwrap(), unhex(data))
+    }
+
+    fn send_to(&mut self, id: u32, data: &[u8]) {
+        assert_eq!(self.cmd(&format!("sendto {id} {}", hex(data))), "sent");
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        let deadline = Instant::now() + BOUND;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_peer_has_the_draft_api() {
+    let program = curve_peer::curve_peer().unwrap_or_else(|why| panic!("{why}"));
+    let out = Command::new(program).arg("has-draft").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "yes");
+}
+
+/// A zeroring CLIENT shared by threads, a libzmq SERVER: libzmq sees one
+/// routing id for it, every message, and its replies by routing id come
+/// back. Both binding sides.
+#[test]
+fn zeroring_client_libzmq_server() {
+    for libzmq_binds in [true, false] {
+        let ctx = Context::new();
+        let client = Arc::new(ctx.client().unwrap());
+        client.set_rcvtimeo(PATIENCE_MS).unwrap();
+        client.set_sndtimeo(PATIENCE_MS).unwrap();
+        let mut peer = if libzmq_binds {
+            let peer = Peer::start("SERVER", true, "tcp://127.0.0.1:0");
+            client.connect(&peer.endpoint).unwrap();
+            peer
+        } else {
+            client.bind("tcp://127.0.0.1:0").unwrap();
+            Peer::start("SERVER", false, &client.get_last_endpoint().unwrap())
+        };
+        const THREADS: u8 = 4;
+        const EACH: u8 = 50;
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let client = &client;
+                s.spawn(move || {
+                    for i in 0..EACH {
+                        client.send([t, i], 0).unwrap();
+                    }
+                });
+            }
+        });
+        let mut next = [0u8; THREADS as usize];
+        let mut id = None;
+        for _ in 0..THREADS as u32 * EACH as u32 {
+            let (from, m) = peer.recv_id();
+            assert_ne!(from, 0);
+            assert_eq!(*id.get_or_insert(from), from);
+            assert_eq!(m[1], next[m[0] as usize], "thread {}'s order", m[0]);
+            next[m[0] as usize] += 1;
+        }
+        peer.send_to(id.unwrap(), b"reply");
+        assert_eq!(client.recv_bytes(0).unwrap(), b"reply");
+    }
+}
+
+/// A libzmq CLIENT, a zeroring SERVER: the routing id zeroring gives
+/// takes the reply back. Both binding sides.
+#[test]
+fn libzmq_client_zeroring_server() {
+    for libzmq_binds in [true, false] {
+        let ctx = Context::new();
+        let server = ctx.server().unwrap();
+        server.set_rcvtimeo(PATIENCE_MS).unwrap();
+        let mut peer = if libzmq_binds {
+            let peer = Peer::start("CLIENT", true, "tcp://127.0.0.1:0");
+            server.connect(&peer.endpoint).unwrap();
+            peer
+        } else {
+            server.bind("tcp://127.0.0.1:0").unwrap();
+            Peer::start("CLIENT", false, &server.get_last_endpoint().unwrap())
+        };
+        for i in 0..20u8 {
+            peer.send(&[i; 3]);
+            let (id, m): (RoutingId, _) = server.recv_from(0).unwrap();
+            assert_eq!(m, [i; 3]);
+            server.send_to(id, [i, 0xee], 0).unwrap();
+            assert_eq!(peer.recv(), [i, 0xee]);
+        }
+    }
+}
+
+/// SCATTER/GATHER both ways between zeroring and libzmq.
+#[test]
+fn scatter_gather_with_libzmq() {
+    let ctx = Context::new();
+    // libzmq GATHER, zeroring SCATTER.
+    let mut gather = Peer::start("GATHER", true, "tcp://127.0.0.1:0");
+    let scatter = ctx.scatter().unwrap();
+    scatter.set_sndtimeo(PATIENCE_MS).unwrap();
+    scatter.connect(&gather.endpoint).unwrap();
+    for i in 0..10u8 {
+        scatter.send([i], 0).unwrap();
+    }
+    for i in 0..10u8 {
+        assert_eq!(gather.recv(), [i]);
+    }
+    // libzmq SCATTER, zeroring GATHER.
+    let ours = ctx.gather().unwrap();
+    ours.set_rcvtimeo(PATIENCE_MS).unwrap();
+    ours.bind("tcp://127.0.0.1:0").unwrap();
+    let mut theirs = Peer::start("SCATTER", false, &ours.get_last_endpoint().unwrap());
+    for i in 0..10u8 {
+        theirs.send(&[i, i]);
+    }
+    for i in 0..10u8 {
+        assert_eq!(ours.recv_bytes(0).unwrap(), [i, i]);
+    }
+}
