@@ -16,6 +16,8 @@
 //! connection's engine ([`PipeWatch`]), which marks the peer closed when the
 //! connection ends, and is woken when our socket lets go of its end.
 
+#[doc(hidden)]
+pub mod breaks;
 #[cfg(not(loom))]
 mod chain;
 #[cfg(fuzzing)]

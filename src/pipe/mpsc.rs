@@ -115,42 +115,9 @@ pub const MIN_CAPACITY: usize = 64;
 /// Changes whenever the bytes the ends of a shared ring exchange change.
 pub const LAYOUT_VERSION: u8 = 1;
 
-/// Deliberate bugs for the loom models to catch (`loom-tests/tests/mpsc.rs`
-/// sets one per model and expects it to fail). Outside loom no bug can be
-/// turned on.
 #[doc(hidden)]
-pub mod breaks {
-    #[cfg(loom)]
-    use std::cell::Cell;
-    /// The `LIVE` header is stored `Relaxed`, not `Release`.
-    pub const PUBLISH_RELAXED: u8 = 1;
-    /// The consumer leaves the records it read as they are.
-    pub const NO_ZEROING: u8 = 2;
-    /// The producer loads the released head `Relaxed`, not `Acquire`.
-    pub const HEAD_RELAXED: u8 = 4;
-    #[cfg(loom)]
-    thread_local!(static ON: Cell<u8> = const { Cell::new(0) });
-    /// Turns the given bugs on for the model (loom runs its threads on
-    /// one OS thread, so they all see the setting).
-    #[cfg(loom)]
-    pub fn set(bugs: u8) {
-        ON.with(|b| b.set(bugs));
-    }
-    #[cfg(loom)]
-    pub(crate) fn on(bug: u8) -> bool {
-        ON.with(|b| b.get() & bug != 0)
-    }
-}
-
-/// `ordering`, unless the loom model asked for `bug` (then `Relaxed`).
-#[inline(always)]
-fn unless_broken(_bug: u8, ordering: Ordering) -> Ordering {
-    #[cfg(loom)]
-    if breaks::on(_bug) {
-        return Ordering::Relaxed;
-    }
-    ordering
-}
+pub use super::breaks;
+use super::breaks::unless_broken;
 
 /// The part of the ring outside the records: the producers' claim cursor
 /// and the consumer's released head, each on a line of its own.

@@ -90,44 +90,9 @@ pub const MIN_CAPACITY: usize = 64;
 /// part of the ipc upgrade's offer, so that different layouts never meet.
 pub const LAYOUT_VERSION: u8 = 3;
 
-/// Deliberate bugs for the loom models to catch (`loom-tests/tests/ring.rs`
-/// sets one per model and expects the model to fail): proof that the
-/// models see what each ordering and each zeroing is there for. Outside
-/// loom no bug can be turned on.
 #[doc(hidden)]
-pub mod breaks {
-    #[cfg(loom)]
-    use std::cell::Cell;
-    /// The batch's first header is stored `Relaxed`, not `Release`.
-    pub const PUBLISH_RELAXED: u8 = 1;
-    /// The consumer leaves the lines it read as they are.
-    // Set by the loom models only (through `unstable-internals`).
-    #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
-    pub const NO_ZEROING: u8 = 2;
-    /// The producer loads the released head `Relaxed`, not `Acquire`.
-    pub const HEAD_RELAXED: u8 = 4;
-    #[cfg(loom)]
-    thread_local!(static ON: Cell<u8> = const { Cell::new(0) });
-    /// Turns the given bugs on for this (model-running) thread.
-    #[cfg(loom)]
-    pub fn set(bugs: u8) {
-        ON.with(|b| b.set(bugs));
-    }
-    #[cfg(loom)]
-    pub(crate) fn on(bug: u8) -> bool {
-        ON.with(|b| b.get() & bug != 0)
-    }
-}
-
-/// `ordering`, unless the loom model asked for `bug` (then `Relaxed`).
-#[inline(always)]
-fn unless_broken(_bug: u8, ordering: Ordering) -> Ordering {
-    #[cfg(loom)]
-    if breaks::on(_bug) {
-        return Ordering::Relaxed;
-    }
-    ordering
-}
+pub use super::breaks;
+use super::breaks::unless_broken;
 
 /// The part of a ring both sides write outside the records: the consumer's
 /// cursor, on a cache line of its own.
