@@ -230,6 +230,18 @@ fn one_message_received_into_again_and_again_follows_each_frames_connection() {
     }
     assert_eq!(seen.get("first"), Some(&9));
     assert_eq!(seen.get("second"), Some(&9));
+    // The same through `recv_with_properties`, one slot for all frames.
+    let mut slot = None;
+    for round in 0..4 {
+        let name = ["first", "second"][round % 2];
+        pushes[round % 2].send(name, 0).unwrap();
+        let (got, more) = pull
+            .recv_with_properties(0, &mut slot, |data| data.to_vec())
+            .unwrap();
+        assert!(!more);
+        let props = slot.as_ref().expect("a tcp frame has properties");
+        assert_eq!(props.get("X-name"), Some(&got[..]));
+    }
     // The same through `Frame::properties_into`, one slot for all frames.
     let mut slot = None;
     for round in 0..4 {

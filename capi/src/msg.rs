@@ -222,15 +222,29 @@ impl ZmqMsg {
         self.flags & FLAG_MORE != 0
     }
 
-    /// Replaces the message's bytes with a received frame's; returns the
-    /// place of its properties, still the previous message's, for the
-    /// caller to set (a loop receiving from one connection then leaves
-    /// them, and their reference count, alone).
-    pub(crate) fn set_received(&mut self, data: &[u8], more: bool) -> &mut Option<Properties> {
+    /// Replaces the message's bytes with a received frame's (its flags
+    /// and properties are set apart).
+    pub(crate) fn set_received(&mut self, data: &[u8]) {
         self.release_bytes();
         self.store(data);
+    }
+
+    /// Sets whether more frames of the message follow.
+    pub(crate) fn set_more(&mut self, more: bool) {
         self.flags = if more { FLAG_MORE } else { 0 };
-        &mut self.props
+    }
+
+    /// Takes the properties out (no reference count moves), for
+    /// [`put_properties`](Self::put_properties) to put back: a receive
+    /// into a message that held those of the same connection then leaves
+    /// them as they are.
+    pub(crate) fn take_properties(&mut self) -> Option<Properties> {
+        (*self.props).take()
+    }
+
+    /// Puts properties back (see [`take_properties`](Self::take_properties)).
+    pub(crate) fn put_properties(&mut self, props: Option<Properties>) {
+        *self.props = props;
     }
 
     /// After a send: the message is empty again, as libzmq leaves it.

@@ -339,12 +339,17 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
         let m = unsafe { msg_mut(msg.cast()) }?;
-        socket
-            .recv_frame_with(flags, |frame| {
-                frame.properties_into(m.set_received(frame, frame.more()));
-                c_len(frame.len())
-            })
-            .map_err(err)
+        // The properties move out and back: the socket may leave them (and
+        // their reference count) alone while the message is being filled.
+        let mut props = m.take_properties();
+        let got = socket.recv_with_properties(flags, &mut props, |data| {
+            m.set_received(data);
+            data.len()
+        });
+        m.put_properties(props);
+        let (len, more) = got.map_err(err)?;
+        m.set_more(more);
+        Ok(c_len(len))
     })
 }
 

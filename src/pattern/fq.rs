@@ -67,6 +67,7 @@ impl FairQueue {
             }
             let got = read(data);
             end.consume(rec);
+            io.read_from = Some(key);
             self.current = rec.more().then_some(key);
             return Ok((got, rec.more()));
         }

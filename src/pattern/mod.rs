@@ -90,6 +90,9 @@ pub(crate) struct Io {
     pub opts: PatternOptions,
     /// Some pipe may be finished: the core drops such pipes.
     pub reap: bool,
+    /// The pipe the frame [`Pattern::recv_with`] read last came from (for
+    /// its connection's properties), if a pipe.
+    pub read_from: Option<PipeKey>,
     /// The chunk a loan's frame lies in, while it is being sent: a
     /// fan-out shares it instead of copying the frame.
     #[cfg(not(loom))]
@@ -360,8 +363,14 @@ pub(crate) trait Behaviour {
     {
         let frame = self.recv(io)?;
         let got = match frame {
-            In::Pipe(key, rec) => read(io.payload(key as usize, &rec)),
-            _ => read(self.held()),
+            In::Pipe(key, rec) => {
+                io.read_from = Some(key as PipeKey);
+                read(io.payload(key as usize, &rec))
+            }
+            _ => {
+                io.read_from = self.held_source();
+                read(self.held())
+            }
         };
         self.consumed(io, frame);
         Ok((got, frame.more()))

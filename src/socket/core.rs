@@ -99,6 +99,7 @@ impl Core {
                 pipes: Default::default(),
                 opts: PatternOptions::default(),
                 reap: false,
+                read_from: None,
                 #[cfg(not(loom))]
                 loaned: None,
             },
@@ -755,9 +756,18 @@ impl Core {
         mut read: impl FnMut(&[u8]) -> R,
     ) -> Result<R, Fail> {
         let frame = self.next_frame(flags)?;
+        self.io.read_from = None;
         let got = read(self.payload(&frame));
         self.consume(frame);
         Ok(got)
+    }
+
+    /// The properties of the connection the frame [`recv_with`](Self::recv_with)
+    /// read last came on, right after it.
+    #[cfg(not(loom))]
+    pub fn read_metadata(&mut self) -> Option<&Arc<crate::pipe::metadata::PeerMetadata>> {
+        let key = self.io.read_from?;
+        self.io.pipes.get_mut(key)?.end.metadata()
     }
 
     /// [`next_frame`](Self::next_frame) as a task's step: the frame, or

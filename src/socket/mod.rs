@@ -838,42 +838,49 @@ impl Socket {
         }
     }
 
-    /// Receives one frame and lends it to `read` in place, as
-    /// [`recv_frame`](Self::recv_frame) does, and returns what `read`
-    /// returned. The same, but the frame never moves: a caller that keeps
-    /// it in a local anyway (a binding's receive into its own message type)
-    /// saves the copies of a returned `Result<Frame>`.
+    /// Receives one frame, hands its bytes in place to `read`, and sets
+    /// `props` to the properties of the connection it came on (see
+    /// [`Frame::properties_into`]: untouched when it already holds them).
+    /// Returns what `read` returned and whether more frames of the message
+    /// follow. The way [`recv_into`](Self::recv_into) receives, for a
+    /// caller that keeps frames in a type of its own (a binding's message)
+    /// and wants their properties too, as libzmq's `zmq_msg_recv` gives
+    /// them.
     ///
     /// ```
     /// # fn main() -> Result<(), zeroring::Error> {
     /// let ctx = zeroring::Context::new();
     /// let pull = ctx.socket(zeroring::SocketType::Pull)?;
-    /// pull.bind("inproc://recv-with")?;
+    /// pull.bind("inproc://recv-with-properties")?;
     /// let push = ctx.socket(zeroring::SocketType::Push)?;
-    /// push.connect("inproc://recv-with")?;
+    /// push.connect("inproc://recv-with-properties")?;
     /// push.send(b"hello", 0)?;
-    /// let (len, more) = pull.recv_frame_with(0, |frame| (frame.len(), frame.more()))?;
-    /// assert_eq!((len, more), (5, false));
+    /// let mut props = None;
+    /// let (bytes, more) = pull.recv_with_properties(0, &mut props, |data| data.to_vec())?;
+    /// assert_eq!((&bytes[..], more), (&b"hello"[..], false));
+    /// assert!(props.is_none(), "inproc peers have none");
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
     /// As [`recv_frame`](Self::recv_frame).
+    #[cfg(not(loom))]
     #[inline]
-    pub fn recv_frame_with<R>(
+    pub fn recv_with_properties<R>(
         &self,
         flags: i32,
-        read: impl FnOnce(&mut Frame<'_>) -> R,
-    ) -> Result<R> {
-        let mut core = self.core()?;
-        match core.next_frame(flags) {
-            Ok(frame) => Ok(read(&mut Frame { core, frame })),
-            Err(f) => {
-                core.refresh_fd();
-                Err(f.into_error(0))
-            }
+        props: &mut Option<Properties>,
+        read: impl FnMut(&[u8]) -> R,
+    ) -> Result<(R, bool)> {
+        let mut c = self.core()?;
+        let got = c.recv_with(flags, read);
+        if got.is_ok() {
+            Properties::set(props, c.read_metadata());
         }
+        c.refresh_fd();
+        let more = c.rcvmore;
+        got.map(|r| (r, more)).map_err(|f| f.into_error(0))
     }
 
     /// Whether the last frame received has more frames after it (`ZMQ_RCVMORE`).
@@ -1358,11 +1365,7 @@ impl Frame<'_> {
     #[cfg(not(loom))]
     pub fn properties_into(&mut self, slot: &mut Option<Properties>) {
         let frame = self.frame;
-        match (self.core.frame_metadata(&frame), &*slot) {
-            (Some(now), Some(Properties(held))) if Arc::ptr_eq(now, held) => {}
-            (None, None) => {}
-            (now, _) => *slot = now.map(|md| Properties(md.clone())),
-        }
+        Properties::set(slot, self.core.frame_metadata(&frame));
     }
 }
 
@@ -1375,6 +1378,16 @@ pub struct Properties(Arc<crate::pipe::metadata::PeerMetadata>);
 
 #[cfg(not(loom))]
 impl Properties {
+    /// Makes `slot` hold `now`, leaving it (and the reference count)
+    /// alone when it already does.
+    fn set(slot: &mut Option<Properties>, now: Option<&Arc<crate::pipe::metadata::PeerMetadata>>) {
+        match (now, &*slot) {
+            (Some(now), Some(Properties(held))) if Arc::ptr_eq(now, held) => {}
+            (None, None) => {}
+            (now, _) => *slot = now.map(|md| Properties(md.clone())),
+        }
+    }
+
     /// The value of property `name`, matched exactly as libzmq's
     /// `zmq_msg_gets` does; `None` if the connection lacks it.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
