@@ -261,9 +261,19 @@ impl Engine {
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
         e.target = Some(target);
-        e.end = end;
+        e.end = end.map(|end| e.hold(end));
         e.reconnect_at = Some(Instant::now());
         e
+    }
+
+    /// A connecter's pipe to its socket, kept while there is no connection:
+    /// the socket rings us when it goes (so LINGER starts then, even in
+    /// the middle of a handshake), but IMMEDIATE does not count us as its
+    /// peer until a connection is up.
+    fn hold(&self, mut end: PipeEnd) -> PipeEnd {
+        end.set_away(true);
+        end.attach(self.bell.clone());
+        end
     }
 
     /// An engine for a connection a listener accepted.
@@ -841,6 +851,9 @@ impl Engine {
         self.ended = false;
         self.hup_seen = false;
         if let Some(end) = &mut self.end {
+            // Kept for the next connection; IMMEDIATE sends nothing to it
+            // meanwhile.
+            end.set_away(true);
             // Frames of a message cut off mid-way were never published.
             end.rollback();
             if !self.out_msg_start {
@@ -1197,6 +1210,7 @@ impl Engine {
             Some(end) => {
                 end.set_routing_id(&peer_id);
                 end.set_metadata(self.metadata.clone());
+                end.set_away(false);
                 end.attach(self.bell.clone());
             }
             None => {
@@ -1279,12 +1293,12 @@ impl Engine {
     }
 
     /// A pipe for messages to queue in while there is no connection, given
-    /// to the socket; we attach to it when one is ready (or hand it over to
+    /// to the socket; carried on by the next connection (or handed over to
     /// a shared-memory pipe).
     fn queue_pipe(&self) -> PipeEnd {
         let (ours, theirs) = self.socket_pipe(None);
         self.give_socket(theirs, None);
-        ours
+        self.hold(ours)
     }
 
     /// Moves the frames read into the pipe, as far as it takes them; whether
