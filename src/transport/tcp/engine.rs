@@ -775,6 +775,11 @@ impl Engine {
             self.fault = None;
             return;
         };
+        if self.fault.as_ref().is_some_and(Fault::ends_connecter) {
+            // The peer broke the protocol (or refused us, with ERROR): a
+            // connecter gives up, as libzmq's does.
+            self.target = None;
+        }
         // The shared-memory attach ends the handshake: failing it (a
         // forged segment, the peer gone) is reported as a failed handshake.
         let attaching = matches!(self.shm, Shm::Attaching(_));
@@ -986,7 +991,8 @@ impl Engine {
 
     /// Reads the ZAP handler's reply, if it came, and hands the answer to
     /// the handshake; whether anything moved. A handler that went away
-    /// without replying fails the handshake (as a ZAP protocol error).
+    /// without replying leaves the handshake to HANDSHAKE_IVL, as libzmq's
+    /// does.
     fn poll_zap(&mut self, now: Instant) -> bool {
         let Some(call) = &mut self.zap else {
             return false;
@@ -1004,7 +1010,13 @@ impl Engine {
                         break answer;
                     }
                 }
-                Ok(None) if closed => break AuthAnswer::Invalid(ZapError::Unspecified),
+                Ok(None) if closed => {
+                    // The handler went without answering: as in libzmq the
+                    // handshake waits on, for HANDSHAKE_IVL at most (or
+                    // until the peer leaves).
+                    self.zap = None;
+                    return true;
+                }
                 Ok(None) => return moved,
                 Err(_) => break AuthAnswer::Invalid(ZapError::Unspecified),
             }
