@@ -35,10 +35,12 @@ fn ipv6_needs_the_option_and_star_is_dual_stack_with_it() {
         pull.bind("tcp://[::1]:0"),
         Err(zeroring::Error::InvalidEndpoint { .. })
     ));
-    assert!(matches!(
-        socket(&ctx, Push).connect("tcp://[::1]:5555"),
-        Err(zeroring::Error::InvalidEndpoint { .. })
-    ));
+    // Connect takes it, as libzmq's does, and each attempt fails before
+    // it reaches the network (libzmq's resolver refuses it the same way).
+    let push = socket(&ctx, Push);
+    let mon = monitor(&ctx, &push, "ipv6-without-the-option");
+    push.connect("tcp://[::1]:5555").unwrap();
+    attempts_fail_before_connecting(&mon);
     pull.bind("tcp://*:0").unwrap();
     let v4 = addr_of(&pull.get_last_endpoint().unwrap().unwrap());
     assert_eq!(v4.ip(), IpAddr::from([0, 0, 0, 0]));
@@ -116,10 +118,33 @@ fn connect_from_a_source_address() {
         .unwrap();
     let (_conn, peer) = listener.accept().unwrap();
     assert_eq!(peer, SocketAddr::from(([127, 0, 0, 1], port)));
-    // A source of the wrong form is refused at once.
-    assert!(socket(&ctx, Push)
-        .connect(&format!("tcp://eth0;127.0.0.1:{}", dest.port()))
-        .is_err());
+    // An interface's name: its first IPv4 address (lo: 127.0.0.1).
+    let push = socket(&ctx, Push);
+    push.connect(&format!("tcp://lo:*;127.0.0.1:{}", dest.port()))
+        .unwrap();
+    let (_conn, peer) = listener.accept().unwrap();
+    assert_eq!(peer.ip(), IpAddr::from([127, 0, 0, 1]));
+    // What is neither (a DNS name: libzmq looks none up for a source), or
+    // has no port, passes connect, as in libzmq, and fails each attempt
+    // before any connection is made.
+    for (i, source) in ["localhost:0", "eth0"].into_iter().enumerate() {
+        let push = socket(&ctx, Push);
+        let mon = monitor(&ctx, &push, &format!("bad-source-{i}"));
+        push.connect(&format!("tcp://{source};127.0.0.1:{}", dest.port()))
+            .unwrap();
+        attempts_fail_before_connecting(&mon);
+    }
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "a bad source connected");
+}
+
+/// A connecter's attempts fail before a connection is tried: retried (a
+/// few times, RECONNECT_IVL apart), never connecting.
+fn attempts_fail_before_connecting(mon: &zeroring::Socket) {
+    use zeroring::monitor::Event;
+    for _ in 0..3 {
+        assert_eq!(next_event(mon).event, Event::ConnectRetried);
+    }
 }
 
 #[test]

@@ -679,6 +679,9 @@ impl Engine {
                     let ip = SocketAddr::new(*ip, addr.port);
                     self.connect_to(ip, registry, now);
                 }
+                // As libzmq's connecter, whose address fails to resolve:
+                // try again later (the same way).
+                Host::Unusable(_) => self.schedule_reconnect(),
                 // Resolved at each attempt, as libzmq does: the name may
                 // point elsewhere by now.
                 Host::Name(name) => match resolve_in_background(
@@ -718,9 +721,10 @@ impl Engine {
     fn connect_to(&mut self, addr: SocketAddr, registry: &Registry, now: Instant) {
         let source = match &self.target {
             Some(Target::Tcp(t)) => t.source_for(addr),
-            _ => None,
+            _ => Ok(None),
         };
-        let stream = net::connect(addr, source, &self.desc.net).map(|s| {
+        let stream = source.and_then(|source| net::connect(addr, source, &self.desc.net));
+        let stream = stream.map(|s| {
             net::tune(&s, &self.desc.keepalive, &self.desc.net, false);
             Stream::Tcp(s)
         });
