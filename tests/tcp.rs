@@ -411,3 +411,42 @@ fn immediate_sends_nothing_to_a_connecter_between_connections() {
         assert_eq!(got, b"up again");
     });
 }
+
+#[test]
+fn a_connecter_without_reconnect_lets_its_pipe_go_with_its_connection() {
+    // libzmq's test_reconnect_ivl: with RECONNECT_IVL -1 a connection that
+    // ends ends its endpoint (libzmq's session terminates it), so a PAIR
+    // is free to connect again, and the new connection carries messages.
+    use zeroring::monitor::Event;
+    let ipc = format!("ipc://@zr-no-reconnect-{}", std::process::id());
+    for endpoint in ["tcp://127.0.0.1:0", ipc.as_str()] {
+        let ctx = Context::new();
+        let sb = socket(&ctx, Pair);
+        sb.bind(endpoint).unwrap();
+        let ep = sb.get_last_endpoint().unwrap().unwrap();
+        let sc = socket(&ctx, Pair);
+        sc.set_reconnect_ivl(-1).unwrap();
+        sc.set_sndhwm(0).unwrap();
+        let mon = monitor(&ctx, &sc, &format!("no-reconnect-{}", &endpoint[..3]));
+        sc.connect(&ep).unwrap();
+        sc.send("one", 0).unwrap();
+        assert_eq!(sb.recv_bytes(0).unwrap(), b"one");
+
+        sb.unbind(&ep).unwrap();
+        while next_event(&mon).event != Event::Disconnected {}
+        // The pipe goes: nothing takes a message (SNDHWM 0: a live pipe
+        // would).
+        let started = std::time::Instant::now();
+        while sc.send("lost", DONTWAIT).is_ok() {
+            assert!(started.elapsed() < BOUND, "{endpoint}: the pipe stayed");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+
+        sb.bind(&ep).unwrap();
+        sc.connect(&ep).unwrap();
+        sc.send("two", 0).unwrap();
+        assert_eq!(sb.recv_bytes(0).unwrap(), b"two", "{endpoint}");
+        sb.send("back", 0).unwrap();
+        assert_eq!(sc.recv_bytes(0).unwrap(), b"back", "{endpoint}");
+    }
+}

@@ -812,6 +812,7 @@ impl Engine {
         let _ = stream.flush();
         let fd = stream.as_raw_fd() as u32;
         drop(stream);
+        let attempt_failed = self.connecting;
         if self.connecting {
             // The attempt never came up: libzmq closes it, no disconnect.
             self.emit(monitor::EVENT_CLOSED, fd);
@@ -881,8 +882,13 @@ impl Engine {
         self.out_msg_start = true;
         if self.target.is_some() {
             self.schedule_reconnect();
-        } else {
-            // A binder's pipe ends with its connection.
+        }
+        // A binder's pipe ends with its connection, and so does that of a
+        // connecter that will not try again: as libzmq's session, which
+        // then ends the endpoint (RECONNECT_IVL -1), or ends itself (a
+        // protocol error). One whose connect attempt failed without ever
+        // starting a connection stays (libzmq's connecter just stops).
+        if self.target.is_none() && !attempt_failed {
             self.end = None;
             self.done = true;
         }
