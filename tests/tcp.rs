@@ -450,3 +450,26 @@ fn a_connecter_without_reconnect_lets_its_pipe_go_with_its_connection() {
         assert_eq!(sc.recv_bytes(0).unwrap(), b"back", "{endpoint}");
     }
 }
+
+#[test]
+fn closing_a_binder_that_never_looked_at_its_connections_closes_them() {
+    // libzmq's test_reconnect_options: a PUB that only bound, closed, must
+    // close its accepted connections, so the SUB sees DISCONNECTED (and
+    // retries). Its pipes were still in its mailbox, unread.
+    use zeroring::monitor::Event;
+    let ctx = Context::new();
+    for linger in [0, -1] {
+        let publ = socket(&ctx, Pub);
+        publ.set_linger(linger).unwrap();
+        publ.bind("tcp://127.0.0.1:0").unwrap();
+        let ep = publ.get_last_endpoint().unwrap().unwrap();
+        let sub = socket(&ctx, Sub);
+        sub.set_reconnect_ivl(60_000).unwrap();
+        let mon = monitor(&ctx, &sub, &format!("never-looked-{linger}"));
+        sub.connect(&ep).unwrap();
+        while next_event(&mon).event != Event::HandshakeSucceeded {}
+        drop(publ);
+        assert_eq!(next_event(&mon).event, Event::Disconnected);
+        assert_eq!(next_event(&mon).event, Event::ConnectRetried);
+    }
+}

@@ -114,7 +114,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_hwm_pubsub", "ipc cases: a PUB/SUB over ipc (shared memory between zeroring sockets) receives nothing of the burst sent right after connecting (0 of 1000); tcp and inproc cases pass"),
     ("test_inproc_connect", "zeroring checks socket-type compatibility on inproc (PAIR to PULL: ENOCOMPATPROTO); libzmq does not. The failed assertion in a zmq_threadstart thread then hangs Unity"),
     ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),
-    ("test_reconnect_options", "waits for CONNECT_RETRIED monitor events with libzmq's back-off timing, which zeroring's monitor does not send that way"),
     ("test_sockopt_hwm", "zeroring applies SNDHWM/RCVHWM to pipes made after the change, libzmq to existing ones too"),
     ("test_socks", "zeroring has no SOCKS client: with ZMQ_SOCKS_PROXY set, connect fails with ENOTSUP"),
     ("test_srcfd", "ZMQ_SRCFD (deprecated): zeroring does not say which descriptor a message came on (-1)"),

@@ -52,7 +52,9 @@ pub(crate) struct SocketShared {
     /// large for a ring. Made on first use.
     #[cfg(not(loom))]
     chunk_pool: crate::transport::ipc::pool::PoolSlot,
-    mail: Mutex<Vec<NewPipe>>,
+    /// Pipes handed to the socket, until it takes them; `None` once the
+    /// socket is closed (a pipe then goes at once, telling its I/O thread).
+    mail: Mutex<Option<Vec<NewPipe>>>,
     has_mail: AtomicBool,
 }
 
@@ -75,7 +77,7 @@ impl SocketShared {
             monitor: Default::default(),
             #[cfg(not(loom))]
             chunk_pool: Default::default(),
-            mail: Mutex::new(Vec::new()),
+            mail: Mutex::new(Some(Vec::new())),
             has_mail: AtomicBool::new(false),
         }
     }
@@ -100,8 +102,22 @@ impl SocketShared {
 
     /// Hands a pipe to the socket and wakes it.
     pub fn deliver(&self, np: NewPipe) {
-        self.mail.lock().unwrap_or_else(|e| e.into_inner()).push(np);
+        let mut mail = self.mail.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mail) = mail.as_mut() else {
+            // Closed: dropping the pipe tells the I/O thread that it may
+            // close the connection (its socket holds our Arc no more).
+            return;
+        };
+        mail.push(np);
         self.nudge();
+    }
+
+    /// The socket is closing: pipes still in the mail go now, and any that
+    /// come later at once. (Engines hold this struct: a pipe left here
+    /// would keep its connection open for ever.)
+    fn close_mail(&self) {
+        let mail = self.mail.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(mail);
     }
 
     /// Has the socket look at its mail and pipes at its next call (a pipe
@@ -123,7 +139,7 @@ impl SocketShared {
         // A swap: a nudge it takes in (see `nudge`) must show what came
         // before it.
         self.has_mail.swap(false, Ordering::Acquire);
-        std::mem::take(&mut *mail)
+        mail.as_mut().map(std::mem::take).unwrap_or_default()
     }
 }
 
@@ -1280,6 +1296,7 @@ impl Drop for Socket {
                     .emit(monitor::EVENT_CLOSED, *fd as u32, &local);
             }
         }
+        self.shared.close_mail();
         // As libzmq: the monitor's last word is MONITOR_STOPPED, after the
         // listeners' CLOSED.
         self.shared.monitor.stop();
