@@ -286,3 +286,22 @@ fn a_socks_proxy_is_refused_not_ignored() {
         Err(Error::NotSupported)
     ));
 }
+
+/// HEARTBEAT_TTL goes on the wire in deciseconds, 16 bits: as libzmq's, the
+/// option takes 0 to 6,553,599 ms and keeps it rounded down to 100 ms
+/// (libzmq's test_heartbeats).
+#[test]
+fn heartbeat_ttl_is_kept_in_deciseconds() {
+    let ctx = zeroring::Context::new();
+    let s = ctx.socket(zeroring::SocketType::Pair).unwrap();
+    for (set, kept) in [(99, 0), (2_050, 2_000), (6_553_599, 6_553_500)] {
+        s.set_heartbeat_ttl(set).unwrap();
+        assert_eq!(s.get_heartbeat_ttl().unwrap(), kept, "{set}");
+    }
+    for bad in [6_553_600, -1] {
+        assert!(matches!(
+            s.set_heartbeat_ttl(bad),
+            Err(zeroring::Error::InvalidArgument(_))
+        ));
+    }
+}

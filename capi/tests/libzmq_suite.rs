@@ -110,7 +110,6 @@ const OUT_OF_SCOPE: &[(&str, &str)] = &[
 /// In-scope tests that fail, and why (kept in step with
 /// capi/LIBZMQ_TESTS.md).
 const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("test_heartbeats", "the mock-peer cases wait for a DISCONNECTED event zeroring's monitor does not send there (and the test runs past the 30 s limit); not yet diagnosed further"),
     ("test_hwm_pubsub", "ipc cases: a PUB/SUB over ipc (shared memory between zeroring sockets) receives nothing of the burst sent right after connecting (0 of 1000); tcp and inproc cases pass"),
     ("test_inproc_connect", "zeroring checks socket-type compatibility on inproc (PAIR to PULL: ENOCOMPATPROTO); libzmq does not. The failed assertion in a zmq_threadstart thread then hangs Unity"),
     ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),

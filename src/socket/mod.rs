@@ -932,11 +932,34 @@ impl Socket {
         /// close a connection silent this long after a PING.
         heartbeat_timeout, set_heartbeat_timeout, get_heartbeat_timeout, -1
     );
-    int_option!(
-        /// `ZMQ_HEARTBEAT_TTL` in milliseconds (default 0): the TTL our PINGs
-        /// announce to the peer.
-        heartbeat_ttl, set_heartbeat_ttl, get_heartbeat_ttl, 0
-    );
+
+    /// `ZMQ_HEARTBEAT_TTL` in milliseconds (default 0): the TTL our PINGs
+    /// announce to the peer. ZMTP carries it in deciseconds, 16 bits: as
+    /// libzmq, the value kept is rounded down to a multiple of 100 ms.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] below 0 or above 6,553,599 (65,535.9 s);
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn set_heartbeat_ttl(&self, ms: i32) -> Result<()> {
+        let deciseconds = u16::try_from(ms / 100)
+            .ok()
+            .filter(|_| ms >= 0)
+            .ok_or(Error::InvalidArgument("heartbeat_ttl out of range"))?;
+        self.core()?.opts.heartbeat_ttl = i32::from(deciseconds) * 100;
+        Ok(())
+    }
+
+    /// The current `heartbeat_ttl` option (a multiple of 100 ms).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn get_heartbeat_ttl(&self) -> Result<i32> {
+        Ok(self.core()?.opts.heartbeat_ttl)
+    }
 
     /// `ZMQ_MAXMSGSIZE`: the largest frame accepted from a tcp peer, in bytes
     /// (-1, the default: no limit); a larger one closes that connection.
