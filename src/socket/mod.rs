@@ -376,17 +376,19 @@ impl Socket {
     ///
     /// tcp endpoints are `tcp://[source;]host:port`: host is an IP address
     /// (`[...]` for IPv6, with [`set_ipv6`](Self::set_ipv6)) or a name,
-    /// resolved at each connection attempt off the caller's thread (so an
-    /// unknown name is not an error here: it just never connects); source,
-    /// `ip:port` or `*:port` (port `*`/`0` for any), is where connections
-    /// come from.
+    /// resolved at each connection attempt off the caller's thread; source,
+    /// an interface name or an IP with a port (`*`/`0` for any), is where
+    /// connections come from. As in libzmq, only the address's form is
+    /// checked here: one that cannot work (an unknown name, an IPv6
+    /// address without [`set_ipv6`](Self::set_ipv6), a source that is no
+    /// interface or IP) fails each attempt, retried every RECONNECT_IVL.
     ///
     /// # Errors
     ///
     /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
-    ///   `transport://`, an unknown transport, a tcp endpoint without a port
-    ///   or with `*` for host, an IPv6 address without
-    ///   [`set_ipv6`](Self::set_ipv6)).
+    ///   `transport://`, an unknown transport, a tcp address with other
+    ///   characters than letters, digits and `.-:%;[]_*`, or whose port
+    ///   does not start with a digit).
     /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
     ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
     /// - [`Error::IncompatibleSocketType`]: an inproc endpoint bound by a

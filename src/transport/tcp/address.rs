@@ -213,7 +213,10 @@ pub(crate) fn connect_address(endpoint: &str, address: &str, ipv6: bool) -> Resu
     let (host, port) = dest.rsplit_once(':').unwrap_or((dest, ""));
     let (host, port) = match port.parse::<u16>() {
         Ok(port) => (connect_host(host, ipv6), port),
-        Err(_) => (Host::Unusable("the port is not a number from 0 to 65535"), 0),
+        Err(_) => (
+            Host::Unusable("the port is not a number from 0 to 65535"),
+            0,
+        ),
     };
     Ok(ConnectAddress {
         source,
@@ -373,7 +376,10 @@ mod tests {
                 "{later}: {a:?}"
             );
         }
-        assert_eq!(connect("[::1]:5", true).unwrap().host, Host::Ip("::1".parse().unwrap()));
+        assert_eq!(
+            connect("[::1]:5", true).unwrap().host,
+            Host::Ip("::1".parse().unwrap())
+        );
         // libzmq's resolver takes the brackets off whatever they hold.
         assert_eq!(
             connect("[1.2.3.4]:5", false).unwrap().host,
