@@ -3,7 +3,7 @@
 //! getsockopt on the descriptors the monitor's LISTENING, ACCEPTED and
 //! CONNECTED events carry (as libzmq's do), BACKLOG through `ss` (the
 //! kernel's socket diagnostics), USE_FD by serving on a listener made
-//! here; and SOCKS_PROXY, which zeroring refuses rather than ignores.
+//! here. (SOCKS_PROXY: tests/tcp_options.rs, through a mock proxy.)
 
 mod common;
 
@@ -274,17 +274,6 @@ fn use_fd_refuses_what_is_not_a_listener_of_the_transport() {
     assert!(pull.set_use_fd(-2).is_err());
     pull.set_use_fd(-1).unwrap();
     pull.bind("tcp://127.0.0.1:0").unwrap();
-}
-
-#[test]
-fn a_socks_proxy_is_refused_not_ignored() {
-    let ctx = Context::new();
-    let push = socket(&ctx, Push);
-    push.set_socks_proxy(Some("127.0.0.1:1080")).unwrap();
-    assert!(matches!(
-        push.connect("tcp://127.0.0.1:5555"),
-        Err(Error::NotSupported)
-    ));
 }
 
 /// HEARTBEAT_TTL goes on the wire in deciseconds, 16 bits: as libzmq's, the

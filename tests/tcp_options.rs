@@ -370,3 +370,54 @@ fn tcp_keepalive_options_reach_the_kernel() {
     assert_eq!(timer, KEEPALIVE_TIMER);
     assert!(ticks <= 900, "idle 9 s, the timer is due in {ticks} ticks");
 }
+
+/// With a SOCKS proxy set, a tcp connect goes through it (RFC 1928, no
+/// authentication, CONNECT), asking for the destination as the endpoint
+/// names it: a host name is the proxy's to resolve. A mock proxy here
+/// checks the exchange, then relays both ways.
+#[test]
+fn connects_through_a_socks5_proxy() {
+    use std::io::{Read, Write};
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let port = addr_of(&pull.get_last_endpoint().unwrap().unwrap()).port();
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let (asked_tx, asked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut client, _) = proxy.accept().unwrap();
+        let mut greeting = [0; 3];
+        client.read_exact(&mut greeting).unwrap();
+        assert_eq!(greeting, [5, 1, 0], "SOCKS5, one method: none");
+        client.write_all(&[5, 0]).unwrap();
+        let mut head = [0; 5];
+        client.read_exact(&mut head).unwrap();
+        assert_eq!(head[..4], [5, 1, 0, 3], "CONNECT to a domain name");
+        let mut name = vec![0; usize::from(head[4])];
+        client.read_exact(&mut name).unwrap();
+        let mut port = [0; 2];
+        client.read_exact(&mut port).unwrap();
+        asked_tx
+            .send((String::from_utf8(name).unwrap(), u16::from_be_bytes(port)))
+            .unwrap();
+        let remote = TcpStream::connect(("127.0.0.1", u16::from_be_bytes(port))).unwrap();
+        let mut reply = vec![5, 0, 0, 1, 127, 0, 0, 1];
+        reply.extend_from_slice(&remote.local_addr().unwrap().port().to_be_bytes());
+        client.write_all(&reply).unwrap();
+        let (mut c2, mut r2) = (client.try_clone().unwrap(), remote.try_clone().unwrap());
+        std::thread::spawn(move || std::io::copy(&mut r2, &mut c2));
+        let (mut c, mut r) = (client, remote);
+        let _ = std::io::copy(&mut c, &mut r);
+    });
+    let push = socket(&ctx, Push);
+    push.set_linger(0).unwrap();
+    push.set_socks_proxy(Some(&proxy_addr.to_string())).unwrap();
+    push.connect(&format!("tcp://localhost:{port}")).unwrap();
+    push.send("through the proxy", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"through the proxy");
+    assert_eq!(
+        asked.recv_timeout(BOUND).unwrap(),
+        ("localhost".to_owned(), port)
+    );
+}

@@ -167,7 +167,11 @@ fn set(socket: &Socket, option: c_int, value: Value<'_>) -> CResult<()> {
         SNDTIMEO => zr(socket.set_sndtimeo(value.int()?)),
         IPV4ONLY => zr(socket.set_ipv6(!value.strict_bool()?)),
         IPV6 => zr(socket.set_ipv6(value.strict_bool()?)),
-        SOCKS_PROXY => zr(socket.set_socks_proxy(value.text()?.filter(|s| !s.is_empty()))),
+        // libzmq's "allow empty strict": NULL clears it, "" is EINVAL.
+        SOCKS_PROXY => match value.text()? {
+            Some("") => Err(libc::EINVAL),
+            proxy => zr(socket.set_socks_proxy(proxy)),
+        },
         TCP_KEEPALIVE => match value.int()? {
             v @ -1..=1 => zr(socket.set_tcp_keepalive(v)),
             _ => Err(libc::EINVAL),

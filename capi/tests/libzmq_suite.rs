@@ -114,7 +114,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_inproc_connect", "zeroring checks socket-type compatibility on inproc (PAIR to PULL: ENOCOMPATPROTO); libzmq does not. The failed assertion in a zmq_threadstart thread then hangs Unity"),
     ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),
     ("test_sockopt_hwm", "zeroring applies SNDHWM/RCVHWM to pipes made after the change, libzmq to existing ones too"),
-    ("test_socks", "zeroring has no SOCKS client: with ZMQ_SOCKS_PROXY set, connect fails with ENOTSUP"),
     ("test_srcfd", "ZMQ_SRCFD (deprecated): zeroring does not say which descriptor a message came on (-1)"),
     ("test_stream", "STREAM to a ZMTP peer: libzmq hands the raw greeting (10 bytes first); zeroring's STREAM reads in larger pieces (64 bytes at once)"),
     ("test_stream_disconnect", "STREAM: after a peer's [id, \"\"] close, the peer sees no disconnect within the test's window"),

@@ -419,15 +419,21 @@ impl Socket {
                 c.refresh_fd();
             }
             #[cfg(not(loom))]
-            Endpoint::Tcp(_) if !c.opts.socks_proxy.is_empty() => {
-                // No SOCKS client: connecting directly would bypass what
-                // the application asked for.
-                return Err(Error::NotSupported);
-            }
-            #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 // Only checked here: names are resolved by the connecter.
-                let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
+                let mut addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
+                if !c.opts.socks_proxy.is_empty() {
+                    // Through the proxy, which resolves the destination.
+                    let dest = transport::tcp::SocksDest::parse(&address).ok_or_else(|| {
+                        Error::InvalidEndpoint {
+                            endpoint: endpoint.to_owned(),
+                            reason: "no destination a SOCKS proxy can be asked for",
+                        }
+                    })?;
+                    let proxy = c.opts.socks_proxy.clone();
+                    addr = transport::tcp::connect_address(endpoint, &proxy, c.opts.ipv6)?;
+                    addr.socks = Some(dest);
+                }
                 let io = c.io_thread()?;
                 let given_id = c.take_connect_routing_id();
                 let theirs = c.io_thread_pipe(endpoint, given_id);

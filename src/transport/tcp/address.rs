@@ -47,6 +47,8 @@ pub(crate) struct ConnectAddress {
     pub port: u16,
     /// IPV6 was on: names may resolve to IPv6 addresses.
     pub ipv6: bool,
+    /// This is a SOCKS proxy's address: once connected, ask it for this.
+    pub socks: Option<super::socks::SocksDest>,
 }
 
 impl ConnectAddress {
@@ -223,6 +225,7 @@ pub(crate) fn connect_address(endpoint: &str, address: &str, ipv6: bool) -> Resu
         host,
         port,
         ipv6,
+        socks: None,
     })
 }
 

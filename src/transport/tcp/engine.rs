@@ -20,6 +20,7 @@
 
 use super::address::{resolve_in_background, Host};
 use super::fault::Fault;
+use super::socks::{Socks, Step};
 use super::{net, SocketDesc};
 use crate::monitor::{self, Why};
 use crate::pipe::doorbell::Doorbell;
@@ -76,6 +77,9 @@ enum Proto {
     /// A STREAM socket's connection: no ZMTP, each chunk read is a
     /// message, each frame taken is written as it is.
     Raw,
+    /// Connected to a SOCKS proxy, asking it for the tunnel ZMTP (or raw
+    /// bytes) will then go through.
+    Socks(Box<Socks>),
 }
 
 /// An ipc connection between zeroring sockets moves to shared memory after
@@ -406,7 +410,7 @@ impl Engine {
                     Ok(()) => {
                         self.connecting = false;
                         self.emit(monitor::EVENT_CONNECTED, self.fd());
-                        self.start_handshake();
+                        self.start_tunnel_or_handshake();
                     }
                     // Woken before the connect finished.
                     Err(e) if e.kind() == ErrorKind::NotConnected => return,
@@ -604,6 +608,22 @@ impl Engine {
             cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
         }
         cfg
+    }
+
+    /// A connecter's connection is up: to the peer, or to the SOCKS proxy
+    /// that will tunnel to it (within HANDSHAKE_IVL, as the handshake).
+    fn start_tunnel_or_handshake(&mut self) {
+        let dest = match &self.target {
+            Some(Target::Tcp(t)) => t.socks.clone(),
+            _ => None,
+        };
+        let Some(dest) = dest else {
+            return self.start_handshake();
+        };
+        self.deadline = self.desc.handshake_ivl.map(|d| Instant::now() + d);
+        let (socks, greeting) = Socks::new(dest);
+        self.out.extend_from_slice(&greeting);
+        self.proto = Proto::Socks(Box::new(socks));
     }
 
     fn start_handshake(&mut self) {
@@ -1220,6 +1240,23 @@ impl Engine {
             Proto::Raw => {
                 self.proto = Proto::Raw;
                 self.deliver(now);
+            }
+            Proto::Socks(mut socks) => {
+                match socks.feed(&self.in_buf[self.in_pos..self.in_end], &mut self.out) {
+                    Ok(Step::Need) => self.proto = Proto::Socks(socks),
+                    Ok(Step::Done(n)) => {
+                        self.in_pos += n;
+                        self.start_handshake();
+                        if self.in_pos < self.in_end {
+                            self.take_input(now);
+                        }
+                    }
+                    Err(why) => {
+                        self.fault = Some(Fault::Other(why));
+                        self.io_errno = libc::ECONNREFUSED;
+                        self.lost();
+                    }
+                }
             }
         }
     }
