@@ -124,7 +124,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 
 /// How many in-scope tests pass at least (the suite fails below): where
 /// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 76;
+const MIN_PASSING: usize = 77;
 
 /// How long one test may run (libzmq's CMake gives each 10 s; those that
 /// pass here take a few seconds at most, alone).
