@@ -3,7 +3,7 @@
 //! getsockopt on the descriptors the monitor's LISTENING, ACCEPTED and
 //! CONNECTED events carry (as libzmq's do), BACKLOG through `ss` (the
 //! kernel's socket diagnostics), USE_FD by serving on a listener made
-//! here; and SOCKS_PROXY, which zeroring refuses rather than ignores.
+//! here. (SOCKS_PROXY: tests/tcp_options.rs, through a mock proxy.)
 
 mod common;
 
@@ -276,13 +276,21 @@ fn use_fd_refuses_what_is_not_a_listener_of_the_transport() {
     pull.bind("tcp://127.0.0.1:0").unwrap();
 }
 
+/// HEARTBEAT_TTL goes on the wire in deciseconds, 16 bits: as libzmq's, the
+/// option takes 0 to 6,553,599 ms and keeps it rounded down to 100 ms
+/// (libzmq's test_heartbeats).
 #[test]
-fn a_socks_proxy_is_refused_not_ignored() {
-    let ctx = Context::new();
-    let push = socket(&ctx, Push);
-    push.set_socks_proxy(Some("127.0.0.1:1080")).unwrap();
-    assert!(matches!(
-        push.connect("tcp://127.0.0.1:5555"),
-        Err(Error::NotSupported)
-    ));
+fn heartbeat_ttl_is_kept_in_deciseconds() {
+    let ctx = zeroring::Context::new();
+    let s = ctx.socket(zeroring::SocketType::Pair).unwrap();
+    for (set, kept) in [(99, 0), (2_050, 2_000), (6_553_599, 6_553_500)] {
+        s.set_heartbeat_ttl(set).unwrap();
+        assert_eq!(s.get_heartbeat_ttl().unwrap(), kept, "{set}");
+    }
+    for bad in [6_553_600, -1] {
+        assert!(matches!(
+            s.set_heartbeat_ttl(bad),
+            Err(zeroring::Error::InvalidArgument(_))
+        ));
+    }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use zeroring::{Context, SocketType::*};
+use zeroring::{Context, SocketType::*, DONTWAIT};
 
 const ZMQ_TIMEO: i32 = 20_000;
 
@@ -337,4 +337,139 @@ fn linger_set_after_connect_applies_at_close() {
     done_rx
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("dropping the context waited on a LINGER changed to 0");
+}
+
+/// A port nobody listens on (as far as one can tell: bound, then let go).
+fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn immediate_sends_wait_for_a_connection_then_go_only_to_it() {
+    // libzmq's test_immediate_2: with IMMEDIATE a blocking send waits
+    // until a connection is up (and is woken when it is: no SNDTIMEO here,
+    // `bounded` catches a send never woken), and a connecter that never
+    // connects takes none of the messages.
+    bounded(|| {
+        let ctx = Context::new();
+        let pull = socket(&ctx, Pull);
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let push = ctx.socket(Push).unwrap();
+        push.set_immediate(true).unwrap();
+        push.set_linger(0).unwrap();
+        push.connect(&format!("tcp://127.0.0.1:{}", dead_port()))
+            .unwrap();
+        push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
+        for i in 0..10u8 {
+            push.send([i], 0).unwrap();
+        }
+        for i in 0..10u8 {
+            assert_eq!(pull.recv_bytes(0).unwrap(), [i]);
+        }
+    });
+}
+
+#[test]
+fn immediate_sends_nothing_to_a_connecter_between_connections() {
+    // libzmq's test_immediate_3: a connecter whose connection broke is no
+    // peer for IMMEDIATE until it connects again.
+    use zeroring::monitor::Event;
+    bounded(|| {
+        let ctx = Context::new();
+        let backend = socket(&ctx, Dealer);
+        backend.set_linger(0).unwrap();
+        backend.bind("tcp://127.0.0.1:0").unwrap();
+        let endpoint = backend.get_last_endpoint().unwrap().unwrap();
+        let frontend = socket(&ctx, Dealer);
+        frontend.set_linger(0).unwrap();
+        frontend.set_immediate(true).unwrap();
+        let mon = monitor(&ctx, &frontend, "immediate-away");
+        frontend.connect(&endpoint).unwrap();
+        backend.send("ping", 0).unwrap();
+        assert_eq!(frontend.recv_bytes(0).unwrap(), b"ping");
+        frontend.send("up", DONTWAIT).unwrap();
+
+        drop(backend);
+        while next_event(&mon).event != Event::Disconnected {}
+        assert!(matches!(
+            frontend.send("down", DONTWAIT),
+            Err(zeroring::Error::WouldBlock)
+        ));
+
+        let backend = socket(&ctx, Dealer);
+        backend.bind(&endpoint).unwrap();
+        backend.send("ping", 0).unwrap();
+        assert_eq!(frontend.recv_bytes(0).unwrap(), b"ping");
+        frontend.send("up again", DONTWAIT).unwrap();
+        // ("up" may have stayed queued for this connection.)
+        let mut got = backend.recv_bytes(0).unwrap();
+        if got == b"up" {
+            got = backend.recv_bytes(0).unwrap();
+        }
+        assert_eq!(got, b"up again");
+    });
+}
+
+#[test]
+fn a_connecter_without_reconnect_lets_its_pipe_go_with_its_connection() {
+    // libzmq's test_reconnect_ivl: with RECONNECT_IVL -1 a connection that
+    // ends ends its endpoint (libzmq's session terminates it), so a PAIR
+    // is free to connect again, and the new connection carries messages.
+    use zeroring::monitor::Event;
+    let ipc = format!("ipc://@zr-no-reconnect-{}", std::process::id());
+    for endpoint in ["tcp://127.0.0.1:0", ipc.as_str()] {
+        let ctx = Context::new();
+        let sb = socket(&ctx, Pair);
+        sb.bind(endpoint).unwrap();
+        let ep = sb.get_last_endpoint().unwrap().unwrap();
+        let sc = socket(&ctx, Pair);
+        sc.set_reconnect_ivl(-1).unwrap();
+        sc.set_sndhwm(0).unwrap();
+        let mon = monitor(&ctx, &sc, &format!("no-reconnect-{}", &endpoint[..3]));
+        sc.connect(&ep).unwrap();
+        sc.send("one", 0).unwrap();
+        assert_eq!(sb.recv_bytes(0).unwrap(), b"one");
+
+        sb.unbind(&ep).unwrap();
+        while next_event(&mon).event != Event::Disconnected {}
+        // The pipe goes: nothing takes a message (SNDHWM 0: a live pipe
+        // would).
+        let started = std::time::Instant::now();
+        while sc.send("lost", DONTWAIT).is_ok() {
+            assert!(started.elapsed() < BOUND, "{endpoint}: the pipe stayed");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+
+        sb.bind(&ep).unwrap();
+        sc.connect(&ep).unwrap();
+        sc.send("two", 0).unwrap();
+        assert_eq!(sb.recv_bytes(0).unwrap(), b"two", "{endpoint}");
+        sb.send("back", 0).unwrap();
+        assert_eq!(sc.recv_bytes(0).unwrap(), b"back", "{endpoint}");
+    }
+}
+
+#[test]
+fn closing_a_binder_that_never_looked_at_its_connections_closes_them() {
+    // libzmq's test_reconnect_options: a PUB that only bound, closed, must
+    // close its accepted connections, so the SUB sees DISCONNECTED (and
+    // retries). Its pipes were still in its mailbox, unread.
+    use zeroring::monitor::Event;
+    let ctx = Context::new();
+    for linger in [0, -1] {
+        let publ = socket(&ctx, Pub);
+        publ.set_linger(linger).unwrap();
+        publ.bind("tcp://127.0.0.1:0").unwrap();
+        let ep = publ.get_last_endpoint().unwrap().unwrap();
+        let sub = socket(&ctx, Sub);
+        sub.set_reconnect_ivl(60_000).unwrap();
+        let mon = monitor(&ctx, &sub, &format!("never-looked-{linger}"));
+        sub.connect(&ep).unwrap();
+        while next_event(&mon).event != Event::HandshakeSucceeded {}
+        drop(publ);
+        assert_eq!(next_event(&mon).event, Event::Disconnected);
+        assert_eq!(next_event(&mon).event, Event::ConnectRetried);
+    }
 }

@@ -642,12 +642,24 @@ fn zeroring_plain_client_to_libzmq_server_with_zap_handler() {
     bad.set_plain_username(Some("admin")).unwrap();
     bad.set_plain_password(Some("wrong")).unwrap();
     bad.set_reconnect_ivl(20).unwrap();
+    bad.set_sndhwm(0).unwrap();
     bad.connect(&ep).unwrap();
     assert_eq!(zpull.wait_for(zmq::SocketEvent::HANDSHAKE_FAILED_AUTH), 400);
-    // The refused client tries again after RECONNECT_IVL.
-    for _ in 0..2 {
-        let req = zap.requests.recv_timeout(BOUND).unwrap();
-        assert_eq!(req[7], b"wrong");
+    let req = zap.requests.recv_timeout(BOUND).unwrap();
+    assert_eq!(req[7], b"wrong");
+    // The refused client gives up (its ERROR is a protocol error), as
+    // libzmq's own client does.
+    gives_up(&bad);
+    assert!(zap.requests.try_recv().is_err(), "asked again");
+}
+
+/// `push`'s only connecter gives up: its pipe goes, so a send has nowhere
+/// to go (with SNDHWM 0 a live pipe would take it).
+fn gives_up(push: &zeroring::Socket) {
+    let started = std::time::Instant::now();
+    while push.send("x", zeroring::DONTWAIT).is_ok() {
+        assert!(started.elapsed() < BOUND, "the connecter kept its pipe");
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 
@@ -668,11 +680,13 @@ fn zeroring_plain_client_and_server() {
     bad.set_plain_username(Some("admin")).unwrap();
     bad.set_plain_password(Some("nope")).unwrap();
     bad.set_reconnect_ivl(20).unwrap();
+    bad.set_sndhwm(0).unwrap();
     bad.connect(&ep).unwrap();
-    bad.send("refused", 0).unwrap();
-    for _ in 0..2 {
-        assert_eq!(shown.recv_timeout(BOUND).unwrap().1, b"nope");
-    }
+    // Queued, unless the refusal came first and took the pipe with it.
+    let _ = bad.send("refused", zeroring::DONTWAIT);
+    assert_eq!(shown.recv_timeout(BOUND).unwrap().1, b"nope");
+    gives_up(&bad);
+    assert!(shown.try_recv().is_err(), "asked again");
     assert!(matches!(
         pull.recv_bytes(zeroring::DONTWAIT),
         Err(zeroring::Error::WouldBlock)

@@ -35,10 +35,12 @@ fn ipv6_needs_the_option_and_star_is_dual_stack_with_it() {
         pull.bind("tcp://[::1]:0"),
         Err(zeroring::Error::InvalidEndpoint { .. })
     ));
-    assert!(matches!(
-        socket(&ctx, Push).connect("tcp://[::1]:5555"),
-        Err(zeroring::Error::InvalidEndpoint { .. })
-    ));
+    // Connect takes it, as libzmq's does, and each attempt fails before
+    // it reaches the network (libzmq's resolver refuses it the same way).
+    let push = socket(&ctx, Push);
+    let mon = monitor(&ctx, &push, "ipv6-without-the-option");
+    push.connect("tcp://[::1]:5555").unwrap();
+    attempts_fail_before_connecting(&mon);
     pull.bind("tcp://*:0").unwrap();
     let v4 = addr_of(&pull.get_last_endpoint().unwrap().unwrap());
     assert_eq!(v4.ip(), IpAddr::from([0, 0, 0, 0]));
@@ -116,10 +118,33 @@ fn connect_from_a_source_address() {
         .unwrap();
     let (_conn, peer) = listener.accept().unwrap();
     assert_eq!(peer, SocketAddr::from(([127, 0, 0, 1], port)));
-    // A source of the wrong form is refused at once.
-    assert!(socket(&ctx, Push)
-        .connect(&format!("tcp://eth0;127.0.0.1:{}", dest.port()))
-        .is_err());
+    // An interface's name: its first IPv4 address (lo: 127.0.0.1).
+    let push = socket(&ctx, Push);
+    push.connect(&format!("tcp://lo:*;127.0.0.1:{}", dest.port()))
+        .unwrap();
+    let (_conn, peer) = listener.accept().unwrap();
+    assert_eq!(peer.ip(), IpAddr::from([127, 0, 0, 1]));
+    // What is neither (a DNS name: libzmq looks none up for a source), or
+    // has no port, passes connect, as in libzmq, and fails each attempt
+    // before any connection is made.
+    for (i, source) in ["localhost:0", "eth0"].into_iter().enumerate() {
+        let push = socket(&ctx, Push);
+        let mon = monitor(&ctx, &push, &format!("bad-source-{i}"));
+        push.connect(&format!("tcp://{source};127.0.0.1:{}", dest.port()))
+            .unwrap();
+        attempts_fail_before_connecting(&mon);
+    }
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "a bad source connected");
+}
+
+/// A connecter's attempts fail before a connection is tried: retried (a
+/// few times, RECONNECT_IVL apart), never connecting.
+fn attempts_fail_before_connecting(mon: &zeroring::Socket) {
+    use zeroring::monitor::Event;
+    for _ in 0..3 {
+        assert_eq!(next_event(mon).event, Event::ConnectRetried);
+    }
 }
 
 #[test]
@@ -344,4 +369,55 @@ fn tcp_keepalive_options_reach_the_kernel() {
     });
     assert_eq!(timer, KEEPALIVE_TIMER);
     assert!(ticks <= 900, "idle 9 s, the timer is due in {ticks} ticks");
+}
+
+/// With a SOCKS proxy set, a tcp connect goes through it (RFC 1928, no
+/// authentication, CONNECT), asking for the destination as the endpoint
+/// names it: a host name is the proxy's to resolve. A mock proxy here
+/// checks the exchange, then relays both ways.
+#[test]
+fn connects_through_a_socks5_proxy() {
+    use std::io::{Read, Write};
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let port = addr_of(&pull.get_last_endpoint().unwrap().unwrap()).port();
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let (asked_tx, asked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut client, _) = proxy.accept().unwrap();
+        let mut greeting = [0; 3];
+        client.read_exact(&mut greeting).unwrap();
+        assert_eq!(greeting, [5, 1, 0], "SOCKS5, one method: none");
+        client.write_all(&[5, 0]).unwrap();
+        let mut head = [0; 5];
+        client.read_exact(&mut head).unwrap();
+        assert_eq!(head[..4], [5, 1, 0, 3], "CONNECT to a domain name");
+        let mut name = vec![0; usize::from(head[4])];
+        client.read_exact(&mut name).unwrap();
+        let mut port = [0; 2];
+        client.read_exact(&mut port).unwrap();
+        asked_tx
+            .send((String::from_utf8(name).unwrap(), u16::from_be_bytes(port)))
+            .unwrap();
+        let remote = TcpStream::connect(("127.0.0.1", u16::from_be_bytes(port))).unwrap();
+        let mut reply = vec![5, 0, 0, 1, 127, 0, 0, 1];
+        reply.extend_from_slice(&remote.local_addr().unwrap().port().to_be_bytes());
+        client.write_all(&reply).unwrap();
+        let (mut c2, mut r2) = (client.try_clone().unwrap(), remote.try_clone().unwrap());
+        std::thread::spawn(move || std::io::copy(&mut r2, &mut c2));
+        let (mut c, mut r) = (client, remote);
+        let _ = std::io::copy(&mut c, &mut r);
+    });
+    let push = socket(&ctx, Push);
+    push.set_linger(0).unwrap();
+    push.set_socks_proxy(Some(&proxy_addr.to_string())).unwrap();
+    push.connect(&format!("tcp://localhost:{port}")).unwrap();
+    push.send("through the proxy", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"through the proxy");
+    assert_eq!(
+        asked.recv_timeout(BOUND).unwrap(),
+        ("localhost".to_owned(), port)
+    );
 }

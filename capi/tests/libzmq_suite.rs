@@ -110,18 +110,10 @@ const OUT_OF_SCOPE: &[(&str, &str)] = &[
 /// In-scope tests that fail, and why (kept in step with
 /// capi/LIBZMQ_TESTS.md).
 const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("test_bind_src_address", "zeroring's connect takes a source address as an IP or `*`, not a host name (`localhost:1235`) or an interface (`lo`): EINVAL"),
-    ("test_connect_resolve", "zeroring's connect checks the address at once: `tcp://[::1]:1234` without ZMQ_IPV6 is EINVAL; libzmq accepts and fails later, in the background"),
-    ("test_heartbeats", "the mock-peer cases wait for a DISCONNECTED event zeroring's monitor does not send there (and the test runs past the 30 s limit); not yet diagnosed further"),
     ("test_hwm_pubsub", "ipc cases: a PUB/SUB over ipc (shared memory between zeroring sockets) receives nothing of the burst sent right after connecting (0 of 1000); tcp and inproc cases pass"),
-    ("test_immediate", "test_immediate_2 hangs: IMMEDIATE with one connecter that never connects (tcp://localhost:5561); not yet diagnosed"),
     ("test_inproc_connect", "zeroring checks socket-type compatibility on inproc (PAIR to PULL: ENOCOMPATPROTO); libzmq does not. The failed assertion in a zmq_threadstart thread then hangs Unity"),
     ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),
-    ("test_reconnect_ivl", "a connecter whose peer unbinds and binds again does not get its next message within the test's 100 ms RECONNECT_IVL window"),
-    ("test_reconnect_options", "waits for CONNECT_RETRIED monitor events with libzmq's back-off timing, which zeroring's monitor does not send that way"),
-    ("test_security_zap", "hangs in a case after the NULL ones (a ZAP handler that answers garbage or closes); not yet diagnosed"),
     ("test_sockopt_hwm", "zeroring applies SNDHWM/RCVHWM to pipes made after the change, libzmq to existing ones too"),
-    ("test_socks", "zeroring has no SOCKS client: with ZMQ_SOCKS_PROXY set, connect fails with ENOTSUP"),
     ("test_srcfd", "ZMQ_SRCFD (deprecated): zeroring does not say which descriptor a message came on (-1)"),
     ("test_stream", "STREAM to a ZMTP peer: libzmq hands the raw greeting (10 bytes first); zeroring's STREAM reads in larger pieces (64 bytes at once)"),
     ("test_stream_disconnect", "STREAM: after a peer's [id, \"\"] close, the peer sees no disconnect within the test's window"),
@@ -132,12 +124,26 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 
 /// How many in-scope tests pass at least (the suite fails below): where
 /// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 68;
+const MIN_PASSING: usize = 77;
 
-/// How long one test may run.
-/// How long one test may run (libzmq's own alarm is 60 s; those that
-/// pass here take a few seconds at most).
+/// How long one test may run (libzmq's CMake gives each 10 s; those that
+/// pass here take a few seconds at most, alone).
 const TEST_LIMIT: Duration = Duration::from_secs(30);
+
+/// The tests libzmq's CMake gives longer (tests/CMakeLists.txt: 60 s):
+/// their cases wait out fixed timeouts (test_security_zap's 30 cases
+/// about 1.2 s each, on libzmq too).
+const LONG_TESTS: &[&str] = &["test_security_zap", "test_heartbeats"];
+const LONG_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long `name` may run.
+fn limit(name: &str) -> Duration {
+    if LONG_TESTS.contains(&name) {
+        LONG_LIMIT
+    } else {
+        TEST_LIMIT
+    }
+}
 
 /// Where zeromq-src 0.2.6+4.3.4's libzmq source is: `LIBZMQ_SRC` if set,
 /// else cargo's registry.
@@ -312,10 +318,10 @@ fn tail(bytes: &[u8]) -> String {
     pick.chars().take(300).collect()
 }
 
-fn run_one(exe: &Path, dir: &Path, tree: &Path) -> Outcome {
+fn run_one(exe: &Path, dir: &Path, tree: &Path, limit: Duration) -> Outcome {
     let mut cmd = common::command(exe);
     cmd.current_dir(dir);
-    match common::run_bounded(&mut cmd, TEST_LIMIT) {
+    match common::run_bounded(&mut cmd, limit) {
         None => Outcome::Timeout,
         Some(out) if out.status.success() => Outcome::Pass,
         Some(out) => {
@@ -423,7 +429,7 @@ fn libzmq_test_suite() {
             Ok(exe) => {
                 let dir = work.join(name.as_str());
                 std::fs::create_dir_all(&dir).unwrap();
-                run_one(exe, &dir, &tree)
+                run_one(exe, &dir, &tree, limit(name))
             }
         },
     );
@@ -431,7 +437,7 @@ fn libzmq_test_suite() {
         // A test that timed out would only time out again.
         if let (Ok(exe), Outcome::Fail(_)) = (built, &*outcome) {
             let first = format!("{outcome:?}");
-            if run_one(exe, &work.join(name.as_str()), &tree) == Outcome::Pass {
+            if run_one(exe, &work.join(name.as_str()), &tree, limit(name)) == Outcome::Pass {
                 *outcome = Outcome::PassOnRetry(first);
             }
         }
@@ -455,10 +461,13 @@ fn libzmq_test_suite() {
         "libzmq's tests/test_*.cpp, unmodified, compiled against capi/include/zmq.h \
          and run against capi's libzmq.so.5 by capi/tests/libzmq_suite.rs \
          (`cargo test -p zeroring-capi --test libzmq_suite -- --ignored`), \
-         each with {} s at most. In scope: what libzmq's CMake builds on Linux, \
+         each with {} s at most ({} s for {}, as libzmq's CMake allows). \
+         In scope: what libzmq's CMake builds on Linux, \
          without the draft API and the transports and mechanisms zeroring lacks \
          (listed at the end).\n",
-        TEST_LIMIT.as_secs()
+        TEST_LIMIT.as_secs(),
+        LONG_LIMIT.as_secs(),
+        LONG_TESTS.join(" and "),
     )
     .unwrap();
     writeln!(
@@ -478,7 +487,10 @@ fn libzmq_test_suite() {
             Outcome::Pass => ("pass", String::new()),
             Outcome::PassOnRetry(first) => ("pass (on a lone retry)", first.clone()),
             Outcome::Fail(why) => ("FAIL", why.clone()),
-            Outcome::Timeout => ("FAIL (timeout)", format!("over {} s", TEST_LIMIT.as_secs())),
+            Outcome::Timeout => (
+                "FAIL (timeout)",
+                format!("over {} s", limit(name).as_secs()),
+            ),
             Outcome::BuildFailed(why) => ("FAIL (build)", why.clone()),
         };
         let failed = result.starts_with("FAIL");

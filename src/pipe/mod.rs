@@ -69,6 +69,9 @@ struct Control {
     /// The I/O thread's side hands the pipe over to one that replaces it
     /// (see [`PipeEnd::begin_handover`]).
     handover: AtomicBool,
+    /// Side 1 (a connecter's I/O thread) is between connections: its pipe
+    /// waits for the next one, but the socket's peer is not there.
+    away: AtomicBool,
     /// In-process pipes: the pool side `i` writes frames too large for a
     /// ring into, set before its first such frame is published.
     #[cfg(not(loom))]
@@ -114,6 +117,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         watcher: None,
         broken: AtomicBool::new(false),
         handover: AtomicBool::new(false),
+        away: AtomicBool::new(false),
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
         #[cfg(not(loom))]
@@ -187,6 +191,7 @@ pub(crate) fn remote_end(
         watcher: Some(watcher),
         broken: AtomicBool::new(false),
         handover: AtomicBool::new(false),
+        away: AtomicBool::new(false),
         #[cfg(not(loom))]
         pools: [OnceLock::new(), OnceLock::new()],
         spills: Default::default(),
@@ -338,6 +343,11 @@ impl PipeEnd {
         // Pairs with the fence in `notify_peer`: either the peer sees our
         // bell, or our next scan sees what it published.
         fence(Ordering::SeqCst);
+        // A peer may be waiting for us to be there (IMMEDIATE sends only
+        // to attached peers): a rare event, rung with a full fence.
+        if let Some(peer) = self.ctl.bells[1 - self.side].get() {
+            peer.ring_from(true);
+        }
     }
 
     /// Records the routing id this side's socket asked for (empty: none).
@@ -405,7 +415,15 @@ impl PipeEnd {
 
     /// Whether the peer's socket has taken its end of the pipe.
     pub fn peer_attached(&self) -> bool {
-        self.ctl.bells[1 - self.side].get().is_some()
+        self.ctl.bells[1 - self.side].get().is_some() && !self.ctl.away.load(Ordering::Relaxed)
+    }
+
+    /// A connecter's I/O thread lost its connection (`true`) and keeps
+    /// this pipe for the next one, or has that next one (`false`, before it
+    /// attaches again, which wakes the socket): the socket counts the peer
+    /// as there only while connected (IMMEDIATE).
+    pub fn set_away(&self, away: bool) {
+        self.ctl.away.store(away, Ordering::Relaxed);
     }
 
     /// Raises this side's limits to `ours + theirs` (libzmq's inproc rule,

@@ -99,10 +99,10 @@ impl Socket {
         Ok(())
     }
 
-    /// `ZMQ_SOCKS_PROXY`: zeroring has no SOCKS client, so a proxy set
-    /// here makes later tcp `connect`s fail with
-    /// [`Error::NotSupported`] (ENOTSUP) rather than connect directly
-    /// behind the application's back; `None` or `""` clears it.
+    /// `ZMQ_SOCKS_PROXY` (`host:port`, with a source as for `connect`):
+    /// later tcp `connect`s go through this SOCKS5 proxy, as libzmq's do
+    /// (no authentication; the destination is sent as the endpoint names
+    /// it, a name for the proxy to resolve). `None` or `""` clears it.
     ///
     /// # Errors
     ///
@@ -152,17 +152,18 @@ mod tests {
     }
 
     #[test]
-    fn a_socks_proxy_refuses_tcp_connects() {
+    fn a_socks_proxy_is_kept_and_cleared() {
         let ctx = Context::new();
         let s = ctx.socket(SocketType::Dealer).unwrap();
         s.set_socks_proxy(Some("127.0.0.1:1080")).unwrap();
         assert_eq!(s.get_socks_proxy().unwrap().unwrap(), "127.0.0.1:1080");
-        assert!(matches!(
-            s.connect("tcp://127.0.0.1:5555"),
-            Err(Error::NotSupported)
-        ));
-        s.connect("inproc://still-fine").unwrap();
-        s.set_socks_proxy(None).unwrap();
         s.connect("tcp://127.0.0.1:5555").unwrap();
+        // The destination must be one a proxy can be asked for.
+        assert!(matches!(
+            s.connect("tcp://[::1]:99999"),
+            Err(Error::InvalidEndpoint { .. })
+        ));
+        s.set_socks_proxy(None).unwrap();
+        assert_eq!(s.get_socks_proxy().unwrap().unwrap(), "");
     }
 }

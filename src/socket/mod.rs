@@ -52,7 +52,9 @@ pub(crate) struct SocketShared {
     /// large for a ring. Made on first use.
     #[cfg(not(loom))]
     chunk_pool: crate::transport::ipc::pool::PoolSlot,
-    mail: Mutex<Vec<NewPipe>>,
+    /// Pipes handed to the socket, until it takes them; `None` once the
+    /// socket is closed (a pipe then goes at once, telling its I/O thread).
+    mail: Mutex<Option<Vec<NewPipe>>>,
     has_mail: AtomicBool,
 }
 
@@ -75,7 +77,7 @@ impl SocketShared {
             monitor: Default::default(),
             #[cfg(not(loom))]
             chunk_pool: Default::default(),
-            mail: Mutex::new(Vec::new()),
+            mail: Mutex::new(Some(Vec::new())),
             has_mail: AtomicBool::new(false),
         }
     }
@@ -100,8 +102,22 @@ impl SocketShared {
 
     /// Hands a pipe to the socket and wakes it.
     pub fn deliver(&self, np: NewPipe) {
-        self.mail.lock().unwrap_or_else(|e| e.into_inner()).push(np);
+        let mut mail = self.mail.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mail) = mail.as_mut() else {
+            // Closed: dropping the pipe tells the I/O thread that it may
+            // close the connection (its socket holds our Arc no more).
+            return;
+        };
+        mail.push(np);
         self.nudge();
+    }
+
+    /// The socket is closing: pipes still in the mail go now, and any that
+    /// come later at once. (Engines hold this struct: a pipe left here
+    /// would keep its connection open for ever.)
+    fn close_mail(&self) {
+        let mail = self.mail.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(mail);
     }
 
     /// Has the socket look at its mail and pipes at its next call (a pipe
@@ -123,7 +139,7 @@ impl SocketShared {
         // A swap: a nudge it takes in (see `nudge`) must show what came
         // before it.
         self.has_mail.swap(false, Ordering::Acquire);
-        std::mem::take(&mut *mail)
+        mail.as_mut().map(std::mem::take).unwrap_or_default()
     }
 }
 
@@ -360,17 +376,19 @@ impl Socket {
     ///
     /// tcp endpoints are `tcp://[source;]host:port`: host is an IP address
     /// (`[...]` for IPv6, with [`set_ipv6`](Self::set_ipv6)) or a name,
-    /// resolved at each connection attempt off the caller's thread (so an
-    /// unknown name is not an error here: it just never connects); source,
-    /// `ip:port` or `*:port` (port `*`/`0` for any), is where connections
-    /// come from.
+    /// resolved at each connection attempt off the caller's thread; source,
+    /// an interface name or an IP with a port (`*`/`0` for any), is where
+    /// connections come from. As in libzmq, only the address's form is
+    /// checked here: one that cannot work (an unknown name, an IPv6
+    /// address without [`set_ipv6`](Self::set_ipv6), a source that is no
+    /// interface or IP) fails each attempt, retried every RECONNECT_IVL.
     ///
     /// # Errors
     ///
     /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
-    ///   `transport://`, an unknown transport, a tcp endpoint without a port
-    ///   or with `*` for host, an IPv6 address without
-    ///   [`set_ipv6`](Self::set_ipv6)).
+    ///   `transport://`, an unknown transport, a tcp address with other
+    ///   characters than letters, digits and `.-:%;[]_*`, or whose port
+    ///   does not start with a digit).
     /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
     ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
     /// - [`Error::IncompatibleSocketType`]: an inproc endpoint bound by a
@@ -401,15 +419,21 @@ impl Socket {
                 c.refresh_fd();
             }
             #[cfg(not(loom))]
-            Endpoint::Tcp(_) if !c.opts.socks_proxy.is_empty() => {
-                // No SOCKS client: connecting directly would bypass what
-                // the application asked for.
-                return Err(Error::NotSupported);
-            }
-            #[cfg(not(loom))]
             Endpoint::Tcp(address) => {
                 // Only checked here: names are resolved by the connecter.
-                let addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
+                let mut addr = transport::tcp::connect_address(endpoint, &address, c.opts.ipv6)?;
+                if !c.opts.socks_proxy.is_empty() {
+                    // Through the proxy, which resolves the destination.
+                    let dest = transport::tcp::SocksDest::parse(&address).ok_or_else(|| {
+                        Error::InvalidEndpoint {
+                            endpoint: endpoint.to_owned(),
+                            reason: "no destination a SOCKS proxy can be asked for",
+                        }
+                    })?;
+                    let proxy = c.opts.socks_proxy.clone();
+                    addr = transport::tcp::connect_address(endpoint, &proxy, c.opts.ipv6)?;
+                    addr.socks = Some(dest);
+                }
                 let io = c.io_thread()?;
                 let given_id = c.take_connect_routing_id();
                 let theirs = c.io_thread_pipe(endpoint, given_id);
@@ -961,11 +985,34 @@ impl Socket {
         /// close a connection silent this long after a PING.
         heartbeat_timeout, set_heartbeat_timeout, get_heartbeat_timeout, -1
     );
-    int_option!(
-        /// `ZMQ_HEARTBEAT_TTL` in milliseconds (default 0): the TTL our PINGs
-        /// announce to the peer.
-        heartbeat_ttl, set_heartbeat_ttl, get_heartbeat_ttl, 0
-    );
+
+    /// `ZMQ_HEARTBEAT_TTL` in milliseconds (default 0): the TTL our PINGs
+    /// announce to the peer. ZMTP carries it in deciseconds, 16 bits: as
+    /// libzmq, the value kept is rounded down to a multiple of 100 ms.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] below 0 or above 6,553,599 (65,535.9 s);
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn set_heartbeat_ttl(&self, ms: i32) -> Result<()> {
+        let deciseconds = u16::try_from(ms / 100)
+            .ok()
+            .filter(|_| ms >= 0)
+            .ok_or(Error::InvalidArgument("heartbeat_ttl out of range"))?;
+        self.core()?.opts.heartbeat_ttl = i32::from(deciseconds) * 100;
+        Ok(())
+    }
+
+    /// The current `heartbeat_ttl` option (a multiple of 100 ms).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`](crate::Frame) or
+    /// [`Loan`](crate::Loan) of this socket is alive (it holds the socket).
+    pub fn get_heartbeat_ttl(&self) -> Result<i32> {
+        Ok(self.core()?.opts.heartbeat_ttl)
+    }
 
     /// `ZMQ_MAXMSGSIZE`: the largest frame accepted from a tcp peer, in bytes
     /// (-1, the default: no limit); a larger one closes that connection.
@@ -1325,6 +1372,7 @@ impl Drop for Socket {
                     .emit(monitor::EVENT_CLOSED, *fd as u32, &local);
             }
         }
+        self.shared.close_mail();
         // As libzmq: the monitor's last word is MONITOR_STOPPED, after the
         // listeners' CLOSED.
         self.shared.monitor.stop();

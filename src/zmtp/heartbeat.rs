@@ -57,10 +57,9 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Timers for a connection that is ready at `now`. `send_pings` is false
-    /// for ZMTP 3.0 peers, which have no PING command.
-    pub fn new(config: &HeartbeatConfig, send_pings: bool, now: Instant) -> Heartbeat {
-        let interval = config.interval.filter(|i| send_pings && !i.is_zero());
+    /// Timers for a connection that is ready at `now`.
+    pub fn new(config: &HeartbeatConfig, now: Instant) -> Heartbeat {
+        let interval = config.interval.filter(|i| !i.is_zero());
         Heartbeat {
             interval,
             timeout: config.timeout.or(interval).unwrap_or(Duration::ZERO),
@@ -135,19 +134,17 @@ mod tests {
     }
 
     #[test]
-    fn off_by_default_and_for_3_0_peers() {
+    fn off_by_default() {
         let t0 = Instant::now();
-        let mut h = Heartbeat::new(&HeartbeatConfig::default(), true, t0);
+        let mut h = Heartbeat::new(&HeartbeatConfig::default(), t0);
         assert_eq!(h.next_timeout(), None);
         assert_eq!(h.poll(t0 + 1000 * MS), Ok(None));
-        let h = Heartbeat::new(&config(100, None, 0), false, t0);
-        assert_eq!(h.next_timeout(), None);
     }
 
     #[test]
     fn pings_every_interval_and_times_out_after_silence() {
         let t0 = Instant::now();
-        let mut h = Heartbeat::new(&config(100, Some(250), 3000), true, t0);
+        let mut h = Heartbeat::new(&config(100, Some(250), 3000), t0);
         assert_eq!(h.next_timeout(), Some(t0 + 100 * MS));
         assert_eq!(h.poll(t0 + 99 * MS), Ok(None));
         assert_eq!(h.poll(t0 + 100 * MS), Ok(Some(Due::Ping(30))));
@@ -163,7 +160,7 @@ mod tests {
     #[test]
     fn traffic_stops_the_timeout() {
         let t0 = Instant::now();
-        let mut h = Heartbeat::new(&config(100, None, 0), true, t0);
+        let mut h = Heartbeat::new(&config(100, None, 0), t0);
         assert_eq!(h.poll(t0 + 100 * MS), Ok(Some(Due::Ping(0))));
         h.on_traffic();
         assert_eq!(h.poll(t0 + 199 * MS), Ok(None));
@@ -175,7 +172,7 @@ mod tests {
     #[test]
     fn zero_timeout_never_expires() {
         let t0 = Instant::now();
-        let mut h = Heartbeat::new(&config(100, Some(0), 0), true, t0);
+        let mut h = Heartbeat::new(&config(100, Some(0), 0), t0);
         for i in 1..10 {
             assert_eq!(h.poll(t0 + i * 100 * MS), Ok(Some(Due::Ping(0))));
         }
@@ -184,7 +181,7 @@ mod tests {
     #[test]
     fn peer_ttl() {
         let t0 = Instant::now();
-        let mut h = Heartbeat::new(&HeartbeatConfig::default(), true, t0);
+        let mut h = Heartbeat::new(&HeartbeatConfig::default(), t0);
         h.on_ping(0, t0);
         assert_eq!(h.next_timeout(), None);
         h.on_ping(5, t0);

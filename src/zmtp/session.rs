@@ -64,15 +64,21 @@ pub enum Incoming<'a> {
 /// small frames leave in one write. Time only enters as arguments: call
 /// [`handle_timeout`](Self::handle_timeout) at
 /// [`next_timeout`](Self::next_timeout).
+/// Octets of output below which a PING's PONG is queued at once, not
+/// merged with the next PING's (see `Session::pong`).
+const PONG_BACKLOG: usize = 4096;
+
 #[derive(Debug)]
 pub struct Session {
     max_frame_size: Option<u64>,
     /// [`feed`](Self::feed)'s octets not yet taken: the start of a frame.
     unread: Vec<u8>,
     out: Vec<u8>,
-    /// The context of the PONG owed for the latest PING, encoded only when
-    /// the output is taken: a peer that floods PINGs and never reads gets
-    /// one PONG, as libzmq keeps one, not a queue of them.
+    /// The context of the PONG owed for the latest PING, encoded when the
+    /// output is taken or the next PING comes: each PING is answered (as
+    /// libzmq's engine writes a PONG for each as it reads it), but a peer
+    /// that floods PINGs without taking its PONGs gets [`PONG_BACKLOG`]
+    /// octets of them and then one for the latest.
     pong: Option<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     minor: u8,
@@ -133,7 +139,9 @@ impl Session {
             pong: None,
             events: VecDeque::new(),
             minor,
-            heartbeat: Heartbeat::new(heartbeat, minor >= 1, now),
+            // A ZMTP 3.0 peer is PINGed too, as libzmq does (its 3.0
+            // framing has the command flag; RFC 37 names the commands).
+            heartbeat: Heartbeat::new(heartbeat, now),
             error: None,
             cipher,
             front: None,
@@ -318,6 +326,9 @@ impl Session {
             } => {
                 self.heartbeat.on_ping(ttl_deciseconds, now);
                 context.truncate(MAX_PING_CONTEXT);
+                if self.out.len() < PONG_BACKLOG {
+                    self.queue_pong();
+                }
                 self.pong = Some(context);
             }
             Command::Error { reason } => return Err(ZmtpError::PeerError(escape(&reason))),
@@ -642,7 +653,7 @@ mod tests {
     }
 
     #[test]
-    fn a_ping_flood_owes_one_pong() {
+    fn a_ping_flood_owes_a_bounded_backlog_of_pongs() {
         let t0 = Instant::now();
         let mut s = Session::new(1, None, &HeartbeatConfig::default(), t0);
         let mut wire = Vec::new();
@@ -652,10 +663,32 @@ mod tests {
             encode_command(&mut wire, &ping);
         }
         s.feed(&wire, t0).unwrap();
-        // Only the latest PING's context is echoed.
-        assert_eq!(s.pending_transmit(), 9);
-        assert_eq!(s.poll_transmit().unwrap(), b"\x04\x07\x04PONG\x27\x0f");
+        // PONGs up to the backlog, then only the latest PING's.
+        let out = s.poll_transmit().unwrap();
+        assert!(out.len() <= PONG_BACKLOG + 2 * 9, "{}", out.len());
+        assert!(out.starts_with(b"\x04\x07\x04PONG\x00\x00\x04\x07\x04PONG\x00\x01"));
+        assert!(out.ends_with(b"\x04\x07\x04PONG\x27\x0f"));
         assert_eq!(s.pending_transmit(), 0);
+    }
+
+    #[test]
+    fn each_ping_is_answered() {
+        // libzmq's test_heartbeats: two PINGs in one read, two PONGs, each
+        // with its context (at most 16 octets of it).
+        let t0 = Instant::now();
+        let mut s = Session::new(0, None, &HeartbeatConfig::default(), t0);
+        let mut wire = Vec::new();
+        encode_command(&mut wire, b"\x04PING\x00\x00LOL");
+        let mut long = b"\x04PING\x00\x00LOL".to_vec();
+        long.extend_from_slice(&[b'z'; 55]);
+        encode_command(&mut wire, &long);
+        s.feed(&wire, t0).unwrap();
+        let mut want = Vec::new();
+        encode_command(&mut want, b"\x04PONGLOL");
+        let mut pong = b"\x04PONGLOL".to_vec();
+        pong.extend_from_slice(&[b'z'; 13]);
+        encode_command(&mut want, &pong);
+        assert_eq!(s.poll_transmit().unwrap(), want);
     }
 
     #[test]
@@ -698,22 +731,25 @@ mod tests {
     }
 
     #[test]
-    fn no_pings_to_a_3_0_peer_but_its_pings_are_answered() {
+    fn a_3_0_peer_is_pinged_and_its_pings_are_answered() {
+        // As libzmq: HEARTBEAT_IVL applies whatever the peer's minor version.
         let t0 = Instant::now();
+        let ms = Duration::from_millis(1);
         let hb = HeartbeatConfig {
-            interval: Some(Duration::from_millis(10)),
+            interval: Some(10 * ms),
             ..HeartbeatConfig::default()
         };
         let mut s = Session::new(0, None, &hb, t0);
         assert_eq!(s.minor_version(), 0);
-        assert_eq!(s.next_timeout(), None);
+        assert_eq!(s.next_timeout(), Some(t0 + 10 * ms));
         let mut ping = Vec::new();
         encode_command(&mut ping, b"\x04PING\x00\x0a");
         s.feed(&ping, t0).unwrap();
         assert_eq!(s.poll_transmit().unwrap(), b"\x04\x05\x04PONG");
-        // The peer's TTL (1 s) applies.
-        assert_eq!(s.next_timeout(), Some(t0 + Duration::from_secs(1)));
-        s.handle_timeout(t0 + Duration::from_secs(1));
+        s.handle_timeout(t0 + 10 * ms);
+        assert_eq!(s.poll_transmit().unwrap(), b"\x04\x07\x04PING\x00\x00");
+        // Silent past the timeout (the interval): dropped.
+        s.handle_timeout(t0 + 20 * ms);
         assert_eq!(
             s.poll_event(),
             Some(SessionEvent::Failed(ZmtpError::HeartbeatTimeout))

@@ -20,6 +20,7 @@
 
 use super::address::{resolve_in_background, Host};
 use super::fault::Fault;
+use super::socks::{Socks, Step};
 use super::{net, SocketDesc};
 use crate::monitor::{self, Why};
 use crate::pipe::doorbell::Doorbell;
@@ -76,6 +77,9 @@ enum Proto {
     /// A STREAM socket's connection: no ZMTP, each chunk read is a
     /// message, each frame taken is written as it is.
     Raw,
+    /// Connected to a SOCKS proxy, asking it for the tunnel ZMTP (or raw
+    /// bytes) will then go through.
+    Socks(Box<Socks>),
 }
 
 /// An ipc connection between zeroring sockets moves to shared memory after
@@ -261,9 +265,19 @@ impl Engine {
     ) -> Self {
         let mut e = Engine::new(token, desc, endpoint, bell);
         e.target = Some(target);
-        e.end = end;
+        e.end = end.map(|end| e.hold(end));
         e.reconnect_at = Some(Instant::now());
         e
+    }
+
+    /// A connecter's pipe to its socket, kept while there is no connection:
+    /// the socket rings us when it goes (so LINGER starts then, even in
+    /// the middle of a handshake), but IMMEDIATE does not count us as its
+    /// peer until a connection is up.
+    fn hold(&self, mut end: PipeEnd) -> PipeEnd {
+        end.set_away(true);
+        end.attach(self.bell.clone());
+        end
     }
 
     /// An engine for a connection a listener accepted.
@@ -396,7 +410,7 @@ impl Engine {
                     Ok(()) => {
                         self.connecting = false;
                         self.emit(monitor::EVENT_CONNECTED, self.fd());
-                        self.start_handshake();
+                        self.start_tunnel_or_handshake();
                     }
                     // Woken before the connect finished.
                     Err(e) if e.kind() == ErrorKind::NotConnected => return,
@@ -596,6 +610,22 @@ impl Engine {
         cfg
     }
 
+    /// A connecter's connection is up: to the peer, or to the SOCKS proxy
+    /// that will tunnel to it (within HANDSHAKE_IVL, as the handshake).
+    fn start_tunnel_or_handshake(&mut self) {
+        let dest = match &self.target {
+            Some(Target::Tcp(t)) => t.socks.clone(),
+            _ => None,
+        };
+        let Some(dest) = dest else {
+            return self.start_handshake();
+        };
+        self.deadline = self.desc.handshake_ivl.map(|d| Instant::now() + d);
+        let (socks, greeting) = Socks::new(dest);
+        self.out.extend_from_slice(&greeting);
+        self.proto = Proto::Socks(Box::new(socks));
+    }
+
     fn start_handshake(&mut self) {
         if self.desc.raw {
             return self.start_raw();
@@ -669,6 +699,9 @@ impl Engine {
                     let ip = SocketAddr::new(*ip, addr.port);
                     self.connect_to(ip, registry, now);
                 }
+                // As libzmq's connecter, whose address fails to resolve:
+                // try again later (the same way).
+                Host::Unusable(_) => self.schedule_reconnect(),
                 // Resolved at each attempt, as libzmq does: the name may
                 // point elsewhere by now.
                 Host::Name(name) => match resolve_in_background(
@@ -708,9 +741,10 @@ impl Engine {
     fn connect_to(&mut self, addr: SocketAddr, registry: &Registry, now: Instant) {
         let source = match &self.target {
             Some(Target::Tcp(t)) => t.source_for(addr),
-            _ => None,
+            _ => Ok(None),
         };
-        let stream = net::connect(addr, source, &self.desc.net).map(|s| {
+        let stream = source.and_then(|source| net::connect(addr, source, &self.desc.net));
+        let stream = stream.map(|s| {
             net::tune(&s, &self.desc.keepalive, &self.desc.net, false);
             Stream::Tcp(s)
         });
@@ -765,6 +799,11 @@ impl Engine {
             self.fault = None;
             return;
         };
+        if self.fault.as_ref().is_some_and(Fault::ends_connecter) {
+            // The peer broke the protocol (or refused us, with ERROR): a
+            // connecter gives up, as libzmq's does.
+            self.target = None;
+        }
         // The shared-memory attach ends the handshake: failing it (a
         // forged segment, the peer gone) is reported as a failed handshake.
         let attaching = matches!(self.shm, Shm::Attaching(_));
@@ -793,6 +832,7 @@ impl Engine {
         let _ = stream.flush();
         let fd = stream.as_raw_fd() as u32;
         drop(stream);
+        let attempt_failed = self.connecting;
         if self.connecting {
             // The attempt never came up: libzmq closes it, no disconnect.
             self.emit(monitor::EVENT_CLOSED, fd);
@@ -841,6 +881,9 @@ impl Engine {
         self.ended = false;
         self.hup_seen = false;
         if let Some(end) = &mut self.end {
+            // Kept for the next connection; IMMEDIATE sends nothing to it
+            // meanwhile.
+            end.set_away(true);
             // Frames of a message cut off mid-way were never published.
             end.rollback();
             if !self.out_msg_start {
@@ -859,8 +902,13 @@ impl Engine {
         self.out_msg_start = true;
         if self.target.is_some() {
             self.schedule_reconnect();
-        } else {
-            // A binder's pipe ends with its connection.
+        }
+        // A binder's pipe ends with its connection, and so does that of a
+        // connecter that will not try again: as libzmq's session, which
+        // then ends the endpoint (RECONNECT_IVL -1), or ends itself (a
+        // protocol error). One whose connect attempt failed without ever
+        // starting a connection stays (libzmq's connecter just stops).
+        if self.target.is_none() && !attempt_failed {
             self.end = None;
             self.done = true;
         }
@@ -973,7 +1021,8 @@ impl Engine {
 
     /// Reads the ZAP handler's reply, if it came, and hands the answer to
     /// the handshake; whether anything moved. A handler that went away
-    /// without replying fails the handshake (as a ZAP protocol error).
+    /// without replying leaves the handshake to HANDSHAKE_IVL, as libzmq's
+    /// does.
     fn poll_zap(&mut self, now: Instant) -> bool {
         let Some(call) = &mut self.zap else {
             return false;
@@ -991,7 +1040,13 @@ impl Engine {
                         break answer;
                     }
                 }
-                Ok(None) if closed => break AuthAnswer::Invalid(ZapError::Unspecified),
+                Ok(None) if closed => {
+                    // The handler went without answering: as in libzmq the
+                    // handshake waits on, for HANDSHAKE_IVL at most (or
+                    // until the peer leaves).
+                    self.zap = None;
+                    return true;
+                }
                 Ok(None) => return moved,
                 Err(_) => break AuthAnswer::Invalid(ZapError::Unspecified),
             }
@@ -1186,6 +1241,23 @@ impl Engine {
                 self.proto = Proto::Raw;
                 self.deliver(now);
             }
+            Proto::Socks(mut socks) => {
+                match socks.feed(&self.in_buf[self.in_pos..self.in_end], &mut self.out) {
+                    Ok(Step::Need) => self.proto = Proto::Socks(socks),
+                    Ok(Step::Done(n)) => {
+                        self.in_pos += n;
+                        self.start_handshake();
+                        if self.in_pos < self.in_end {
+                            self.take_input(now);
+                        }
+                    }
+                    Err(why) => {
+                        self.fault = Some(Fault::Other(why));
+                        self.io_errno = libc::ECONNREFUSED;
+                        self.lost();
+                    }
+                }
+            }
         }
     }
 
@@ -1197,6 +1269,7 @@ impl Engine {
             Some(end) => {
                 end.set_routing_id(&peer_id);
                 end.set_metadata(self.metadata.clone());
+                end.set_away(false);
                 end.attach(self.bell.clone());
             }
             None => {
@@ -1279,12 +1352,12 @@ impl Engine {
     }
 
     /// A pipe for messages to queue in while there is no connection, given
-    /// to the socket; we attach to it when one is ready (or hand it over to
+    /// to the socket; carried on by the next connection (or handed over to
     /// a shared-memory pipe).
     fn queue_pipe(&self) -> PipeEnd {
         let (ours, theirs) = self.socket_pipe(None);
         self.give_socket(theirs, None);
-        ours
+        self.hold(ours)
     }
 
     /// Moves the frames read into the pipe, as far as it takes them; whether

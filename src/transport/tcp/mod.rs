@@ -18,10 +18,12 @@ mod fault;
 mod io_thread;
 mod net;
 pub(crate) mod sched;
+mod socks;
 
 pub(crate) use address::{bind_address, connect_address, ConnectAddress};
 pub(crate) use io_thread::IoThread;
 pub(crate) use net::{Keepalive, NetOptions};
+pub(crate) use socks::SocksDest;
 
 use crate::transport::stream::{Listener, Target};
 
