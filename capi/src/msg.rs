@@ -169,21 +169,31 @@ impl ZmqMsg {
     }
 
     /// Lets go of the bytes only: the message is left empty.
+    #[inline(always)]
     fn release_bytes(&mut self) {
         if self.kind == KIND_SHARED {
-            // SAFETY: a shared message's body is a SharedRef whose content
-            // is live while this message holds one of its references.
-            let content = unsafe { self.body.shared.content };
-            // SAFETY: as above.
-            if unsafe { &*content }.refs.fetch_sub(1, Ordering::Release) == 1 {
-                fence(Ordering::Acquire);
-                // SAFETY: the last reference: no other message points to
-                // it; it came from Box::into_raw.
-                drop(unsafe { Box::from_raw(content) });
-            }
+            self.release_shared();
         }
         self.kind = KIND_INLINE;
         self.len = 0;
+    }
+
+    /// Out of the way of small messages: a function that may call others
+    /// saves registers on the stack, stores a sender's every message would
+    /// pay for.
+    #[cold]
+    #[inline(never)]
+    fn release_shared(&mut self) {
+        // SAFETY: a shared message's body is a SharedRef whose content is
+        // live while this message holds one of its references.
+        let content = unsafe { self.body.shared.content };
+        // SAFETY: as above.
+        if unsafe { &*content }.refs.fetch_sub(1, Ordering::Release) == 1 {
+            fence(Ordering::Acquire);
+            // SAFETY: the last reference: no other message points to it;
+            // it came from Box::into_raw.
+            drop(unsafe { Box::from_raw(content) });
+        }
     }
 
     fn is_valid(&self) -> bool {
@@ -312,17 +322,25 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
         }
         ZmqMsg::init(raw);
         if size > INLINE_MAX {
-            let mut owned = Vec::new();
-            owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-            owned.resize(size, 0);
             // SAFETY: just initialised.
-            unsafe { &mut *raw }.set_content(owned.into_boxed_slice(), None);
-        } else {
-            // SAFETY: just initialised (zero bytes, inline).
-            unsafe { &mut *raw }.len = size as u8;
+            return init_large(unsafe { &mut *raw }, size);
         }
+        // SAFETY: just initialised (zero bytes, inline).
+        unsafe { &mut *raw }.len = size as u8;
         Ok(0)
     })
+}
+
+/// [`zmq_msg_init_size`] of a frame that does not fit in the message: out
+/// of small messages' way (see [`ZmqMsg::release_shared`]).
+#[cold]
+#[inline(never)]
+fn init_large(m: &mut ZmqMsg, size: usize) -> CResult<c_int> {
+    let mut owned = Vec::new();
+    owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+    owned.resize(size, 0);
+    m.set_content(owned.into_boxed_slice(), None);
+    Ok(0)
 }
 
 /// Initialises a message holding the application's `data` without a copy;
