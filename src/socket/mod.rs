@@ -365,6 +365,11 @@ impl Socket {
     /// `ip:port` or `*:port` (port `*`/`0` for any), is where connections
     /// come from.
     ///
+    /// As in libzmq, an inproc connection does not check that the two socket
+    /// types go together (a PAIR may connect to a PULL); over tcp and ipc the
+    /// ZMTP handshake does, and the [monitor](Self::monitor) reports a
+    /// mismatch.
+    ///
     /// # Errors
     ///
     /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
@@ -373,10 +378,6 @@ impl Socket {
     ///   [`set_ipv6`](Self::set_ipv6)).
     /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
     ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
-    /// - [`Error::IncompatibleSocketType`]: an inproc endpoint bound by a
-    ///   socket whose type cannot talk to this one (a tcp or ipc peer's type
-    ///   is checked in the handshake, which the [monitor](Self::monitor)
-    ///   reports).
     /// - [`Error::Io`]: the I/O thread could not start.
     /// - [`Error::Terminated`] once the context is shut down, or
     ///   [`Error::IoThreadDied`] once its I/O thread died.

@@ -3,7 +3,8 @@
 //! A connect to a name nobody has bound yet creates the pipe at once (so the
 //! connecter can queue messages, as in libzmq) and parks the far end here;
 //! the bind takes it. High-water marks add up across the two sockets, as
-//! libzmq's do for inproc.
+//! libzmq's do for inproc. As in libzmq 4.3, inproc does not check that the
+//! two socket types go together (ZMTP's handshake does that for tcp and ipc).
 
 use crate::error::{Error, Result};
 use crate::pipe::{pipe, PipeConfig, PipeEnd};
@@ -35,7 +36,6 @@ struct Binding {
 
 struct Parked {
     owner: u64,
-    kind: SocketType,
     end: PipeEnd,
 }
 
@@ -56,13 +56,6 @@ fn sum_hwm(a: u64, b: u64) -> u64 {
         0
     } else {
         a + b
-    }
-}
-
-fn incompatible(local: SocketType, peer: SocketType) -> Error {
-    Error::IncompatibleSocketType {
-        local: local.name(),
-        peer: peer.name(),
     }
 }
 
@@ -91,10 +84,8 @@ impl Registry {
         );
         let parked = st.parked.remove(name).unwrap_or_default();
         drop(st);
-        // An incompatible early connecter's pipe is dropped: it sees it closed.
         Ok(parked
             .into_iter()
-            .filter(|p| me.kind.is_compatible(p.kind))
             .map(|p| {
                 p.end.boost_hwm(me.sndhwm, me.rcvhwm);
                 p.end.set_routing_id(me.routing_id);
@@ -107,9 +98,6 @@ impl Registry {
     pub fn connect(&self, name: &str, me: &Peer<'_>) -> Result<PipeEnd> {
         let mut st = self.lock();
         if let Some(b) = st.bound.get(name) {
-            if !me.kind.is_compatible(b.kind) {
-                return Err(incompatible(me.kind, b.kind));
-            }
             let (ours, theirs) = pipe(PipeConfig {
                 ring_capacity: me.ring_capacity.max(b.ring_capacity),
                 hwm: [sum_hwm(me.sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, me.rcvhwm)],
@@ -131,7 +119,6 @@ impl Registry {
         });
         st.parked.entry(name.to_owned()).or_default().push(Parked {
             owner: me.id,
-            kind: me.kind,
             end: theirs,
         });
         Ok(ours)
