@@ -115,11 +115,9 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_heartbeats", "the mock-peer cases wait for a DISCONNECTED event zeroring's monitor does not send there (and the test runs past the 30 s limit); not yet diagnosed further"),
     ("test_hwm_pubsub", "ipc cases: a PUB/SUB over ipc (shared memory between zeroring sockets) receives nothing of the burst sent right after connecting (0 of 1000); tcp and inproc cases pass"),
     ("test_immediate", "test_immediate_2 hangs: IMMEDIATE with one connecter that never connects (tcp://localhost:5561); not yet diagnosed"),
-    ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),
     ("test_reconnect_ivl", "a connecter whose peer unbinds and binds again does not get its next message within the test's 100 ms RECONNECT_IVL window"),
     ("test_reconnect_options", "waits for CONNECT_RETRIED monitor events with libzmq's back-off timing, which zeroring's monitor does not send that way"),
     ("test_security_zap", "hangs in a case after the NULL ones (a ZAP handler that answers garbage or closes); not yet diagnosed"),
-    ("test_sockopt_hwm", "zeroring applies SNDHWM/RCVHWM to pipes made after the change, libzmq to existing ones too"),
     ("test_socks", "zeroring has no SOCKS client: with ZMQ_SOCKS_PROXY set, connect fails with ENOTSUP"),
     ("test_srcfd", "ZMQ_SRCFD (deprecated): zeroring does not say which descriptor a message came on (-1)"),
     ("test_stream", "STREAM to a ZMTP peer: libzmq hands the raw greeting (10 bytes first); zeroring's STREAM reads in larger pieces (64 bytes at once)"),
@@ -131,7 +129,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 
 /// How many in-scope tests pass at least (the suite fails below): where
 /// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 70;
+const MIN_PASSING: usize = 72;
 
 /// How long one test may run.
 /// How long one test may run (libzmq's own alarm is 60 s; those that

@@ -204,7 +204,10 @@ impl Core {
         let desc = self.tcp_desc();
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
-            hwm: [desc.sndhwm, desc.rcvhwm],
+            hwm: [
+                crate::pipe::Hwm::snd(desc.sndhwm),
+                crate::pipe::Hwm::rcv(desc.rcvhwm),
+            ],
             ids: [Some(desc.routing_id.clone().into()), None],
         });
         // The I/O thread writes it, frames too large for the ring into the
@@ -917,17 +920,33 @@ impl Core {
         }
     }
 
-    /// The options that travel to the inproc registry.
-    pub fn peer_desc(&self) -> crate::transport::inproc::Peer<'_> {
+    /// SNDHWM and RCVHWM as pipes apply them.
+    fn hwms(&self) -> (u64, u64) {
         // CONFLATE keeps the newest message, so no message limit applies.
         let conflate = self.io.opts.conflate;
         let hwm = |v: i32| if conflate { 0 } else { v.max(0) as u64 };
+        (hwm(self.opts.sndhwm), hwm(self.opts.rcvhwm))
+    }
+
+    /// Gives the socket's pipes its current SNDHWM and RCVHWM (libzmq's
+    /// `socket_base_t::update_pipe_options`).
+    pub fn update_hwm(&mut self) {
+        self.process_mail();
+        let (snd, rcv) = self.hwms();
+        for (_, p) in self.io.pipes.iter_mut() {
+            p.end.set_hwm(snd, rcv);
+        }
+    }
+
+    /// The options that travel to the inproc registry.
+    pub fn peer_desc(&self) -> crate::transport::inproc::Peer<'_> {
+        let (sndhwm, rcvhwm) = self.hwms();
         crate::transport::inproc::Peer {
             id: self.id,
             shared: &self.shared,
             kind: self.kind,
-            sndhwm: hwm(self.opts.sndhwm),
-            rcvhwm: hwm(self.opts.rcvhwm),
+            sndhwm,
+            rcvhwm,
             ring_capacity: self.opts.ring_capacity,
             routing_id: self.io.opts.routing_id.as_deref().unwrap_or_default(),
         }

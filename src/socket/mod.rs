@@ -861,17 +861,66 @@ impl Socket {
         Ok(Ok(self.core()?.last_endpoint.clone()))
     }
 
-    int_option!(
-        /// Outbound high-water mark in messages for pipes made from now on
-        /// (`ZMQ_SNDHWM`, default 1000, 0 for none). For inproc the two
-        /// sockets' marks add up, as in libzmq.
-        sndhwm, set_sndhwm, get_sndhwm, 0
-    );
-    int_option!(
-        /// Inbound high-water mark in messages for pipes made from now on
-        /// (`ZMQ_RCVHWM`, default 1000, 0 for none).
-        rcvhwm, set_rcvhwm, get_rcvhwm, 0
-    );
+    /// Outbound high-water mark in messages (`ZMQ_SNDHWM`, default 1000,
+    /// 0 for none). For inproc the two sockets' marks add up, as in libzmq.
+    /// As in libzmq it applies to the socket's pipes at once, not only to
+    /// those made after (over ipc between zeroring processes, a change of
+    /// RCVHWM does not reach the peer process, whose writes keep the mark
+    /// it learned when connecting).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value below 0;
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn set_sndhwm(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::InvalidArgument("sndhwm out of range"));
+        }
+        let mut c = self.core()?;
+        c.opts.sndhwm = value;
+        c.update_hwm();
+        Ok(())
+    }
+
+    /// The current `sndhwm` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn get_sndhwm(&self) -> Result<i32> {
+        Ok(self.core()?.opts.sndhwm)
+    }
+
+    /// Inbound high-water mark in messages (`ZMQ_RCVHWM`, default 1000, 0
+    /// for none); applies to existing pipes too, as
+    /// [`set_sndhwm`](Self::set_sndhwm).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value below 0;
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn set_rcvhwm(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::InvalidArgument("rcvhwm out of range"));
+        }
+        let mut c = self.core()?;
+        c.opts.rcvhwm = value;
+        c.update_hwm();
+        Ok(())
+    }
+
+    /// The current `rcvhwm` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn get_rcvhwm(&self) -> Result<i32> {
+        Ok(self.core()?.opts.rcvhwm)
+    }
     int_option!(
         /// Send timeout in milliseconds (`ZMQ_SNDTIMEO`): -1 blocks forever,
         /// 0 never blocks; on expiry a send fails with [`Error::TimedOut`].

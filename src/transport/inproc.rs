@@ -7,7 +7,7 @@
 //! two socket types go together (ZMTP's handshake does that for tcp and ipc).
 
 use crate::error::{Error, Result};
-use crate::pipe::{pipe, PipeConfig, PipeEnd};
+use crate::pipe::{pipe, Hwm, PipeConfig, PipeEnd};
 use crate::socket::{NewPipe, SocketShared};
 use crate::SocketType;
 use std::collections::HashMap;
@@ -51,14 +51,6 @@ pub(crate) struct Registry {
     state: Mutex<State>,
 }
 
-fn sum_hwm(a: u64, b: u64) -> u64 {
-    if a == 0 || b == 0 {
-        0
-    } else {
-        a + b
-    }
-}
-
 impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -86,8 +78,8 @@ impl Registry {
         drop(st);
         Ok(parked
             .into_iter()
-            .map(|p| {
-                p.end.boost_hwm(me.sndhwm, me.rcvhwm);
+            .map(|mut p| {
+                p.end.set_hwm(me.sndhwm, me.rcvhwm);
                 p.end.set_routing_id(me.routing_id);
                 p.end
             })
@@ -100,7 +92,16 @@ impl Registry {
         if let Some(b) = st.bound.get(name) {
             let (ours, theirs) = pipe(PipeConfig {
                 ring_capacity: me.ring_capacity.max(b.ring_capacity),
-                hwm: [sum_hwm(me.sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, me.rcvhwm)],
+                hwm: [
+                    Hwm {
+                        snd: Some(me.sndhwm),
+                        rcv: Some(b.rcvhwm),
+                    },
+                    Hwm {
+                        snd: Some(b.sndhwm),
+                        rcv: Some(me.rcvhwm),
+                    },
+                ],
                 ids: [Some(me.routing_id.into()), Some(b.routing_id.clone())],
             });
             let binder = b.shared.clone();
@@ -114,7 +115,7 @@ impl Registry {
         }
         let (ours, theirs) = pipe(PipeConfig {
             ring_capacity: me.ring_capacity,
-            hwm: [me.sndhwm, me.rcvhwm],
+            hwm: [Hwm::snd(me.sndhwm), Hwm::rcv(me.rcvhwm)],
             ids: [Some(me.routing_id.into()), None],
         });
         st.parked.entry(name.to_owned()).or_default().push(Parked {
@@ -138,7 +139,7 @@ impl Registry {
         }
         let (ours, theirs) = pipe(PipeConfig {
             ring_capacity: b.ring_capacity,
-            hwm: [0, 0],
+            hwm: [Hwm::NONE; 2],
             ids: [Some(Box::default()), Some(b.routing_id.clone())],
         });
         let binder = b.shared.clone();
