@@ -313,7 +313,10 @@ fn a_lowered_sndhwm_holds_what_is_queued_and_applies_after() {
     }
     assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
     let again = fill(101);
-    assert!((8..=71).contains(&again), "{again} sent after lowering to 70");
+    assert!(
+        (8..=71).contains(&again),
+        "{again} sent after lowering to 70"
+    );
 }
 
 #[test]
