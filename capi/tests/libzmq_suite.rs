@@ -123,13 +123,11 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_stream", "STREAM to a ZMTP peer: libzmq hands the raw greeting (10 bytes first); zeroring's STREAM reads in larger pieces (64 bytes at once)"),
     ("test_stream_disconnect", "STREAM: after a peer's [id, \"\"] close, the peer sees no disconnect within the test's window"),
     ("test_tcp_accept_filter", "ZMQ_TCP_ACCEPT_FILTER (deprecated) is not provided: EINVAL"),
-    ("test_xpub_manual", "XPUB_MANUAL: unsubscriptions of a topic still subscribed by the application are passed on (3 messages where libzmq gives 2)"),
-    ("test_xpub_verbose", "XPUB_VERBOSER: test_xpub_verboser_one_sub blocks in zmq_recv for a subscription message that zeroring does not pass on after the unsubscribe/subscribe sequence; not yet diagnosed further"),
 ];
 
 /// How many in-scope tests pass at least (the suite fails below): where
 /// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 72;
+const MIN_PASSING: usize = 74;
 
 /// How long one test may run.
 /// How long one test may run (libzmq's own alarm is 60 s; those that
