@@ -323,7 +323,9 @@ impl Socket {
                 let addr = transport::tcp::bind_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.io_thread()?;
                 let use_fd = (c.opts.use_fd >= 0).then_some(c.opts.use_fd);
-                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc(), use_fd)?;
+                let filters = c.opts.tcp_accept_filters.clone();
+                let (local, fd) =
+                    transport::tcp::bind(&io, endpoint, addr, c.tcp_desc(), use_fd, filters)?;
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
@@ -1053,6 +1055,39 @@ impl Socket {
         Ok(())
     }
 
+    /// `ZMQ_TCP_ACCEPT_FILTER` (deprecated in libzmq 4.3, kept as there):
+    /// tcp listeners bound from now on admit only peers of the networks
+    /// given, `address[/bits]` each (`127.0.0.1`, `10.0.0.0/8`; IPv6 with
+    /// [`set_ipv6`](Self::set_ipv6)); others are disconnected at once and
+    /// the monitor says `ACCEPT_FAILED` (EACCES). None set: any peer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a filter that is not a numeric
+    /// address with an optional mask of at most its bits (libzmq's EINVAL);
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    #[cfg(not(loom))]
+    pub fn add_tcp_accept_filter(&self, filter: &str) -> Result<()> {
+        let mut c = self.core()?;
+        let f = crate::transport::tcp::AcceptFilter::parse(filter, c.opts.ipv6)?;
+        c.opts.tcp_accept_filters.push(f);
+        Ok(())
+    }
+
+    /// Clears the tcp accept filters (libzmq: setting an empty one), for
+    /// listeners bound from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    #[cfg(not(loom))]
+    pub fn clear_tcp_accept_filters(&self) -> Result<()> {
+        self.core()?.opts.tcp_accept_filters.clear();
+        Ok(())
+    }
+
     /// The current `ZMQ_MAXMSGSIZE`.
     ///
     /// # Errors
@@ -1387,6 +1422,14 @@ impl Properties {
     /// while these properties are held; it ends at the value's first NUL.
     pub fn get_c(&self, name: &str) -> Option<&std::ffi::CStr> {
         self.0.get_c(name)
+    }
+
+    /// The descriptor of the connection's socket, as libzmq's deprecated
+    /// `ZMQ_SRCFD` gives it: tcp's, or for ipc the unix socket's (kept
+    /// beside shared memory to see the peer go). Only good while the
+    /// connection lasts: the number is reused once it is closed.
+    pub fn src_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.0.src_fd()
     }
 }
 

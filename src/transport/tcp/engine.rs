@@ -1232,6 +1232,9 @@ impl Engine {
         auth: Option<&AuthReply>,
     ) -> Arc<PeerMetadata> {
         let mut md = PeerMetadata::default();
+        if let Some(s) = &self.stream {
+            md.set_src_fd(s.as_raw_fd());
+        }
         let address = self.stream.as_ref().map(Stream::peer_address);
         if let Some(address) = address.filter(|a| !a.is_empty()) {
             md.insert("Peer-Address", address);
