@@ -119,13 +119,12 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_reconnect_options", "waits for CONNECT_RETRIED monitor events with libzmq's back-off timing, which zeroring's monitor does not send that way"),
     ("test_security_zap", "hangs in a case after the NULL ones (a ZAP handler that answers garbage or closes); not yet diagnosed"),
     ("test_socks", "zeroring has no SOCKS client: with ZMQ_SOCKS_PROXY set, connect fails with ENOTSUP"),
-    ("test_stream", "STREAM to a ZMTP peer: libzmq hands the raw greeting (10 bytes first); zeroring's STREAM reads in larger pieces (64 bytes at once)"),
-    ("test_stream_disconnect", "STREAM: after a peer's [id, \"\"] close, the peer sees no disconnect within the test's window"),
+    ("test_stream", "STREAM to a ZMTP peer: libzmq's engine sends its 10-octet signature alone and the rest of its greeting once the peer's signature is in (and pads with a 1 at octet 8); zeroring's sends its whole greeting at once (test_stream_to_dealer reads 10 octets first). test_stream_to_stream passes"),
 ];
 
 /// How many in-scope tests pass at least (the suite fails below): where
 /// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 76;
+const MIN_PASSING: usize = 77;
 
 /// How long one test may run.
 /// How long one test may run (libzmq's own alarm is 60 s; those that
