@@ -700,21 +700,17 @@ mod tests {
         // 5,000 messages of 100 bytes: 30 times the 4 KiB ring.
         assert_eq!(send(&mut w, 0, 6000, 100), 5000, "exactly the mark");
         assert!(pool.in_use() >= 2, "the chain spans segments");
-        // Room comes back a low-water mark (half the mark) at a time.
-        recv(&mut r, 0, 2499, 100);
-        assert_eq!(send(&mut w, 5000, 1000, 100), 0, "under the low-water mark");
-        recv(&mut r, 2499, 1, 100);
+        // The reader releases at its low-water mark (half the mark).
+        recv(&mut r, 0, 2500, 100);
         // The reader is in the chain: the writer goes back to the ring,
         // under the mark again.
         assert_eq!(send(&mut w, 5000, 1000, 100), 1000);
         recv(&mut r, 2500, 3500, 100);
         // The writer went into a second chain.
         chain_given_back(&mut w, &mut r, &pool);
-        // And round again: 6,001 read, of which the writer counts 5,000
-        // (two low-water marks), so 1,001 still count against the mark.
-        assert_eq!(send(&mut w, 6000, 6000, 100), 3999);
-        assert!(pool.in_use() >= 2, "the chain spans segments");
-        recv(&mut r, 6000, 3999, 100);
+        // And round again.
+        assert_eq!(send(&mut w, 6000, 6000, 100), 5000);
+        recv(&mut r, 6000, 5000, 100);
         chain_given_back(&mut w, &mut r, &pool);
     }
 

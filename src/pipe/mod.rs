@@ -566,13 +566,16 @@ impl PipeEnd {
     }
 
     /// [`can_start_message`](Self::can_start_message) while spilling.
+    /// Counts the ring's released messages exactly, not in low-water
+    /// marks: with them rounded down, a tcp connection's writer spilling
+    /// 100 KB frames into its socket's pipe stopped for good once the
+    /// reader had read the mark's worth (tests/io_idle.rs, one run in two;
+    /// not understood yet).
     #[cfg(not(loom))]
     #[cold]
     fn can_start_spilling(&mut self) -> bool {
         self.hwm = self.limit(self.side);
-        self.hwm == 0
-            || self.tx.queued_msgs(low_water_mark(self.hwm)) + self.ctl.spill(self.side).len()
-                < self.hwm
+        self.hwm == 0 || self.tx.queued_msgs(1) + self.ctl.spill(self.side).len() < self.hwm
     }
 
     /// Room for a frame of `len` bytes, written in place: in the ring, or
