@@ -211,3 +211,131 @@ fn order_holds_while_the_writer_goes_in_and_out_of_the_spill() {
     });
     drop(sender.join().unwrap());
 }
+
+/// The same steps on libzmq (the `zmq` crate) and on zeroring: a PUSH and
+/// a PULL over inproc, as libzmq's test_sockopt_hwm and test_hwm make
+/// them; the closure's counts must agree.
+macro_rules! on_both {
+    (|$ctx:ident, $push:ident, $pull:ident, $dontwait:ident| $body:block) => {{
+        let libzmq = {
+            let $ctx = zmq::Context::new();
+            let $push = $ctx.socket(zmq::PUSH).unwrap();
+            let $pull = $ctx.socket(zmq::PULL).unwrap();
+            let $dontwait = zmq::DONTWAIT;
+            $body
+        };
+        let zeroring = {
+            let $ctx = Context::new();
+            let $push = socket(&$ctx, Push);
+            let $pull = socket(&$ctx, Pull);
+            let $dontwait = DONTWAIT;
+            $body
+        };
+        assert_eq!(zeroring, libzmq, "zeroring's counts, then libzmq's");
+    }};
+}
+
+#[test]
+fn a_changed_sndhwm_applies_to_connected_pipes_as_in_libzmq() {
+    on_both!(|ctx, push, pull, dontwait| {
+        pull.set_rcvhwm(1).unwrap();
+        push.set_sndhwm(1).unwrap();
+        pull.connect("inproc://hwm-change").unwrap();
+        push.bind("inproc://hwm-change").unwrap();
+        push.set_sndhwm(5).unwrap();
+        assert_eq!(push.get_sndhwm().unwrap(), 5);
+        let mut sent = 0;
+        while sent < 100 && push.send(&b""[..], dontwait).is_ok() {
+            sent += 1;
+        }
+        let mut read = 0;
+        while pull.recv_bytes(dontwait).is_ok() {
+            read += 1;
+        }
+        (sent, read)
+    });
+}
+
+#[test]
+fn room_comes_back_in_low_water_marks_as_in_libzmq() {
+    // libzmq's reader tells its writer what it read once per low-water
+    // mark (half the pipe's mark): a writer at its mark of 7 gets room
+    // only after 4 reads, and 4 messages' room after reading all 7.
+    on_both!(|ctx, push, pull, dontwait| {
+        pull.set_rcvhwm(3).unwrap();
+        pull.bind("inproc://lwm").unwrap();
+        push.set_sndhwm(4).unwrap();
+        push.connect("inproc://lwm").unwrap();
+        let fill = || {
+            // libzmq's writer learns of reads by a command it processes
+            // when asked for its events (a send alone looks only now and
+            // then).
+            push.get_events().unwrap();
+            let mut n = 0;
+            while n < 100 && push.send(&b"m"[..], dontwait).is_ok() {
+                n += 1;
+            }
+            n
+        };
+        let first = fill();
+        pull.recv_bytes(0).unwrap();
+        let after_one = fill();
+        for _ in 0..first - 1 {
+            pull.recv_bytes(0).unwrap();
+        }
+        let after_all = fill();
+        (first, after_one, after_all)
+    });
+}
+
+#[test]
+fn a_lowered_sndhwm_holds_what_is_queued_and_applies_after() {
+    // libzmq's test_decrease_when_full: nothing queued is dropped, and
+    // the next fill stops at the new mark (SNDHWM 70 + RCVHWM 1).
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    let pull = socket(&ctx, Pull);
+    pull.set_rcvhwm(1).unwrap();
+    push.set_sndhwm(100).unwrap();
+    push.bind("inproc://hwm-lower").unwrap();
+    pull.connect("inproc://hwm-lower").unwrap();
+    let fill = |from: u32| {
+        let mut n = from;
+        while push.send(&n.to_le_bytes()[..], DONTWAIT).is_ok() {
+            n += 1;
+        }
+        n - from
+    };
+    assert_eq!(fill(0), 101);
+    push.set_sndhwm(70).unwrap();
+    for i in 0..101u32 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), i.to_le_bytes(), "message {i}");
+    }
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    let again = fill(101);
+    assert!(
+        (8..=71).contains(&again),
+        "{again} sent after lowering to 70"
+    );
+}
+
+#[test]
+fn a_raised_rcvhwm_reaches_the_writer_at_its_mark() {
+    let ctx = Context::new();
+    let (pull, push) = pair_of(&ctx, Pull, Push, "inproc://hwm-raise");
+    pull.set_rcvhwm(2).unwrap();
+    push.set_sndhwm(2).unwrap();
+    let fill = || {
+        let mut n = 0;
+        while n < 1000 && push.send("m", DONTWAIT).is_ok() {
+            n += 1;
+        }
+        n
+    };
+    assert_eq!(fill(), 4, "2 + 2 on the existing pipe");
+    pull.set_rcvhwm(10).unwrap();
+    assert_eq!(fill(), 8, "2 + 10 in all");
+    for _ in 0..12 {
+        pull.recv_bytes(0).unwrap();
+    }
+}

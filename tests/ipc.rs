@@ -663,3 +663,32 @@ fn a_named_peer_stays_routable_across_the_move_to_shared_memory() {
         }
     }
 }
+
+/// An ipc connection between zeroring sockets moves to shared memory in
+/// its handshake, and a connecter's pipe is handed over once its socket
+/// stops writing the old one, which only a call on the socket can do: a
+/// single non-blocking receive must then wait for the replacement, or it
+/// finds nothing of what came through it (libzmq's test_hwm_pubsub over
+/// ipc: a burst right after subscribing, read with DONTWAIT).
+#[test]
+fn a_nonblocking_receive_sees_what_came_during_the_upgrade() {
+    let dir = Dir::new("burst");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPub);
+    xpub.bind(&ep).unwrap();
+    let sub = socket(&ctx, Sub);
+    sub.connect(&ep).unwrap();
+    sub.set_subscribe(b"").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), [1], "the subscription");
+    for i in 0..100u32 {
+        xpub.send(&i.to_le_bytes()[..], DONTWAIT).unwrap();
+    }
+    for i in 0..100u32 {
+        assert_eq!(
+            sub.recv_bytes(DONTWAIT).unwrap(),
+            i.to_le_bytes(),
+            "message {i}"
+        );
+    }
+}

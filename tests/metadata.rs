@@ -253,3 +253,33 @@ fn one_message_received_into_again_and_again_follows_each_frames_connection() {
         assert_eq!(props.get("X-name"), Some(&frame[..]));
     }
 }
+
+/// libzmq's deprecated ZMQ_SRCFD (test_srcfd): the descriptor of the
+/// connection a message came on, whose peer is the sender; none for inproc.
+#[test]
+fn a_message_tells_the_descriptor_it_came_on() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind("tcp://127.0.0.1:0").unwrap();
+    let push = socket(&ctx, Push);
+    push.connect(&pull.get_last_endpoint().unwrap().unwrap())
+        .unwrap();
+    push.send("x", 0).unwrap();
+    let mut frame = pull.recv_frame(0).unwrap();
+    let fd = frame
+        .properties()
+        .and_then(|p| p.src_fd())
+        .expect("a tcp peer's descriptor");
+    // SAFETY: the descriptor stays open while the connection lasts, and is
+    // only borrowed here.
+    let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let conn = std::net::TcpStream::from(sock.try_clone_to_owned().unwrap());
+    let peer = conn.peer_addr().unwrap();
+    assert_eq!(peer.ip(), std::net::Ipv4Addr::LOCALHOST);
+    drop(frame);
+
+    let (inproc_pull, inproc_push) = pair_of(&ctx, Pull, Push, "inproc://srcfd");
+    inproc_push.send("x", 0).unwrap();
+    let mut frame = inproc_pull.recv_frame(0).unwrap();
+    assert!(frame.properties().is_none(), "no connection behind inproc");
+}

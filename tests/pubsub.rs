@@ -411,3 +411,65 @@ fn xpub_passes_other_upstream_messages_whole() {
         vec![b"hello".to_vec(), b"upstream".to_vec()]
     );
 }
+
+/// libzmq's mtrie holds a topic once per pipe: a SUB that subscribed
+/// twice (both go upstream) and cancels twice (only the last goes) ends
+/// the topic at the XPUB (test_xpub_verbose's verboser_one_sub).
+#[test]
+fn xpub_holds_a_topic_once_per_pipe() {
+    let ctx = Context::new();
+    let (xpub, sub) = pair_of(&ctx, XPub, Sub, "inproc://xpub-once");
+    sub.set_subscribe(b"A").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    sub.set_subscribe(b"A").unwrap();
+    assert!(drain(&xpub).is_empty(), "a duplicate is not told");
+    sub.set_unsubscribe(b"A").unwrap();
+    sub.set_unsubscribe(b"A").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00A");
+    xpub.send("A: to nobody", 0).unwrap();
+    sub.set_subscribe(b"B").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01B");
+    xpub.send("B", 0).unwrap();
+    assert_eq!(drain(&sub), vec![b"B".to_vec()]);
+}
+
+/// With XPUB_MANUAL a subscriber that goes leaves a cancel for each topic
+/// it subscribed to itself (not for those the application gave its pipe),
+/// and the application's unsubscribe after it does nothing
+/// (test_xpub_manual's unsubscribe_manual and unsubscribe_cleanup).
+#[test]
+fn xpub_manual_cancels_what_a_departed_subscriber_held() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPub);
+    xpub.set_xpub_manual(true).unwrap();
+    xpub.bind("inproc://xpub-manual-gone").unwrap();
+    let sub = socket(&ctx, XSub);
+    sub.connect("inproc://xpub-manual-gone").unwrap();
+    sub.send(b"\x01A", 0).unwrap();
+    sub.send(b"\x01B", 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01A");
+    xpub.set_subscribe(b"XA").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01B");
+    xpub.set_subscribe(b"XB").unwrap();
+    sub.send(b"\x00A", 0).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00A");
+    xpub.set_unsubscribe(b"XA").unwrap();
+    xpub.send("XA", 0).unwrap();
+    xpub.send("XB", 0).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"XB");
+    drop(sub);
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00B");
+    xpub.set_unsubscribe(b"XB").unwrap();
+    assert!(drain(&xpub).is_empty());
+}
+
+/// Without XPUB_MANUAL the application cannot subscribe a pipe.
+#[test]
+fn xpub_subscribe_needs_xpub_manual() {
+    let ctx = Context::new();
+    let xpub = socket(&ctx, XPub);
+    assert!(matches!(
+        xpub.set_subscribe(b"A"),
+        Err(Error::InvalidArgument(_) | Error::NotSupported)
+    ));
+}

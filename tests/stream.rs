@@ -333,3 +333,25 @@ fn router_raw_is_a_stream_that_drops_what_it_cannot_route() {
         ));
     });
 }
+
+/// libzmq's STREAM keeps the id it made up for its latest peer as its own
+/// ROUTING_ID (test_stream_to_stream reads its server's id that way).
+#[test]
+fn a_streams_routing_id_names_its_latest_peer() {
+    let ctx = Context::new();
+    let (server, addr) = bound_stream(&ctx);
+    server.set_stream_notify(true).unwrap();
+    let client = socket(&ctx, SocketType::Stream);
+    client.set_stream_notify(true).unwrap();
+    client.connect(&format!("tcp://{addr}")).unwrap();
+    let (_, notify) = recv_pair(&server);
+    assert!(notify.is_empty());
+    let (server_id, notify) = recv_pair(&client);
+    assert!(notify.is_empty());
+    assert_eq!(client.get_routing_id().unwrap(), server_id);
+    client
+        .send_multipart([&client.get_routing_id().unwrap()[..], b"GET /\n\n"], 0)
+        .unwrap();
+    let (_, request) = recv_pair(&server);
+    assert_eq!(request, b"GET /\n\n");
+}

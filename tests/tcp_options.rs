@@ -421,3 +421,54 @@ fn connects_through_a_socks5_proxy() {
         ("localhost".to_owned(), port)
     );
 }
+
+/// ZMQ_TCP_ACCEPT_FILTER (libzmq's test_tcp_accept_filter): a listener
+/// admits only peers of the networks named when it was bound; others are
+/// disconnected at once (ACCEPT_FAILED, EACCES); clearing admits all again.
+#[test]
+fn tcp_accept_filters_admit_only_their_networks() {
+    use zeroring::monitor::Event;
+    let ctx = Context::new();
+    let probe = socket(&ctx, Pair);
+    for bad in [
+        "foo",
+        "0.0.0.0foo",
+        "0.0.0.0/foo",
+        "0.0.0.0/",
+        "0.0.0.0/-1",
+        "0.0.0.0/33",
+        "::1",
+    ] {
+        assert!(probe.add_tcp_accept_filter(bad).is_err(), "{bad}");
+    }
+
+    let refusing = socket(&ctx, Pair);
+    refusing.add_tcp_accept_filter("127.0.0.255/32").unwrap();
+    let events = monitor(&ctx, &refusing, "accept-filter");
+    refusing.bind("tcp://127.0.0.1:0").unwrap();
+    expect_event(&events, Event::Listening);
+    let ep = refusing.get_last_endpoint().unwrap().unwrap();
+    let peer = socket(&ctx, Pair);
+    peer.set_linger(0).unwrap();
+    peer.connect(&ep).unwrap();
+    let ev = expect_event(&events, Event::AcceptFailed);
+    assert_eq!(ev.value, libc::EACCES as u32);
+
+    for (filters, name) in [
+        (&["127.0.0.255/32", "127.0.0.0/8"][..], "matching"),
+        (&[][..], "none"),
+    ] {
+        let admitting = socket(&ctx, Pair);
+        admitting.add_tcp_accept_filter("10.0.0.1").unwrap();
+        admitting.clear_tcp_accept_filters().unwrap();
+        for f in filters {
+            admitting.add_tcp_accept_filter(f).unwrap();
+        }
+        admitting.bind("tcp://127.0.0.1:0").unwrap();
+        let peer = socket(&ctx, Pair);
+        peer.connect(&admitting.get_last_endpoint().unwrap().unwrap())
+            .unwrap();
+        peer.send("hi", 0).unwrap();
+        assert_eq!(admitting.recv_bytes(0).unwrap(), b"hi", "{name}");
+    }
+}

@@ -491,7 +491,8 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
     })
 }
 
-/// A message property: ZMQ_MORE, ZMQ_SRCFD (-1: zeroring does not say),
+/// A message property: ZMQ_MORE, ZMQ_SRCFD (the connection's descriptor;
+/// -1 for inproc),
 /// ZMQ_SHARED; EINVAL for others.
 ///
 /// # Safety
@@ -504,7 +505,7 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
         let m = unsafe { msg_mut(msg.cast_mut().cast()) }?;
         match property {
             ZMQ_MORE => Ok(m.more() as c_int),
-            ZMQ_SRCFD => Ok(-1),
+            ZMQ_SRCFD => Ok(m.props.as_ref().and_then(|p| p.src_fd()).unwrap_or(-1)),
             ZMQ_SHARED => {
                 let shared = m.kind == KIND_SHARED && {
                     // SAFETY: as in `release`.

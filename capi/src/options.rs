@@ -36,6 +36,7 @@ const TCP_KEEPALIVE: c_int = 34;
 const TCP_KEEPALIVE_CNT: c_int = 35;
 const TCP_KEEPALIVE_IDLE: c_int = 36;
 const TCP_KEEPALIVE_INTVL: c_int = 37;
+const TCP_ACCEPT_FILTER: c_int = 38;
 const IMMEDIATE: c_int = 39;
 const XPUB_VERBOSE: c_int = 40;
 const ROUTER_RAW: c_int = 41;
@@ -180,6 +181,11 @@ fn set(socket: &Socket, option: c_int, value: Value<'_>) -> CResult<()> {
         TCP_KEEPALIVE_IDLE => zr(socket.set_tcp_keepalive_idle(value.int()?)),
         TCP_KEEPALIVE_INTVL => zr(socket.set_tcp_keepalive_intvl(value.int()?)),
         IMMEDIATE => zr(socket.set_immediate(value.strict_bool()?)),
+        // libzmq takes the string without its NUL; empty clears.
+        TCP_ACCEPT_FILTER => match value.text()?.filter(|s| !s.is_empty()) {
+            None => zr(socket.clear_tcp_accept_filters()),
+            Some(f) => zr(socket.add_tcp_accept_filter(f)),
+        },
         IPC_FILTER_UID | IPC_FILTER_GID | IPC_FILTER_PID => {
             if value.0.is_empty() && value.1 {
                 return zr(socket.clear_ipc_filters());

@@ -110,21 +110,13 @@ const OUT_OF_SCOPE: &[(&str, &str)] = &[
 /// In-scope tests that fail, and why (kept in step with
 /// capi/LIBZMQ_TESTS.md).
 const KNOWN_FAILURES: &[(&str, &str)] = &[
-    ("test_hwm_pubsub", "ipc cases: a PUB/SUB over ipc (shared memory between zeroring sockets) receives nothing of the burst sent right after connecting (0 of 1000); tcp and inproc cases pass"),
-    ("test_inproc_connect", "zeroring checks socket-type compatibility on inproc (PAIR to PULL: ENOCOMPATPROTO); libzmq does not. The failed assertion in a zmq_threadstart thread then hangs Unity"),
-    ("test_proxy_hwm", "a PUB behind an inproc proxy: zeroring's inproc marks (SNDHWM + RCVHWM per pipe) let more than 4 x HWM through before dropping"),
-    ("test_sockopt_hwm", "zeroring applies SNDHWM/RCVHWM to pipes made after the change, libzmq to existing ones too"),
-    ("test_srcfd", "ZMQ_SRCFD (deprecated): zeroring does not say which descriptor a message came on (-1)"),
-    ("test_stream", "STREAM to a ZMTP peer: libzmq hands the raw greeting (10 bytes first); zeroring's STREAM reads in larger pieces (64 bytes at once)"),
-    ("test_stream_disconnect", "STREAM: after a peer's [id, \"\"] close, the peer sees no disconnect within the test's window"),
-    ("test_tcp_accept_filter", "ZMQ_TCP_ACCEPT_FILTER (deprecated) is not provided: EINVAL"),
-    ("test_xpub_manual", "XPUB_MANUAL: unsubscriptions of a topic still subscribed by the application are passed on (3 messages where libzmq gives 2)"),
-    ("test_xpub_verbose", "XPUB_VERBOSER: test_xpub_verboser_one_sub blocks in zmq_recv for a subscription message that zeroring does not pass on after the unsubscribe/subscribe sequence; not yet diagnosed further"),
+    ("test_hwm_pubsub", "ipc cases pass; test_blocking_tcp (XPUB_NODROP, SNDHWM 2000, 6000 messages with DONTWAIT) fails about 1 run in 3: it needs the publisher to outrun its tcp connection by 2000 messages, which libzmq's does as its writer learns of the reader's progress only when it processes commands (about every millisecond), while zeroring's I/O thread keeps up and the writer sees its progress at once"),
+    ("test_stream", "STREAM to a ZMTP peer: libzmq's engine sends its 10-octet signature alone and the rest of its greeting once the peer's signature is in (and pads with a 1 at octet 8); zeroring's sends its whole greeting at once (test_stream_to_dealer reads 10 octets first). test_stream_to_stream passes"),
 ];
 
-/// How many in-scope tests pass at least (the suite fails below): where
-/// the work stands, short of the 90 % target.
-const MIN_PASSING: usize = 77;
+/// How many in-scope tests pass at least (the suite fails below): all but
+/// the known failures (98 %; the target is 90 %).
+const MIN_PASSING: usize = 85;
 
 /// How long one test may run (libzmq's CMake gives each 10 s; those that
 /// pass here take a few seconds at most, alone).

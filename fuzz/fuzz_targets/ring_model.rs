@@ -563,18 +563,18 @@ impl Harness {
                 let limit = limit as u64 % 8;
                 let q = self.m.queued();
                 assert_eq!(
-                    self.tx.below(limit),
+                    self.tx.below(limit, 1),
                     q < limit,
                     "below({limit}) with {q} queued"
                 );
                 assert_eq!(
-                    self.tx.queued_msgs(),
+                    self.tx.queued_msgs(1),
                     q,
                     "queued_msgs(); {}",
                     self.m.summary()
                 );
                 assert_eq!(
-                    self.tx.below(limit),
+                    self.tx.below(limit, 1),
                     q < limit,
                     "below({limit}) with {q} queued"
                 );
@@ -604,5 +604,5 @@ fuzz_target!(|case: Case| {
     }
     h.release();
     h.check();
-    assert_eq!(h.tx.queued_msgs(), 0);
+    assert_eq!(h.tx.queued_msgs(1), 0);
 });

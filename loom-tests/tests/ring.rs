@@ -81,7 +81,7 @@ fn wrap_once(by_push: bool) {
         }
         consumer.join().unwrap();
         // Joined: the consumer's last release is visible.
-        assert_eq!(tx.queued_msgs(), 0);
+        assert_eq!(tx.queued_msgs(1), 0);
     }
 }
 
@@ -184,7 +184,7 @@ fn multipart_all_or_nothing() {
             tx.publish();
         }
         consumer.join().unwrap();
-        assert_eq!(tx.queued_msgs(), 0);
+        assert_eq!(tx.queued_msgs(1), 0);
     });
 }
 
@@ -243,7 +243,7 @@ fn hwm_follows_releases() {
         let mut sent = 0u64;
         let mut done_seen = 0u64;
         for msg in HWM_MSGS.iter() {
-            while !tx.below(LIMIT) {
+            while !tx.below(LIMIT, 1) {
                 thread::yield_now();
             }
             for &(tag, len, flags) in msg.iter() {
@@ -251,7 +251,7 @@ fn hwm_follows_releases() {
             }
             tx.publish();
             sent += 1;
-            let queued = tx.queued_msgs();
+            let queued = tx.queued_msgs(1);
             assert!(
                 queued <= LIMIT,
                 "{queued} queued after a publish, limit {LIMIT}"
@@ -266,10 +266,10 @@ fn hwm_follows_releases() {
         }
         consumer.join().unwrap();
         assert_eq!(
-            tx.queued_msgs(),
+            tx.queued_msgs(1),
             0,
             "all released once the consumer is done"
         );
-        assert!(tx.below(1));
+        assert!(tx.below(1, 1));
     });
 }

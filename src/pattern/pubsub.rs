@@ -14,9 +14,11 @@
 //! arrives as well (XSUB does not). XPUB hands subscriptions to the
 //! application: new topics only, every subscription with XPUB_VERBOSE, every
 //! cancel too with XPUB_VERBOSER; with XPUB_MANUAL it applies none itself and
-//! the application subscribes the last pipe with `set_subscribe`.
+//! the application subscribes the last pipe with `set_subscribe`. As
+//! libzmq's mtrie, the publisher holds a topic for a pipe once, however
+//! often the pipe subscribed (a SUB counts its own and cancels once).
 
-use super::trie::SubscriptionTrie;
+use super::trie::{Added, Removed, SubscriptionTrie};
 use super::{Behaviour, Distribute, FairQueue, In, Io, PipeKey, Slot};
 use crate::error::Fail;
 use std::collections::VecDeque;
@@ -35,11 +37,17 @@ pub(crate) struct Pub {
     marks: Vec<u32>,
     mark: u32,
     /// XPUB: frames (and their MORE flag) waiting for the application:
-    /// subscriptions, and whatever else subscribers sent upstream.
-    pending: VecDeque<(Vec<u8>, bool)>,
+    /// subscriptions, and whatever else subscribers sent upstream. With
+    /// XPUB_MANUAL a subscription's entry names the pipe it came from
+    /// (`Some(None)`: a cancel for a pipe that went), which its receive
+    /// makes the last pipe.
+    pending: VecDeque<(Vec<u8>, bool, Option<Option<PipeKey>>)>,
     held: Vec<u8>,
-    /// XPUB_MANUAL: the pipe the last subscription came from.
+    /// XPUB_MANUAL: the pipe the last subscription received came from.
     last_pipe: Option<PipeKey>,
+    /// XPUB_MANUAL: what each pipe's subscriber subscribed to, for the
+    /// cancels the application gets when the pipe goes.
+    manual_subs: SubscriptionTrie<PipeKey>,
     /// A pipe came that may hold subscriptions no poke announced.
     unread: bool,
 }
@@ -79,7 +87,7 @@ impl Pub {
                     loop {
                         let more = rec.more();
                         self.pending
-                            .push_back((io.payload(key, &rec).to_vec(), more));
+                            .push_back((io.payload(key, &rec).to_vec(), more, None));
                         io.consume(key, rec);
                         match io.peek(key).filter(|_| more) {
                             Some(next) => rec = next,
@@ -97,19 +105,25 @@ impl Pub {
         let topic = &msg[1..];
         let opts = &io.opts;
         if opts.xpub_manual && self.xpub {
-            self.last_pipe = Some(key);
-            self.pending.push_back((msg, false));
+            if msg[0] == SUBSCRIBE {
+                add_once(&mut self.manual_subs, topic, key);
+            } else {
+                remove_all(&mut self.manual_subs, topic, key);
+            }
+            self.pending.push_back((msg, false, Some(Some(key))));
             return;
         }
+        // As libzmq's xpub: a cancel is told unless other pipes still hold
+        // the topic (one for a topic the pipe did not hold is told too).
         let tell = if msg[0] == SUBSCRIBE {
-            let added = self.subs.add(topic, key);
+            let added = add_once(&mut self.subs, topic, key);
             added.first_for_topic || opts.xpub_verbose || opts.xpub_verboser
         } else {
-            let removed = self.subs.remove(topic, key);
-            removed.existed && (removed.last_for_topic || opts.xpub_verboser)
+            let removed = remove_all(&mut self.subs, topic, key);
+            !removed.existed || removed.last_for_topic || opts.xpub_verboser
         };
         if self.xpub && tell {
-            self.pending.push_back((msg, false));
+            self.pending.push_back((msg, false, None));
         }
     }
 
@@ -145,19 +159,44 @@ impl Behaviour for Pub {
         }
     }
 
-    fn detach(&mut self, _io: &mut Io, key: PipeKey) {
+    fn detach(&mut self, io: &mut Io, key: PipeKey) {
         self.dist.detach(key);
-        let (xpub, pending) = (self.xpub, &mut self.pending);
-        self.subs.remove_key(key, |topic| {
-            if xpub {
-                let mut msg = vec![CANCEL];
-                msg.extend_from_slice(topic);
-                pending.push_back((msg, false));
-            }
-        });
         if self.last_pipe == Some(key) {
             self.last_pipe = None;
         }
+        let cancel = |topic: &[u8]| {
+            let mut msg = vec![CANCEL];
+            msg.extend_from_slice(topic);
+            msg
+        };
+        if !self.xpub {
+            self.subs.remove_key(key, |_| {});
+            return;
+        }
+        // libzmq's xpipe_terminated: with XPUB_MANUAL, a cancel for each
+        // topic the subscriber held; with XPUB_VERBOSER, for each topic the
+        // pipe held; else for each topic no pipe holds any more.
+        let every = if io.opts.xpub_manual {
+            Some((&self.manual_subs, Some(None)))
+        } else {
+            io.opts.xpub_verboser.then_some((&self.subs, None))
+        };
+        if let Some((trie, pipe)) = every {
+            let mut topics = Vec::new();
+            trie.for_each_topic(|topic, k, _| {
+                if k == key {
+                    topics.push(cancel(topic));
+                }
+            });
+            self.pending
+                .extend(topics.into_iter().map(|msg| (msg, false, pipe)));
+            self.subs.remove_key(key, |_| {});
+        } else {
+            let pending = &mut self.pending;
+            self.subs
+                .remove_key(key, |topic| pending.push_back((cancel(topic), false, None)));
+        }
+        self.manual_subs.remove_key(key, |_| {});
     }
 
     fn reserve(&mut self, _io: &mut Io, _len: usize, _more: bool) -> Result<Slot, Fail> {
@@ -197,7 +236,10 @@ impl Behaviour for Pub {
         }
         self.process_subscriptions(io);
         match self.pending.pop_front() {
-            Some((frame, more)) => {
+            Some((frame, more, pipe)) => {
+                if let Some(pipe) = pipe {
+                    self.last_pipe = pipe;
+                }
                 self.held = frame;
                 Ok(In::Held(more))
             }
@@ -218,19 +260,39 @@ impl Behaviour for Pub {
         !(io.opts.xpub_nodrop && self.xpub) || self.dist.all_can_start(io, |_| true)
     }
 
-    fn subscribe(&mut self, _io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
+    fn subscribe(&mut self, io: &mut Io, topic: &[u8], on: bool) -> Result<(), Fail> {
         // XPUB_MANUAL: the application subscribes the pipe the last
-        // subscription came from.
-        let key = self
-            .last_pipe
-            .filter(|_| self.xpub)
-            .ok_or(Fail::NotSupported)?;
-        if on {
-            self.subs.add(topic, key);
-        } else {
-            self.subs.remove(topic, key);
+        // subscription came from (none, as libzmq: nothing happens).
+        if !self.xpub || !io.opts.xpub_manual {
+            return Err(Fail::NotSupported);
+        }
+        if let Some(key) = self.last_pipe {
+            if on {
+                add_once(&mut self.subs, topic, key);
+            } else {
+                remove_all(&mut self.subs, topic, key);
+            }
         }
         Ok(())
+    }
+}
+
+/// Subscribes `key` to `topic` unless it is already.
+fn add_once(trie: &mut SubscriptionTrie<PipeKey>, topic: &[u8], key: PipeKey) -> Added {
+    let added = trie.add(topic, key);
+    if !added.first_for_key {
+        trie.remove(topic, key);
+    }
+    added
+}
+
+/// Cancels `key`'s subscription to `topic` (every count of it).
+fn remove_all(trie: &mut SubscriptionTrie<PipeKey>, topic: &[u8], key: PipeKey) -> Removed {
+    loop {
+        let removed = trie.remove(topic, key);
+        if !removed.existed || removed.last_for_key {
+            return removed;
+        }
     }
 }
 

@@ -67,6 +67,11 @@ impl Router {
         }
     }
 
+    /// The routing id `key`'s peer goes by, once it has one.
+    pub(super) fn id_of(&self, key: PipeKey) -> Option<&[u8]> {
+        self.ids.get(&key).map(Vec::as_slice)
+    }
+
     fn auto_id(&mut self) -> Vec<u8> {
         loop {
             self.next_auto = self.next_auto.wrapping_add(1);

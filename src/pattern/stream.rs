@@ -15,12 +15,15 @@ use crate::error::Fail;
 #[derive(Debug)]
 pub(crate) struct Stream {
     router: Router,
+    /// A STREAM socket, not a ROUTER_RAW one.
+    stream: bool,
 }
 
 impl Default for Stream {
     fn default() -> Self {
         Stream {
             router: Router::raw(true),
+            stream: true,
         }
     }
 }
@@ -31,13 +34,24 @@ impl Stream {
     pub(crate) fn router_raw() -> Self {
         Stream {
             router: Router::raw(false),
+            stream: false,
         }
     }
 }
 
 impl Behaviour for Stream {
     fn attach(&mut self, io: &mut Io, key: PipeKey) {
+        let given = io.pipes[key].given_id.is_some();
         self.router.attach(io, key);
+        // libzmq's stream_t::identify_peer makes an id up for a peer
+        // CONNECT_ROUTING_ID did not name, and stores it as the socket's
+        // own ROUTING_ID too: a connecter reads its peer's id that way
+        // (libzmq's test_stream does).
+        if self.stream && !given {
+            if let Some(id) = self.router.id_of(key) {
+                io.opts.routing_id = Some(id.to_vec());
+            }
+        }
     }
 
     fn detach(&mut self, io: &mut Io, key: PipeKey) {

@@ -336,7 +336,7 @@ impl PipeEnd {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::pipe::{remote_end, Doorbell};
+    use crate::pipe::{remote_end, Doorbell, Hwm};
     use crate::transport::ipc::shm::PipeSegment;
 
     /// A writer's and a reader's end of one shared-memory pipe, in one
@@ -353,7 +353,11 @@ pub(super) mod tests {
             let (tx, rx) = seg.ends(side);
             let bell = Arc::new(Doorbell::new());
             let ids = [Box::from(&b""[..]), Box::from(&b""[..])];
-            let hwm = if side == 0 { [hwm, 0] } else { [0, hwm] };
+            let hwm = if side == 0 {
+                [Hwm::snd(hwm), Hwm::NONE]
+            } else {
+                [Hwm::NONE, Hwm::rcv(hwm)]
+            };
             remote_end(tx, rx, bell.clone(), hwm, ids, bell).0
         };
         let mut writer = end(&a, 0);

@@ -17,9 +17,22 @@ pub struct PeerMetadata {
     /// value ends with a NUL that [`get`](Self::get) leaves out, so that
     /// [`get_c`](Self::get_c) hands C callers (`zmq_msg_gets`) a string.
     properties: Vec<(String, Vec<u8>)>,
+    /// The descriptor of the connection's socket (libzmq's `ZMQ_SRCFD`).
+    src_fd: Option<i32>,
 }
 
 impl PeerMetadata {
+    /// Records the descriptor of the connection's socket.
+    pub(crate) fn set_src_fd(&mut self, fd: i32) {
+        self.src_fd = Some(fd);
+    }
+
+    /// The descriptor of the connection's socket (tcp, or ipc's unix
+    /// socket, kept open beside shared memory), while it is open.
+    pub fn src_fd(&self) -> Option<i32> {
+        self.src_fd
+    }
+
     /// Adds a property, unless one of the name is there (as libzmq's map
     /// keeps the first).
     pub(crate) fn insert(&mut self, name: &str, value: impl Into<Vec<u8>>) {

@@ -965,18 +965,23 @@ impl Producer {
         }
     }
 
-    /// Published messages the consumer has not yet released.
+    /// Published messages the consumer has not yet released, released
+    /// ones counting only in whole batches of `batch` (libzmq's reader
+    /// tells its writer of its reads once per low-water mark).
     #[inline]
-    pub fn queued_msgs(&mut self) -> u64 {
-        self.cached_done = self.ring.header().consumer.msgs.load(Ordering::Acquire);
+    pub fn queued_msgs(&mut self, batch: u64) -> u64 {
+        let done = self.ring.header().consumer.msgs.load(Ordering::Acquire);
+        self.cached_done = done - done % batch.max(1);
         self.msgs_published.saturating_sub(self.cached_done)
     }
 
-    /// Whether fewer than `limit` published messages are unreleased; reads
+    /// Whether fewer than `limit` published messages are unreleased,
+    /// counted as [`queued_msgs`](Self::queued_msgs) counts them; reads
     /// the consumer's count only when the cached one says no.
     #[inline]
-    pub fn below(&mut self, limit: u64) -> bool {
-        self.msgs_published.saturating_sub(self.cached_done) < limit || self.queued_msgs() < limit
+    pub fn below(&mut self, limit: u64, batch: u64) -> bool {
+        self.msgs_published.saturating_sub(self.cached_done) < limit
+            || self.queued_msgs(batch) < limit
     }
 }
 
@@ -1198,6 +1203,12 @@ impl Consumer {
         (self.head - self.released) as usize
     }
 
+    /// Messages released so far.
+    #[inline]
+    pub fn released_msgs(&self) -> u64 {
+        self.msgs_released
+    }
+
     /// Messages advanced past but not yet released.
     #[inline]
     pub fn unreleased_msgs(&self) -> u64 {
@@ -1259,7 +1270,7 @@ mod tests {
         put(&mut tx, &[2; 24], 0).unwrap();
         tx.publish();
         assert_eq!(tx.claim(1).unwrap_err(), ClaimError::Full);
-        assert_eq!(tx.queued_msgs(), 2);
+        assert_eq!(tx.queued_msgs(1), 2);
         take(&mut rx).unwrap();
         assert_eq!(
             tx.claim(1).unwrap_err(),
@@ -1267,7 +1278,7 @@ mod tests {
             "advance alone frees nothing"
         );
         rx.release();
-        assert_eq!(tx.queued_msgs(), 1);
+        assert_eq!(tx.queued_msgs(1), 1);
         put(&mut tx, &[3; 24], 0).unwrap();
     }
 
@@ -1342,7 +1353,7 @@ mod tests {
         assert_eq!(take(&mut rx), Some((vec![5; 16], 0)));
         assert_eq!(take(&mut rx), None);
         rx.release();
-        assert_eq!(tx.queued_msgs(), 0);
+        assert_eq!(tx.queued_msgs(1), 0);
     }
 
     #[test]

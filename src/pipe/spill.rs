@@ -427,7 +427,7 @@ impl PipeEnd {
 #[cfg(test)]
 mod tests {
     use super::super::chunked::tests::pipe_pair_with;
-    use super::super::{pipe, PipeConfig, PipeEnd};
+    use super::super::{pipe, Hwm, PipeConfig, PipeEnd};
     use super::*;
     use crate::transport::ipc::pool::{ChunkPool, PoolSlot, CHUNK_MIN};
     use std::sync::Arc;
@@ -478,7 +478,7 @@ mod tests {
     fn a_message_outgrowing_the_ring_moves_into_the_spill_queue() {
         let (mut w, mut r) = pipe(PipeConfig {
             ring_capacity: 4096,
-            hwm: [0, 0],
+            hwm: [Hwm::NONE; 2],
             ids: [None, None],
         });
         w.set_pool_slot(PoolSlot::default());
@@ -495,7 +495,7 @@ mod tests {
     fn a_message_beyond_the_ring_is_bounded_where_asked() {
         let (mut w, mut r) = pipe(PipeConfig {
             ring_capacity: 4096,
-            hwm: [0, 0],
+            hwm: [Hwm::NONE; 2],
             ids: [None, None],
         });
         w.limit_message_beyond_ring(64 << 10);

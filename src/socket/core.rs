@@ -10,6 +10,10 @@ use crate::{Context, SocketType, DONTWAIT};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long a call that lets a handed-over pipe go waits for its
+/// replacement (see [`Core::await_handover`]).
+const HANDOVER_WAIT: Duration = Duration::from_millis(500);
+
 /// The largest frame a socket sends: the largest chunk of its pool, where
 /// frames too large for a ring travel. A larger one can never go, so it is
 /// [`Fail::TooLarge`] on every socket type and transport, before any wait.
@@ -205,7 +209,10 @@ impl Core {
         let desc = self.tcp_desc();
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
-            hwm: [desc.sndhwm, desc.rcvhwm],
+            hwm: [
+                crate::pipe::Hwm::snd(desc.sndhwm),
+                crate::pipe::Hwm::rcv(desc.rcvhwm),
+            ],
             ids: [Some(desc.routing_id.clone().into()), None],
         });
         // The I/O thread writes it, frames too large for the ring into the
@@ -242,13 +249,53 @@ impl Core {
         // A pipe being handed over waits for us to stop writing it, which
         // we can once no message is half-written; until then, look again
         // at every call.
+        let mut closed = false;
         for (_, p) in self.io.pipes.iter_mut() {
             if p.end.handing_over() && !p.end.writing_closed() {
                 if self.sending {
                     self.shared.nudge();
                 } else {
                     p.end.close_writing();
+                    closed = true;
                 }
+            }
+        }
+        if closed {
+            self.await_handover();
+        }
+    }
+
+    /// We stopped writing pipes that are handed over (an ipc connection
+    /// moving to shared memory): their I/O thread moves what we wrote into
+    /// the replacement and mails it to us at once. Wait for that, a little
+    /// (it may wait for room in the new pipe), so that this very call sees
+    /// what the peer already sent through the replacement: a non-blocking
+    /// receive made once, some time after connecting, would find nothing
+    /// otherwise (libzmq's test_hwm_pubsub over ipc does just that). Once
+    /// per handover; microseconds unless the I/O thread cannot run.
+    #[cold]
+    fn await_handover(&mut self) {
+        let deadline = Instant::now() + HANDOVER_WAIT;
+        let pending = |io: &Io| {
+            io.pipes
+                .iter()
+                .any(|(_, p)| p.end.handing_over() && p.end.writing_closed())
+        };
+        while pending(&self.io) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            // The I/O thread mails with a strong ring.
+            let shared = &self.shared;
+            let mailed = shared
+                .bell
+                .sleep_or_signal(Some(left), true, || shared.has_mail().then_some(()));
+            if mailed.is_err() {
+                return;
+            }
+            for np in self.shared.take_mail() {
+                self.attach(np);
             }
         }
     }
@@ -927,17 +974,33 @@ impl Core {
         }
     }
 
-    /// The options that travel to the inproc registry.
-    pub fn peer_desc(&self) -> crate::transport::inproc::Peer<'_> {
+    /// SNDHWM and RCVHWM as pipes apply them.
+    fn hwms(&self) -> (u64, u64) {
         // CONFLATE keeps the newest message, so no message limit applies.
         let conflate = self.io.opts.conflate;
         let hwm = |v: i32| if conflate { 0 } else { v.max(0) as u64 };
+        (hwm(self.opts.sndhwm), hwm(self.opts.rcvhwm))
+    }
+
+    /// Gives the socket's pipes its current SNDHWM and RCVHWM (libzmq's
+    /// `socket_base_t::update_pipe_options`).
+    pub fn update_hwm(&mut self) {
+        self.process_mail();
+        let (snd, rcv) = self.hwms();
+        for (_, p) in self.io.pipes.iter_mut() {
+            p.end.set_hwm(snd, rcv);
+        }
+    }
+
+    /// The options that travel to the inproc registry.
+    pub fn peer_desc(&self) -> crate::transport::inproc::Peer<'_> {
+        let (sndhwm, rcvhwm) = self.hwms();
         crate::transport::inproc::Peer {
             id: self.id,
             shared: &self.shared,
             kind: self.kind,
-            sndhwm: hwm(self.opts.sndhwm),
-            rcvhwm: hwm(self.opts.rcvhwm),
+            sndhwm,
+            rcvhwm,
             ring_capacity: self.opts.ring_capacity,
             routing_id: self.io.opts.routing_id.as_deref().unwrap_or_default(),
         }

@@ -339,7 +339,9 @@ impl Socket {
                 let addr = transport::tcp::bind_address(endpoint, &address, c.opts.ipv6)?;
                 let io = c.io_thread()?;
                 let use_fd = (c.opts.use_fd >= 0).then_some(c.opts.use_fd);
-                let (local, fd) = transport::tcp::bind(&io, endpoint, addr, c.tcp_desc(), use_fd)?;
+                let filters = c.opts.tcp_accept_filters.clone();
+                let (local, fd) =
+                    transport::tcp::bind(&io, endpoint, addr, c.tcp_desc(), use_fd, filters)?;
                 c.last_endpoint = format!("tcp://{local}");
                 c.tcp_bound.push((endpoint.to_owned(), local, fd));
             }
@@ -383,6 +385,11 @@ impl Socket {
     /// address without [`set_ipv6`](Self::set_ipv6), a source that is no
     /// interface or IP) fails each attempt, retried every RECONNECT_IVL.
     ///
+    /// As in libzmq, an inproc connection does not check that the two socket
+    /// types go together (a PAIR may connect to a PULL); over tcp and ipc the
+    /// ZMTP handshake does, and the [monitor](Self::monitor) reports a
+    /// mismatch.
+    ///
     /// # Errors
     ///
     /// - [`Error::InvalidEndpoint`]: `endpoint` is malformed (no
@@ -391,10 +398,6 @@ impl Socket {
     ///   does not start with a digit).
     /// - [`Error::TransportNotSupported`]: a transport zeroring does not carry
     ///   (`pgm://`, `ws://` ...), or `inproc://` for a STREAM socket.
-    /// - [`Error::IncompatibleSocketType`]: an inproc endpoint bound by a
-    ///   socket whose type cannot talk to this one (a tcp or ipc peer's type
-    ///   is checked in the handshake, which the [monitor](Self::monitor)
-    ///   reports).
     /// - [`Error::Io`]: the I/O thread could not start.
     /// - [`Error::Terminated`] once the context is shut down, or
     ///   [`Error::IoThreadDied`] once its I/O thread died.
@@ -929,17 +932,66 @@ impl Socket {
         Ok(Ok(self.core()?.last_endpoint.clone()))
     }
 
-    int_option!(
-        /// Outbound high-water mark in messages for pipes made from now on
-        /// (`ZMQ_SNDHWM`, default 1000, 0 for none). For inproc the two
-        /// sockets' marks add up, as in libzmq.
-        sndhwm, set_sndhwm, get_sndhwm, 0
-    );
-    int_option!(
-        /// Inbound high-water mark in messages for pipes made from now on
-        /// (`ZMQ_RCVHWM`, default 1000, 0 for none).
-        rcvhwm, set_rcvhwm, get_rcvhwm, 0
-    );
+    /// Outbound high-water mark in messages (`ZMQ_SNDHWM`, default 1000,
+    /// 0 for none). For inproc the two sockets' marks add up, as in libzmq.
+    /// As in libzmq it applies to the socket's pipes at once, not only to
+    /// those made after (over ipc between zeroring processes, a change of
+    /// RCVHWM does not reach the peer process, whose writes keep the mark
+    /// it learned when connecting).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value below 0;
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn set_sndhwm(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::InvalidArgument("sndhwm out of range"));
+        }
+        let mut c = self.core()?;
+        c.opts.sndhwm = value;
+        c.update_hwm();
+        Ok(())
+    }
+
+    /// The current `sndhwm` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn get_sndhwm(&self) -> Result<i32> {
+        Ok(self.core()?.opts.sndhwm)
+    }
+
+    /// Inbound high-water mark in messages (`ZMQ_RCVHWM`, default 1000, 0
+    /// for none); applies to existing pipes too, as
+    /// [`set_sndhwm`](Self::set_sndhwm).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a value below 0;
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn set_rcvhwm(&self, value: i32) -> Result<()> {
+        if value < 0 {
+            return Err(Error::InvalidArgument("rcvhwm out of range"));
+        }
+        let mut c = self.core()?;
+        c.opts.rcvhwm = value;
+        c.update_hwm();
+        Ok(())
+    }
+
+    /// The current `rcvhwm` option.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    pub fn get_rcvhwm(&self) -> Result<i32> {
+        Ok(self.core()?.opts.rcvhwm)
+    }
     int_option!(
         /// Send timeout in milliseconds (`ZMQ_SNDTIMEO`): -1 blocks forever,
         /// 0 never blocks; on expiry a send fails with [`Error::TimedOut`].
@@ -1092,6 +1144,39 @@ impl Socket {
     #[cfg(not(loom))]
     pub fn clear_ipc_filters(&self) -> Result<()> {
         self.core()?.opts.ipc_filters = Default::default();
+        Ok(())
+    }
+
+    /// `ZMQ_TCP_ACCEPT_FILTER` (deprecated in libzmq 4.3, kept as there):
+    /// tcp listeners bound from now on admit only peers of the networks
+    /// given, `address[/bits]` each (`127.0.0.1`, `10.0.0.0/8`; IPv6 with
+    /// [`set_ipv6`](Self::set_ipv6)); others are disconnected at once and
+    /// the monitor says `ACCEPT_FAILED` (EACCES). None set: any peer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a filter that is not a numeric
+    /// address with an optional mask of at most its bits (libzmq's EINVAL);
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    #[cfg(not(loom))]
+    pub fn add_tcp_accept_filter(&self, filter: &str) -> Result<()> {
+        let mut c = self.core()?;
+        let f = crate::transport::tcp::AcceptFilter::parse(filter, c.opts.ipv6)?;
+        c.opts.tcp_accept_filters.push(f);
+        Ok(())
+    }
+
+    /// Clears the tcp accept filters (libzmq: setting an empty one), for
+    /// listeners bound from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongState`] while a [`Frame`] or [`Loan`] of this socket is
+    /// alive (it holds the socket).
+    #[cfg(not(loom))]
+    pub fn clear_tcp_accept_filters(&self) -> Result<()> {
+        self.core()?.opts.tcp_accept_filters.clear();
         Ok(())
     }
 
@@ -1446,6 +1531,14 @@ impl Properties {
     /// while these properties are held; it ends at the value's first NUL.
     pub fn get_c(&self, name: &str) -> Option<&std::ffi::CStr> {
         self.0.get_c(name)
+    }
+
+    /// The descriptor of the connection's socket, as libzmq's deprecated
+    /// `ZMQ_SRCFD` gives it: tcp's, or for ipc the unix socket's (kept
+    /// beside shared memory to see the peer go). Only good while the
+    /// connection lasts: the number is reused once it is closed.
+    pub fn src_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.0.src_fd()
     }
 }
 

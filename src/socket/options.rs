@@ -99,6 +99,10 @@ pub(crate) struct Options {
     /// on admits (empty: see [`IpcFilters`]).
     #[cfg(not(loom))]
     pub ipc_filters: crate::transport::stream::IpcFilters,
+    /// `ZMQ_TCP_ACCEPT_FILTER`: the networks a tcp listener bound from now
+    /// on admits peers from (empty: any).
+    #[cfg(not(loom))]
+    pub tcp_accept_filters: Vec<crate::transport::tcp::AcceptFilter>,
     /// `ZMQ_STREAM_NOTIFY` (STREAM): empty messages at connect and disconnect.
     pub stream_notify: bool,
     /// `ZMQ_ROUTER_RAW`: a ROUTER whose peers are raw byte streams.
@@ -145,6 +149,8 @@ impl Default for Options {
             security: Security::default(),
             #[cfg(not(loom))]
             ipc_filters: Default::default(),
+            #[cfg(not(loom))]
+            tcp_accept_filters: Vec::new(),
             stream_notify: true,
             router_raw: false,
             net: NetOptions::default(),

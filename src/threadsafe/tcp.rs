@@ -84,7 +84,7 @@ impl Tcp {
         let addr = tcp::bind_address(endpoint, address, false)?;
         let io = self.io(core)?;
         core.expect_remote();
-        let (local, _fd) = tcp::bind(&io, endpoint, addr, self.desc(core), None)?;
+        let (local, _fd) = tcp::bind(&io, endpoint, addr, self.desc(core), None, Vec::new())?;
         self.bound.store(true, Ordering::Relaxed);
         *self.last_endpoint.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(format!("tcp://{local}"));
@@ -99,7 +99,10 @@ impl Tcp {
         // connection is up (as libzmq's do).
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
-            hwm: [desc.sndhwm, desc.rcvhwm],
+            hwm: [
+                crate::pipe::Hwm::snd(desc.sndhwm),
+                crate::pipe::Hwm::rcv(desc.rcvhwm),
+            ],
             ids: [Some(Vec::new().into()), None],
         });
         theirs.set_strong();

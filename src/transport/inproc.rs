@@ -3,10 +3,11 @@
 //! A connect to a name nobody has bound yet creates the pipe at once (so the
 //! connecter can queue messages, as in libzmq) and parks the far end here;
 //! the bind takes it. High-water marks add up across the two sockets, as
-//! libzmq's do for inproc.
+//! libzmq's do for inproc. As in libzmq 4.3, inproc does not check that the
+//! two socket types go together (ZMTP's handshake does that for tcp and ipc).
 
 use crate::error::{Error, Result};
-use crate::pipe::{pipe, PipeConfig, PipeEnd};
+use crate::pipe::{pipe, Hwm, PipeConfig, PipeEnd};
 use crate::socket::{NewPipe, SocketShared};
 use crate::SocketType;
 use std::collections::HashMap;
@@ -35,7 +36,6 @@ struct Binding {
 
 struct Parked {
     owner: u64,
-    kind: SocketType,
     end: PipeEnd,
 }
 
@@ -49,21 +49,6 @@ struct State {
 #[derive(Default)]
 pub(crate) struct Registry {
     state: Mutex<State>,
-}
-
-fn sum_hwm(a: u64, b: u64) -> u64 {
-    if a == 0 || b == 0 {
-        0
-    } else {
-        a + b
-    }
-}
-
-fn incompatible(local: SocketType, peer: SocketType) -> Error {
-    Error::IncompatibleSocketType {
-        local: local.name(),
-        peer: peer.name(),
-    }
 }
 
 impl Registry {
@@ -91,12 +76,10 @@ impl Registry {
         );
         let parked = st.parked.remove(name).unwrap_or_default();
         drop(st);
-        // An incompatible early connecter's pipe is dropped: it sees it closed.
         Ok(parked
             .into_iter()
-            .filter(|p| me.kind.is_compatible(p.kind))
-            .map(|p| {
-                p.end.boost_hwm(me.sndhwm, me.rcvhwm);
+            .map(|mut p| {
+                p.end.set_hwm(me.sndhwm, me.rcvhwm);
                 p.end.set_routing_id(me.routing_id);
                 p.end
             })
@@ -107,12 +90,18 @@ impl Registry {
     pub fn connect(&self, name: &str, me: &Peer<'_>) -> Result<PipeEnd> {
         let mut st = self.lock();
         if let Some(b) = st.bound.get(name) {
-            if !me.kind.is_compatible(b.kind) {
-                return Err(incompatible(me.kind, b.kind));
-            }
             let (ours, theirs) = pipe(PipeConfig {
                 ring_capacity: me.ring_capacity.max(b.ring_capacity),
-                hwm: [sum_hwm(me.sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, me.rcvhwm)],
+                hwm: [
+                    Hwm {
+                        snd: Some(me.sndhwm),
+                        rcv: Some(b.rcvhwm),
+                    },
+                    Hwm {
+                        snd: Some(b.sndhwm),
+                        rcv: Some(me.rcvhwm),
+                    },
+                ],
                 ids: [Some(me.routing_id.into()), Some(b.routing_id.clone())],
             });
             let binder = b.shared.clone();
@@ -126,12 +115,11 @@ impl Registry {
         }
         let (ours, theirs) = pipe(PipeConfig {
             ring_capacity: me.ring_capacity,
-            hwm: [me.sndhwm, me.rcvhwm],
+            hwm: [Hwm::snd(me.sndhwm), Hwm::rcv(me.rcvhwm)],
             ids: [Some(me.routing_id.into()), None],
         });
         st.parked.entry(name.to_owned()).or_default().push(Parked {
             owner: me.id,
-            kind: me.kind,
             end: theirs,
         });
         Ok(ours)
@@ -151,7 +139,7 @@ impl Registry {
         }
         let (ours, theirs) = pipe(PipeConfig {
             ring_capacity: b.ring_capacity,
-            hwm: [0, 0],
+            hwm: [Hwm::NONE; 2],
             ids: [Some(Box::default()), Some(b.routing_id.clone())],
         });
         let binder = b.shared.clone();

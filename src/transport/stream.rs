@@ -212,9 +212,10 @@ impl Source for Stream {
     }
 }
 
-/// A listening socket. A unix one may admit only peers of our user.
+/// A listening socket. A tcp one may admit only peers of the networks its
+/// accept filters name (none: any), a unix one only peers of our user.
 pub(crate) enum Listener {
-    Tcp(TcpListener),
+    Tcp(TcpListener, Vec<crate::transport::tcp::AcceptFilter>),
     Unix(UnixListener, PeerFilter),
 }
 
@@ -281,7 +282,13 @@ impl Listener {
     /// `PermissionDenied`; the next call goes on with the queue.
     pub fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
         match self {
-            Listener::Tcp(l) => l.accept().map(|(s, peer)| (Stream::Tcp(s), Some(peer))),
+            Listener::Tcp(l, filters) => {
+                let (s, peer) = l.accept()?;
+                if !filters.is_empty() && !filters.iter().any(|f| f.admits(peer.ip())) {
+                    return Err(io::ErrorKind::PermissionDenied.into());
+                }
+                Ok((Stream::Tcp(s), Some(peer)))
+            }
             Listener::Unix(l, filter) => {
                 let (s, _) = l.accept()?;
                 let admitted = match filter {
@@ -309,21 +316,21 @@ fn same_user(s: &UnixStream) -> bool {
 impl Source for Listener {
     fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Tcp(l, _) => l.register(r, t, i),
             Listener::Unix(l, _) => l.register(r, t, i),
         }
     }
 
     fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Tcp(l, _) => l.reregister(r, t, i),
             Listener::Unix(l, _) => l.reregister(r, t, i),
         }
     }
 
     fn deregister(&mut self, r: &Registry) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => l.deregister(r),
+            Listener::Tcp(l, _) => l.deregister(r),
             Listener::Unix(l, _) => l.deregister(r),
         }
     }

@@ -25,7 +25,7 @@ use super::{net, SocketDesc};
 use crate::monitor::{self, Why};
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::metadata::PeerMetadata;
-use crate::pipe::{pipe, PipeConfig, PipeEnd, WriteError};
+use crate::pipe::{pipe, Hwm, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
@@ -1305,6 +1305,9 @@ impl Engine {
         auth: Option<&AuthReply>,
     ) -> Arc<PeerMetadata> {
         let mut md = PeerMetadata::default();
+        if let Some(s) = &self.stream {
+            md.set_src_fd(s.as_raw_fd());
+        }
         let address = self.stream.as_ref().map(Stream::peer_address);
         if let Some(address) = address.filter(|a| !a.is_empty()) {
             md.insert("Peer-Address", address);
@@ -1328,7 +1331,7 @@ impl Engine {
     fn socket_pipe(&self, peer_id: Option<Vec<u8>>) -> (PipeEnd, PipeEnd) {
         let (mut ours, theirs) = pipe(PipeConfig {
             ring_capacity: self.desc.ring_capacity,
-            hwm: [self.desc.rcvhwm, self.desc.sndhwm],
+            hwm: [Hwm::rcv(self.desc.rcvhwm), Hwm::snd(self.desc.sndhwm)],
             ids: [
                 peer_id.map(Into::into),
                 Some(self.desc.routing_id.clone().into()),
@@ -1751,12 +1754,17 @@ impl Engine {
             return;
         };
         let (tx, rx) = seg.ends(side);
-        let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
         let (mut end, watch) = crate::pipe::remote_end(
             tx,
             rx,
             Arc::new(peer_bell),
-            [sum(self.desc.sndhwm, peer.rcvhwm), self.desc.rcvhwm],
+            [
+                Hwm {
+                    snd: Some(self.desc.sndhwm),
+                    rcv: Some(peer.rcvhwm),
+                },
+                Hwm::rcv(self.desc.rcvhwm),
+            ],
             [self.desc.routing_id.clone().into(), peer_id.into()],
             self.bell.clone(),
         );

@@ -12,6 +12,7 @@
 //! libzmq (messages wait in it meanwhile); a binder gets a new pipe for each
 //! accepted connection once its handshake succeeds.
 
+mod accept_filter;
 mod address;
 mod engine;
 mod fault;
@@ -20,6 +21,7 @@ mod net;
 pub(crate) mod sched;
 mod socks;
 
+pub(crate) use accept_filter::AcceptFilter;
 pub(crate) use address::{bind_address, connect_address, ConnectAddress};
 pub(crate) use io_thread::IoThread;
 pub(crate) use net::{Keepalive, NetOptions};
@@ -92,6 +94,7 @@ pub(crate) fn bind(
     addr: SocketAddr,
     desc: SocketDesc,
     use_fd: Option<RawFd>,
+    filters: Vec<AcceptFilter>,
 ) -> Result<(SocketAddr, RawFd)> {
     let listening = match use_fd {
         Some(fd) => crate::transport::use_fd::adopt(fd, crate::transport::use_fd::Family::Ip)
@@ -116,7 +119,7 @@ pub(crate) fn bind(
         &format!("tcp://{local}"),
     );
     io.listen(
-        Listener::Tcp(mio::net::TcpListener::from_std(listener)),
+        Listener::Tcp(mio::net::TcpListener::from_std(listener), filters),
         format!("tcp://{local}"),
         desc,
     );
