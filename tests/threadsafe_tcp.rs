@@ -143,9 +143,8 @@ fn radio_and_dish_have_no_tcp_yet() {
         radio.bind("tcp://127.0.0.1:0"),
         Err(Error::TransportNotSupported(_))
     ));
-    let client = ctx.client().unwrap();
     assert!(matches!(
-        client.connect("ipc:///tmp/zeroring-ts-none"),
+        radio.connect("ipc:///tmp/zeroring-ts-none"),
         Err(Error::TransportNotSupported(_))
     ));
 }

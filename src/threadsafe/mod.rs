@@ -74,6 +74,7 @@ struct Handle {
 enum Where {
     Inproc(String),
     Tcp(String),
+    Ipc(String),
 }
 
 impl Handle {
@@ -99,6 +100,11 @@ impl Handle {
             {
                 Ok(Where::Tcp(address))
             }
+            Endpoint::Ipc(address)
+                if !matches!(self.core.kind, SocketType::Radio | SocketType::Dish) =>
+            {
+                Ok(Where::Ipc(address))
+            }
             Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
                 Err(Error::TransportNotSupported(endpoint.to_owned()))
             }
@@ -109,6 +115,7 @@ impl Handle {
         match self.endpoint(endpoint)? {
             Where::Inproc(name) => self.core.ctx.inner.threadsafe.bind(&name, &self.core),
             Where::Tcp(address) => self.tcp.bind(&self.core, endpoint, &address),
+            Where::Ipc(address) => self.tcp.bind_ipc(&self.core, endpoint, &address),
         }
     }
 
@@ -116,6 +123,7 @@ impl Handle {
         match self.endpoint(endpoint)? {
             Where::Inproc(name) => self.core.ctx.inner.threadsafe.connect(&name, &self.core),
             Where::Tcp(address) => self.tcp.connect(&self.core, endpoint, &address),
+            Where::Ipc(address) => self.tcp.connect_ipc(&self.core, endpoint, &address),
         }
     }
 
@@ -147,14 +155,13 @@ impl Drop for Handle {
 macro_rules! common {
     () => {
         /// Accepts connections on `endpoint`: `inproc://name`, or
-        /// `tcp://host:port` (not for RADIO and DISH yet).
+        /// `tcp://host:port` and `ipc://path` (not for RADIO and DISH yet).
         ///
         /// # Errors
         ///
         /// [`Error::InvalidEndpoint`] for a malformed endpoint,
-        /// [`Error::TransportNotSupported`] for ipc (not yet carried) and
-        /// for tcp on RADIO and DISH, [`Error::AddrInUse`] if the name or
-        /// port is bound, [`Error::Io`] if the OS refuses,
+        /// [`Error::TransportNotSupported`] for tcp and ipc on RADIO and
+        /// DISH, [`Error::AddrInUse`] if the name, port or path is bound, [`Error::Io`] if the OS refuses,
         /// [`Error::IncompatibleSocketType`] if sockets waiting on the name
         /// cannot talk to this one, [`Error::Terminated`] after the
         /// context's shutdown.
@@ -163,9 +170,9 @@ macro_rules! common {
         }
 
         /// Connects to `endpoint` (`inproc://name`, or `tcp://host:port`
-        /// but for RADIO and DISH); a name not bound yet is connected when
-        /// it is, a tcp peer not there yet when it comes (messages queue
-        /// meanwhile, as libzmq's do).
+        /// and `ipc://path` but for RADIO and DISH); a name not bound yet
+        /// is connected when it is, a tcp or ipc peer not there yet when it
+        /// comes (messages queue meanwhile, as libzmq's do).
         ///
         /// # Errors
         ///
@@ -174,7 +181,7 @@ macro_rules! common {
             self.h.connect(endpoint)
         }
 
-        /// The endpoint last bound or connected over tcp, with the port
+        /// The endpoint last bound or connected over tcp or ipc, with the port
         /// chosen for `tcp://host:0` or `tcp://host:*` (`None` before any).
         pub fn get_last_endpoint(&self) -> Option<String> {
             self.h.tcp.last_endpoint()
@@ -327,14 +334,16 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 ///   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
 ///   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
 ///
-/// Transports: `inproc://` (the rings above), and `tcp://` for CLIENT,
-/// SERVER, SCATTER and GATHER through the ZMTP engine of the other
-/// sockets (Socket-Type `CLIENT` ... as libzmq's draft sockets announce;
+/// Transports: `inproc://` (the rings above), and `tcp://` and `ipc://`
+/// for CLIENT, SERVER, SCATTER and GATHER through the ZMTP engine of the
+/// other sockets (ipc stays ZMTP over the unix socket: no rings in shared
+/// memory between processes yet; Socket-Type `CLIENT` ... as libzmq's
+/// draft sockets announce;
 /// each tcp peer's pipe is written under a mutex for now, and a sender
 /// blocked on one looks again every 2 ms). The options the thread-safe
 /// sockets do not have yet (security, heartbeats, reconnect intervals)
-/// keep their defaults. ipc endpoints, and tcp for RADIO and DISH (JOIN
-/// and LEAVE on the wire), are
+/// keep their defaults. tcp and ipc for RADIO and DISH (JOIN and LEAVE on
+/// the wire) are
 /// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported);
 /// nor are the sockets in [`poll`](crate::poll) yet.
 ///

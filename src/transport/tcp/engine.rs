@@ -1504,9 +1504,12 @@ impl Engine {
     /// stream to a process of our user (another user's, root reaching our
     /// file or a server squatting an abstract name, stays with ZMTP: it
     /// could write our doorbell), and a socket whose doorbell peers can map.
+    /// Never for the thread-safe sockets: their peers over ipc stay with
+    /// ZMTP (their shared-memory rings are multi-producer, which the
+    /// upgrade does not carry).
     fn shm_offer(&self) -> Option<Offer> {
         let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
-        (ours && self.desc.shared.bell_fd.is_some())
+        (ours && self.desc.shared.bell_fd.is_some() && !self.desc.kind.is_thread_safe())
             .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
     }
 
