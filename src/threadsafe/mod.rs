@@ -94,20 +94,8 @@ impl Handle {
         }
         match parse(endpoint)? {
             Endpoint::Inproc(name) => Ok(Where::Inproc(name)),
-            // RADIO/DISH need JOIN and LEAVE on the wire: not yet.
-            Endpoint::Tcp(address)
-                if !matches!(self.core.kind, SocketType::Radio | SocketType::Dish) =>
-            {
-                Ok(Where::Tcp(address))
-            }
-            Endpoint::Ipc(address)
-                if !matches!(self.core.kind, SocketType::Radio | SocketType::Dish) =>
-            {
-                Ok(Where::Ipc(address))
-            }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
-                Err(Error::TransportNotSupported(endpoint.to_owned()))
-            }
+            Endpoint::Tcp(address) => Ok(Where::Tcp(address)),
+            Endpoint::Ipc(address) => Ok(Where::Ipc(address)),
         }
     }
 
@@ -154,14 +142,15 @@ impl Drop for Handle {
 /// The options and endpoint calls both socket types share.
 macro_rules! common {
     () => {
-        /// Accepts connections on `endpoint`: `inproc://name`, or
-        /// `tcp://host:port` and `ipc://path` (not for RADIO and DISH yet).
+        /// Accepts connections on `endpoint`: `inproc://name`,
+        /// `tcp://host:port` or `ipc://path`.
         ///
         /// # Errors
         ///
         /// [`Error::InvalidEndpoint`] for a malformed endpoint,
-        /// [`Error::TransportNotSupported`] for tcp and ipc on RADIO and
-        /// DISH, [`Error::AddrInUse`] if the name, port or path is bound, [`Error::Io`] if the OS refuses,
+        /// [`Error::TransportNotSupported`] for transports zeroring does
+        /// not carry (`udp://` ...), [`Error::AddrInUse`] if the name, port
+        /// or path is bound, [`Error::Io`] if the OS refuses,
         /// [`Error::IncompatibleSocketType`] if sockets waiting on the name
         /// cannot talk to this one, [`Error::Terminated`] after the
         /// context's shutdown.
@@ -169,8 +158,8 @@ macro_rules! common {
             self.h.bind(endpoint)
         }
 
-        /// Connects to `endpoint` (`inproc://name`, or `tcp://host:port`
-        /// and `ipc://path` but for RADIO and DISH); a name not bound yet
+        /// Connects to `endpoint` (`inproc://name`, `tcp://host:port` or
+        /// `ipc://path`); a name not bound yet
         /// is connected when it is, a tcp or ipc peer not there yet when it
         /// comes (messages queue meanwhile, as libzmq's do).
         ///
@@ -335,17 +324,15 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 ///   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
 ///
 /// Transports: `inproc://` (the rings above), and `tcp://` and `ipc://`
-/// for CLIENT, SERVER, SCATTER and GATHER through the ZMTP engine of the
-/// other sockets (ipc stays ZMTP over the unix socket: no rings in shared
-/// memory between processes yet; Socket-Type `CLIENT` ... as libzmq's
-/// draft sockets announce;
+/// through the ZMTP engine of the other sockets (ipc stays ZMTP over the
+/// unix socket: no rings in shared memory between processes yet;
+/// Socket-Type `CLIENT` ... as libzmq's draft sockets announce; a DISH
+/// sends JOIN and LEAVE commands, a RADIO a group frame then the body,
+/// as libzmq 4.3's sessions do;
 /// each tcp peer's pipe is written under a mutex for now, and a sender
 /// blocked on one looks again every 2 ms). The options the thread-safe
 /// sockets do not have yet (security, heartbeats, reconnect intervals)
-/// keep their defaults. tcp and ipc for RADIO and DISH (JOIN and LEAVE on
-/// the wire) are
-/// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported);
-/// nor are the sockets in [`poll`](crate::poll) yet.
+/// keep their defaults. The sockets are not in [`poll`](crate::poll) yet.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -743,6 +730,7 @@ impl Dish {
             }));
         }
         core.groups.store(Arc::new(groups));
+        core.send_join(join, group);
         Ok(())
     }
 
