@@ -1,6 +1,6 @@
 //! Thread-safe sockets over ipc (ZMTP over the unix socket, zeroring on
 //! both ends): many threads on one CLIENT in a child process into one
-//! SERVER here, and SCATTER/GATHER.
+//! SERVER here, SCATTER/GATHER, and RADIO/DISH.
 
 mod common;
 use common::proc::{self, hear, spawn, tell};
@@ -206,4 +206,44 @@ fn ipc_endpoints_are_exclusive_and_cleaned_up() {
         ctx.server().unwrap().bind("ipc://*"),
         Err(Error::InvalidEndpoint { .. })
     ));
+}
+
+/// RADIO to DISH over ipc: the joined group arrives, as its group and
+/// body; a group not joined does not, in the order the RADIO sent.
+#[test]
+fn radio_to_dish_over_ipc() {
+    let ep = endpoint("rd");
+    let ctx = Context::new();
+    let dish = ctx.dish().unwrap();
+    dish.bind(&ep).unwrap();
+    dish.join("tv").unwrap();
+    let radio = ctx.radio().unwrap();
+    radio.connect(&ep).unwrap();
+    // The JOIN travels on its own time; RADIO drops what nobody joined.
+    dish.set_rcvtimeo(50).unwrap();
+    let mut heard = false;
+    for _ in 0..600 {
+        radio.send("tv", "hello", 0).unwrap();
+        match dish.recv_group(0) {
+            Ok(got) => {
+                assert_eq!(got, (b"tv".to_vec(), b"hello".to_vec()));
+                heard = true;
+                break;
+            }
+            Err(Error::TimedOut) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(heard, "the joined group never arrived");
+    radio.send("radio", "not joined", 0).unwrap();
+    radio.send("tv", "end", 0).unwrap();
+    dish.set_rcvtimeo(PATIENCE_MS).unwrap();
+    loop {
+        let (group, body) = dish.recv_group(0).unwrap();
+        assert_eq!(group, b"tv");
+        if body == b"end" {
+            break;
+        }
+        assert_eq!(body, b"hello", "only copies of the first may come first");
+    }
 }
