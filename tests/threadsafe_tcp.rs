@@ -279,6 +279,32 @@ fn dish_joins_are_sent_again_to_a_new_connection() {
     }
 }
 
+/// A DISH that connected sends its joins again when it reconnects to a
+/// RADIO that came back on the same port.
+#[test]
+fn a_connected_dish_joins_again_after_a_reconnect() {
+    let ctx = Context::new();
+    let radio = ctx.radio().unwrap();
+    radio.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = radio.get_last_endpoint().unwrap();
+    let dish = ctx.dish().unwrap();
+    dish.connect(&endpoint).unwrap();
+    dish.join("g").unwrap();
+    send_until_heard(&radio, &dish, "g", "first");
+    drop(radio);
+    let radio = ctx.radio().unwrap();
+    // The old listener closes on the I/O thread, soon after the drop.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Err(e) = radio.bind(&endpoint) {
+        assert!(
+            matches!(e, Error::AddrInUse(_)) && std::time::Instant::now() < deadline,
+            "{e}"
+        );
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    send_until_heard(&radio, &dish, "g", "again");
+}
+
 #[test]
 fn radio_and_dish_refuse_what_libzmq_refuses() {
     let ctx = Context::new();
