@@ -693,7 +693,9 @@ impl Dish {
 
     common!();
 
-    /// Joins `group`: messages sent to it from now on reach this socket.
+    /// Joins `group`: messages sent to it from now on reach this socket
+    /// (from a RADIO over tcp or ipc, once the JOIN command this sends it
+    /// has arrived: it filters before the wire).
     ///
     /// # Errors
     ///
