@@ -39,7 +39,7 @@
 //! Thread-safe sockets ([`Client`]/[`Server`], [`Scatter`]/[`Gather`],
 //! [`Radio`]/[`Dish`]: libzmq's draft types) are shared by many threads at
 //! once, sending without a lock through multi-producer rings (inproc; tcp
-//! but for RADIO/DISH through the ZMTP engine).
+//! and ipc through the ZMTP engine).
 //!
 //! # Cargo features
 //!

@@ -106,6 +106,13 @@ impl SocketType {
                 | (Dish, Radio)
         )
     }
+
+    /// One of libzmq's draft thread-safe types (made by
+    /// [`Context::client`](crate::Context::client) and its kin).
+    pub(crate) fn is_thread_safe(self) -> bool {
+        use SocketType::*;
+        matches!(self, Client | Server | Scatter | Gather | Radio | Dish)
+    }
 }
 
 impl std::fmt::Display for SocketType {

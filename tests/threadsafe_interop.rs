@@ -234,3 +234,44 @@ fn scatter_gather_with_libzmq() {
         assert_eq!(ours.recv_bytes(0).unwrap(), [i, i]);
     }
 }
+
+/// A libzmq RADIO to a zeroring DISH, either side binding: libzmq sends
+/// a group only to the peers whose JOIN it has (so our JOIN is right),
+/// and its group frame and body arrive as `(group, body)`. (The peer
+/// program sends with the empty group only: it has no command to set one,
+/// nor to join as a DISH, so a zeroring RADIO to a libzmq DISH is not
+/// tested here.)
+#[test]
+fn libzmq_radio_to_zeroring_dish() {
+    for libzmq_binds in [true, false] {
+        let ctx = Context::new();
+        let dish = ctx.dish().unwrap();
+        dish.join("tv").unwrap();
+        let mut radio = if libzmq_binds {
+            let radio = Peer::start("RADIO", true, "tcp://127.0.0.1:0");
+            dish.connect(&radio.endpoint).unwrap();
+            radio
+        } else {
+            dish.bind("tcp://127.0.0.1:0").unwrap();
+            Peer::start("RADIO", false, &dish.get_last_endpoint().unwrap())
+        };
+        // Not joined: libzmq sends it to nobody.
+        radio.send(b"before");
+        dish.join("").unwrap();
+        let mut heard = None;
+        for _ in 0..600 {
+            radio.send(b"after");
+            dish.set_rcvtimeo(50).unwrap();
+            match dish.recv_group(0) {
+                Ok(got) => {
+                    heard = Some(got);
+                    break;
+                }
+                Err(zeroring::Error::TimedOut) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let (group, body) = heard.expect("libzmq never sent the joined group");
+        assert_eq!((&group[..], &body[..]), (&b""[..], &b"after"[..]));
+    }
+}

@@ -127,6 +127,8 @@ enum Piece {
     Pong(Vec<u8>),
     Subscribe(Vec<u8>),
     Cancel(Vec<u8>),
+    Join(Vec<u8>),
+    Leave(Vec<u8>),
     Message {
         body: Vec<u8>,
         more: bool,
@@ -228,6 +230,8 @@ impl Piece {
             },
             Piece::Subscribe(t) => Command::Subscribe(t.clone()),
             Piece::Cancel(t) => Command::Cancel(t.clone()),
+            Piece::Join(g) => Command::Join(g.clone()),
+            Piece::Leave(g) => Command::Leave(g.clone()),
             Piece::Curve {
                 kind,
                 fill,

@@ -196,23 +196,49 @@ impl Core {
         self.has_remote.store(true, Ordering::Relaxed);
     }
 
-    /// Takes a peer over the I/O thread: `end`, our end of its pipe.
+    /// Takes a peer over the I/O thread: `end`, our end of its pipe. A
+    /// RADIO keeps the groups the peer joins beside it; a DISH writes to
+    /// it only its joins and leaves (its groups so far, at once: libzmq's
+    /// DISH sends them to each new peer too).
     pub fn attach_remote(&self, mut end: crate::pipe::PipeEnd) {
         end.attach(self.bell.clone());
         end.set_pool_slot(self.shared.pool_slot());
         let remote = Arc::new(Remote::new(end));
         let id = self.new_peer_id();
         self.has_remote.store(true, Ordering::Relaxed);
-        let out = sends(self.kind).then(|| Peer {
+        let dish = self.kind == SocketType::Dish;
+        let out = (sends(self.kind) || dish).then(|| Peer {
             id,
             out: Out::Remote(remote.clone()),
-            groups: None,
+            groups: (self.kind == SocketType::Radio).then(Arc::default),
         });
         let inp = receives(self.kind).then(|| Inbound::Remote(remote.clone(), id));
         if out.is_none() && inp.is_none() {
             remote.close();
         }
-        self.attach(out, inp);
+        if dish {
+            // With the lock joins and leaves take, so that each group's
+            // change reaches this peer either here or there, once.
+            let _g = lock(&self.groups_lock);
+            for group in self.groups.load().iter() {
+                remote.send_join(true, group);
+            }
+            self.attach(out, inp);
+        } else {
+            self.attach(out, inp);
+        }
+    }
+
+    /// A DISH's join (or leave) of `group`, for its peers over the I/O
+    /// thread (those in process read its groups). Under `groups_lock`, so
+    /// not adopting new pipes here (that takes it): they get the groups
+    /// as they are when adopted.
+    pub fn send_join(&self, join: bool, group: &[u8]) {
+        for p in self.out.current().peers.iter() {
+            if let Out::Remote(r) = &p.out {
+                r.send_join(join, group);
+            }
+        }
     }
 
     /// Takes the pipes the I/O thread has handed over (peers accepted on a
@@ -327,9 +353,13 @@ impl Core {
     /// their high-water mark (dropped there, as libzmq's RADIO drops).
     /// `prefix` is the group as it travels: its length, then its bytes.
     pub fn send_radio(&self, group: &[u8], prefix: &[u8], data: &[u8]) {
+        self.adopt_mail();
         let closed = self.out.with(|table, credits| {
             let mut closed = false;
             for (p, credit) in table.peers.iter().zip(credits) {
+                if let (Out::Remote(r), Some(g)) = (&p.out, &p.groups) {
+                    r.take_joins(g);
+                }
                 let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
                 if joined && p.out.try_send(prefix, data, credit) == Err(Refused::Closed) {
                     closed = true;

@@ -74,6 +74,7 @@ struct Handle {
 enum Where {
     Inproc(String),
     Tcp(String),
+    Ipc(String),
 }
 
 impl Handle {
@@ -93,15 +94,8 @@ impl Handle {
         }
         match parse(endpoint)? {
             Endpoint::Inproc(name) => Ok(Where::Inproc(name)),
-            // RADIO/DISH need JOIN and LEAVE on the wire: not yet.
-            Endpoint::Tcp(address)
-                if !matches!(self.core.kind, SocketType::Radio | SocketType::Dish) =>
-            {
-                Ok(Where::Tcp(address))
-            }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
-                Err(Error::TransportNotSupported(endpoint.to_owned()))
-            }
+            Endpoint::Tcp(address) => Ok(Where::Tcp(address)),
+            Endpoint::Ipc(address) => Ok(Where::Ipc(address)),
         }
     }
 
@@ -109,6 +103,7 @@ impl Handle {
         match self.endpoint(endpoint)? {
             Where::Inproc(name) => self.core.ctx.inner.threadsafe.bind(&name, &self.core),
             Where::Tcp(address) => self.tcp.bind(&self.core, endpoint, &address),
+            Where::Ipc(address) => self.tcp.bind_ipc(&self.core, endpoint, &address),
         }
     }
 
@@ -116,6 +111,7 @@ impl Handle {
         match self.endpoint(endpoint)? {
             Where::Inproc(name) => self.core.ctx.inner.threadsafe.connect(&name, &self.core),
             Where::Tcp(address) => self.tcp.connect(&self.core, endpoint, &address),
+            Where::Ipc(address) => self.tcp.connect_ipc(&self.core, endpoint, &address),
         }
     }
 
@@ -146,15 +142,15 @@ impl Drop for Handle {
 /// The options and endpoint calls both socket types share.
 macro_rules! common {
     () => {
-        /// Accepts connections on `endpoint`: `inproc://name`, or
-        /// `tcp://host:port` (not for RADIO and DISH yet).
+        /// Accepts connections on `endpoint`: `inproc://name`,
+        /// `tcp://host:port` or `ipc://path`.
         ///
         /// # Errors
         ///
         /// [`Error::InvalidEndpoint`] for a malformed endpoint,
-        /// [`Error::TransportNotSupported`] for ipc (not yet carried) and
-        /// for tcp on RADIO and DISH, [`Error::AddrInUse`] if the name or
-        /// port is bound, [`Error::Io`] if the OS refuses,
+        /// [`Error::TransportNotSupported`] for transports zeroring does
+        /// not carry (`udp://` ...), [`Error::AddrInUse`] if the name, port
+        /// or path is bound, [`Error::Io`] if the OS refuses,
         /// [`Error::IncompatibleSocketType`] if sockets waiting on the name
         /// cannot talk to this one, [`Error::Terminated`] after the
         /// context's shutdown.
@@ -162,10 +158,10 @@ macro_rules! common {
             self.h.bind(endpoint)
         }
 
-        /// Connects to `endpoint` (`inproc://name`, or `tcp://host:port`
-        /// but for RADIO and DISH); a name not bound yet is connected when
-        /// it is, a tcp peer not there yet when it comes (messages queue
-        /// meanwhile, as libzmq's do).
+        /// Connects to `endpoint` (`inproc://name`, `tcp://host:port` or
+        /// `ipc://path`); a name not bound yet
+        /// is connected when it is, a tcp or ipc peer not there yet when it
+        /// comes (messages queue meanwhile, as libzmq's do).
         ///
         /// # Errors
         ///
@@ -174,7 +170,7 @@ macro_rules! common {
             self.h.connect(endpoint)
         }
 
-        /// The endpoint last bound or connected over tcp, with the port
+        /// The endpoint last bound or connected over tcp or ipc, with the port
         /// chosen for `tcp://host:0` or `tcp://host:*` (`None` before any).
         pub fn get_last_endpoint(&self) -> Option<String> {
             self.h.tcp.last_endpoint()
@@ -327,16 +323,16 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 ///   at the high-water mark (SNDHWM + the peer's RCVHWM messages per pipe
 ///   over inproc, as libzmq sums them), within SNDTIMEO or `DONTWAIT`.
 ///
-/// Transports: `inproc://` (the rings above), and `tcp://` for CLIENT,
-/// SERVER, SCATTER and GATHER through the ZMTP engine of the other
-/// sockets (Socket-Type `CLIENT` ... as libzmq's draft sockets announce;
+/// Transports: `inproc://` (the rings above), and `tcp://` and `ipc://`
+/// through the ZMTP engine of the other sockets (ipc stays ZMTP over the
+/// unix socket: no rings in shared memory between processes yet;
+/// Socket-Type `CLIENT` ... as libzmq's draft sockets announce; a DISH
+/// sends JOIN and LEAVE commands, a RADIO a group frame then the body,
+/// as libzmq 4.3's sessions do;
 /// each tcp peer's pipe is written under a mutex for now, and a sender
 /// blocked on one looks again every 2 ms). The options the thread-safe
 /// sockets do not have yet (security, heartbeats, reconnect intervals)
-/// keep their defaults. ipc endpoints, and tcp for RADIO and DISH (JOIN
-/// and LEAVE on the wire), are
-/// [`Error::TransportNotSupported`](crate::Error::TransportNotSupported);
-/// nor are the sockets in [`poll`](crate::poll) yet.
+/// keep their defaults. The sockets are not in [`poll`](crate::poll) yet.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -697,7 +693,9 @@ impl Dish {
 
     common!();
 
-    /// Joins `group`: messages sent to it from now on reach this socket.
+    /// Joins `group`: messages sent to it from now on reach this socket
+    /// (from a RADIO over tcp or ipc, once the JOIN command this sends it
+    /// has arrived: it filters before the wire).
     ///
     /// # Errors
     ///
@@ -734,6 +732,7 @@ impl Dish {
             }));
         }
         core.groups.store(Arc::new(groups));
+        core.send_join(join, group);
         Ok(())
     }
 

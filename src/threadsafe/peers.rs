@@ -34,21 +34,18 @@ const CACHED: usize = 16;
 pub(crate) enum Out {
     /// An in-process peer's multi-producer ring.
     Ring(Arc<Pipe>),
-    /// A peer over the I/O thread (tcp).
+    /// A peer over the I/O thread (tcp, ipc).
     Remote(Arc<Remote>),
 }
 
 impl Out {
-    /// Sends `prefix` then `data` (`prefix` only for in-process peers: a
-    /// RADIO's group, and RADIO has no tcp yet).
+    /// Sends `prefix` then `data` (`prefix`: a RADIO's group, its length
+    /// first).
     #[inline]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         match self {
             Out::Ring(p) => p.try_send(prefix, data, credit),
-            Out::Remote(r) => {
-                debug_assert!(prefix.is_empty());
-                r.try_send(data)
-            }
+            Out::Remote(r) => r.try_send(prefix, data),
         }
     }
 

@@ -212,6 +212,10 @@ pub enum Command {
     Subscribe(Vec<u8>),
     /// CANCEL (3.1): drop one subscription to the topic.
     Cancel(Vec<u8>),
+    /// JOIN (3.1, libzmq's draft DISH): send me the messages of the group.
+    Join(Vec<u8>),
+    /// LEAVE (3.1, libzmq's draft DISH): stop sending me the group's.
+    Leave(Vec<u8>),
     /// Any other command, kept as it came.
     Unknown {
         /// The command name.
@@ -234,6 +238,8 @@ impl Command {
             Command::Pong { .. } => b"PONG",
             Command::Subscribe(_) => b"SUBSCRIBE",
             Command::Cancel(_) => b"CANCEL",
+            Command::Join(_) => b"JOIN",
+            Command::Leave(_) => b"LEAVE",
             Command::Unknown { name, .. } => name,
         }
     }
@@ -246,7 +252,9 @@ impl Command {
             Command::Welcome => 0,
             Command::Ping { context, .. } => 2 + context.len(),
             Command::Pong { context } => context.len(),
-            Command::Subscribe(t) | Command::Cancel(t) => t.len(),
+            Command::Subscribe(t) | Command::Cancel(t) | Command::Join(t) | Command::Leave(t) => {
+                t.len()
+            }
             Command::Unknown { data, .. } => data.len(),
         }
     }
@@ -281,7 +289,9 @@ impl Command {
                 out.extend_from_slice(context);
             }
             Command::Pong { context } => out.extend_from_slice(context),
-            Command::Subscribe(t) | Command::Cancel(t) => out.extend_from_slice(t),
+            Command::Subscribe(t) | Command::Cancel(t) | Command::Join(t) | Command::Leave(t) => {
+                out.extend_from_slice(t)
+            }
             Command::Unknown { data, .. } => out.extend_from_slice(data),
         }
     }
@@ -349,6 +359,8 @@ impl Command {
             },
             b"SUBSCRIBE" => Command::Subscribe(data.to_vec()),
             b"CANCEL" => Command::Cancel(data.to_vec()),
+            b"JOIN" => Command::Join(data.to_vec()),
+            b"LEAVE" => Command::Leave(data.to_vec()),
             _ => Command::Unknown {
                 name: name.to_vec(),
                 data: data.to_vec(),
@@ -408,6 +420,31 @@ mod tests {
         assert_eq!(md.get("Resource"), None);
     }
 
+    /// libzmq 4.3.4's dish_session_t writes "\4JOIN" / "\5LEAVE" and the
+    /// group, as a command frame.
+    #[test]
+    fn join_and_leave_as_libzmq_writes_them() {
+        let mut out = Vec::new();
+        Command::Join(b"tv".to_vec()).encode_frame(&mut out);
+        assert_eq!(out, b"\x04\x07\x04JOINtv");
+        let mut out = Vec::new();
+        Command::Leave(b"tv".to_vec()).encode_frame(&mut out);
+        assert_eq!(out, b"\x04\x08\x05LEAVEtv");
+        assert_eq!(
+            Command::decode(b"\x04JOIN").unwrap(),
+            Command::Join(Vec::new())
+        );
+        assert_eq!(
+            Command::decode(b"\x05LEAVEab").unwrap(),
+            Command::Leave(b"ab".to_vec())
+        );
+        // Not JOIN: a longer name that starts the same.
+        assert!(matches!(
+            Command::decode(b"\x05JOINS").unwrap(),
+            Command::Unknown { .. }
+        ));
+    }
+
     #[test]
     fn round_trips() {
         round_trip(dealer_ready());
@@ -440,8 +477,10 @@ mod tests {
         round_trip(Command::Subscribe(b"topic".to_vec()));
         round_trip(Command::Subscribe(Vec::new()));
         round_trip(Command::Cancel(b"\x00\x01".to_vec()));
+        round_trip(Command::Join(b"weather".to_vec()));
+        round_trip(Command::Leave(Vec::new()));
         round_trip(Command::Unknown {
-            name: b"JOIN".to_vec(),
+            name: b"FUTURE".to_vec(),
             data: b"group".to_vec(),
         });
     }

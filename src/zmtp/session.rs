@@ -27,6 +27,10 @@ pub enum SessionEvent {
     Subscribe(Vec<u8>),
     /// The peer sent a CANCEL command (ZMTP 3.1).
     Cancel(Vec<u8>),
+    /// The peer (a DISH) sent a JOIN command for the group.
+    Join(Vec<u8>),
+    /// The peer (a DISH) sent a LEAVE command for the group.
+    Leave(Vec<u8>),
     /// The connection failed; close it after flushing what
     /// [`poll_transmit`](Session::poll_transmit) still holds.
     Failed(ZmtpError),
@@ -49,6 +53,10 @@ pub enum Incoming<'a> {
     Subscribe(Vec<u8>),
     /// The peer sent a CANCEL command (ZMTP 3.1).
     Cancel(Vec<u8>),
+    /// The peer (a DISH) sent a JOIN command for the group.
+    Join(Vec<u8>),
+    /// The peer (a DISH) sent a LEAVE command for the group.
+    Leave(Vec<u8>),
     /// A command the session dealt with itself (a PING answered, a PONG).
     Handled,
 }
@@ -106,6 +114,8 @@ enum FrontKind {
     Message { more: bool },
     Subscribe,
     Cancel,
+    Join,
+    Leave,
 }
 
 impl Session {
@@ -252,6 +262,8 @@ impl Session {
                 match Command::decode(body)? {
                     Command::Subscribe(_) => FrontKind::Subscribe,
                     Command::Cancel(_) => FrontKind::Cancel,
+                    Command::Join(_) => FrontKind::Join,
+                    Command::Leave(_) => FrontKind::Leave,
                     cmd => {
                         self.on_command(cmd, now)?;
                         return Ok((len, Incoming::Handled));
@@ -278,6 +290,8 @@ impl Session {
             FrameKind::Command => match Command::decode(body)? {
                 Command::Subscribe(topic) => Incoming::Subscribe(topic),
                 Command::Cancel(topic) => Incoming::Cancel(topic),
+                Command::Join(group) => Incoming::Join(group),
+                Command::Leave(group) => Incoming::Leave(group),
                 cmd => {
                     self.on_command(cmd, now)?;
                     Incoming::Handled
@@ -310,6 +324,8 @@ impl Session {
                 },
                 Incoming::Subscribe(topic) => SessionEvent::Subscribe(topic),
                 Incoming::Cancel(topic) => SessionEvent::Cancel(topic),
+                Incoming::Join(group) => SessionEvent::Join(group),
+                Incoming::Leave(group) => SessionEvent::Leave(group),
                 Incoming::Handled => continue,
             });
         };
@@ -410,6 +426,21 @@ impl Session {
         self.send_subscription(false, topic);
     }
 
+    /// Queues a JOIN command for `group` (a DISH's; libzmq has RADIO and
+    /// DISH over ZMTP 3.1 only).
+    pub fn join(&mut self, group: &[u8]) {
+        if self.error.is_none() {
+            self.send_command(&Command::Join(group.to_vec()));
+        }
+    }
+
+    /// Queues a LEAVE command for `group`.
+    pub fn leave(&mut self, group: &[u8]) {
+        if self.error.is_none() {
+            self.send_command(&Command::Leave(group.to_vec()));
+        }
+    }
+
     fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) {
         if self.error.is_some() {
             return;
@@ -506,6 +537,8 @@ impl Front {
             },
             FrontKind::Subscribe => Incoming::Subscribe(body.to_vec()),
             FrontKind::Cancel => Incoming::Cancel(body.to_vec()),
+            FrontKind::Join => Incoming::Join(body.to_vec()),
+            FrontKind::Leave => Incoming::Leave(body.to_vec()),
         }
     }
 }
@@ -611,7 +644,7 @@ mod tests {
         }
         .encode_frame(&mut wire);
         Command::Unknown {
-            name: b"JOIN".to_vec(),
+            name: b"FUTURE".to_vec(),
             data: b"g".to_vec(),
         }
         .encode_frame(&mut wire);
@@ -624,6 +657,25 @@ mod tests {
             ]
         );
         assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn join_and_leave_both_ways() {
+        let t0 = Instant::now();
+        let mut dish = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        dish.join(b"tv");
+        dish.leave(b"tv");
+        let wire = dish.poll_transmit().unwrap();
+        assert_eq!(wire, b"\x04\x07\x04JOINtv\x04\x08\x05LEAVEtv");
+        let mut radio = Session::new(1, None, &HeartbeatConfig::default(), t0);
+        radio.feed(&wire, t0).unwrap();
+        assert_eq!(
+            events(&mut radio),
+            vec![
+                SessionEvent::Join(b"tv".to_vec()),
+                SessionEvent::Leave(b"tv".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::error::{escape, ZmtpError};
 use crate::SocketType;
 
 /// Every socket type zeroring has, for looking names up.
-const ALL: [SocketType; 15] = [
+const ALL: [SocketType; 17] = [
     SocketType::Pair,
     SocketType::Pub,
     SocketType::Sub,
@@ -16,15 +16,17 @@ const ALL: [SocketType; 15] = [
     SocketType::Push,
     SocketType::XPub,
     SocketType::XSub,
-    // Thread-safe types whose ZMTP needs no commands of their own.
+    // libzmq's draft thread-safe types.
     SocketType::Client,
     SocketType::Server,
     SocketType::Scatter,
     SocketType::Gather,
+    SocketType::Radio,
+    SocketType::Dish,
 ];
 
 /// The socket type a Socket-Type property value names, or `None` for a name
-/// zeroring has no socket for over ZMTP (RADIO, DISH, ... or garbage).
+/// zeroring has no socket for over ZMTP (PEER, CHANNEL, ... or garbage).
 /// Names are matched exactly, in upper case, as libzmq does.
 pub fn from_name(name: &[u8]) -> Option<SocketType> {
     ALL.into_iter().find(|t| t.name().as_bytes() == name)
@@ -59,7 +61,8 @@ mod tests {
             assert_eq!(from_name(t.name().as_bytes()), Some(t));
         }
         assert_eq!(from_name(b"dealer"), None);
-        assert_eq!(from_name(b"RADIO"), None);
+        assert_eq!(from_name(b"RADIO"), Some(Radio));
+        assert_eq!(from_name(b"PEER"), None);
         assert_eq!(from_name(b""), None);
     }
 
@@ -81,6 +84,7 @@ mod tests {
             // libzmq 4.3's draft types (RFC 41, 48, 49).
             (Client, Server),
             (Scatter, Gather),
+            (Radio, Dish),
         ];
         for a in ALL {
             for b in ALL {

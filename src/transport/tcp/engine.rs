@@ -190,8 +190,12 @@ pub(crate) struct Engine {
     ended: bool,
     /// The poll reported the peer's FIN (or an error) on this connection.
     hup_seen: bool,
-    /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer.
+    /// SUB/XSUB: subscriptions sent, with counts, for a reconnected peer;
+    /// DISH: the groups joined (count 1).
     subs: BTreeMap<Vec<u8>, u32>,
+    /// DISH: the group frame of the message arriving (libzmq's RADIO sends
+    /// group, then body), or what is skipped of a malformed one.
+    in_group: InGroup,
     /// Why the stream broke (errno; EPIPE for the peer's close), for a
     /// handshake that fails on it.
     io_errno: i32,
@@ -245,6 +249,7 @@ impl Engine {
             ended: false,
             hup_seen: false,
             subs: BTreeMap::new(),
+            in_group: InGroup::Expect,
             io_errno: 0,
             fault: None,
             gone_at: None,
@@ -899,6 +904,7 @@ impl Engine {
             }
         }
         self.in_msg_start = true;
+        self.in_group = InGroup::Expect;
         self.out_msg_start = true;
         if self.target.is_some() {
             self.schedule_reconnect();
@@ -1287,8 +1293,13 @@ impl Engine {
             }
         }
         if let Proto::Session(s) = &mut self.proto {
+            let dish = self.desc.kind == SocketType::Dish;
             for topic in self.subs.keys() {
-                s.subscribe(topic);
+                if dish {
+                    s.join(topic);
+                } else {
+                    s.subscribe(topic);
+                }
             }
         }
     }
@@ -1398,7 +1409,11 @@ impl Engine {
                     // A large message frame still arriving: claim its room
                     // and read the rest of it there (see `read`).
                     if let Some((header, body, more)) = s.message_header(input) {
-                        if body >= DIRECT_MIN && (!*start || end.can_start_message()) {
+                        // (Not a DISH's: its body goes behind the group.)
+                        if body >= DIRECT_MIN
+                            && (!*start || end.can_start_message())
+                            && self.desc.kind != SocketType::Dish
+                        {
                             if let Ok(buf) = end.claim(body) {
                                 let have = input.len() - header;
                                 buf[..have].copy_from_slice(&input[header..]);
@@ -1414,9 +1429,21 @@ impl Engine {
                     }
                     break false;
                 }
+                Incoming::Message { payload, more } if self.desc.kind == SocketType::Dish => {
+                    put_grouped(end, start, &mut self.in_group, payload, more)
+                }
                 Incoming::Message { payload, more } => put(end, start, &[], payload, more),
                 Incoming::Subscribe(topic) => put(end, start, &[1], &topic, false),
                 Incoming::Cancel(topic) => put(end, start, &[0], &topic, false),
+                // For a RADIO, as a subscription for an XPUB; others ignore
+                // them, as libzmq's do.
+                Incoming::Join(group) if self.desc.kind == SocketType::Radio => {
+                    put(end, start, &[1], &group, false)
+                }
+                Incoming::Leave(group) if self.desc.kind == SocketType::Radio => {
+                    put(end, start, &[0], &group, false)
+                }
+                Incoming::Join(_) | Incoming::Leave(_) => Ok(true),
                 Incoming::Handled => Ok(true),
             };
             match taken {
@@ -1494,12 +1521,34 @@ impl Engine {
             return false;
         };
         let subscriber = matches!(self.desc.kind, SocketType::Sub | SocketType::XSub);
+        let (dish, radio) = (
+            self.desc.kind == SocketType::Dish,
+            self.desc.kind == SocketType::Radio,
+        );
         let mut moved = false;
         while self.out.len() - self.out_pos + s.pending_transmit() < OUTBOUND_LIMIT {
             let Ok(Some(rec)) = end.peek() else { break };
             let payload = end.payload(&rec);
             let single = self.out_msg_start && !rec.more();
             match payload.first() {
+                // A DISH's join (1) or leave (0) of the group that follows.
+                Some(&flag @ (0 | 1)) if dish && single => {
+                    let group = &payload[1..];
+                    if flag == 1 {
+                        self.subs.insert(group.to_vec(), 1);
+                        s.join(group);
+                    } else {
+                        self.subs.remove(group);
+                        s.leave(group);
+                    }
+                }
+                // A RADIO's message: the group's length, the group, the
+                // body; on the wire the group frame, then the body's.
+                Some(&len) if radio && single && payload.len() > usize::from(len) => {
+                    let (group, body) = payload[1..].split_at(usize::from(len));
+                    s.send_frame(group, true);
+                    s.send_frame(body, false);
+                }
                 Some(&flag @ (0 | 1)) if subscriber && single => {
                     let topic = &payload[1..];
                     if flag == 1 {
@@ -1580,9 +1629,12 @@ impl Engine {
     /// stream to a process of our user (another user's, root reaching our
     /// file or a server squatting an abstract name, stays with ZMTP: it
     /// could write our doorbell), and a socket whose doorbell peers can map.
+    /// Never for the thread-safe sockets: their peers over ipc stay with
+    /// ZMTP (their shared-memory rings are multi-producer, which the
+    /// upgrade does not carry).
     fn shm_offer(&self) -> Option<Offer> {
         let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
-        (ours && self.desc.shared.bell_fd.is_some())
+        (ours && self.desc.shared.bell_fd.is_some() && !self.desc.kind.is_thread_safe())
             .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
     }
 
@@ -1903,6 +1955,61 @@ fn move_frame(
 
 /// Writes one frame, `prefix` then `body`, into the pipe unless it is full
 /// (or at its high-water mark, for a message's first frame); whether it did.
+/// Where a DISH is in the message arriving.
+#[derive(Debug)]
+enum InGroup {
+    /// Its first frame: the group.
+    Expect,
+    /// The group came; the body is next.
+    Got(Vec<u8>),
+    /// A message not of two frames, group and body, dropped to its end (as
+    /// a thread-safe socket takes single frames; libzmq's DISH session
+    /// refuses it).
+    Skip,
+}
+
+/// Writes a frame of a message to a DISH: the group frame is kept, and the
+/// body goes as the DISH's messages do in process, behind the group's
+/// length and the group.
+fn put_grouped(
+    end: &mut PipeEnd,
+    msg_start: &mut bool,
+    state: &mut InGroup,
+    payload: &[u8],
+    more: bool,
+) -> Result<bool, WriteError> {
+    match state {
+        InGroup::Skip => {
+            if !more {
+                *state = InGroup::Expect;
+            }
+            Ok(true)
+        }
+        InGroup::Expect => {
+            *state = match u8::try_from(payload.len()) {
+                Ok(_) if more => InGroup::Got(payload.to_vec()),
+                _ if more => InGroup::Skip,
+                _ => InGroup::Expect,
+            };
+            Ok(true)
+        }
+        InGroup::Got(_) if more => {
+            *state = InGroup::Skip;
+            Ok(true)
+        }
+        InGroup::Got(group) => {
+            let mut prefix = Vec::with_capacity(1 + group.len());
+            prefix.push(group.len() as u8);
+            prefix.extend_from_slice(group);
+            let put = put(end, msg_start, &prefix, payload, false)?;
+            if put {
+                *state = InGroup::Expect;
+            }
+            Ok(put)
+        }
+    }
+}
+
 fn put(
     end: &mut PipeEnd,
     msg_start: &mut bool,
