@@ -139,7 +139,7 @@ impl Drop for Handle {
     }
 }
 
-/// The options and endpoint calls both socket types share.
+/// The options and endpoint calls every thread-safe socket type shares.
 macro_rules! common {
     () => {
         /// Accepts connections on `endpoint`: `inproc://name`,
@@ -264,6 +264,28 @@ macro_rules! common {
     };
 }
 
+/// What every thread-safe socket type has: `Debug`, its constructor and
+/// the calls of `common!`.
+macro_rules! socket_type {
+    ($t:ident) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+
+        impl $t {
+            pub(crate) fn new(ctx: &Context) -> Result<Self> {
+                Ok(Self {
+                    h: Handle::new(ctx, SocketType::$t)?,
+                })
+            }
+
+            common!();
+        }
+    };
+}
+
 fn set_nonneg(opt: &std::sync::atomic::AtomicI32, value: i32, name: &'static str) -> Result<()> {
     if value < 0 {
         return Err(Error::InvalidArgument(name));
@@ -369,21 +391,9 @@ pub struct Client {
     h: Handle,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").finish_non_exhaustive()
-    }
-}
+socket_type!(Client);
 
 impl Client {
-    pub(crate) fn new(ctx: &Context) -> Result<Self> {
-        Ok(Self {
-            h: Handle::new(ctx, SocketType::Client)?,
-        })
-    }
-
-    common!();
-
     /// Sends `data` as one message to one of the peers, in turn (blocking
     /// while none can take it: no peer yet, or all at their high-water
     /// mark). `flags`: [`DONTWAIT`](crate::DONTWAIT) or 0.
@@ -437,21 +447,9 @@ pub struct Server {
     h: Handle,
 }
 
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").finish_non_exhaustive()
-    }
-}
+socket_type!(Server);
 
 impl Server {
-    pub(crate) fn new(ctx: &Context) -> Result<Self> {
-        Ok(Self {
-            h: Handle::new(ctx, SocketType::Server)?,
-        })
-    }
-
-    common!();
-
     /// Sends `data` as one message to the peer `to` (a routing id from
     /// [`recv_from`](Self::recv_from)), blocking while its pipe is at its
     /// high-water mark. `flags`: [`DONTWAIT`](crate::DONTWAIT) or 0.
@@ -521,21 +519,9 @@ pub struct Scatter {
     h: Handle,
 }
 
-impl std::fmt::Debug for Scatter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scatter").finish_non_exhaustive()
-    }
-}
+socket_type!(Scatter);
 
 impl Scatter {
-    pub(crate) fn new(ctx: &Context) -> Result<Self> {
-        Ok(Self {
-            h: Handle::new(ctx, SocketType::Scatter)?,
-        })
-    }
-
-    common!();
-
     /// Sends `data` as one message to one of the peers, in turn; as
     /// [`Client::send`].
     ///
@@ -557,21 +543,9 @@ pub struct Gather {
     h: Handle,
 }
 
-impl std::fmt::Debug for Gather {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gather").finish_non_exhaustive()
-    }
-}
+socket_type!(Gather);
 
 impl Gather {
-    pub(crate) fn new(ctx: &Context) -> Result<Self> {
-        Ok(Self {
-            h: Handle::new(ctx, SocketType::Gather)?,
-        })
-    }
-
-    common!();
-
     /// Receives the next message, from any peer.
     ///
     /// # Errors
@@ -629,21 +603,9 @@ pub struct Radio {
     h: Handle,
 }
 
-impl std::fmt::Debug for Radio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Radio").finish_non_exhaustive()
-    }
-}
+socket_type!(Radio);
 
 impl Radio {
-    pub(crate) fn new(ctx: &Context) -> Result<Self> {
-        Ok(Self {
-            h: Handle::new(ctx, SocketType::Radio)?,
-        })
-    }
-
-    common!();
-
     /// Sends `data` to every peer that joined `group`. `flags`: 0 or
     /// [`DONTWAIT`](crate::DONTWAIT), the same here (a RADIO never waits).
     ///
@@ -678,21 +640,9 @@ pub struct Dish {
     h: Handle,
 }
 
-impl std::fmt::Debug for Dish {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dish").finish_non_exhaustive()
-    }
-}
+socket_type!(Dish);
 
 impl Dish {
-    pub(crate) fn new(ctx: &Context) -> Result<Self> {
-        Ok(Self {
-            h: Handle::new(ctx, SocketType::Dish)?,
-        })
-    }
-
-    common!();
-
     /// Joins `group`: messages sent to it from now on reach this socket
     /// (from a RADIO over tcp or ipc, once the JOIN command this sends it
     /// has arrived: it filters before the wire).
