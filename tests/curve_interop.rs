@@ -14,14 +14,10 @@ mod common;
 #[path = "support/curve_peer.rs"]
 mod curve_peer;
 
-use curve_peer::curve_peer;
+use curve_peer::{hex, unhex, Peer};
 
 use common::{monitor, next_event, socket, BOUND};
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use zeroring::monitor::{Event, ProtocolError};
 use zeroring::{z85_encode, Context, CurveKeyPair, Socket, SocketType};
 
@@ -32,68 +28,7 @@ const EVENT_HANDSHAKE_SUCCEEDED: u32 = 0x1000;
 /// libzmq's `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`.
 const ZMTP_CRYPTOGRAPHIC: u32 = 0x1100_0001;
 
-/// The peer program, built once per test run (or `ZERORING_CURVE_PEER`).
-fn peer_program() -> PathBuf {
-    curve_peer().unwrap_or_else(|why| panic!("{why}"))
-}
-
-/// A running libzmq peer, driven by lines.
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
-    /// The endpoint it bound (or connects to).
-    endpoint: String,
-}
-
 impl Peer {
-    fn start(kind: &str, bind: bool, endpoint: &str, role: &[&str]) -> Peer {
-        let mut child = Command::new(peer_program())
-            .arg(kind)
-            .arg(if bind { "bind" } else { "connect" })
-            .arg(endpoint)
-            .args(role)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the peer starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut peer = Peer {
-            child,
-            stdin,
-            lines,
-            endpoint: String::new(),
-        };
-        let ready = peer.line();
-        peer.endpoint = ready
-            .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("the peer said {ready:?}"))
-            .to_owned();
-        peer
-    }
-
-    fn line(&mut self) -> String {
-        self.lines
-            .recv_timeout(BOUND)
-            .unwrap_or_else(|_| panic!("the libzmq peer said nothing within {BOUND:?}"))
-    }
-
-    fn cmd(&mut self, cmd: &str) -> String {
-        writeln!(self.stdin, "{cmd}").unwrap();
-        self.stdin.flush().unwrap();
-        self.line()
-    }
-
     fn send(&mut self, frames: &[&[u8]]) {
         let hex: Vec<String> = frames.iter().map(|f| hex(f)).collect();
         assert_eq!(self.cmd(&format!("send {}", hex.join(","))), "sent");
@@ -119,32 +54,6 @@ impl Peer {
             .unwrap_or_else(|| panic!("no libzmq event {id:#x}: {answer:?}"));
         rest.parse().unwrap()
     }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.stdin.flush();
-        let deadline = Instant::now() + BOUND;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
 }
 
 fn libzmq_name(t: SocketType) -> &'static str {

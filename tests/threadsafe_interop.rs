@@ -6,76 +6,19 @@
 #[path = "support/curve_peer.rs"]
 mod curve_peer;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use curve_peer::{hex, unhex, Peer};
+use std::process::Command;
+use std::sync::Arc;
 use zeroring::{Context, RoutingId};
-
-/// How long any one answer of the peer may take.
-const BOUND: Duration = Duration::from_secs(30);
 /// Our sockets' timeouts: never reached unless something hangs.
 const PATIENCE_MS: i32 = 30_000;
 
-/// A running libzmq peer (NULL mechanism), driven by lines.
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
-    endpoint: String,
+/// The peer with the NULL mechanism.
+fn start(kind: &str, bind: bool, endpoint: &str) -> Peer {
+    Peer::start(kind, bind, endpoint, &["none"])
 }
 
 impl Peer {
-    fn start(kind: &str, bind: bool, endpoint: &str) -> Peer {
-        let program = curve_peer::curve_peer().unwrap_or_else(|why| panic!("{why}"));
-        let mut child = Command::new(program)
-            .args([
-                kind,
-                if bind { "bind" } else { "connect" },
-                endpoint,
-                "none",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the peer starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut peer = Peer {
-            child,
-            stdin,
-            lines,
-            endpoint: String::new(),
-        };
-        let ready = peer.line();
-        peer.endpoint = ready
-            .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("the peer said {ready:?}"))
-            .to_owned();
-        peer
-    }
-
-    fn line(&mut self) -> String {
-        self.lines
-            .recv_timeout(BOUND)
-            .unwrap_or_else(|_| panic!("the libzmq peer said nothing within {BOUND:?}"))
-    }
-
-    fn cmd(&mut self, cmd: &str) -> String {
-        writeln!(self.stdin, "{cmd}").unwrap();
-        self.stdin.flush().unwrap();
-        self.line()
-    }
-
     fn send(&mut self, data: &[u8]) {
         assert_eq!(self.cmd(&format!("send {}", hex(data))), "sent");
     }
@@ -104,32 +47,6 @@ impl Peer {
     }
 }
 
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.stdin.flush();
-        let deadline = Instant::now() + BOUND;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
 #[test]
 fn the_peer_has_the_draft_api() {
     let program = curve_peer::curve_peer().unwrap_or_else(|why| panic!("{why}"));
@@ -148,12 +65,12 @@ fn zeroring_client_libzmq_server() {
         client.set_rcvtimeo(PATIENCE_MS).unwrap();
         client.set_sndtimeo(PATIENCE_MS).unwrap();
         let mut peer = if libzmq_binds {
-            let peer = Peer::start("SERVER", true, "tcp://127.0.0.1:0");
+            let peer = start("SERVER", true, "tcp://127.0.0.1:0");
             client.connect(&peer.endpoint).unwrap();
             peer
         } else {
             client.bind("tcp://127.0.0.1:0").unwrap();
-            Peer::start("SERVER", false, &client.get_last_endpoint().unwrap())
+            start("SERVER", false, &client.get_last_endpoint().unwrap())
         };
         const THREADS: u8 = 4;
         const EACH: u8 = 50;
@@ -190,12 +107,12 @@ fn libzmq_client_zeroring_server() {
         let server = ctx.server().unwrap();
         server.set_rcvtimeo(PATIENCE_MS).unwrap();
         let mut peer = if libzmq_binds {
-            let peer = Peer::start("CLIENT", true, "tcp://127.0.0.1:0");
+            let peer = start("CLIENT", true, "tcp://127.0.0.1:0");
             server.connect(&peer.endpoint).unwrap();
             peer
         } else {
             server.bind("tcp://127.0.0.1:0").unwrap();
-            Peer::start("CLIENT", false, &server.get_last_endpoint().unwrap())
+            start("CLIENT", false, &server.get_last_endpoint().unwrap())
         };
         for i in 0..20u8 {
             peer.send(&[i; 3]);
@@ -212,7 +129,7 @@ fn libzmq_client_zeroring_server() {
 fn scatter_gather_with_libzmq() {
     let ctx = Context::new();
     // libzmq GATHER, zeroring SCATTER.
-    let mut gather = Peer::start("GATHER", true, "tcp://127.0.0.1:0");
+    let mut gather = start("GATHER", true, "tcp://127.0.0.1:0");
     let scatter = ctx.scatter().unwrap();
     scatter.set_sndtimeo(PATIENCE_MS).unwrap();
     scatter.connect(&gather.endpoint).unwrap();
@@ -226,7 +143,7 @@ fn scatter_gather_with_libzmq() {
     let ours = ctx.gather().unwrap();
     ours.set_rcvtimeo(PATIENCE_MS).unwrap();
     ours.bind("tcp://127.0.0.1:0").unwrap();
-    let mut theirs = Peer::start("SCATTER", false, &ours.get_last_endpoint().unwrap());
+    let mut theirs = start("SCATTER", false, &ours.get_last_endpoint().unwrap());
     for i in 0..10u8 {
         theirs.send(&[i, i]);
     }
@@ -248,12 +165,12 @@ fn libzmq_radio_to_zeroring_dish() {
         let dish = ctx.dish().unwrap();
         dish.join("tv").unwrap();
         let mut radio = if libzmq_binds {
-            let radio = Peer::start("RADIO", true, "tcp://127.0.0.1:0");
+            let radio = start("RADIO", true, "tcp://127.0.0.1:0");
             dish.connect(&radio.endpoint).unwrap();
             radio
         } else {
             dish.bind("tcp://127.0.0.1:0").unwrap();
-            Peer::start("RADIO", false, &dish.get_last_endpoint().unwrap())
+            start("RADIO", false, &dish.get_last_endpoint().unwrap())
         };
         // Not joined: libzmq sends it to nobody.
         radio.send(b"before");

@@ -1,20 +1,23 @@
 //! The libzmq 4.3.4 CURVE peer (`interop/libzmq-curve-peer`, a program of
 //! its own: the `zmq` crate's libzmq has no CURVE, and a second static
 //! libzmq cannot be linked beside it): finding or building it, and running
-//! its perf modes. Shared by tests/curve_interop.rs, benches/curve.rs and
-//! examples/curve_compare.rs.
+//! its perf modes, and driving it line by line as a socket (`Peer`). Shared
+//! by tests/curve_interop.rs, tests/threadsafe_interop.rs, benches/curve.rs
+//! and examples/curve_compare.rs.
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long building the peer (libsodium and libzmq from source) may take.
 pub const BUILD_BOUND: Duration = Duration::from_secs(30 * 60);
 /// How long one perf run of the peer may take before it is killed.
 pub const PERF_BOUND: Duration = Duration::from_secs(120);
+/// How long a [`Peer`] may take to answer one command, or to end.
+pub const ANSWER_BOUND: Duration = Duration::from_secs(30);
 
 /// The peer program: `ZERORING_CURVE_PEER` if set (CI builds it in a step
 /// of its own), else built once per process with
@@ -139,4 +142,90 @@ fn wait_bounded(
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// The peer as a socket (`TYPE bind|connect ENDPOINT ROLE...`), driven by
+/// lines: a command on its stdin, its answer on its stdout.
+pub struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    /// The endpoint it bound (or connects to).
+    pub endpoint: String,
+}
+
+impl Peer {
+    /// Starts a `kind` socket (libzmq's name) that binds or connects to
+    /// `endpoint`; `role` is its mechanism's arguments (`none`, or
+    /// `server`/`client` and keys). Returns once it says it is ready.
+    pub fn start(kind: &str, bind: bool, endpoint: &str, role: &[&str]) -> Peer {
+        let program = curve_peer().unwrap_or_else(|why| panic!("{why}"));
+        let mut child = Command::new(program)
+            .arg(kind)
+            .arg(if bind { "bind" } else { "connect" })
+            .arg(endpoint)
+            .args(role)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the peer starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut peer = Peer {
+            child,
+            stdin,
+            lines,
+            endpoint: String::new(),
+        };
+        let ready = peer.line();
+        peer.endpoint = ready
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the peer said {ready:?}"))
+            .to_owned();
+        peer
+    }
+
+    /// Its next line, within [`ANSWER_BOUND`].
+    pub fn line(&mut self) -> String {
+        self.lines
+            .recv_timeout(ANSWER_BOUND)
+            .unwrap_or_else(|_| panic!("the libzmq peer said nothing within {ANSWER_BOUND:?}"))
+    }
+
+    /// Sends a command; its answer.
+    pub fn cmd(&mut self, cmd: &str) -> String {
+        writeln!(self.stdin, "{cmd}").unwrap();
+        self.stdin.flush().unwrap();
+        self.line()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        // Past the bound it is killed: nothing more to do either way.
+        let _ = wait_bounded(&mut self.child, ANSWER_BOUND, "the libzmq peer");
+    }
+}
+
+/// Bytes as the peer's commands spell them.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of the peer's hex.
+pub fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
