@@ -934,43 +934,13 @@ impl Core {
     /// What the tcp engines of this socket need to know.
     #[cfg(not(loom))]
     pub fn tcp_desc(&self) -> crate::transport::tcp::SocketDesc {
-        let ms = |v: i32| u64::try_from(v).ok().map(Duration::from_millis);
-        let o = &self.opts;
         let peer = self.peer_desc();
         crate::transport::tcp::SocketDesc {
-            socket_id: self.id,
-            shared: self.shared.clone(),
-            kind: self.kind,
             routing_id: self.io.opts.routing_id.clone().unwrap_or_default(),
             sndhwm: peer.sndhwm,
             rcvhwm: peer.rcvhwm,
-            ring_capacity: o.ring_capacity,
-            reconnect_ivl: ms(o.reconnect_ivl),
-            linger: ms(o.linger),
-            reconnect_ivl_max: ms(o.reconnect_ivl_max).filter(|d| !d.is_zero()),
-            max_msg_size: u64::try_from(o.maxmsgsize).ok(),
-            heartbeat: crate::zmtp::HeartbeatConfig {
-                interval: ms(o.heartbeat_ivl).filter(|d| !d.is_zero()),
-                timeout: ms(o.heartbeat_timeout),
-                ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
-            },
-            mechanism: o.security.mechanism(),
-            zap_domain: o.security.zap_domain().to_owned(),
-            zap_enforce_domain: o.security.zap_enforce_domain(),
-            context: std::sync::Arc::downgrade(&self.ctx.inner),
-            // 0 means none for both, as in libzmq.
-            connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
-            handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),
-            keepalive: crate::transport::tcp::Keepalive {
-                on: o.tcp_keepalive,
-                idle: o.tcp_keepalive_idle,
-                cnt: o.tcp_keepalive_cnt,
-                intvl: o.tcp_keepalive_intvl,
-            },
-            net: o.net.clone(),
-            metadata: o.metadata.clone(),
-            stream_notify: o.stream_notify,
-            raw: self.kind == SocketType::Stream || o.router_raw,
+            raw: self.kind == SocketType::Stream || self.opts.router_raw,
+            ..tcp_desc(&self.opts, self.id, &self.shared, self.kind, &self.ctx)
         }
     }
 
@@ -1004,5 +974,54 @@ impl Core {
             ring_capacity: self.opts.ring_capacity,
             routing_id: self.io.opts.routing_id.as_deref().unwrap_or_default(),
         }
+    }
+}
+
+/// What a tcp engine needs to know of a socket, from its options; the
+/// socket's routing id, marks and raw mode are the caller's to set (a
+/// thread-safe socket's options live elsewhere).
+#[cfg(not(loom))]
+pub(crate) fn tcp_desc(
+    o: &Options,
+    socket_id: u64,
+    shared: &Arc<SocketShared>,
+    kind: SocketType,
+    ctx: &Context,
+) -> crate::transport::tcp::SocketDesc {
+    let ms = |v: i32| u64::try_from(v).ok().map(Duration::from_millis);
+    crate::transport::tcp::SocketDesc {
+        socket_id,
+        shared: shared.clone(),
+        kind,
+        routing_id: Vec::new(),
+        sndhwm: 0,
+        rcvhwm: 0,
+        ring_capacity: o.ring_capacity,
+        reconnect_ivl: ms(o.reconnect_ivl),
+        linger: ms(o.linger),
+        reconnect_ivl_max: ms(o.reconnect_ivl_max).filter(|d| !d.is_zero()),
+        max_msg_size: u64::try_from(o.maxmsgsize).ok(),
+        heartbeat: crate::zmtp::HeartbeatConfig {
+            interval: ms(o.heartbeat_ivl).filter(|d| !d.is_zero()),
+            timeout: ms(o.heartbeat_timeout),
+            ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
+        },
+        mechanism: o.security.mechanism(),
+        zap_domain: o.security.zap_domain().to_owned(),
+        zap_enforce_domain: o.security.zap_enforce_domain(),
+        context: Arc::downgrade(&ctx.inner),
+        // 0 means none for both, as in libzmq.
+        connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
+        handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),
+        keepalive: crate::transport::tcp::Keepalive {
+            on: o.tcp_keepalive,
+            idle: o.tcp_keepalive_idle,
+            cnt: o.tcp_keepalive_cnt,
+            intvl: o.tcp_keepalive_intvl,
+        },
+        net: o.net.clone(),
+        metadata: o.metadata.clone(),
+        stream_notify: o.stream_notify,
+        raw: false,
     }
 }

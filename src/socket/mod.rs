@@ -12,6 +12,8 @@ mod task;
 pub(crate) use options::NetOptions;
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 
+#[cfg(not(loom))]
+pub(crate) use self::core::tcp_desc;
 use self::core::Core;
 use crate::error::{Error, Result};
 use crate::monitor;

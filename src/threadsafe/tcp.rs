@@ -10,10 +10,9 @@ use super::core::Core;
 use crate::error::Result;
 use crate::transport::ipc::{self, BoundFile, IpcAddr};
 use crate::transport::stream::{IpcFilters, Target};
-use crate::transport::tcp::{self, IoThread, Keepalive, SocketDesc};
+use crate::transport::tcp::{self, IoThread, SocketDesc};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// A socket's tcp and ipc side: its I/O thread (from its first such
 /// endpoint) and the id the I/O thread knows it by.
@@ -48,42 +47,20 @@ impl Tcp {
     }
 
     fn desc(&self, core: &Core) -> SocketDesc {
-        let o = crate::socket::options::Options::default();
-        let ms = |v: i32| u64::try_from(v).ok().map(Duration::from_millis);
+        // Only the marks and the ring's size are options of a thread-safe
+        // socket; the rest are libzmq's defaults.
         let hwm = |v: i32| v.max(0) as u64;
         SocketDesc {
-            socket_id: self.id,
-            shared: core.shared.clone(),
-            kind: core.kind,
-            routing_id: Vec::new(),
             sndhwm: hwm(core.opts.sndhwm.load(Ordering::Relaxed)),
             rcvhwm: hwm(core.opts.rcvhwm.load(Ordering::Relaxed)),
             ring_capacity: core.opts.ring_capacity.load(Ordering::Relaxed),
-            reconnect_ivl: ms(o.reconnect_ivl),
-            linger: ms(o.linger),
-            reconnect_ivl_max: ms(o.reconnect_ivl_max).filter(|d| !d.is_zero()),
-            max_msg_size: u64::try_from(o.maxmsgsize).ok(),
-            heartbeat: crate::zmtp::HeartbeatConfig {
-                interval: ms(o.heartbeat_ivl).filter(|d| !d.is_zero()),
-                timeout: ms(o.heartbeat_timeout),
-                ttl: ms(o.heartbeat_ttl).unwrap_or_default(),
-            },
-            mechanism: o.security.mechanism(),
-            zap_domain: o.security.zap_domain().to_owned(),
-            zap_enforce_domain: o.security.zap_enforce_domain(),
-            context: Arc::downgrade(&core.ctx.inner),
-            connect_timeout: ms(o.connect_timeout).filter(|d| !d.is_zero()),
-            handshake_ivl: ms(o.handshake_ivl).filter(|d| !d.is_zero()),
-            keepalive: Keepalive {
-                on: o.tcp_keepalive,
-                idle: o.tcp_keepalive_idle,
-                cnt: o.tcp_keepalive_cnt,
-                intvl: o.tcp_keepalive_intvl,
-            },
-            net: o.net.clone(),
-            metadata: Vec::new(),
-            stream_notify: false,
-            raw: false,
+            ..crate::socket::tcp_desc(
+                &crate::socket::options::Options::default(),
+                self.id,
+                &core.shared,
+                core.kind,
+                &core.ctx,
+            )
         }
     }
 
