@@ -127,6 +127,14 @@ impl Handle {
         }
         Ok(())
     }
+
+    /// A send to one of the peers, in turn (CLIENT, SCATTER).
+    fn send_lb(&self, data: &[u8], flags: i32) -> Result<()> {
+        self.check_send(data.len(), flags)?;
+        let core = &self.core;
+        core.send_loop(flags, || core.try_send_lb(data))
+            .map_err(|f| f.into_error(data.len()))
+    }
 }
 
 impl Drop for Handle {
@@ -405,11 +413,7 @@ impl Client {
     /// `DONTWAIT` or SNDTIMEO 0, [`Error::TimedOut`] when SNDTIMEO ran out;
     /// [`Error::Terminated`] after the context's shutdown.
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
-        let data = data.as_ref();
-        self.h.check_send(data.len(), flags)?;
-        let core = &self.h.core;
-        core.send_loop(flags, || core.try_send_lb(data))
-            .map_err(|f| f.into_error(data.len()))
+        self.h.send_lb(data.as_ref(), flags)
     }
 
     /// Receives the next message, from any peer.
@@ -529,11 +533,7 @@ impl Scatter {
     ///
     /// As [`Client::send`].
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
-        let data = data.as_ref();
-        self.h.check_send(data.len(), flags)?;
-        let core = &self.h.core;
-        core.send_loop(flags, || core.try_send_lb(data))
-            .map_err(|f| f.into_error(data.len()))
+        self.h.send_lb(data.as_ref(), flags)
     }
 }
 
