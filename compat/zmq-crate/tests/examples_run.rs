@@ -502,14 +502,26 @@ fn syncpub_and_ten_syncsubs() {
 }
 
 /// lbbroker's threads, each with a context of its own, talk over ipc
-/// (relative paths, in the run's directory).
+/// (relative paths, in the run's directory). Its main returns once the
+/// broker has sent the last reply, so the last client's (or worker's)
+/// line may be cut off by the exit, on libzmq too (CI saw 9 of each from
+/// libzmq once): at least 9 of the 10 of each, and nothing else.
 #[test]
 fn lbbroker_serves_every_client() {
     compare(ONE_PROGRAM, |run| {
         let out = run.server("lbbroker", &[]).finish(LIMIT);
-        let mut lines: Vec<_> = out.lines().map(str::to_owned).collect();
-        lines.sort();
-        lines.join("\n")
+        for line in ["Client: OK", "Worker: HELLO"] {
+            let n = out.lines().filter(|l| *l == line).count();
+            assert!(
+                (9..=10).contains(&n),
+                "{:?}: {n} of {line:?}:\n{out}",
+                run.cast
+            );
+        }
+        let mut kinds: Vec<_> = out.lines().map(str::to_owned).collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds.join("\n")
     });
 }
 
