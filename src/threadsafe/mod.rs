@@ -128,6 +128,20 @@ impl Handle {
         Ok(())
     }
 
+    /// The next message, from any peer (CLIENT, GATHER).
+    fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.core
+            .recv(flags, |_, data| data.to_vec())
+            .map_err(|f| f.into_error(0))
+    }
+
+    /// The next message into `buf`, truncated (CLIENT, GATHER).
+    fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
+        self.core
+            .recv(flags, |_, data| copy_into(buf, data))
+            .map_err(|f| f.into_error(0))
+    }
+
     /// A send to one of the peers, in turn (CLIENT, SCATTER).
     fn send_lb(&self, data: &[u8], flags: i32) -> Result<()> {
         self.check_send(data.len(), flags)?;
@@ -424,10 +438,7 @@ impl Client {
     /// [`Error::TimedOut`] when RCVTIMEO ran out, [`Error::Terminated`]
     /// after the context's shutdown.
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
-        self.h
-            .core
-            .recv(flags, |_, data| data.to_vec())
-            .map_err(|f| f.into_error(0))
+        self.h.recv_bytes(flags)
     }
 
     /// Receives the next message into `buf`, truncating it if `buf` is
@@ -437,10 +448,7 @@ impl Client {
     ///
     /// As [`recv_bytes`](Self::recv_bytes).
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
-        self.h
-            .core
-            .recv(flags, |_, data| copy_into(buf, data))
-            .map_err(|f| f.into_error(0))
+        self.h.recv_into(buf, flags)
     }
 }
 
@@ -552,10 +560,7 @@ impl Gather {
     ///
     /// As [`Client::recv_bytes`].
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
-        self.h
-            .core
-            .recv(flags, |_, data| data.to_vec())
-            .map_err(|f| f.into_error(0))
+        self.h.recv_bytes(flags)
     }
 
     /// Receives the next message into `buf`, as [`Client::recv_into`].
@@ -564,10 +569,7 @@ impl Gather {
     ///
     /// As [`Client::recv_bytes`].
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
-        self.h
-            .core
-            .recv(flags, |_, data| copy_into(buf, data))
-            .map_err(|f| f.into_error(0))
+        self.h.recv_into(buf, flags)
     }
 }
 
