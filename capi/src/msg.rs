@@ -85,22 +85,21 @@ impl Drop for Content {
 }
 
 impl ZmqMsg {
-    /// An empty message, written over whatever `msg` held.
+    /// An empty message, written over whatever `msg` held. Only the
+    /// fields that say what it holds are written, as libzmq's `init` does:
+    /// a sender initialises a message per frame, and every store it makes
+    /// queues behind the frame's stores into the ring's lines.
+    #[inline(always)]
     fn init(msg: *mut ZmqMsg) {
         // SAFETY: callers pass a non-null, aligned pointer to 64 writable
-        // bytes (a zmq_msg_t); its old contents are not read.
+        // bytes (a zmq_msg_t); its old contents are not read. The body is
+        // read only up to `len` (0 here) until written.
         unsafe {
-            msg.write(ZmqMsg {
-                body: Body {
-                    inline: [0; INLINE_MAX],
-                },
-                props: ManuallyDrop::new(None),
-                kind: KIND_INLINE,
-                flags: 0,
-                len: 0,
-                _pad: [0; 5],
-            })
-        };
+            std::ptr::addr_of_mut!((*msg).props).write(ManuallyDrop::new(None));
+            std::ptr::addr_of_mut!((*msg).kind).write(KIND_INLINE);
+            std::ptr::addr_of_mut!((*msg).flags).write(0);
+            std::ptr::addr_of_mut!((*msg).len).write(0);
+        }
     }
 
     /// Puts a copy of `data` in this message, which holds nothing shared.
@@ -161,10 +160,14 @@ impl ZmqMsg {
     /// Lets go of the bytes and properties; the message is then invalid
     /// until initialised again.
     fn release(&mut self) {
-        self.release_bytes();
-        // SAFETY: `props` holds a value while the message is valid, and is
-        // not read again until `init` writes it anew.
-        unsafe { ManuallyDrop::drop(&mut self.props) };
+        if self.kind == KIND_SHARED {
+            self.release_shared();
+        }
+        if self.props.is_some() {
+            // SAFETY: `props` holds a value while the message is valid, and
+            // is not read again until `init` writes it anew.
+            unsafe { ManuallyDrop::drop(&mut self.props) };
+        }
         self.kind = 0;
     }
 
@@ -173,8 +176,8 @@ impl ZmqMsg {
     fn release_bytes(&mut self) {
         if self.kind == KIND_SHARED {
             self.release_shared();
+            self.kind = KIND_INLINE;
         }
-        self.kind = KIND_INLINE;
         self.len = 0;
     }
 
@@ -258,9 +261,18 @@ impl ZmqMsg {
     }
 
     /// After a send: the message is empty again, as libzmq leaves it.
+    /// Properties and flags are written only when set: a sender empties a
+    /// message per frame, and each store queues behind the frame's stores
+    /// into the ring (see [`init`](Self::init)).
+    #[inline(always)]
     pub(crate) fn reset(&mut self) {
-        self.release();
-        Self::init(self);
+        self.release_bytes();
+        if self.props.is_some() {
+            *self.props = None;
+        }
+        if self.flags != 0 {
+            self.flags = 0;
+        }
     }
 }
 
