@@ -305,6 +305,20 @@ fn a_connected_dish_joins_again_after_a_reconnect() {
     send_until_heard(&radio, &dish, "g", "again");
 }
 
+/// A group of the longest (255 bytes, libzmq 4.3.3's) travels over tcp: its
+/// JOIN, its group frame.
+#[test]
+fn the_longest_group_over_tcp() {
+    let ctx = Context::new();
+    let longest = "g".repeat(zeroring::GROUP_MAX_LENGTH);
+    let dish = ctx.dish().unwrap();
+    dish.bind("tcp://127.0.0.1:0").unwrap();
+    dish.join(&longest).unwrap();
+    let radio = ctx.radio().unwrap();
+    radio.connect(&dish.get_last_endpoint().unwrap()).unwrap();
+    send_until_heard(&radio, &dish, &longest, "joined");
+}
+
 #[test]
 fn radio_and_dish_refuse_what_libzmq_refuses() {
     let ctx = Context::new();
@@ -314,7 +328,7 @@ fn radio_and_dish_refuse_what_libzmq_refuses() {
         Err(Error::TransportNotSupported(_))
     ));
     assert!(matches!(
-        radio.send("sixteen-bytes-xx", "m", 0),
+        radio.send([b'g'; zeroring::GROUP_MAX_LENGTH + 1], "m", 0),
         Err(Error::InvalidArgument(_))
     ));
 }
