@@ -620,8 +620,9 @@ impl Radio {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a group over 255 bytes or with
-    /// [`SNDMORE`](crate::SNDMORE); [`Error::MessageTooLarge`] above
-    /// 64 MiB; [`Error::Terminated`] after the context's shutdown.
+    /// [`SNDMORE`](crate::SNDMORE); [`Error::MessageTooLarge`] when
+    /// `data`, the group and a byte exceed 64 MiB (they travel together);
+    /// [`Error::Terminated`] after the context's shutdown.
     pub fn send<G: AsRef<[u8]>, T: AsRef<[u8]>>(
         &self,
         group: G,
@@ -630,7 +631,9 @@ impl Radio {
     ) -> Result<()> {
         let (group, data) = (group.as_ref(), data.as_ref());
         check_group(group)?;
-        self.h.check_send(data.len(), flags)?;
+        // The record that carries it to a peer holds the group behind its
+        // length too: a tcp or ipc peer's pipe would refuse it, unseen.
+        self.h.check_send(1 + group.len() + data.len(), flags)?;
         if self.h.core.ctx.is_terminated() {
             return Err(self.h.core.ctx.stopped().into_error(0));
         }
