@@ -138,14 +138,15 @@ fn group_rules() {
     let ctx = Context::new();
     let dish = ctx.dish().unwrap();
     let radio = ctx.radio().unwrap();
-    assert_eq!(zeroring::GROUP_MAX_LENGTH, 15);
-    dish.join([b'g'; 15]).unwrap();
+    // RFC 48's and libzmq 4.3.3's (15 before).
+    assert_eq!(zeroring::GROUP_MAX_LENGTH, 255);
+    dish.join([b'g'; 255]).unwrap();
     assert!(matches!(
-        dish.join([b'g'; 16]),
+        dish.join([b'g'; 256]),
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
-        dish.join([b'g'; 15]),
+        dish.join([b'g'; 255]),
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
@@ -153,7 +154,7 @@ fn group_rules() {
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
-        radio.send([b'g'; 16], "x", 0),
+        radio.send([b'g'; 256], "x", 0),
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
@@ -162,6 +163,25 @@ fn group_rules() {
     ));
     // No peer: the message is dropped, not waited for.
     radio.send("g", "x", 0).unwrap();
+}
+
+/// The longest group travels whole, and only to its own DISH.
+#[test]
+fn the_longest_group_travels() {
+    let ctx = Context::new();
+    let longest = [b'g'; zeroring::GROUP_MAX_LENGTH];
+    let mut shorter = longest;
+    shorter[254] = b'h';
+    let dish = ctx.dish().unwrap();
+    dish.set_rcvtimeo(PATIENCE_MS).unwrap();
+    dish.bind("inproc://radio-longest").unwrap();
+    dish.join(longest).unwrap();
+    let radio = ctx.radio().unwrap();
+    radio.connect("inproc://radio-longest").unwrap();
+    radio.send(shorter, "not joined", 0).unwrap();
+    radio.send(longest, "joined", 0).unwrap();
+    let (group, msg) = dish.recv_group(0).unwrap();
+    assert_eq!((&group[..], &msg[..]), (&longest[..], &b"joined"[..]));
 }
 
 /// A RADIO never blocks: a DISH at its high-water mark misses messages.

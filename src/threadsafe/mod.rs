@@ -573,12 +573,18 @@ impl Gather {
     }
 }
 
-/// The longest group name (libzmq's `ZMQ_GROUP_MAX_LENGTH`).
-pub const GROUP_MAX_LENGTH: usize = 15;
+/// The longest group name: RFC 48's, libzmq's `ZMQ_GROUP_MAX_LENGTH`
+/// since 4.3.3 (15 before; a libzmq 4.3.4 DISH joins and receives longer
+/// groups).
+pub const GROUP_MAX_LENGTH: usize = 255;
+
+// A group travels behind its length in one byte, in process and to the
+// engine.
+const _: () = assert!(GROUP_MAX_LENGTH <= u8::MAX as usize);
 
 fn check_group(group: &[u8]) -> Result<()> {
     if group.len() > GROUP_MAX_LENGTH {
-        return Err(Error::InvalidArgument("a group is at most 15 bytes"));
+        return Err(Error::InvalidArgument("a group is at most 255 bytes"));
     }
     Ok(())
 }
@@ -613,9 +619,10 @@ impl Radio {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for a group over 15 bytes or with
-    /// [`SNDMORE`](crate::SNDMORE); [`Error::MessageTooLarge`] above
-    /// 64 MiB; [`Error::Terminated`] after the context's shutdown.
+    /// [`Error::InvalidArgument`] for a group over 255 bytes or with
+    /// [`SNDMORE`](crate::SNDMORE); [`Error::MessageTooLarge`] when
+    /// `data`, the group and a byte exceed 64 MiB (they travel together);
+    /// [`Error::Terminated`] after the context's shutdown.
     pub fn send<G: AsRef<[u8]>, T: AsRef<[u8]>>(
         &self,
         group: G,
@@ -624,7 +631,9 @@ impl Radio {
     ) -> Result<()> {
         let (group, data) = (group.as_ref(), data.as_ref());
         check_group(group)?;
-        self.h.check_send(data.len(), flags)?;
+        // The record that carries it to a peer holds the group behind its
+        // length too: a tcp or ipc peer's pipe would refuse it, unseen.
+        self.h.check_send(1 + group.len() + data.len(), flags)?;
         if self.h.core.ctx.is_terminated() {
             return Err(self.h.core.ctx.stopped().into_error(0));
         }
@@ -651,7 +660,7 @@ impl Dish {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for a group over 15 bytes or one already
+    /// [`Error::InvalidArgument`] for a group over 255 bytes or one already
     /// joined (libzmq's EINVAL).
     pub fn join<G: AsRef<[u8]>>(&self, group: G) -> Result<()> {
         self.update(group.as_ref(), true)

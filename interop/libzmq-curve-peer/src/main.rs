@@ -22,6 +22,12 @@
 //!   or `error TEXT`.
 //! - `recvid [MS]`: as `recv`, for one frame with its routing id (SERVER):
 //!   `recv ID HEX` or `timeout`.
+//! - `join HEX`, `leave HEX`: joins or leaves the group (DISH; hex, may be
+//!   empty); `ok` or `error TEXT`.
+//! - `sendgroup GROUP_HEX HEX`: sends one frame to the group (RADIO);
+//!   `sent` or `error TEXT`.
+//! - `recvgroup [MS]`: as `recv`, for one frame with its group (DISH):
+//!   `recv GROUP_HEX HEX` or `timeout`.
 //! - `event ID`: waits up to 10 s for the monitor event ID (decimal, the
 //!   ZMQ_EVENT_* number), skipping others; `event ID VALUE` or `timeout`.
 //! - `quit`: closes everything and exits 0.
@@ -62,6 +68,10 @@ extern "C" {
     fn zmq_msg_close(msg: *mut ZmqMsg) -> c_int;
     fn zmq_msg_set_routing_id(msg: *mut ZmqMsg, id: u32) -> c_int;
     fn zmq_msg_routing_id(msg: *mut ZmqMsg) -> u32;
+    fn zmq_msg_set_group(msg: *mut ZmqMsg, group: *const c_char) -> c_int;
+    fn zmq_msg_group(msg: *mut ZmqMsg) -> *const c_char;
+    fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int;
+    fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int;
     fn zmq_strerror(errnum: c_int) -> *const c_char;
 }
 
@@ -182,19 +192,28 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Sends one frame to the peer `id` (a SERVER's send).
-fn send_to(s: *mut c_void, id: u32, data: &[u8]) -> String {
+/// Where a draft socket's single frame goes.
+enum To {
+    /// A SERVER's peer, by routing id.
+    Peer(u32),
+    /// A RADIO's group.
+    Group(CString),
+}
+
+/// Sends one frame `to` a peer or a group; `sent` or `error TEXT`.
+fn send_one(s: *mut c_void, to: &To, data: &[u8]) -> String {
     let mut msg = ZmqMsg([0; 64]);
     // SAFETY: `msg` is a zmq_msg_t-sized, aligned buffer; libzmq
-    // initialises it with `data.len()` bytes we then fill.
+    // initialises it with `data.len()` bytes we then fill; the group is
+    // NUL-terminated; the message is closed unless libzmq took it.
     unsafe {
         check(zmq_msg_init_size(&mut msg, data.len()), "zmq_msg_init_size");
         std::ptr::copy_nonoverlapping(data.as_ptr(), zmq_msg_data(&mut msg).cast(), data.len());
-        check(
-            zmq_msg_set_routing_id(&mut msg, id),
-            "zmq_msg_set_routing_id",
-        );
-        if zmq_msg_send(&mut msg, s, 0) < 0 {
+        let rc = match to {
+            To::Peer(id) => zmq_msg_set_routing_id(&mut msg, *id),
+            To::Group(group) => zmq_msg_set_group(&mut msg, group.as_ptr()),
+        };
+        if rc < 0 || zmq_msg_send(&mut msg, s, 0) < 0 {
             let e = last_error();
             zmq_msg_close(&mut msg);
             return format!("error {e}");
@@ -203,25 +222,44 @@ fn send_to(s: *mut c_void, id: u32, data: &[u8]) -> String {
     "sent".into()
 }
 
-/// Receives one frame and its routing id within `ms` milliseconds.
-fn recv_with_id(s: *mut c_void, ms: c_int) -> Option<(u32, Vec<u8>)> {
+/// One frame of a draft socket, with its routing id (SERVER's) and its
+/// group (DISH's).
+struct Received {
+    id: u32,
+    group: Vec<u8>,
+    data: Vec<u8>,
+}
+
+/// Receives one frame within `ms` milliseconds.
+fn recv_one(s: *mut c_void, ms: c_int) -> Option<Received> {
     set_int(s, ZMQ_RCVTIMEO, ms);
     let mut msg = ZmqMsg([0; 64]);
-    // SAFETY: as in `send_to`; the data pointer is valid for the
-    // message's size until it is closed.
+    // SAFETY: as in `send_one`; the data pointer is valid for the
+    // message's size, and the group a NUL-terminated string, until the
+    // message is closed.
     unsafe {
         check(zmq_msg_init(&mut msg), "zmq_msg_init");
         if zmq_msg_recv(&mut msg, s, 0) < 0 {
             zmq_msg_close(&mut msg);
             return None;
         }
-        let id = zmq_msg_routing_id(&mut msg);
-        let data =
-            std::slice::from_raw_parts(zmq_msg_data(&mut msg).cast::<u8>(), zmq_msg_size(&msg))
-                .to_vec();
+        let got = Received {
+            id: zmq_msg_routing_id(&mut msg),
+            group: CStr::from_ptr(zmq_msg_group(&mut msg)).to_bytes().to_vec(),
+            data: std::slice::from_raw_parts(
+                zmq_msg_data(&mut msg).cast::<u8>(),
+                zmq_msg_size(&msg),
+            )
+            .to_vec(),
+        };
         zmq_msg_close(&mut msg);
-        Some((id, data))
+        Some(got)
     }
+}
+
+/// A group, from its hex.
+fn group(text: &str) -> Result<CString, String> {
+    CString::new(unhex(text)).map_err(|_| "error NUL in group".to_owned())
 }
 
 fn main() {
@@ -365,13 +403,42 @@ fn main() {
             "sendto" => {
                 let (id, data) = arg.split_once(' ').unwrap_or((arg, ""));
                 let id: u32 = id.parse().unwrap_or_else(|_| fail("routing id"));
-                say(&mut out, send_to(s, id, &unhex(data)));
+                say(&mut out, send_one(s, &To::Peer(id), &unhex(data)));
             }
-            "recvid" => {
-                let answer = match recv_with_id(s, arg.parse().unwrap_or(TIMEOUT_MS)) {
-                    Some((id, data)) => format!("recv {id} {}", hex(&data)),
+            "sendgroup" => {
+                let (g, data) = arg.split_once(' ').unwrap_or((arg, ""));
+                let answer = group(g)
+                    .map(|g| send_one(s, &To::Group(g), &unhex(data)))
+                    .unwrap_or_else(|e| e);
+                say(&mut out, answer);
+            }
+            "recvid" | "recvgroup" => {
+                let answer = match recv_one(s, arg.parse().unwrap_or(TIMEOUT_MS)) {
+                    Some(m) if cmd == "recvid" => format!("recv {} {}", m.id, hex(&m.data)),
+                    Some(m) => format!("recv {} {}", hex(&m.group), hex(&m.data)),
                     None => "timeout".into(),
                 };
+                say(&mut out, answer);
+            }
+            "join" | "leave" => {
+                let answer = group(arg).map_or_else(
+                    |e| e,
+                    |g| {
+                        // SAFETY: `s` is live; the group is NUL-terminated.
+                        let rc = unsafe {
+                            if cmd == "join" {
+                                zmq_join(s, g.as_ptr())
+                            } else {
+                                zmq_leave(s, g.as_ptr())
+                            }
+                        };
+                        if rc < 0 {
+                            format!("error {}", last_error())
+                        } else {
+                            "ok".into()
+                        }
+                    },
+                );
                 say(&mut out, answer);
             }
             "event" => {
