@@ -18,13 +18,15 @@
 //! Frames larger than the ring's inline limit travel as a descriptor of a
 //! heap box (in-process peers only: the pointer means nothing elsewhere).
 
+use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
 use crate::pipe::Doorbell;
-use crate::sync::barrier;
+use crate::sync::{
+    barrier, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
+};
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Frames above this many bytes go by descriptor: a record of a quarter of
@@ -35,7 +37,7 @@ const RELEASE_AFTER_BURST: usize = 1024;
 
 /// Why a pipe took no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub enum Refused {
     /// At its high-water mark or out of ring bytes: try again later.
     Full,
     /// The reader is gone (or the ring is broken): never again.
@@ -53,7 +55,7 @@ pub(crate) enum Refused {
 /// re-check and its sleep. The re-check runs outside the mutex: it may
 /// itself signal (credits given back).
 #[derive(Default)]
-pub(crate) struct Room {
+pub struct Room {
     waiters: AtomicUsize,
     epoch: Mutex<u64>,
     cv: Condvar,
@@ -64,19 +66,22 @@ impl Room {
     /// visible (a release, a new pipe, a close).
     #[inline]
     pub fn signal(&self) {
-        barrier::light();
+        if !breaks::on(breaks::SIGNAL_NO_BARRIER) {
+            barrier::light();
+        }
         if self.waiters.load(Ordering::Relaxed) != 0 {
             self.wake_all();
         }
     }
 
+    /// Wakes every waiting writer, whether or not one has said it waits.
     #[cold]
     pub fn wake_all(&self) {
         *self.lock() += 1;
         self.cv.notify_all();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+    fn lock(&self) -> MutexGuard<'_, u64> {
         self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -116,7 +121,7 @@ impl Room {
 }
 
 /// The part of a pipe both sockets hold.
-pub(crate) struct Pipe {
+pub struct Pipe {
     tx: Producer,
     /// Messages writers counted in (and not taken back).
     sent: CachePadded<AtomicU64>,
@@ -159,6 +164,10 @@ impl Pipe {
     #[cold]
     fn take_credits(&self, credit: &Cell<u64>) -> bool {
         let batch = (self.hwm / 8).clamp(1, 16);
+        #[cfg(loom)]
+        if breaks::on(breaks::CREDITS_LOAD_THEN_ADD) {
+            return self.take_credits_late(batch, credit);
+        }
         let n = self.sent.fetch_add(batch, Ordering::Relaxed);
         // `received` may count messages whose credits were taken after ours.
         let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
@@ -166,6 +175,19 @@ impl Pipe {
         if got < batch {
             self.sent.fetch_sub(batch - got, Ordering::Relaxed);
         }
+        credit.set(got);
+        got != 0
+    }
+
+    /// The credits race `take_credits` is written against, for the loom
+    /// model to catch: two writers that read `sent` before either adds see
+    /// the same room and both take it.
+    #[cfg(loom)]
+    fn take_credits_late(&self, batch: u64, credit: &Cell<u64>) -> bool {
+        let n = self.sent.load(Ordering::Relaxed);
+        let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
+        let got = self.hwm.saturating_sub(in_flight).min(batch);
+        self.sent.fetch_add(got, Ordering::Relaxed);
         credit.set(got);
         got != 0
     }
@@ -247,7 +269,8 @@ impl Pipe {
 }
 
 /// The reading socket's end of a pipe.
-pub(crate) struct InPipe {
+pub struct InPipe {
+    /// What the reader shares with the writers.
     pub pipe: Arc<Pipe>,
     rx: Consumer,
     /// The routing id the reading socket knows the writer by.
@@ -261,14 +284,18 @@ pub(crate) struct InPipe {
 }
 
 /// What [`InPipe::take`] found.
-pub(crate) enum Taken<R> {
+pub enum Taken<R> {
+    /// A message, and what the reader's function made of it.
     Message(R),
+    /// Nothing published yet.
     Empty,
     /// Closed and drained, or broken: drop the pipe.
     Done,
 }
 
 impl InPipe {
+    /// The reading end of `pipe`, reading `rx`, that knows its writer as
+    /// `id`.
     pub fn new(pipe: Arc<Pipe>, rx: Consumer, id: u32) -> Self {
         let release_msgs = match pipe.hwm {
             0 => u64::MAX,
