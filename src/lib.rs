@@ -87,7 +87,8 @@ pub mod monitor;
 mod pattern;
 mod pipe;
 // poll sleeps in poll(2) on eventfds, which loom cannot model; the loom
-// build checks the ring and the doorbell only.
+// build checks the rings, the doorbell and the thread-safe sockets' own
+// protocols (below) only.
 #[cfg(not(loom))]
 mod poll;
 #[cfg(not(loom))]

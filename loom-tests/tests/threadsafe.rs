@@ -122,6 +122,17 @@ fn room_wakes_a_waiting_writer() {
     model(room_wakes_writer);
 }
 
+/// Without the epoch check, a signal that comes between the writer's
+/// re-check and its sleep is lost: loom reports the deadlock.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn room_epoch_unchecked_is_caught() {
+    model(|| {
+        breaks::set(breaks::EPOCH_UNCHECKED);
+        room_wakes_writer();
+    });
+}
+
 /// One signal wakes every writer that waits.
 #[test]
 fn room_wakes_every_waiting_writer() {
@@ -142,26 +153,35 @@ fn room_signal_without_barrier_is_caught() {
 
 /// Two writers send `counts` messages each (tagged writer, index) into a
 /// pipe with mark `hwm`, as the socket does: try, and on `Full` wait in
-/// the room (no deadline) trying again; then give back unused
-/// credits. The reader takes every message, each writer's in order, and
-/// nothing more. After each send a writer checks that the messages sent
-/// and not yet taken do not exceed the mark: `taken` is counted before the
-/// reader releases (and so before writers get those credits back), and
-/// `sent` is read before `taken`, so the difference never overstates what
-/// is in flight.
-fn credits(hwm: u64, counts: [u8; 2]) {
+/// the room (no deadline) trying again; then give back unused credits.
+/// Writer 0 has sent `prefill` messages before the others start (on one
+/// thread, so loom spends no branches there): the pipe starts near its
+/// mark, and writer 0 may hold credits it has not used. The reader takes
+/// every message, each writer's in order, and nothing more.
+///
+/// After each send a writer checks that the messages sent and not yet
+/// taken do not exceed the mark: `taken` is counted before the reader
+/// releases (and so before writers get those credits back), and `sent` is
+/// read before `taken`, so the difference never overstates what is in
+/// flight.
+fn credits(hwm: u64, prefill: u8, counts: [u8; 2]) {
     let bell = Arc::new(Doorbell::new());
     let room = Arc::new(Room::default());
-    let (pipe, rx) = Pipe::new(mpsc::MIN_CAPACITY, hwm, bell, room.clone());
-    let sent = Arc::new(AtomicU64::new(0));
+    let (pipe, rx) = Pipe::new(CAPACITY, hwm, bell, room.clone());
+    let mut credit = [Cell::new(0), Cell::new(0)];
+    for i in 0..prefill {
+        assert_eq!(pipe.try_send(&[0], &[i], &credit[0]), Ok(()), "prefill {i}");
+    }
+    let sent = Arc::new(AtomicU64::new(prefill.into()));
     let taken = Arc::new(AtomicU64::new(0));
     let writers: Vec<_> = (0..2u8)
         .map(|w| {
             let (pipe, room) = (pipe.clone(), room.clone());
             let (sent, taken) = (sent.clone(), taken.clone());
+            let credit = std::mem::take(&mut credit[w as usize]);
+            let first = if w == 0 { prefill } else { 0 };
             thread::spawn(move || {
-                let credit = Cell::new(0);
-                for i in 0..counts[w as usize] {
+                for i in first..first + counts[w as usize] {
                     let send = || match pipe.try_send(&[w], &[i], &credit) {
                         Ok(()) => Some(()),
                         Err(Refused::Full) => None,
@@ -183,7 +203,7 @@ fn credits(hwm: u64, counts: [u8; 2]) {
         .collect();
     let mut rx = InPipe::new(pipe, rx, 1);
     let mut next = [0u8; 2];
-    let total: u8 = counts.iter().sum();
+    let total = prefill + counts.iter().sum::<u8>();
     let mut got = 0;
     while got < total {
         let took = rx.take(|_, m| {
@@ -211,12 +231,15 @@ fn credits(hwm: u64, counts: [u8; 2]) {
     );
 }
 
+/// Room for the largest model's messages (16 bytes each with the header).
+const CAPACITY: usize = 512;
+
 /// Mark 1 (a batch of one): one writer is admitted, the other is refused
 /// at the mark and waits until the reader takes and releases the first
 /// message.
 #[test]
 fn credits_keep_the_mark_and_admit_a_waiting_writer() {
-    model(|| credits(1, [1, 1]));
+    model(|| credits(1, 0, [1, 1]));
 }
 
 /// Reading `sent` before adding to it, two writers at the mark's last
@@ -226,6 +249,22 @@ fn credits_keep_the_mark_and_admit_a_waiting_writer() {
 fn credits_load_then_add_is_caught() {
     model(|| {
         breaks::set(breaks::CREDITS_LOAD_THEN_ADD);
-        credits(1, [1, 1]);
+        credits(1, 0, [1, 1]);
     });
+}
+
+/// Mark 16, so batches of 2: writer 0 has sent 15 and holds one credit it
+/// has not used, so writer 1 is refused one below the mark (as the module
+/// doc allows), and admitted when writer 0 sends its 16th and gives nothing
+/// back, or the reader releases.
+#[test]
+fn credits_in_batches_keep_the_mark() {
+    model(|| credits(16, 15, [1, 1]));
+}
+
+/// As above, but writer 0 sends nothing more: the credit it gives back
+/// (its signal) admits writer 1, or the reader's release does.
+#[test]
+fn credits_given_back_admit_a_waiting_writer() {
+    model(|| credits(16, 15, [0, 1]));
 }

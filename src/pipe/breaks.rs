@@ -1,7 +1,7 @@
 //! Deliberate bugs for the loom models to catch: `loom-tests/tests/ring.rs`,
 //! `mpsc.rs` and `threadsafe.rs` set one per model and expect the model to
-//! fail, proof that the models see what each ordering, each zeroing and each
-//! barrier is there for: in the rings ([`ring`](super::ring),
+//! fail, proof that the models see what each ordering, zeroing, barrier and
+//! check is there for: in the rings ([`ring`](super::ring),
 //! [`mpsc`](super::mpsc)) and in the thread-safe sockets' receive lock,
 //! room to wait in and high-water-mark credits. Outside loom no bug can be
 //! turned on, and asking costs nothing.
@@ -30,6 +30,9 @@ pub const SIGNAL_NO_BARRIER: u8 = 32;
 /// then adds what it took, instead of adding its batch first.
 #[cfg_attr(not(feature = "unstable-internals"), allow(dead_code))]
 pub const CREDITS_LOAD_THEN_ADD: u8 = 64;
+/// A writer about to sleep in a thread-safe socket's room does not check
+/// that no signal came since it last looked.
+pub const EPOCH_UNCHECKED: u8 = 128;
 
 #[cfg(loom)]
 thread_local!(static ON: Cell<u8> = const { Cell::new(0) });

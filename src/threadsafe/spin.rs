@@ -5,9 +5,11 @@
 //! drop turns `busy` back); everything a holder did to the value happens
 //! before the next holder's access (released with `Release`, acquired with
 //! `Acquire`). Model-checked by `loom-tests/tests/threadsafe.rs`
-//! (`spin_lock_*`): three threads add to a counter that loom tracks under
-//! the lock and see no race and the whole sum; with either ordering
-//! `Relaxed` ([`breaks`](crate::pipe::breaks)) loom reports the race.
+//! (`spin_lock_*`): two threads add to a counter that loom tracks, twice
+//! each under the lock, and see no race and the whole sum; with either
+//! ordering `Relaxed` ([`breaks`](crate::pipe::breaks)) loom reports the
+//! race. (With a third thread loom can keep two waiters yielding to each
+//! other while the holder never runs, and gives up.)
 //!
 //! Held for one message's copy, and almost never contended (libzmq too
 //! serialises receives on a thread-safe socket): a waiter spins, then
