@@ -25,7 +25,7 @@ use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use loom::thread;
 use std::cell::Cell;
 use std::sync::Arc;
-use zeroring::mpsc::{self, breaks};
+use zeroring::mpsc::breaks;
 use zeroring::threadsafe_pipe::{InPipe, Pipe, Refused, Room, Taken};
 use zeroring::threadsafe_spin::SpinLock;
 use zeroring::Doorbell;

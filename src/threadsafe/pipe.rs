@@ -221,6 +221,12 @@ impl Pipe {
 
     /// Publishes `prefix` then `data` as one message, from any thread;
     /// `credit`: the calling thread's credits toward this pipe's mark.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused::Full`] at the mark or out of ring bytes (the credit, if
+    /// one was taken, stays with the thread), [`Refused::Closed`] once
+    /// either side has gone.
     #[inline]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         if self.closed.load(Ordering::Acquire) {
