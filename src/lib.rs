@@ -55,7 +55,8 @@
 //!   `endpoint` (or `routing_id`) and `reason`. Without the feature the
 //!   calls compile to nothing.
 //! - `unstable-internals`: the layers below the socket API (the frame ring,
-//!   the multi-producer ring, the chunk ledger, the doorbell, the sans-IO ZMTP codec), for zeroring's
+//!   the multi-producer ring, the chunk ledger, the doorbell, the thread-safe
+//!   sockets' pipe and receive lock, the sans-IO ZMTP codec), for zeroring's
 //!   own benches, loom models, fuzz targets and wire-level tests. Not part of
 //!   the public API: outside semver, hidden from these docs, and free to
 //!   change in any release.
@@ -86,7 +87,8 @@ pub mod monitor;
 mod pattern;
 mod pipe;
 // poll sleeps in poll(2) on eventfds, which loom cannot model; the loom
-// build checks the ring and the doorbell only.
+// build checks the rings, the doorbell and the thread-safe sockets' own
+// protocols (below) only.
 #[cfg(not(loom))]
 mod poll;
 #[cfg(not(loom))]
@@ -96,6 +98,14 @@ mod socket_type;
 mod sync;
 #[cfg(not(loom))]
 mod threadsafe;
+// The loom build checks the thread-safe sockets' own protocols (the receive
+// lock, the room writers wait in, the credits toward a pipe's mark), not the
+// sockets.
+#[cfg(loom)]
+mod threadsafe {
+    pub mod pipe;
+    pub mod spin;
+}
 mod trace;
 mod transport;
 // The codec's `pub` items are its API for the engine and, under
@@ -131,6 +141,9 @@ pub use proxy::{
 pub use socket::Properties;
 pub use socket::{Frame, Loan, Socket, WaitStrategy, DEFAULT_RING_CAPACITY, DONTWAIT, SNDMORE};
 pub use socket_type::SocketType;
+#[cfg(feature = "unstable-internals")]
+#[doc(hidden)]
+pub use threadsafe::{pipe as threadsafe_pipe, spin as threadsafe_spin};
 #[cfg(not(loom))]
 pub use threadsafe::{Client, Dish, Gather, Radio, RoutingId, Scatter, Server, GROUP_MAX_LENGTH};
 pub use zmtp::{CurveCredentials, PlainCredentials};

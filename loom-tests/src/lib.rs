@@ -1,7 +1,8 @@
 //! Helpers shared by the loom models in `tests/`.
 //!
 //! Without `--cfg loom` this crate is empty; the models themselves live in
-//! `tests/ring.rs`, `tests/mpsc.rs` and `tests/doorbell.rs` and only build under
+//! `tests/ring.rs`, `tests/mpsc.rs`, `tests/chunks.rs`, `tests/doorbell.rs`
+//! and `tests/threadsafe.rs` and only build under
 //! `RUSTFLAGS="--cfg loom"`:
 //!
 //! ```text

@@ -4,10 +4,10 @@
 
 mod core;
 mod peers;
-mod pipe;
+pub mod pipe;
 mod registry;
 mod remote;
-mod spin;
+pub mod spin;
 mod tcp;
 
 pub(crate) use registry::Registry;

@@ -2,6 +2,25 @@
 //! multi-producer ring that any thread of the writing socket publishes
 //! into, read by the other socket alone.
 //!
+//! Invariants (besides the ring's own, in [`mpsc`]):
+//! - Messages in flight (published and not yet released by the reader)
+//!   never exceed the high-water mark: a writer publishes only with a
+//!   credit; it adds its whole batch to `sent` before it looks at
+//!   `received`, so two writers never take the same room; and `received`
+//!   counts only messages the reader has released. So `sent - received`
+//!   is at least what is in flight plus the credits writers hold.
+//! - A writer waiting in a [`Room`] without a deadline is woken by any
+//!   signal that follows room it can use (a release, credits given back, a
+//!   close): no lost wake-up (see [`Room`] for the handshake).
+//!
+//! Both are model-checked by `loom-tests/tests/threadsafe.rs`: `room_*`
+//! (one and two writers waiting; the reader's barrier left out, or the
+//! writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
+//! and 16, a writer refused at the mark admitted by a release or by
+//! credits given back; a writer that reads `sent` before it adds is
+//! caught putting two messages over a mark of one). Deadlines and time
+//! slices are not modelled (loom has no clock).
+//!
 //! The ring's bytes bound what a pipe holds, and so does its high-water
 //! mark, counted in messages: a sending thread takes credits from `sent`
 //! in batches (one atomic add per batch, not per message: that add would
@@ -18,13 +37,15 @@
 //! Frames larger than the ring's inline limit travel as a descriptor of a
 //! heap box (in-process peers only: the pointer means nothing elsewhere).
 
+use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
 use crate::pipe::Doorbell;
-use crate::sync::barrier;
+use crate::sync::{
+    barrier, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
+};
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Frames above this many bytes go by descriptor: a record of a quarter of
@@ -35,7 +56,7 @@ const RELEASE_AFTER_BURST: usize = 1024;
 
 /// Why a pipe took no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub enum Refused {
     /// At its high-water mark or out of ring bytes: try again later.
     Full,
     /// The reader is gone (or the ring is broken): never again.
@@ -53,7 +74,7 @@ pub(crate) enum Refused {
 /// re-check and its sleep. The re-check runs outside the mutex: it may
 /// itself signal (credits given back).
 #[derive(Default)]
-pub(crate) struct Room {
+pub struct Room {
     waiters: AtomicUsize,
     epoch: Mutex<u64>,
     cv: Condvar,
@@ -64,19 +85,22 @@ impl Room {
     /// visible (a release, a new pipe, a close).
     #[inline]
     pub fn signal(&self) {
-        barrier::light();
+        if !breaks::on(breaks::SIGNAL_NO_BARRIER) {
+            barrier::light();
+        }
         if self.waiters.load(Ordering::Relaxed) != 0 {
             self.wake_all();
         }
     }
 
+    /// Wakes every waiting writer, whether or not one has said it waits.
     #[cold]
     pub fn wake_all(&self) {
         *self.lock() += 1;
         self.cv.notify_all();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+    fn lock(&self) -> MutexGuard<'_, u64> {
         self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -96,7 +120,7 @@ impl Room {
                 break Some(found);
             }
             let guard = self.lock();
-            if *guard != seen {
+            if *guard != seen && !breaks::on(breaks::EPOCH_UNCHECKED) {
                 continue;
             }
             let now = Instant::now();
@@ -116,7 +140,7 @@ impl Room {
 }
 
 /// The part of a pipe both sockets hold.
-pub(crate) struct Pipe {
+pub struct Pipe {
     tx: Producer,
     /// Messages writers counted in (and not taken back).
     sent: CachePadded<AtomicU64>,
@@ -159,6 +183,10 @@ impl Pipe {
     #[cold]
     fn take_credits(&self, credit: &Cell<u64>) -> bool {
         let batch = (self.hwm / 8).clamp(1, 16);
+        #[cfg(loom)]
+        if breaks::on(breaks::CREDITS_LOAD_THEN_ADD) {
+            return self.take_credits_late(batch, credit);
+        }
         let n = self.sent.fetch_add(batch, Ordering::Relaxed);
         // `received` may count messages whose credits were taken after ours.
         let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
@@ -166,6 +194,19 @@ impl Pipe {
         if got < batch {
             self.sent.fetch_sub(batch - got, Ordering::Relaxed);
         }
+        credit.set(got);
+        got != 0
+    }
+
+    /// The credits race `take_credits` is written against, for the loom
+    /// model to catch: two writers that read `sent` before either adds see
+    /// the same room and both take it.
+    #[cfg(loom)]
+    fn take_credits_late(&self, batch: u64, credit: &Cell<u64>) -> bool {
+        let n = self.sent.load(Ordering::Relaxed);
+        let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
+        let got = self.hwm.saturating_sub(in_flight).min(batch);
+        self.sent.fetch_add(got, Ordering::Relaxed);
         credit.set(got);
         got != 0
     }
@@ -180,6 +221,12 @@ impl Pipe {
 
     /// Publishes `prefix` then `data` as one message, from any thread;
     /// `credit`: the calling thread's credits toward this pipe's mark.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused::Full`] at the mark or out of ring bytes (the credit, if
+    /// one was taken, stays with the thread), [`Refused::Closed`] once
+    /// either side has gone.
     #[inline]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         if self.closed.load(Ordering::Acquire) {
@@ -247,7 +294,8 @@ impl Pipe {
 }
 
 /// The reading socket's end of a pipe.
-pub(crate) struct InPipe {
+pub struct InPipe {
+    /// What the reader shares with the writers.
     pub pipe: Arc<Pipe>,
     rx: Consumer,
     /// The routing id the reading socket knows the writer by.
@@ -261,14 +309,18 @@ pub(crate) struct InPipe {
 }
 
 /// What [`InPipe::take`] found.
-pub(crate) enum Taken<R> {
+pub enum Taken<R> {
+    /// A message, and what the reader's function made of it.
     Message(R),
+    /// Nothing published yet.
     Empty,
     /// Closed and drained, or broken: drop the pipe.
     Done,
 }
 
 impl InPipe {
+    /// The reading end of `pipe`, reading `rx`, that knows its writer as
+    /// `id`.
     pub fn new(pipe: Arc<Pipe>, rx: Consumer, id: u32) -> Self {
         let release_msgs = match pipe.hwm {
             0 => u64::MAX,

@@ -1,5 +1,16 @@
 //! The lock a socket's receivers take turns on.
 //!
+//! Invariants: at most one [`Guard`] exists at a time (only the thread whose
+//! compare-exchange turned `busy` from false to true makes one, and only its
+//! drop turns `busy` back); everything a holder did to the value happens
+//! before the next holder's access (released with `Release`, acquired with
+//! `Acquire`). Model-checked by `loom-tests/tests/threadsafe.rs`
+//! (`spin_lock_*`): two threads add to a counter that loom tracks, twice
+//! each under the lock, and see no race and the whole sum; with either
+//! ordering `Relaxed` ([`breaks`](crate::pipe::breaks)) loom reports the
+//! race. (With a third thread loom can keep two waiters yielding to each
+//! other while the holder never runs, and gives up.)
+//!
 //! Held for one message's copy, and almost never contended (libzmq too
 //! serialises receives on a thread-safe socket): a waiter spins, then
 //! yields. Unlocking is a plain release store, where a std `Mutex` swaps
@@ -7,12 +18,14 @@
 //! the reader's own stores (releasing ring space) to drain, on every
 //! message.
 
+use crate::pipe::breaks::{self, unless_broken};
+use crate::sync::{spin_hint, yield_now, AtomicBool, Ordering};
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 
+/// A value behind a lock that waiters spin, then yield, on.
 #[derive(Default)]
-pub(crate) struct SpinLock<T> {
+pub struct SpinLock<T> {
     busy: AtomicBool,
     value: UnsafeCell<T>,
 }
@@ -22,25 +35,32 @@ pub(crate) struct SpinLock<T> {
 // the value moves between threads as under a mutex: T: Send suffices.
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
-pub(crate) struct Guard<'a, T> {
+/// The lock, held: the value, until dropped.
+pub struct Guard<'a, T> {
     lock: &'a SpinLock<T>,
 }
 
 impl<T> SpinLock<T> {
+    /// Takes the lock, waiting for the holder to give it back.
     #[inline]
     pub fn lock(&self) -> Guard<'_, T> {
         let mut i = 0u32;
         while self
             .busy
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange_weak(
+                false,
+                true,
+                unless_broken(breaks::LOCK_RELAXED, Ordering::Acquire),
+                Ordering::Relaxed,
+            )
             .is_err()
         {
             while self.busy.load(Ordering::Relaxed) {
                 i = i.saturating_add(1);
                 if i < 64 {
-                    std::hint::spin_loop();
+                    spin_hint();
                 } else {
-                    std::thread::yield_now();
+                    yield_now();
                 }
             }
         }
@@ -67,6 +87,9 @@ impl<T> DerefMut for Guard<'_, T> {
 impl<T> Drop for Guard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.busy.store(false, Ordering::Release);
+        self.lock.busy.store(
+            false,
+            unless_broken(breaks::UNLOCK_RELAXED, Ordering::Release),
+        );
     }
 }
