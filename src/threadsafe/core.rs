@@ -280,19 +280,20 @@ impl Core {
     }
 
     /// The endpoints whose accepted connections this socket takes, as the
-    /// I/O thread names them (`tcp://` with the port bound). A bind holds
-    /// the guard until its endpoint is in: the first connection may be
-    /// handed over before the bind returns.
+    /// I/O thread names them (`tcp://` with the port bound). A bind names
+    /// its endpoint before the first connection can be handed over: a tcp
+    /// bind, whose name is known only once bound, holds the guard through
+    /// it.
     pub fn listening(&self) -> MutexGuard<'_, Vec<Arc<str>>> {
         lock(&self.listening)
     }
 
     /// Closes the pipes of the peers that came through `endpoint` (unbind,
-    /// disconnect); whether there were any. What they sent that was not
+    /// disconnect). What they sent that was not
     /// received yet is dropped, as libzmq drops it; what this socket sent
     /// them still goes, as from a closed socket (inproc: the peer reads
     /// what its ring holds; tcp, ipc: the engine flushes it).
-    pub fn close_endpoint(&self, endpoint: &str) -> bool {
+    pub fn close_endpoint(&self, endpoint: &str) {
         self.adopt_mail();
         let mut gone = Vec::new();
         self.out.update(|t| {
@@ -327,9 +328,7 @@ impl Core {
         }
         // Dropped outside the locks: an in-process ring frees the large
         // messages it still holds.
-        let found = !gone.is_empty() || !dropped.is_empty();
         drop(dropped);
-        found
     }
 
     /// Drops the peers whose pipes are closed from the table.

@@ -37,6 +37,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Stops taking the connections accepted on `endpoint`.
+fn forget_listening(core: &Core, endpoint: &str) {
+    let mut listening = core.listening();
+    if let Some(i) = listening.iter().position(|e| **e == *endpoint) {
+        listening.remove(i);
+    }
+}
+
 impl Tcp {
     pub fn new(id: u64) -> Self {
         Self {
@@ -113,10 +121,16 @@ impl Tcp {
         let io = self.io(core)?;
         core.expect_remote();
         let filters = IpcFilters::default();
-        let mut listening = core.listening();
-        let (file, _fd) = ipc::bind(&io, endpoint, &addr, self.desc(core), &filters, None)?;
-        listening.push(endpoint.into());
-        drop(listening);
+        // Named before the bind (which may wait its turn in the directory)
+        // rather than with the guard held through it.
+        core.listening().push(endpoint.into());
+        let file = match ipc::bind(&io, endpoint, &addr, self.desc(core), &filters, None) {
+            Ok((file, _fd)) => file,
+            Err(e) => {
+                forget_listening(core, endpoint);
+                return Err(e);
+            }
+        };
         bound.push(Bound {
             given: endpoint.to_owned(),
             local: endpoint.to_owned(),
@@ -150,12 +164,7 @@ impl Tcp {
                 .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
             bound.remove(i)
         };
-        {
-            let mut listening = core.listening();
-            if let Some(i) = listening.iter().position(|e| **e == *b.local) {
-                listening.remove(i);
-            }
-        }
+        forget_listening(core, &b.local);
         let io = lock(&self.io).clone();
         if let Some(io) = io {
             io.unbind_and_wait(self.id, b.local.clone());
