@@ -184,6 +184,26 @@ fn a_disconnected_connecter_does_not_reconnect() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// tcp: a connecter still waiting for its peer (nothing queued) stops
+/// trying: the listener that comes later sees nobody within five
+/// reconnect intervals.
+#[test]
+fn a_disconnected_connecter_waiting_for_its_peer_stops_trying() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let ctx = Context::new();
+    let client = client(&ctx);
+    let ep = format!("tcp://{addr}");
+    client.connect(&ep).unwrap();
+    client.disconnect(&ep).unwrap();
+    let late = std::net::TcpListener::bind(addr).unwrap();
+    assert!(
+        !readable_within(late.as_raw_fd(), 5 * RECONNECT_IVL_MS),
+        "the connecter came"
+    );
+}
+
 /// inproc: a connect still waiting for its bind is taken back, so the
 /// bind that comes later finds nobody.
 #[test]
