@@ -405,6 +405,25 @@ fn messages_outlive_their_sender() {
     assert!(matches!(server.recv_from(DONTWAIT), Err(Error::WouldBlock)));
 }
 
+/// Waits (30 s at most) until the thread `tid` of this process sleeps
+/// (state S in /proc: a futex or condition variable wait).
+fn wait_asleep(tid: nix::unistd::Pid) {
+    let started = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+        // The state follows the name, which may hold spaces and ')'.
+        let state = stat[stat.rfind(')').unwrap() + 2..].chars().next();
+        if state == Some('S') {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "thread {tid} never blocked (state {state:?})"
+        );
+        thread::yield_now();
+    }
+}
+
 #[test]
 fn shutdown_wakes_blocked_calls() {
     let ctx = Context::new();
@@ -412,17 +431,30 @@ fn shutdown_wakes_blocked_calls() {
     let server = Arc::new(server);
     let client = Arc::new(client);
     client.set_sndhwm(1).unwrap();
+    // Each thread tells its kernel id, then makes its call.
+    let (tids, tid) = std::sync::mpsc::channel();
     let receiver = {
-        let server = server.clone();
-        thread::spawn(move || server.recv_from(0))
+        let (server, tids) = (server.clone(), tids.clone());
+        thread::spawn(move || {
+            tids.send(nix::unistd::gettid()).unwrap();
+            server.recv_from(0)
+        })
     };
     let lonely = Arc::new(ctx.client().unwrap());
     let sender = {
         let lonely = lonely.clone();
-        thread::spawn(move || lonely.send("nobody", 0))
+        thread::spawn(move || {
+            tids.send(nix::unistd::gettid()).unwrap();
+            lonely.send("nobody", 0)
+        })
     };
-    // Give both calls a moment to block; they must return either way.
-    thread::sleep(Duration::from_millis(50));
+    // Shut down once both sleep in the kernel (in their calls: nothing
+    // else they do before sleeps), so that it is the shutdown that wakes
+    // them. The assertions hold in either order, though: a call that
+    // starts after the shutdown fails the same way at once.
+    for _ in 0..2 {
+        wait_asleep(tid.recv().unwrap());
+    }
     ctx.shutdown();
     assert!(matches!(receiver.join().unwrap(), Err(Error::Terminated)));
     assert!(matches!(sender.join().unwrap(), Err(Error::Terminated)));

@@ -50,10 +50,16 @@ impl Drop for Inbound {
     }
 }
 
+/// A reading end and the endpoint its peer came through.
+struct Reading {
+    endpoint: Arc<str>,
+    end: Inbound,
+}
+
 /// The reading ends, taken in turn.
 #[derive(Default)]
 struct Inbox {
-    pipes: Vec<Inbound>,
+    pipes: Vec<Reading>,
     next: usize,
 }
 
@@ -105,7 +111,11 @@ pub(crate) struct Core {
     pub room: Arc<Room>,
     inbox: SpinLock<Inbox>,
     /// Reading ends made by connects and binds, for the inbox to adopt.
-    arrived: Mutex<Vec<Inbound>>,
+    arrived: Mutex<Vec<Reading>>,
+    /// The tcp and ipc endpoints bound, as the I/O thread names them:
+    /// connections it hands over from others (accepted before an unbind,
+    /// their handshake done after) are closed.
+    listening: Mutex<Vec<Arc<str>>>,
     has_arrived: AtomicBool,
     /// One receiver at a time sleeps on the doorbell (its protocol has one
     /// sleeper); the others wait on `turn`.
@@ -150,6 +160,7 @@ impl Core {
             room: Arc::new(Room::default()),
             inbox: SpinLock::default(),
             arrived: Mutex::default(),
+            listening: Mutex::default(),
             has_arrived: AtomicBool::new(false),
             sleeper: AtomicBool::new(false),
             turn_lock: Mutex::new(()),
@@ -173,11 +184,14 @@ impl Core {
         }
     }
 
-    /// Adds a peer: `out` to write to it, `inp` to read from it (each
-    /// where the socket types send that way).
-    pub fn attach(&self, out: Option<Peer>, inp: Option<Inbound>) {
-        if let Some(inp) = inp {
-            lock(&self.arrived).push(inp);
+    /// Adds a peer that came through `endpoint`: `out` to write to it,
+    /// `inp` to read from it (each where the socket types send that way).
+    pub fn attach(&self, endpoint: &Arc<str>, out: Option<Peer>, inp: Option<Inbound>) {
+        if let Some(end) = inp {
+            lock(&self.arrived).push(Reading {
+                endpoint: endpoint.clone(),
+                end,
+            });
             self.has_arrived.store(true, Ordering::Release);
         }
         if let Some(out) = out {
@@ -196,11 +210,12 @@ impl Core {
         self.has_remote.store(true, Ordering::Relaxed);
     }
 
-    /// Takes a peer over the I/O thread: `end`, our end of its pipe. A
+    /// Takes a peer over the I/O thread through `endpoint`: `end`, our end
+    /// of its pipe. A
     /// RADIO keeps the groups the peer joins beside it; a DISH writes to
     /// it only its joins and leaves (its groups so far, at once: libzmq's
     /// DISH sends them to each new peer too).
-    pub fn attach_remote(&self, mut end: crate::pipe::PipeEnd) {
+    pub fn attach_remote(&self, mut end: crate::pipe::PipeEnd, endpoint: Arc<str>) {
         end.attach(self.bell.clone());
         end.set_pool_slot(self.shared.pool_slot());
         let remote = Arc::new(Remote::new(end));
@@ -210,6 +225,7 @@ impl Core {
         let out = (sends(self.kind) || dish).then(|| Peer {
             id,
             out: Out::Remote(remote.clone()),
+            endpoint: endpoint.clone(),
             groups: (self.kind == SocketType::Radio).then(Arc::default),
         });
         let inp = receives(self.kind).then(|| Inbound::Remote(remote.clone(), id));
@@ -223,9 +239,9 @@ impl Core {
             for group in self.groups.load().iter() {
                 remote.send_join(true, group);
             }
-            self.attach(out, inp);
+            self.attach(&endpoint, out, inp);
         } else {
-            self.attach(out, inp);
+            self.attach(&endpoint, out, inp);
         }
     }
 
@@ -252,9 +268,67 @@ impl Core {
 
     #[cold]
     fn adopt_mail_slow(&self) {
-        for NewPipe { end, .. } in self.shared.take_mail() {
-            self.attach_remote(end);
+        let mail = self.shared.take_mail();
+        // Held while attaching: an unbind that stops listening first then
+        // closes the endpoint's pipes finds those attached here.
+        let listening = lock(&self.listening);
+        for NewPipe { end, endpoint, .. } in mail {
+            if listening.contains(&endpoint) {
+                self.attach_remote(end, endpoint);
+            }
         }
+    }
+
+    /// The endpoints whose accepted connections this socket takes, as the
+    /// I/O thread names them (`tcp://` with the port bound). A bind names
+    /// its endpoint before the first connection can be handed over: a tcp
+    /// bind, whose name is known only once bound, holds the guard through
+    /// it.
+    pub fn listening(&self) -> MutexGuard<'_, Vec<Arc<str>>> {
+        lock(&self.listening)
+    }
+
+    /// Closes the pipes of the peers that came through `endpoint` (unbind,
+    /// disconnect). What they sent that was not
+    /// received yet is dropped, as libzmq drops it; what this socket sent
+    /// them still goes, as from a closed socket (inproc: the peer reads
+    /// what its ring holds; tcp, ipc: the engine flushes it).
+    pub fn close_endpoint(&self, endpoint: &str) {
+        self.adopt_mail();
+        let mut gone = Vec::new();
+        self.out.update(|t| {
+            let (going, staying) = t
+                .peers
+                .iter()
+                .cloned()
+                .partition::<Vec<_>, _>(|p| &*p.endpoint == endpoint);
+            gone = going;
+            (!gone.is_empty()).then(|| PeerTable::with(staying))
+        });
+        for p in &gone {
+            p.out.close();
+        }
+        let ours = |r: &Reading| &*r.endpoint == endpoint;
+        let mut dropped: Vec<Reading> = Vec::new();
+        {
+            let mut arrived = lock(&self.arrived);
+            let (going, staying) = std::mem::take(&mut *arrived)
+                .into_iter()
+                .partition::<Vec<_>, _>(ours);
+            *arrived = staying;
+            dropped.extend(going);
+        }
+        {
+            let mut inbox = self.inbox.lock();
+            let (going, staying) = std::mem::take(&mut inbox.pipes)
+                .into_iter()
+                .partition::<Vec<_>, _>(ours);
+            inbox.pipes = staying;
+            dropped.extend(going);
+        }
+        // Dropped outside the locks: an in-process ring frees the large
+        // messages it still holds.
+        drop(dropped);
     }
 
     /// Drops the peers whose pipes are closed from the table.
@@ -431,7 +505,10 @@ impl Core {
         let mut found = None;
         for k in 0..n {
             let i = (start + k) % n;
-            match inbox.pipes[i].take(|id, data| (f.take().expect("taken once"))(id, data)) {
+            match inbox.pipes[i]
+                .end
+                .take(|id, data| (f.take().expect("taken once"))(id, data))
+            {
                 Taken::Message(r) => {
                     // Fair-queue: the next receive starts at the next pipe.
                     inbox.next = i + 1;

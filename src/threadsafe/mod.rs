@@ -18,7 +18,7 @@ use crate::transport::{parse, Endpoint};
 use crate::{Context, SocketType, SNDMORE};
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The largest message a thread-safe socket sends (as the others: 64 MiB).
 const MAX_MESSAGE: usize = 64 << 20;
@@ -68,6 +68,8 @@ fn routing_id(id: u32) -> RoutingId {
 struct Handle {
     core: Arc<Core>,
     tcp: tcp::Tcp,
+    /// The endpoints connected (as given), for `disconnect`.
+    connected: Mutex<Vec<String>>,
 }
 
 /// Where a socket may bind or connect.
@@ -85,6 +87,7 @@ impl Handle {
         Ok(Self {
             core,
             tcp: tcp::Tcp::new(ctx.new_socket_id()),
+            connected: Mutex::default(),
         })
     }
 
@@ -108,11 +111,53 @@ impl Handle {
     }
 
     fn connect(&self, endpoint: &str) -> Result<()> {
+        let mut connected = self.connected();
         match self.endpoint(endpoint)? {
             Where::Inproc(name) => self.core.ctx.inner.threadsafe.connect(&name, &self.core),
             Where::Tcp(address) => self.tcp.connect(&self.core, endpoint, &address),
             Where::Ipc(address) => self.tcp.connect_ipc(&self.core, endpoint, &address),
+        }?;
+        connected.push(endpoint.to_owned());
+        Ok(())
+    }
+
+    fn connected(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.connected.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn unbind(&self, endpoint: &str) -> Result<()> {
+        match self.endpoint(endpoint)? {
+            Where::Inproc(name) => {
+                self.core.ctx.inner.threadsafe.unbind(&name, &self.core)?;
+                self.core.close_endpoint(&format!("inproc://{name}"));
+                Ok(())
+            }
+            Where::Tcp(_) | Where::Ipc(_) => self.tcp.unbind(&self.core, endpoint),
         }
+    }
+
+    fn disconnect(&self, endpoint: &str) -> Result<()> {
+        let place = self.endpoint(endpoint)?;
+        // Held to the end: a connect to the same endpoint meanwhile is
+        // either undone here or made after.
+        let mut connected = self.connected();
+        let before = connected.len();
+        connected.retain(|e| e != endpoint);
+        if connected.len() == before {
+            return Err(Error::EndpointNotFound(endpoint.to_owned()));
+        }
+        match place {
+            Where::Inproc(name) => {
+                self.core.ctx.inner.threadsafe.unpark(&name, &self.core);
+                self.core.close_endpoint(&format!("inproc://{name}"));
+            }
+            // The engine sees its pipe closed: it sends what is queued
+            // and ends, without reconnecting.
+            Where::Tcp(_) | Where::Ipc(_) => {
+                self.core.close_endpoint(endpoint);
+            }
+        }
+        Ok(())
     }
 
     fn check_send(&self, len: usize, flags: i32) -> Result<()> {
@@ -190,6 +235,73 @@ macro_rules! common {
         /// As [`bind`](Self::bind), less `AddrInUse`.
         pub fn connect(&self, endpoint: &str) -> Result<()> {
             self.h.connect(endpoint)
+        }
+
+        /// Stops accepting connections on `endpoint` and closes those it
+        /// accepted (their messages not received yet are dropped, as
+        /// libzmq's `zmq_unbind` drops them; what this socket sent them
+        /// still goes). A tcp endpoint is named as given to
+        /// [`bind`](Self::bind) or as
+        /// [`get_last_endpoint`](Self::get_last_endpoint) tells it (the
+        /// port chosen for `tcp://host:0`); an ipc socket file is removed.
+        /// On return the name, port or path is free for another bind.
+        ///
+        /// ```
+        /// let ctx = zeroring::Context::new();
+        /// let server = ctx.server()?;
+        /// server.bind("tcp://127.0.0.1:0")?;
+        /// let endpoint = server.get_last_endpoint().unwrap();
+        /// server.unbind(&endpoint)?;
+        /// assert!(std::net::TcpStream::connect(&endpoint["tcp://".len()..]).is_err());
+        /// assert!(matches!(
+        ///     server.unbind(&endpoint),
+        ///     Err(zeroring::Error::EndpointNotFound(_))
+        /// ));
+        /// # Ok::<(), zeroring::Error>(())
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`Error::EndpointNotFound`] if this socket is not bound to
+        /// `endpoint` (libzmq's ENOENT); [`Error::InvalidEndpoint`] and
+        /// [`Error::TransportNotSupported`] as for `bind`;
+        /// [`Error::Terminated`] after the context's shutdown.
+        pub fn unbind(&self, endpoint: &str) -> Result<()> {
+            self.h.unbind(endpoint)
+        }
+
+        /// Closes the connection made by [`connect`](Self::connect) to
+        /// `endpoint` (every one, if connected more than once), which is
+        /// not made again: the peer gets nothing more from this socket,
+        /// and what it sent that this socket has not received is dropped,
+        /// as libzmq's `zmq_disconnect` does. What this socket sent still
+        /// goes, as from a closed socket. A connect still waiting for its
+        /// peer is taken back.
+        ///
+        /// ```
+        /// let ctx = zeroring::Context::new();
+        /// let gather = ctx.gather()?;
+        /// gather.bind("inproc://disconnect-doc")?;
+        /// let scatter = ctx.scatter()?;
+        /// scatter.connect("inproc://disconnect-doc")?;
+        /// scatter.disconnect("inproc://disconnect-doc")?;
+        /// // No peer left to send to.
+        /// assert!(matches!(
+        ///     scatter.send("x", zeroring::DONTWAIT),
+        ///     Err(zeroring::Error::WouldBlock)
+        /// ));
+        /// # Ok::<(), zeroring::Error>(())
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`Error::EndpointNotFound`] if this socket has no connect to
+        /// `endpoint` (as given to `connect`; libzmq's ENOENT);
+        /// [`Error::InvalidEndpoint`] and [`Error::TransportNotSupported`]
+        /// as for `bind`; [`Error::Terminated`] after the context's
+        /// shutdown.
+        pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+            self.h.disconnect(endpoint)
         }
 
         /// The endpoint last bound or connected over tcp or ipc, with the port

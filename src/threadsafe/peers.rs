@@ -76,6 +76,9 @@ impl Out {
 pub(crate) struct Peer {
     pub id: u32,
     pub out: Out,
+    /// The endpoint it came through (bound or connected): what unbind and
+    /// disconnect close.
+    pub endpoint: Arc<str>,
     /// A DISH peer's groups: a RADIO sends it only those.
     pub groups: Option<Arc<Groups>>,
 }

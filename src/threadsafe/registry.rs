@@ -50,8 +50,10 @@ fn sum_hwm(snd: i32, rcv: i32) -> u64 {
     }
 }
 
-/// Connects `a` and `b` with a pipe each way their types send.
-fn link(a: &Core, b: &Core) {
+/// Connects `a` and `b` through `inproc://name` with a pipe each way
+/// their types send.
+fn link(a: &Core, b: &Core, name: &str) {
+    let endpoint: Arc<str> = format!("inproc://{name}").into();
     // The pipe `w` writes and `r` reads (`w` knows `r` as `id_at_w`, and
     // `r` knows `w` as `id_at_r`).
     let pipe = |w: &Core, r: &Core, id_at_w: u32, id_at_r: u32| {
@@ -68,6 +70,7 @@ fn link(a: &Core, b: &Core) {
         let peer = Peer {
             id: id_at_w,
             out: Out::Ring(pipe.clone()),
+            endpoint: endpoint.clone(),
             groups,
         };
         let inp = Inbound::Ring(InPipe::new(pipe, rx, id_at_r));
@@ -76,8 +79,8 @@ fn link(a: &Core, b: &Core) {
     let (id_at_a, id_at_b) = (a.new_peer_id(), b.new_peer_id());
     let (a_out, b_in) = pipe(a, b, id_at_a, id_at_b);
     let (b_out, a_in) = pipe(b, a, id_at_b, id_at_a);
-    a.attach(a_out, a_in);
-    b.attach(b_out, b_in);
+    a.attach(&endpoint, a_out, a_in);
+    b.attach(&endpoint, b_out, b_in);
 }
 
 impl Registry {
@@ -111,7 +114,7 @@ impl Registry {
         }
         s.bound.insert(name.to_owned(), Arc::downgrade(core));
         for c in &waiting {
-            link(c, core);
+            link(c, core, name);
         }
         Ok(())
     }
@@ -124,7 +127,7 @@ impl Registry {
                 peer: b.kind.name(),
             }),
             Some(b) => {
-                link(core, &b);
+                link(core, &b, name);
                 Ok(())
             }
             None => {
@@ -132,6 +135,33 @@ impl Registry {
                 w.retain(|w| w.strong_count() > 0);
                 w.push(Arc::downgrade(core));
                 Ok(())
+            }
+        }
+    }
+
+    /// Frees `name` if `core` is bound to it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EndpointNotFound`] if it is not.
+    pub fn unbind(&self, name: &str, core: &Arc<Core>) -> Result<()> {
+        let mut s = self.lock();
+        let me = Arc::downgrade(core);
+        if !s.bound.get(name).is_some_and(|w| w.ptr_eq(&me)) {
+            return Err(Error::EndpointNotFound(format!("inproc://{name}")));
+        }
+        s.bound.remove(name);
+        Ok(())
+    }
+
+    /// Takes back `core`'s connects to `name` that wait for a bind.
+    pub fn unpark(&self, name: &str, core: &Arc<Core>) {
+        let mut s = self.lock();
+        let me = Arc::downgrade(core);
+        if let Some(w) = s.waiting.get_mut(name) {
+            w.retain(|w| !w.ptr_eq(&me) && w.strong_count() > 0);
+            if w.is_empty() {
+                s.waiting.remove(name);
             }
         }
     }

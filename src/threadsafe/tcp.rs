@@ -7,22 +7,42 @@
 //! reconnect intervals ...) keep libzmq's defaults.
 
 use super::core::Core;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::transport::ipc::{self, BoundFile, IpcAddr};
 use crate::transport::stream::{IpcFilters, Target};
 use crate::transport::tcp::{self, IoThread, SocketDesc};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A tcp or ipc endpoint bound.
+struct Bound {
+    /// As given to `bind`.
+    given: String,
+    /// As the I/O thread names it (tcp: with the address and port bound).
+    local: String,
+    /// ipc: the socket file, removed at unbind and close.
+    file: Option<BoundFile>,
+}
 
 /// A socket's tcp and ipc side: its I/O thread (from its first such
 /// endpoint) and the id the I/O thread knows it by.
 pub(crate) struct Tcp {
     id: u64,
     io: Mutex<Option<Arc<IoThread>>>,
-    bound: AtomicBool,
     last_endpoint: Mutex<Option<String>>,
-    /// ipc: the endpoints bound, and the socket files to remove at close.
-    ipc_bound: Mutex<Vec<(String, Option<BoundFile>)>>,
+    bound: Mutex<Vec<Bound>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stops taking the connections accepted on `endpoint`.
+fn forget_listening(core: &Core, endpoint: &str) {
+    let mut listening = core.listening();
+    if let Some(i) = listening.iter().position(|e| **e == *endpoint) {
+        listening.remove(i);
+    }
 }
 
 impl Tcp {
@@ -30,14 +50,13 @@ impl Tcp {
         Self {
             id,
             io: Mutex::default(),
-            bound: AtomicBool::new(false),
             last_endpoint: Mutex::default(),
-            ipc_bound: Mutex::default(),
+            bound: Mutex::default(),
         }
     }
 
     fn io(&self, core: &Core) -> Result<Arc<IoThread>> {
-        let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        let mut io = lock(&self.io);
         if let Some(io) = &*io {
             return Ok(io.clone());
         }
@@ -68,10 +87,17 @@ impl Tcp {
         let addr = tcp::bind_address(endpoint, address, false)?;
         let io = self.io(core)?;
         core.expect_remote();
+        let mut listening = core.listening();
         let (local, _fd) = tcp::bind(&io, endpoint, addr, self.desc(core), None, Vec::new())?;
-        self.bound.store(true, Ordering::Relaxed);
-        *self.last_endpoint.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(format!("tcp://{local}"));
+        let local = format!("tcp://{local}");
+        listening.push(local.as_str().into());
+        drop(listening);
+        self.set_last_endpoint(local.clone());
+        lock(&self.bound).push(Bound {
+            given: endpoint.to_owned(),
+            local,
+            file: None,
+        });
         Ok(())
     }
 
@@ -79,7 +105,7 @@ impl Tcp {
         let addr = tcp::connect_address(endpoint, address, false)?;
         let io = self.io(core)?;
         let desc = self.desc(core);
-        let theirs = Self::engine_pipe(core, &desc);
+        let theirs = Self::engine_pipe(core, &desc, endpoint);
         tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
         self.set_last_endpoint(endpoint.to_owned());
         Ok(())
@@ -88,16 +114,28 @@ impl Tcp {
     /// Listens at `ipc://address`.
     pub fn bind_ipc(&self, core: &Core, endpoint: &str, address: &str) -> Result<()> {
         let addr = IpcAddr::parse(endpoint, address)?;
-        let mut bound = self.ipc_bound.lock().unwrap_or_else(|e| e.into_inner());
-        if bound.iter().any(|(e, _)| e == endpoint) {
-            return Err(crate::Error::AddrInUse(endpoint.to_owned()));
+        let mut bound = lock(&self.bound);
+        if bound.iter().any(|b| b.local == endpoint) {
+            return Err(Error::AddrInUse(endpoint.to_owned()));
         }
         let io = self.io(core)?;
         core.expect_remote();
         let filters = IpcFilters::default();
-        let (file, _fd) = ipc::bind(&io, endpoint, &addr, self.desc(core), &filters, None)?;
-        bound.push((endpoint.to_owned(), file));
-        self.bound.store(true, Ordering::Relaxed);
+        // Named before the bind (which may wait its turn in the directory)
+        // rather than with the guard held through it.
+        core.listening().push(endpoint.into());
+        let file = match ipc::bind(&io, endpoint, &addr, self.desc(core), &filters, None) {
+            Ok((file, _fd)) => file,
+            Err(e) => {
+                forget_listening(core, endpoint);
+                return Err(e);
+            }
+        };
+        bound.push(Bound {
+            given: endpoint.to_owned(),
+            local: endpoint.to_owned(),
+            file,
+        });
         self.set_last_endpoint(endpoint.to_owned());
         Ok(())
     }
@@ -107,16 +145,41 @@ impl Tcp {
         let addr = IpcAddr::parse(endpoint, address)?;
         let io = self.io(core)?;
         let desc = self.desc(core);
-        let theirs = Self::engine_pipe(core, &desc);
+        let theirs = Self::engine_pipe(core, &desc, endpoint);
         io.connect(Target::Ipc(addr), Some(theirs), desc, endpoint.to_owned());
         self.set_last_endpoint(endpoint.to_owned());
+        Ok(())
+    }
+
+    /// Stops listening on `endpoint` (as bound, or as
+    /// [`last_endpoint`](Self::last_endpoint) told it) and closes the
+    /// connections accepted there; an ipc socket file goes too. Returns
+    /// once the port or path is free for another bind.
+    pub fn unbind(&self, core: &Core, endpoint: &str) -> Result<()> {
+        let b = {
+            let mut bound = lock(&self.bound);
+            let i = bound
+                .iter()
+                .position(|b| b.given == endpoint || b.local == endpoint)
+                .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
+            bound.remove(i)
+        };
+        forget_listening(core, &b.local);
+        let io = lock(&self.io).clone();
+        if let Some(io) = io {
+            io.unbind_and_wait(self.id, b.local.clone());
+        }
+        if let Some(file) = &b.file {
+            file.remove();
+        }
+        core.close_endpoint(&b.local);
         Ok(())
     }
 
     /// A pipe to the engine of a connect, made at once so that messages
     /// queue before the connection is up (as libzmq's do): our end joins
     /// the socket's peers, the engine's is returned.
-    fn engine_pipe(core: &Core, desc: &SocketDesc) -> crate::pipe::PipeEnd {
+    fn engine_pipe(core: &Core, desc: &SocketDesc, endpoint: &str) -> crate::pipe::PipeEnd {
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
             hwm: [
@@ -128,31 +191,29 @@ impl Tcp {
         theirs.set_strong();
         theirs.set_pool_slot(core.shared.pool_slot());
         theirs.limit_message_beyond_ring(ipc::pool::CHUNK_MAX);
-        core.attach_remote(ours);
+        core.attach_remote(ours, endpoint.into());
         theirs
     }
 
     fn set_last_endpoint(&self, endpoint: String) {
-        *self.last_endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(endpoint);
+        *lock(&self.last_endpoint) = Some(endpoint);
     }
 
     /// The endpoint last bound (with the port chosen) or connected.
     pub fn last_endpoint(&self) -> Option<String> {
-        self.last_endpoint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.last_endpoint).clone()
     }
 
     /// Stops listening and removes our socket files (the socket is going).
     pub fn close(&self) {
-        if self.bound.load(Ordering::Relaxed) {
-            if let Some(io) = &*self.io.lock().unwrap_or_else(|e| e.into_inner()) {
-                io.unbind(self.id, None);
-            }
+        let bound = std::mem::take(&mut *lock(&self.bound));
+        if bound.is_empty() {
+            return;
         }
-        let bound = std::mem::take(&mut *self.ipc_bound.lock().unwrap_or_else(|e| e.into_inner()));
-        for file in bound.into_iter().filter_map(|(_, f)| f) {
+        if let Some(io) = &*lock(&self.io) {
+            io.unbind(self.id, None);
+        }
+        for file in bound.iter().filter_map(|b| b.file.as_ref()) {
             file.remove();
         }
     }

@@ -39,10 +39,12 @@ pub(crate) enum Command {
         desc: Box<SocketDesc>,
         endpoint: String,
     },
-    /// Stop listening: one endpoint of a socket, or (None) all of them.
+    /// Stop listening: one endpoint of a socket, or (None) all of them;
+    /// `done` hears once the listeners are closed.
     Unbind {
         socket_id: u64,
         endpoint: Option<String>,
+        done: Option<std::sync::mpsc::SyncSender<()>>,
     },
     /// The socket disconnected an endpoint (or, None, is gone): its
     /// connecters that hold no pipe of it stop (the others learn it from
@@ -176,7 +178,30 @@ impl IoThread {
         self.send(Command::Unbind {
             socket_id,
             endpoint,
+            done: None,
         });
+    }
+
+    /// Stops listening on `endpoint` of the socket `socket_id` and returns
+    /// once the listener is closed, so that its port or path is free for
+    /// the next bind (or once this thread has ended: nothing listens then).
+    pub fn unbind_and_wait(&self, socket_id: u64, endpoint: String) {
+        let (done, closed) = std::sync::mpsc::sync_channel(1);
+        self.send(Command::Unbind {
+            socket_id,
+            endpoint: Some(endpoint),
+            done: Some(done),
+        });
+        // A thread that has ended (the context's shutdown, a panic) takes
+        // no more commands, and does not drop the ones left either.
+        let ended = || self.thread.as_ref().map_or(true, |t| t.is_finished());
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            closed.recv_timeout(std::time::Duration::from_millis(20))
+        {
+            if ended() {
+                return;
+            }
+        }
     }
 
     /// The socket `socket_id` closes with LINGER `linger` (None: no
@@ -382,6 +407,7 @@ impl Loop {
                 Command::Unbind {
                     socket_id,
                     endpoint,
+                    done,
                 } => {
                     let doomed: Vec<usize> = self
                         .listeners
@@ -395,6 +421,9 @@ impl Loop {
                     for k in doomed {
                         let mut l = self.listeners.remove(k);
                         let _ = self.poll.registry().deregister(&mut l.listener);
+                    }
+                    if let Some(done) = done {
+                        let _ = done.send(());
                     }
                 }
             }
