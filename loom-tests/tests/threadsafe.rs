@@ -90,7 +90,7 @@ fn room_wakes_writers(writers: usize) {
     let room = Arc::new(Room::default());
     let space = Arc::new(AtomicBool::new(false));
     let wait = |room: &Room, space: &AtomicBool| {
-        let got = room.wait(None, None, || space.load(Ordering::Acquire).then_some(()));
+        let got = room.wait(None, || space.load(Ordering::Acquire).then_some(()));
         assert_eq!(got, Some(()), "no deadline: the wait ends with room only");
     };
     let others: Vec<_> = (1..writers)
@@ -188,7 +188,7 @@ fn credits(hwm: u64, prefill: u8, counts: [u8; 2]) {
                         Err(Refused::Closed) => panic!("writer {w}: pipe closed"),
                     };
                     if send().is_none() {
-                        room.wait(None, None, &send).expect("no deadline");
+                        room.wait(None, &send).expect("no deadline");
                     }
                     let s = sent.fetch_add(1, Ordering::SeqCst) + 1;
                     let t = taken.load(Ordering::SeqCst);

@@ -11,6 +11,7 @@ pub mod spin;
 mod tcp;
 
 pub(crate) use registry::Registry;
+pub(crate) use remote::{outbound, Outbound, Sending};
 
 use self::core::{multipart_error, Core};
 use crate::error::{Error, Result};

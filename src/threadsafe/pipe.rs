@@ -104,12 +104,11 @@ impl Room {
         self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `attempt` until it gives `Some`, waiting for a signal (or at
-    /// most `slice`) between tries; `None` once `deadline` has passed.
+    /// Runs `attempt` until it gives `Some`, waiting for a signal between
+    /// tries; `None` once `deadline` has passed.
     pub fn wait<T>(
         &self,
         deadline: Option<Instant>,
-        slice: Option<std::time::Duration>,
         mut attempt: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
@@ -127,11 +126,9 @@ impl Room {
             if deadline.is_some_and(|d| now >= d) {
                 break None;
             }
-            let left = deadline.map(|d| d - now);
-            match (left, slice) {
-                (None, None) => drop(self.cv.wait(guard)),
-                (Some(t), None) | (None, Some(t)) => drop(self.cv.wait_timeout(guard, t)),
-                (Some(l), Some(s)) => drop(self.cv.wait_timeout(guard, l.min(s))),
+            match deadline {
+                None => drop(self.cv.wait(guard)),
+                Some(d) => drop(self.cv.wait_timeout(guard, d - now)),
             }
         };
         self.waiters.fetch_sub(1, Ordering::SeqCst);
@@ -371,6 +368,21 @@ impl InPipe {
             self.release();
         }
         Taken::Message(r)
+    }
+
+    /// Whether a message is published (the I/O thread's re-check before
+    /// it sleeps).
+    pub fn readable(&mut self) -> bool {
+        matches!(self.rx.peek(), Ok(Some(_)))
+    }
+
+    /// Gives the writers back what was read since the last release (an
+    /// engine's, after each batch it takes: it may not look again until
+    /// its stream drains).
+    pub fn release_taken(&mut self) {
+        if self.taken != self.released {
+            self.release();
+        }
     }
 
     fn unbox(&self, rec: &mpsc::Record) -> Box<[u8]> {
