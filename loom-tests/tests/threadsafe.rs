@@ -8,8 +8,9 @@
 //! the lock orders its holders; a writer that sleeps forever is a deadlock
 //! (blocked in the room's condition variable) or runs out of loom's branches
 //! (a reader spinning for what that writer never sends). The sockets wait
-//! with deadlines and time slices; loom has no clock, so the models wait
-//! with neither, the case where a lost wake-up would hang for good.
+//! with deadlines; loom has no clock, so the models wait without one, the
+//! case where a lost wake-up would hang for good. (A tcp or ipc peer's
+//! pipe is the same pipe, whose reader is an engine on the I/O thread.)
 //!
 //! Each protocol has a broken twin (a switch in `zeroring::mpsc::breaks`)
 //! that must fail, proof that the model sees what the ordering, the barrier

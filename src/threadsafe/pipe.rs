@@ -1,6 +1,8 @@
-//! One direction of a connection between two thread-safe sockets: a
-//! multi-producer ring that any thread of the writing socket publishes
-//! into, read by the other socket alone.
+//! One direction of a connection between two thread-safe sockets (or from
+//! one to the engine of its tcp or ipc connection): a multi-producer ring
+//! that any thread of the writing socket publishes into, read by the other
+//! socket alone (or by the engine, on the I/O thread, whose doorbell is
+//! then the reader's).
 //!
 //! Invariants (besides the ring's own, in [`mpsc`]):
 //! - Messages in flight (published and not yet released by the reader)
@@ -18,8 +20,8 @@
 //! writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
 //! and 16, a writer refused at the mark admitted by a release or by
 //! credits given back; a writer that reads `sent` before it adds is
-//! caught putting two messages over a mark of one). Deadlines and time
-//! slices are not modelled (loom has no clock).
+//! caught putting two messages over a mark of one). Deadlines are not
+//! modelled (loom has no clock).
 //!
 //! The ring's bytes bound what a pipe holds, and so does its high-water
 //! mark, counted in messages: a sending thread takes credits from `sent`
@@ -35,7 +37,8 @@
 //! each release.
 //!
 //! Frames larger than the ring's inline limit travel as a descriptor of a
-//! heap box (in-process peers only: the pointer means nothing elsewhere).
+//! heap box (in-process readers only, an engine included: the pointer
+//! means nothing elsewhere).
 
 use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};

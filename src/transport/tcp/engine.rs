@@ -10,9 +10,13 @@
 //! - Out: pipe → [`Session`] (many frames encoded into one buffer) → one
 //!   write. A SUB/XSUB's `0x01`/`0x00` messages become subscriptions in the
 //!   form the peer's ZMTP version expects, and are remembered so a
-//!   reconnected peer gets them again.
-//! - A connecter keeps its pipe across reconnects; a binder's connection
-//!   and pipe end together.
+//!   reconnected peer gets them again. A thread-safe socket's threads send
+//!   into a multi-producer ring beside the pipe (see `threadsafe::remote`),
+//!   which the engine reads here and releases after each batch, waking
+//!   the writers waiting for room; a RADIO's peer's JOINs and LEAVEs
+//!   change the groups its threads read, here, and never reach the pipe.
+//! - A connecter keeps its pipe (and ring) across reconnects; a binder's
+//!   connection and pipe end together.
 //! - Setting up: a connecter resolves a host name on a helper thread, then
 //!   connects (within CONNECT_TIMEOUT); every connection then has
 //!   HANDSHAKE_IVL to finish its handshake, and once up, HANDSHAKE_IVL at
