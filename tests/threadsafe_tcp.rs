@@ -73,6 +73,196 @@ fn client_threads_and_replies_over_tcp() {
     echo.join().unwrap();
 }
 
+/// The bar over tcp: 8 threads on one CLIENT, one SERVER; nothing
+/// lost or duplicated, each thread's order kept. SNDHWM is small and the
+/// server reads nothing until the CLIENT's ring is at its mark, so the
+/// senders wait for room, which only the engine's releases (on the I/O
+/// thread) give them: a lost wake-up is a send that times out. Some
+/// messages are above the ring's inline limit (they travel by descriptor).
+#[test]
+fn eight_threads_on_one_client_over_tcp_wait_for_the_engine() {
+    const THREADS: u32 = 8;
+    const PER_THREAD: u32 = 10_000;
+    const PROBE: u32 = u32::MAX;
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvhwm(100).unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let client = Arc::new(ctx.client().unwrap());
+    client.set_sndhwm(8).unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client
+        .connect(&server.get_last_endpoint().unwrap())
+        .unwrap();
+
+    let message = |t: u32, seq: u32| -> Vec<u8> {
+        let len = if seq % 100 == 99 {
+            20_000
+        } else {
+            8 + (seq % 40) as usize
+        };
+        let mut m = vec![(t as u8) ^ (seq as u8); len];
+        m[..4].copy_from_slice(&t.to_le_bytes());
+        m[4..8].copy_from_slice(&seq.to_le_bytes());
+        m
+    };
+    let sum = |m: &[u8]| m.iter().map(|&b| b as u64).sum::<u64>();
+    let senders: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let client = client.clone();
+            thread::spawn(move || {
+                let mut checksum = 0u64;
+                for seq in 0..PER_THREAD {
+                    let m = message(t, seq);
+                    checksum += sum(&m);
+                    client.send(&m, 0).unwrap();
+                }
+                checksum
+            })
+        })
+        .collect();
+
+    // The stream and the server's pipe fill up, then the client's ring:
+    // the senders wait (a probe finds no room).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut probes = 0;
+    loop {
+        match client.send(PROBE.to_le_bytes(), DONTWAIT) {
+            Ok(()) => probes += 1,
+            Err(Error::WouldBlock) => break,
+            Err(e) => panic!("probe: {e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ring never filled"
+        );
+        thread::yield_now();
+    }
+
+    let mut next = vec![0u32; THREADS as usize];
+    let mut checksum = 0u64;
+    let mut from = None;
+    let mut n = 0;
+    while n < THREADS * PER_THREAD {
+        let (id, m) = server.recv_from(0).unwrap();
+        assert_eq!(*from.get_or_insert(id), id, "one client, one routing id");
+        let t = u32::from_le_bytes(m[..4].try_into().unwrap());
+        if t == PROBE {
+            probes -= 1;
+            continue;
+        }
+        let seq = u32::from_le_bytes(m[4..8].try_into().unwrap());
+        assert_eq!(seq, next[t as usize], "thread {t}'s messages out of order");
+        assert_eq!(m, message(t, seq), "message {t}/{seq} garbled");
+        next[t as usize] += 1;
+        checksum += sum(&m);
+        n += 1;
+    }
+    let sent: u64 = senders.into_iter().map(|s| s.join().unwrap()).sum();
+    assert_eq!(checksum, sent);
+    while probes > 0 {
+        let (_, m) = server.recv_from(0).unwrap();
+        assert_eq!(m, PROBE.to_le_bytes(), "a message after the last");
+        probes -= 1;
+    }
+    assert!(matches!(server.recv_from(DONTWAIT), Err(Error::WouldBlock)));
+}
+
+/// Messages a CLIENT sent before it was dropped still reach the SERVER
+/// (LINGER: the engine sends what is queued in the ring, then closes).
+#[test]
+fn messages_outlive_a_dropped_client_over_tcp() {
+    const N: u32 = 1_000;
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let client = ctx.client().unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client
+        .connect(&server.get_last_endpoint().unwrap())
+        .unwrap();
+    for i in 0..N {
+        client.send(i.to_le_bytes(), 0).unwrap();
+    }
+    drop(client);
+    for i in 0..N {
+        let (_, m) = server.recv_from(0).unwrap();
+        assert_eq!(m, i.to_le_bytes());
+    }
+}
+
+/// A connection that ends closes the ring its socket sends into: a
+/// SERVER's sends to that peer become unreachable, and a CLIENT's go to
+/// its other peer (both bound: a connecter's ring waits for reconnects).
+#[test]
+fn a_closed_connection_routes_sends_elsewhere() {
+    let patience = std::time::Duration::from_millis(PATIENCE_MS as u64);
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind("tcp://127.0.0.1:0").unwrap();
+    let client = ctx.client().unwrap();
+    client
+        .connect(&server.get_last_endpoint().unwrap())
+        .unwrap();
+    client.send("hello", 0).unwrap();
+    let (id, _) = server.recv_from(0).unwrap();
+    server.send_to(id, "hi", 0).unwrap();
+    drop(client);
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match server.send_to(id, "gone?", 0) {
+            Ok(()) => assert!(std::time::Instant::now() < deadline, "never unreachable"),
+            Err(Error::HostUnreachable) => break,
+            Err(e) => panic!("send to a gone client: {e}"),
+        }
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
+
+    let client = ctx.client().unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = client.get_last_endpoint().unwrap();
+    let mut servers: Vec<_> = (0..2)
+        .map(|_| {
+            let s = ctx.server().unwrap();
+            s.set_rcvtimeo(PATIENCE_MS).unwrap();
+            s.connect(&endpoint).unwrap();
+            s
+        })
+        .collect();
+    // Both connections up: each server hears from the client.
+    let mut heard = [false; 2];
+    while heard != [true; 2] {
+        client.send("hello", 0).unwrap();
+        for (i, s) in servers.iter().enumerate() {
+            heard[i] |= s.recv_from(DONTWAIT).is_ok();
+        }
+        thread::yield_now();
+    }
+    let survivor = servers.pop().unwrap();
+    while survivor.recv_from(DONTWAIT).is_ok() {}
+    drop(servers);
+    // Once the client sees the loss, every message reaches the survivor
+    // (those sent before may be lost with the connection).
+    survivor.set_rcvtimeo(200).unwrap();
+    let deadline = std::time::Instant::now() + patience;
+    let mut in_a_row = 0;
+    while in_a_row < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sends never settled on the survivor"
+        );
+        client.send("after", 0).unwrap();
+        match survivor.recv_from(0) {
+            Ok(_) => in_a_row += 1,
+            Err(_) => in_a_row = 0,
+        }
+    }
+}
+
 /// The roles the other way round: the CLIENT binds, the SERVER connects;
 /// a send begun before any peer is there goes when one comes.
 #[test]

@@ -8,8 +8,9 @@
 //! the lock orders its holders; a writer that sleeps forever is a deadlock
 //! (blocked in the room's condition variable) or runs out of loom's branches
 //! (a reader spinning for what that writer never sends). The sockets wait
-//! with deadlines and time slices; loom has no clock, so the models wait
-//! with neither, the case where a lost wake-up would hang for good.
+//! with deadlines; loom has no clock, so the models wait without one, the
+//! case where a lost wake-up would hang for good. (A tcp or ipc peer's
+//! pipe is the same pipe, whose reader is an engine on the I/O thread.)
 //!
 //! Each protocol has a broken twin (a switch in `zeroring::mpsc::breaks`)
 //! that must fail, proof that the model sees what the ordering, the barrier
@@ -90,7 +91,7 @@ fn room_wakes_writers(writers: usize) {
     let room = Arc::new(Room::default());
     let space = Arc::new(AtomicBool::new(false));
     let wait = |room: &Room, space: &AtomicBool| {
-        let got = room.wait(None, None, || space.load(Ordering::Acquire).then_some(()));
+        let got = room.wait(None, || space.load(Ordering::Acquire).then_some(()));
         assert_eq!(got, Some(()), "no deadline: the wait ends with room only");
     };
     let others: Vec<_> = (1..writers)
@@ -188,7 +189,7 @@ fn credits(hwm: u64, prefill: u8, counts: [u8; 2]) {
                         Err(Refused::Closed) => panic!("writer {w}: pipe closed"),
                     };
                     if send().is_none() {
-                        room.wait(None, None, &send).expect("no deadline");
+                        room.wait(None, &send).expect("no deadline");
                     }
                     let s = sent.fetch_add(1, Ordering::SeqCst) + 1;
                     let t = taken.load(Ordering::SeqCst);

@@ -151,6 +151,7 @@ impl Core {
             mut end,
             endpoint,
             replaces,
+            ..
         } = np;
         let replaced = replaces.and_then(|old| {
             // Drained by the I/O thread: it may go (at the next reap).
@@ -225,6 +226,8 @@ impl Core {
                 end: ours,
                 endpoint: endpoint.into(),
                 replaces: None,
+                #[cfg(not(loom))]
+                sending: None,
             },
             given_id,
         );
@@ -1023,5 +1026,6 @@ pub(crate) fn tcp_desc(
         metadata: o.metadata.clone(),
         stream_notify: o.stream_notify,
         raw: false,
+        room: None,
     }
 }

@@ -39,6 +39,10 @@ pub(crate) struct NewPipe {
     /// connection that came up in shared memory): everything the socket
     /// queued there has moved into `end`.
     pub replaces: Option<PipeEnd>,
+    /// A thread-safe socket's half of the ring the connection's engine
+    /// sends from (see `threadsafe::remote`).
+    #[cfg(not(loom))]
+    pub sending: Option<Box<crate::threadsafe::Sending>>,
 }
 
 /// The part of a socket other threads reach: its doorbell and its mailbox.
@@ -330,6 +334,8 @@ impl Socket {
                         end,
                         endpoint: endpoint.clone(),
                         replaces: None,
+                        #[cfg(not(loom))]
+                        sending: None,
                     });
                 }
                 c.last_endpoint = endpoint.to_string();
@@ -419,6 +425,8 @@ impl Socket {
                     end,
                     endpoint: endpoint.into(),
                     replaces: None,
+                    #[cfg(not(loom))]
+                    sending: None,
                 };
                 c.attach_as(np, given_id);
                 c.refresh_fd();
@@ -442,7 +450,7 @@ impl Socket {
                 let io = c.io_thread()?;
                 let given_id = c.take_connect_routing_id();
                 let theirs = c.io_thread_pipe(endpoint, given_id);
-                transport::tcp::connect(&io, addr, theirs, c.tcp_desc(), endpoint.to_owned());
+                transport::tcp::connect(&io, addr, theirs, None, c.tcp_desc(), endpoint.to_owned());
             }
             #[cfg(not(loom))]
             Endpoint::Ipc(address) => {
@@ -457,6 +465,7 @@ impl Socket {
                 io.connect(
                     transport::stream::Target::Ipc(addr),
                     Some(theirs),
+                    None,
                     c.tcp_desc(),
                     endpoint.to_owned(),
                 );

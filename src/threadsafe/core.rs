@@ -4,7 +4,7 @@
 
 use super::peers::{Out, Peer, PeerTable, Peers};
 use super::pipe::{InPipe, Refused, Room, Taken};
-use super::remote::Remote;
+use super::remote::{Remote, Sending};
 use super::spin::SpinLock;
 use crate::error::{Error, Fail, Result};
 use crate::pipe::Doorbell;
@@ -103,10 +103,6 @@ pub(crate) struct Core {
     /// The doorbell's home, and the mailbox the I/O thread hands its
     /// pipes over through (tcp).
     pub shared: Arc<SocketShared>,
-    /// Some peer is or may come over the I/O thread, whose releases and
-    /// new connections do not signal `room`: waiting writers look again
-    /// every few milliseconds.
-    has_remote: AtomicBool,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
     inbox: SpinLock<Inbox>,
@@ -156,7 +152,6 @@ impl Core {
             opts: Options::default(),
             bell: shared.bell.clone(),
             shared,
-            has_remote: AtomicBool::new(false),
             room: Arc::new(Room::default()),
             inbox: SpinLock::default(),
             arrived: Mutex::default(),
@@ -205,28 +200,27 @@ impl Core {
         self.room.wake_all();
     }
 
-    /// Peers may come over the I/O thread (a tcp endpoint).
-    pub fn expect_remote(&self) {
-        self.has_remote.store(true, Ordering::Relaxed);
-    }
-
     /// Takes a peer over the I/O thread through `endpoint`: `end`, our end
-    /// of its pipe. A
-    /// RADIO keeps the groups the peer joins beside it; a DISH writes to
-    /// it only its joins and leaves (its groups so far, at once: libzmq's
-    /// DISH sends them to each new peer too).
-    pub fn attach_remote(&self, mut end: crate::pipe::PipeEnd, endpoint: Arc<str>) {
+    /// of its pipe, and `sending`, our half of the ring its engine sends
+    /// from. A RADIO sends the peer the groups its engine says it joined;
+    /// a DISH writes to it only its joins and leaves (its groups so far, at
+    /// once: libzmq's DISH sends them to each new peer too).
+    pub fn attach_remote(
+        &self,
+        mut end: crate::pipe::PipeEnd,
+        sending: Sending,
+        endpoint: Arc<str>,
+    ) {
         end.attach(self.bell.clone());
         end.set_pool_slot(self.shared.pool_slot());
-        let remote = Arc::new(Remote::new(end));
+        let remote = Arc::new(Remote::new(end, sending));
         let id = self.new_peer_id();
-        self.has_remote.store(true, Ordering::Relaxed);
         let dish = self.kind == SocketType::Dish;
         let out = (sends(self.kind) || dish).then(|| Peer {
             id,
             out: Out::Remote(remote.clone()),
             endpoint: endpoint.clone(),
-            groups: (self.kind == SocketType::Radio).then(Arc::default),
+            groups: (self.kind == SocketType::Radio).then(|| remote.groups.clone()),
         });
         let inp = receives(self.kind).then(|| Inbound::Remote(remote.clone(), id));
         if out.is_none() && inp.is_none() {
@@ -272,9 +266,17 @@ impl Core {
         // Held while attaching: an unbind that stops listening first then
         // closes the endpoint's pipes finds those attached here.
         let listening = lock(&self.listening);
-        for NewPipe { end, endpoint, .. } in mail {
-            if listening.contains(&endpoint) {
-                self.attach_remote(end, endpoint);
+        for NewPipe {
+            end,
+            endpoint,
+            sending,
+            ..
+        } in mail
+        {
+            // Every pipe an engine of a thread-safe socket makes comes with
+            // its ring (one without would be dropped, closing it).
+            if let (true, Some(sending)) = (listening.contains(&endpoint), sending) {
+                self.attach_remote(end, *sending, endpoint);
             }
         }
     }
@@ -431,9 +433,6 @@ impl Core {
         let closed = self.out.with(|table, credits| {
             let mut closed = false;
             for (p, credit) in table.peers.iter().zip(credits) {
-                if let (Out::Remote(r), Some(g)) = (&p.out, &p.groups) {
-                    r.take_joins(g);
-                }
                 let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
                 if joined && p.out.try_send(prefix, data, credit) == Err(Refused::Closed) {
                     closed = true;
@@ -474,12 +473,9 @@ impl Core {
                 return r;
             }
         }
-        // The I/O thread does not signal `room`: look again now and then.
-        let slice = self
-            .has_remote
-            .load(Ordering::Relaxed)
-            .then_some(Duration::from_millis(2));
-        let r = self.room.wait(deadline, slice, || {
+        // Every pipe's reader signals `room` when it releases (the I/O
+        // thread's engines too), and so does a new peer.
+        let r = self.room.wait(deadline, || {
             if let Some(f) = self.stopped() {
                 return Some(Err(f));
             }

@@ -11,6 +11,7 @@ pub mod spin;
 mod tcp;
 
 pub(crate) use registry::Registry;
+pub(crate) use remote::{outbound, Outbound, Sending};
 
 use self::core::{multipart_error, Core};
 use crate::error::{Error, Result};
@@ -484,9 +485,9 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 /// unix socket: no rings in shared memory between processes yet;
 /// Socket-Type `CLIENT` ... as libzmq's draft sockets announce; a DISH
 /// sends JOIN and LEAVE commands, a RADIO a group frame then the body,
-/// as libzmq 4.3's sessions do;
-/// each tcp peer's pipe is written under a mutex for now, and a sender
-/// blocked on one looks again every 2 ms). The options the thread-safe
+/// as libzmq 4.3's sessions do; a tcp or ipc peer has a multi-producer
+/// ring too, which the engine reads on the I/O thread, SNDHWM messages
+/// deep). The options the thread-safe
 /// sockets do not have yet (security, heartbeats, reconnect intervals)
 /// keep their defaults. The sockets are not in [`poll`](crate::poll) yet.
 ///

@@ -34,7 +34,8 @@ const CACHED: usize = 16;
 pub(crate) enum Out {
     /// An in-process peer's multi-producer ring.
     Ring(Arc<Pipe>),
-    /// A peer over the I/O thread (tcp, ipc).
+    /// A peer over the I/O thread (tcp, ipc): a multi-producer ring too,
+    /// which the peer's engine reads.
     Remote(Arc<Remote>),
 }
 
@@ -45,7 +46,7 @@ impl Out {
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         match self {
             Out::Ring(p) => p.try_send(prefix, data, credit),
-            Out::Remote(r) => r.try_send(prefix, data),
+            Out::Remote(r) => r.try_send(prefix, data, credit),
         }
     }
 
@@ -65,8 +66,9 @@ impl Out {
     }
 
     fn return_credits(&self, n: u64) {
-        if let Out::Ring(p) = self {
-            p.return_credits(n);
+        match self {
+            Out::Ring(p) => p.return_credits(n),
+            Out::Remote(r) => r.return_credits(n),
         }
     }
 }

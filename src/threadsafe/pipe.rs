@@ -1,6 +1,8 @@
-//! One direction of a connection between two thread-safe sockets: a
-//! multi-producer ring that any thread of the writing socket publishes
-//! into, read by the other socket alone.
+//! One direction of a connection between two thread-safe sockets (or from
+//! one to the engine of its tcp or ipc connection): a multi-producer ring
+//! that any thread of the writing socket publishes into, read by the other
+//! socket alone (or by the engine, on the I/O thread, whose doorbell is
+//! then the reader's).
 //!
 //! Invariants (besides the ring's own, in [`mpsc`]):
 //! - Messages in flight (published and not yet released by the reader)
@@ -18,8 +20,8 @@
 //! writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
 //! and 16, a writer refused at the mark admitted by a release or by
 //! credits given back; a writer that reads `sent` before it adds is
-//! caught putting two messages over a mark of one). Deadlines and time
-//! slices are not modelled (loom has no clock).
+//! caught putting two messages over a mark of one). Deadlines are not
+//! modelled (loom has no clock).
 //!
 //! The ring's bytes bound what a pipe holds, and so does its high-water
 //! mark, counted in messages: a sending thread takes credits from `sent`
@@ -35,7 +37,8 @@
 //! each release.
 //!
 //! Frames larger than the ring's inline limit travel as a descriptor of a
-//! heap box (in-process peers only: the pointer means nothing elsewhere).
+//! heap box (in-process readers only, an engine included: the pointer
+//! means nothing elsewhere).
 
 use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
@@ -104,12 +107,11 @@ impl Room {
         self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `attempt` until it gives `Some`, waiting for a signal (or at
-    /// most `slice`) between tries; `None` once `deadline` has passed.
+    /// Runs `attempt` until it gives `Some`, waiting for a signal between
+    /// tries; `None` once `deadline` has passed.
     pub fn wait<T>(
         &self,
         deadline: Option<Instant>,
-        slice: Option<std::time::Duration>,
         mut attempt: impl FnMut() -> Option<T>,
     ) -> Option<T> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
@@ -127,11 +129,9 @@ impl Room {
             if deadline.is_some_and(|d| now >= d) {
                 break None;
             }
-            let left = deadline.map(|d| d - now);
-            match (left, slice) {
-                (None, None) => drop(self.cv.wait(guard)),
-                (Some(t), None) | (None, Some(t)) => drop(self.cv.wait_timeout(guard, t)),
-                (Some(l), Some(s)) => drop(self.cv.wait_timeout(guard, l.min(s))),
+            match deadline {
+                None => drop(self.cv.wait(guard)),
+                Some(d) => drop(self.cv.wait_timeout(guard, d - now)),
             }
         };
         self.waiters.fetch_sub(1, Ordering::SeqCst);
@@ -371,6 +371,21 @@ impl InPipe {
             self.release();
         }
         Taken::Message(r)
+    }
+
+    /// Whether a message is published (the I/O thread's re-check before
+    /// it sleeps).
+    pub fn readable(&mut self) -> bool {
+        matches!(self.rx.peek(), Ok(Some(_)))
+    }
+
+    /// Gives the writers back what was read since the last release (an
+    /// engine's, after each batch it takes: it may not look again until
+    /// its stream drains).
+    pub fn release_taken(&mut self) {
+        if self.taken != self.released {
+            self.release();
+        }
     }
 
     fn unbox(&self, rec: &mpsc::Record) -> Box<[u8]> {

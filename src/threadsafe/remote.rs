@@ -1,20 +1,99 @@
-//! A thread-safe socket's peer over the I/O thread (tcp, ipc): one of the
-//! single-producer pipes the ZMTP engine serves, behind a mutex, since any
-//! thread may write it. The mutex is the cost of this first step: the
-//! engine reads and writes single-producer rings only, and the kernel's
-//! socket dominates a tcp send anyway.
+//! A thread-safe socket's peer over the I/O thread (tcp, ipc), in two
+//! halves.
+//!
+//! - Sending: a multi-producer [`Pipe`] (its credits toward SNDHWM, the
+//!   socket's [`Room`], the reader's doorbell) that any thread publishes
+//!   into without a lock, and whose one reader is the connection's engine
+//!   ([`Outbound`]), on the I/O thread: the I/O thread's doorbell is the
+//!   pipe's, and the engine's releases signal the writers' room. Frames
+//!   above the pipe's inline limit go by heap descriptor, which the engine,
+//!   in the same process, reads as the socket's peers in process do.
+//! - Receiving: the single-producer pipe the engine writes what the peer
+//!   sends into, read by the socket's receivers, who already hold the
+//!   socket's receive lock: its mutex is only ever theirs (and the close's).
+//!
+//! A RADIO's peer's groups are kept by its engine, which applies the
+//! peer's JOINs and LEAVEs to them as they come: the RADIO's senders read
+//! them, and never the receiving half.
+//!
+//! Whoever makes the connection's pipe makes its [`Outbound`] too: the
+//! socket, at a connect (so that messages queue before the connection is
+//! up, and across reconnects, as the pipe); the engine, for a connection
+//! a listener accepted, which the socket then gets in its mailbox.
 
 use super::core::Groups;
-use super::pipe::{Refused, Taken};
-use crate::pipe::{PipeEnd, WriteError};
-use std::collections::HashSet;
+use super::pipe::{InPipe, Pipe, Refused, Room, Taken};
+use crate::pipe::{Doorbell, PipeEnd};
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub(crate) struct Remote {
-    end: Mutex<End>,
+/// The socket's half of a connection's way out.
+pub(crate) struct Sending {
+    pipe: Arc<Pipe>,
+    /// The groups the peer joined (a RADIO's).
+    groups: Arc<Groups>,
 }
 
-struct End {
+/// The engine's half: the reading end of the senders' pipe.
+pub(crate) struct Outbound {
+    pub rx: InPipe,
+    groups: Arc<Groups>,
+}
+
+/// A connection's way out: the socket's half and the engine's. `bell`:
+/// the I/O thread's doorbell; `room`: where the socket's writers wait.
+pub(crate) fn outbound(
+    capacity: usize,
+    sndhwm: u64,
+    bell: Arc<Doorbell>,
+    room: Arc<Room>,
+) -> (Sending, Outbound) {
+    let (pipe, rx) = Pipe::new(capacity, sndhwm, bell, room);
+    let groups = Arc::new(Groups::default());
+    let sending = Sending {
+        pipe: pipe.clone(),
+        groups: groups.clone(),
+    };
+    (
+        sending,
+        Outbound {
+            rx: InPipe::new(pipe, rx, 0),
+            groups,
+        },
+    )
+}
+
+impl Outbound {
+    /// The peer joined (or left) `group`: a RADIO sends it the group's
+    /// messages from now on (or no more).
+    pub fn join(&self, join: bool, group: &[u8]) {
+        self.groups.rcu(|set| {
+            let mut set = (**set).clone();
+            if join {
+                set.insert(group.into());
+            } else {
+                set.remove(group);
+            }
+            set
+        });
+    }
+
+    /// The connection is lost: the next one's peer joins afresh.
+    pub fn forget_groups(&self) {
+        if !self.groups.load().is_empty() {
+            self.groups.store(Arc::default());
+        }
+    }
+}
+
+pub(crate) struct Remote {
+    pipe: Arc<Pipe>,
+    /// The groups the peer joined (a RADIO's).
+    pub groups: Arc<Groups>,
+    recv: Mutex<Receiving>,
+}
+
+struct Receiving {
     /// `None` once closed (dropping the end tells the I/O thread).
     end: Option<PipeEnd>,
     /// Dropping the frames of a multipart message (thread-safe sockets
@@ -23,100 +102,59 @@ struct End {
 }
 
 impl Remote {
-    pub fn new(end: PipeEnd) -> Self {
+    pub fn new(end: PipeEnd, sending: Sending) -> Self {
         Self {
-            end: Mutex::new(End {
+            pipe: sending.pipe,
+            groups: sending.groups,
+            recv: Mutex::new(Receiving {
                 end: Some(end),
                 skipping: false,
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, End> {
-        self.end.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Receiving> {
+        self.recv.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The engine has gone (it closes the pipe when it drops its end).
     pub fn is_closed(&self) -> bool {
-        !matches!(&self.lock().end, Some(end) if !end.peer_closed())
+        self.pipe.is_closed()
     }
 
-    /// Lets go of the pipe: its engine sends what is queued (as LINGER
+    /// Lets go of both halves: the engine sends what is queued (as LINGER
     /// says) and ends the connection.
     pub fn close(&self) {
+        self.pipe.close();
         drop(self.lock().end.take());
     }
 
     /// Sends `prefix` then `data` as a one-frame message (`prefix`: a
     /// RADIO's group, its length first, which its engine sends as the
-    /// group frame).
-    pub fn try_send(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
-        let mut e = self.lock();
-        let Some(end) = e.end.as_mut().filter(|end| !end.peer_closed()) else {
-            return Err(Refused::Closed);
-        };
-        if !end.can_start_message() {
-            end.want_room();
-            return Err(Refused::Full);
-        }
-        let sent = if prefix.is_empty() {
-            end.push(data)
-        } else {
-            let len = prefix.len() + data.len();
-            end.claim(len).map(|buf| {
-                buf[..prefix.len()].copy_from_slice(prefix);
-                buf[prefix.len()..len].copy_from_slice(data);
-            })
-        };
-        match sent {
-            Ok(()) => {
-                if !prefix.is_empty() {
-                    end.commit(prefix.len() + data.len(), false);
-                }
-                Ok(())
-            }
-            Err(WriteError::Full) => {
-                end.want_room();
-                Err(Refused::Full)
-            }
-            Err(WriteError::TooLarge | WriteError::Closed) => Err(Refused::Closed),
-        }
+    /// group frame), with the calling thread's `credit`s.
+    #[inline]
+    pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
+        self.pipe.try_send(prefix, data, credit)
+    }
+
+    /// Gives back credits a thread will not use.
+    pub fn return_credits(&self, n: u64) {
+        self.pipe.return_credits(n);
     }
 
     /// A DISH's: tells the peer's engine to send JOIN (or LEAVE) for
     /// `group`. Lost only if the DISH has SNDHWM joins and leaves queued
     /// for a peer that does not come.
     pub fn send_join(&self, join: bool, group: &[u8]) {
-        let _ = self.try_send(&[u8::from(join)], group);
-    }
-
-    /// A RADIO's: applies the JOINs (`1` + group) and LEAVEs (`0` + group)
-    /// the peer's engine has passed on to `groups`, the groups the RADIO
-    /// sends this peer. Anything else a peer sends a RADIO is dropped.
-    pub fn take_joins(&self, groups: &Groups) {
-        let mut e = self.lock();
-        let Some(end) = e.end.as_mut() else { return };
-        let mut changed: Option<HashSet<Box<[u8]>>> = None;
-        while let Ok(Some(rec)) = end.peek() {
-            let payload = end.payload(&rec);
-            if let (Some((&flag @ (0 | 1), group)), false) = (payload.split_first(), rec.more()) {
-                let set = changed.get_or_insert_with(|| (**groups.load()).clone());
-                if flag == 1 {
-                    set.insert(group.into());
-                } else {
-                    set.remove(group);
-                }
-            }
-            end.consume(rec);
-        }
-        if let Some(set) = changed {
-            groups.store(Arc::new(set));
-        }
+        let credit = Cell::new(0);
+        let _ = self.pipe.try_send(&[u8::from(join)], group, &credit);
+        self.pipe.return_credits(credit.get());
     }
 
     /// Reads the next single-frame message through `f`, if one is there.
     pub fn take<R>(&self, id: u32, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
         let mut e = self.lock();
-        let End { end, skipping } = &mut *e;
+        let Receiving { end, skipping } = &mut *e;
         let Some(end) = end.as_mut() else {
             return Taken::Done;
         };

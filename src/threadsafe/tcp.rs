@@ -1,13 +1,19 @@
 //! tcp and ipc endpoints of the thread-safe sockets: the classic sockets'
 //! ZMTP engine on the context's I/O thread, which hands each connection
-//! over as a single-producer pipe ([`Remote`](super::remote::Remote)).
+//! over as a single-producer pipe for what the peer sends and a
+//! multi-producer ring the socket's threads send into without a lock
+//! ([`Remote`](super::remote::Remote)): made here for a connect, by the
+//! engine for a connection a listener accepted (it knows the socket's
+//! room from the socket's [`SocketDesc`]).
 //! ipc stays ZMTP over the unix socket (no shared-memory upgrade: see the
 //! engine's `shm_offer`). The options
 //! the thread-safe sockets do not offer yet (security, heartbeats,
 //! reconnect intervals ...) keep libzmq's defaults.
 
 use super::core::Core;
+use super::remote::{outbound, Outbound};
 use crate::error::{Error, Result};
+use crate::pipe::PipeEnd;
 use crate::transport::ipc::{self, BoundFile, IpcAddr};
 use crate::transport::stream::{IpcFilters, Target};
 use crate::transport::tcp::{self, IoThread, SocketDesc};
@@ -70,6 +76,7 @@ impl Tcp {
         // socket; the rest are libzmq's defaults.
         let hwm = |v: i32| v.max(0) as u64;
         SocketDesc {
+            room: Some(core.room.clone()),
             sndhwm: hwm(core.opts.sndhwm.load(Ordering::Relaxed)),
             rcvhwm: hwm(core.opts.rcvhwm.load(Ordering::Relaxed)),
             ring_capacity: core.opts.ring_capacity.load(Ordering::Relaxed),
@@ -86,7 +93,6 @@ impl Tcp {
     pub fn bind(&self, core: &Core, endpoint: &str, address: &str) -> Result<()> {
         let addr = tcp::bind_address(endpoint, address, false)?;
         let io = self.io(core)?;
-        core.expect_remote();
         let mut listening = core.listening();
         let (local, _fd) = tcp::bind(&io, endpoint, addr, self.desc(core), None, Vec::new())?;
         let local = format!("tcp://{local}");
@@ -105,8 +111,8 @@ impl Tcp {
         let addr = tcp::connect_address(endpoint, address, false)?;
         let io = self.io(core)?;
         let desc = self.desc(core);
-        let theirs = Self::engine_pipe(core, &desc, endpoint);
-        tcp::connect(&io, addr, theirs, desc, endpoint.to_owned());
+        let (theirs, outbound) = Self::engine_pipe(core, &desc, &io, endpoint);
+        tcp::connect(&io, addr, theirs, Some(outbound), desc, endpoint.to_owned());
         self.set_last_endpoint(endpoint.to_owned());
         Ok(())
     }
@@ -119,7 +125,6 @@ impl Tcp {
             return Err(Error::AddrInUse(endpoint.to_owned()));
         }
         let io = self.io(core)?;
-        core.expect_remote();
         let filters = IpcFilters::default();
         // Named before the bind (which may wait its turn in the directory)
         // rather than with the guard held through it.
@@ -145,8 +150,15 @@ impl Tcp {
         let addr = IpcAddr::parse(endpoint, address)?;
         let io = self.io(core)?;
         let desc = self.desc(core);
-        let theirs = Self::engine_pipe(core, &desc, endpoint);
-        io.connect(Target::Ipc(addr), Some(theirs), desc, endpoint.to_owned());
+        let (theirs, outbound) = Self::engine_pipe(core, &desc, &io, endpoint);
+        let target = Target::Ipc(addr);
+        io.connect(
+            target,
+            Some(theirs),
+            Some(outbound),
+            desc,
+            endpoint.to_owned(),
+        );
         self.set_last_endpoint(endpoint.to_owned());
         Ok(())
     }
@@ -176,10 +188,16 @@ impl Tcp {
         Ok(())
     }
 
-    /// A pipe to the engine of a connect, made at once so that messages
-    /// queue before the connection is up (as libzmq's do): our end joins
-    /// the socket's peers, the engine's is returned.
-    fn engine_pipe(core: &Core, desc: &SocketDesc, endpoint: &str) -> crate::pipe::PipeEnd {
+    /// A pipe and a ring to the engine of a connect to `endpoint`, made at
+    /// once so that messages queue before the connection is up (as
+    /// libzmq's do): our ends join the socket's peers, the engine's are
+    /// returned.
+    fn engine_pipe(
+        core: &Core,
+        desc: &SocketDesc,
+        io: &IoThread,
+        endpoint: &str,
+    ) -> (PipeEnd, Outbound) {
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
             hwm: [
@@ -191,8 +209,10 @@ impl Tcp {
         theirs.set_strong();
         theirs.set_pool_slot(core.shared.pool_slot());
         theirs.limit_message_beyond_ring(ipc::pool::CHUNK_MAX);
-        core.attach_remote(ours, endpoint.into());
-        theirs
+        let room = core.room.clone();
+        let (sending, outbound) = outbound(desc.ring_capacity, desc.sndhwm, io.bell(), room);
+        core.attach_remote(ours, sending, endpoint.into());
+        (theirs, outbound)
     }
 
     fn set_last_endpoint(&self, endpoint: String) {

@@ -110,6 +110,8 @@ impl Registry {
                 end: theirs,
                 endpoint: format!("inproc://{name}").into(),
                 replaces: None,
+                #[cfg(not(loom))]
+                sending: None,
             });
             return Ok(ours);
         }
@@ -148,6 +150,8 @@ impl Registry {
             end: theirs,
             endpoint: crate::zmtp::zap::ZAP_ENDPOINT.into(),
             replaces: None,
+            #[cfg(not(loom))]
+            sending: None,
         });
         Some(ours)
     }

@@ -10,9 +10,13 @@
 //! - Out: pipe → [`Session`] (many frames encoded into one buffer) → one
 //!   write. A SUB/XSUB's `0x01`/`0x00` messages become subscriptions in the
 //!   form the peer's ZMTP version expects, and are remembered so a
-//!   reconnected peer gets them again.
-//! - A connecter keeps its pipe across reconnects; a binder's connection
-//!   and pipe end together.
+//!   reconnected peer gets them again. A thread-safe socket's threads send
+//!   into a multi-producer ring beside the pipe (see `threadsafe::remote`),
+//!   which the engine reads here and releases after each batch, waking
+//!   the writers waiting for room; a RADIO's peer's JOINs and LEAVEs
+//!   change the groups its threads read, here, and never reach the pipe.
+//! - A connecter keeps its pipe (and ring) across reconnects; a binder's
+//!   connection and pipe end together.
 //! - Setting up: a connecter resolves a host name on a helper thread, then
 //!   connects (within CONNECT_TIMEOUT); every connection then has
 //!   HANDSHAKE_IVL to finish its handshake, and once up, HANDSHAKE_IVL at
@@ -27,6 +31,8 @@ use crate::pipe::doorbell::Doorbell;
 use crate::pipe::metadata::PeerMetadata;
 use crate::pipe::{pipe, Hwm, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
+use crate::threadsafe::pipe::Taken;
+use crate::threadsafe::{outbound, Outbound};
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
@@ -142,6 +148,10 @@ pub(crate) struct Engine {
     proto: Proto,
     shm: Shm,
     end: Option<PipeEnd>,
+    /// A thread-safe socket's: the ring its threads send from, which comes
+    /// and goes with `end` (whose outbound ring they leave empty); a
+    /// RADIO's also keeps the groups the peer joined.
+    outbound: Option<Outbound>,
     /// Connecter: where to (re)connect, when, and the next backoff.
     target: Option<Target>,
     /// A host name lookup in progress, and its answer once in.
@@ -223,6 +233,7 @@ impl Engine {
             proto: Proto::Idle,
             shm: Shm::Off,
             end: None,
+            outbound: None,
             target: None,
             resolving: None,
             resolved: None,
@@ -259,11 +270,12 @@ impl Engine {
     }
 
     /// An engine that connects to `target` (now, and again after losses).
-    /// Without a pipe, it makes one once connected.
+    /// Without a pipe (and, for a thread-safe socket, its ring), it makes
+    /// one once connected.
     pub fn connecter(
         token: Token,
         target: Target,
-        end: Option<PipeEnd>,
+        (end, outbound): (Option<PipeEnd>, Option<Outbound>),
         desc: SocketDesc,
         endpoint: String,
         bell: Arc<Doorbell>,
@@ -271,6 +283,7 @@ impl Engine {
         let mut e = Engine::new(token, desc, endpoint, bell);
         e.target = Some(target);
         e.end = end.map(|end| e.hold(end));
+        e.outbound = outbound;
         e.reconnect_at = Some(Instant::now());
         e
     }
@@ -325,6 +338,7 @@ impl Engine {
         self.out_pos == self.out.len()
             && !handing_over
             && !self.end.as_mut().is_some_and(|e| e.readable())
+            && !self.outbound.as_mut().is_some_and(|o| o.rx.readable())
     }
 
     /// Whether what the socket sent may still reach a peer: a connection
@@ -445,7 +459,8 @@ impl Engine {
                 Proto::Session(s) => pending + s.pending_transmit() < OUTBOUND_LIMIT,
                 Proto::Raw => pending < OUTBOUND_LIMIT,
                 _ => false,
-            } && self.end.as_mut().is_some_and(|e| e.readable());
+            } && (self.end.as_mut().is_some_and(|e| e.readable())
+                || self.outbound.as_mut().is_some_and(|o| o.rx.readable()));
         // A frame waits for the pipe: work once it would fit (below the
         // mark for a message's first frame, and ring room), not before, or
         // the thread would spin until the reader makes room.
@@ -906,6 +921,10 @@ impl Engine {
         self.in_msg_start = true;
         self.in_group = InGroup::Expect;
         self.out_msg_start = true;
+        if let Some(o) = &self.outbound {
+            // The next connection's peer joins afresh.
+            o.forget_groups();
+        }
         if self.target.is_some() {
             self.schedule_reconnect();
         }
@@ -916,6 +935,7 @@ impl Engine {
         // starting a connection stays (libzmq's connecter just stops).
         if self.target.is_none() && !attempt_failed {
             self.end = None;
+            self.outbound = None;
             self.done = true;
         }
     }
@@ -926,6 +946,7 @@ impl Engine {
         }
         self.shm = Shm::Off;
         self.end = None;
+        self.outbound = None;
         self.done = true;
     }
 
@@ -1282,8 +1303,20 @@ impl Engine {
                 let (mut ours, theirs) = self.socket_pipe(Some(peer_id));
                 ours.set_metadata(self.metadata.clone());
                 ours.attach(self.bell.clone());
-                self.give_socket(theirs, None);
+                // A thread-safe socket's threads send into a ring of their
+                // own, which the socket gets with the pipe.
+                let ring = self.desc.room.clone().map(|room| {
+                    let d = &self.desc;
+                    outbound(d.ring_capacity, d.sndhwm, self.bell.clone(), room)
+                });
+                let (sending, ring) = ring.unzip();
+                self.give_socket_with(theirs, None, sending);
+                if let Some(room) = &self.desc.room {
+                    // Writers waiting for a first peer look again.
+                    room.signal();
+                }
                 self.end = Some(ours);
+                self.outbound = ring;
             }
         }
         if matches!(self.desc.kind, SocketType::Pub | SocketType::XPub) {
@@ -1358,10 +1391,22 @@ impl Engine {
 
     /// Sends the socket its end of a pipe (which carries on for `replaces`).
     fn give_socket(&self, end: PipeEnd, replaces: Option<PipeEnd>) {
+        self.give_socket_with(end, replaces, None);
+    }
+
+    /// [`give_socket`](Self::give_socket), with a thread-safe socket's
+    /// half of the ring we send from.
+    fn give_socket_with(
+        &self,
+        end: PipeEnd,
+        replaces: Option<PipeEnd>,
+        sending: Option<crate::threadsafe::Sending>,
+    ) {
         self.desc.shared.deliver(NewPipe {
             end,
             endpoint: self.endpoint.as_str().into(),
             replaces,
+            sending: sending.map(Box::new),
         });
     }
 
@@ -1402,6 +1447,7 @@ impl Engine {
                 }
             };
             let start = &mut self.in_msg_start;
+            let radio = self.desc.kind == SocketType::Radio;
             let taken = match incoming {
                 Incoming::Need(need) => {
                     self.in_need = need;
@@ -1409,10 +1455,11 @@ impl Engine {
                     // A large message frame still arriving: claim its room
                     // and read the rest of it there (see `read`).
                     if let Some((header, body, more)) = s.message_header(input) {
-                        // (Not a DISH's: its body goes behind the group.)
+                        // (Not a DISH's: its body goes behind the group;
+                        // nor a RADIO's, which drops it.)
                         if body >= DIRECT_MIN
                             && (!*start || end.can_start_message())
-                            && self.desc.kind != SocketType::Dish
+                            && !matches!(self.desc.kind, SocketType::Dish | SocketType::Radio)
                         {
                             if let Ok(buf) = end.claim(body) {
                                 let have = input.len() - header;
@@ -1429,20 +1476,23 @@ impl Engine {
                     }
                     break false;
                 }
+                // For a RADIO, the groups its threads read for this peer
+                // (a ZMTP 3.0 peer's subscriptions count as joins); what
+                // else a peer sends a RADIO is dropped. Others ignore
+                // joins, as libzmq's do.
+                Incoming::Join(group) | Incoming::Subscribe(group) if radio => {
+                    join(self.outbound.as_ref(), true, &group)
+                }
+                Incoming::Leave(group) | Incoming::Cancel(group) if radio => {
+                    join(self.outbound.as_ref(), false, &group)
+                }
+                Incoming::Message { .. } if radio => Ok(true),
                 Incoming::Message { payload, more } if self.desc.kind == SocketType::Dish => {
                     put_grouped(end, start, &mut self.in_group, payload, more)
                 }
                 Incoming::Message { payload, more } => put(end, start, &[], payload, more),
                 Incoming::Subscribe(topic) => put(end, start, &[1], &topic, false),
                 Incoming::Cancel(topic) => put(end, start, &[0], &topic, false),
-                // For a RADIO, as a subscription for an XPUB; others ignore
-                // them, as libzmq's do.
-                Incoming::Join(group) if self.desc.kind == SocketType::Radio => {
-                    put(end, start, &[1], &group, false)
-                }
-                Incoming::Leave(group) if self.desc.kind == SocketType::Radio => {
-                    put(end, start, &[0], &group, false)
-                }
                 Incoming::Join(_) | Incoming::Leave(_) => Ok(true),
                 Incoming::Handled => Ok(true),
             };
@@ -1512,7 +1562,8 @@ impl Engine {
         }
     }
 
-    /// Takes frames from the pipe into the session's output.
+    /// Takes frames from the pipe (and a thread-safe socket's ring) into
+    /// the session's output.
     fn pull_outbound(&mut self) -> bool {
         if matches!(self.proto, Proto::Raw) {
             return self.pull_raw();
@@ -1520,51 +1571,27 @@ impl Engine {
         let (Some(end), Proto::Session(s)) = (&mut self.end, &mut self.proto) else {
             return false;
         };
-        let subscriber = matches!(self.desc.kind, SocketType::Sub | SocketType::XSub);
-        let (dish, radio) = (
-            self.desc.kind == SocketType::Dish,
-            self.desc.kind == SocketType::Radio,
-        );
+        let kind = self.desc.kind;
         let mut moved = false;
+        if let Some(o) = &mut self.outbound {
+            // Each message one frame (a RADIO's group goes in front).
+            while self.out.len() - self.out_pos + s.pending_transmit() < OUTBOUND_LIMIT {
+                let subs = &mut self.subs;
+                match o.rx.take(|_, payload| send_out(s, subs, kind, payload)) {
+                    Taken::Message(()) => moved = true,
+                    Taken::Empty | Taken::Done => break,
+                }
+            }
+            // Room for the writers now, not when we next look.
+            o.rx.release_taken();
+        }
         while self.out.len() - self.out_pos + s.pending_transmit() < OUTBOUND_LIMIT {
             let Ok(Some(rec)) = end.peek() else { break };
             let payload = end.payload(&rec);
-            let single = self.out_msg_start && !rec.more();
-            match payload.first() {
-                // A DISH's join (1) or leave (0) of the group that follows.
-                Some(&flag @ (0 | 1)) if dish && single => {
-                    let group = &payload[1..];
-                    if flag == 1 {
-                        self.subs.insert(group.to_vec(), 1);
-                        s.join(group);
-                    } else {
-                        self.subs.remove(group);
-                        s.leave(group);
-                    }
-                }
-                // A RADIO's message: the group's length, the group, the
-                // body; on the wire the group frame, then the body's.
-                Some(&len) if radio && single && payload.len() > usize::from(len) => {
-                    let (group, body) = payload[1..].split_at(usize::from(len));
-                    s.send_frame(group, true);
-                    s.send_frame(body, false);
-                }
-                Some(&flag @ (0 | 1)) if subscriber && single => {
-                    let topic = &payload[1..];
-                    if flag == 1 {
-                        *self.subs.entry(topic.to_vec()).or_default() += 1;
-                        s.subscribe(topic);
-                    } else {
-                        if let Some(n) = self.subs.get_mut(topic) {
-                            *n -= 1;
-                            if *n == 0 {
-                                self.subs.remove(topic);
-                            }
-                        }
-                        s.cancel(topic);
-                    }
-                }
-                _ => s.send_frame(payload, rec.more()),
+            if self.out_msg_start && !rec.more() {
+                send_out(s, &mut self.subs, kind, payload);
+            } else {
+                s.send_frame(payload, rec.more());
             }
             self.out_msg_start = !rec.more();
             end.consume(rec);
@@ -1951,6 +1978,57 @@ fn move_frame(
         }
         Err(_) => false,
     }
+}
+
+/// Hands the session a message of one frame from our socket: a DISH's
+/// join (`1` + group) or leave (`0` + group), a RADIO's message (the
+/// group's length, the group, the body: on the wire the group frame, then
+/// the body's), a SUB's subscription or cancel (`1`/`0` + topic, counted in
+/// `subs` for a reconnected peer, as a DISH's groups are), or any other.
+fn send_out(s: &mut Session, subs: &mut BTreeMap<Vec<u8>, u32>, kind: SocketType, payload: &[u8]) {
+    let subscriber = matches!(kind, SocketType::Sub | SocketType::XSub);
+    match payload.first() {
+        Some(&flag @ (0 | 1)) if kind == SocketType::Dish => {
+            let group = &payload[1..];
+            if flag == 1 {
+                subs.insert(group.to_vec(), 1);
+                s.join(group);
+            } else {
+                subs.remove(group);
+                s.leave(group);
+            }
+        }
+        Some(&len) if kind == SocketType::Radio && payload.len() > usize::from(len) => {
+            let (group, body) = payload[1..].split_at(usize::from(len));
+            s.send_frame(group, true);
+            s.send_frame(body, false);
+        }
+        Some(&flag @ (0 | 1)) if subscriber => {
+            let topic = &payload[1..];
+            if flag == 1 {
+                *subs.entry(topic.to_vec()).or_default() += 1;
+                s.subscribe(topic);
+            } else {
+                if let Some(n) = subs.get_mut(topic) {
+                    *n -= 1;
+                    if *n == 0 {
+                        subs.remove(topic);
+                    }
+                }
+                s.cancel(topic);
+            }
+        }
+        _ => s.send_frame(payload, false),
+    }
+}
+
+/// A RADIO's peer joined (or left) `group`: its threads send it that
+/// group's messages (or no more).
+fn join(outbound: Option<&Outbound>, join: bool, group: &[u8]) -> Result<bool, WriteError> {
+    if let Some(o) = outbound {
+        o.join(join, group);
+    }
+    Ok(true)
 }
 
 /// Writes one frame, `prefix` then `body`, into the pipe unless it is full

@@ -11,6 +11,7 @@ use super::SocketDesc;
 use crate::monitor;
 use crate::pipe::doorbell::Doorbell;
 use crate::pipe::PipeEnd;
+use crate::threadsafe::Outbound;
 use crate::transport::stream::{Listener as Listening, Target};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -36,6 +37,8 @@ pub(crate) enum Command {
         target: Target,
         /// The connecter's pipe; an ipc connecter has none until connected.
         end: Option<Box<PipeEnd>>,
+        /// A thread-safe socket's ring the engine sends from, with `end`.
+        outbound: Option<Box<Outbound>>,
         desc: Box<SocketDesc>,
         endpoint: String,
     },
@@ -157,15 +160,23 @@ impl IoThread {
         &self,
         target: Target,
         end: Option<PipeEnd>,
+        outbound: Option<Outbound>,
         desc: SocketDesc,
         endpoint: String,
     ) {
         self.send(Command::Connect {
             target,
             end: end.map(Box::new),
+            outbound: outbound.map(Box::new),
             desc: Box::new(desc),
             endpoint,
         });
+    }
+
+    /// The doorbell the thread sleeps on: the reader's, of the rings its
+    /// engines read.
+    pub fn bell(&self) -> Arc<Doorbell> {
+        self.shared.bell.clone()
     }
 
     /// Tests: makes the thread panic.
@@ -380,14 +391,17 @@ impl Loop {
                 Command::Connect {
                     target,
                     end,
+                    outbound,
                     desc,
                     endpoint,
                 } => {
                     let entry = self.engines.vacant_entry();
                     let token = Token(1 + entry.key());
                     let bell = self.shared.bell.clone();
-                    let end = end.map(|e| *e);
-                    entry.insert(Engine::connecter(token, target, end, *desc, endpoint, bell));
+                    let pipes = (end.map(|e| *e), outbound.map(|o| *o));
+                    entry.insert(Engine::connecter(
+                        token, target, pipes, *desc, endpoint, bell,
+                    ));
                 }
                 Command::Forget {
                     socket_id,

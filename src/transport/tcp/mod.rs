@@ -80,6 +80,10 @@ pub(crate) struct SocketDesc {
     pub stream_notify: bool,
     /// No ZMTP: bytes in, bytes out (STREAM, ROUTER_RAW).
     pub raw: bool,
+    /// A thread-safe socket's: where its writers wait for room in the
+    /// rings its connections' engines send from (each engine makes its
+    /// connection's ring, unless the socket did: see `threadsafe::remote`).
+    pub room: Option<Arc<crate::threadsafe::pipe::Room>>,
 }
 
 /// Binds a listener for `desc`'s socket; returns the address bound (the
@@ -126,13 +130,15 @@ pub(crate) fn bind(
     Ok((local, fd))
 }
 
-/// Starts connecting `desc`'s socket to `addr`; the engine keeps `end`.
+/// Starts connecting `desc`'s socket to `addr`; the engine keeps `end`
+/// (and `outbound`, a thread-safe socket's ring it sends from).
 pub(crate) fn connect(
     io: &IoThread,
     addr: ConnectAddress,
     end: PipeEnd,
+    outbound: Option<crate::threadsafe::Outbound>,
     desc: SocketDesc,
     endpoint: String,
 ) {
-    io.connect(Target::Tcp(addr), Some(end), desc, endpoint);
+    io.connect(Target::Tcp(addr), Some(end), outbound, desc, endpoint);
 }
