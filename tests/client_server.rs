@@ -2,8 +2,11 @@
 //! draft semantics (single frames, routing ids, load-balancing and
 //! fair-queuing, high-water marks, timeouts).
 
+#[path = "support/many_senders.rs"]
+mod many_senders;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use zeroring::{Client, Context, Error, RoutingId, Server, SocketType, DONTWAIT, SNDMORE};
@@ -37,6 +40,7 @@ fn handles_are_send_and_sync() {
 fn eight_threads_on_one_client_lose_nothing_and_keep_their_order() {
     const THREADS: u32 = 8;
     const PER_THREAD: u32 = 20_000;
+    const LARGE_EVERY: u32 = 1000;
     let ctx = Context::new();
     let server = ctx.server().unwrap();
     server.set_rcvhwm(100).unwrap();
@@ -47,51 +51,13 @@ fn eight_threads_on_one_client_lose_nothing_and_keep_their_order() {
     client.set_sndtimeo(PATIENCE_MS).unwrap();
     client.connect("inproc://eight").unwrap();
 
-    let message = |t: u32, seq: u32| -> Vec<u8> {
-        let len = if seq % 1000 == 999 {
-            20_000
-        } else {
-            8 + (seq % 40) as usize
-        };
-        let mut m = vec![(t as u8) ^ (seq as u8); len];
-        m[..4].copy_from_slice(&t.to_le_bytes());
-        m[4..8].copy_from_slice(&seq.to_le_bytes());
-        m
-    };
-    let sum = |m: &[u8]| m.iter().map(|&b| b as u64).sum::<u64>();
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let senders: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let (client, start) = (client.clone(), start.clone());
-            thread::spawn(move || {
-                start.wait();
-                let mut checksum = 0u64;
-                for seq in 0..PER_THREAD {
-                    let m = message(t, seq);
-                    checksum += sum(&m);
-                    client.send(&m, 0).unwrap();
-                }
-                checksum
-            })
-        })
-        .collect();
-
-    let mut next = vec![0u32; THREADS as usize];
-    let mut checksum = 0u64;
-    let mut from = None;
+    let senders = many_senders::send_from_threads(&client, THREADS, PER_THREAD, LARGE_EVERY);
+    let mut received = many_senders::Received::new(THREADS, LARGE_EVERY);
     for _ in 0..THREADS * PER_THREAD {
         let (id, m) = server.recv_from(0).unwrap();
-        assert_eq!(*from.get_or_insert(id), id, "one client, one routing id");
-        let t = u32::from_le_bytes(m[..4].try_into().unwrap());
-        let seq = u32::from_le_bytes(m[4..8].try_into().unwrap());
-        assert_eq!(seq, next[t as usize], "thread {t}'s messages out of order");
-        assert_eq!(m, message(t, seq), "message {t}/{seq} garbled");
-        next[t as usize] += 1;
-        checksum += sum(&m);
+        received.take(id, &m);
     }
-    let sent: u64 = senders.into_iter().map(|s| s.join().unwrap()).sum();
-    assert_eq!(checksum, sent);
-    assert!(next.iter().all(|&n| n == PER_THREAD));
+    received.finish(senders, PER_THREAD);
     assert!(matches!(server.recv_from(DONTWAIT), Err(Error::WouldBlock)));
 }
 

@@ -1,6 +1,9 @@
 //! Thread-safe sockets over tcp (zeroring on both ends): CLIENT/SERVER
 //! and SCATTER/GATHER through the ZMTP engine.
 
+#[path = "support/many_senders.rs"]
+mod many_senders;
+
 use std::sync::Arc;
 use std::thread;
 use zeroring::{Context, Error, DONTWAIT};
@@ -84,6 +87,7 @@ fn eight_threads_on_one_client_over_tcp_wait_for_the_engine() {
     const THREADS: u32 = 8;
     const PER_THREAD: u32 = 10_000;
     const PROBE: u32 = u32::MAX;
+    const LARGE_EVERY: u32 = 100;
     let ctx = Context::new();
     let server = ctx.server().unwrap();
     server.set_rcvhwm(100).unwrap();
@@ -96,32 +100,7 @@ fn eight_threads_on_one_client_over_tcp_wait_for_the_engine() {
         .connect(&server.get_last_endpoint().unwrap())
         .unwrap();
 
-    let message = |t: u32, seq: u32| -> Vec<u8> {
-        let len = if seq % 100 == 99 {
-            20_000
-        } else {
-            8 + (seq % 40) as usize
-        };
-        let mut m = vec![(t as u8) ^ (seq as u8); len];
-        m[..4].copy_from_slice(&t.to_le_bytes());
-        m[4..8].copy_from_slice(&seq.to_le_bytes());
-        m
-    };
-    let sum = |m: &[u8]| m.iter().map(|&b| b as u64).sum::<u64>();
-    let senders: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let client = client.clone();
-            thread::spawn(move || {
-                let mut checksum = 0u64;
-                for seq in 0..PER_THREAD {
-                    let m = message(t, seq);
-                    checksum += sum(&m);
-                    client.send(&m, 0).unwrap();
-                }
-                checksum
-            })
-        })
-        .collect();
+    let senders = many_senders::send_from_threads(&client, THREADS, PER_THREAD, LARGE_EVERY);
 
     // The stream and the server's pipe fill up, then the client's ring:
     // the senders wait (a probe finds no room).
@@ -140,27 +119,18 @@ fn eight_threads_on_one_client_over_tcp_wait_for_the_engine() {
         thread::yield_now();
     }
 
-    let mut next = vec![0u32; THREADS as usize];
-    let mut checksum = 0u64;
-    let mut from = None;
+    let mut received = many_senders::Received::new(THREADS, LARGE_EVERY);
     let mut n = 0;
     while n < THREADS * PER_THREAD {
         let (id, m) = server.recv_from(0).unwrap();
-        assert_eq!(*from.get_or_insert(id), id, "one client, one routing id");
-        let t = u32::from_le_bytes(m[..4].try_into().unwrap());
-        if t == PROBE {
+        if m[..4] == PROBE.to_le_bytes() {
             probes -= 1;
             continue;
         }
-        let seq = u32::from_le_bytes(m[4..8].try_into().unwrap());
-        assert_eq!(seq, next[t as usize], "thread {t}'s messages out of order");
-        assert_eq!(m, message(t, seq), "message {t}/{seq} garbled");
-        next[t as usize] += 1;
-        checksum += sum(&m);
+        received.take(id, &m);
         n += 1;
     }
-    let sent: u64 = senders.into_iter().map(|s| s.join().unwrap()).sum();
-    assert_eq!(checksum, sent);
+    received.finish(senders, PER_THREAD);
     while probes > 0 {
         let (_, m) = server.recv_from(0).unwrap();
         assert_eq!(m, PROBE.to_le_bytes(), "a message after the last");
