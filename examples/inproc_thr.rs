@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release --example inproc_thr -- 32 10000000`
 //!
-//! `ZR_HWM=<n>` sets SNDHWM and RCVHWM; `ZR_SPIN=1` busy-spins both sides.
+//! `ZR_HWM=<n>` sets SNDHWM and RCVHWM; `ZR_RING=<bytes>` the pipe's ring
+//! capacity; `ZR_SPIN=1` busy-spins both sides.
 
 use std::time::Instant;
 use zeroring::{Context, SocketType};
@@ -33,6 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(h) = std::env::var("ZR_HWM") {
         pull.set_rcvhwm(h.parse()?)?;
         push.set_sndhwm(h.parse()?)?;
+    }
+    if let Ok(r) = std::env::var("ZR_RING") {
+        pull.set_ring_capacity(r.parse()?)?;
+        push.set_ring_capacity(r.parse()?)?;
     }
     if std::env::var_os("ZR_SPIN").is_some() {
         pull.set_wait_strategy(zeroring::WaitStrategy::BusySpin)?;

@@ -7,6 +7,8 @@
 //! shared chunk) instead of copied out, and its first and last bytes read;
 //! a fifth line gives the throughput in GiB/s.
 //!
+//! `ZR_RING=<bytes>` sets the ring capacity it offers (see `remote_thr`).
+//!
 //! `cargo run --release --example local_thr -- tcp://127.0.0.1:5555 32 1000000`
 
 use std::time::Instant;
@@ -23,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (bind_to, size, count): (&str, usize, u64) = (&args[1], args[2].parse()?, args[3].parse()?);
     let ctx = Context::new();
     let pull = ctx.socket(SocketType::Pull)?;
+    if let Ok(r) = std::env::var("ZR_RING") {
+        pull.set_ring_capacity(r.parse()?)?;
+    }
     pull.bind(bind_to)?;
     let mut buf = vec![0u8; size.max(1)];
     pull.recv_into(&mut buf, 0)?;

@@ -7,6 +7,9 @@
 //! `--loan-fill` the sender also writes every byte of it, as a real
 //! producer would.
 //!
+//! `ZR_RING=<bytes>` sets the pipe's ring capacity (over ipc the larger
+//! of the two processes' offers is used).
+//!
 //! `cargo run --release --example remote_thr -- tcp://127.0.0.1:5555 32 1000000`
 
 use zeroring::{Context, SocketType};
@@ -26,6 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (&args[1], args[2].parse()?, args[3].parse()?);
     let ctx = Context::new();
     let push = ctx.socket(SocketType::Push)?;
+    if let Ok(r) = std::env::var("ZR_RING") {
+        push.set_ring_capacity(r.parse()?)?;
+    }
     push.connect(connect_to)?;
     if loan || fill {
         for i in 0..count {
