@@ -295,6 +295,44 @@ fn scatter_to_gather_over_tcp() {
     }
 }
 
+/// A GATHER has no ring to send into per connection (it never sends):
+/// it still takes a SCATTER's messages, small and large, whichever side
+/// binds.
+#[test]
+fn gather_without_a_sending_ring_in_either_role() {
+    let ctx = Context::new();
+    for gather_binds in [true, false] {
+        let gather = ctx.gather().unwrap();
+        gather.set_rcvtimeo(PATIENCE_MS).unwrap();
+        let scatter = ctx.scatter().unwrap();
+        scatter.set_sndtimeo(PATIENCE_MS).unwrap();
+        if gather_binds {
+            gather.bind("tcp://127.0.0.1:0").unwrap();
+            scatter
+                .connect(&gather.get_last_endpoint().unwrap())
+                .unwrap();
+        } else {
+            scatter.bind("tcp://127.0.0.1:0").unwrap();
+            gather
+                .connect(&scatter.get_last_endpoint().unwrap())
+                .unwrap();
+        }
+        for i in 0..100u32 {
+            scatter.send(i.to_le_bytes(), 0).unwrap();
+        }
+        let big = vec![9u8; 100_000];
+        scatter.send(&big, 0).unwrap();
+        for i in 0..100u32 {
+            assert_eq!(gather.recv_bytes(0).unwrap(), i.to_le_bytes());
+        }
+        assert_eq!(gather.recv_bytes(0).unwrap(), big);
+        assert!(matches!(
+            gather.recv_bytes(DONTWAIT),
+            Err(Error::WouldBlock)
+        ));
+    }
+}
+
 /// Receives the next `(group, body)`, or `None` once nothing comes
 /// within `ms`.
 fn next(dish: &zeroring::Dish, ms: i32) -> Option<(String, String)> {

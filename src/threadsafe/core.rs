@@ -74,6 +74,13 @@ pub(crate) fn receives(t: SocketType) -> bool {
     matches!(t, Client | Server | Gather | Dish)
 }
 
+/// Whether sockets of type `t` write to their tcp and ipc peers: those
+/// that send, and a DISH (its joins and leaves). Only those get a ring to
+/// send into per connection.
+pub(crate) fn writes(t: SocketType) -> bool {
+    sends(t) || t == SocketType::Dish
+}
+
 pub(crate) struct Options {
     pub sndhwm: AtomicI32,
     pub rcvhwm: AtomicI32,
@@ -202,13 +209,13 @@ impl Core {
 
     /// Takes a peer over the I/O thread through `endpoint`: `end`, our end
     /// of its pipe, and `sending`, our half of the ring its engine sends
-    /// from. A RADIO sends the peer the groups its engine says it joined;
+    /// from (if this socket [`writes`]). A RADIO sends the peer the groups its engine says it joined;
     /// a DISH writes to it only its joins and leaves (its groups so far, at
     /// once: libzmq's DISH sends them to each new peer too).
     pub fn attach_remote(
         &self,
         mut end: crate::pipe::PipeEnd,
-        sending: Sending,
+        sending: Option<Sending>,
         endpoint: Arc<str>,
     ) {
         end.attach(self.bell.clone());
@@ -216,7 +223,7 @@ impl Core {
         let remote = Arc::new(Remote::new(end, sending));
         let id = self.new_peer_id();
         let dish = self.kind == SocketType::Dish;
-        let out = (sends(self.kind) || dish).then(|| Peer {
+        let out = writes(self.kind).then(|| Peer {
             id,
             out: Out::Remote(remote.clone()),
             endpoint: endpoint.clone(),
@@ -273,10 +280,11 @@ impl Core {
             ..
         } in mail
         {
-            // Every pipe an engine of a thread-safe socket makes comes with
-            // its ring (one without would be dropped, closing it).
-            if let (true, Some(sending)) = (listening.contains(&endpoint), sending) {
-                self.attach_remote(end, *sending, endpoint);
+            // Every pipe an engine of a thread-safe socket that writes
+            // makes comes with its ring (one without would be dropped,
+            // closing it).
+            if listening.contains(&endpoint) && sending.is_some() == writes(self.kind) {
+                self.attach_remote(end, sending.map(|s| *s), endpoint);
             }
         }
     }

@@ -10,6 +10,7 @@ mod remote;
 pub mod spin;
 mod tcp;
 
+pub(crate) use self::core::writes;
 pub(crate) use registry::Registry;
 pub(crate) use remote::{outbound, Outbound, Sending};
 

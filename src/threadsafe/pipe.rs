@@ -39,6 +39,23 @@
 //! Frames larger than the ring's inline limit travel as a descriptor of a
 //! heap box (in-process readers only, an engine included: the pointer
 //! means nothing elsewhere).
+//!
+//! Every such box is freed exactly once, whatever the order in which the
+//! reader goes, the writers go and the last writers publish:
+//! - The reader frees the box of each descriptor it reads, and at its drop
+//!   those of the records published in order behind its head (it stops at
+//!   a claim still being written, which a writer that passed the `closed`
+//!   check before the close may yet publish, and so may writers after it).
+//!   It then parks its [`Consumer`] in the [`Pipe`].
+//! - The [`Pipe`]'s drop drains the parked consumer the same way. The pipe
+//!   is dropped by its last owner, after every writer's `&Pipe` has gone:
+//!   no [`Claim`](mpsc::Claim) exists then (a claim borrows the pipe's
+//!   producer, which only the pipe holds, and is published, as a record or
+//!   as padding, before that borrow ends), and the release of each other
+//!   `Arc` orders its publishes before the drop. So the drain finds every
+//!   record published and none being written: nothing is left unread.
+//! - Each record is advanced past once, by one consumer, so no box is
+//!   freed twice.
 
 use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
@@ -48,6 +65,7 @@ use crate::sync::{
 };
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -154,6 +172,9 @@ pub struct Pipe {
     writer_room: Arc<Room>,
     /// Either socket has gone.
     closed: AtomicBool,
+    /// The reader's consumer, once the reader has gone: the last owner of
+    /// the pipe frees the boxes of what was published after.
+    parked: Mutex<Option<Consumer>>,
 }
 
 impl Pipe {
@@ -174,6 +195,7 @@ impl Pipe {
             reader,
             writer_room,
             closed: AtomicBool::new(false),
+            parked: Mutex::new(None),
         });
         (pipe, rx)
     }
@@ -269,14 +291,7 @@ impl Pipe {
     /// Publishes a descriptor of a heap copy of `data`.
     #[cold]
     fn push_boxed(&self, prefix: &[u8], data: &[u8]) -> Result<(), ClaimError> {
-        let mut claim = self.tx.claim(16)?;
-        let boxed: Box<[u8]> = [prefix, data].concat().into();
-        let len = boxed.len() as u64;
-        let ptr = Box::into_raw(boxed) as *mut u8 as u64;
-        let p = claim.payload();
-        p[..8].copy_from_slice(&ptr.to_ne_bytes());
-        p[8..].copy_from_slice(&len.to_ne_bytes());
-        claim.commit(DESCRIPTOR);
+        fill_boxed(self.tx.claim(16)?, prefix, data);
         Ok(())
     }
 
@@ -293,11 +308,61 @@ impl Pipe {
     }
 }
 
+impl Drop for Pipe {
+    /// Frees the boxes of what was published after the reader went.
+    fn drop(&mut self) {
+        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut rx) = parked {
+            drain(&mut rx);
+        }
+    }
+}
+
+/// Moves past every record published in order at `rx`'s head, freeing the
+/// boxes of descriptors.
+fn drain(rx: &mut Consumer) {
+    while let Ok(Some(rec)) = rx.peek() {
+        if rec.flags() & DESCRIPTOR != 0 {
+            drop(unbox(rx, &rec));
+        }
+        rx.advance(rec);
+    }
+}
+
+/// Takes the heap box a descriptor record names.
+fn unbox(rx: &Consumer, rec: &mpsc::Record) -> Box<[u8]> {
+    #[cfg(all(test, not(loom)))]
+    tests::BOXES.with(|n| n.set(n.get() - 1));
+    let p = rx.payload(rec);
+    let ptr = u64::from_ne_bytes(p[..8].try_into().expect("8 bytes")) as usize as *mut u8;
+    let len = u64::from_ne_bytes(p[8..16].try_into().expect("8 bytes")) as usize;
+    // SAFETY: a DESCRIPTOR record of an in-process pipe is written only
+    // by `fill_boxed`, from `Box::into_raw` of a `[u8]` of `len` bytes,
+    // and read once: each consumer advances past it right after, and only
+    // one consumer reads a ring (the reader, then the pipe's drop).
+    unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
+}
+
+/// Publishes in `claim` (16 bytes) a descriptor of a heap copy of `prefix`
+/// then `data`.
+fn fill_boxed(mut claim: mpsc::Claim<'_>, prefix: &[u8], data: &[u8]) {
+    let boxed: Box<[u8]> = [prefix, data].concat().into();
+    #[cfg(all(test, not(loom)))]
+    tests::BOXES.with(|n| n.set(n.get() + 1));
+    let len = boxed.len() as u64;
+    let ptr = Box::into_raw(boxed) as *mut u8 as u64;
+    let p = claim.payload();
+    p[..8].copy_from_slice(&ptr.to_ne_bytes());
+    p[8..].copy_from_slice(&len.to_ne_bytes());
+    claim.commit(DESCRIPTOR);
+}
+
 /// The reading socket's end of a pipe.
 pub struct InPipe {
     /// What the reader shares with the writers.
     pub pipe: Arc<Pipe>,
-    rx: Consumer,
+    /// Parked in the pipe at drop.
+    rx: ManuallyDrop<Consumer>,
     /// The routing id the reading socket knows the writer by.
     pub id: u32,
     taken: u64,
@@ -328,7 +393,7 @@ impl InPipe {
         };
         Self {
             pipe,
-            rx,
+            rx: ManuallyDrop::new(rx),
             id,
             taken: 0,
             released: 0,
@@ -356,7 +421,7 @@ impl InPipe {
             Err(mpsc::Corrupt) => return Taken::Done,
         };
         let r = if rec.flags() & DESCRIPTOR != 0 {
-            let boxed = self.unbox(&rec);
+            let boxed = unbox(&self.rx, &rec);
             f(self.id, &boxed)
         } else {
             f(self.id, self.rx.payload(&rec))
@@ -388,16 +453,6 @@ impl InPipe {
         }
     }
 
-    fn unbox(&self, rec: &mpsc::Record) -> Box<[u8]> {
-        let p = self.rx.payload(rec);
-        let ptr = u64::from_ne_bytes(p[..8].try_into().expect("8 bytes")) as usize as *mut u8;
-        let len = u64::from_ne_bytes(p[8..16].try_into().expect("8 bytes")) as usize;
-        // SAFETY: a DESCRIPTOR record of an in-process pipe is written only
-        // by `push_boxed`, from `Box::into_raw` of a `[u8]` of `len` bytes,
-        // and read once (the reader advances past it right after).
-        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
-    }
-
     #[inline(never)]
     fn release(&mut self) {
         self.rx.release();
@@ -408,14 +463,81 @@ impl InPipe {
 }
 
 impl Drop for InPipe {
-    /// Closes the pipe and frees the boxes of messages never read.
+    /// Closes the pipe, frees the boxes of messages never read, and leaves
+    /// the rest (those still being published) to the pipe's last owner.
     fn drop(&mut self) {
         self.pipe.close();
-        while let Ok(Some(rec)) = self.rx.peek() {
-            if rec.flags() & DESCRIPTOR != 0 {
-                drop(self.unbox(&rec));
-            }
-            self.rx.advance(rec);
-        }
+        // SAFETY: `rx` is taken once, here, and not used after.
+        let mut rx = unsafe { ManuallyDrop::take(&mut self.rx) };
+        drain(&mut rx);
+        *self.pipe.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    thread_local! {
+        /// Boxes this thread has made less those it has taken back.
+        pub(super) static BOXES: Cell<i64> = const { Cell::new(0) };
+    }
+
+    fn boxes() -> i64 {
+        BOXES.with(Cell::get)
+    }
+
+    fn new_pipe() -> (Arc<Pipe>, InPipe) {
+        let (pipe, rx) = Pipe::new(
+            4096,
+            0,
+            Arc::new(Doorbell::new()),
+            Arc::new(Room::default()),
+        );
+        let inp = InPipe::new(pipe.clone(), rx, 1);
+        (pipe, inp)
+    }
+
+    fn send_large(pipe: &Pipe) {
+        let credit = Cell::new(0);
+        pipe.try_send(b"", &[7; INLINE_MAX + 1], &credit).unwrap();
+    }
+
+    /// A reader dropped with large messages queued frees their boxes,
+    /// while its writers still hold the pipe or after they went.
+    #[test]
+    fn a_dropped_reader_frees_the_boxes_queued() {
+        let (pipe, inp) = new_pipe();
+        send_large(&pipe);
+        send_large(&pipe);
+        assert_eq!(boxes(), 2);
+        drop(inp);
+        assert_eq!(boxes(), 0);
+        drop(pipe);
+
+        let (pipe, inp) = new_pipe();
+        send_large(&pipe);
+        drop(pipe);
+        drop(inp);
+        assert_eq!(boxes(), 0);
+    }
+
+    /// A writer that passed the `closed` check publishes after the reader
+    /// went, and another writer published behind its claim: the pipe's
+    /// last owner frees both boxes.
+    #[test]
+    fn boxes_published_after_the_reader_went_are_freed_by_the_last_owner() {
+        let (pipe, inp) = new_pipe();
+        send_large(&pipe);
+        let late = pipe.tx.claim(16).unwrap();
+        send_large(&pipe);
+        assert_eq!(boxes(), 2);
+        drop(inp);
+        // The first freed; the second waits behind the claim being written.
+        assert_eq!(boxes(), 1);
+        fill_boxed(late, b"", &[7; INLINE_MAX + 1]);
+        assert_eq!(boxes(), 2);
+        drop(pipe);
+        assert_eq!(boxes(), 0);
     }
 }

@@ -1,7 +1,8 @@
 //! A thread-safe socket's peer over the I/O thread (tcp, ipc), in two
 //! halves.
 //!
-//! - Sending: a multi-producer [`Pipe`] (its credits toward SNDHWM, the
+//! - Sending (sockets that [`write`](super::core::writes) only: a GATHER
+//!   has no ring): a multi-producer [`Pipe`] (its credits toward SNDHWM, the
 //!   socket's [`Room`], the reader's doorbell) that any thread publishes
 //!   into without a lock, and whose one reader is the connection's engine
 //!   ([`Outbound`]), on the I/O thread: the I/O thread's doorbell is the
@@ -87,7 +88,8 @@ impl Outbound {
 }
 
 pub(crate) struct Remote {
-    pipe: Arc<Pipe>,
+    /// `None` for a socket that never writes (GATHER).
+    pipe: Option<Arc<Pipe>>,
     /// The groups the peer joined (a RADIO's).
     pub groups: Arc<Groups>,
     recv: Mutex<Receiving>,
@@ -102,10 +104,11 @@ struct Receiving {
 }
 
 impl Remote {
-    pub fn new(end: PipeEnd, sending: Sending) -> Self {
+    pub fn new(end: PipeEnd, sending: Option<Sending>) -> Self {
+        let (pipe, groups) = sending.map(|s| (s.pipe, s.groups)).unzip();
         Self {
-            pipe: sending.pipe,
-            groups: sending.groups,
+            pipe,
+            groups: groups.unwrap_or_default(),
             recv: Mutex::new(Receiving {
                 end: Some(end),
                 skipping: false,
@@ -117,15 +120,18 @@ impl Remote {
         self.recv.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The engine has gone (it closes the pipe when it drops its end).
+    /// The engine has gone (it closes the pipe when it drops its end); a
+    /// peer without a ring is never written to.
     pub fn is_closed(&self) -> bool {
-        self.pipe.is_closed()
+        self.pipe.as_ref().map_or(true, |p| p.is_closed())
     }
 
     /// Lets go of both halves: the engine sends what is queued (as LINGER
     /// says) and ends the connection.
     pub fn close(&self) {
-        self.pipe.close();
+        if let Some(p) = &self.pipe {
+            p.close();
+        }
         drop(self.lock().end.take());
     }
 
@@ -134,12 +140,17 @@ impl Remote {
     /// group frame), with the calling thread's `credit`s.
     #[inline]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
-        self.pipe.try_send(prefix, data, credit)
+        match &self.pipe {
+            Some(p) => p.try_send(prefix, data, credit),
+            None => Err(Refused::Closed),
+        }
     }
 
     /// Gives back credits a thread will not use.
     pub fn return_credits(&self, n: u64) {
-        self.pipe.return_credits(n);
+        if let Some(p) = &self.pipe {
+            p.return_credits(n);
+        }
     }
 
     /// A DISH's: tells the peer's engine to send JOIN (or LEAVE) for
@@ -147,8 +158,8 @@ impl Remote {
     /// for a peer that does not come.
     pub fn send_join(&self, join: bool, group: &[u8]) {
         let credit = Cell::new(0);
-        let _ = self.pipe.try_send(&[u8::from(join)], group, &credit);
-        self.pipe.return_credits(credit.get());
+        let _ = self.try_send(&[u8::from(join)], group, &credit);
+        self.return_credits(credit.get());
     }
 
     /// Reads the next single-frame message through `f`, if one is there.

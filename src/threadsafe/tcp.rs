@@ -10,7 +10,7 @@
 //! the thread-safe sockets do not offer yet (security, heartbeats,
 //! reconnect intervals ...) keep libzmq's defaults.
 
-use super::core::Core;
+use super::core::{writes, Core};
 use super::remote::{outbound, Outbound};
 use crate::error::{Error, Result};
 use crate::pipe::PipeEnd;
@@ -112,7 +112,7 @@ impl Tcp {
         let io = self.io(core)?;
         let desc = self.desc(core);
         let (theirs, outbound) = Self::engine_pipe(core, &desc, &io, endpoint);
-        tcp::connect(&io, addr, theirs, Some(outbound), desc, endpoint.to_owned());
+        tcp::connect(&io, addr, theirs, outbound, desc, endpoint.to_owned());
         self.set_last_endpoint(endpoint.to_owned());
         Ok(())
     }
@@ -152,13 +152,7 @@ impl Tcp {
         let desc = self.desc(core);
         let (theirs, outbound) = Self::engine_pipe(core, &desc, &io, endpoint);
         let target = Target::Ipc(addr);
-        io.connect(
-            target,
-            Some(theirs),
-            Some(outbound),
-            desc,
-            endpoint.to_owned(),
-        );
+        io.connect(target, Some(theirs), outbound, desc, endpoint.to_owned());
         self.set_last_endpoint(endpoint.to_owned());
         Ok(())
     }
@@ -188,16 +182,16 @@ impl Tcp {
         Ok(())
     }
 
-    /// A pipe and a ring to the engine of a connect to `endpoint`, made at
-    /// once so that messages queue before the connection is up (as
-    /// libzmq's do): our ends join the socket's peers, the engine's are
-    /// returned.
+    /// A pipe and (if the socket [`writes`]) a ring to the engine of a
+    /// connect to `endpoint`, made at once so that messages queue before
+    /// the connection is up (as libzmq's do): our ends join the socket's
+    /// peers, the engine's are returned.
     fn engine_pipe(
         core: &Core,
         desc: &SocketDesc,
         io: &IoThread,
         endpoint: &str,
-    ) -> (PipeEnd, Outbound) {
+    ) -> (PipeEnd, Option<Outbound>) {
         let (ours, mut theirs) = crate::pipe::pipe(crate::pipe::PipeConfig {
             ring_capacity: desc.ring_capacity,
             hwm: [
@@ -209,8 +203,15 @@ impl Tcp {
         theirs.set_strong();
         theirs.set_pool_slot(core.shared.pool_slot());
         theirs.limit_message_beyond_ring(ipc::pool::CHUNK_MAX);
-        let room = core.room.clone();
-        let (sending, outbound) = outbound(desc.ring_capacity, desc.sndhwm, io.bell(), room);
+        let ring = writes(core.kind).then(|| {
+            outbound(
+                desc.ring_capacity,
+                desc.sndhwm,
+                io.bell(),
+                core.room.clone(),
+            )
+        });
+        let (sending, outbound) = ring.unzip();
         core.attach_remote(ours, sending, endpoint.into());
         (theirs, outbound)
     }

@@ -1304,8 +1304,10 @@ impl Engine {
                 ours.set_metadata(self.metadata.clone());
                 ours.attach(self.bell.clone());
                 // A thread-safe socket's threads send into a ring of their
-                // own, which the socket gets with the pipe.
-                let ring = self.desc.room.clone().map(|room| {
+                // own, which the socket gets with the pipe (one that never
+                // writes, a GATHER, has none).
+                let writes = crate::threadsafe::writes(self.desc.kind);
+                let ring = self.desc.room.clone().filter(|_| writes).map(|room| {
                     let d = &self.desc;
                     outbound(d.ring_capacity, d.sndhwm, self.bell.clone(), room)
                 });
