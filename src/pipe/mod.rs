@@ -969,10 +969,20 @@ impl PipeEnd {
         // A chunk goes back to its writer only with the release.
         if rec.flags() & ring::DESCRIPTOR != 0
             || (self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up())
-            || self.rx.unreleased() >= self.release_bytes
-            || self.rx.unreleased_msgs() >= self.release_msgs
         {
             self.release();
+        } else if self.rx.unreleased() >= self.release_bytes
+            || self.rx.unreleased_msgs() >= self.release_msgs
+        {
+            // Read without catching up: a stream, whose writer could get
+            // ahead if it had that much in flight; then trail it (`slip`).
+            #[cfg(not(loom))]
+            let streaming = self.rx.unreleased() >= ring::SLIP_AFTER;
+            self.release();
+            #[cfg(not(loom))]
+            if streaming {
+                self.rx.slip();
+            }
         }
     }
 

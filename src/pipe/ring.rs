@@ -1023,6 +1023,19 @@ impl HeadWatch {
     }
 }
 
+/// How far a streaming consumer lets the producer get ahead (see
+/// [`Consumer::slip`]): a few microseconds of a fast stream.
+#[cfg(not(loom))]
+const SLIP: u64 = 16 << 10;
+/// The longest [`Consumer::slip`] waits for that lead.
+#[cfg(not(loom))]
+const SLIP_WAIT: std::time::Duration = std::time::Duration::from_micros(10);
+/// Bytes read without catching up after which a consumer slips: twice
+/// the lead, so that a writer held back by a small high-water mark (that
+/// could never get `SLIP` ahead) is not waited for.
+#[cfg(not(loom))]
+pub(crate) const SLIP_AFTER: usize = 2 * SLIP as usize;
+
 /// How far ahead of its tail the producer asks for its next lines.
 const PREFETCH_AHEAD: u64 = 256;
 
@@ -1180,6 +1193,34 @@ impl Consumer {
     #[inline(always)]
     fn full(&self) -> bool {
         self.head - self.released >= self.ring.cap
+    }
+
+    /// Lets the producer get [`SLIP`] bytes ahead of the head, waiting at
+    /// most [`SLIP_WAIT`] (FastForward's slip). For a consumer that has
+    /// just released in the middle of a stream: one that reads right
+    /// behind the producer pulls each line while the producer is still
+    /// writing next to it, a cross-core round trip per line, where one
+    /// that trails streams lines the producer has finished with. It looks
+    /// at the first word of the line `SLIP` ahead, zero until the producer
+    /// writes there (invariant 5); only a hint, read as no header.
+    #[cfg(not(loom))]
+    pub fn slip(&self) {
+        if SLIP * 4 > self.ring.cap {
+            return;
+        }
+        let target = (self.head + SLIP) & !(LINE - 1);
+        let start = std::time::Instant::now();
+        loop {
+            for _ in 0..16 {
+                if self.ring.word(target).load(Ordering::Relaxed) != 0 {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= SLIP_WAIT {
+                return;
+            }
+        }
     }
 
     /// Moves past a [`LINK`] record (peeked last), whose chain has been
