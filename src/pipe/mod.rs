@@ -967,10 +967,16 @@ impl PipeEnd {
             return;
         }
         // A chunk goes back to its writer only with the release.
-        if rec.flags() & ring::DESCRIPTOR != 0
-            || (self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up())
-        {
+        if rec.flags() & ring::DESCRIPTOR != 0 {
             self.release();
+        } else if self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up() {
+            #[cfg(not(loom))]
+            let streaming = self.rx.unreleased_msgs() >= 16;
+            self.release();
+            #[cfg(not(loom))]
+            if streaming {
+                self.rx.slip();
+            }
         } else if self.rx.unreleased() >= self.release_bytes
             || self.rx.unreleased_msgs() >= self.release_msgs
         {

@@ -1030,6 +1030,11 @@ const SLIP: u64 = 16 << 10;
 /// The longest [`Consumer::slip`] waits for that lead.
 #[cfg(not(loom))]
 const SLIP_WAIT: std::time::Duration = std::time::Duration::from_micros(10);
+/// How long [`Consumer::slip`] waits for a producer that has published
+/// nothing more at all: the stream may have ended, and the message just
+/// read is held until the wait ends.
+#[cfg(not(loom))]
+const SLIP_IDLE: std::time::Duration = std::time::Duration::from_micros(1);
 /// Bytes read without catching up after which a consumer slips: twice
 /// the lead, so that a writer held back by a small high-water mark (that
 /// could never get `SLIP` ahead) is not waited for.
@@ -1202,7 +1207,9 @@ impl Consumer {
     /// writing next to it, a cross-core round trip per line, where one
     /// that trails streams lines the producer has finished with. It looks
     /// at the first word of the line `SLIP` ahead, zero until the producer
-    /// writes there (invariant 5); only a hint, read as no header.
+    /// writes there (invariant 5); only a hint, read as no header. A
+    /// producer that publishes nothing more for [`SLIP_IDLE`] (a burst
+    /// that ended) ends the wait early.
     #[cfg(not(loom))]
     pub fn slip(&self) {
         if SLIP * 4 > self.ring.cap {
@@ -1217,7 +1224,10 @@ impl Consumer {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() >= SLIP_WAIT {
+            let waited = start.elapsed();
+            if waited >= SLIP_WAIT
+                || (waited >= SLIP_IDLE && self.ring.word(self.head).load(Ordering::Relaxed) == 0)
+            {
                 return;
             }
         }
