@@ -47,6 +47,14 @@
 //! producer will write again before the next lap (when a consumer keeps up,
 //! a shared line would travel back and forth once per message in it).
 //!
+//! A consumer in a stream reads best some way behind the producer: right
+//! behind it, each line it pulls is one the producer is writing next to,
+//! and the two cores take turns on every line (on cores far apart, a
+//! message then costs a whole hand-off). So a consumer that has read a
+//! stream's worth since its last release waits after releasing until the
+//! producer is `SLIP` bytes ahead (FastForward's slip; see
+//! [`Consumer::slip`]); a request and its reply never get there.
+//!
 //! The consumer counts whole messages it has released (`msgs`), so a producer
 //! can enforce a high-water mark in messages over a ring sized in bytes.
 //!
@@ -1200,15 +1208,15 @@ impl Consumer {
         self.head - self.released >= self.ring.cap
     }
 
-    /// Lets the producer get [`SLIP`] bytes ahead of the head, waiting at
-    /// most [`SLIP_WAIT`] (FastForward's slip). For a consumer that has
+    /// Lets the producer get `SLIP` bytes ahead of the head, waiting at
+    /// most `SLIP_WAIT` (FastForward's slip). For a consumer that has
     /// just released in the middle of a stream: one that reads right
     /// behind the producer pulls each line while the producer is still
     /// writing next to it, a cross-core round trip per line, where one
     /// that trails streams lines the producer has finished with. It looks
     /// at the first word of the line `SLIP` ahead, zero until the producer
     /// writes there (invariant 5); only a hint, read as no header. A
-    /// producer that publishes nothing more for [`SLIP_IDLE`] (a burst
+    /// producer that publishes nothing more for `SLIP_IDLE` (a burst
     /// that ended) ends the wait early.
     #[cfg(not(loom))]
     pub fn slip(&self) {
