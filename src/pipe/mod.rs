@@ -222,6 +222,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         release_bytes: cfg.ring_capacity / 4,
         lwm_in: inbound_lwm(cfg.hwm[1 - side]),
         release_msgs: inbound_lwm(cfg.hwm[1 - side]),
+        slip: false,
         upstream: false,
         strong: false,
         held: None,
@@ -288,6 +289,7 @@ pub(crate) fn remote_end(
         release_bytes: capacity / 4,
         lwm_in: inbound_lwm(hwm[1]),
         release_msgs: inbound_lwm(hwm[1]),
+        slip: false,
         upstream: false,
         strong: false,
         held: None,
@@ -358,6 +360,8 @@ pub(crate) struct PipeEnd {
     /// releases (the writer counts what was read only in such steps).
     lwm_in: u64,
     release_msgs: u64,
+    /// The reader may trail a stream (see [`set_slip`](Self::set_slip)).
+    slip: bool,
     /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
@@ -971,7 +975,7 @@ impl PipeEnd {
             self.release();
         } else if self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up() {
             #[cfg(not(loom))]
-            let streaming = self.rx.unreleased_msgs() >= 16;
+            let streaming = self.slip && self.rx.unreleased_msgs() >= 16;
             self.release();
             #[cfg(not(loom))]
             if streaming {
@@ -983,13 +987,21 @@ impl PipeEnd {
             // Read without catching up: a stream, whose writer could get
             // ahead if it had that much in flight; then trail it (`slip`).
             #[cfg(not(loom))]
-            let streaming = self.rx.unreleased() >= ring::SLIP_AFTER;
+            let streaming = self.slip && self.rx.unreleased() >= ring::SLIP_AFTER;
             self.release();
             #[cfg(not(loom))]
             if streaming {
                 self.rx.slip();
             }
         }
+    }
+
+    /// Lets the reader trail a stream ([`ring::Consumer::slip`]): for the
+    /// one pipe a socket reads. A socket fair-queuing several would wait on
+    /// each pipe's writer in turn, each of which writes a share of the
+    /// stream, and an I/O thread serves other connections meanwhile.
+    pub(crate) fn set_slip(&mut self, on: bool) {
+        self.slip = on;
     }
 
     /// Hands what was read back to the writer, and wakes it if it waits.

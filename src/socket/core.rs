@@ -195,6 +195,16 @@ impl Core {
             Some(old) => self.pattern.attach_replacing(&mut self.io, old, key),
             None => self.pattern.attach(&mut self.io, key),
         }
+        self.pipes_changed();
+    }
+
+    /// After a pipe came or went: a reader trails a stream only on the one
+    /// pipe of a socket (see `PipeEnd::set_slip`).
+    fn pipes_changed(&mut self) {
+        let alone = self.io.pipes.len() == 1;
+        for (_, p) in self.io.pipes.iter_mut() {
+            p.end.set_slip(alone);
+        }
     }
 
     /// A pipe to this socket's I/O thread for a tcp or ipc connection made
@@ -328,6 +338,7 @@ impl Core {
             }
         }
         self.io.reap = self.io.pipes.iter().any(|(_, p)| p.end.peer_closed());
+        self.pipes_changed();
     }
 
     /// Closes every pipe that `endpoint` made (unbind, disconnect); whether
@@ -344,6 +355,7 @@ impl Core {
             self.pattern.detach(&mut self.io, key);
             self.io.pipes.remove(key);
         }
+        self.pipes_changed();
         !doomed.is_empty()
     }
 
