@@ -975,7 +975,7 @@ impl PipeEnd {
             self.release();
         } else if self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up() {
             #[cfg(not(loom))]
-            let streaming = self.slip && self.rx.unreleased_msgs() >= 16;
+            let streaming = self.slip && self.rx.unreleased_msgs() >= ring::SLIP_AFTER_MSGS;
             self.release();
             #[cfg(not(loom))]
             if streaming {

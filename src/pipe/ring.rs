@@ -1048,6 +1048,10 @@ const SLIP_IDLE: std::time::Duration = std::time::Duration::from_micros(1);
 /// could never get `SLIP` ahead) is not waited for.
 #[cfg(not(loom))]
 pub(crate) const SLIP_AFTER: usize = 2 * SLIP as usize;
+/// Messages read since its last release after which a consumer that has
+/// caught up slips: a burst, where a request and its reply are one.
+#[cfg(not(loom))]
+pub(crate) const SLIP_AFTER_MSGS: u64 = 16;
 
 /// How far ahead of its tail the producer asks for its next lines.
 const PREFETCH_AHEAD: u64 = 256;
