@@ -971,29 +971,31 @@ impl PipeEnd {
             return;
         }
         // A chunk goes back to its writer only with the release.
-        if rec.flags() & ring::DESCRIPTOR != 0 {
-            self.release();
+        // Whether the reader is in a stream (see `slip`): it caught up after
+        // a burst, or read much without catching up, whose writer could get
+        // ahead if it had that much in flight.
+        let streaming = if rec.flags() & ring::DESCRIPTOR != 0 {
+            false
         } else if self.rx.unreleased() >= RELEASE_AFTER_BURST && self.rx.caught_up() {
-            #[cfg(not(loom))]
-            let streaming = self.slip && self.rx.unreleased_msgs() >= ring::SLIP_AFTER_MSGS;
-            self.release();
-            #[cfg(not(loom))]
-            if streaming {
-                self.rx.slip();
-            }
+            self.slip_after(self.rx.unreleased_msgs() >= ring::SLIP_AFTER_MSGS)
         } else if self.rx.unreleased() >= self.release_bytes
             || self.rx.unreleased_msgs() >= self.release_msgs
         {
-            // Read without catching up: a stream, whose writer could get
-            // ahead if it had that much in flight; then trail it (`slip`).
+            self.slip_after(self.rx.unreleased() >= ring::SLIP_AFTER)
+        } else {
+            return;
+        };
+        self.release();
+        if streaming {
             #[cfg(not(loom))]
-            let streaming = self.slip && self.rx.unreleased() >= ring::SLIP_AFTER;
-            self.release();
-            #[cfg(not(loom))]
-            if streaming {
-                self.rx.slip();
-            }
+            self.rx.slip();
         }
+    }
+
+    /// Whether to slip after this release: `stream` on a pipe that may.
+    #[inline(always)]
+    fn slip_after(&self, stream: bool) -> bool {
+        self.slip && stream && cfg!(not(loom))
     }
 
     /// Lets the reader trail a stream ([`ring::Consumer::slip`]): for the

@@ -1033,7 +1033,6 @@ impl HeadWatch {
 
 /// How far a streaming consumer lets the producer get ahead (see
 /// [`Consumer::slip`]): a few microseconds of a fast stream.
-#[cfg(not(loom))]
 const SLIP: u64 = 16 << 10;
 /// The longest [`Consumer::slip`] waits for that lead.
 #[cfg(not(loom))]
@@ -1046,11 +1045,9 @@ const SLIP_IDLE: std::time::Duration = std::time::Duration::from_micros(1);
 /// Bytes read without catching up after which a consumer slips: twice
 /// the lead, so that a writer held back by a small high-water mark (that
 /// could never get `SLIP` ahead) is not waited for.
-#[cfg(not(loom))]
 pub(crate) const SLIP_AFTER: usize = 2 * SLIP as usize;
 /// Messages read since its last release after which a consumer that has
 /// caught up slips: a burst, where a request and its reply are one.
-#[cfg(not(loom))]
 pub(crate) const SLIP_AFTER_MSGS: u64 = 16;
 
 /// How far ahead of its tail the producer asks for its next lines.
