@@ -73,6 +73,10 @@ def main(workdir):
         wait_ready(w)
     ventp.stdin.write("go\n")
     ventp.stdin.flush()
+    if sinkp.stdout.readline().strip() != "started":
+        raise SystemExit("the sink did not get the start of the batch")
+    ventp.stdin.write("tasks\n")
+    ventp.stdin.flush()
     print("== divide and conquer (PUSH/PULL, 2 workers)")
     print(finish(ventp), end="")
     print(finish(sinkp), end="")

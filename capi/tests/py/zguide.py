@@ -85,6 +85,10 @@ def taskvent(ctx, vent, sink, n):
     # Wait for the driver: the workers are connected.
     sys.stdin.readline()
     start.send(b"0")
+    # Wait again until the sink has the start of the batch: it fair-queues
+    # this pipe with the workers', and under a loaded CPU a worker's first
+    # result could otherwise reach it before the start, from another peer.
+    sys.stdin.readline()
     rng = random.Random(1)
     total = 0
     for _ in range(int(n)):
@@ -110,6 +114,7 @@ def tasksink(ctx, sink, n):
     receiver.bind(sink)
     print("ready", flush=True)
     receiver.recv()  # the start of the batch
+    print("started", flush=True)
     total = 0
     for _ in range(int(n)):
         total += int(receiver.recv_string())
