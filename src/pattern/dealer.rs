@@ -23,6 +23,10 @@ impl Behaviour for Dealer {
         self.lb.reserve(io, len, more)
     }
     #[inline(always)]
+    fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        self.lb.push(io, data)
+    }
+    #[inline(always)]
     fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
         self.lb.commit(io, slot, len, more);
     }

@@ -73,6 +73,29 @@ impl LoadBalance {
         found.unwrap_or(Err(Fail::WouldBlock))
     }
 
+    /// Sends `data` as a whole one-frame message into the next pipe that
+    /// takes it: [`reserve`](Self::reserve), copy and
+    /// [`commit`](Self::commit) in one step, for a socket with no message
+    /// in progress.
+    #[inline(always)]
+    pub fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        debug_assert!(self.current.is_none() && !self.dropping);
+        let found = self.pipes.find_map(|key| {
+            if !io.can_start(key) {
+                return None;
+            }
+            match io.push(key, data) {
+                Ok(()) => Some(Ok(())),
+                Err(WriteError::TooLarge) => {
+                    let max = io.pipes[key].end.max_frame() as u32;
+                    Some(Err(Fail::TooLarge { max }))
+                }
+                Err(_) => None,
+            }
+        });
+        found.unwrap_or(Err(Fail::WouldBlock))
+    }
+
     /// Drops what was written of the current message; with `more`, the
     /// frames still to come are dropped too.
     fn abandon(&mut self, io: &mut Io, more: bool) {

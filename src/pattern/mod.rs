@@ -336,6 +336,12 @@ pub(crate) trait Behaviour {
     }
     /// The frame in the room `reserve` gave is written: send it on.
     fn commit(&mut self, _io: &mut Io, _slot: Slot, _len: usize, _more: bool) {}
+    /// A whole one-frame message `data`, with no message in progress: for
+    /// the patterns [`Pattern::pushes`] names, whose `reserve`, copy and
+    /// `commit` of such a frame this does in one step.
+    fn push(&mut self, _io: &mut Io, _data: &[u8]) -> Result<(), Fail> {
+        Err(Fail::NotSupported)
+    }
     /// Abandons the outbound message in progress (nothing of it is published).
     fn abort(&mut self, _io: &mut Io) {}
     /// The next outbound frame, for patterns that answered [`Slot::Scratch`].
@@ -498,6 +504,19 @@ impl Pattern {
     #[inline(always)]
     pub fn always_scratch(&self) -> bool {
         matches!(self, Pattern::Pub(_))
+    }
+    /// Whether [`push`](Self::push) sends a one-frame message (the
+    /// patterns that put a frame in a pipe as it is: PUSH, DEALER, PAIR).
+    #[inline(always)]
+    pub fn pushes(&self) -> bool {
+        matches!(
+            self,
+            Pattern::Push(_) | Pattern::Dealer(_) | Pattern::Pair(_)
+        )
+    }
+    #[inline(always)]
+    pub fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        dispatch!(self, p => p.push(io, data))
     }
     #[inline(always)]
     pub fn send_bytes(&mut self, io: &mut Io, data: &[u8], more: bool) -> Result<(), Fail> {

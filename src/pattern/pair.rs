@@ -22,6 +22,10 @@ impl Behaviour for Pair {
         self.inner.reserve(io, len, more)
     }
     #[inline(always)]
+    fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        self.inner.push(io, data)
+    }
+    #[inline(always)]
     fn commit(&mut self, io: &mut Io, slot: Slot, len: usize, more: bool) {
         self.inner.commit(io, slot, len, more);
     }

@@ -306,12 +306,19 @@ impl Doorbell {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn wake_sleeper(&self) {
-        let w = self.words();
-        if w.sleeping.load(Ordering::Relaxed) == 0 {
-            return;
+        if self.words().sleeping.load(Ordering::Relaxed) != 0 {
+            self.wake_sleeper_now();
         }
+    }
+
+    /// [`wake_sleeper`](Self::wake_sleeper) once someone sleeps: out of the
+    /// hot path, which then saves no registers for it.
+    #[cold]
+    #[inline(never)]
+    fn wake_sleeper_now(&self) {
+        let w = self.words();
         // Acquire: pairs with the Release of `arm_notify`, so the task
         // registered before the bit is the one `Notify::wake` finds.
         let was = w.sleeping.swap(0, Ordering::AcqRel);

@@ -558,14 +558,20 @@ impl PipeEnd {
     }
 
     /// The peer's doorbell, once it has attached.
-    #[inline]
+    #[inline(always)]
     fn peer_bell(&mut self) -> Option<&Doorbell> {
         if self.peer_bell.is_none() {
-            // Pairs with the fence in `attach`.
-            fence(Ordering::SeqCst);
-            self.peer_bell = self.ctl.bells[1 - self.side].get().cloned();
+            self.find_peer_bell();
         }
         self.peer_bell.as_deref()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn find_peer_bell(&mut self) {
+        // Pairs with the fence in `attach`.
+        fence(Ordering::SeqCst);
+        self.peer_bell = self.ctl.bells[1 - self.side].get().cloned();
     }
 
     /// The peer broke the pipe (a ring it writes failed validation): the
@@ -584,13 +590,20 @@ impl PipeEnd {
     /// Whether a new message may start now (below the high-water mark,
     /// counting the messages spilled beyond the ring). Ring space is
     /// checked frame by frame in [`claim`](Self::claim).
-    #[inline]
+    #[inline(always)]
     pub fn can_start_message(&mut self) -> bool {
         #[cfg(not(loom))]
         if self.spill_flags & spill::WRITING != 0 {
             return self.can_start_spilling();
         }
-        if self.hwm == 0 || self.below(self.hwm) {
+        self.hwm == 0 || self.tx.below_cached(self.hwm) || self.can_start_counted()
+    }
+
+    /// [`can_start_message`](Self::can_start_message) once the cached count
+    /// says the mark is reached: counts again, under the current mark.
+    #[inline(never)]
+    fn can_start_counted(&mut self) -> bool {
+        if self.below(self.hwm) {
             return true;
         }
         self.hwm = self.limit(self.side);
@@ -688,7 +701,12 @@ impl PipeEnd {
     #[inline(always)]
     pub fn push(&mut self, data: &[u8]) -> Result<(), WriteError> {
         #[cfg(not(loom))]
-        if self.chunk_flags != 0 || self.spill_flags != 0 || self.chunk_sized(data.len()) {
+        // An end that writes chunks (ipc) takes a small frame in its ring
+        // as any other end does.
+        if self.chunk_flags & !chunked::WRITES != 0
+            || self.spill_flags != 0
+            || self.chunk_sized(data.len())
+        {
             return self.push_by_claim(data);
         }
         match self.tx.push(data) {

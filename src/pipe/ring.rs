@@ -988,8 +988,15 @@ impl Producer {
     /// the consumer's count only when the cached one says no.
     #[inline]
     pub fn below(&mut self, limit: u64, batch: u64) -> bool {
+        self.below_cached(limit) || self.queued_msgs(batch) < limit
+    }
+
+    /// Whether fewer than `limit` published messages are unreleased by the
+    /// last count [`queued_msgs`](Self::queued_msgs) made: it only ever
+    /// overstates them, so a yes is final and a no means count again.
+    #[inline(always)]
+    pub fn below_cached(&self, limit: u64) -> bool {
         self.msgs_published.saturating_sub(self.cached_done) < limit
-            || self.queued_msgs(batch) < limit
     }
 }
 

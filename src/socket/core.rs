@@ -696,6 +696,12 @@ impl Core {
         if self.pattern.always_scratch() {
             return self.finish_send(Slot::Scratch, data, more, flags);
         }
+        if !more && !self.sending && self.pattern.pushes() {
+            let timeo = self.opts.sndtimeo;
+            self.block(flags, timeo, true, |c| c.pattern.push(&mut c.io, data))?;
+            self.end_frame(false);
+            return Ok(());
+        }
         let slot = self.reserve_unchecked(data.len(), more, flags)?;
         if let Slot::Pipe(key) = slot {
             crate::copy::copy(self.io.reserved(key as usize), data);
