@@ -90,13 +90,20 @@ impl MetadataSlot {
 
     /// The properties, through a reader's cache: `seen` is the generation
     /// `cached` came from.
+    #[inline(always)]
     pub fn read(&self, seen: &mut u64, cached: &mut Option<Arc<PeerMetadata>>) {
         if self.generation.load(Ordering::Acquire) != *seen {
-            let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-            // Changed only under the lock: this generation is the value's.
-            *seen = self.generation.load(Ordering::Relaxed);
-            *cached = current.clone();
+            self.read_changed(seen, cached);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_changed(&self, seen: &mut u64, cached: &mut Option<Arc<PeerMetadata>>) {
+        let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        // Changed only under the lock: this generation is the value's.
+        *seen = self.generation.load(Ordering::Relaxed);
+        *cached = current.clone();
     }
 }
 

@@ -414,6 +414,7 @@ impl PipeEnd {
     }
 
     /// The properties of the connection behind the pipe, if any.
+    #[inline]
     pub fn metadata(&mut self) -> Option<&Arc<metadata::PeerMetadata>> {
         let cache = self.metadata.get_or_insert_with(Default::default);
         let (seen, cached) = &mut **cache;
