@@ -93,6 +93,9 @@ pub(crate) struct Io {
     /// The pipe the frame [`Pattern::recv_with`] read last came from (for
     /// its connection's properties), if a pipe.
     pub read_from: Option<PipeKey>,
+    /// The socket's pipe when it has exactly one (the one whose reader may
+    /// trail a stream: see `PipeEnd::set_slip`).
+    pub only_pipe: Option<PipeKey>,
     /// The chunk a loan's frame lies in, while it is being sent: a
     /// fan-out shares it instead of copying the frame.
     #[cfg(not(loom))]

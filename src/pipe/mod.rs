@@ -223,6 +223,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         lwm_in: inbound_lwm(cfg.hwm[1 - side]),
         release_msgs: inbound_lwm(cfg.hwm[1 - side]),
         slip: false,
+        slip_due: false,
         upstream: false,
         strong: false,
         held: None,
@@ -290,6 +291,7 @@ pub(crate) fn remote_end(
         lwm_in: inbound_lwm(hwm[1]),
         release_msgs: inbound_lwm(hwm[1]),
         slip: false,
+        slip_due: false,
         upstream: false,
         strong: false,
         held: None,
@@ -362,6 +364,9 @@ pub(crate) struct PipeEnd {
     release_msgs: u64,
     /// The reader may trail a stream (see [`set_slip`](Self::set_slip)).
     slip: bool,
+    /// The reader released in a stream: its next blocking read trails the
+    /// writer first (see [`slip_if_due`](Self::slip_if_due)).
+    slip_due: bool,
     /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
@@ -1005,10 +1010,7 @@ impl PipeEnd {
             return;
         };
         self.release();
-        if streaming {
-            #[cfg(not(loom))]
-            self.rx.slip();
-        }
+        self.slip_due = streaming;
     }
 
     /// Whether to slip after this release: `stream` on a pipe that may.
@@ -1017,12 +1019,29 @@ impl PipeEnd {
         self.slip && stream && cfg!(not(loom))
     }
 
+    /// Before a read: after a release in a stream, and if the read may
+    /// wait (`blocking`), waits for the writer to get ahead
+    /// ([`ring::Consumer::slip`]). At the next read rather than right after
+    /// the release, so that a non-blocking read never waits, and the wait
+    /// falls where the reader would wait anyway.
+    #[inline(always)]
+    pub(crate) fn slip_if_due(&mut self, blocking: bool) {
+        if self.slip_due {
+            self.slip_due = false;
+            #[cfg(not(loom))]
+            if blocking {
+                self.rx.slip();
+            }
+        }
+    }
+
     /// Lets the reader trail a stream ([`ring::Consumer::slip`]): for the
     /// one pipe a socket reads. A socket fair-queuing several would wait on
     /// each pipe's writer in turn, each of which writes a share of the
     /// stream, and an I/O thread serves other connections meanwhile.
     pub(crate) fn set_slip(&mut self, on: bool) {
         self.slip = on;
+        self.slip_due &= on;
     }
 
     /// Hands what was read back to the writer, and wakes it if it waits.

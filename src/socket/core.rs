@@ -104,6 +104,7 @@ impl Core {
                 opts: PatternOptions::default(),
                 reap: false,
                 read_from: None,
+                only_pipe: None,
                 #[cfg(not(loom))]
                 loaned: None,
             },
@@ -202,8 +203,12 @@ impl Core {
     /// pipe of a socket (see `PipeEnd::set_slip`).
     fn pipes_changed(&mut self) {
         let alone = self.io.pipes.len() == 1;
-        for (_, p) in self.io.pipes.iter_mut() {
+        self.io.only_pipe = None;
+        for (key, p) in self.io.pipes.iter_mut() {
             p.end.set_slip(alone);
+            if alone {
+                self.io.only_pipe = Some(key);
+            }
         }
     }
 
@@ -370,11 +375,23 @@ impl Core {
         room: bool,
         mut op: impl FnMut(&mut Core) -> Result<T, Fail>,
     ) -> Result<T, Fail> {
+        if !room {
+            self.slip_if_due(flags & DONTWAIT == 0 && timeout_ms != 0);
+        }
         let done = self.attempt(&mut op);
         if !matches!(done, Err(Fail::WouldBlock)) || flags & DONTWAIT != 0 || timeout_ms == 0 {
             return done;
         }
         self.wait(timeout_ms, room, op)
+    }
+
+    /// Before a read: the only pipe's reader trails its stream if due (see
+    /// `PipeEnd::slip_if_due`).
+    #[inline(always)]
+    fn slip_if_due(&mut self, blocking: bool) {
+        if let Some(p) = self.io.only_pipe.and_then(|key| self.io.pipes.get_mut(key)) {
+            p.end.slip_if_due(blocking);
+        }
     }
 
     /// One try of `op`. The result stays a plain `Result` (no wrapper) so
