@@ -492,3 +492,30 @@ fn a_sender_blocked_on_a_full_ring_goes_to_a_new_peer() {
         assert_eq!(first.recv_from(DONTWAIT).unwrap().1, msg);
     }
 }
+
+/// Peers that leave together, found gone in one fair-queue turn that
+/// wrapped past the end of the list, are all dropped, and the SERVER goes
+/// on (it once removed them by position in the order it met them, which
+/// after a wrap is not ascending: an index out of bounds).
+#[test]
+fn peers_gone_in_one_wrapped_turn_are_all_dropped() {
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind("inproc://wrapped-turn").unwrap();
+    let first = ctx.client().unwrap();
+    first.connect("inproc://wrapped-turn").unwrap();
+    let second = ctx.client().unwrap();
+    second.connect("inproc://wrapped-turn").unwrap();
+    // The first peer's message: the next turn starts at the second peer.
+    first.send("a", 0).unwrap();
+    assert_eq!(server.recv_from(0).unwrap().1, b"a");
+    drop(first);
+    drop(second);
+    assert!(matches!(server.recv_from(DONTWAIT), Err(Error::WouldBlock)));
+    // Still a working socket: a new peer is heard.
+    let third = ctx.client().unwrap();
+    third.connect("inproc://wrapped-turn").unwrap();
+    third.send("c", 0).unwrap();
+    assert_eq!(server.recv_from(0).unwrap().1, b"c");
+}

@@ -382,14 +382,14 @@ impl Core {
         self.adopt_mail();
         let (sent, closed) = self.out.with(|table, credits| {
             let n = table.peers.len();
-            let start = if n > 1 {
-                self.lb_next.load(Ordering::Relaxed) % n
-            } else {
-                0
+            // The turn wraps by comparison: a division here would cost more
+            // than the rest of the send.
+            let mut i = match self.lb_next.load(Ordering::Relaxed) {
+                next if n > 1 && next < n => next,
+                _ => 0,
             };
             let mut closed = false;
-            for k in 0..n {
-                let i = (start + k) % n;
+            for _ in 0..n {
                 match table.peers[i].out.try_send(&[], data, &credits[i]) {
                     Ok(()) => {
                         if n > 1 {
@@ -400,6 +400,7 @@ impl Core {
                     Err(Refused::Full) => {}
                     Err(Refused::Closed) => closed = true,
                 }
+                i = if i + 1 < n { i + 1 } else { 0 };
             }
             (false, closed)
         });
@@ -504,11 +505,10 @@ impl Core {
             inbox.pipes.extend(arrived);
         }
         let n = inbox.pipes.len();
-        let start = inbox.next;
+        let mut i = if inbox.next < n { inbox.next } else { 0 };
         let mut done = Vec::new();
         let mut found = None;
-        for k in 0..n {
-            let i = (start + k) % n;
+        for _ in 0..n {
             match inbox.pipes[i]
                 .end
                 .take(|id, data| (f.take().expect("taken once"))(id, data))
@@ -522,9 +522,12 @@ impl Core {
                 Taken::Empty => {}
                 Taken::Done => done.push(i),
             }
+            i = if i + 1 < n { i + 1 } else { 0 };
         }
         if !done.is_empty() {
-            // Indices ascend: remove from the back so the others stay valid.
+            // From the back, so the others stay valid (the turn may have
+            // wrapped: sort first).
+            done.sort_unstable();
             for i in done.into_iter().rev() {
                 inbox.pipes.remove(i);
             }
