@@ -440,7 +440,7 @@ fn set_timeout(opt: &std::sync::atomic::AtomicI32, ms: i32) -> Result<()> {
 
 fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
     let n = data.len().min(buf.len());
-    buf[..n].copy_from_slice(&data[..n]);
+    crate::copy::copy(&mut buf[..n], &data[..n]);
     data.len()
 }
 

@@ -261,7 +261,7 @@ impl Pipe {
         let published = if len <= INLINE_MAX.min(self.tx.max_payload()) {
             self.tx.claim(len).map(|mut claim| {
                 let p = claim.payload();
-                p[..prefix.len()].copy_from_slice(prefix);
+                crate::copy::copy(&mut p[..prefix.len()], prefix);
                 crate::copy::copy(&mut p[prefix.len()..], data);
                 claim.commit(0);
             })
