@@ -339,11 +339,24 @@ pub(crate) trait Behaviour {
     }
     /// The frame in the room `reserve` gave is written: send it on.
     fn commit(&mut self, _io: &mut Io, _slot: Slot, _len: usize, _more: bool) {}
-    /// A whole one-frame message `data`, with no message in progress: for
-    /// the patterns [`Pattern::pushes`] names, whose `reserve`, copy and
-    /// `commit` of such a frame this does in one step.
-    fn push(&mut self, _io: &mut Io, _data: &[u8]) -> Result<(), Fail> {
-        Err(Fail::NotSupported)
+    /// A whole one-frame message `data`, with no message in progress:
+    /// `reserve`, copy and `commit` in one call, so the frame's slot never
+    /// travels through the socket core. Patterns that put the frame in a
+    /// pipe as it is (PUSH, DEALER, PAIR) do it in one step of the ring.
+    #[inline(always)]
+    fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail>
+    where
+        Self: Sized,
+    {
+        match self.reserve(io, data.len(), false)? {
+            Slot::Pipe(key) => {
+                crate::copy::copy(io.reserved(key as usize), data);
+                self.commit(io, Slot::Pipe(key), data.len(), false);
+            }
+            Slot::Scratch => return self.send_bytes(io, data, false),
+            Slot::Discard => self.commit(io, Slot::Discard, data.len(), false),
+        }
+        Ok(())
     }
     /// Abandons the outbound message in progress (nothing of it is published).
     fn abort(&mut self, _io: &mut Io) {}
@@ -507,15 +520,6 @@ impl Pattern {
     #[inline(always)]
     pub fn always_scratch(&self) -> bool {
         matches!(self, Pattern::Pub(_))
-    }
-    /// Whether [`push`](Self::push) sends a one-frame message (the
-    /// patterns that put a frame in a pipe as it is: PUSH, DEALER, PAIR).
-    #[inline(always)]
-    pub fn pushes(&self) -> bool {
-        matches!(
-            self,
-            Pattern::Push(_) | Pattern::Dealer(_) | Pattern::Pair(_)
-        )
     }
     #[inline(always)]
     pub fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {

@@ -51,8 +51,8 @@
 //! behind it, each line it pulls is one the producer is writing next to,
 //! and the two cores take turns on every line (on cores far apart, a
 //! message then costs a whole hand-off). So a consumer that has read a
-//! stream's worth since its last release waits after releasing until the
-//! producer is `SLIP` bytes ahead (FastForward's slip; see
+//! stream's worth since its last release waits, before its next blocking
+//! read, until the producer is `SLIP` bytes ahead (FastForward's slip; see
 //! [`Consumer::slip`]); a request and its reply never get there.
 //!
 //! The consumer counts whole messages it has released (`msgs`), so a producer
@@ -1218,7 +1218,8 @@ impl Consumer {
 
     /// Lets the producer get `SLIP` bytes ahead of the head, waiting at
     /// most `SLIP_WAIT` (FastForward's slip). For a consumer that has
-    /// just released in the middle of a stream: one that reads right
+    /// released in the middle of a stream, before its next blocking read
+    /// (see `PipeEnd::slip_if_due`): one that reads right
     /// behind the producer pulls each line while the producer is still
     /// writing next to it, a cross-core round trip per line, where one
     /// that trails streams lines the producer has finished with. It looks

@@ -713,7 +713,7 @@ impl Core {
         if self.pattern.always_scratch() {
             return self.finish_send(Slot::Scratch, data, more, flags);
         }
-        if !more && !self.sending && self.pattern.pushes() {
+        if !more && !self.sending {
             let timeo = self.opts.sndtimeo;
             self.block(flags, timeo, true, |c| c.pattern.push(&mut c.io, data))?;
             self.end_frame(false);
