@@ -148,6 +148,11 @@ impl Hwm {
     }
 }
 
+/// The most slips a reader skips after one that waited in vain: a release
+/// comes every few hundred messages, so at full speed that is some
+/// milliseconds, after which a writer back on its own core is trailed again.
+const SLIP_BACKOFF_MAX: u16 = 1023;
+
 /// How many messages a reader may read before its writer gets the room
 /// back: half the mark, as libzmq's low-water mark (`pipe_t::compute_lwm`).
 /// Its pipes tell the writer what was read once per low-water mark, so a
@@ -224,6 +229,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         release_msgs: inbound_lwm(cfg.hwm[1 - side]),
         slip: false,
         slip_due: false,
+        slip_skip: 0,
+        slip_misses: 0,
         upstream: false,
         strong: false,
         held: None,
@@ -292,6 +299,8 @@ pub(crate) fn remote_end(
         release_msgs: inbound_lwm(hwm[1]),
         slip: false,
         slip_due: false,
+        slip_skip: 0,
+        slip_misses: 0,
         upstream: false,
         strong: false,
         held: None,
@@ -367,6 +376,10 @@ pub(crate) struct PipeEnd {
     /// The reader released in a stream: its next blocking read trails the
     /// writer first (see [`slip_if_due`](Self::slip_if_due)).
     slip_due: bool,
+    /// Slips still to skip, and how many the last miss made it skip (see
+    /// [`slip_if_due`](Self::slip_if_due)).
+    slip_skip: u16,
+    slip_misses: u16,
     /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
@@ -1024,14 +1037,30 @@ impl PipeEnd {
     /// ([`ring::Consumer::slip`]). At the next read rather than right after
     /// the release, so that a non-blocking read never waits, and the wait
     /// falls where the reader would wait anyway.
+    /// A slip that waited in vain (its writer shares the core, or
+    /// stalled) makes the next ones be skipped, twice as many each time it
+    /// happens again, up to [`SLIP_BACKOFF_MAX`]; one that works ends that.
     #[inline(always)]
     pub(crate) fn slip_if_due(&mut self, blocking: bool) {
         if self.slip_due {
             self.slip_due = false;
             #[cfg(not(loom))]
             if blocking {
-                self.rx.slip();
+                self.slip_now();
             }
+        }
+    }
+
+    #[cfg(not(loom))]
+    #[inline(never)]
+    fn slip_now(&mut self) {
+        if self.slip_skip > 0 {
+            self.slip_skip -= 1;
+        } else if self.rx.slip() {
+            self.slip_misses = 0;
+        } else {
+            self.slip_misses = (self.slip_misses * 2 + 1).min(SLIP_BACKOFF_MAX);
+            self.slip_skip = self.slip_misses;
         }
     }
 
@@ -1162,5 +1191,47 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, RING_EVERY + 2);
+    }
+
+    /// A slip that waits in vain (the writer never gets ahead: here it
+    /// writes nothing more, its message still unread) makes the reader skip
+    /// the next 1, then 3, then 7 slips; once the writer is ahead, a slip
+    /// that works ends the backoff.
+    #[test]
+    fn slips_that_wait_in_vain_back_off() {
+        let (mut w, mut r) = pipe(PipeConfig {
+            ring_capacity: 1 << 18,
+            hwm: [Hwm::NONE; 2],
+            ids: [None, None],
+        });
+        w.push(b"m").unwrap();
+        r.slip = true;
+        let mut slip = |r: &mut PipeEnd| {
+            r.slip_due = true;
+            r.slip_if_due(true);
+            (r.slip_skip, r.slip_misses)
+        };
+        assert_eq!(slip(&mut r), (1, 1), "waited in vain: skip the next one");
+        assert_eq!(slip(&mut r), (0, 1), "skipped");
+        assert_eq!(slip(&mut r), (3, 3), "in vain again: skip three");
+        for left in (0..3).rev() {
+            assert_eq!(slip(&mut r), (left, 3));
+        }
+        assert_eq!(slip(&mut r), (7, 7));
+        // The writer gets well past the slip's distance (16 KiB) ahead of
+        // the reader's head, which is still at the ring's start.
+        while w.tx.published_position() < 64 << 10 {
+            w.push(&[1; 1000]).unwrap();
+        }
+        for _ in 0..7 {
+            slip(&mut r);
+        }
+        assert_eq!(slip(&mut r), (0, 0), "a slip that works ends the backoff");
+
+        // A non-blocking read never slips, and clears the slip due.
+        r.slip_due = true;
+        r.slip_if_due(false);
+        assert!(!r.slip_due);
+        assert_eq!((r.slip_skip, r.slip_misses), (0, 0));
     }
 }

@@ -1226,26 +1226,29 @@ impl Consumer {
     /// at the first word of the line `SLIP` ahead, zero until the producer
     /// writes there (invariant 5); only a hint, read as no header. A
     /// producer that publishes nothing more for `SLIP_IDLE` (a burst
-    /// that ended) ends the wait early.
+    /// that ended) ends the wait early. Returns false when it waited all of
+    /// `SLIP_WAIT` in vain: a producer that did not get there, maybe one
+    /// that shares this core.
     #[cfg(not(loom))]
-    pub fn slip(&self) {
+    pub fn slip(&self) -> bool {
         if SLIP * 4 > self.ring.cap {
-            return;
+            return true;
         }
         let target = (self.head + SLIP) & !(LINE - 1);
         let start = std::time::Instant::now();
         loop {
             for _ in 0..16 {
                 if self.ring.word(target).load(Ordering::Relaxed) != 0 {
-                    return;
+                    return true;
                 }
                 std::hint::spin_loop();
             }
             let waited = start.elapsed();
-            if waited >= SLIP_WAIT
-                || (waited >= SLIP_IDLE && self.ring.word(self.head).load(Ordering::Relaxed) == 0)
-            {
-                return;
+            if waited >= SLIP_WAIT {
+                return false;
+            }
+            if waited >= SLIP_IDLE && self.ring.word(self.head).load(Ordering::Relaxed) == 0 {
+                return true;
             }
         }
     }
