@@ -1206,7 +1206,7 @@ mod tests {
         });
         w.push(b"m").unwrap();
         r.slip = true;
-        let mut slip = |r: &mut PipeEnd| {
+        let slip = |r: &mut PipeEnd| {
             r.slip_due = true;
             r.slip_if_due(true);
             (r.slip_skip, r.slip_misses)
