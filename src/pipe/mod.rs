@@ -1037,6 +1037,7 @@ impl PipeEnd {
     /// ([`ring::Consumer::slip`]). At the next read rather than right after
     /// the release, so that a non-blocking read never waits, and the wait
     /// falls where the reader would wait anyway.
+    ///
     /// A slip that waited in vain (its writer shares the core, or
     /// stalled) makes the next ones be skipped, twice as many each time it
     /// happens again, up to [`SLIP_BACKOFF_MAX`]; one that works ends that.
