@@ -192,7 +192,8 @@ fn pipe_data_and_room_bells() {
     });
 }
 
-/// Why the doorbell's reader writes `sleeping` with a swap under loom: loom
+/// Why the doorbell's reader writes `sleeping` with RMWs, and a pipe's
+/// writer its want-room flag with a swap: loom
 /// 0.7 lets a plain store slip between the read and the write of a
 /// concurrent RMW in the modification order (tokio-rs/loom#254, #389), so a
 /// load that happens after the store can still return the RMW's older value.
@@ -200,7 +201,7 @@ fn pipe_data_and_room_bells() {
 /// reader's plain stores, this made `two_writers_one_bell` and
 /// `pipe_data_and_room_bells` report a lost wake-up at
 /// `LOOM_MAX_PREEMPTIONS=3`. If this test starts failing ("did not panic"),
-/// loom is fixed and `Doorbell::set_sleeping` can use a plain store again.
+/// loom is fixed and `PipeEnd::want_room` can use a plain store again.
 #[test]
 #[should_panic(expected = "forbidden by C++")]
 fn loom_misorders_store_after_rmw() {
