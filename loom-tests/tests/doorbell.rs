@@ -326,3 +326,35 @@ fn task_then_blocking_wait() {
         writer.join().unwrap();
     });
 }
+
+/// A task (notify mode, as a poll call) and a blocking reader (the futex)
+/// wait on one doorbell at the same time, as a thread-safe socket's
+/// pollers and its blocking receiver do: each flag's ring reaches its
+/// waiter. Were a reader's announcement a plain store of its bit, the
+/// blocking reader's would erase the task's, and the task would sleep
+/// through the ring meant for it.
+#[test]
+fn task_beside_blocking_wait() {
+    model(|| {
+        let bell = Arc::new(Doorbell::new());
+        let flags = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let task = {
+            let (bell, flags) = (bell.clone(), flags.clone());
+            thread::spawn(move || {
+                wait_task(&bell, || flags[0].load(Ordering::Acquire).then_some(()))
+            })
+        };
+        let writer = {
+            let (bell, flags) = (bell.clone(), flags.clone());
+            thread::spawn(move || {
+                for f in flags.iter() {
+                    f.store(true, Ordering::Release);
+                    bell.ring();
+                }
+            })
+        };
+        wait(&bell, || flags[1].load(Ordering::Acquire).then_some(()));
+        task.join().unwrap();
+        writer.join().unwrap();
+    });
+}
