@@ -11,13 +11,14 @@
 //!   `received`, so two writers never take the same room; and `received`
 //!   counts only messages the reader has released. So `sent - received`
 //!   is at least what is in flight plus the credits writers hold.
-//! - A writer waiting in a [`Room`] without a deadline is woken by any
-//!   signal that follows room it can use (a release, credits given back, a
-//!   close): no lost wake-up (see [`Room`] for the handshake).
+//! - A writer waiting in a [`Room`] without a deadline (or a poll call
+//!   watching it) is woken by any signal that follows room it can use (a
+//!   release, credits given back, a close): no lost wake-up (see [`Room`]
+//!   for the handshake).
 //!
 //! Both are model-checked by `loom-tests/tests/threadsafe.rs`: `room_*`
-//! (one and two writers waiting; the reader's barrier left out, or the
-//! writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
+//! (one and two writers waiting, a poller waiting; the reader's barrier
+//! left out, or the writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
 //! and 16, a writer refused at the mark admitted by a release or by
 //! credits given back; a writer that reads `sent` before it adds is
 //! caught putting two messages over a mark of one). Deadlines are not
