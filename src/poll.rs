@@ -409,16 +409,15 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
                 revents: 0,
             });
         }
-        if safe().next().is_some() {
-            if watching.is_none() {
-                watching = Some(Watching::new(safe())?);
-            }
-            let fd = watching.as_ref().map(Watching::arm);
-            wait.extend(fd.map(|fd| libc::pollfd {
-                fd,
+        if watching.is_none() && safe().next().is_some() {
+            watching = Some(Watching::new(safe())?);
+        }
+        if let Some(w) = &watching {
+            wait.push(libc::pollfd {
+                fd: w.arm(),
                 events: libc::POLLIN,
                 revents: 0,
-            }));
+            });
             // Their writers fence lightly.
             all_strong = false;
         }

@@ -295,19 +295,34 @@ fn over_tcp_a_poll_wakes_on_arrival() {
     assert_eq!(client.recv_bytes(DONTWAIT).unwrap(), b"back");
 }
 
+/// At the context's shutdown a poll ends with `Terminated`, also one that
+/// waits for an event that never comes (a GATHER's `POLLOUT`).
 #[test]
 fn a_poll_ends_when_the_context_is_shut_down() {
     let ctx = Context::new();
     let server = Arc::new(ctx.server().unwrap());
+    let gather = Arc::new(ctx.gather().unwrap());
     let (started, polling) = mpsc::channel();
-    let s = server.clone();
-    let poller = thread::spawn(move || {
-        let mut items = [s.as_poll_item(POLLIN)];
-        started.send(()).unwrap();
-        poll(&mut items, -1)
-    });
+    let pollers: Vec<_> = [POLLIN, POLLOUT]
+        .into_iter()
+        .map(|events| {
+            let (server, gather, started) = (server.clone(), gather.clone(), started.clone());
+            thread::spawn(move || {
+                let mut items = if events == POLLIN {
+                    [server.as_poll_item(POLLIN)]
+                } else {
+                    [gather.as_poll_item(POLLOUT)]
+                };
+                started.send(()).unwrap();
+                poll(&mut items, -1)
+            })
+        })
+        .collect();
+    polling.recv_timeout(PATIENCE).unwrap();
     polling.recv_timeout(PATIENCE).unwrap();
     ctx.shutdown();
-    let r = within("poll at shutdown", move || poller.join().unwrap());
-    assert!(matches!(r, Err(Error::Terminated)), "{r:?}");
+    for p in pollers {
+        let r = within("poll at shutdown", move || p.join().unwrap());
+        assert!(matches!(r, Err(Error::Terminated)), "{r:?}");
+    }
 }

@@ -122,7 +122,8 @@ pub(crate) struct Core {
     pub shared: Arc<SocketShared>,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
-    /// The poll calls waiting for a message in (see `poll`).
+    /// The poll calls watching this socket (see `poll`): woken when a
+    /// message comes in, if they asked, and at shutdown.
     pub pollers: Arc<Wakers>,
     /// The doorbell's notify-mode waker: wakes all of `pollers`.
     pub poll_waker: Waker,
@@ -384,6 +385,7 @@ impl Core {
     pub fn wake_all(&self) {
         self.bell.ring_from(true);
         self.room.wake_all();
+        self.pollers.wake_all();
         drop(lock(&self.turn_lock));
         self.turn.notify_all();
     }

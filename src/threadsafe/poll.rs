@@ -18,8 +18,9 @@
 //! Any number of threads may poll one socket at once, so each poll call
 //! sleeps on an eventfd of its own (one per thread, behind a [`Waker`]),
 //! which only its thread drains. For the whole call the waker is
-//! registered in each polled socket's `pollers` (for `POLLIN`) and counted
-//! into its room as a waiting writer (for `POLLOUT`, CLIENT and SCATTER).
+//! registered in each polled socket's `pollers` (woken by a message in,
+//! and at the context's shutdown) and counted into its room as a waiting
+//! writer (for `POLLOUT`, CLIENT and SCATTER).
 //! Then each round:
 //!
 //! 1. the poller drains its eventfd;
@@ -155,9 +156,7 @@ impl<'a> Watching<'a> {
         let waker = Waker::from(wake.clone());
         let cores: Vec<_> = cores.collect();
         for &(core, events) in &cores {
-            if events & IN != 0 && receives(core.kind) {
-                core.pollers.add(&waker);
-            }
+            core.pollers.add(&waker);
             if events & OUT != 0 && core.out_waits() {
                 core.room.watch(&waker);
             }
@@ -181,9 +180,7 @@ impl<'a> Watching<'a> {
 impl Drop for Watching<'_> {
     fn drop(&mut self) {
         for &(core, events) in &self.cores {
-            if events & IN != 0 && receives(core.kind) {
-                core.pollers.remove(&self.waker);
-            }
+            core.pollers.remove(&self.waker);
             if events & OUT != 0 && core.out_waits() {
                 core.room.unwatch(&self.waker);
             }
