@@ -422,7 +422,7 @@ macro_rules! socket_type {
             }
 
             /// A [`PollItem`](crate::PollItem) for this socket, to
-            /// [`poll`](crate::poll) beside others, classic sockets and
+            /// [`poll`](crate::poll()) beside others, classic sockets and
             /// plain descriptors. `POLLIN`: a message can be received now;
             /// `POLLOUT`: a send would not block (a SERVER, RADIO or DISH
             /// always, as libzmq's; a GATHER never). A type that does not
@@ -528,7 +528,7 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 /// ring too, which the engine reads on the I/O thread, SNDHWM messages
 /// deep). The options the thread-safe
 /// sockets do not have yet (security, heartbeats, reconnect intervals)
-/// keep their defaults. [`poll`](crate::poll) takes them beside classic
+/// keep their defaults. [`poll`](crate::poll()) takes them beside classic
 /// sockets and descriptors (each type's `as_poll_item`).
 ///
 /// ```

@@ -1,4 +1,4 @@
-//! Thread-safe sockets in [`poll`](crate::poll): what each type reports
+//! Thread-safe sockets in [`poll`](crate::poll()): what each type reports
 //! ready, and how a poll call waits for it beside classic sockets and
 //! plain descriptors.
 //!
