@@ -166,15 +166,21 @@ fn a_dish_is_not_ready_with_only_messages_of_a_group_it_left() {
     dish.join("b").unwrap();
     let radio = ctx.radio().unwrap();
     radio.connect("inproc://tspoll-left").unwrap();
+    // Large ones too: they travel outside the ring.
+    let large = vec![7u8; 40 << 10];
     radio.send("a", "1", 0).unwrap();
+    radio.send("a", &large, 0).unwrap();
+    radio.send("b", &large, 0).unwrap();
     radio.send("b", "2", 0).unwrap();
     dish.leave("a").unwrap();
     let mut items = [dish.as_poll_item(POLLIN)];
-    assert_eq!(poll(&mut items, 0).unwrap(), 1);
-    assert_eq!(
-        dish.recv_group(DONTWAIT).unwrap(),
-        (b"b".to_vec(), b"2".to_vec())
-    );
+    for want in [&large[..], b"2"] {
+        assert_eq!(poll(&mut items, 0).unwrap(), 1);
+        assert_eq!(
+            dish.recv_group(DONTWAIT).unwrap(),
+            (b"b".to_vec(), want.to_vec())
+        );
+    }
     radio.send("a", "3", 0).unwrap();
     assert_eq!(poll(&mut items, 0).unwrap(), 0);
     assert!(matches!(dish.recv_group(DONTWAIT), Err(Error::WouldBlock)));
