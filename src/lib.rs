@@ -105,6 +105,7 @@ mod threadsafe;
 mod threadsafe {
     pub mod pipe;
     pub mod spin;
+    mod wakers;
 }
 mod trace;
 mod transport;

@@ -5,10 +5,13 @@
 //! descriptor (the doorbell handshake in notify mode, with a want-room
 //! request for `POLLOUT`), re-checks, and sleeps in one `poll(2)` over those
 //! eventfds and the plain descriptors, so a long wait costs no CPU. Any
-//! peer that publishes, releases room or closes wakes it.
+//! peer that publishes, releases room or closes wakes it. Thread-safe
+//! sockets join the same `poll(2)` through one eventfd of the calling
+//! thread (see `threadsafe::poll`).
 
 use crate::error::{Error, Result};
 use crate::pipe::doorbell;
+use crate::threadsafe::{Core, Watching};
 use crate::Socket;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -108,6 +111,8 @@ pub const POLLERR: PollEvents = PollEvents::POLLERR;
 #[derive(Debug, Clone, Copy)]
 enum Target<'a> {
     Socket(&'a Socket),
+    /// A thread-safe socket ([`Server`](crate::Server) ...).
+    Safe(&'a Core),
     Fd(RawFd),
 }
 
@@ -141,6 +146,14 @@ impl<'a> PollItem<'a> {
             revents: 0,
         }
     }
+    /// Waits for `events` on a thread-safe socket.
+    pub(crate) fn threadsafe(core: &'a Core, events: PollEvents) -> Self {
+        Self {
+            target: Target::Safe(core),
+            events: events.0,
+            revents: 0,
+        }
+    }
     /// The events that happened in the last [`poll`].
     pub fn get_revents(&self) -> PollEvents {
         PollEvents(self.revents)
@@ -152,6 +165,10 @@ impl<'a> PollItem<'a> {
     /// Whether the item is `socket`.
     pub fn has_socket(&self, socket: &Socket) -> bool {
         matches!(self.target, Target::Socket(s) if std::ptr::eq(s, socket))
+    }
+    /// Whether the item is the thread-safe socket of `core`.
+    pub(crate) fn has_core(&self, core: &Core) -> bool {
+        matches!(self.target, Target::Safe(c) if std::ptr::eq(c, core))
     }
     /// Whether the item is the plain descriptor `fd`.
     pub fn has_fd(&self, fd: RawFd) -> bool {
@@ -264,7 +281,7 @@ fn fd_set(items: &[PollItem<'_>]) -> Vec<libc::pollfd> {
                 events: sys_events(i.events),
                 revents: 0,
             }),
-            Target::Socket(_) => None,
+            Target::Socket(_) | Target::Safe(_) => None,
         })
         .collect()
 }
@@ -277,6 +294,7 @@ fn collect(items: &mut [PollItem<'_>], fds: &[libc::pollfd]) -> Result<i32> {
     for item in items.iter_mut() {
         item.revents = match item.target {
             Target::Socket(s) => s.events_now(item.events & (IN | OUT))?,
+            Target::Safe(c) => c.poll_events(item.events & (IN | OUT))?,
             Target::Fd(_) => fds
                 .next()
                 .map_or(0, |p| from_sys(p.revents) & (item.events | ERR)),
@@ -351,15 +369,26 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
         }
     }
     let mut symmetric = true;
+    // Thread-safe sockets: registered once, for the whole call.
+    let mut watching: Option<Watching<'_>> = None;
     loop {
         let sockets = || {
             items.iter().filter_map(|i| match i.target {
                 Target::Socket(s) => Some((s, i.events)),
-                Target::Fd(_) => None,
+                Target::Safe(_) | Target::Fd(_) => None,
+            })
+        };
+        let safe = || {
+            items.iter().filter_map(|i| match i.target {
+                Target::Safe(c) => Some((c, i.events)),
+                Target::Socket(_) | Target::Fd(_) => None,
             })
         };
         if let Some(stopped) = sockets().find_map(|(s, _)| s.context_stopped()) {
             return Err(stopped);
+        }
+        if let Some(stopped) = safe().find_map(|(c, _)| c.stopped()) {
+            return Err(stopped.into_error(0));
         }
         let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
@@ -379,6 +408,18 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<i32> {
                 events: libc::POLLIN,
                 revents: 0,
             });
+        }
+        if watching.is_none() && safe().next().is_some() {
+            watching = Some(Watching::new(safe())?);
+        }
+        if let Some(w) = &watching {
+            wait.push(libc::pollfd {
+                fd: w.arm(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            // Their writers fence lightly.
+            all_strong = false;
         }
         doorbell::barrier_before_check(symmetric && all_strong);
         let mut weak_came = false;

@@ -192,7 +192,8 @@ fn pipe_data_and_room_bells() {
     });
 }
 
-/// Why the doorbell's reader writes `sleeping` with a swap under loom: loom
+/// Why the doorbell's reader writes `sleeping` with RMWs, and a pipe's
+/// writer its want-room flag with a swap: loom
 /// 0.7 lets a plain store slip between the read and the write of a
 /// concurrent RMW in the modification order (tokio-rs/loom#254, #389), so a
 /// load that happens after the store can still return the RMW's older value.
@@ -200,7 +201,7 @@ fn pipe_data_and_room_bells() {
 /// reader's plain stores, this made `two_writers_one_bell` and
 /// `pipe_data_and_room_bells` report a lost wake-up at
 /// `LOOM_MAX_PREEMPTIONS=3`. If this test starts failing ("did not panic"),
-/// loom is fixed and `Doorbell::set_sleeping` can use a plain store again.
+/// loom is fixed and `PipeEnd::want_room` can use a plain store again.
 #[test]
 #[should_panic(expected = "forbidden by C++")]
 fn loom_misorders_store_after_rmw() {
@@ -322,6 +323,38 @@ fn task_then_blocking_wait() {
         };
         wait_task(&bell, || flags[0].load(Ordering::Acquire).then_some(()));
         wait(&bell, || flags[1].load(Ordering::Acquire).then_some(()));
+        writer.join().unwrap();
+    });
+}
+
+/// A task (notify mode, as a poll call) and a blocking reader (the futex)
+/// wait on one doorbell at the same time, as a thread-safe socket's
+/// pollers and its blocking receiver do: each flag's ring reaches its
+/// waiter. Were a reader's announcement a plain store of its bit, the
+/// blocking reader's would erase the task's, and the task would sleep
+/// through the ring meant for it.
+#[test]
+fn task_beside_blocking_wait() {
+    model(|| {
+        let bell = Arc::new(Doorbell::new());
+        let flags = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let task = {
+            let (bell, flags) = (bell.clone(), flags.clone());
+            thread::spawn(move || {
+                wait_task(&bell, || flags[0].load(Ordering::Acquire).then_some(()))
+            })
+        };
+        let writer = {
+            let (bell, flags) = (bell.clone(), flags.clone());
+            thread::spawn(move || {
+                for f in flags.iter() {
+                    f.store(true, Ordering::Release);
+                    bell.ring();
+                }
+            })
+        };
+        wait(&bell, || flags[1].load(Ordering::Acquire).then_some(()));
+        task.join().unwrap();
         writer.join().unwrap();
     });
 }

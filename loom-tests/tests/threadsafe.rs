@@ -152,6 +152,55 @@ fn room_signal_without_barrier_is_caught() {
     });
 }
 
+/// A poll call waits for room as a writer does, but through its waker
+/// (in zeroring, one that writes the poller's eventfd): counted in once
+/// with `watch`, then each round the heavy barrier (a `SeqCst` fence under
+/// loom) and the re-check. The reader's signal reaches it whenever the
+/// re-check finds nothing: `block_on` parks until the waker is woken, and
+/// loom reports a deadlock if it never is.
+fn room_wakes_poller() {
+    let room = Arc::new(Room::default());
+    let space = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (room, space) = (room.clone(), space.clone());
+        thread::spawn(move || {
+            space.store(true, Ordering::Release);
+            room.signal();
+        })
+    };
+    let mut watched = None;
+    loom::future::block_on(std::future::poll_fn(|cx| {
+        if watched.is_none() {
+            room.watch(cx.waker());
+            watched = Some(cx.waker().clone());
+        }
+        loom::sync::atomic::fence(Ordering::SeqCst);
+        if space.load(Ordering::Acquire) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }));
+    room.unwatch(&watched.expect("watched"));
+    reader.join().unwrap();
+}
+
+#[test]
+fn room_wakes_a_polling_writer() {
+    model(room_wakes_poller);
+}
+
+/// Without the reader's barrier, the poller sleeps for good as a writer
+/// would.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn room_signal_without_barrier_is_caught_by_a_poller() {
+    model(|| {
+        breaks::set(breaks::SIGNAL_NO_BARRIER);
+        room_wakes_poller();
+    });
+}
+
 /// Two writers send `counts` messages each (tagged writer, index) into a
 /// pipe with mark `hwm`, as the socket does: try, and on `Full` wait in
 /// the room (no deadline) trying again; then give back unused credits.

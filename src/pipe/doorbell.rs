@@ -34,6 +34,12 @@
 //! as always, and a bridge thread that waits there for such readers passes
 //! the wake on.
 //!
+//! The two kinds may wait at once (a thread-safe socket's one blocking
+//! receiver on the futex, and pollers in notify mode): each reader sets and
+//! withdraws only its own bit, with an RMW, and a writer's swap takes both
+//! and wakes each. Any number of notify-mode readers share the bit; the
+//! socket's [`Waker`] then passes the wake-up on to each of them.
+//!
 //! The two words both sides touch ([`BellWords`]) are `#[repr(C)]` plain
 //! memory, kept apart from the doorbell's process-local parts, so they can
 //! live in a shared mapping and the futex (not process-private) wakes
@@ -370,24 +376,15 @@ impl Doorbell {
     /// Reader side, notify mode: register `waker` (if any) as the one to
     /// wake, then announce the sleep; returns the futex word's value first
     /// seen (what a bridge waits on). Then [`sleeper_barrier`](Self::sleeper_barrier)
-    /// and re-check. The announcement stays until a writer clears it or the
-    /// reader sleeps another way: a reader that found something need not
-    /// withdraw it (at worst one spurious wake-up).
+    /// and re-check. The announcement stays until a writer clears it, also
+    /// through a futex sleep of the socket's meanwhile: a reader that found
+    /// something need not withdraw it (at worst one spurious wake-up).
     pub(crate) fn arm_notify(&self, waker: Option<&Waker>) -> u32 {
         if let (Some(notify), Some(waker)) = (&self.notify, waker) {
             notify.register(waker);
         }
         let seen = self.words().seq.load(Ordering::Acquire);
-        #[cfg(not(loom))]
-        self.words()
-            .sleeping
-            .store(NOTIFY_SLEEPER, Ordering::Release);
-        // A swap under loom: see `set_sleeping`.
-        #[cfg(loom)]
-        let _ = self
-            .words()
-            .sleeping
-            .swap(NOTIFY_SLEEPER, Ordering::Release);
+        self.announce(NOTIFY_SLEEPER, Ordering::Release);
         seen
     }
 
@@ -433,24 +430,27 @@ impl Doorbell {
         }
     }
 
-    /// Reader side: writes `sleeping` (only the reader sets it; writers only
-    /// clear it, with a swap).
+    /// Reader side: announces a sleep of kind `bit` (FUTEX or NOTIFY)
+    /// beside the other kind's, which may stand at the same time: a
+    /// thread-safe socket has one receiver on the futex and any number of
+    /// pollers in notify mode. Readers only set and withdraw their own bit;
+    /// writers clear both with one swap and wake each kind found.
+    ///
+    /// RMWs, never plain stores: a store would erase the other kind's bit
+    /// (and its wake-up), and loom 0.7 misplaces plain stores against a
+    /// concurrent RMW anyway (tokio-rs/loom#254, #389: it let a writer's
+    /// load return the 0 of another writer's swap although the reader's
+    /// newer store was visible to it through the barriers).
     #[inline]
-    fn set_sleeping(&self, v: u32) {
-        #[cfg(not(loom))]
-        self.words().sleeping.store(v, Ordering::Relaxed);
-        // loom 0.7 can order a plain store *before* a concurrent RMW in the
-        // modification order even when the RMW read an older value, i.e. it
-        // lets the store slip between the RMW's read and its write
-        // (tokio-rs/loom#254, #389). Here that let a writer's later load of
-        // `sleeping` return the 0 of another writer's swap although the
-        // reader's newer 1 was visible to it through the barriers, and loom
-        // reported a lost wake-up that C++ semantics rule out. A relaxed swap
-        // whose result is ignored allows exactly the executions of a relaxed
-        // store, and loom places RMWs correctly, so under loom the reader
-        // writes with a swap.
-        #[cfg(loom)]
-        let _ = self.words().sleeping.swap(v, Ordering::Relaxed);
+    fn announce(&self, bit: u32, order: Ordering) {
+        let _ = self.words().sleeping.fetch_or(bit, order);
+    }
+
+    /// Reader side: withdraws its own announcement (a sleep that ended),
+    /// leaving the other kind's.
+    #[inline]
+    fn withdraw(&self, bit: u32) {
+        let _ = self.words().sleeping.fetch_and(!bit, Ordering::Relaxed);
     }
 
     /// Reader side, for a waiter that sleeps on several doorbells at once
@@ -461,14 +461,14 @@ impl Doorbell {
     #[cfg(not(loom))]
     pub(crate) fn arm(&self) -> u32 {
         let seen = self.words().seq.load(Ordering::Acquire);
-        self.set_sleeping(FUTEX_SLEEPER);
+        self.announce(FUTEX_SLEEPER, Ordering::Relaxed);
         seen
     }
 
     /// Ends a sleep begun with [`arm`](Self::arm).
     #[cfg(not(loom))]
     pub(crate) fn disarm(&self) {
-        self.set_sleeping(0);
+        self.withdraw(FUTEX_SLEEPER);
     }
 
     /// The futex word sleepers wait on.
@@ -539,10 +539,10 @@ impl Doorbell {
         mut check: impl FnMut() -> Option<T>,
     ) -> Result<Option<T>, Interrupted> {
         let seen = self.words().seq.load(Ordering::Acquire);
-        self.set_sleeping(FUTEX_SLEEPER);
+        self.announce(FUTEX_SLEEPER, Ordering::Relaxed);
         self.sleeper_barrier(symmetric);
         if let Some(found) = check() {
-            self.set_sleeping(0);
+            self.withdraw(FUTEX_SLEEPER);
             return Ok(Some(found));
         }
         #[cfg(not(loom))]
@@ -559,7 +559,7 @@ impl Doorbell {
             self.bucket.wait(&self.words().seq, seen, timeout);
             false
         };
-        self.set_sleeping(0);
+        self.withdraw(FUTEX_SLEEPER);
         match check() {
             None if signalled => Err(Interrupted),
             found => Ok(found),

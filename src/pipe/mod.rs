@@ -1105,7 +1105,7 @@ impl PipeEnd {
     /// room. A writer calls it before it sleeps for room, every time.
     pub fn want_room(&self) {
         // A swap, not a store: loom misplaces plain stores against the
-        // reader's swap (see `Doorbell::set_sleeping`); this path is cold.
+        // reader's swap (see `Doorbell::announce`); this path is cold.
         let _ = self.ctl.want_room[self.side].swap(true, Ordering::Relaxed);
     }
 

@@ -5,7 +5,8 @@
 use super::peers::{Out, Peer, PeerTable, Peers};
 use super::pipe::{InPipe, Refused, Room, Taken};
 use super::remote::{Remote, Sending};
-use super::spin::SpinLock;
+use super::spin::{Guard, SpinLock};
+use super::wakers::Wakers;
 use crate::error::{Error, Fail, Result};
 use crate::pipe::Doorbell;
 use crate::socket::{NewPipe, SocketShared};
@@ -14,6 +15,7 @@ use arc_swap::ArcSwap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// Tries of a blocked call before it sleeps: a peer a few microseconds
@@ -38,6 +40,14 @@ impl Inbound {
         match self {
             Inbound::Ring(p) => p.take(f),
             Inbound::Remote(r, id) => r.take(*id, f),
+        }
+    }
+
+    /// Looks at the next message through `f`, leaving it.
+    fn peek<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        match self {
+            Inbound::Ring(p) => p.peek(f),
+            Inbound::Remote(r, _) => r.peek(f),
         }
     }
 }
@@ -112,6 +122,11 @@ pub(crate) struct Core {
     pub shared: Arc<SocketShared>,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
+    /// The poll calls watching this socket (see `poll`): woken when a
+    /// message comes in, if they asked, and at shutdown.
+    pub pollers: Arc<Wakers>,
+    /// The doorbell's notify-mode waker: wakes all of `pollers`.
+    pub poll_waker: Waker,
     inbox: SpinLock<Inbox>,
     /// Reading ends made by connects and binds, for the inbox to adopt.
     arrived: Mutex<Vec<Reading>>,
@@ -153,7 +168,10 @@ fn remaining(deadline: Option<Instant>) -> Option<Duration> {
 impl Core {
     pub fn new(ctx: Context, kind: SocketType) -> Self {
         let shared = Arc::new(SocketShared::new());
+        let pollers = Arc::new(Wakers::default());
         Self {
+            poll_waker: Waker::from(pollers.clone()),
+            pollers,
             ctx,
             kind,
             opts: Options::default(),
@@ -367,11 +385,12 @@ impl Core {
     pub fn wake_all(&self) {
         self.bell.ring_from(true);
         self.room.wake_all();
+        self.pollers.wake_all();
         drop(lock(&self.turn_lock));
         self.turn.notify_all();
     }
 
-    fn stopped(&self) -> Option<Fail> {
+    pub fn stopped(&self) -> Option<Fail> {
         self.ctx.is_terminated().then(|| self.ctx.stopped())
     }
 
@@ -494,8 +513,9 @@ impl Core {
         r.unwrap_or(Err(Fail::TimedOut))
     }
 
-    /// Takes one message through `f`, if any pipe has one.
-    fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+    /// The inbox, locked, with the reading ends that arrived since.
+    #[inline]
+    fn inbox(&self) -> Guard<'_, Inbox> {
         self.adopt_mail();
         let mut inbox = self.inbox.lock();
         if self.has_arrived.load(Ordering::Acquire)
@@ -504,6 +524,42 @@ impl Core {
             let arrived = std::mem::take(&mut *lock(&self.arrived));
             inbox.pipes.extend(arrived);
         }
+        inbox
+    }
+
+    /// Whether a message can be received now (libzmq's `xhas_in`). Those
+    /// `keep` refuses, ahead of the first it keeps, are dropped on the way
+    /// (a DISH's of groups left), as a receive would drop them.
+    pub fn has_in(&self, keep: impl Fn(&[u8]) -> bool) -> bool {
+        let mut inbox = self.inbox();
+        for p in inbox.pipes.iter_mut() {
+            loop {
+                match p.end.peek(&keep) {
+                    Some(true) => return true,
+                    Some(false) => drop(p.end.take(|_, _| ())),
+                    None => break,
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether a load-balanced send would go now: a peer is below its
+    /// mark (libzmq's `lb_t::has_out`).
+    pub fn has_out(&self) -> bool {
+        self.adopt_mail();
+        self.out.with(|table, credits| {
+            table
+                .peers
+                .iter()
+                .zip(credits)
+                .any(|(p, credit)| p.out.has_room(credit))
+        })
+    }
+
+    /// Takes one message through `f`, if any pipe has one.
+    fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+        let mut inbox = self.inbox();
         let n = inbox.pipes.len();
         let mut i = if inbox.next < n { inbox.next } else { 0 };
         let mut done = Vec::new();

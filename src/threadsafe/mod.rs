@@ -5,16 +5,20 @@
 mod core;
 mod peers;
 pub mod pipe;
+mod poll;
 mod registry;
 mod remote;
 pub mod spin;
 mod tcp;
+mod wakers;
 
 pub(crate) use self::core::writes;
+pub(crate) use self::poll::Watching;
 pub(crate) use registry::Registry;
 pub(crate) use remote::{outbound, Outbound, Sending};
 
-use self::core::{multipart_error, Core};
+use self::core::multipart_error;
+pub(crate) use self::core::Core;
 use crate::error::{Error, Result};
 use crate::transport::{parse, Endpoint};
 use crate::{Context, SocketType, SNDMORE};
@@ -417,6 +421,40 @@ macro_rules! socket_type {
                 })
             }
 
+            /// A [`PollItem`](crate::PollItem) for this socket, to
+            /// [`poll`](crate::poll()) beside others, classic sockets and
+            /// plain descriptors. `POLLIN`: a message can be received now;
+            /// `POLLOUT`: a send would not block (a SERVER, RADIO or DISH
+            /// always, as libzmq's; a GATHER never). A type that does not
+            /// receive is never `POLLIN`. Any number of threads may poll
+            /// the socket at once: each is woken, and the first to
+            /// receive gets the message.
+            ///
+            /// ```
+            /// use zeroring::{poll, POLLIN};
+            /// let ctx = zeroring::Context::new();
+            /// let server = ctx.server()?;
+            /// server.bind("inproc://poll-item-doc")?;
+            /// let client = ctx.client()?;
+            /// client.connect("inproc://poll-item-doc")?;
+            /// let mut items = [server.as_poll_item(POLLIN)];
+            /// assert_eq!(poll(&mut items, 0)?, 0);
+            /// client.send("hi", 0)?;
+            /// assert_eq!(poll(&mut items, -1)?, 1);
+            /// assert!(items[0].is_readable() && server.owns(&items[0]));
+            /// # Ok::<(), zeroring::Error>(())
+            /// ```
+            pub fn as_poll_item(&self, events: crate::PollEvents) -> crate::PollItem<'_> {
+                crate::PollItem::threadsafe(&self.h.core, events)
+            }
+
+            /// Whether `item` is this socket's (made by
+            /// [`as_poll_item`](Self::as_poll_item)): the `zmq` crate's
+            /// `PollItem::has_socket`, for a thread-safe socket.
+            pub fn owns(&self, item: &crate::PollItem<'_>) -> bool {
+                item.has_core(&self.h.core)
+            }
+
             common!();
         }
     };
@@ -490,7 +528,8 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 /// ring too, which the engine reads on the I/O thread, SNDHWM messages
 /// deep). The options the thread-safe
 /// sockets do not have yet (security, heartbeats, reconnect intervals)
-/// keep their defaults. The sockets are not in [`poll`](crate::poll) yet.
+/// keep their defaults. [`poll`](crate::poll()) takes them beside classic
+/// sockets and descriptors (each type's `as_poll_item`).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -50,6 +50,14 @@ impl Out {
         }
     }
 
+    /// Whether a message would be taken now, as far as the mark goes.
+    pub fn has_room(&self, credit: &Cell<u64>) -> bool {
+        match self {
+            Out::Ring(p) => p.has_room(credit),
+            Out::Remote(r) => r.has_room(credit),
+        }
+    }
+
     pub fn is_closed(&self) -> bool {
         match self {
             Out::Ring(p) => p.is_closed(),

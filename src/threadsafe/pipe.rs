@@ -11,13 +11,14 @@
 //!   `received`, so two writers never take the same room; and `received`
 //!   counts only messages the reader has released. So `sent - received`
 //!   is at least what is in flight plus the credits writers hold.
-//! - A writer waiting in a [`Room`] without a deadline is woken by any
-//!   signal that follows room it can use (a release, credits given back, a
-//!   close): no lost wake-up (see [`Room`] for the handshake).
+//! - A writer waiting in a [`Room`] without a deadline (or a poll call
+//!   watching it) is woken by any signal that follows room it can use (a
+//!   release, credits given back, a close): no lost wake-up (see [`Room`]
+//!   for the handshake).
 //!
 //! Both are model-checked by `loom-tests/tests/threadsafe.rs`: `room_*`
-//! (one and two writers waiting; the reader's barrier left out, or the
-//! writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
+//! (one and two writers waiting, a poller waiting; the reader's barrier
+//! left out, or the writer's epoch check, is caught as a deadlock) and `credits_*` (two writers and a reader at marks 1
 //! and 16, a writer refused at the mark admitted by a release or by
 //! credits given back; a writer that reads `sent` before it adds is
 //! caught putting two messages over a mark of one). Deadlines are not
@@ -57,6 +58,7 @@
 //! - Each record is advanced past once, by one consumer, so no box is
 //!   freed twice.
 
+use super::wakers::Wakers;
 use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
 use crate::pipe::Doorbell;
@@ -67,6 +69,7 @@ use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Instant;
 
 /// Frames above this many bytes go by descriptor: a record of a quarter of
@@ -94,11 +97,16 @@ pub enum Refused {
 /// saw before its re-check is still there, so no signal falls between its
 /// re-check and its sleep. The re-check runs outside the mutex: it may
 /// itself signal (credits given back).
+///
+/// A poll call waits for room as a writer does, counted in `waiters` the
+/// same way ([`watch`](Room::watch)), but sleeps on its own descriptor:
+/// every signal wakes it through its waker too.
 #[derive(Default)]
 pub struct Room {
     waiters: AtomicUsize,
     epoch: Mutex<u64>,
     cv: Condvar,
+    pollers: Wakers,
 }
 
 impl Room {
@@ -119,6 +127,23 @@ impl Room {
     pub fn wake_all(&self) {
         *self.lock() += 1;
         self.cv.notify_all();
+        self.pollers.wake_all();
+    }
+
+    /// Counts in a poll call that waits for room elsewhere, to be woken
+    /// through `waker` by every signal until [`unwatch`](Self::unwatch).
+    /// The caller then runs the heavy barrier before each re-check, as
+    /// [`wait`](Self::wait) does: the same handshake. The waker goes in
+    /// before the count: a signal that sees the count finds it.
+    pub fn watch(&self, waker: &Waker) {
+        self.pollers.add(waker);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Undoes one [`watch`](Self::watch).
+    pub fn unwatch(&self, waker: &Waker) {
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        self.pollers.remove(waker);
     }
 
     fn lock(&self) -> MutexGuard<'_, u64> {
@@ -233,6 +258,22 @@ impl Pipe {
         got != 0
     }
 
+    /// Whether a message would be taken now as far as the mark goes
+    /// (`credit`: the calling thread's), as libzmq's `check_write`: the
+    /// ring's bytes may still refuse one, briefly.
+    pub fn has_room(&self, credit: &Cell<u64>) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        self.hwm == 0
+            || credit.get() != 0
+            || self
+                .sent
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.received.load(Ordering::Acquire))
+                < self.hwm
+    }
+
     /// Gives back credits a thread will not use.
     pub fn return_credits(&self, n: u64) {
         if n != 0 {
@@ -343,6 +384,17 @@ fn unbox(rx: &Consumer, rec: &mpsc::Record) -> Box<[u8]> {
     unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }
 }
 
+/// The bytes of the heap box a descriptor record names, left in place.
+fn boxed<'a>(rx: &'a Consumer, rec: &mpsc::Record) -> &'a [u8] {
+    let p = rx.payload(rec);
+    let ptr = u64::from_ne_bytes(p[..8].try_into().expect("8 bytes")) as usize as *const u8;
+    let len = u64::from_ne_bytes(p[8..16].try_into().expect("8 bytes")) as usize;
+    // SAFETY: as in `unbox`, the record names a live box of `len` bytes
+    // made by `fill_boxed`; it is freed only by the consumer that advances
+    // past the record, which cannot happen while `rx` is borrowed here.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
+
 /// Publishes in `claim` (16 bytes) a descriptor of a heap copy of `prefix`
 /// then `data`.
 fn fill_boxed(mut claim: mpsc::Claim<'_>, prefix: &[u8], data: &[u8]) {
@@ -436,6 +488,16 @@ impl InPipe {
             self.release();
         }
         Taken::Message(r)
+    }
+
+    /// Looks at the next message through `f`, leaving it in place.
+    pub fn peek<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let rec = self.rx.peek().ok()??;
+        if rec.flags() & DESCRIPTOR != 0 {
+            Some(f(boxed(&self.rx, &rec)))
+        } else {
+            Some(f(self.rx.payload(&rec)))
+        }
     }
 
     /// Whether a message is published (the I/O thread's re-check before

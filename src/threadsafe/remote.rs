@@ -24,6 +24,7 @@
 
 use super::core::Groups;
 use super::pipe::{InPipe, Pipe, Refused, Room, Taken};
+use crate::pipe::ring::Record;
 use crate::pipe::{Doorbell, PipeEnd};
 use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -126,6 +127,11 @@ impl Remote {
         self.pipe.as_ref().map_or(true, |p| p.is_closed())
     }
 
+    /// Whether a message would be taken now, as far as SNDHWM goes.
+    pub fn has_room(&self, credit: &Cell<u64>) -> bool {
+        self.pipe.as_ref().is_some_and(|p| p.has_room(credit))
+    }
+
     /// Lets go of both halves: the engine sends what is queued (as LINGER
     /// says) and ends the connection.
     pub fn close(&self) {
@@ -169,28 +175,51 @@ impl Remote {
         let Some(end) = end.as_mut() else {
             return Taken::Done;
         };
-        loop {
-            match end.peek() {
-                Ok(Some(rec)) => {
-                    if *skipping || rec.more() {
-                        *skipping = rec.more();
-                        end.consume(rec);
-                        continue;
-                    }
-                    let r = f(id, end.payload(&rec));
-                    end.consume(rec);
-                    return Taken::Message(r);
-                }
-                Ok(None) if end.peer_closed() => {
-                    // Published before the close: visible now.
-                    return match end.peek() {
-                        Ok(None) | Err(_) => Taken::Done,
-                        Ok(Some(_)) => Taken::Empty,
-                    };
-                }
-                Ok(None) => return Taken::Empty,
-                Err(_) => return Taken::Done,
+        match head(end, skipping) {
+            Taken::Message(rec) => {
+                let r = f(id, end.payload(&rec));
+                end.consume(rec);
+                Taken::Message(r)
             }
+            Taken::Empty => Taken::Empty,
+            Taken::Done => Taken::Done,
+        }
+    }
+
+    /// Looks at the next single-frame message through `f`, leaving it.
+    pub fn peek<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let mut e = self.lock();
+        let Receiving { end, skipping } = &mut *e;
+        let end = end.as_mut()?;
+        match head(end, skipping) {
+            Taken::Message(rec) => Some(f(end.payload(&rec))),
+            Taken::Empty | Taken::Done => None,
+        }
+    }
+}
+
+/// The next single-frame message at `end`'s head, dropping the frames of
+/// multipart ones on the way (`skipping`: within one).
+fn head(end: &mut PipeEnd, skipping: &mut bool) -> Taken<Record> {
+    loop {
+        match end.peek() {
+            Ok(Some(rec)) => {
+                if *skipping || rec.more() {
+                    *skipping = rec.more();
+                    end.consume(rec);
+                    continue;
+                }
+                return Taken::Message(rec);
+            }
+            Ok(None) if end.peer_closed() => {
+                // Published before the close: visible now.
+                return match end.peek() {
+                    Ok(None) | Err(_) => Taken::Done,
+                    Ok(Some(_)) => Taken::Empty,
+                };
+            }
+            Ok(None) => return Taken::Empty,
+            Err(_) => return Taken::Done,
         }
     }
 }
