@@ -304,6 +304,17 @@ fn two_writers_one_task() {
     });
 }
 
+/// A writer that sets each flag in turn and rings after each.
+fn set_each_and_ring(bell: &Arc<Doorbell>, flags: &Arc<[AtomicBool; 2]>) -> thread::JoinHandle<()> {
+    let (bell, flags) = (bell.clone(), flags.clone());
+    thread::spawn(move || {
+        for f in flags.iter() {
+            f.store(true, Ordering::Release);
+            bell.ring();
+        }
+    })
+}
+
 /// A reader that switches between notify mode (a task) and the futex (a
 /// blocking call) on one doorbell: each wait announces itself anew, so a
 /// ring meant for the other mode is never lost.
@@ -312,15 +323,7 @@ fn task_then_blocking_wait() {
     model(|| {
         let bell = Arc::new(Doorbell::new());
         let flags = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
-        let writer = {
-            let (bell, flags) = (bell.clone(), flags.clone());
-            thread::spawn(move || {
-                for f in flags.iter() {
-                    f.store(true, Ordering::Release);
-                    bell.ring();
-                }
-            })
-        };
+        let writer = set_each_and_ring(&bell, &flags);
         wait_task(&bell, || flags[0].load(Ordering::Acquire).then_some(()));
         wait(&bell, || flags[1].load(Ordering::Acquire).then_some(()));
         writer.join().unwrap();
@@ -344,15 +347,7 @@ fn task_beside_blocking_wait() {
                 wait_task(&bell, || flags[0].load(Ordering::Acquire).then_some(()))
             })
         };
-        let writer = {
-            let (bell, flags) = (bell.clone(), flags.clone());
-            thread::spawn(move || {
-                for f in flags.iter() {
-                    f.store(true, Ordering::Release);
-                    bell.ring();
-                }
-            })
-        };
+        let writer = set_each_and_ring(&bell, &flags);
         wait(&bell, || flags[1].load(Ordering::Acquire).then_some(()));
         task.join().unwrap();
         writer.join().unwrap();
