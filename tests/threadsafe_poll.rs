@@ -6,10 +6,19 @@ use std::collections::HashSet;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
-use zeroring::{poll, Context, Error, SocketType, DONTWAIT, POLLIN, POLLOUT};
+use zeroring::{poll, Client, Context, Error, Server, SocketType, DONTWAIT, POLLIN, POLLOUT};
 
 /// Long enough never to pass on a loaded machine unless something hangs.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A SERVER bound on `endpoint` and a CLIENT connected to it.
+fn server_and_client(ctx: &Context, endpoint: &str) -> (Arc<Server>, Client) {
+    let server = Arc::new(ctx.server().unwrap());
+    server.bind(endpoint).unwrap();
+    let client = ctx.client().unwrap();
+    client.connect(endpoint).unwrap();
+    (server, client)
+}
 
 /// Runs `f` on a thread of its own and returns what it returns, failing
 /// the test loudly if it has not returned within [`PATIENCE`] (a poll that
@@ -28,10 +37,7 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
 #[test]
 fn a_server_polled_without_limit_wakes_when_a_client_sends() {
     let ctx = Context::new();
-    let server = Arc::new(ctx.server().unwrap());
-    server.bind("inproc://tspoll-wake").unwrap();
-    let client = ctx.client().unwrap();
-    client.connect("inproc://tspoll-wake").unwrap();
+    let (server, client) = server_and_client(&ctx, "inproc://tspoll-wake");
 
     let (started, polling) = mpsc::channel();
     let s = server.clone();
@@ -57,10 +63,7 @@ fn in_a_mix_only_the_socket_that_got_a_message_is_ready() {
     pull.bind("inproc://tspoll-mix-pull").unwrap();
     let push = ctx.socket(SocketType::Push).unwrap();
     push.connect("inproc://tspoll-mix-pull").unwrap();
-    let server = ctx.server().unwrap();
-    server.bind("inproc://tspoll-mix-server").unwrap();
-    let client = ctx.client().unwrap();
-    client.connect("inproc://tspoll-mix-server").unwrap();
+    let (server, client) = server_and_client(&ctx, "inproc://tspoll-mix-server");
     let dish = ctx.dish().unwrap();
     dish.bind("inproc://tspoll-mix-dish").unwrap();
     dish.join("g").unwrap();
@@ -196,10 +199,7 @@ fn a_dish_is_not_ready_with_only_messages_of_a_group_it_left() {
 fn threads_polling_one_server_together_lose_nothing() {
     const N: usize = 2000;
     let ctx = Context::new();
-    let server = Arc::new(ctx.server().unwrap());
-    server.bind("inproc://tspoll-many").unwrap();
-    let client = ctx.client().unwrap();
-    client.connect("inproc://tspoll-many").unwrap();
+    let (server, client) = server_and_client(&ctx, "inproc://tspoll-many");
     let got = Arc::new(Mutex::new(Vec::new()));
     let (ack, acks) = mpsc::channel();
     let pollers: Vec<_> = (0..2)
@@ -247,10 +247,7 @@ fn threads_polling_one_server_together_lose_nothing() {
 #[test]
 fn a_poller_beside_a_blocking_receiver_is_woken() {
     let ctx = Context::new();
-    let server = Arc::new(ctx.server().unwrap());
-    server.bind("inproc://tspoll-beside").unwrap();
-    let client = ctx.client().unwrap();
-    client.connect("inproc://tspoll-beside").unwrap();
+    let (server, client) = server_and_client(&ctx, "inproc://tspoll-beside");
     let (started, ready) = mpsc::channel();
     let s = server.clone();
     let s2 = started.clone();
