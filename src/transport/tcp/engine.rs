@@ -852,6 +852,11 @@ impl Engine {
         let _ = stream.flush();
         let fd = stream.as_raw_fd() as u32;
         drop(stream);
+        if let Some(end) = &self.end {
+            // Before the event: whoever sees DISCONNECTED finds IMMEDIATE
+            // already counting this peer as away.
+            end.set_away(true);
+        }
         let attempt_failed = self.connecting;
         if self.connecting {
             // The attempt never came up: libzmq closes it, no disconnect.
@@ -901,9 +906,6 @@ impl Engine {
         self.ended = false;
         self.hup_seen = false;
         if let Some(end) = &mut self.end {
-            // Kept for the next connection; IMMEDIATE sends nothing to it
-            // meanwhile.
-            end.set_away(true);
             // Frames of a message cut off mid-way were never published.
             end.rollback();
             if !self.out_msg_start {
