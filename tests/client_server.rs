@@ -519,3 +519,28 @@ fn peers_gone_in_one_wrapped_turn_are_all_dropped() {
     third.send("c", 0).unwrap();
     assert_eq!(server.recv_from(0).unwrap().1, b"c");
 }
+
+#[test]
+fn last_endpoint_names_inproc_binds_and_connects() {
+    // libzmq reports ZMQ_LAST_ENDPOINT for inproc as for any transport.
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    assert_eq!(server.get_last_endpoint(), None);
+    server.bind("inproc://last-endpoint").unwrap();
+    assert_eq!(
+        server.get_last_endpoint().as_deref(),
+        Some("inproc://last-endpoint")
+    );
+    // A bind refused leaves the last one named.
+    assert!(server.bind("inproc://last-endpoint").is_err());
+    assert_eq!(
+        server.get_last_endpoint().as_deref(),
+        Some("inproc://last-endpoint")
+    );
+    let client = ctx.client().unwrap();
+    client.connect("inproc://last-endpoint").unwrap();
+    assert_eq!(
+        client.get_last_endpoint().as_deref(),
+        Some("inproc://last-endpoint")
+    );
+}

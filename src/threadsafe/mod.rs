@@ -110,7 +110,11 @@ impl Handle {
 
     fn bind(&self, endpoint: &str) -> Result<()> {
         match self.endpoint(endpoint)? {
-            Where::Inproc(name) => self.core.ctx.inner.threadsafe.bind(&name, &self.core),
+            Where::Inproc(name) => {
+                self.core.ctx.inner.threadsafe.bind(&name, &self.core)?;
+                self.tcp.set_last_endpoint(endpoint.to_owned());
+                Ok(())
+            }
             Where::Tcp(address) => self.tcp.bind(&self.core, endpoint, &address),
             Where::Ipc(address) => self.tcp.bind_ipc(&self.core, endpoint, &address),
         }
@@ -119,7 +123,11 @@ impl Handle {
     fn connect(&self, endpoint: &str) -> Result<()> {
         let mut connected = self.connected();
         match self.endpoint(endpoint)? {
-            Where::Inproc(name) => self.core.ctx.inner.threadsafe.connect(&name, &self.core),
+            Where::Inproc(name) => {
+                self.core.ctx.inner.threadsafe.connect(&name, &self.core)?;
+                self.tcp.set_last_endpoint(endpoint.to_owned());
+                Ok(())
+            }
             Where::Tcp(address) => self.tcp.connect(&self.core, endpoint, &address),
             Where::Ipc(address) => self.tcp.connect_ipc(&self.core, endpoint, &address),
         }?;
@@ -310,8 +318,9 @@ macro_rules! common {
             self.h.disconnect(endpoint)
         }
 
-        /// The endpoint last bound or connected over tcp or ipc, with the port
-        /// chosen for `tcp://host:0` or `tcp://host:*` (`None` before any).
+        /// The endpoint last bound or connected, with the port chosen for
+        /// `tcp://host:0` or `tcp://host:*` (`None` before any), as
+        /// libzmq's `ZMQ_LAST_ENDPOINT`.
         pub fn get_last_endpoint(&self) -> Option<String> {
             self.h.tcp.last_endpoint()
         }

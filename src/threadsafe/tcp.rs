@@ -216,7 +216,8 @@ impl Tcp {
         (theirs, outbound)
     }
 
-    fn set_last_endpoint(&self, endpoint: String) {
+    /// Remembers `endpoint` as the last bound or connected (any transport).
+    pub fn set_last_endpoint(&self, endpoint: String) {
         *lock(&self.last_endpoint) = Some(endpoint);
     }
 
