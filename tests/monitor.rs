@@ -76,7 +76,8 @@ fn binder_events_with_a_libzmq_peer() {
 }
 
 /// A zeroring connecter sees its connection to libzmq come up, handshake,
-/// break when libzmq goes, and a retry scheduled after RECONNECT_IVL.
+/// break when libzmq goes, and a retry scheduled after RECONNECT_IVL (and
+/// a jitter).
 #[test]
 fn connecter_events_with_a_libzmq_peer() {
     bounded(|| {
@@ -102,7 +103,9 @@ fn connecter_events_with_a_libzmq_peer() {
         let gone = expect_event(&mon, Event::Disconnected);
         assert_eq!((gone.value, &gone.endpoint), (connected.value, &endpoint));
         let retry = expect_event(&mon, Event::ConnectRetried);
-        assert_eq!((retry.value, &retry.endpoint), (5_000, &endpoint));
+        assert_eq!(retry.endpoint, endpoint);
+        // RECONNECT_IVL plus libzmq's jitter, below RECONNECT_IVL more.
+        assert!((5_000..10_000).contains(&retry.value), "{retry:?}");
     });
 }
 

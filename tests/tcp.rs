@@ -473,3 +473,80 @@ fn closing_a_binder_that_never_looked_at_its_connections_closes_them() {
         assert_eq!(next_event(&mon).event, Event::ConnectRetried);
     }
 }
+
+/// The intervals of a connecter's CONNECT_RETRIED events to a port nobody
+/// listens on, `n` of them.
+fn retry_intervals(ivl: i32, ivl_max: i32, n: usize) -> Vec<u32> {
+    use zeroring::monitor::Event;
+    let ctx = Context::new();
+    let push = socket(&ctx, Push);
+    push.set_linger(0).unwrap();
+    push.set_reconnect_ivl(ivl).unwrap();
+    push.set_reconnect_ivl_max(ivl_max).unwrap();
+    let mon = monitor(&ctx, &push, &format!("retries-{ivl}-{ivl_max}"));
+    push.connect(&format!("tcp://127.0.0.1:{}", dead_port()))
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < n {
+        let ev = next_event(&mon);
+        if ev.event == Event::ConnectRetried {
+            got.push(ev.value);
+        }
+    }
+    got
+}
+
+#[test]
+fn reconnects_are_spread_by_a_jitter_below_reconnect_ivl() {
+    // libzmq's connecter waits the current interval plus a random part
+    // of RECONNECT_IVL, so peers cut off together do not all return in
+    // the same millisecond.
+    bounded(|| {
+        let got = retry_intervals(20, 0, 8);
+        assert!(got.iter().all(|v| (20..40).contains(v)), "{got:?}");
+        assert!(got.iter().any(|&v| v != got[0]), "no jitter: {got:?}");
+    });
+}
+
+#[test]
+fn reconnect_ivl_max_doubles_the_interval_only_when_above_reconnect_ivl() {
+    bounded(|| {
+        // 10, 20, 40, 80, 80 ms, each plus a jitter below 10.
+        let got = retry_intervals(10, 80, 6);
+        for (v, base) in got.iter().zip([10, 20, 40, 80, 80, 80]) {
+            assert!((base..base + 10).contains(v), "{got:?}");
+        }
+        // A maximum below the interval leaves it alone (libzmq), rather
+        // than shrinking it.
+        let got = retry_intervals(20, 5, 4);
+        assert!(got.iter().all(|v| (20..40).contains(v)), "{got:?}");
+    });
+}
+
+#[test]
+fn reconnect_ivl_zero_tries_once_and_never_again() {
+    // libzmq arms no reconnect timer at RECONNECT_IVL 0: the connecter
+    // stays (its queue too) and does not try again, rather than reconnect
+    // in a busy loop.
+    use zeroring::monitor::Event;
+    bounded(|| {
+        let ctx = Context::new();
+        let push = socket(&ctx, Push);
+        push.set_linger(0).unwrap();
+        push.set_reconnect_ivl(0).unwrap();
+        let mon = monitor(&ctx, &push, "retries-zero");
+        let port = dead_port();
+        push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        assert_eq!(next_event(&mon).event, Event::ConnectDelayed);
+        assert_eq!(next_event(&mon).event, Event::Closed);
+        // Absence can only be watched for a while: a retry loop would
+        // have reported hundreds of events in this time.
+        mon.set_rcvtimeo(300).unwrap();
+        match zeroring::MonitorEvent::recv(&mon, 0) {
+            Err(zeroring::Error::WouldBlock | zeroring::Error::TimedOut) => {}
+            other => panic!("a connecter at RECONNECT_IVL 0 went on: {other:?}"),
+        }
+        // Its queue is still there: a message waits for a connection.
+        push.send("queued", DONTWAIT).unwrap();
+    });
+}

@@ -1030,12 +1030,16 @@ impl Socket {
 
     int_option!(
         /// `ZMQ_RECONNECT_IVL` in milliseconds (default 100): how long a tcp
-        /// connecter waits before connecting again; -1 never reconnects.
+        /// or ipc connecter waits before connecting again, plus a random
+        /// jitter below this interval, as libzmq's; -1 never reconnects (the
+        /// connection's pipe goes with it), 0 arms no retry either, as in
+        /// libzmq (the pipe stays, and its queue).
         reconnect_ivl, set_reconnect_ivl, get_reconnect_ivl, -1
     );
     int_option!(
-        /// `ZMQ_RECONNECT_IVL_MAX` in milliseconds (default 0): when set, the
-        /// reconnect interval doubles after each failure up to this.
+        /// `ZMQ_RECONNECT_IVL_MAX` in milliseconds (default 0): when above
+        /// RECONNECT_IVL, the reconnect interval doubles after each failure
+        /// up to this.
         reconnect_ivl_max, set_reconnect_ivl_max, get_reconnect_ivl_max, 0
     );
     int_option!(

@@ -796,17 +796,28 @@ impl Engine {
         }
     }
 
+    /// The next attempt, as libzmq's connecter times it: the current
+    /// interval plus a random jitter below RECONNECT_IVL (so that peers a
+    /// restart disconnected together do not all come back in the same
+    /// millisecond); the interval doubles, up to RECONNECT_IVL_MAX, only
+    /// when that is above RECONNECT_IVL. At RECONNECT_IVL 0 libzmq arms no
+    /// timer: the connecter keeps its pipe and tries no more (rather than
+    /// reconnecting in a busy loop).
     fn schedule_reconnect(&mut self) {
-        match self.desc.reconnect_ivl {
-            Some(_) => {
-                self.reconnect_at = Some(Instant::now() + self.backoff);
-                let ms = u32::try_from(self.backoff.as_millis()).unwrap_or(u32::MAX);
-                self.emit(monitor::EVENT_CONNECT_RETRIED, ms);
-                if let Some(max) = self.desc.reconnect_ivl_max {
-                    self.backoff = (self.backoff * 2).min(max);
-                }
-            }
-            None => self.target = None,
+        let Some(ivl) = self.desc.reconnect_ivl else {
+            self.target = None;
+            return;
+        };
+        if ivl.is_zero() {
+            self.reconnect_at = None;
+            return;
+        }
+        let interval = self.backoff + jitter(ivl);
+        self.reconnect_at = Some(Instant::now() + interval);
+        let ms = u32::try_from(interval.as_millis()).unwrap_or(u32::MAX);
+        self.emit(monitor::EVENT_CONNECT_RETRIED, ms);
+        if let Some(max) = self.desc.reconnect_ivl_max.filter(|&max| max > ivl) {
+            self.backoff = (self.backoff * 2).min(max);
         }
     }
 
@@ -2116,4 +2127,15 @@ fn put(
     end.commit(len, more);
     *msg_start = !more;
     Ok(true)
+}
+
+/// A random duration below `ivl`, to the millisecond (libzmq's
+/// `generate_random () % reconnect_ivl`).
+fn jitter(ivl: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    // Each `RandomState` is keyed afresh: hashing anything gives a new
+    // random number, with no generator to keep.
+    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let ms = ivl.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+    Duration::from_millis(r % ms)
 }
