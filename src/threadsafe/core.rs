@@ -558,7 +558,7 @@ impl Core {
     }
 
     /// Takes one message through `f`, if any pipe has one.
-    fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+    pub(super) fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
         let mut inbox = self.inbox();
         let n = inbox.pipes.len();
         let mut i = if inbox.next < n { inbox.next } else { 0 };

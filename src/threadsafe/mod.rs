@@ -2,6 +2,8 @@
 //! GATHER, RADIO and DISH): the public handles. How they work is told in
 //! [`Client`]'s docs, which users see; `core` holds what they share.
 
+#[cfg(feature = "async")]
+mod async_methods;
 mod core;
 mod peers;
 pub mod pipe;
@@ -9,6 +11,8 @@ mod poll;
 mod registry;
 mod remote;
 pub mod spin;
+#[cfg(feature = "async")]
+mod tasks;
 mod tcp;
 mod wakers;
 
@@ -859,19 +863,22 @@ impl Dish {
         let core = &self.h.core;
         loop {
             let got = core
-                .recv(flags, |_, m| {
-                    let len = m[0] as usize;
-                    let group = &m[1..=len];
-                    // A message of a group left while it travelled.
-                    core.groups
-                        .load()
-                        .contains(group)
-                        .then(|| (group.to_vec(), m[1 + len..].to_vec()))
-                })
+                .recv(flags, |_, m| of_joined_group(core, m))
                 .map_err(|f| f.into_error(0))?;
             if let Some(got) = got {
                 return Ok(got);
             }
         }
     }
+}
+
+/// A DISH's message as `(group, data)`; `None` for one of a group left
+/// while it travelled.
+fn of_joined_group(core: &Core, m: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let len = m[0] as usize;
+    let group = &m[1..=len];
+    core.groups
+        .load()
+        .contains(group)
+        .then(|| (group.to_vec(), m[1 + len..].to_vec()))
 }

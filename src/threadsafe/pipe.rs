@@ -146,6 +146,16 @@ impl Room {
         self.pollers.remove(waker);
     }
 
+    /// The watchers counted in and their registrations (the tests' leak
+    /// check).
+    #[cfg(all(test, not(loom)))]
+    pub fn watchers(&self) -> (usize, usize) {
+        (
+            self.waiters.load(Ordering::SeqCst),
+            self.pollers.registered(),
+        )
+    }
+
     fn lock(&self) -> MutexGuard<'_, u64> {
         self.epoch.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -42,6 +42,12 @@ impl Wakers {
         }
     }
 
+    /// How many registrations there are (the tests' leak check).
+    #[cfg(test)]
+    pub fn registered(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Wakes every waker registered.
     pub fn wake_all(&self) {
         for w in self.lock().iter() {
