@@ -122,8 +122,9 @@ pub(crate) struct Core {
     pub shared: Arc<SocketShared>,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
-    /// The poll calls watching this socket (see `poll`): woken when a
-    /// message comes in, if they asked, and at shutdown.
+    /// The poll calls and async tasks watching this socket (see `poll`,
+    /// `tasks`): woken when a message comes in, if they asked, and at
+    /// shutdown.
     pub pollers: Arc<Wakers>,
     /// The doorbell's notify-mode waker: wakes all of `pollers`.
     pub poll_waker: Waker,

@@ -535,6 +535,13 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 /// keep their defaults. [`poll`](crate::poll()) takes them beside classic
 /// sockets and descriptors (each type's `as_poll_item`).
 ///
+/// With the feature `async`, each blocking send and receive has an awaited
+/// twin named after it (`send_async`, `recv_bytes_async`,
+/// `recv_from_async`, `send_to_async`, `recv_group_async` ...), taking
+/// `&self` as the blocking calls do: any number of tasks, on any executor,
+/// send and receive on one socket at once (`Client::send_async` has an
+/// example).
+///
 /// ```
 /// use std::sync::Arc;
 /// use zeroring::Context;
