@@ -320,3 +320,105 @@ async fn shutdown_ends_waiting_tasks_with_terminated() {
     assert!(matches!(s, Err(Error::Terminated)), "{s:?}");
     killer.await.unwrap();
 }
+
+/// A task and a thread blocked in `recv_from` receive on one SERVER at
+/// once (the doorbell's notify-mode and futex sleepers side by side):
+/// each message goes to one of them. Each ends at a "stop", sent after
+/// the numbers; the thread's RCVTIMEO fails it loudly instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_and_a_blocked_thread_receive_on_one_server() {
+    const N: u32 = 2_000;
+    let ctx = Context::new();
+    let (server, client) = server_and_client(&ctx, "inproc://tsasync-mixed");
+    server.set_rcvtimeo(PATIENCE.as_millis() as i32).unwrap();
+
+    let collect = |mut got: Vec<u32>, msg: &[u8]| {
+        if msg == b"stop" {
+            return Err(got);
+        }
+        got.push(u32::from_le_bytes(msg.try_into().unwrap()));
+        Ok(got)
+    };
+    let thread = std::thread::spawn({
+        let server = server.clone();
+        move || {
+            let mut got = Vec::new();
+            loop {
+                let (_, msg) = server.recv_from(0).unwrap();
+                match collect(got, &msg) {
+                    Ok(more) => got = more,
+                    Err(done) => return done,
+                }
+            }
+        }
+    });
+    let task = tokio::spawn({
+        let server = server.clone();
+        async move {
+            let (mut got, mut buf) = (Vec::new(), [0u8; 8]);
+            loop {
+                let (_, len) = server.recv_from_into_async(&mut buf).await.unwrap();
+                match collect(got, &buf[..len]) {
+                    Ok(more) => got = more,
+                    Err(done) => return done,
+                }
+            }
+        }
+    });
+    for i in 0..N {
+        client.send_async(i.to_le_bytes()).await.unwrap();
+    }
+    client.send_async("stop").await.unwrap();
+    client.send_async("stop").await.unwrap();
+    let mut got = within("the task", task).await.unwrap();
+    got.extend(
+        within(
+            "the thread",
+            tokio::task::spawn_blocking(|| thread.join().unwrap()),
+        )
+        .await
+        .unwrap(),
+    );
+    got.sort_unstable();
+    assert_eq!(got, (0..N).collect::<Vec<_>>(), "each received once");
+}
+
+/// Four tasks send on one SCATTER, a task gathers into a buffer: all
+/// arrive, each task's in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scatter_tasks_to_a_gather_task() {
+    const TASKS: u8 = 4;
+    const EACH: u32 = 500;
+    let ctx = Context::new();
+    let gather = Arc::new(ctx.gather().unwrap());
+    gather.bind("inproc://tsasync-scatter").unwrap();
+    let scatter = Arc::new(ctx.scatter().unwrap());
+    scatter.connect("inproc://tsasync-scatter").unwrap();
+
+    let senders: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let scatter = scatter.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    let msg = [&[t][..], &i.to_le_bytes()].concat();
+                    scatter.send_async(msg).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut next = [0u32; TASKS as usize];
+    let mut buf = [0u8; 5];
+    for _ in 0..u32::from(TASKS) * EACH {
+        let len = within("a message", gather.recv_into_async(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(len, 5);
+        let t = usize::from(buf[0]);
+        assert_eq!(u32::from_le_bytes(buf[1..].try_into().unwrap()), next[t]);
+        next[t] += 1;
+    }
+    for s in senders {
+        within("a sender", s).await.unwrap();
+    }
+    assert_eq!(next, [EACH; TASKS as usize]);
+}
