@@ -44,7 +44,7 @@
 //! # Cargo features
 //!
 //! - `async` (alias `tokio`): `AsyncSocket`, sockets to `.await` on any
-//!   executor.
+//!   executor, and the thread-safe sockets' `*_async` methods.
 //! - `tracing`: [`tracing`](https://docs.rs/tracing) events. Every socket
 //!   monitor event ([`monitor`]), with or without a monitor, on target
 //!   `zeroring::connection` with fields `event`, `endpoint`, `value` and

@@ -122,8 +122,9 @@ pub(crate) struct Core {
     pub shared: Arc<SocketShared>,
     /// Where this socket's writers wait for room.
     pub room: Arc<Room>,
-    /// The poll calls watching this socket (see `poll`): woken when a
-    /// message comes in, if they asked, and at shutdown.
+    /// The poll calls and async tasks watching this socket (see `poll`,
+    /// `tasks`): woken when a message comes in, if they asked, and at
+    /// shutdown.
     pub pollers: Arc<Wakers>,
     /// The doorbell's notify-mode waker: wakes all of `pollers`.
     pub poll_waker: Waker,
@@ -558,7 +559,7 @@ impl Core {
     }
 
     /// Takes one message through `f`, if any pipe has one.
-    fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+    pub(super) fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
         let mut inbox = self.inbox();
         let n = inbox.pipes.len();
         let mut i = if inbox.next < n { inbox.next } else { 0 };

@@ -2,6 +2,8 @@
 //! GATHER, RADIO and DISH): the public handles. How they work is told in
 //! [`Client`]'s docs, which users see; `core` holds what they share.
 
+#[cfg(feature = "async")]
+mod async_methods;
 mod core;
 mod peers;
 pub mod pipe;
@@ -9,6 +11,8 @@ mod poll;
 mod registry;
 mod remote;
 pub mod spin;
+#[cfg(feature = "async")]
+mod tasks;
 mod tcp;
 mod wakers;
 
@@ -540,6 +544,13 @@ fn copy_into(buf: &mut [u8], data: &[u8]) -> usize {
 /// keep their defaults. [`poll`](crate::poll()) takes them beside classic
 /// sockets and descriptors (each type's `as_poll_item`).
 ///
+/// With the feature `async`, each blocking send and receive has an awaited
+/// twin named after it (`send_async`, `recv_bytes_async`,
+/// `recv_from_async`, `send_to_async`, `recv_group_async` ...), taking
+/// `&self` as the blocking calls do: any number of tasks, on any executor,
+/// send and receive on one socket at once (`Client::send_async` has an
+/// example).
+///
 /// ```
 /// use std::sync::Arc;
 /// use zeroring::Context;
@@ -868,19 +879,22 @@ impl Dish {
         let core = &self.h.core;
         loop {
             let got = core
-                .recv(flags, |_, m| {
-                    let len = m[0] as usize;
-                    let group = &m[1..=len];
-                    // A message of a group left while it travelled.
-                    core.groups
-                        .load()
-                        .contains(group)
-                        .then(|| (group.to_vec(), m[1 + len..].to_vec()))
-                })
+                .recv(flags, |_, m| of_joined_group(core, m))
                 .map_err(|f| f.into_error(0))?;
             if let Some(got) = got {
                 return Ok(got);
             }
         }
     }
+}
+
+/// A DISH's message as `(group, data)`; `None` for one of a group left
+/// while it travelled.
+fn of_joined_group(core: &Core, m: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let len = m[0] as usize;
+    let group = &m[1..=len];
+    core.groups
+        .load()
+        .contains(group)
+        .then(|| (group.to_vec(), m[1 + len..].to_vec()))
 }

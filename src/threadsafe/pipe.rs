@@ -98,9 +98,10 @@ pub enum Refused {
 /// re-check and its sleep. The re-check runs outside the mutex: it may
 /// itself signal (credits given back).
 ///
-/// A poll call waits for room as a writer does, counted in `waiters` the
-/// same way ([`watch`](Room::watch)), but sleeps on its own descriptor:
-/// every signal wakes it through its waker too.
+/// A poll call (or an async task) waits for room as a writer does, counted
+/// in `waiters` the same way ([`watch`](Room::watch)), but sleeps on its
+/// own descriptor (or returns to its executor): every signal wakes it
+/// through its waker too.
 #[derive(Default)]
 pub struct Room {
     waiters: AtomicUsize,
@@ -144,6 +145,16 @@ impl Room {
     pub fn unwatch(&self, waker: &Waker) {
         self.waiters.fetch_sub(1, Ordering::SeqCst);
         self.pollers.remove(waker);
+    }
+
+    /// The watchers counted in and their registrations (the tests' leak
+    /// check).
+    #[cfg(all(test, not(loom)))]
+    pub fn watchers(&self) -> (usize, usize) {
+        (
+            self.waiters.load(Ordering::SeqCst),
+            self.pollers.registered(),
+        )
     }
 
     fn lock(&self) -> MutexGuard<'_, u64> {

@@ -1,5 +1,6 @@
-//! The poll calls waiting on one of a thread-safe socket's events (a
-//! message in, room out), each woken through its own [`Waker`].
+//! The poll calls and async tasks (`tasks`) waiting on one of a
+//! thread-safe socket's events (a message in, room out), each woken
+//! through its own [`Waker`].
 //!
 //! A socket's doorbell and its room each wake one party: the doorbell its
 //! notify-mode reader's `Waker`, the room its condition variable. Any
@@ -17,7 +18,7 @@
 use crate::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
-/// The wakers of the poll calls waiting on one event.
+/// The wakers of the poll calls and tasks waiting on one event.
 #[derive(Default)]
 pub struct Wakers {
     list: Mutex<Vec<Waker>>,
@@ -40,6 +41,12 @@ impl Wakers {
         if let Some(i) = list.iter().position(|w| w.will_wake(waker)) {
             list.swap_remove(i);
         }
+    }
+
+    /// How many registrations there are (the tests' leak check).
+    #[cfg(test)]
+    pub fn registered(&self) -> usize {
+        self.lock().len()
     }
 
     /// Wakes every waker registered.
