@@ -339,3 +339,42 @@ fn a_raised_rcvhwm_reaches_the_writer_at_its_mark() {
         pull.recv_bytes(0).unwrap();
     }
 }
+
+#[test]
+fn a_raised_rcvhwm_reaches_the_writer_of_a_shared_memory_pipe() {
+    // Over ipc between zeroring sockets the writer's limit is its SNDHWM
+    // plus the reader's RCVHWM, the reader in another process as far as
+    // the pipe knows: a change made after the handshake reaches it as it
+    // does in process.
+    let path = std::env::temp_dir().join(format!("zr-hwm-raise-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let endpoint = format!("ipc://{}", path.display());
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_rcvhwm(2).unwrap();
+    pull.bind(&endpoint).unwrap();
+    let push = socket(&ctx, Push);
+    push.set_sndhwm(2).unwrap();
+    push.connect(&endpoint).unwrap();
+    push.send("up", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(maps.contains("zeroring-pipe"), "not in shared memory");
+    let fill = || {
+        let mut n = 0;
+        while n < 1000 && push.send("m", DONTWAIT).is_ok() {
+            n += 1;
+        }
+        n
+    };
+    // "up" may still count: the reader tells the writer what it read once
+    // per low-water mark, as libzmq's pipes do.
+    let first = fill();
+    assert!((3..=4).contains(&first), "{first} within 2 + 2");
+    pull.set_rcvhwm(10).unwrap();
+    assert_eq!(fill(), 8, "2 + 10 in all");
+    for _ in 0..first + 8 {
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"m");
+    }
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+}

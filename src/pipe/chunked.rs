@@ -358,7 +358,7 @@ pub(super) mod tests {
             } else {
                 [Hwm::NONE, Hwm::rcv(hwm)]
             };
-            remote_end(tx, rx, bell.clone(), hwm, ids, bell).0
+            remote_end(tx, rx, bell.clone(), hwm, ids, bell, seg.marks(side)).0
         };
         let mut writer = end(&a, 0);
         writer.link_pools(Some(pool.clone()), None);

@@ -87,6 +87,67 @@ struct Control {
     /// The properties of the connection behind the pipe (tcp, ipc).
     #[cfg(not(loom))]
     metadata: metadata::MetadataSlot,
+    /// A pipe shared with a peer process: where each socket tells the
+    /// other's writer its RCVHWM.
+    #[cfg(not(loom))]
+    marks: Option<RemoteMarks>,
+}
+
+/// Two words of a shared pipe's segment through which each reader tells
+/// the writer of its ring its RCVHWM, so that a change made after the
+/// handshake reaches the peer process's writer as it reaches an inproc
+/// peer's (libzmq's `send_hwms_to_peer`). A word holds the mark plus one;
+/// zero means "as offered in the handshake".
+#[cfg(not(loom))]
+pub(crate) struct RemoteMarks {
+    /// Ours, for the peer's writer.
+    ours: std::ptr::NonNull<AtomicU64>,
+    /// The peer's, for our writer: any value a peer writes is a mark.
+    theirs: std::ptr::NonNull<AtomicU64>,
+    /// Keeps the words mapped.
+    _mem: Arc<dyn Send + Sync>,
+}
+
+// SAFETY: the words are atomics in a mapping `_mem` keeps alive; nothing
+// else is reached through the pointers.
+#[cfg(not(loom))]
+unsafe impl Send for RemoteMarks {}
+// SAFETY: as above: every access is atomic.
+#[cfg(not(loom))]
+unsafe impl Sync for RemoteMarks {}
+
+#[cfg(not(loom))]
+impl RemoteMarks {
+    /// The two words at `ours` and `theirs`.
+    ///
+    /// # Safety
+    /// Both are 8-aligned words that stay mapped, readable and writable,
+    /// while `mem` lives.
+    pub unsafe fn new(
+        ours: std::ptr::NonNull<AtomicU64>,
+        theirs: std::ptr::NonNull<AtomicU64>,
+        mem: Arc<dyn Send + Sync>,
+    ) -> Self {
+        Self {
+            ours,
+            theirs,
+            _mem: mem,
+        }
+    }
+
+    fn publish(&self, rcvhwm: u64) {
+        // SAFETY: mapped while `_mem` lives (see `new`).
+        let ours = unsafe { self.ours.as_ref() };
+        ours.store(rcvhwm.min(i32::MAX as u64) + 1, Ordering::Relaxed);
+    }
+
+    /// The peer's RCVHWM, if it changed it since the handshake.
+    fn peer_rcvhwm(&self) -> Option<u64> {
+        // SAFETY: mapped while `_mem` lives (see `new`).
+        let theirs = unsafe { self.theirs.as_ref() };
+        let v = theirs.load(Ordering::Relaxed);
+        (v != 0).then(|| (v - 1).min(i32::MAX as u64))
+    }
 }
 
 /// One direction's high-water mark as the two sockets set it: the
@@ -211,6 +272,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         no_spill: AtomicBool::new(false),
         #[cfg(not(loom))]
         metadata: Default::default(),
+        #[cfg(not(loom))]
+        marks: None,
     });
     for (slot, id) in ctl.ids.iter().zip(cfg.ids.iter_mut()) {
         if let Some(id) = id.take() {
@@ -254,9 +317,9 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
 /// A socket's end of a pipe whose rings lie in a mapping shared with a peer
 /// process: it writes `tx`, reads `rx` and rings `peer_bell` (the peer
 /// socket's doorbell, mapped from the peer). Limits: `hwm[0]` out, `hwm[1]`
-/// in (the peer process applies its own to what it writes: a change of
-/// our RCVHWM does not reach it); `ids`: this side's and the peer's
-/// routing ids.
+/// in (the peer process applies its own to what it writes; a change of
+/// our RCVHWM reaches it through `marks`, as the peer's reaches us);
+/// `ids`: this side's and the peer's routing ids.
 /// The returned watch lets the connection's engine play the peer's part of
 /// the control block; `watcher` is rung when the socket drops its end.
 #[cfg(not(loom))]
@@ -267,6 +330,7 @@ pub(crate) fn remote_end(
     hwm: [Hwm; 2],
     ids: [Box<[u8]>; 2],
     watcher: Arc<Doorbell>,
+    marks: RemoteMarks,
 ) -> (PipeEnd, PipeWatch) {
     let capacity = tx.capacity();
     let [own_id, peer_id] = ids;
@@ -286,6 +350,7 @@ pub(crate) fn remote_end(
         spills: Default::default(),
         no_spill: AtomicBool::new(false),
         metadata: Default::default(),
+        marks: Some(marks),
     });
     let end = PipeEnd {
         tx,
@@ -537,7 +602,7 @@ impl PipeEnd {
     /// `pipe_t::set_hwms` when a socket's option changes, and its inproc
     /// boost, where a connect-before-bind learns the binder's marks late).
     /// The writer of the other direction sees the change when it next
-    /// reaches the limit it knew.
+    /// reaches the limit it knew, in a peer process too.
     pub fn set_hwm(&mut self, snd: u64, rcv: u64) {
         let set = |i: usize, f: &dyn Fn(&mut Hwm)| {
             let _ = self.ctl.hwm[i].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
@@ -553,12 +618,26 @@ impl PipeEnd {
             self.ctl.hwm[1 - self.side].load(Ordering::Relaxed),
         ));
         self.next_release_at_lwm();
+        #[cfg(not(loom))]
+        if let Some(marks) = &self.ctl.marks {
+            marks.publish(rcv);
+            // A writer asleep at the mark it knew looks again.
+            self.notify_peer();
+        }
     }
 
     /// The current limit of the ring side `i` writes.
     #[inline]
     fn limit(&self, i: usize) -> u64 {
-        Hwm::unpack(self.ctl.hwm[i].load(Ordering::Relaxed)).limit()
+        #[allow(unused_mut)]
+        let mut hwm = Hwm::unpack(self.ctl.hwm[i].load(Ordering::Relaxed));
+        #[cfg(not(loom))]
+        if let (true, Some(marks)) = (i == self.side, &self.ctl.marks) {
+            if let Some(rcv) = marks.peer_rcvhwm() {
+                hwm.rcv = Some(rcv);
+            }
+        }
+        hwm.limit()
     }
 
     /// Whether fewer than `limit` (non-zero) messages are queued, read

@@ -946,9 +946,9 @@ impl Socket {
     /// Outbound high-water mark in messages (`ZMQ_SNDHWM`, default 1000,
     /// 0 for none). For inproc the two sockets' marks add up, as in libzmq.
     /// As in libzmq it applies to the socket's pipes at once, not only to
-    /// those made after (over ipc between zeroring processes, a change of
-    /// RCVHWM does not reach the peer process, whose writes keep the mark
-    /// it learned when connecting).
+    /// those made after (over ipc between zeroring processes a change of
+    /// RCVHWM reaches the peer process's writer too, the next time it
+    /// reaches the mark it knew).
     ///
     /// # Errors
     ///

@@ -29,8 +29,9 @@ use std::sync::Arc;
 
 /// The READY property announcing shared-memory pipes.
 pub(crate) const PROPERTY: &str = "X-ZR-Shm";
-/// The offer's own format (3: the ring's layout version follows it).
-const VERSION: u8 = 3;
+/// The offer's own format (3: the ring's layout version follows it; 4:
+/// the pipe segment's head carries each reader's RCVHWM).
+const VERSION: u8 = 4;
 /// Offer flag: this process's doorbell writers rely on membarrier (their
 /// fence is a compiler fence). Both sides must agree, or a sleeper could
 /// miss a wake-up: the fences pair across processes.
@@ -132,8 +133,11 @@ pub(crate) fn parse_message(m: &[u8]) -> Option<(u8, u8)> {
 
 /// The pipe segment's first bytes: a magic and the ring size, for a
 /// recognisable layout (the receiver computes the size from the segment's
-/// length and only compares).
+/// length and only compares); at [`MARKS_AT`], a word per ring.
 const HEAD_LEN: usize = 128;
+/// Where in the head the reader of ring `i` publishes its RCVHWM (plus
+/// one; zero: as offered) for the ring's writer, in word `i`.
+const MARKS_AT: usize = 64;
 
 /// The pipe segment's size for rings of `capacity` bytes.
 pub(crate) fn segment_len(capacity: usize) -> usize {
@@ -187,6 +191,23 @@ impl PipeSegment {
             seg: Arc::new(seg),
             capacity,
         })
+    }
+
+    /// Side `side`'s words for RCVHWM: ours (that of the reader of ring
+    /// `1 - side`) and the peer's (ring `side`'s reader).
+    pub fn marks(&self, side: usize) -> crate::pipe::RemoteMarks {
+        let word = |i: usize| {
+            // SAFETY: MARKS_AT + 16 <= HEAD_LEN, inside the page-aligned
+            // mapping, so each word is in bounds and 8-aligned.
+            unsafe {
+                std::ptr::NonNull::new_unchecked(
+                    self.seg.base().as_ptr().add(MARKS_AT + 8 * i).cast(),
+                )
+            }
+        };
+        // SAFETY: both words lie in the mapping, which the segment's Arc
+        // keeps; they are only ever accessed atomically.
+        unsafe { crate::pipe::RemoteMarks::new(word(1 - side), word(side), self.seg.clone()) }
     }
 
     /// Side `side`'s ends (0: the connecter): it writes ring `side` and

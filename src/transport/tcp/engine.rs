@@ -1861,6 +1861,7 @@ impl Engine {
             ],
             [self.desc.routing_id.clone().into(), peer_id.into()],
             self.bell.clone(),
+            seg.marks(side),
         );
         end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
         end.set_metadata(self.metadata.clone());
