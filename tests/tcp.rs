@@ -550,3 +550,32 @@ fn reconnect_ivl_zero_tries_once_and_never_again() {
         push.send("queued", DONTWAIT).unwrap();
     });
 }
+
+#[test]
+fn an_unbound_port_and_path_are_free_at_once() {
+    // On return from unbind the listener is closed: the same address
+    // binds again straight away, every time.
+    bounded(|| {
+        let ctx = Context::new();
+        let dir = std::env::temp_dir().join(format!("zr-rebind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let pull = socket(&ctx, Pull);
+        pull.bind("tcp://127.0.0.1:0").unwrap();
+        let tcp = pull.get_last_endpoint().unwrap().unwrap();
+        let ipc = format!("ipc://{}/s", dir.display());
+        pull.bind(&ipc).unwrap();
+        for i in 0..200 {
+            for ep in [&tcp, &ipc] {
+                pull.unbind(ep).unwrap();
+                pull.bind(ep)
+                    .unwrap_or_else(|e| panic!("rebind {i} of {ep}: {e}"));
+            }
+        }
+        let push = socket(&ctx, Push);
+        push.connect(&tcp).unwrap();
+        push.send("still listening", 0).unwrap();
+        assert_eq!(pull.recv_bytes(0).unwrap(), b"still listening");
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -481,6 +481,8 @@ impl Socket {
     }
 
     /// Stops accepting on `endpoint` and closes the connections it accepted.
+    /// On return the port (tcp) or path (ipc) is free for another bind: the
+    /// listener is closed, where libzmq's closes a moment later.
     ///
     /// # Errors
     ///
@@ -509,7 +511,7 @@ impl Socket {
                 };
                 let (bound_as, local, fd) = c.tcp_bound.remove(i);
                 let local = format!("tcp://{local}");
-                c.io_thread()?.unbind(c.id, Some(local.clone()));
+                c.io_thread()?.unbind_and_wait(c.id, local.clone());
                 self.shared
                     .monitor
                     .emit(monitor::EVENT_CLOSED, fd as u32, &local);
@@ -522,7 +524,7 @@ impl Socket {
                     return Err(Error::EndpointNotFound(endpoint.to_owned()));
                 };
                 let (bound_as, file, fd) = c.ipc_bound.remove(i);
-                c.io_thread()?.unbind(c.id, Some(bound_as.clone()));
+                c.io_thread()?.unbind_and_wait(c.id, bound_as.clone());
                 if let Some(file) = file {
                     file.remove();
                 }
