@@ -5,7 +5,7 @@
 //! go. A received message also holds its connection's properties, for
 //! `zmq_msg_gets`.
 
-use crate::{c_str, guard, CResult};
+use crate::{c_str, fail, guard, CResult};
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -221,6 +221,25 @@ impl ZmqMsg {
         }
     }
 
+    /// The message's size in bytes (as `bytes().len()`, without a bounds
+    /// check that could panic).
+    #[inline(always)]
+    pub(crate) fn size(&self) -> usize {
+        if self.kind == KIND_SHARED {
+            // SAFETY: a shared message's body is a SharedRef.
+            unsafe { self.body.shared.size }
+        } else {
+            self.len as usize
+        }
+    }
+
+    /// Whether closing the message only marks it closed: inline bytes and
+    /// no properties (a sender's every message), nothing to let go of.
+    #[inline(always)]
+    fn holds_nothing(&self) -> bool {
+        self.kind == KIND_INLINE && self.props.is_none()
+    }
+
     fn data_ptr(&mut self) -> *mut u8 {
         if self.kind == KIND_SHARED {
             // SAFETY: as in `bytes`.
@@ -282,6 +301,7 @@ impl ZmqMsg {
 ///
 /// `msg` is null or points to a `zmq_msg_t` (64 pointer-aligned bytes)
 /// no one else uses meanwhile.
+#[inline(always)]
 pub(crate) unsafe fn msg_mut<'a>(msg: *mut c_void) -> CResult<&'a mut ZmqMsg> {
     let msg = msg.cast::<ZmqMsg>();
     if msg.is_null() || !msg.is_aligned() {
@@ -310,14 +330,13 @@ pub struct zmq_msg_t {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    guard(-1, || {
-        let msg = msg.cast::<ZmqMsg>();
-        if msg.is_null() || !msg.is_aligned() {
-            return Err(libc::EFAULT);
-        }
-        ZmqMsg::init(msg);
-        Ok(0)
-    })
+    // No guard: nothing here can panic (see the crate's doc).
+    let msg = msg.cast::<ZmqMsg>();
+    if msg.is_null() || !msg.is_aligned() {
+        return fail(libc::EFAULT, -1);
+    }
+    ZmqMsg::init(msg);
+    0
 }
 
 /// Initialises a message of `size` bytes (zeroed) for the caller to fill.
@@ -327,32 +346,34 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
-    guard(-1, || {
-        let raw = msg.cast::<ZmqMsg>();
-        if raw.is_null() || !raw.is_aligned() {
-            return Err(libc::EFAULT);
-        }
-        ZmqMsg::init(raw);
-        if size > INLINE_MAX {
-            // SAFETY: just initialised.
-            return init_large(unsafe { &mut *raw }, size);
-        }
-        // SAFETY: just initialised (zero bytes, inline).
-        unsafe { &mut *raw }.len = size as u8;
-        Ok(0)
-    })
+    // No guard on the inline path: nothing there can panic.
+    let raw = msg.cast::<ZmqMsg>();
+    if raw.is_null() || !raw.is_aligned() {
+        return fail(libc::EFAULT, -1);
+    }
+    if size > INLINE_MAX {
+        return init_large(raw, size);
+    }
+    ZmqMsg::init(raw);
+    // SAFETY: just initialised (zero bytes, inline).
+    unsafe { &mut *raw }.len = size as u8;
+    0
 }
 
 /// [`zmq_msg_init_size`] of a frame that does not fit in the message: out
 /// of small messages' way (see [`ZmqMsg::release_shared`]).
 #[cold]
 #[inline(never)]
-fn init_large(m: &mut ZmqMsg, size: usize) -> CResult<c_int> {
-    let mut owned = Vec::new();
-    owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-    owned.resize(size, 0);
-    m.set_content(owned.into_boxed_slice(), None);
-    Ok(0)
+fn init_large(raw: *mut ZmqMsg, size: usize) -> c_int {
+    guard(-1, || {
+        ZmqMsg::init(raw);
+        let mut owned = Vec::new();
+        owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+        owned.resize(size, 0);
+        // SAFETY: just initialised; `raw` is a checked zmq_msg_t.
+        unsafe { &mut *raw }.set_content(owned.into_boxed_slice(), None);
+        Ok(0)
+    })
 }
 
 /// Initialises a message holding the application's `data` without a copy;
@@ -396,9 +417,25 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    // SAFETY: per this function's contract.
+    match unsafe { msg_mut(msg.cast()) } {
+        // No guard: marking it closed cannot panic.
+        Ok(m) if m.holds_nothing() => {
+            m.kind = 0;
+            0
+        }
+        Ok(m) => close_holding(m),
+        Err(errno) => fail(errno, -1),
+    }
+}
+
+/// [`zmq_msg_close`] of a message holding a shared buffer or properties,
+/// whose release may run the application's free function or drop the
+/// last reference to the properties.
+#[cold]
+#[inline(never)]
+fn close_holding(m: &mut ZmqMsg) -> c_int {
     guard(-1, || {
-        // SAFETY: per this function's contract.
-        let m = unsafe { msg_mut(msg.cast()) }?;
         m.release();
         Ok(0)
     })
@@ -471,10 +508,12 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        // SAFETY: per this function's contract.
-        Ok(unsafe { msg_mut(msg.cast()) }?.data_ptr().cast())
-    })
+    // No guard: nothing here can panic.
+    // SAFETY: per this function's contract.
+    match unsafe { msg_mut(msg.cast()) } {
+        Ok(m) => m.data_ptr().cast(),
+        Err(errno) => fail(errno, std::ptr::null_mut()),
+    }
 }
 
 /// The message's size in bytes (0 for an invalid message).
@@ -484,10 +523,12 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
-    guard(0, || {
-        // SAFETY: per this function's contract; only read.
-        Ok(unsafe { msg_mut(msg.cast_mut().cast()) }?.bytes().len())
-    })
+    // No guard: nothing here can panic.
+    // SAFETY: per this function's contract; only read.
+    match unsafe { msg_mut(msg.cast_mut().cast()) } {
+        Ok(m) => m.size(),
+        Err(errno) => fail(errno, 0),
+    }
 }
 
 /// 1 if more frames of the message follow, else 0.
@@ -497,10 +538,12 @@ pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
-    guard(0, || {
-        // SAFETY: per this function's contract; only read.
-        Ok(unsafe { msg_mut(msg.cast_mut().cast()) }?.more() as c_int)
-    })
+    // No guard: nothing here can panic.
+    // SAFETY: per this function's contract; only read.
+    match unsafe { msg_mut(msg.cast_mut().cast()) } {
+        Ok(m) => m.more() as c_int,
+        Err(errno) => fail(errno, 0),
+    }
 }
 
 /// A message property: ZMQ_MORE, ZMQ_SRCFD (the connection's descriptor;

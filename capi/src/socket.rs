@@ -319,7 +319,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
         let m = unsafe { msg_mut(msg.cast()) }?;
-        let len = m.bytes().len();
+        let len = m.size();
         socket.send(m.bytes(), flags).map_err(err)?;
         m.reset();
         Ok(c_len(len))

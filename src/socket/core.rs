@@ -850,6 +850,7 @@ impl Core {
     /// The properties of the connection the frame [`recv_with`](Self::recv_with)
     /// read last came on, right after it.
     #[cfg(not(loom))]
+    #[inline]
     pub fn read_metadata(&mut self) -> Option<&Arc<crate::pipe::metadata::PeerMetadata>> {
         let key = self.io.read_from?;
         self.io.pipes.get_mut(key)?.end.metadata()

@@ -1524,6 +1524,7 @@ pub struct Properties(Arc<crate::pipe::metadata::PeerMetadata>);
 impl Properties {
     /// Makes `slot` hold `now`, leaving it (and the reference count)
     /// alone when it already does.
+    #[inline]
     fn set(slot: &mut Option<Properties>, now: Option<&Arc<crate::pipe::metadata::PeerMetadata>>) {
         match (now, &*slot) {
             (Some(now), Some(Properties(held))) if Arc::ptr_eq(now, held) => {}
