@@ -705,7 +705,7 @@ impl Core {
     }
 
     /// Sends one frame by copy.
-    #[inline]
+    #[inline(always)]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
         if data.len() > MAX_FRAME || self.discarding {
             return self.refuse_or_drop(more);

@@ -650,7 +650,7 @@ impl Socket {
     /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
     /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
     ///   down or its I/O thread died.
-    #[inline]
+    #[inline(always)]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
         let data = data.as_ref();
         let mut c = self.core()?;
