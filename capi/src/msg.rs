@@ -33,9 +33,17 @@ pub(crate) type FreeFn = unsafe extern "C" fn(data: *mut c_void, hint: *mut c_vo
 /// What a `zmq_msg_t` is, inside its 64 bytes.
 #[repr(C, align(8))]
 pub(crate) struct ZmqMsg {
-    body: Body,
+    frame: Frame,
     /// The properties of the connection it came on.
     props: ManuallyDrop<Option<Properties>>,
+}
+
+/// A message's bytes and flags: all of it but the properties, so that a
+/// receive can fill it while the socket updates those (see
+/// [`ZmqMsg::recv_slots`]). A message reads as its frame (`Deref`).
+#[repr(C)]
+pub(crate) struct Frame {
+    body: Body,
     /// [`KIND_INLINE`] or [`KIND_SHARED`]; anything else is not a message
     /// (never initialised, or closed): EFAULT, as libzmq.
     kind: u8,
@@ -43,6 +51,21 @@ pub(crate) struct ZmqMsg {
     /// The length of an inline message.
     len: u8,
     _pad: [u8; 5],
+}
+
+impl std::ops::Deref for ZmqMsg {
+    type Target = Frame;
+    #[inline(always)]
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
+}
+
+impl std::ops::DerefMut for ZmqMsg {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Frame {
+        &mut self.frame
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<ZmqMsg>() == 64);
@@ -96,23 +119,77 @@ impl ZmqMsg {
         // read only up to `len` (0 here) until written.
         unsafe {
             std::ptr::addr_of_mut!((*msg).props).write(ManuallyDrop::new(None));
-            std::ptr::addr_of_mut!((*msg).kind).write(KIND_INLINE);
-            std::ptr::addr_of_mut!((*msg).flags).write(0);
-            std::ptr::addr_of_mut!((*msg).len).write(0);
+            std::ptr::addr_of_mut!((*msg).frame.kind).write(KIND_INLINE);
+            std::ptr::addr_of_mut!((*msg).frame.flags).write(0);
+            std::ptr::addr_of_mut!((*msg).frame.len).write(0);
         }
     }
 
+    /// Lets go of the bytes and properties; the message is then invalid
+    /// until initialised again.
+    fn release(&mut self) {
+        if self.kind == KIND_SHARED {
+            self.release_shared();
+        }
+        if self.props.is_some() {
+            // SAFETY: `props` holds a value while the message is valid, and
+            // is not read again until `init` writes it anew.
+            unsafe { ManuallyDrop::drop(&mut self.props) };
+        }
+        self.kind = 0;
+    }
+
+    /// Whether closing the message only marks it closed: inline bytes and
+    /// no properties (a sender's every message), nothing to let go of.
+    #[inline(always)]
+    fn holds_nothing(&self) -> bool {
+        self.kind == KIND_INLINE && self.props.is_none()
+    }
+
+    /// After a send: the message is empty again, as libzmq leaves it.
+    /// Properties and flags are written only when set: a sender empties a
+    /// message per frame, and each store queues behind the frame's stores
+    /// into the ring (see [`init`](Self::init)).
+    #[inline(always)]
+    pub(crate) fn reset(&mut self) {
+        self.release_bytes();
+        if self.props.is_some() {
+            *self.props = None;
+        }
+        if self.flags != 0 {
+            self.flags = 0;
+        }
+    }
+
+    /// The message's properties and its frame, apart: a receive fills the
+    /// one and writes the other at once, with no move of the properties
+    /// (and their reference count) out and back.
+    #[inline(always)]
+    pub(crate) fn recv_slots(&mut self) -> (&mut Option<Properties>, &mut Frame) {
+        (&mut self.props, &mut self.frame)
+    }
+}
+
+impl Frame {
     /// Puts a copy of `data` in this message, which holds nothing shared.
+    #[inline(always)]
     fn store(&mut self, data: &[u8]) {
         if data.len() <= INLINE_MAX {
             // SAFETY: writing the inline bytes of a union of plain data.
-            unsafe { self.body.inline[..data.len()].copy_from_slice(data) };
+            zeroring::copy_frame(unsafe { &mut self.body.inline[..data.len()] }, data);
             self.kind = KIND_INLINE;
             self.len = data.len() as u8;
         } else {
-            let owned: Box<[u8]> = data.into();
-            self.set_content(owned, None);
+            self.store_large(data);
         }
+    }
+
+    /// [`store`](Self::store) of a frame that does not fit in the message,
+    /// out of small frames' way (see [`release_shared`](Self::release_shared)).
+    #[cold]
+    #[inline(never)]
+    fn store_large(&mut self, data: &[u8]) {
+        self.set_content(data.into(), None);
     }
 
     /// Makes this message hold `owned` (ours) or the application's data
@@ -155,20 +232,6 @@ impl ZmqMsg {
         };
         self.kind = KIND_SHARED;
         self.len = 0;
-    }
-
-    /// Lets go of the bytes and properties; the message is then invalid
-    /// until initialised again.
-    fn release(&mut self) {
-        if self.kind == KIND_SHARED {
-            self.release_shared();
-        }
-        if self.props.is_some() {
-            // SAFETY: `props` holds a value while the message is valid, and
-            // is not read again until `init` writes it anew.
-            unsafe { ManuallyDrop::drop(&mut self.props) };
-        }
-        self.kind = 0;
     }
 
     /// Lets go of the bytes only: the message is left empty.
@@ -233,13 +296,6 @@ impl ZmqMsg {
         }
     }
 
-    /// Whether closing the message only marks it closed: inline bytes and
-    /// no properties (a sender's every message), nothing to let go of.
-    #[inline(always)]
-    fn holds_nothing(&self) -> bool {
-        self.kind == KIND_INLINE && self.props.is_none()
-    }
-
     fn data_ptr(&mut self) -> *mut u8 {
         if self.kind == KIND_SHARED {
             // SAFETY: as in `bytes`.
@@ -256,6 +312,7 @@ impl ZmqMsg {
 
     /// Replaces the message's bytes with a received frame's (its flags
     /// and properties are set apart).
+    #[inline(always)]
     pub(crate) fn set_received(&mut self, data: &[u8]) {
         self.release_bytes();
         self.store(data);
@@ -264,34 +321,6 @@ impl ZmqMsg {
     /// Sets whether more frames of the message follow.
     pub(crate) fn set_more(&mut self, more: bool) {
         self.flags = if more { FLAG_MORE } else { 0 };
-    }
-
-    /// Takes the properties out (no reference count moves), for
-    /// [`put_properties`](Self::put_properties) to put back: a receive
-    /// into a message that held those of the same connection then leaves
-    /// them as they are.
-    pub(crate) fn take_properties(&mut self) -> Option<Properties> {
-        (*self.props).take()
-    }
-
-    /// Puts properties back (see [`take_properties`](Self::take_properties)).
-    pub(crate) fn put_properties(&mut self, props: Option<Properties>) {
-        *self.props = props;
-    }
-
-    /// After a send: the message is empty again, as libzmq leaves it.
-    /// Properties and flags are written only when set: a sender empties a
-    /// message per frame, and each store queues behind the frame's stores
-    /// into the ring (see [`init`](Self::init)).
-    #[inline(always)]
-    pub(crate) fn reset(&mut self) {
-        self.release_bytes();
-        if self.props.is_some() {
-            *self.props = None;
-        }
-        if self.flags != 0 {
-            self.flags = 0;
-        }
     }
 }
 
