@@ -3,8 +3,12 @@
 //! copy: up to 32 bytes are moved here with two overlapping loads and stores.
 
 /// Copies `src` into `dst`, which must have the same length.
+///
+/// # Panics
+///
+/// If the lengths differ.
 #[inline(always)]
-pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
+pub fn copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     assert_eq!(dst.len(), n, "copy between slices of different lengths");
     let (d, s) = (dst.as_mut_ptr(), src.as_ptr());

@@ -79,6 +79,11 @@ mod context;
 #[cfg(not(loom))]
 mod context_options;
 mod copy;
+/// zeroring's copy of a frame's bytes (a small frame without a call to
+/// `memcpy`), for zeroring-capi's `zmq_msg_recv` into a message's inline
+/// bytes. Not public API: outside semver.
+#[doc(hidden)]
+pub use copy::copy as copy_frame;
 mod error;
 #[cfg(fuzzing)]
 #[doc(hidden)]

@@ -2,8 +2,12 @@
 //! (`include/zmq.h`), so that C programs and the bindings of other
 //! languages (pyzmq, czmq ...) run on zeroring unchanged.
 //!
-//! Every exported function catches panics ([`guard`]): a panic becomes a
-//! failed call (errno `ENOTRECOVERABLE`), never an unwind into C. Handles
+//! Every exported function that can panic catches panics ([`guard`]): a
+//! panic becomes a failed call (errno `ENOTRECOVERABLE`), never an unwind
+//! into C. The calls a program makes per message (`zmq_msg_init_size`,
+//! `zmq_msg_size`, `zmq_msg_close` ...) take a fast path that cannot panic
+//! outside `guard` and fail through [`fail`]: a function that may unwind
+//! saves registers for its landing pad, which every message would pay. Handles
 //! carry libzmq's tags and are checked on every call: a null, closed or
 //! foreign socket handle is `ENOTSOCK`, a context one `EFAULT`, as in
 //! libzmq (see [`handle`]).
@@ -40,6 +44,16 @@ pub(crate) fn guard<T>(failed: T, body: impl FnOnce() -> CResult<T>) -> T {
             failed
         }
     }
+}
+
+/// Fails a call whose body cannot panic: errno set to `errno`, `failed`
+/// returned. Out of line, so that the caller's fast path keeps no register
+/// for it.
+#[cold]
+#[inline(never)]
+pub(crate) fn fail<T>(errno: i32, failed: T) -> T {
+    errno::set(errno);
+    failed
 }
 
 /// A C string argument as UTF-8: EINVAL for a null pointer or bytes that

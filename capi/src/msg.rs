@@ -5,7 +5,7 @@
 //! go. A received message also holds its connection's properties, for
 //! `zmq_msg_gets`.
 
-use crate::{c_str, guard, CResult};
+use crate::{c_str, fail, guard, CResult};
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -33,9 +33,17 @@ pub(crate) type FreeFn = unsafe extern "C" fn(data: *mut c_void, hint: *mut c_vo
 /// What a `zmq_msg_t` is, inside its 64 bytes.
 #[repr(C, align(8))]
 pub(crate) struct ZmqMsg {
-    body: Body,
+    frame: Frame,
     /// The properties of the connection it came on.
     props: ManuallyDrop<Option<Properties>>,
+}
+
+/// A message's bytes and flags: all of it but the properties, so that a
+/// receive can fill it while the socket updates those (see
+/// [`ZmqMsg::recv_slots`]). A message reads as its frame (`Deref`).
+#[repr(C)]
+pub(crate) struct Frame {
+    body: Body,
     /// [`KIND_INLINE`] or [`KIND_SHARED`]; anything else is not a message
     /// (never initialised, or closed): EFAULT, as libzmq.
     kind: u8,
@@ -43,6 +51,21 @@ pub(crate) struct ZmqMsg {
     /// The length of an inline message.
     len: u8,
     _pad: [u8; 5],
+}
+
+impl std::ops::Deref for ZmqMsg {
+    type Target = Frame;
+    #[inline(always)]
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
+}
+
+impl std::ops::DerefMut for ZmqMsg {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Frame {
+        &mut self.frame
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<ZmqMsg>() == 64);
@@ -96,23 +119,77 @@ impl ZmqMsg {
         // read only up to `len` (0 here) until written.
         unsafe {
             std::ptr::addr_of_mut!((*msg).props).write(ManuallyDrop::new(None));
-            std::ptr::addr_of_mut!((*msg).kind).write(KIND_INLINE);
-            std::ptr::addr_of_mut!((*msg).flags).write(0);
-            std::ptr::addr_of_mut!((*msg).len).write(0);
+            std::ptr::addr_of_mut!((*msg).frame.kind).write(KIND_INLINE);
+            std::ptr::addr_of_mut!((*msg).frame.flags).write(0);
+            std::ptr::addr_of_mut!((*msg).frame.len).write(0);
         }
     }
 
+    /// Lets go of the bytes and properties; the message is then invalid
+    /// until initialised again.
+    fn release(&mut self) {
+        if self.kind == KIND_SHARED {
+            self.release_shared();
+        }
+        if self.props.is_some() {
+            // SAFETY: `props` holds a value while the message is valid, and
+            // is not read again until `init` writes it anew.
+            unsafe { ManuallyDrop::drop(&mut self.props) };
+        }
+        self.kind = 0;
+    }
+
+    /// Whether closing the message only marks it closed: inline bytes and
+    /// no properties (a sender's every message), nothing to let go of.
+    #[inline(always)]
+    fn holds_nothing(&self) -> bool {
+        self.kind == KIND_INLINE && self.props.is_none()
+    }
+
+    /// After a send: the message is empty again, as libzmq leaves it.
+    /// Properties and flags are written only when set: a sender empties a
+    /// message per frame, and each store queues behind the frame's stores
+    /// into the ring (see [`init`](Self::init)).
+    #[inline(always)]
+    pub(crate) fn reset(&mut self) {
+        self.release_bytes();
+        if self.props.is_some() {
+            *self.props = None;
+        }
+        if self.flags != 0 {
+            self.flags = 0;
+        }
+    }
+
+    /// The message's properties and its frame, apart: a receive fills the
+    /// one and writes the other at once, with no move of the properties
+    /// (and their reference count) out and back.
+    #[inline(always)]
+    pub(crate) fn recv_slots(&mut self) -> (&mut Option<Properties>, &mut Frame) {
+        (&mut self.props, &mut self.frame)
+    }
+}
+
+impl Frame {
     /// Puts a copy of `data` in this message, which holds nothing shared.
+    #[inline(always)]
     fn store(&mut self, data: &[u8]) {
         if data.len() <= INLINE_MAX {
             // SAFETY: writing the inline bytes of a union of plain data.
-            unsafe { self.body.inline[..data.len()].copy_from_slice(data) };
+            zeroring::copy_frame(unsafe { &mut self.body.inline[..data.len()] }, data);
             self.kind = KIND_INLINE;
             self.len = data.len() as u8;
         } else {
-            let owned: Box<[u8]> = data.into();
-            self.set_content(owned, None);
+            self.store_large(data);
         }
+    }
+
+    /// [`store`](Self::store) of a frame that does not fit in the message,
+    /// out of small frames' way (see [`release_shared`](Self::release_shared)).
+    #[cold]
+    #[inline(never)]
+    fn store_large(&mut self, data: &[u8]) {
+        self.set_content(data.into(), None);
     }
 
     /// Makes this message hold `owned` (ours) or the application's data
@@ -155,20 +232,6 @@ impl ZmqMsg {
         };
         self.kind = KIND_SHARED;
         self.len = 0;
-    }
-
-    /// Lets go of the bytes and properties; the message is then invalid
-    /// until initialised again.
-    fn release(&mut self) {
-        if self.kind == KIND_SHARED {
-            self.release_shared();
-        }
-        if self.props.is_some() {
-            // SAFETY: `props` holds a value while the message is valid, and
-            // is not read again until `init` writes it anew.
-            unsafe { ManuallyDrop::drop(&mut self.props) };
-        }
-        self.kind = 0;
     }
 
     /// Lets go of the bytes only: the message is left empty.
@@ -221,6 +284,18 @@ impl ZmqMsg {
         }
     }
 
+    /// The message's size in bytes (as `bytes().len()`, without a bounds
+    /// check that could panic).
+    #[inline(always)]
+    pub(crate) fn size(&self) -> usize {
+        if self.kind == KIND_SHARED {
+            // SAFETY: a shared message's body is a SharedRef.
+            unsafe { self.body.shared.size }
+        } else {
+            self.len as usize
+        }
+    }
+
     fn data_ptr(&mut self) -> *mut u8 {
         if self.kind == KIND_SHARED {
             // SAFETY: as in `bytes`.
@@ -237,6 +312,7 @@ impl ZmqMsg {
 
     /// Replaces the message's bytes with a received frame's (its flags
     /// and properties are set apart).
+    #[inline(always)]
     pub(crate) fn set_received(&mut self, data: &[u8]) {
         self.release_bytes();
         self.store(data);
@@ -246,34 +322,6 @@ impl ZmqMsg {
     pub(crate) fn set_more(&mut self, more: bool) {
         self.flags = if more { FLAG_MORE } else { 0 };
     }
-
-    /// Takes the properties out (no reference count moves), for
-    /// [`put_properties`](Self::put_properties) to put back: a receive
-    /// into a message that held those of the same connection then leaves
-    /// them as they are.
-    pub(crate) fn take_properties(&mut self) -> Option<Properties> {
-        (*self.props).take()
-    }
-
-    /// Puts properties back (see [`take_properties`](Self::take_properties)).
-    pub(crate) fn put_properties(&mut self, props: Option<Properties>) {
-        *self.props = props;
-    }
-
-    /// After a send: the message is empty again, as libzmq leaves it.
-    /// Properties and flags are written only when set: a sender empties a
-    /// message per frame, and each store queues behind the frame's stores
-    /// into the ring (see [`init`](Self::init)).
-    #[inline(always)]
-    pub(crate) fn reset(&mut self) {
-        self.release_bytes();
-        if self.props.is_some() {
-            *self.props = None;
-        }
-        if self.flags != 0 {
-            self.flags = 0;
-        }
-    }
 }
 
 /// The message behind `msg`, or EFAULT for a null or invalid one.
@@ -282,6 +330,7 @@ impl ZmqMsg {
 ///
 /// `msg` is null or points to a `zmq_msg_t` (64 pointer-aligned bytes)
 /// no one else uses meanwhile.
+#[inline(always)]
 pub(crate) unsafe fn msg_mut<'a>(msg: *mut c_void) -> CResult<&'a mut ZmqMsg> {
     let msg = msg.cast::<ZmqMsg>();
     if msg.is_null() || !msg.is_aligned() {
@@ -310,14 +359,13 @@ pub struct zmq_msg_t {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    guard(-1, || {
-        let msg = msg.cast::<ZmqMsg>();
-        if msg.is_null() || !msg.is_aligned() {
-            return Err(libc::EFAULT);
-        }
-        ZmqMsg::init(msg);
-        Ok(0)
-    })
+    // No guard: nothing here can panic (see the crate's doc).
+    let msg = msg.cast::<ZmqMsg>();
+    if msg.is_null() || !msg.is_aligned() {
+        return fail(libc::EFAULT, -1);
+    }
+    ZmqMsg::init(msg);
+    0
 }
 
 /// Initialises a message of `size` bytes (zeroed) for the caller to fill.
@@ -327,32 +375,34 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
-    guard(-1, || {
-        let raw = msg.cast::<ZmqMsg>();
-        if raw.is_null() || !raw.is_aligned() {
-            return Err(libc::EFAULT);
-        }
-        ZmqMsg::init(raw);
-        if size > INLINE_MAX {
-            // SAFETY: just initialised.
-            return init_large(unsafe { &mut *raw }, size);
-        }
-        // SAFETY: just initialised (zero bytes, inline).
-        unsafe { &mut *raw }.len = size as u8;
-        Ok(0)
-    })
+    // No guard on the inline path: nothing there can panic.
+    let raw = msg.cast::<ZmqMsg>();
+    if raw.is_null() || !raw.is_aligned() {
+        return fail(libc::EFAULT, -1);
+    }
+    if size > INLINE_MAX {
+        return init_large(raw, size);
+    }
+    ZmqMsg::init(raw);
+    // SAFETY: just initialised (zero bytes, inline).
+    unsafe { &mut *raw }.len = size as u8;
+    0
 }
 
 /// [`zmq_msg_init_size`] of a frame that does not fit in the message: out
 /// of small messages' way (see [`ZmqMsg::release_shared`]).
 #[cold]
 #[inline(never)]
-fn init_large(m: &mut ZmqMsg, size: usize) -> CResult<c_int> {
-    let mut owned = Vec::new();
-    owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
-    owned.resize(size, 0);
-    m.set_content(owned.into_boxed_slice(), None);
-    Ok(0)
+fn init_large(raw: *mut ZmqMsg, size: usize) -> c_int {
+    guard(-1, || {
+        ZmqMsg::init(raw);
+        let mut owned = Vec::new();
+        owned.try_reserve_exact(size).map_err(|_| libc::ENOMEM)?;
+        owned.resize(size, 0);
+        // SAFETY: just initialised; `raw` is a checked zmq_msg_t.
+        unsafe { &mut *raw }.set_content(owned.into_boxed_slice(), None);
+        Ok(0)
+    })
 }
 
 /// Initialises a message holding the application's `data` without a copy;
@@ -396,9 +446,25 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
+    // SAFETY: per this function's contract.
+    match unsafe { msg_mut(msg.cast()) } {
+        // No guard: marking it closed cannot panic.
+        Ok(m) if m.holds_nothing() => {
+            m.kind = 0;
+            0
+        }
+        Ok(m) => close_holding(m),
+        Err(errno) => fail(errno, -1),
+    }
+}
+
+/// [`zmq_msg_close`] of a message holding a shared buffer or properties,
+/// whose release may run the application's free function or drop the
+/// last reference to the properties.
+#[cold]
+#[inline(never)]
+fn close_holding(m: &mut ZmqMsg) -> c_int {
     guard(-1, || {
-        // SAFETY: per this function's contract.
-        let m = unsafe { msg_mut(msg.cast()) }?;
         m.release();
         Ok(0)
     })
@@ -471,10 +537,12 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        // SAFETY: per this function's contract.
-        Ok(unsafe { msg_mut(msg.cast()) }?.data_ptr().cast())
-    })
+    // No guard: nothing here can panic.
+    // SAFETY: per this function's contract.
+    match unsafe { msg_mut(msg.cast()) } {
+        Ok(m) => m.data_ptr().cast(),
+        Err(errno) => fail(errno, std::ptr::null_mut()),
+    }
 }
 
 /// The message's size in bytes (0 for an invalid message).
@@ -484,10 +552,12 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
-    guard(0, || {
-        // SAFETY: per this function's contract; only read.
-        Ok(unsafe { msg_mut(msg.cast_mut().cast()) }?.bytes().len())
-    })
+    // No guard: nothing here can panic.
+    // SAFETY: per this function's contract; only read.
+    match unsafe { msg_mut(msg.cast_mut().cast()) } {
+        Ok(m) => m.size(),
+        Err(errno) => fail(errno, 0),
+    }
 }
 
 /// 1 if more frames of the message follow, else 0.
@@ -497,10 +567,12 @@ pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
 /// `msg` is null or points to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
-    guard(0, || {
-        // SAFETY: per this function's contract; only read.
-        Ok(unsafe { msg_mut(msg.cast_mut().cast()) }?.more() as c_int)
-    })
+    // No guard: nothing here can panic.
+    // SAFETY: per this function's contract; only read.
+    match unsafe { msg_mut(msg.cast_mut().cast()) } {
+        Ok(m) => m.more() as c_int,
+        Err(errno) => fail(errno, 0),
+    }
 }
 
 /// A message property: ZMQ_MORE, ZMQ_SRCFD (the connection's descriptor;

@@ -319,7 +319,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
         let m = unsafe { msg_mut(msg.cast()) }?;
-        let len = m.bytes().len();
+        let len = m.size();
         socket.send(m.bytes(), flags).map_err(err)?;
         m.reset();
         Ok(c_len(len))
@@ -339,15 +339,20 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
         let m = unsafe { msg_mut(msg.cast()) }?;
-        // The properties move out and back: the socket may leave them (and
-        // their reference count) alone while the message is being filled.
-        let mut props = m.take_properties();
-        let got = socket.recv_with_properties(flags, &mut props, |data| {
-            m.set_received(data);
-            data.len()
-        });
-        m.put_properties(props);
-        let (len, more) = got.map_err(err)?;
+        // The socket leaves the properties (and their reference count)
+        // alone when the frame came on the connection they are of.
+        let (props, frame) = m.recv_slots();
+        let (len, more) = socket
+            .recv_with_properties(
+                flags,
+                props,
+                #[inline(always)]
+                |data| {
+                    frame.set_received(data);
+                    data.len()
+                },
+            )
+            .map_err(err)?;
         m.set_more(more);
         Ok(c_len(len))
     })

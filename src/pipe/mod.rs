@@ -499,6 +499,11 @@ impl PipeEnd {
     /// The properties of the connection behind the pipe, if any.
     #[inline]
     pub fn metadata(&mut self) -> Option<&Arc<metadata::PeerMetadata>> {
+        // Asked at every `zmq_msg_recv`: a pipe that never had properties
+        // answers without its cache.
+        if self.ctl.metadata.never_set() {
+            return None;
+        }
         let cache = self.metadata.get_or_insert_with(Default::default);
         let (seen, cached) = &mut **cache;
         self.ctl.metadata.read(seen, cached);

@@ -705,7 +705,7 @@ impl Core {
     }
 
     /// Sends one frame by copy.
-    #[inline]
+    #[inline(always)]
     pub fn send_frame(&mut self, data: &[u8], more: bool, flags: i32) -> Result<(), Fail> {
         if data.len() > MAX_FRAME || self.discarding {
             return self.refuse_or_drop(more);
@@ -850,6 +850,7 @@ impl Core {
     /// The properties of the connection the frame [`recv_with`](Self::recv_with)
     /// read last came on, right after it.
     #[cfg(not(loom))]
+    #[inline]
     pub fn read_metadata(&mut self) -> Option<&Arc<crate::pipe::metadata::PeerMetadata>> {
         let key = self.io.read_from?;
         self.io.pipes.get_mut(key)?.end.metadata()

@@ -652,7 +652,7 @@ impl Socket {
     /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
     /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
     ///   down or its I/O thread died.
-    #[inline]
+    #[inline(always)]
     pub fn send<T: AsRef<[u8]>>(&self, data: T, flags: i32) -> Result<()> {
         let data = data.as_ref();
         let mut c = self.core()?;
@@ -1530,6 +1530,7 @@ pub struct Properties(Arc<crate::pipe::metadata::PeerMetadata>);
 impl Properties {
     /// Makes `slot` hold `now`, leaving it (and the reference count)
     /// alone when it already does.
+    #[inline]
     fn set(slot: &mut Option<Properties>, now: Option<&Arc<crate::pipe::metadata::PeerMetadata>>) {
         match (now, &*slot) {
             (Some(now), Some(Properties(held))) if Arc::ptr_eq(now, held) => {}

@@ -74,6 +74,22 @@ static void req_rep (void *ctx, const char *bind_to)
         if (strncmp (bind_to, "tcp", 3) == 0) {
             const char *type = zmq_msg_gets (&reply, "Socket-Type");
             CHECK (type && strcmp (type, "REP") == 0);
+            /* A copy holds the (inline) bytes and the properties on its
+             * own; a move carries both. */
+            zmq_msg_t copy;
+            CHECK (zmq_msg_init (&copy) == 0);
+            CHECK (zmq_msg_copy (&copy, &reply) == 0);
+            CHECK (zmq_msg_close (&reply) == 0);
+            CHECK (zmq_msg_size (&copy) == 5);
+            CHECK (memcmp (zmq_msg_data (&copy), "world", 5) == 0);
+            type = zmq_msg_gets (&copy, "Socket-Type");
+            CHECK (type && strcmp (type, "REP") == 0);
+            CHECK (zmq_msg_init (&reply) == 0);
+            CHECK (zmq_msg_move (&reply, &copy) == 0);
+            CHECK (zmq_msg_close (&copy) == 0);
+            CHECK (memcmp (zmq_msg_data (&reply), "world", 5) == 0);
+            type = zmq_msg_gets (&reply, "Socket-Type");
+            CHECK (type && strcmp (type, "REP") == 0);
         } else {
             /* inproc peers give no properties. */
             errno = 0;
@@ -135,6 +151,40 @@ static void messages (void *ctx)
     CHECK (zmq_msg_recv (&got, pull, 0) == (int) size);
     CHECK (zmq_msg_more (&got) == 0);
     CHECK (zmq_msg_close (&got) == 0);
+
+    /* A small frame received lives inside the zmq_msg_t: a copy and a
+     * move carry the bytes themselves, and the two are apart. */
+    CHECK (zmq_send (push, "inline", 6, 0) == 6);
+    zmq_msg_t e, f, g;
+    CHECK (zmq_msg_init (&e) == 0);
+    CHECK (zmq_msg_init (&f) == 0);
+    CHECK (zmq_msg_init (&g) == 0);
+    CHECK (zmq_msg_recv (&e, pull, 0) == 6);
+    CHECK (zmq_msg_copy (&f, &e) == 0);
+    CHECK (zmq_msg_move (&g, &e) == 0);
+    CHECK (zmq_msg_size (&e) == 0);
+    CHECK (zmq_msg_close (&e) == 0);
+    CHECK (zmq_msg_size (&f) == 6 && zmq_msg_size (&g) == 6);
+    CHECK (zmq_msg_data (&f) != zmq_msg_data (&g));
+    memset (zmq_msg_data (&f), 'x', 6);
+    CHECK (memcmp (zmq_msg_data (&g), "inline", 6) == 0);
+    CHECK (zmq_msg_get (&g, ZMQ_SHARED) == 0);
+    CHECK (zmq_msg_close (&f) == 0);
+    CHECK (zmq_msg_close (&g) == 0);
+    /* A message of 49 bytes or more does not fit: received, it is
+     * shared by its copy. */
+    char big[100];
+    memset (big, 'b', sizeof big);
+    CHECK (zmq_send (push, big, sizeof big, 0) == (int) sizeof big);
+    CHECK (zmq_msg_init (&e) == 0);
+    CHECK (zmq_msg_init (&f) == 0);
+    CHECK (zmq_msg_recv (&e, pull, 0) == (int) sizeof big);
+    CHECK (zmq_msg_copy (&f, &e) == 0);
+    CHECK (zmq_msg_data (&f) == zmq_msg_data (&e));
+    CHECK (zmq_msg_get (&f, ZMQ_SHARED) == 1);
+    CHECK (zmq_msg_close (&e) == 0);
+    CHECK (memcmp (zmq_msg_data (&f), big, sizeof big) == 0);
+    CHECK (zmq_msg_close (&f) == 0);
 
     /* init_size, move, set */
     zmq_msg_t c, d;
