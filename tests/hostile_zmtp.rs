@@ -344,11 +344,26 @@ impl Attacker {
             ..HandshakeConfig::new(SocketType::Push)
         })
         .unwrap();
-        raw.send(&hs.poll_transmit().unwrap());
+        // The greetings go step by step (signature, major version, rest),
+        // as libzmq's: pass each part on as the handshake makes it.
+        let mut sent = 0;
         let mut theirs = [0u8; 64];
-        raw.stream.read_exact(&mut theirs).unwrap();
-        hs.feed(&theirs).unwrap();
-        let hello = hs.poll_transmit().unwrap();
+        let mut got = 0;
+        while hs.peer_greeting().is_none() {
+            if let Some(out) = hs.poll_transmit() {
+                sent += out.len();
+                raw.send(&out);
+            }
+            let n = raw.stream.read(&mut theirs[got..]).unwrap();
+            assert!(n > 0, "the server closed the connection");
+            hs.feed(&theirs[got..got + n]).unwrap();
+            got += n;
+        }
+        // The rest of our greeting goes now, the HELLO behind it is the
+        // caller's.
+        let mut out = hs.poll_transmit().unwrap();
+        let hello = out.split_off(64 - sent);
+        raw.send(&out);
         (Attacker { raw, fd, hs }, hello)
     }
 

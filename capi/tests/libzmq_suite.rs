@@ -111,12 +111,11 @@ const OUT_OF_SCOPE: &[(&str, &str)] = &[
 /// capi/LIBZMQ_TESTS.md).
 const KNOWN_FAILURES: &[(&str, &str)] = &[
     ("test_hwm_pubsub", "ipc cases pass; test_blocking_tcp (XPUB_NODROP, SNDHWM 2000, 6000 messages with DONTWAIT) fails about 1 run in 3: it needs the publisher to outrun its tcp connection by 2000 messages, which libzmq's does as its writer learns of the reader's progress only when it processes commands (about every millisecond), while zeroring's I/O thread keeps up and the writer sees its progress at once"),
-    ("test_stream", "STREAM to a ZMTP peer: libzmq's engine sends its 10-octet signature alone and the rest of its greeting once the peer's signature is in (and pads with a 1 at octet 8); zeroring's sends its whole greeting at once (test_stream_to_dealer reads 10 octets first). test_stream_to_stream passes"),
 ];
 
 /// How many in-scope tests pass at least (the suite fails below): all but
-/// the known failures (98 %; the target is 90 %).
-const MIN_PASSING: usize = 85;
+/// the known failures (98.9 %; the target is 90 %).
+const MIN_PASSING: usize = 86;
 
 /// How long one test may run (libzmq's CMake gives each 10 s; those that
 /// pass here take a few seconds at most, alone).

@@ -16,6 +16,8 @@ use super::error::{escape, ZmtpError};
 
 /// Size of a whole greeting.
 pub const GREETING_LEN: usize = 64;
+/// Size of the signature, the first part of a greeting a peer sends.
+pub const SIGNATURE_LEN: usize = 10;
 /// Size of the partial greeting a peer may send first: the signature and the
 /// major version.
 pub const PARTIAL_GREETING_LEN: usize = 11;

@@ -12,7 +12,9 @@ use super::command::{
 use super::curve::{MessageCipher, MESSAGE_OVERHEAD};
 use super::error::{escape, ZmtpError};
 use super::frame::{FrameDecoder, FrameKind};
-use super::greeting::{Greeting, GreetingDecoder};
+use super::greeting::{
+    Greeting, GreetingDecoder, GREETING_LEN, PARTIAL_GREETING_LEN, SIGNATURE_LEN,
+};
 use super::heartbeat::HeartbeatConfig;
 use super::mechanism::{reject, Local, Machine, MechanismConfig, PeerInfo, Progress};
 use super::session::Session;
@@ -182,6 +184,10 @@ pub struct Handshake {
     local: Local,
     greeting: GreetingDecoder,
     peer_greeting: Option<Greeting>,
+    /// Our greeting, and how much of it is queued: it goes out as libzmq's
+    /// does, in three steps (see [`new`](Self::new)).
+    ours: [u8; GREETING_LEN],
+    ours_queued: usize,
     /// Handshake commands: at most [`HANDSHAKE_COMMAND_MAX`] (or
     /// MAXMSGSIZE, if lower).
     decoder: FrameDecoder,
@@ -216,10 +222,12 @@ impl std::fmt::Debug for Handshake {
 }
 
 impl Handshake {
-    /// Starts a handshake: our whole greeting is queued for sending at once
-    /// (RFC 37's advice for peers that need no ZMTP 1.0/2.0 detection; a
-    /// peer doing the partial exchange gets its 11 octets and the rest).
-    /// Fails when the configuration does not fit the wire.
+    /// Starts a handshake. Our greeting goes out as libzmq's engine sends
+    /// it: the 10-octet signature at once, the major version once the
+    /// peer's signature is in, the rest once its major version is (the
+    /// exchange by which ZMTP tells its versions apart, which libzmq's own
+    /// tests and raw STREAM peers read step by step). Fails when the
+    /// configuration does not fit the wire.
     pub fn new(config: HandshakeConfig) -> Result<Handshake, ZmtpError> {
         let local = Local {
             socket_type: config.socket_type,
@@ -233,14 +241,20 @@ impl Handshake {
             ours += 257;
         }
         let cap = HANDSHAKE_COMMAND_MAX.max(ours);
+        let mut ours = greeting.encode();
+        // The padding as libzmq fills it: the length of the identity
+        // message a ZMTP 1.0 peer would read (the routing id's, plus one).
+        ours[1..9].copy_from_slice(&(config.routing_id.len() as u64 + 1).to_be_bytes());
         Ok(Handshake {
             decoder: FrameDecoder::new(Some(config.max_frame_size.map_or(cap, |m| m.min(cap)))),
             config,
             local,
             greeting: GreetingDecoder::new(),
             peer_greeting: None,
+            ours,
+            ours_queued: SIGNATURE_LEN,
             state: State::Greeting,
-            out: greeting.encode().to_vec(),
+            out: ours[..SIGNATURE_LEN].to_vec(),
             events: VecDeque::new(),
             leftover: Vec::new(),
             cipher: None,
@@ -297,6 +311,7 @@ impl Handshake {
         if matches!(self.state, State::Greeting) {
             let (n, greeting) = self.greeting.decode(bytes)?;
             bytes = &bytes[n..];
+            self.queue_greeting();
             let Some(greeting) = greeting else {
                 return Ok(());
             };
@@ -442,6 +457,22 @@ impl Handshake {
         };
         let progress = machine.on_authenticated(&self.local, &mut self.out)?;
         self.on_progress(progress)
+    }
+
+    /// Queues the next part of our greeting that what arrived of the
+    /// peer's (validated as it came) allows: the major version after its
+    /// signature, the rest after its major version.
+    fn queue_greeting(&mut self) {
+        let upto = match self.greeting.received() {
+            n if n >= PARTIAL_GREETING_LEN => GREETING_LEN,
+            n if n >= SIGNATURE_LEN => PARTIAL_GREETING_LEN,
+            _ => return,
+        };
+        if upto > self.ours_queued {
+            self.out
+                .extend_from_slice(&self.ours[self.ours_queued..upto]);
+            self.ours_queued = upto;
+        }
     }
 
     /// Checks the peer's greeting against ours and starts the mechanism.
@@ -603,11 +634,14 @@ mod tests {
         MechanismConfig::plain_server(|c| c.username == "admin" && c.password == b"password")
     }
 
-    /// A libzmq-style peer's 64-octet greeting.
+    /// A libzmq-style peer's 64-octet greeting (no routing id: its
+    /// padding says 1).
     fn greeting(minor: u8, mechanism: MechanismName, as_server: bool) -> Vec<u8> {
         let mut g = Greeting::new(mechanism, as_server);
         g.minor = minor;
-        g.encode().to_vec()
+        let mut g = g.encode().to_vec();
+        g[8] = 1;
+        g
     }
 
     #[test]
@@ -633,11 +667,13 @@ mod tests {
     #[test]
     fn sends_the_libzmq_dealer_ready_after_the_greeting() {
         let mut h = Handshake::new(HandshakeConfig::new(Dealer)).unwrap();
-        let g = h.poll_transmit().unwrap();
-        assert_eq!(g, greeting(1, MechanismName::NULL, false));
+        let mut g = h.poll_transmit().unwrap();
         h.feed(&greeting(1, MechanismName::NULL, false)).unwrap();
+        let rest = h.poll_transmit().unwrap();
+        g.extend_from_slice(&rest[..64 - g.len()]);
+        assert_eq!(g, greeting(1, MechanismName::NULL, false));
         assert_eq!(
-            h.poll_transmit().unwrap(),
+            &rest[64 - 10..],
             b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00"
         );
     }
@@ -655,12 +691,20 @@ mod tests {
     }
 
     #[test]
-    fn partial_greeting_exchange() {
+    fn the_greeting_goes_out_in_libzmqs_three_steps() {
+        // The signature at once, the major version once the peer's
+        // signature is in, the rest once its major version is: what
+        // libzmq's engine does (and its test_stream reads).
         let mut h = Handshake::new(HandshakeConfig::new(Pull)).unwrap();
-        assert_eq!(h.poll_transmit().unwrap().len(), 64);
+        let ours = greeting(1, MechanismName::NULL, false);
+        assert_eq!(h.poll_transmit().unwrap(), ours[..10]);
         let g = greeting(1, MechanismName::NULL, false);
-        h.feed(&g[..11]).unwrap();
+        h.feed(&g[..9]).unwrap();
         assert_eq!(h.poll_transmit(), None);
+        h.feed(&g[9..10]).unwrap();
+        assert_eq!(h.poll_transmit().unwrap(), ours[10..11]);
+        h.feed(&g[10..11]).unwrap();
+        assert_eq!(h.poll_transmit().unwrap(), ours[11..]);
         assert!(h.peer_greeting().is_none());
         h.feed(&g[11..]).unwrap();
         assert_eq!(h.peer_greeting().map(|g| g.minor), Some(1));
@@ -1040,7 +1084,8 @@ mod tests {
             .unwrap();
         let mut d = FrameDecoder::new(None);
         let sent = client.poll_transmit().unwrap();
-        let (_, hello) = d.decode(&sent).unwrap();
+        // After the rest of our greeting.
+        let (_, hello) = d.decode(&sent[54..]).unwrap();
         assert_eq!(
             Command::decode(&hello.unwrap().body).unwrap().name(),
             b"HELLO"
@@ -1065,7 +1110,7 @@ mod tests {
         let mut wire = greeting(0, MechanismName::PLAIN, true);
         Command::Welcome.encode_frame(&mut wire);
         client.feed(&wire).unwrap();
-        let sent = client.poll_transmit().unwrap();
+        let sent = client.poll_transmit().unwrap().split_off(54);
         // HELLO, then INITIATE.
         assert!(sent.starts_with(b"\x04\x15\x05HELLO\x05admin\x08password"));
         assert!(sent[23..].starts_with(b"\x04\x1d\x08INITIATE"));
@@ -1369,7 +1414,10 @@ mod tests {
         h.poll_transmit();
         h.feed(&greeting(1, MechanismName::NULL, false)).unwrap();
         let out = h.poll_transmit().unwrap();
-        assert_eq!(out, b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+        assert_eq!(
+            &out[54..],
+            b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH"
+        );
     }
 
     // --- asking for an authentication decision ------------------------
