@@ -284,7 +284,9 @@ fn handshake_ivl_drops_a_peer_that_never_finishes() {
     let mut peer = Peer::new(TcpStream::connect(addr_of(&ep)).unwrap(), BOUND);
     let start = Instant::now();
     let got = peer.read_to_eof().expect("zeroring never closed it");
-    assert_eq!(got.len(), 64, "only zeroring's greeting");
+    // Only the signature: the rest of the greeting waits for the peer's,
+    // as libzmq's does.
+    assert_eq!(got.len(), 10, "only zeroring's signature");
     assert!(start.elapsed() >= Duration::from_millis(150));
 
     // zeroring connects; the raw peer accepts, sends half a greeting.
