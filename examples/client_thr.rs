@@ -10,11 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use zeroring::Context;
 
-fn pin(cores: &[core_affinity::CoreId], n: usize) {
-    if !cores.is_empty() {
-        core_affinity::set_for_current(cores[n % cores.len()]);
-    }
-}
+#[path = "common/hw.rs"]
+mod hw;
+use hw::{cores, pin};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -32,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Arc::new(ctx.client()?);
     client.connect("inproc://client_thr")?;
 
-    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let cores = cores();
     pin(&cores, 0);
     let senders: Vec<_> = (0..threads)
         .map(|t| {
