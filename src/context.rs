@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 const MAX_SOCKETS_DEFAULT: usize = 1023;
 /// libzmq's `ZMQ_SOCKET_LIMIT` where its poller has no descriptor limit
 /// (epoll): the most MAX_SOCKETS may be.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) const SOCKET_LIMIT: usize = 65535;
 
 /// A zeroring context. Cheap to clone; sockets keep it alive.
@@ -134,6 +135,7 @@ impl Context {
     }
 
     /// A new socket's id (the I/O threads know sockets by it).
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn new_socket_id(&self) -> u64 {
         self.inner.next_socket_id.fetch_add(1, Ordering::Relaxed)
     }

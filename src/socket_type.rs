@@ -109,6 +109,7 @@ impl SocketType {
 
     /// One of libzmq's draft thread-safe types (made by
     /// [`Context::client`](crate::Context::client) and its kin).
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn is_thread_safe(self) -> bool {
         use SocketType::*;
         matches!(self, Client | Server | Scatter | Gather | Radio | Dish)

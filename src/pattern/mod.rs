@@ -549,6 +549,7 @@ impl Pattern {
     pub fn held(&self) -> &[u8] {
         dispatch!(self, p => p.held())
     }
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn held_source(&self) -> Option<PipeKey> {
         dispatch!(self, p => p.held_source())
     }

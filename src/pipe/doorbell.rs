@@ -56,6 +56,7 @@ use std::time::Duration;
 /// can write (see [`Doorbell::expose`]) before it looks again: such a peer
 /// may clear `sleeping` so that writers skip the wake-up, and this bound
 /// makes that cost latency, never liveness.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) const EXPOSED_WAIT: Duration = Duration::from_millis(5);
 
 /// A signal handler ran while the reader slept (EINTR).

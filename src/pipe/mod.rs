@@ -162,6 +162,7 @@ pub(crate) struct Hwm {
 
 impl Hwm {
     /// No socket sets a limit: none.
+    #[cfg_attr(loom, allow(dead_code))]
     pub const NONE: Hwm = Hwm {
         snd: None,
         rcv: None,
@@ -212,6 +213,7 @@ impl Hwm {
 /// The most slips a reader skips after one that waited in vain: a release
 /// comes every few hundred messages, so at full speed that is some
 /// milliseconds, after which a writer back on its own core is trailed again.
+#[cfg_attr(loom, allow(dead_code))]
 const SLIP_BACKOFF_MAX: u16 = 1023;
 
 /// How many messages a reader may read before its writer gets the room
@@ -443,7 +445,9 @@ pub(crate) struct PipeEnd {
     slip_due: bool,
     /// Slips still to skip, and how many the last miss made it skip (see
     /// [`slip_if_due`](Self::slip_if_due)).
+    #[cfg_attr(loom, allow(dead_code))]
     slip_skip: u16,
+    #[cfg_attr(loom, allow(dead_code))]
     slip_misses: u16,
     /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
     upstream: bool,
@@ -598,6 +602,7 @@ impl PipeEnd {
     /// this pipe for the next one, or has that next one (`false`, before it
     /// attaches again, which wakes the socket): the socket counts the peer
     /// as there only while connected (IMMEDIATE).
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn set_away(&self, away: bool) {
         self.ctl.away.store(away, Ordering::Relaxed);
     }
@@ -1126,6 +1131,7 @@ impl PipeEnd {
     /// stalled) makes the next ones be skipped, twice as many each time it
     /// happens again, up to [`SLIP_BACKOFF_MAX`]; one that works ends that.
     #[inline(always)]
+    #[cfg_attr(loom, allow(unused_variables))]
     pub(crate) fn slip_if_due(&mut self, blocking: bool) {
         if self.slip_due {
             self.slip_due = false;

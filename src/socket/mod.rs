@@ -9,6 +9,7 @@ mod security;
 #[cfg(all(not(loom), feature = "async"))]
 mod task;
 
+#[cfg_attr(loom, allow(unused_imports))]
 pub(crate) use options::NetOptions;
 pub use options::{WaitStrategy, DEFAULT_RING_CAPACITY};
 

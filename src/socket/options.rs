@@ -111,13 +111,17 @@ pub(crate) struct Options {
     pub net: NetOptions,
     /// `ZMQ_AFFINITY`: which I/O threads (bit i: thread i; 0: any) the
     /// socket's first tcp or ipc endpoint may pick.
+    #[cfg_attr(loom, allow(dead_code))]
     pub affinity: u64,
     /// `ZMQ_USE_FD`: `bind` listens on this descriptor of the
     /// application's (a copy of it) instead of making one; -1 for none.
+    #[cfg_attr(loom, allow(dead_code))]
     pub use_fd: i32,
     /// `ZMQ_METADATA`: the `X-` properties our READY carries.
+    #[cfg_attr(loom, allow(dead_code))]
     pub metadata: Vec<(String, Vec<u8>)>,
     /// `ZMQ_SOCKS_PROXY`: set, tcp connects are refused (no SOCKS client).
+    #[cfg_attr(loom, allow(dead_code))]
     pub socks_proxy: String,
     /// Options a `zmq`-crate program sets that zeroring only keeps.
     pub stored: crate::compat::StoredOptions,

@@ -99,11 +99,13 @@ impl Security {
     }
 
     /// `ZMQ_ZAP_DOMAIN`.
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn zap_domain(&self) -> &str {
         &self.zap_domain
     }
 
     /// `ZMQ_ZAP_ENFORCE_DOMAIN`.
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn zap_enforce_domain(&self) -> bool {
         self.zap_enforce_domain
     }

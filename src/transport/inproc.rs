@@ -27,6 +27,7 @@ pub(crate) struct Peer<'a> {
 struct Binding {
     owner: u64,
     shared: Arc<SocketShared>,
+    #[cfg_attr(loom, allow(dead_code))]
     kind: SocketType,
     sndhwm: u64,
     rcvhwm: u64,
@@ -132,6 +133,7 @@ impl Registry {
     /// when no such handler is bound. As libzmq's
     /// `session_base_t::zap_connect`, neither direction has a high-water
     /// mark and our side has no routing id (a ROUTER handler makes one up).
+    #[cfg_attr(loom, allow(dead_code))]
     pub fn connect_zap(&self) -> Option<PipeEnd> {
         let name = &crate::zmtp::zap::ZAP_ENDPOINT["inproc://".len()..];
         let st = self.lock();

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 /// allocator keeps what it has freed for reuse, and a burst of connections
 /// leaves it fragmented: without this a server keeps its peak resident
 /// after its peers have gone. glibc only (others have no such call).
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) fn give_back_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it is thread-safe.
