@@ -1458,7 +1458,7 @@ impl Drop for Socket {
         #[cfg(not(loom))]
         if !c.tcp_bound.is_empty() || !c.ipc_bound.is_empty() {
             if let Some(io) = &c.io_thread {
-                io.unbind(c.id, None);
+                io.unbind_all(c.id);
             }
             for (bound_as, file, fd) in &c.ipc_bound {
                 if let Some(file) = file {

@@ -233,7 +233,7 @@ impl Tcp {
             return;
         }
         if let Some(io) = &*lock(&self.io) {
-            io.unbind(self.id, None);
+            io.unbind_all(self.id);
         }
         for file in bound.iter().filter_map(|b| b.file.as_ref()) {
             file.remove();

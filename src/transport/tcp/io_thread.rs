@@ -185,10 +185,12 @@ impl IoThread {
         self.send(Command::Die);
     }
 
-    pub fn unbind(&self, socket_id: u64, endpoint: Option<String>) {
+    /// Stops every listener of the socket `socket_id` (it is closing),
+    /// without waiting.
+    pub fn unbind_all(&self, socket_id: u64) {
         self.send(Command::Unbind {
             socket_id,
-            endpoint,
+            endpoint: None,
             done: None,
         });
     }
