@@ -80,19 +80,22 @@ impl LoadBalance {
     #[inline(always)]
     pub fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
         debug_assert!(self.current.is_none() && !self.dropping);
-        let found = self.pipes.find_map(|key| {
-            if !io.can_start(key) {
-                return None;
-            }
-            match io.push(key, data) {
-                Ok(()) => Some(Ok(())),
-                Err(WriteError::TooLarge) => {
-                    let max = io.pipes[key].end.max_frame() as u32;
-                    Some(Err(Fail::TooLarge { max }))
+        let found = self.pipes.find_map(
+            #[inline(always)]
+            |key| {
+                if !io.can_start(key) {
+                    return None;
                 }
-                Err(_) => None,
-            }
-        });
+                match io.push(key, data) {
+                    Ok(()) => Some(Ok(())),
+                    Err(WriteError::TooLarge) => {
+                        let max = io.pipes[key].end.max_frame() as u32;
+                        Some(Err(Fail::TooLarge { max }))
+                    }
+                    Err(_) => None,
+                }
+            },
+        );
         found.unwrap_or(Err(Fail::WouldBlock))
     }
 

@@ -569,7 +569,7 @@ impl Producer {
     /// # Errors
     ///
     /// As [`claim`](Self::claim) of `data.len()` bytes.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
         debug_assert_eq!(self.tail, self.published, "push inside a message");
         let len = data.len();
@@ -840,7 +840,7 @@ impl Producer {
 
     /// Makes every whole message committed visible to the consumer; the
     /// frames of a message still being written stay unpublished.
-    #[inline]
+    #[inline(always)]
     pub fn publish(&mut self) {
         let end = self.msg_end;
         if end == self.published {
@@ -1112,7 +1112,7 @@ impl Consumer {
     /// header with unknown flags or without its live bit, a record that
     /// runs past the region, padding that does not end at the region's end,
     /// or padding after padding.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&mut self) -> Result<Option<Record>, Corrupt> {
         if self.full() {
             return Ok(None);

@@ -715,7 +715,13 @@ impl Core {
         }
         if !more && !self.sending {
             let timeo = self.opts.sndtimeo;
-            self.block(flags, timeo, true, |c| c.pattern.push(&mut c.io, data))?;
+            self.block(
+                flags,
+                timeo,
+                true,
+                #[inline(always)]
+                |c| c.pattern.push(&mut c.io, data),
+            )?;
             self.end_frame(false);
             return Ok(());
         }
