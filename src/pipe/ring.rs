@@ -671,7 +671,7 @@ impl Producer {
 
     /// The padding a record of `need` bytes (header included) must follow
     /// at `tail` (records never wrap), if it fits now.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, need: u64) -> Result<u64, ClaimError> {
         let cap = self.ring.cap;
         let off = self.tail & self.ring.mask();
