@@ -235,7 +235,7 @@ fn credits(hwm: u64, prefill: u8, counts: [u8; 2]) {
                     let send = || match pipe.try_send(&[w], &[i], &credit) {
                         Ok(()) => Some(()),
                         Err(Refused::Full) => None,
-                        Err(Refused::Closed) => panic!("writer {w}: pipe closed"),
+                        Err(e) => panic!("writer {w}: {e:?}"),
                     };
                     if send().is_none() {
                         room.wait(None, &send).expect("no deadline");

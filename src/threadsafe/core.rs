@@ -400,7 +400,7 @@ impl Core {
     #[inline]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
         self.adopt_mail();
-        let (sent, closed) = self.out.with(|table, credits| {
+        let (sent, closed, too_large) = self.out.with(|table, credits| {
             let n = table.peers.len();
             // The turn wraps by comparison: a division here would cost more
             // than the rest of the send.
@@ -409,28 +409,32 @@ impl Core {
                 _ => 0,
             };
             let mut closed = false;
+            // Too large for every peer that could take a message now (those
+            // in other processes): an error, not a wait.
+            let (mut full, mut too_large) = (false, None);
             for _ in 0..n {
                 match table.peers[i].out.try_send(&[], data, &credits[i]) {
                     Ok(()) => {
                         if n > 1 {
                             self.lb_next.store(i + 1, Ordering::Relaxed);
                         }
-                        return (true, false);
+                        return (true, false, None);
                     }
-                    Err(Refused::Full) => {}
+                    Err(Refused::Full) => full = true,
                     Err(Refused::Closed) => closed = true,
+                    Err(Refused::TooLarge { max }) => too_large = Some(max),
                 }
                 i = if i + 1 < n { i + 1 } else { 0 };
             }
-            (false, closed)
+            (false, closed, too_large.filter(|_| !full))
         });
         if closed {
             self.prune();
         }
-        if sent {
-            Ok(())
-        } else {
-            Err(Fail::WouldBlock)
+        match (sent, too_large) {
+            (true, _) => Ok(()),
+            (false, Some(max)) => Err(too_large_fail(max)),
+            (false, None) => Err(Fail::WouldBlock),
         }
     }
 
@@ -446,6 +450,7 @@ impl Core {
         match sent {
             Some(Ok(())) => Ok(()),
             Some(Err(Refused::Full)) => Err(Fail::WouldBlock),
+            Some(Err(Refused::TooLarge { max })) => Err(too_large_fail(max)),
             None => Err(Fail::HostUnreachable),
             Some(Err(Refused::Closed)) => {
                 self.prune();
@@ -670,6 +675,14 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         self.close_all();
+    }
+}
+
+/// A message larger than `max` bytes, the most a peer's pipe takes.
+#[cold]
+fn too_large_fail(max: usize) -> Fail {
+    Fail::TooLarge {
+        max: u32::try_from(max).unwrap_or(u32::MAX),
     }
 }
 

@@ -32,11 +32,10 @@
 
 use super::segment::Segment;
 use crate::pipe::mpsc::{self, Consumer, Producer};
-use crossbeam_utils::CachePadded;
+use crate::threadsafe::pipe::{PipeWords, Words};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// The segment's first bytes.
@@ -51,25 +50,6 @@ const RINGS_AT: usize = HEAD_LEN + 2 * WORDS_LEN;
 /// binder's. The reader of a ring blames a dead peer's abandoned claim by
 /// the other side's id (see [`MpscSegment::owner`]).
 const OWNERS: [u16; 2] = [1, 2];
-
-/// The words one direction's writers and reader share. Zero-filled memory
-/// is a fresh pipe; any bit pattern is valid.
-#[repr(C)]
-pub(crate) struct PipeWords {
-    /// Messages the reader has taken and released.
-    pub received: CachePadded<AtomicU64>,
-    /// Nonzero once either side has gone.
-    pub closed: CachePadded<AtomicU64>,
-}
-
-impl Default for PipeWords {
-    fn default() -> Self {
-        Self {
-            received: CachePadded::new(AtomicU64::new(0)),
-            closed: CachePadded::new(AtomicU64::new(0)),
-        }
-    }
-}
 
 /// The segment's size for rings of `capacity` bytes.
 pub(crate) fn segment_len(capacity: usize) -> usize {
@@ -88,36 +68,13 @@ pub(crate) struct Side {
     /// The ring this side's threads publish into (owner id: this side's).
     pub tx: Producer,
     /// The words of the direction this side writes.
-    pub tx_words: WordsRef,
+    pub tx_words: Words,
     /// The ring this side's socket reads.
     pub rx: Consumer,
     /// The words of the direction this side reads.
-    pub rx_words: WordsRef,
+    pub rx_words: Words,
     /// The owner id in the claims of the peer's threads.
     pub peer_owner: u16,
-}
-
-/// A direction's words in a segment, kept mapped while referenced.
-#[derive(Clone)]
-pub(crate) struct WordsRef {
-    words: NonNull<PipeWords>,
-    _mem: Arc<dyn Send + Sync>,
-}
-
-// SAFETY: the words are atomics only, and `_mem` keeps them mapped.
-unsafe impl Send for WordsRef {}
-// SAFETY: as above: every access is atomic.
-unsafe impl Sync for WordsRef {}
-
-impl std::ops::Deref for WordsRef {
-    type Target = PipeWords;
-
-    fn deref(&self) -> &PipeWords {
-        // SAFETY: `words` points at a PipeWords inside the mapping `_mem`
-        // keeps; it is only accessed through atomics, and every bit
-        // pattern of them is valid (a peer may write any).
-        unsafe { self.words.as_ref() }
-    }
 }
 
 impl MpscSegment {
@@ -187,17 +144,15 @@ impl MpscSegment {
         OWNERS[side & 1]
     }
 
-    fn words(&self, dir: usize) -> WordsRef {
+    fn words(&self, dir: usize) -> Words {
         // SAFETY: HEAD_LEN + dir * WORDS_LEN + WORDS_LEN <= RINGS_AT lies
         // inside the mapping; the offset is a multiple of 128 from a
-        // page-aligned base, enough for PipeWords' alignment.
-        let words = unsafe {
-            NonNull::new_unchecked(self.seg.base().as_ptr().add(HEAD_LEN + dir * WORDS_LEN))
-        }
-        .cast();
-        WordsRef {
-            words,
-            _mem: self.seg.clone(),
+        // page-aligned base, enough for PipeWords' alignment; the mapping
+        // stays while the segment's Arc does, and the words are atomics
+        // that both processes access only atomically.
+        unsafe {
+            let at = self.seg.base().as_ptr().add(HEAD_LEN + dir * WORDS_LEN);
+            Words::in_mapping(NonNull::new_unchecked(at).cast(), self.seg.clone())
         }
     }
 
@@ -246,7 +201,6 @@ impl MpscSegment {
 mod tests {
     use super::*;
     use std::os::fd::AsFd;
-    use std::sync::atomic::Ordering;
 
     #[test]
     fn both_sides_talk_through_their_own_mappings() {
@@ -259,14 +213,6 @@ mod tests {
         assert_eq!(b.rx.payload(&rec), b"a2b");
         let rec = a.rx.peek().unwrap().unwrap();
         assert_eq!(a.rx.payload(&rec), b"b2a");
-        // Each direction's words are shared by its writer and its reader,
-        // and apart from the other direction's.
-        b.rx_words.received.store(5, Ordering::Release);
-        assert_eq!(a.tx_words.received.load(Ordering::Acquire), 5);
-        assert_eq!(a.rx_words.received.load(Ordering::Acquire), 0);
-        a.rx_words.closed.store(1, Ordering::Release);
-        assert_eq!(b.tx_words.closed.load(Ordering::Acquire), 1);
-        assert_eq!(b.rx_words.closed.load(Ordering::Acquire), 0);
         assert_eq!((a.tx.owner(), a.peer_owner), (1, 2));
         assert_eq!((b.tx.owner(), b.peer_owner), (2, 1));
     }
@@ -301,7 +247,7 @@ mod tests {
     #[test]
     fn layout_keeps_lines_apart() {
         assert_eq!(WORDS_LEN % 128, 0);
-        assert!(WORDS_LEN >= 2 * std::mem::align_of::<CachePadded<AtomicU64>>());
+        assert!(WORDS_LEN >= std::mem::size_of::<PipeWords>());
         assert_eq!(RINGS_AT % 128, 0);
         assert_eq!(segment_len(4096), RINGS_AT + 2 * mpsc::span(4096));
     }
