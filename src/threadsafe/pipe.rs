@@ -292,7 +292,7 @@ impl std::ops::Deref for Words {
 }
 
 /// Who a reader tells of room it made.
-#[cfg_attr(any(loom, not(test)), allow(dead_code))] // `Bell`: until the ipc engine uses it.
+#[cfg_attr(loom, allow(dead_code))] // `Bell`: shared pipes only.
 pub enum Wake {
     /// The writing socket's room, in this process.
     Room(Arc<Room>),
@@ -334,7 +334,6 @@ impl Link {
     /// doorbell, `writers` who the reader tells of room (on each side, its
     /// own or the peer's).
     #[cfg(not(loom))]
-    #[allow(dead_code)] // Until the ipc engine makes shared pipes.
     pub(crate) fn shared(
         words: Words,
         hwm: u64,
@@ -412,7 +411,6 @@ impl Pipe {
     /// `tx` publishes into the ring both map; frames beyond the ring's
     /// largest record are refused ([`Refused::TooLarge`]).
     #[cfg(not(loom))]
-    #[allow(dead_code)] // Until the ipc engine makes shared pipes.
     pub(crate) fn shared(tx: Producer, link: Arc<Link>) -> Arc<Pipe> {
         barrier::init();
         Self::with_link(tx, link)
@@ -548,6 +546,18 @@ impl Pipe {
         self.link.close();
     }
 
+    /// Whether every message published has been read and released.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn drained(&self) -> bool {
+        self.tx.drained()
+    }
+
+    /// What the pipe's writers share with its reader.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
     /// Whether either side has gone.
     #[inline]
     pub fn is_closed(&self) -> bool {
@@ -626,7 +636,7 @@ pub struct Death {
     dead: AtomicBool,
 }
 
-#[cfg_attr(any(loom, not(test)), allow(dead_code))] // Until the ipc engine declares deaths.
+#[cfg_attr(loom, allow(dead_code))] // Shared pipes only.
 impl Death {
     /// For a writing process whose claims carry `owner`.
     pub fn new(owner: u16) -> Arc<Death> {
@@ -694,7 +704,6 @@ impl InPipe {
     /// `rx` reads the ring both map, `death` says when that process is
     /// gone.
     #[cfg(not(loom))]
-    #[allow(dead_code)] // Until the ipc engine makes shared pipes.
     pub(crate) fn shared(link: Arc<Link>, rx: Consumer, id: u32, death: Arc<Death>) -> Self {
         Self::with_link(link, rx, id, Some(death))
     }
@@ -794,6 +803,12 @@ impl InPipe {
         } else {
             Some(f(self.rx.payload(&rec)))
         }
+    }
+
+    /// What the pipe's reader shares with its writers.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
     }
 
     /// Whether a message is published (the I/O thread's re-check before

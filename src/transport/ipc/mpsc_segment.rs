@@ -4,6 +4,13 @@
 //! thread-safe [`Pipe`](crate::threadsafe::pipe::Pipe) shares between its
 //! writers and its reader.
 //!
+//! The handshake is the classic upgrade's (see [`shm`](super::shm)), with
+//! an offer of its own ([`PROPERTY`]) that only thread-safe sockets make
+//! and look for, so a classic socket and a thread-safe one never mix
+//! layouts, and a peer of another build, version or kind (libzmq) stays
+//! with ZMTP. Only the segment created and what the sockets get at the
+//! end differ; no chunk pool is passed (frames go in the rings only).
+//!
 //! Layout (offsets from the segment's page-aligned start):
 //!
 //! ```text
@@ -26,10 +33,6 @@
 //! writer's view of the mark (a lie costs the liar's own backpressure,
 //! never memory safety), and any `closed` value but zero means closed.
 
-// The thread-safe sockets' ipc engine takes these up next (see the module
-// doc); until then only the tests use them.
-#![allow(dead_code)]
-
 use super::segment::Segment;
 use crate::pipe::mpsc::{self, Consumer, Producer};
 use crate::threadsafe::pipe::{PipeWords, Words};
@@ -37,6 +40,93 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 use std::sync::Arc;
+
+/// The READY property announcing shared multi-producer pipes.
+pub(crate) const PROPERTY: &str = "X-ZR-Mpsc";
+/// The offer's own format.
+const VERSION: u8 = 1;
+/// As the classic offer's: the doorbells' fences pair across processes.
+const FLAG_MEMBARRIER: u8 = 1;
+/// Smallest and largest ring a peer may ask for.
+const MIN_RING: u64 = 4096;
+const MAX_RING: u64 = 1 << 31;
+
+/// What one side offers in its READY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Offer {
+    flags: u8,
+    /// The side's SNDHWM and RCVHWM (0: none): a direction's mark is its
+    /// writer's SNDHWM plus its reader's RCVHWM, as the two queues of a
+    /// ZMTP connection would hold.
+    pub sndhwm: u64,
+    pub rcvhwm: u64,
+    /// The ring size the side would use.
+    pub ring_capacity: u64,
+}
+
+impl Offer {
+    /// This process's offer for a socket with these options.
+    pub fn ours(sndhwm: u64, rcvhwm: u64, ring_capacity: usize) -> Offer {
+        let flags = if crate::sync::barrier::asymmetric() {
+            FLAG_MEMBARRIER
+        } else {
+            0
+        };
+        Offer {
+            flags,
+            sndhwm,
+            rcvhwm,
+            ring_capacity: ring_capacity as u64,
+        }
+    }
+
+    /// The property's value: version, the ring's layout version, flags,
+    /// then SNDHWM, RCVHWM and ring size (u64 big-endian).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = vec![VERSION, mpsc::LAYOUT_VERSION, self.flags];
+        for x in [self.sndhwm, self.rcvhwm, self.ring_capacity] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v
+    }
+
+    /// A peer's offer, if well-formed and of our version and ring layout.
+    pub fn decode(v: &[u8]) -> Option<Offer> {
+        let [VERSION, mpsc::LAYOUT_VERSION, flags, rest @ ..] = v else {
+            return None;
+        };
+        if rest.len() != 24 {
+            return None;
+        }
+        let word = |i: usize| u64::from_be_bytes(rest[i * 8..i * 8 + 8].try_into().expect("8"));
+        let offer = Offer {
+            flags: *flags,
+            sndhwm: word(0),
+            rcvhwm: word(1),
+            ring_capacity: word(2),
+        };
+        let cap = offer.ring_capacity;
+        (cap.is_power_of_two() && (MIN_RING..=MAX_RING).contains(&cap)).then_some(offer)
+    }
+
+    /// Whether the two offers allow shared memory.
+    pub fn compatible(&self, peer: &Offer) -> bool {
+        self.flags == peer.flags
+    }
+
+    /// The ring size both use: the larger wish.
+    pub fn ring_with(&self, peer: &Offer) -> usize {
+        self.ring_capacity.max(peer.ring_capacity) as usize
+    }
+
+    /// The mark of the direction from `writer` to `reader` (0: none).
+    pub fn mark(writer: &Offer, reader: &Offer) -> u64 {
+        match (writer.sndhwm, reader.rcvhwm) {
+            (0, _) | (_, 0) => 0,
+            (s, r) => s.saturating_add(r),
+        }
+    }
+}
 
 /// The segment's first bytes.
 const MAGIC: &[u8; 8] = b"ZRMPSC\0\x01";
@@ -48,7 +138,7 @@ const WORDS_LEN: usize = (std::mem::size_of::<PipeWords>() + 127) & !127;
 const RINGS_AT: usize = HEAD_LEN + 2 * WORDS_LEN;
 /// Owner ids in the rings' claims: the connecter's threads and the
 /// binder's. The reader of a ring blames a dead peer's abandoned claim by
-/// the other side's id (see [`MpscSegment::owner`]).
+/// the other side's id ([`Side::peer_owner`]).
 const OWNERS: [u16; 2] = [1, 2];
 
 /// The segment's size for rings of `capacity` bytes.
@@ -132,16 +222,6 @@ impl MpscSegment {
             seg: Arc::new(seg),
             capacity,
         })
-    }
-
-    /// The rings' size in bytes.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// The owner id of side `side`'s claims (0: the connecter).
-    pub fn owner(side: usize) -> u16 {
-        OWNERS[side & 1]
     }
 
     fn words(&self, dir: usize) -> Words {
@@ -242,6 +322,29 @@ mod tests {
         let (classic, cfd) = Segment::create(c"zeroring-test", segment_len(4096)).unwrap();
         drop(classic);
         assert!(MpscSegment::open(cfd, 4096).is_err());
+    }
+
+    #[test]
+    fn offers_round_trip_and_bad_ones_are_refused() {
+        let o = Offer::ours(1000, 500, 1 << 18);
+        assert_eq!(Offer::decode(&o.encode()), Some(o));
+        let mut bad = o.encode();
+        bad[0] = VERSION + 1;
+        assert_eq!(Offer::decode(&bad), None, "other version");
+        let mut bad = o.encode();
+        bad[1] = mpsc::LAYOUT_VERSION + 1;
+        assert_eq!(Offer::decode(&bad), None, "other ring layout");
+        assert_eq!(Offer::decode(&o.encode()[..20]), None, "short");
+        let mut long = o.encode();
+        long.push(0);
+        assert_eq!(Offer::decode(&long), None, "long");
+        let classic = crate::transport::ipc::shm::Offer::ours(1000, 1 << 18).encode();
+        assert_eq!(Offer::decode(&classic), None, "a classic socket's");
+        let mut odd = Offer::ours(0, 0, 4096);
+        odd.ring_capacity = 5000;
+        assert_eq!(Offer::decode(&odd.encode()), None, "not a power of two");
+        assert_eq!(Offer::mark(&o, &o), 1500);
+        assert_eq!(Offer::mark(&Offer::ours(0, 5, 4096), &o), 0, "no limit");
     }
 
     #[test]
