@@ -2067,6 +2067,8 @@ impl Engine {
             links.push(link.clone());
             InPipe::shared(link, s.rx, 0, death.clone())
         });
+        // Up: HANDSHAKE_IVL is over (as `on_ready` ends it for ZMTP).
+        self.deadline = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         let carries_on = self.outbound.as_ref().map(|o| o.link().clone());
         let forward = carries_on.as_ref().and(out.clone());

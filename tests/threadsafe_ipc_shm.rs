@@ -1,0 +1,198 @@
+//! Thread-safe sockets over ipc in shared memory, against a peer in a child
+//! process: the high-water mark counted in messages across the two
+//! processes (a writer at it woken by the remote reader's release), and a
+//! peer killed while this side reads or waits to write.
+
+mod common;
+use common::proc::{self, hear, spawn, tell};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+use zeroring::{Context, Error, RoutingId, DONTWAIT};
+
+/// Long enough never to expire on a loaded machine unless something hangs.
+const PATIENCE_MS: i32 = 60_000;
+const WITHIN: Duration = Duration::from_secs(120);
+
+/// A fresh endpoint in the temporary directory.
+fn endpoint(name: &str) -> String {
+    let p = std::env::temp_dir().join(format!("zr-tss-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    format!("ipc://{}", p.display())
+}
+
+/// What a child does, by role; a no-op in the parent's normal run.
+#[test]
+fn child_entry() {
+    let Some(role) = proc::role() else { return };
+    let ctx = Context::new();
+    match role[0].as_str() {
+        // Binds a SERVER with RCVHWM 5 that reads the first message, then
+        // nothing until told, then `n` more.
+        "slow-server" => {
+            let server = ctx.server().unwrap();
+            server.set_rcvhwm(5).unwrap();
+            server.set_rcvtimeo(PATIENCE_MS).unwrap();
+            server.bind(&role[1]).unwrap();
+            tell("bound");
+            let (_, first) = server.recv_from(0).unwrap();
+            assert_eq!(first, b"hello");
+            // Caught up: what was read goes back to the writers now.
+            assert!(matches!(server.recv_from(DONTWAIT), Err(Error::WouldBlock)));
+            tell(&format!("got hello shm {}", server.shared_memory_peers()));
+            let n: usize = hear().strip_prefix("read ").unwrap().parse().unwrap();
+            for _ in 0..n {
+                server.recv_from(0).unwrap();
+            }
+            tell("read");
+            assert_eq!(hear(), "exit");
+        }
+        // Binds a SERVER that never reads, until killed.
+        "deaf-server" => {
+            let server = ctx.server().unwrap();
+            server.bind(&role[1]).unwrap();
+            tell("bound");
+            loop {
+                std::thread::park();
+            }
+        }
+        // A CLIENT that sends `n` numbered messages, all but the first
+        // once its connection is in shared memory, then waits to be killed.
+        "sender" => {
+            let client = ctx.client().unwrap();
+            client.set_sndtimeo(PATIENCE_MS).unwrap();
+            client.connect(&role[1]).unwrap();
+            let n: u32 = role[2].parse().unwrap();
+            client.send(0u32.to_le_bytes(), 0).unwrap();
+            let deadline = std::time::Instant::now() + WITHIN;
+            while client.shared_memory_peers() == 0 {
+                assert!(std::time::Instant::now() < deadline, "never upgraded");
+                // A call on the socket takes the peer its engine handed over.
+                let _ = client.recv_bytes(DONTWAIT);
+                thread::yield_now();
+            }
+            for i in 1..n {
+                client.send(i.to_le_bytes(), 0).unwrap();
+            }
+            tell(&format!("sent shm {}", client.shared_memory_peers()));
+            loop {
+                std::thread::park();
+            }
+        }
+        // A CLIENT that says hello and waits for the reply.
+        "greeter" => {
+            let client = ctx.client().unwrap();
+            client.set_rcvtimeo(PATIENCE_MS).unwrap();
+            client.connect(&role[1]).unwrap();
+            client.send("again", 0).unwrap();
+            assert_eq!(client.recv_bytes(0).unwrap(), b"welcome");
+            tell("welcomed");
+        }
+        other => panic!("no such role {other}"),
+    }
+}
+
+/// A CLIENT here with SNDHWM 5 to a SERVER in a child with RCVHWM 5: the
+/// connection's mark is their sum, counted in messages across the two
+/// processes; a send blocked at it goes once the remote reader has made
+/// room (its release rings this socket's doorbell, relayed to the waiting
+/// writer).
+#[test]
+fn the_mark_spans_both_processes_and_a_release_wakes_the_writer() {
+    const MORE: u32 = 3000;
+    let ep = endpoint("hwm");
+    let mut child = spawn(&["slow-server", &ep]);
+    child.expect("bound", WITHIN);
+    let ctx = Context::new();
+    let client = Arc::new(ctx.client().unwrap());
+    client.set_sndhwm(5).unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client.connect(&ep).unwrap();
+    client.send("hello", 0).unwrap();
+    child.expect("got hello shm 1", WITHIN);
+    // Everything sent is released: the mark is whole.
+    let mut sent = 0;
+    while client.send(b"x", DONTWAIT).is_ok() {
+        sent += 1;
+        assert!(sent <= 10, "past the mark");
+    }
+    assert_eq!(sent, 10, "SNDHWM 5 here plus RCVHWM 5 there");
+    assert_eq!(client.shared_memory_peers(), 1, "over shared memory");
+    // Then many more through the mark: the writer waits for room again
+    // and again, woken each time from the other process. Without a
+    // deadline: one would end a wait nobody woke with a look that finds
+    // the room, and hide the lost wake-up (the child's `expect` bounds
+    // the test instead).
+    client.set_sndtimeo(-1).unwrap();
+    let blocked = {
+        let client = client.clone();
+        thread::spawn(move || (0..MORE).try_for_each(|i| client.send(i.to_le_bytes(), 0)))
+    };
+    child.say(&format!("read {}", 10 + MORE));
+    child.expect("read", WITHIN);
+    blocked.join().unwrap().unwrap();
+    child.say("exit");
+    child.success(WITHIN);
+}
+
+/// A CLIENT child killed after sending: every message it published is
+/// read here, in order, then nothing more (no hang); the SERVER goes on
+/// with the next peer, and replies to it.
+#[test]
+fn a_killed_peers_messages_are_read_and_the_server_goes_on() {
+    const N: u32 = 300;
+    let ep = endpoint("kill");
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvhwm(1000).unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind(&ep).unwrap();
+    let mut child = spawn(&["sender", &ep, &N.to_string()]);
+    child.expect("sent shm 1", WITHIN);
+    child.kill();
+    for i in 0..N {
+        let (_, m) = server.recv_from(0).unwrap();
+        assert_eq!(m, i.to_le_bytes(), "message {i}");
+    }
+    server.set_rcvtimeo(200).unwrap();
+    assert!(matches!(server.recv_from(0), Err(Error::TimedOut)));
+    assert_eq!(server.shared_memory_peers(), 1);
+
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    let mut next = spawn(&["greeter", &ep]);
+    let (id, m): (RoutingId, _) = server.recv_from(0).unwrap();
+    assert_eq!(m, b"again");
+    server.send_to(id, "welcome", 0).unwrap();
+    next.expect("welcomed", WITHIN);
+    next.success(WITHIN);
+    assert_eq!(server.shared_memory_peers(), 2);
+}
+
+/// A CLIENT here blocked at its mark toward a SERVER child that never
+/// reads: killing the child wakes the send, which then queues for the next
+/// connection (a CLIENT's peer reconnects, as libzmq's does).
+#[test]
+fn a_writer_waiting_for_room_is_woken_when_the_reader_dies() {
+    let ep = endpoint("deaf");
+    let mut child = spawn(&["deaf-server", &ep]);
+    child.expect("bound", WITHIN);
+    let ctx = Context::new();
+    let client = Arc::new(ctx.client().unwrap());
+    client.set_sndhwm(2).unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client.connect(&ep).unwrap();
+    // Fill the connection's mark once it is up in shared memory.
+    let deadline = std::time::Instant::now() + WITHIN;
+    while client.shared_memory_peers() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never upgraded");
+        let _ = client.send(b"fill", DONTWAIT);
+        thread::yield_now();
+    }
+    while client.send(b"fill", DONTWAIT).is_ok() {}
+    let blocked = {
+        let client = client.clone();
+        thread::spawn(move || client.send(b"after", 0))
+    };
+    child.kill();
+    blocked.join().unwrap().unwrap();
+}
