@@ -1990,6 +1990,8 @@ impl Engine {
         );
         end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
         end.set_metadata(self.metadata.clone());
+        // Up: HANDSHAKE_IVL is over (as `on_ready` ends it for ZMTP).
+        self.deadline = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match self.end.take() {
             // A connecter's pipe to the socket (what was sent before this
