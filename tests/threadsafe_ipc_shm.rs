@@ -1,7 +1,8 @@
 //! Thread-safe sockets over ipc in shared memory, against a peer in a child
 //! process: the high-water mark counted in messages across the two
-//! processes (a writer at it woken by the remote reader's release), and a
-//! peer killed while this side reads or waits to write.
+//! processes (a writer at it woken by the remote reader's release), a
+//! peer killed while this side reads or waits to write, and a peer that
+//! writes garbage over the shared segment.
 
 mod common;
 use common::proc::{self, hear, spawn, tell};
@@ -88,8 +89,79 @@ fn child_entry() {
             assert_eq!(client.recv_bytes(0).unwrap(), b"welcome");
             tell("welcomed");
         }
+        // A CLIENT that says hello, then (told to) writes garbage over
+        // every word of its shared segment, then stays until killed.
+        "hostile" => {
+            let client = ctx.client().unwrap();
+            client.connect(&role[1]).unwrap();
+            client.send("hello", 0).unwrap();
+            let deadline = std::time::Instant::now() + WITHIN;
+            while client.shared_memory_peers() == 0 {
+                assert!(std::time::Instant::now() < deadline, "never upgraded");
+                let _ = client.recv_bytes(DONTWAIT);
+                thread::yield_now();
+            }
+            assert_eq!(hear(), "go");
+            scribble();
+            tell("scribbled");
+            loop {
+                std::thread::park();
+            }
+        }
         other => panic!("no such role {other}"),
     }
+}
+
+/// Writes a garbage word over every word of this process's shared
+/// segments of thread-safe connections.
+fn scribble() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut n = 0;
+    for line in maps.lines().filter(|l| l.contains("zeroring-mpsc")) {
+        let (range, _) = line.split_once(' ').unwrap();
+        let (lo, hi) = range.split_once('-').unwrap();
+        let lo = usize::from_str_radix(lo, 16).unwrap();
+        let hi = usize::from_str_radix(hi, 16).unwrap();
+        for addr in (lo..hi).step_by(8) {
+            // SAFETY: a mapping of ours, writable (shared rw); the point is
+            // to break the peer's trust in it.
+            unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no shared segment was mapped");
+}
+
+/// A peer that writes garbage over the shared segment breaks only its own
+/// connection: nothing comes of it here (no panic, no hang, no message),
+/// a reply to it is refused, and the SERVER goes on with the next peer.
+#[test]
+fn a_hostile_peers_scribble_closes_only_its_connection() {
+    let ep = endpoint("hostile");
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind(&ep).unwrap();
+    let mut child = spawn(&["hostile", &ep]);
+    let (id, m) = server.recv_from(0).unwrap();
+    assert_eq!(m, b"hello");
+    child.say("go");
+    child.expect("scribbled", WITHIN);
+    server.set_rcvtimeo(200).unwrap();
+    assert!(matches!(server.recv_from(0), Err(Error::TimedOut)));
+    assert!(matches!(
+        server.send_to(id, "x", DONTWAIT),
+        Err(Error::HostUnreachable)
+    ));
+    child.kill();
+
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    let mut next = spawn(&["greeter", &ep]);
+    let (id, m) = server.recv_from(0).unwrap();
+    assert_eq!(m, b"again");
+    server.send_to(id, "welcome", 0).unwrap();
+    next.expect("welcomed", WITHIN);
+    next.success(WITHIN);
 }
 
 /// A CLIENT here with SNDHWM 5 to a SERVER in a child with RCVHWM 5: the
