@@ -89,6 +89,16 @@ fn child_entry() {
             assert_eq!(client.recv_bytes(0).unwrap(), b"welcome");
             tell("welcomed");
         }
+        // A CLIENT that sends "one", then (told to) "two".
+        "pinger" => {
+            let client = ctx.client().unwrap();
+            client.connect(&role[1]).unwrap();
+            client.send("one", 0).unwrap();
+            assert_eq!(hear(), "go");
+            client.send("two", 0).unwrap();
+            tell("sent");
+            assert_eq!(hear(), "exit");
+        }
         // A CLIENT that says hello, then (told to) writes garbage over
         // every word of its shared segment, then stays until killed.
         "hostile" => {
@@ -162,6 +172,43 @@ fn a_hostile_peers_scribble_closes_only_its_connection() {
     server.send_to(id, "welcome", 0).unwrap();
     next.expect("welcomed", WITHIN);
     next.success(WITHIN);
+}
+
+/// A poll on a SERVER wakes for a message a peer in another process
+/// publishes in the shared ring (its ring reaches the futex only; the
+/// bridge passes it on to the poll).
+#[test]
+fn a_poll_wakes_for_a_message_from_another_process() {
+    let ep = endpoint("poll");
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind(&ep).unwrap();
+    let mut child = spawn(&["pinger", &ep]);
+    assert_eq!(server.recv_from(0).unwrap().1, b"one");
+    assert_eq!(server.shared_memory_peers(), 1);
+    let server = Arc::new(server);
+    let (started, polled) = std::sync::mpsc::channel();
+    let poller = {
+        let server = server.clone();
+        thread::spawn(move || {
+            let mut items = [server.as_poll_item(zeroring::POLLIN)];
+            started.send(None).unwrap();
+            let n = zeroring::poll(&mut items, -1).unwrap();
+            started.send(Some(n)).unwrap();
+        })
+    };
+    assert_eq!(polled.recv_timeout(WITHIN).unwrap(), None);
+    child.say("go");
+    child.expect("sent", WITHIN);
+    let woken = polled
+        .recv_timeout(WITHIN)
+        .expect("the poll was never woken");
+    assert_eq!(woken, Some(1));
+    poller.join().unwrap();
+    assert_eq!(server.recv_from(DONTWAIT).unwrap().1, b"two");
+    child.say("exit");
+    child.success(WITHIN);
 }
 
 /// A CLIENT here with SNDHWM 5 to a SERVER in a child with RCVHWM 5: the

@@ -380,9 +380,21 @@ impl Core {
     /// `relay`), has the bridge watch for rings from other processes, then
     /// the sleeper's barrier before the caller's re-check.
     fn arm_relay(&self) {
-        let seen = self.bell.arm_notify(Some(&self.poll_waker));
-        crate::bridge::watch(&self.bell, seen);
+        self.arm_notify();
         crate::sync::barrier::heavy();
+    }
+
+    /// Announces a wait in notify mode on the doorbell (the socket's
+    /// waker passes the wake-up on to all of `pollers`, `relay` included).
+    /// Once the doorbell is exposed to peers in other processes, whose
+    /// rings wake only its futex, the bridge waits there too (from the
+    /// first exposure: such a peer may ring before its pipe reaches us).
+    /// The caller then runs the sleeper's barrier and looks again.
+    pub fn arm_notify(&self) {
+        let seen = self.bell.arm_notify(Some(&self.poll_waker));
+        if self.bell.exposed() {
+            crate::bridge::watch(&self.bell, seen);
+        }
     }
 
     /// Whether writers waiting for room must [`arm_relay`](Self::arm_relay).
@@ -797,6 +809,9 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         self.close_all();
+        if self.bell.exposed() {
+            crate::bridge::forget(&self.bell);
+        }
     }
 }
 
