@@ -15,6 +15,11 @@
 //!   which the engine reads here and releases after each batch, waking
 //!   the writers waiting for room; a RADIO's peer's JOINs and LEAVEs
 //!   change the groups its threads read, here, and never reach the pipe.
+//!   Over ipc to another zeroring thread-safe socket the connection moves
+//!   to shared multi-producer rings after the handshake (`Shm::Mpsc`, see
+//!   `threadsafe::shared`): the engine then only moves on what a
+//!   connecter's threads queued in that ring, and ends the pipes when the
+//!   stream ends.
 //! - A connecter keeps its pipe (and ring) across reconnects; a binder's
 //!   connection and pipe end together.
 //! - Setting up: a connecter resolves a host name on a helper thread, then
@@ -1747,9 +1752,8 @@ impl Engine {
     /// stream to a process of our user (another user's, root reaching our
     /// file or a server squatting an abstract name, stays with ZMTP: it
     /// could write our doorbell), and a socket whose doorbell peers can map.
-    /// Never for the thread-safe sockets: their peers over ipc stay with
-    /// ZMTP (their shared-memory rings are multi-producer, which the
-    /// upgrade does not carry).
+    /// Never for the thread-safe sockets: they offer their own
+    /// ([`mpsc_offer`](Self::mpsc_offer)), so the two layouts never meet.
     fn shm_offer(&self) -> Option<Offer> {
         let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
         (ours && self.desc.shared.bell_fd.is_some() && !self.desc.kind.is_thread_safe())
