@@ -315,3 +315,45 @@ fn a_writer_waiting_for_room_is_woken_when_the_reader_dies() {
     child.kill();
     blocked.join().unwrap().unwrap();
 }
+
+/// Sends `body` to `group` on `radio` until `dish` receives it (a join
+/// travels on its own time, and a RADIO drops what nobody joined).
+fn hear_on(radio: &zeroring::Radio, dish: &zeroring::Dish, group: &str, body: &str) {
+    dish.set_rcvtimeo(50).unwrap();
+    for _ in 0..2400 {
+        radio.send(group, body, 0).unwrap();
+        match dish.recv_group(0) {
+            Ok((g, b)) if g == group.as_bytes() && b == body.as_bytes() => return,
+            // A copy sent in an earlier round that came late.
+            Ok(_) | Err(Error::TimedOut) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("{group} never arrived");
+}
+
+/// A connecting DISH's joins reach a RADIO over shared memory (the RADIO
+/// reads them from the DISH's ring), those made after the connection too,
+/// and all of them again the next RADIO bound there after the first went.
+#[test]
+fn a_connecting_dishs_joins_reach_each_radio_it_connects_to() {
+    let ep = endpoint("dish");
+    let ctx = Context::new();
+    let dish = ctx.dish().unwrap();
+    dish.connect(&ep).unwrap();
+    dish.join("tv").unwrap();
+    let radio = ctx.radio().unwrap();
+    radio.bind(&ep).unwrap();
+    hear_on(&radio, &dish, "tv", "first");
+    dish.join("radio").unwrap();
+    hear_on(&radio, &dish, "radio", "later");
+    assert_eq!(radio.shared_memory_peers(), 1, "over shared memory");
+    drop(radio);
+
+    let radio = ctx.radio().unwrap();
+    radio.bind(&ep).unwrap();
+    hear_on(&radio, &dish, "tv", "again");
+    hear_on(&radio, &dish, "radio", "again");
+    assert_eq!(radio.shared_memory_peers(), 1, "over shared memory");
+    assert_eq!(dish.shared_memory_peers(), 2);
+}
