@@ -89,6 +89,25 @@ fn child_entry() {
             assert_eq!(client.recv_bytes(0).unwrap(), b"welcome");
             tell("welcomed");
         }
+        // A CLIENT that sends "ping" until a SERVER answers "pong", each
+        // time told to.
+        "persistent" => {
+            let client = ctx.client().unwrap();
+            client.set_rcvtimeo(50).unwrap();
+            client.connect(&role[1]).unwrap();
+            while hear() == "ping" {
+                let deadline = std::time::Instant::now() + WITHIN;
+                loop {
+                    assert!(std::time::Instant::now() < deadline, "no pong");
+                    client.send("ping", 0).unwrap();
+                    if let Ok(m) = client.recv_bytes(0) {
+                        assert_eq!(m, b"pong");
+                        break;
+                    }
+                }
+                tell("ponged");
+            }
+        }
         // A CLIENT that sends "one", then (told to) "two".
         "pinger" => {
             let client = ctx.client().unwrap();
@@ -172,6 +191,29 @@ fn a_hostile_peers_scribble_closes_only_its_connection() {
     server.send_to(id, "welcome", 0).unwrap();
     next.expect("welcomed", WITHIN);
     next.success(WITHIN);
+}
+
+/// A SERVER bound here that closes ends its shared-memory connections (not
+/// only its pipes): the CLIENT in the child reconnects to the next SERVER
+/// bound there.
+#[test]
+fn a_closed_binder_ends_its_connections() {
+    let ep = endpoint("rebind");
+    let ctx = Context::new();
+    let mut child = spawn(&["persistent", &ep]);
+    for round in 0..2 {
+        let server = ctx.server().unwrap();
+        server.set_rcvtimeo(PATIENCE_MS).unwrap();
+        server.bind(&ep).unwrap();
+        child.say("ping");
+        let (id, m) = server.recv_from(0).unwrap();
+        assert_eq!(m, b"ping", "round {round}");
+        server.send_to(id, "pong", 0).unwrap();
+        child.expect("ponged", WITHIN);
+        assert_eq!(server.shared_memory_peers(), 1, "over shared memory");
+    }
+    child.say("exit");
+    child.success(WITHIN);
 }
 
 /// A poll on a SERVER wakes for a message a peer in another process
