@@ -58,7 +58,10 @@
 //!   is the doorbell's (the writer announces its sleep on its bell before
 //!   its re-check, the reader rings after storing `received`), with the
 //!   same light/heavy barrier pair across processes as the doorbell's
-//!   (both sides agreed on membarrier in their offers).
+//!   (both sides agreed on membarrier in their offers). Modelled in
+//!   process by `loom-tests/tests/threadsafe.rs` (`room_relayed_*`; an
+//!   unarmed doorbell is caught as a deadlock); the futex-to-bridge leg
+//!   across processes is the doorbell's, argued there.
 //! - A peer may write the words and the ring at will: every value is
 //!   validated by the ring, `received` only moves the liar's own
 //!   backpressure, and any nonzero `closed` is a close.
