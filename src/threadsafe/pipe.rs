@@ -41,6 +41,24 @@
 //! heap box (in-process readers only, an engine included: the pointer
 //! means nothing elsewhere).
 //!
+//! Every such box is freed exactly once, whatever the order in which the
+//! reader goes, the writers go and the last writers publish:
+//! - The reader frees the box of each descriptor it reads, and at its drop
+//!   those of the records published in order behind its head (it stops at
+//!   a claim still being written, which a writer that passed the `closed`
+//!   check before the close may yet publish, and so may writers after it).
+//!   It then parks its [`Consumer`] in the pipe's [`Link`].
+//! - The [`Link`]'s drop drains the parked consumer the same way. The link
+//!   is dropped by its last owner (the reader, or the [`Pipe`] the writers
+//!   share), after every writer's `&Pipe` has gone: no
+//!   [`Claim`](mpsc::Claim) exists then (a claim borrows the pipe's
+//!   producer, which only the pipe holds, and is published, as a record or
+//!   as padding, before that borrow ends), and the release of each other
+//!   `Arc` orders its publishes before the drop. So the drain finds every
+//!   record published and none being written: nothing is left unread.
+//! - Each record is advanced past once, by one consumer, so no box is
+//!   freed twice.
+//!
 //! # Across processes (ipc)
 //!
 //! A pipe whose reader is a thread-safe socket in another process has its
@@ -69,23 +87,6 @@
 //!   proof of that (the connection ended) it declares the [`Death`] and
 //!   closes the pipe, and the reader skips the dead process's abandoned
 //!   claims (by its owner id) to read what was published behind them.
-//!
-//! Every such box is freed exactly once, whatever the order in which the
-//! reader goes, the writers go and the last writers publish:
-//! - The reader frees the box of each descriptor it reads, and at its drop
-//!   those of the records published in order behind its head (it stops at
-//!   a claim still being written, which a writer that passed the `closed`
-//!   check before the close may yet publish, and so may writers after it).
-//!   It then parks its [`Consumer`] in the [`Pipe`].
-//! - The [`Pipe`]'s drop drains the parked consumer the same way. The pipe
-//!   is dropped by its last owner, after every writer's `&Pipe` has gone:
-//!   no [`Claim`](mpsc::Claim) exists then (a claim borrows the pipe's
-//!   producer, which only the pipe holds, and is published, as a record or
-//!   as padding, before that borrow ends), and the release of each other
-//!   `Arc` orders its publishes before the drop. So the drain finds every
-//!   record published and none being written: nothing is left unread.
-//! - Each record is advanced past once, by one consumer, so no box is
-//!   freed twice.
 
 use super::wakers::Wakers;
 use crate::pipe::breaks;
