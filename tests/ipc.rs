@@ -692,3 +692,28 @@ fn a_nonblocking_receive_sees_what_came_during_the_upgrade() {
         );
     }
 }
+
+/// A connection up in shared memory is past its handshake: HANDSHAKE_IVL
+/// no longer runs (it ended such connections, which then reconnected).
+#[test]
+fn a_shared_memory_connection_outlives_handshake_ivl() {
+    let dir = Dir::new("ivl");
+    let ep = dir.endpoint("s");
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.set_handshake_ivl(100).unwrap();
+    pull.bind(&ep).unwrap();
+    let push = socket(&ctx, Push);
+    push.set_handshake_ivl(100).unwrap();
+    let events = monitor(&ctx, &push, "ivl");
+    push.connect(&ep).unwrap();
+    push.send("up", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"up");
+    // Ten times the interval without a disconnect.
+    events.set_rcvtimeo(1000).unwrap();
+    while let Ok(ev) = zeroring::MonitorEvent::recv(&events, 0) {
+        assert_ne!(ev.event, Event::Disconnected, "{ev:?}");
+    }
+    push.send("still", 0).unwrap();
+    assert_eq!(pull.recv_bytes(0).unwrap(), b"still");
+}

@@ -1,6 +1,7 @@
-//! Thread-safe sockets over ipc (ZMTP over the unix socket, zeroring on
-//! both ends): many threads on one CLIENT in a child process into one
-//! SERVER here, SCATTER/GATHER, and RADIO/DISH.
+//! Thread-safe sockets over ipc (zeroring on both ends: the connections
+//! move to shared multi-producer rings after the ZMTP handshake, which
+//! each test checks): many threads on one CLIENT in a child process into
+//! one SERVER here, SCATTER/GATHER, and RADIO/DISH.
 
 mod common;
 use common::proc::{self, hear, spawn, tell};
@@ -70,7 +71,7 @@ fn child_entry() {
             let sum = senders
                 .into_iter()
                 .fold(0u64, |s, t| s.wrapping_add(t.join().unwrap()));
-            tell(&format!("sum {sum}"));
+            tell(&format!("sum {sum} shm {}", client.shared_memory_peers()));
             // Stay until the server has everything (its reply says so).
             assert_eq!(client.recv_bytes(0).unwrap(), b"all");
             tell("done");
@@ -107,7 +108,8 @@ fn eight_client_threads_in_a_child_process_to_one_server() {
         next[t] += 1;
         sum = sum.wrapping_add(hash(&m));
     }
-    assert_eq!(child.next(WITHIN), format!("sum {sum}"));
+    assert_eq!(child.next(WITHIN), format!("sum {sum} shm 1"));
+    assert_eq!(server.shared_memory_peers(), 1, "over shared memory");
     server.send_to(peer.unwrap(), "all", 0).unwrap();
     child.expect("done", WITHIN);
     // Nothing more: no message came twice.
@@ -178,6 +180,7 @@ fn scatter_to_gathers_over_ipc() {
     for s in senders {
         s.join().unwrap();
     }
+    assert_eq!(scatter.shared_memory_peers(), 2, "over shared memory");
     let both: Vec<bool> = readers.into_iter().map(|r| r.join().unwrap()).collect();
     assert_eq!(both, [true, true], "a gather got nothing");
     assert_eq!(
@@ -235,6 +238,8 @@ fn radio_to_dish_over_ipc() {
         }
     }
     assert!(heard, "the joined group never arrived");
+    assert_eq!(radio.shared_memory_peers(), 1, "over shared memory");
+    assert_eq!(dish.shared_memory_peers(), 1, "over shared memory");
     radio.send("radio", "not joined", 0).unwrap();
     radio.send("tv", "end", 0).unwrap();
     dish.set_rcvtimeo(PATIENCE_MS).unwrap();

@@ -1,8 +1,9 @@
 //! loom models of the thread-safe sockets' own protocols, on top of the
 //! multi-producer ring (modelled in `mpsc.rs`): the lock a socket's
 //! receivers take turns on (`zeroring::threadsafe_spin`), the room its
-//! writers wait in, and the credits toward a pipe's high-water mark
-//! (`zeroring::threadsafe_pipe`).
+//! writers wait in (also when its pipe's reader is in another process and
+//! rings the writers' doorbell instead), and the credits toward a pipe's
+//! high-water mark (`zeroring::threadsafe_pipe`).
 //!
 //! A counter loom tracks, written under the lock, is a data race unless
 //! the lock orders its holders; a writer that sleeps forever is a deadlock
@@ -201,6 +202,61 @@ fn room_signal_without_barrier_is_caught_by_a_poller() {
     });
 }
 
+/// Passes a doorbell's notify-mode wake-up on to a room (the socket's
+/// `RoomRelay`; across processes the bridge thread comes between).
+struct Relay(Arc<Room>);
+
+impl std::task::Wake for Relay {
+    fn wake(self: Arc<Self>) {
+        self.0.signal();
+    }
+}
+
+/// A writer waits for room in a pipe whose reader is in another process
+/// (`threadsafe::shared`): the reader makes room and rings the writers'
+/// socket doorbell, never their room. The writer, inside its room's wait
+/// (no deadline), announces itself on that doorbell in notify mode with a
+/// waker that signals the room, runs the sleeper's barrier, then looks
+/// (`Core::arm_relay`). Unarmed (`arm` false), the ring finds nobody to
+/// wake and the writer sleeps for good: loom reports the deadlock.
+fn room_relayed_from_the_doorbell(arm: bool) {
+    let room = Arc::new(Room::default());
+    let bell = Arc::new(Doorbell::new());
+    let space = Arc::new(AtomicBool::new(false));
+    let relay = std::task::Waker::from(Arc::new(Relay(room.clone())));
+    let reader = {
+        let (bell, space) = (bell.clone(), space.clone());
+        thread::spawn(move || {
+            space.store(true, Ordering::Release);
+            bell.ring();
+        })
+    };
+    let got = room.wait(None, || {
+        let check = || space.load(Ordering::Acquire).then_some(());
+        if !arm {
+            return check();
+        }
+        let mut cx = std::task::Context::from_waker(&relay);
+        match bell.poll_until(&mut cx, false, check) {
+            std::task::Poll::Ready(()) => Some(()),
+            std::task::Poll::Pending => None,
+        }
+    });
+    assert_eq!(got, Some(()));
+    reader.join().unwrap();
+}
+
+#[test]
+fn room_relayed_from_the_doorbell_wakes_a_writer() {
+    model(|| room_relayed_from_the_doorbell(true));
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn room_not_armed_on_the_doorbell_is_caught() {
+    model(|| room_relayed_from_the_doorbell(false));
+}
+
 /// Two writers send `counts` messages each (tagged writer, index) into a
 /// pipe with mark `hwm`, as the socket does: try, and on `Full` wait in
 /// the room (no deadline) trying again; then give back unused credits.
@@ -235,7 +291,7 @@ fn credits(hwm: u64, prefill: u8, counts: [u8; 2]) {
                     let send = || match pipe.try_send(&[w], &[i], &credit) {
                         Ok(()) => Some(()),
                         Err(Refused::Full) => None,
-                        Err(Refused::Closed) => panic!("writer {w}: pipe closed"),
+                        Err(e) => panic!("writer {w}: {e:?}"),
                     };
                     if send().is_none() {
                         room.wait(None, &send).expect("no deadline");

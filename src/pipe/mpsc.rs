@@ -145,9 +145,7 @@ const fn header_span() -> usize {
 
 /// Bytes a ring of `capacity` takes in a shared mapping: its header, then
 /// the region. A multiple of 128.
-// For the shared-memory transport, which does not use it yet.
 #[cfg(not(loom))]
-#[allow(dead_code)]
 pub(crate) const fn span(capacity: usize) -> usize {
     header_span() + capacity
 }
@@ -377,7 +375,6 @@ pub fn mpsc(capacity: usize) -> (Producer, Consumer) {
 /// of two in `[MIN_CAPACITY, 2^31]`. A fresh (zero-filled) mapping is an
 /// empty ring. What other processes write there needs no trust.
 #[cfg(not(loom))]
-#[allow(dead_code)]
 unsafe fn mapped(base: NonNull<u8>, capacity: usize, mem: Arc<dyn Send + Sync>) -> RingRef {
     debug_assert!(capacity.is_power_of_two() && capacity >= MIN_CAPACITY);
     RingRef {
@@ -398,7 +395,6 @@ unsafe fn mapped(base: NonNull<u8>, capacity: usize, mem: Arc<dyn Send + Sync>) 
 /// # Safety
 /// As for [`mapped`].
 #[cfg(not(loom))]
-#[allow(dead_code)]
 pub(crate) unsafe fn producer_in(
     base: NonNull<u8>,
     capacity: usize,
@@ -414,7 +410,6 @@ pub(crate) unsafe fn producer_in(
 /// # Safety
 /// As for [`mapped`], and no other consumer of the ring exists.
 #[cfg(not(loom))]
-#[allow(dead_code)]
 pub(crate) unsafe fn consumer_in(
     base: NonNull<u8>,
     capacity: usize,
@@ -632,6 +627,16 @@ impl Producer {
         crate::copy::copy(c.payload(), data);
         c.commit(0);
         Ok(())
+    }
+
+    /// Whether every record claimed so far has been read and released:
+    /// then everything published before has reached the consumer.
+    pub fn drained(&self) -> bool {
+        let h = self.ring.header();
+        // Head first: the tail only grows past it (bar an overshoot's
+        // undo, which makes this say no), so equal means drained then.
+        let head = h.head.load(Ordering::Acquire);
+        h.tail.load(Ordering::Acquire) == head
     }
 
     /// The consumer's released head, loaded `Acquire`; unvalidated.

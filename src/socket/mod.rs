@@ -62,6 +62,10 @@ pub(crate) struct SocketShared {
     /// Pipes handed to the socket, until it takes them; `None` once the
     /// socket is closed (a pipe then goes at once, telling its I/O thread).
     mail: Mutex<Option<Vec<NewPipe>>>,
+    /// A thread-safe socket's peers that came up in shared memory (ipc),
+    /// until it takes them; announced by `has_mail` too.
+    #[cfg(not(loom))]
+    shared_mail: Mutex<Vec<crate::threadsafe::SharedPeer>>,
     has_mail: AtomicBool,
 }
 
@@ -85,6 +89,8 @@ impl SocketShared {
             #[cfg(not(loom))]
             chunk_pool: Default::default(),
             mail: Mutex::new(Some(Vec::new())),
+            #[cfg(not(loom))]
+            shared_mail: Mutex::default(),
             has_mail: AtomicBool::new(false),
         }
     }
@@ -139,6 +145,25 @@ impl SocketShared {
     #[inline]
     pub(crate) fn has_mail(&self) -> bool {
         self.has_mail.load(Ordering::Relaxed)
+    }
+
+    /// Hands a thread-safe socket a peer that came up in shared memory,
+    /// and wakes it.
+    #[cfg(not(loom))]
+    pub fn deliver_shared(&self, peer: crate::threadsafe::SharedPeer) {
+        self.shared_mail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(peer);
+        self.nudge();
+    }
+
+    /// The peers [`deliver_shared`](Self::deliver_shared) handed over
+    /// since the last call. Take after [`take_mail`](Self::take_mail),
+    /// whose swap of `has_mail` covers these too.
+    #[cfg(not(loom))]
+    pub(crate) fn take_shared_mail(&self) -> Vec<crate::threadsafe::SharedPeer> {
+        std::mem::take(&mut *self.shared_mail.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub(crate) fn take_mail(&self) -> Vec<NewPipe> {

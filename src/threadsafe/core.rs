@@ -5,6 +5,7 @@
 use super::peers::{Out, Peer, PeerTable, Peers};
 use super::pipe::{InPipe, Refused, Room, Taken};
 use super::remote::{Remote, Sending};
+use super::shared::{RoomRelay, Shared, SharedPeer};
 use super::spin::{Guard, SpinLock};
 use super::wakers::Wakers;
 use crate::error::{Error, Fail, Result};
@@ -149,6 +150,13 @@ pub(crate) struct Core {
     pub groups: Arc<Groups>,
     /// DISH: serialises joins and leaves.
     pub groups_lock: Mutex<()>,
+    /// Some peer is in another process over shared memory: writers waiting
+    /// for room have its reader's releases relayed (see `send_loop`).
+    has_shared: AtomicBool,
+    /// The doorbell's wake-ups, passed on to `room` (see `RoomRelay`).
+    relay: Waker,
+    /// Peers adopted over shared memory, ever (the tests' proof).
+    shared_peers: AtomicUsize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -170,7 +178,11 @@ impl Core {
     pub fn new(ctx: Context, kind: SocketType) -> Self {
         let shared = Arc::new(SocketShared::new());
         let pollers = Arc::new(Wakers::default());
+        let room = Arc::new(Room::default());
         Self {
+            relay: Waker::from(Arc::new(RoomRelay(Arc::downgrade(&room)))),
+            has_shared: AtomicBool::new(false),
+            shared_peers: AtomicUsize::new(0),
             poll_waker: Waker::from(pollers.clone()),
             pollers,
             ctx,
@@ -178,7 +190,7 @@ impl Core {
             opts: Options::default(),
             bell: shared.bell.clone(),
             shared,
-            room: Arc::new(Room::default()),
+            room,
             inbox: SpinLock::default(),
             arrived: Mutex::default(),
             listening: Mutex::default(),
@@ -271,10 +283,123 @@ impl Core {
     /// as they are when adopted.
     pub fn send_join(&self, join: bool, group: &[u8]) {
         for p in self.out.current().peers.iter() {
-            if let Out::Remote(r) = &p.out {
-                r.send_join(join, group);
+            match &p.out {
+                Out::Remote(r) => r.send_join(join, group),
+                Out::Shared(s) => s.send_join(join, group),
+                Out::Ring(_) => {}
             }
         }
+    }
+
+    /// Takes a peer whose connection came up in shared memory (see
+    /// `shared`): a new one, or one carrying on for a connecter's
+    /// [`Remote`] under its routing id. One accepted on an endpoint no
+    /// longer bound, or carrying on for a peer disconnected since, is
+    /// dropped (which closes it).
+    fn attach_shared(&self, peer: SharedPeer, listening: &[Arc<str>]) {
+        let SharedPeer {
+            endpoint,
+            accepted,
+            mut out,
+            inp,
+            carries_on,
+        } = peer;
+        if accepted && !listening.contains(&endpoint) {
+            return;
+        }
+        // A RADIO reads its peer's joins before each send, not in the inbox.
+        let (mut joins, inp) = match self.kind {
+            SocketType::Radio => (inp, None),
+            _ => (None, inp),
+        };
+        let mut id = None;
+        if let Some(link) = &carries_on {
+            self.out.update(|t| {
+                let i = t.peers.iter().position(|p| match &p.out {
+                    Out::Remote(r) => r.sends_through(link),
+                    Out::Shared(s) => s.fallback().is_some_and(|r| r.sends_through(link)),
+                    Out::Ring(_) => false,
+                })?;
+                let remote = match &t.peers[i].out {
+                    Out::Remote(r) => r.clone(),
+                    Out::Shared(s) => s.fallback()?.clone(),
+                    Out::Ring(_) => return None,
+                };
+                let mut peers = t.peers.clone();
+                let shared = Shared::new(out.take()?, Some(remote), joins.take());
+                peers[i].out = Out::Shared(Arc::new(shared));
+                id = Some(peers[i].id);
+                Some(PeerTable::with(peers))
+            });
+            if id.is_none() && out.is_some() {
+                return;
+            }
+        }
+        if !self.has_shared.swap(true, Ordering::AcqRel) {
+            self.pollers.add(&self.relay);
+        }
+        self.shared_peers.fetch_add(1, Ordering::Relaxed);
+        let id = id.unwrap_or_else(|| self.new_peer_id());
+        let radio = self.kind == SocketType::Radio;
+        let out = out.map(|pipe| Peer {
+            id,
+            out: Out::Shared(Arc::new(Shared::new(pipe, None, joins))),
+            endpoint: endpoint.clone(),
+            groups: radio.then(Arc::default),
+        });
+        let inp = inp.map(|mut inp| {
+            inp.id = id;
+            Inbound::Ring(inp)
+        });
+        if self.kind == SocketType::Dish {
+            // As `attach_remote`: the new peer gets the groups so far.
+            let _g = lock(&self.groups_lock);
+            if let Some(Peer {
+                out: Out::Shared(s),
+                ..
+            }) = &out
+            {
+                for group in self.groups.load().iter() {
+                    s.send_join(true, group);
+                }
+            }
+            self.attach(&endpoint, out, inp);
+        } else {
+            self.attach(&endpoint, out, inp);
+        }
+    }
+
+    /// How many peers came up over shared memory, ever.
+    pub fn shared_peers(&self) -> usize {
+        self.shared_peers.load(Ordering::Relaxed)
+    }
+
+    /// A writer about to re-check for room in a pipe to a peer in another
+    /// process: announces its wait on the socket's doorbell in notify mode
+    /// (the peer's release rings it; its waker reaches the room through
+    /// `relay`), has the bridge watch for rings from other processes, then
+    /// the sleeper's barrier before the caller's re-check.
+    fn arm_relay(&self) {
+        self.arm_notify();
+        crate::sync::barrier::heavy();
+    }
+
+    /// Announces a wait in notify mode on the doorbell (the socket's
+    /// waker passes the wake-up on to all of `pollers`, `relay` included).
+    /// Once the doorbell is exposed to peers in other processes, whose
+    /// rings wake only its futex, the bridge waits there too (from the
+    /// first exposure: such a peer may ring before its pipe reaches us).
+    /// The caller then runs the sleeper's barrier and looks again.
+    pub fn arm_notify(&self) {
+        let seen = self.bell.arm_notify(Some(&self.poll_waker));
+        if self.bell.exposed() {
+            crate::bridge::watch(&self.bell, seen);
+        }
+    }
+
+    /// Whether writers waiting for room must [`arm_relay`](Self::arm_relay).
+    pub fn relays_room(&self) -> bool {
+        self.has_shared.load(Ordering::Acquire)
     }
 
     /// Takes the pipes the I/O thread has handed over (peers accepted on a
@@ -305,6 +430,9 @@ impl Core {
             if listening.contains(&endpoint) && sending.is_some() == writes(self.kind) {
                 self.attach_remote(end, sending.map(|s| *s), endpoint);
             }
+        }
+        for peer in self.shared.take_shared_mail() {
+            self.attach_shared(peer, &listening);
         }
     }
 
@@ -400,7 +528,7 @@ impl Core {
     #[inline]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
         self.adopt_mail();
-        let (sent, closed) = self.out.with(|table, credits| {
+        let (sent, closed, too_large) = self.out.with(|table, credits| {
             let n = table.peers.len();
             // The turn wraps by comparison: a division here would cost more
             // than the rest of the send.
@@ -409,28 +537,32 @@ impl Core {
                 _ => 0,
             };
             let mut closed = false;
+            // Too large for every peer that could take a message now (those
+            // in other processes): an error, not a wait.
+            let (mut full, mut too_large) = (false, None);
             for _ in 0..n {
                 match table.peers[i].out.try_send(&[], data, &credits[i]) {
                     Ok(()) => {
                         if n > 1 {
                             self.lb_next.store(i + 1, Ordering::Relaxed);
                         }
-                        return (true, false);
+                        return (true, false, None);
                     }
-                    Err(Refused::Full) => {}
+                    Err(Refused::Full) => full = true,
                     Err(Refused::Closed) => closed = true,
+                    Err(Refused::TooLarge { max }) => too_large = Some(max),
                 }
                 i = if i + 1 < n { i + 1 } else { 0 };
             }
-            (false, closed)
+            (false, closed, too_large.filter(|_| !full))
         });
         if closed {
             self.prune();
         }
-        if sent {
-            Ok(())
-        } else {
-            Err(Fail::WouldBlock)
+        match (sent, too_large) {
+            (true, _) => Ok(()),
+            (false, Some(max)) => Err(too_large_fail(max)),
+            (false, None) => Err(Fail::WouldBlock),
         }
     }
 
@@ -446,6 +578,7 @@ impl Core {
         match sent {
             Some(Ok(())) => Ok(()),
             Some(Err(Refused::Full)) => Err(Fail::WouldBlock),
+            Some(Err(Refused::TooLarge { max })) => Err(too_large_fail(max)),
             None => Err(Fail::HostUnreachable),
             Some(Err(Refused::Closed)) => {
                 self.prune();
@@ -462,6 +595,9 @@ impl Core {
         let closed = self.out.with(|table, credits| {
             let mut closed = false;
             for (p, credit) in table.peers.iter().zip(credits) {
+                if let (Out::Shared(s), Some(groups)) = (&p.out, &p.groups) {
+                    s.apply_joins(groups);
+                }
                 let joined = p.groups.as_ref().is_some_and(|g| g.load().contains(group));
                 if joined && p.out.try_send(prefix, data, credit) == Err(Refused::Closed) {
                     closed = true;
@@ -505,6 +641,9 @@ impl Core {
         // Every pipe's reader signals `room` when it releases (the I/O
         // thread's engines too), and so does a new peer.
         let r = self.room.wait(deadline, || {
+            if self.relays_room() {
+                self.arm_relay();
+            }
             if let Some(f) = self.stopped() {
                 return Some(Err(f));
             }
@@ -670,6 +809,17 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         self.close_all();
+        if self.bell.exposed() {
+            crate::bridge::forget(&self.bell);
+        }
+    }
+}
+
+/// A message larger than `max` bytes, the most a peer's pipe takes.
+#[cold]
+fn too_large_fail(max: usize) -> Fail {
+    Fail::TooLarge {
+        max: u32::try_from(max).unwrap_or(u32::MAX),
     }
 }
 

@@ -10,16 +10,18 @@ pub mod pipe;
 mod poll;
 mod registry;
 mod remote;
+mod shared;
 pub mod spin;
 #[cfg(feature = "async")]
 mod tasks;
 mod tcp;
 mod wakers;
 
-pub(crate) use self::core::writes;
+pub(crate) use self::core::{receives, writes};
 pub(crate) use self::poll::Watching;
 pub(crate) use registry::Registry;
 pub(crate) use remote::{outbound, Outbound, Sending};
+pub(crate) use shared::SharedPeer;
 
 use self::core::multipart_error;
 pub(crate) use self::core::Core;
@@ -327,6 +329,14 @@ macro_rules! common {
         /// libzmq's `ZMQ_LAST_ENDPOINT`.
         pub fn get_last_endpoint(&self) -> Option<String> {
             self.h.tcp.last_endpoint()
+        }
+
+        /// How many peers this socket has had over shared memory (ipc
+        /// connections between zeroring thread-safe sockets): the tests'
+        /// proof that the upgrade happened. Not public API.
+        #[doc(hidden)]
+        pub fn shared_memory_peers(&self) -> usize {
+            self.h.core.shared_peers()
         }
 
         /// This socket's type.

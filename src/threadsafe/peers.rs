@@ -20,6 +20,7 @@
 use super::core::Groups;
 use super::pipe::{Pipe, Refused};
 use super::remote::Remote;
+use super::shared::Shared;
 use crossbeam_utils::CachePadded;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub(crate) enum Out {
     /// A peer over the I/O thread (tcp, ipc): a multi-producer ring too,
     /// which the peer's engine reads.
     Remote(Arc<Remote>),
+    /// A peer in another process over shared memory (ipc).
+    Shared(Arc<Shared>),
 }
 
 impl Out {
@@ -47,6 +50,7 @@ impl Out {
         match self {
             Out::Ring(p) => p.try_send(prefix, data, credit),
             Out::Remote(r) => r.try_send(prefix, data, credit),
+            Out::Shared(s) => s.try_send(prefix, data, credit),
         }
     }
 
@@ -55,6 +59,7 @@ impl Out {
         match self {
             Out::Ring(p) => p.has_room(credit),
             Out::Remote(r) => r.has_room(credit),
+            Out::Shared(s) => s.has_room(credit),
         }
     }
 
@@ -62,6 +67,7 @@ impl Out {
         match self {
             Out::Ring(p) => p.is_closed(),
             Out::Remote(r) => r.is_closed(),
+            Out::Shared(s) => s.is_closed(),
         }
     }
 
@@ -70,6 +76,7 @@ impl Out {
         match self {
             Out::Ring(p) => p.close(),
             Out::Remote(r) => r.close(),
+            Out::Shared(s) => s.close(),
         }
     }
 
@@ -77,6 +84,7 @@ impl Out {
         match self {
             Out::Ring(p) => p.return_credits(n),
             Out::Remote(r) => r.return_credits(n),
+            Out::Shared(s) => s.return_credits(n),
         }
     }
 }

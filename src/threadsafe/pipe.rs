@@ -47,16 +47,46 @@
 //!   those of the records published in order behind its head (it stops at
 //!   a claim still being written, which a writer that passed the `closed`
 //!   check before the close may yet publish, and so may writers after it).
-//!   It then parks its [`Consumer`] in the [`Pipe`].
-//! - The [`Pipe`]'s drop drains the parked consumer the same way. The pipe
-//!   is dropped by its last owner, after every writer's `&Pipe` has gone:
-//!   no [`Claim`](mpsc::Claim) exists then (a claim borrows the pipe's
+//!   It then parks its [`Consumer`] in the pipe's [`Link`].
+//! - The [`Link`]'s drop drains the parked consumer the same way. The link
+//!   is dropped by its last owner (the reader, or the [`Pipe`] the writers
+//!   share), after every writer's `&Pipe` has gone: no
+//!   [`Claim`](mpsc::Claim) exists then (a claim borrows the pipe's
 //!   producer, which only the pipe holds, and is published, as a record or
 //!   as padding, before that borrow ends), and the release of each other
 //!   `Arc` orders its publishes before the drop. So the drain finds every
 //!   record published and none being written: nothing is left unread.
 //! - Each record is advanced past once, by one consumer, so no box is
 //!   freed twice.
+//!
+//! # Across processes (ipc)
+//!
+//! A pipe whose reader is a thread-safe socket in another process has its
+//! ring and its [`PipeWords`] (`received`, `closed`) in a segment both
+//! map (`transport::ipc::mpsc_segment`); each side holds a [`Link`] of its
+//! own over them. `sent` stays with the writers, who are all in one
+//! process. The differences:
+//! - Frames go in the ring only, up to its largest record (a quarter of
+//!   it: 64 KiB less 8 bytes at the default ring size); larger ones are
+//!   refused ([`Refused::TooLarge`]), and a descriptor record found there
+//!   is a forgery that ends the pipe (nothing is dereferenced).
+//! - The reader tells the writers of room by ringing their socket's
+//!   doorbell ([`Wake::Bell`], mapped from the segment the writers' socket
+//!   passed), which that socket passes on to its [`Room`]; the handshake
+//!   is the doorbell's (the writer announces its sleep on its bell before
+//!   its re-check, the reader rings after storing `received`), with the
+//!   same light/heavy barrier pair across processes as the doorbell's
+//!   (both sides agreed on membarrier in their offers). Modelled in
+//!   process by `loom-tests/tests/threadsafe.rs` (`room_relayed_*`; an
+//!   unarmed doorbell is caught as a deadlock); the futex-to-bridge leg
+//!   across processes is the doorbell's, argued there.
+//! - A peer may write the words and the ring at will: every value is
+//!   validated by the ring, `received` only moves the liar's own
+//!   backpressure, and any nonzero `closed` is a close.
+//! - The writers' process may die mid-claim: once the reader's side has
+//!   proof of that (the connection ended) it declares the [`Death`] and
+//!   closes the pipe, and the reader skips the dead process's abandoned
+//!   claims (by its owner id) to read what was published behind them.
 
 use super::wakers::Wakers;
 use crate::pipe::breaks;
@@ -68,6 +98,7 @@ use crate::sync::{
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -85,6 +116,12 @@ pub enum Refused {
     Full,
     /// The reader is gone (or the ring is broken): never again.
     Closed,
+    /// Larger than the pipe carries (`max` bytes: the reader is in another
+    /// process, where a heap descriptor means nothing).
+    TooLarge {
+        /// The largest message the pipe takes.
+        max: usize,
+    },
 }
 
 /// Where writers of a socket wait for room in any of its pipes (and for a
@@ -193,24 +230,164 @@ impl Room {
     }
 }
 
-/// The part of a pipe both sockets hold.
-pub struct Pipe {
-    tx: Producer,
-    /// Messages writers counted in (and not taken back).
-    sent: CachePadded<AtomicU64>,
+/// The words a pipe's writers and its reader share: in the heap, or (a
+/// peer in another process) in the segment both map. Zero-filled memory is
+/// a fresh pipe, and any bit pattern is valid: a peer may write them.
+#[repr(C)]
+pub struct PipeWords {
     /// Messages the reader has taken and released.
     received: CachePadded<AtomicU64>,
+    /// Nonzero once either side has gone.
+    closed: CachePadded<AtomicU64>,
+}
+
+impl Default for PipeWords {
+    fn default() -> Self {
+        Self {
+            received: CachePadded::new(AtomicU64::new(0)),
+            closed: CachePadded::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// Where a pipe's [`PipeWords`] are, kept alive (or mapped) while used.
+pub struct Words {
+    words: NonNull<PipeWords>,
+    _mem: Arc<dyn Send + Sync>,
+}
+
+// SAFETY: the words are atomics only, and `_mem` keeps them alive.
+unsafe impl Send for Words {}
+// SAFETY: as above: every access is atomic.
+unsafe impl Sync for Words {}
+
+impl Words {
+    /// Fresh words in the heap.
+    pub fn heap() -> Self {
+        let mem = Arc::new(PipeWords::default());
+        Self {
+            words: NonNull::from(&*mem),
+            _mem: mem,
+        }
+    }
+
+    /// The words at `words`, inside a mapping `mem` keeps.
+    ///
+    /// # Safety
+    /// `words` is aligned for [`PipeWords`], and its bytes stay mapped,
+    /// readable and writable while `mem` lives; they are only ever
+    /// accessed atomically (by anyone, in any process).
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn in_mapping(words: NonNull<PipeWords>, mem: Arc<dyn Send + Sync>) -> Self {
+        Self { words, _mem: mem }
+    }
+}
+
+impl std::ops::Deref for Words {
+    type Target = PipeWords;
+
+    #[inline(always)]
+    fn deref(&self) -> &PipeWords {
+        // SAFETY: `words` points at a PipeWords that `_mem` keeps alive (a
+        // heap box, or a mapping per `in_mapping`'s contract); all its
+        // fields are atomics, valid in every bit pattern.
+        unsafe { self.words.as_ref() }
+    }
+}
+
+/// Who a reader tells of room it made.
+#[cfg_attr(loom, allow(dead_code))] // `Bell`: shared pipes only.
+pub enum Wake {
+    /// The writing socket's room, in this process.
+    Room(Arc<Room>),
+    /// The writing socket's doorbell, rung from another process: that
+    /// socket passes the wake-up on to its room (see `Core::send_loop`).
+    Bell(Arc<Doorbell>),
+}
+
+impl Wake {
+    #[inline]
+    fn signal(&self) {
+        match self {
+            Wake::Room(room) => room.signal(),
+            Wake::Bell(bell) => bell.ring(),
+        }
+    }
+}
+
+/// What a pipe's writers and its reader both hold.
+pub struct Link {
+    words: Words,
     /// Most messages in flight; 0 for no limit.
     hwm: u64,
     /// The reading socket's doorbell: rung after each publish.
     reader: Arc<Doorbell>,
-    /// The writing socket's room: signalled after each release.
-    writer_room: Arc<Room>,
-    /// Either socket has gone.
-    closed: AtomicBool,
+    /// Told after each release.
+    writers: Wake,
+    /// Large frames travel as heap descriptors (the reader is in this
+    /// process); otherwise a descriptor record is a peer's forgery.
+    boxes: bool,
     /// The reader's consumer, once the reader has gone: the last owner of
-    /// the pipe frees the boxes of what was published after.
+    /// the link frees the boxes of what was published after.
     parked: Mutex<Option<Consumer>>,
+}
+
+impl Link {
+    /// The link of a pipe whose two ends are in different processes:
+    /// `words` in the segment they share, `reader` the reading socket's
+    /// doorbell, `writers` who the reader tells of room (on each side, its
+    /// own or the peer's).
+    #[cfg(not(loom))]
+    pub(crate) fn shared(
+        words: Words,
+        hwm: u64,
+        reader: Arc<Doorbell>,
+        writers: Wake,
+    ) -> Arc<Link> {
+        Arc::new(Link {
+            words,
+            hwm,
+            reader,
+            writers,
+            boxes: false,
+            parked: Mutex::new(None),
+        })
+    }
+
+    /// Marks the pipe closed and wakes both sides.
+    pub fn close(&self) {
+        self.words.closed.store(1, Ordering::Release);
+        self.reader.ring_from(true);
+        self.writers.signal();
+    }
+
+    /// Whether either side has gone.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        self.words.closed.load(Ordering::Acquire) != 0
+    }
+}
+
+impl Drop for Link {
+    /// Frees the boxes of what was published after the reader went.
+    fn drop(&mut self) {
+        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let (Some(mut rx), true) = (parked, self.boxes) {
+            drain(&mut rx);
+        }
+    }
+}
+
+/// The writers' side of a pipe.
+pub struct Pipe {
+    tx: Producer,
+    /// Messages writers counted in (and not taken back). Only writers
+    /// read it, and they are all in one process.
+    sent: CachePadded<AtomicU64>,
+    /// Frames up to this size go in the ring; larger ones by descriptor
+    /// (`link.boxes`) or not at all.
+    inline_max: usize,
+    link: Arc<Link>,
 }
 
 impl Pipe {
@@ -223,32 +400,53 @@ impl Pipe {
     ) -> (Arc<Pipe>, Consumer) {
         barrier::init();
         let (tx, rx) = mpsc::mpsc(capacity);
-        let pipe = Arc::new(Pipe {
-            tx,
-            sent: CachePadded::new(AtomicU64::new(0)),
-            received: CachePadded::new(AtomicU64::new(0)),
+        let link = Arc::new(Link {
+            words: Words::heap(),
             hwm,
             reader,
-            writer_room,
-            closed: AtomicBool::new(false),
+            writers: Wake::Room(writer_room),
+            boxes: true,
             parked: Mutex::new(None),
         });
-        (pipe, rx)
+        (Self::with_link(tx, link), rx)
+    }
+
+    /// The writers' side of a pipe whose reader is in another process:
+    /// `tx` publishes into the ring both map; frames beyond the ring's
+    /// largest record are refused ([`Refused::TooLarge`]).
+    #[cfg(not(loom))]
+    pub(crate) fn shared(tx: Producer, link: Arc<Link>) -> Arc<Pipe> {
+        barrier::init();
+        Self::with_link(tx, link)
+    }
+
+    fn with_link(tx: Producer, link: Arc<Link>) -> Arc<Pipe> {
+        let inline_max = if link.boxes {
+            INLINE_MAX.min(tx.max_payload())
+        } else {
+            tx.max_payload()
+        };
+        Arc::new(Pipe {
+            tx,
+            sent: CachePadded::new(AtomicU64::new(0)),
+            inline_max,
+            link,
+        })
     }
 
     /// Takes a batch of credits toward the mark into `credit`; false if
     /// the pipe is at its mark.
     #[cold]
     fn take_credits(&self, credit: &Cell<u64>) -> bool {
-        let batch = (self.hwm / 8).clamp(1, 16);
+        let batch = (self.link.hwm / 8).clamp(1, 16);
         #[cfg(loom)]
         if breaks::on(breaks::CREDITS_LOAD_THEN_ADD) {
             return self.take_credits_late(batch, credit);
         }
         let n = self.sent.fetch_add(batch, Ordering::Relaxed);
         // `received` may count messages whose credits were taken after ours.
-        let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
-        let got = self.hwm.saturating_sub(in_flight).min(batch);
+        let in_flight = n.saturating_sub(self.link.words.received.load(Ordering::Acquire));
+        let got = self.link.hwm.saturating_sub(in_flight).min(batch);
         if got < batch {
             self.sent.fetch_sub(batch - got, Ordering::Relaxed);
         }
@@ -262,8 +460,8 @@ impl Pipe {
     #[cfg(loom)]
     fn take_credits_late(&self, batch: u64, credit: &Cell<u64>) -> bool {
         let n = self.sent.load(Ordering::Relaxed);
-        let in_flight = n.saturating_sub(self.received.load(Ordering::Acquire));
-        let got = self.hwm.saturating_sub(in_flight).min(batch);
+        let in_flight = n.saturating_sub(self.link.words.received.load(Ordering::Acquire));
+        let got = self.link.hwm.saturating_sub(in_flight).min(batch);
         self.sent.fetch_add(got, Ordering::Relaxed);
         credit.set(got);
         got != 0
@@ -276,20 +474,21 @@ impl Pipe {
         if self.is_closed() {
             return false;
         }
-        self.hwm == 0
+        let hwm = self.link.hwm;
+        hwm == 0
             || credit.get() != 0
             || self
                 .sent
                 .load(Ordering::Relaxed)
-                .saturating_sub(self.received.load(Ordering::Acquire))
-                < self.hwm
+                .saturating_sub(self.link.words.received.load(Ordering::Acquire))
+                < hwm
     }
 
     /// Gives back credits a thread will not use.
     pub fn return_credits(&self, n: u64) {
         if n != 0 {
             self.sent.fetch_sub(n, Ordering::Relaxed);
-            self.writer_room.signal();
+            self.link.writers.signal();
         }
     }
 
@@ -303,15 +502,15 @@ impl Pipe {
     /// either side has gone.
     #[inline]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.link.is_closed() {
             return Err(Refused::Closed);
         }
-        if self.hwm != 0 && credit.get() == 0 && !self.take_credits(credit) {
+        if self.link.hwm != 0 && credit.get() == 0 && !self.take_credits(credit) {
             return Err(Refused::Full);
         }
         let len = prefix.len() + data.len();
-        let published = if len <= INLINE_MAX.min(self.tx.max_payload()) {
-            self.tx.claim(len).map(|mut claim| {
+        let published = if len <= self.inline_max {
+            self.tx.claim(len).map_err(refused).map(|mut claim| {
                 let p = claim.payload();
                 crate::copy::copy(&mut p[..prefix.len()], prefix);
                 crate::copy::copy(&mut p[prefix.len()..], data);
@@ -322,51 +521,62 @@ impl Pipe {
         };
         match published {
             Ok(()) => {
-                if self.hwm != 0 {
+                if self.link.hwm != 0 {
                     credit.set(credit.get() - 1);
                 }
-                self.reader.ring();
+                self.link.reader.ring();
                 Ok(())
             }
-            Err(e) => {
-                // The credit stays with the thread, for its next try.
-                match e {
-                    ClaimError::Full => Err(Refused::Full),
-                    // TooLarge cannot happen (descriptors are 16 bytes);
-                    // Corrupt cannot in the heap: treat both as the end.
-                    ClaimError::TooLarge | ClaimError::Corrupt => Err(Refused::Closed),
-                }
-            }
+            // The credit stays with the thread, for its next try.
+            Err(e) => Err(e),
         }
     }
 
-    /// Publishes a descriptor of a heap copy of `data`.
+    /// Publishes a descriptor of a heap copy of `data`, if the reader is
+    /// in this process; for one in another, the frame is too large.
     #[cold]
-    fn push_boxed(&self, prefix: &[u8], data: &[u8]) -> Result<(), ClaimError> {
-        fill_boxed(self.tx.claim(16)?, prefix, data);
+    fn push_boxed(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
+        if !self.link.boxes {
+            return Err(Refused::TooLarge {
+                max: self.inline_max,
+            });
+        }
+        fill_boxed(self.tx.claim(16).map_err(refused)?, prefix, data);
         Ok(())
     }
 
     /// Marks the pipe closed and wakes both sides.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.reader.ring_from(true);
-        self.writer_room.signal();
+        self.link.close();
+    }
+
+    /// Whether every message published has been read and released.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn drained(&self) -> bool {
+        self.tx.drained()
+    }
+
+    /// What the pipe's writers share with its reader.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
     }
 
     /// Whether either side has gone.
+    #[inline]
     pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.link.is_closed()
     }
 }
 
-impl Drop for Pipe {
-    /// Frees the boxes of what was published after the reader went.
-    fn drop(&mut self) {
-        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(mut rx) = parked {
-            drain(&mut rx);
-        }
+/// What a refused claim means for a send.
+fn refused(e: ClaimError) -> Refused {
+    match e {
+        ClaimError::Full => Refused::Full,
+        // TooLarge cannot happen (records are at most the ring's largest,
+        // descriptors 16 bytes); Corrupt means a peer broke the shared
+        // ring (never in the heap): both end the pipe.
+        ClaimError::TooLarge | ClaimError::Corrupt => Refused::Closed,
     }
 }
 
@@ -420,11 +630,42 @@ fn fill_boxed(mut claim: mpsc::Claim<'_>, prefix: &[u8], data: &[u8]) {
     claim.commit(DESCRIPTOR);
 }
 
+/// A writing process's death, as the reading process learns it (the end
+/// of their connection, which only the reader's side can declare): the
+/// reader may then skip the claims the dead process's threads left
+/// unpublished (see [`mpsc`], invariant 7).
+pub struct Death {
+    /// The owner id in the dead process's claims.
+    owner: u16,
+    dead: AtomicBool,
+}
+
+#[cfg_attr(loom, allow(dead_code))] // Shared pipes only.
+impl Death {
+    /// For a writing process whose claims carry `owner`.
+    pub fn new(owner: u16) -> Arc<Death> {
+        Arc::new(Death {
+            owner,
+            dead: AtomicBool::new(false),
+        })
+    }
+
+    /// The writing process is gone: it will never write again. Call only
+    /// on proof of that (its connection ended); then close the pipe.
+    pub fn declare(&self) {
+        self.dead.store(true, Ordering::Release);
+    }
+
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+}
+
 /// The reading socket's end of a pipe.
 pub struct InPipe {
     /// What the reader shares with the writers.
-    pub pipe: Arc<Pipe>,
-    /// Parked in the pipe at drop.
+    link: Arc<Link>,
+    /// Parked in the link at drop.
     rx: ManuallyDrop<Consumer>,
     /// The routing id the reading socket knows the writer by.
     pub id: u32,
@@ -434,6 +675,8 @@ pub struct InPipe {
     /// Release after this many messages (a quarter of the mark), so that a
     /// writer at its mark sees room while the reader is still busy.
     release_msgs: u64,
+    /// The writers' process, if it is another and may die mid-claim.
+    death: Option<Arc<Death>>,
 }
 
 /// What [`InPipe::take`] found.
@@ -446,44 +689,64 @@ pub enum Taken<R> {
     Done,
 }
 
+/// What a reader that found nothing at its head does next.
+enum AtHead {
+    Empty,
+    Done,
+    /// Something is published there now: look again.
+    Again,
+}
+
 impl InPipe {
     /// The reading end of `pipe`, reading `rx`, that knows its writer as
     /// `id`.
     pub fn new(pipe: Arc<Pipe>, rx: Consumer, id: u32) -> Self {
-        let release_msgs = match pipe.hwm {
+        Self::with_link(pipe.link.clone(), rx, id, None)
+    }
+
+    /// The reading end of a pipe whose writers are in another process:
+    /// `rx` reads the ring both map, `death` says when that process is
+    /// gone.
+    #[cfg(not(loom))]
+    pub(crate) fn shared(link: Arc<Link>, rx: Consumer, id: u32, death: Arc<Death>) -> Self {
+        Self::with_link(link, rx, id, Some(death))
+    }
+
+    fn with_link(link: Arc<Link>, rx: Consumer, id: u32, death: Option<Arc<Death>>) -> Self {
+        let release_msgs = match link.hwm {
             0 => u64::MAX,
             hwm => (hwm / 4).max(1),
         };
         Self {
-            pipe,
+            link,
             rx: ManuallyDrop::new(rx),
             id,
             taken: 0,
             released: 0,
             release_msgs,
+            death,
         }
     }
 
     /// Reads the next message through `f`, if one is published.
     #[inline]
     pub fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
-        let rec = match self.rx.peek() {
-            Ok(Some(rec)) => rec,
-            Ok(None) => {
-                // Caught up: the writers get back all that was read.
-                if self.taken != self.released {
-                    self.release();
-                }
-                // Whatever was published before the close is visible now.
-                return if self.pipe.is_closed() && matches!(self.rx.peek(), Ok(None)) {
-                    Taken::Done
-                } else {
-                    Taken::Empty
-                };
+        let rec = loop {
+            match self.rx.peek() {
+                Ok(Some(rec)) => break rec,
+                Ok(None) => match self.at_head() {
+                    AtHead::Empty => return Taken::Empty,
+                    AtHead::Done => return Taken::Done,
+                    AtHead::Again => {}
+                },
+                Err(mpsc::Corrupt) => return Taken::Done,
             }
-            Err(mpsc::Corrupt) => return Taken::Done,
         };
         let r = if rec.flags() & DESCRIPTOR != 0 {
+            if !self.link.boxes {
+                // A peer in another process forged a heap pointer.
+                return Taken::Done;
+            }
             let boxed = unbox(&self.rx, &rec);
             f(self.id, &boxed)
         } else {
@@ -501,14 +764,55 @@ impl InPipe {
         Taken::Message(r)
     }
 
+    /// Nothing was published at the head: give the writers back what was
+    /// read, and tell whether the pipe is done.
+    fn at_head(&mut self) -> AtHead {
+        // Caught up: the writers get back all that was read.
+        if self.taken != self.released {
+            self.release();
+        }
+        if !self.link.is_closed() {
+            return AtHead::Empty;
+        }
+        // Whatever was published before the close is visible now. Behind a
+        // claim a dead process abandoned, what its other threads (and the
+        // claim's owner before) published is read too.
+        loop {
+            match self.rx.peek() {
+                Ok(Some(_)) => return AtHead::Again,
+                Ok(None) => {}
+                Err(mpsc::Corrupt) => return AtHead::Done,
+            }
+            let Some(death) = self.death.as_ref().filter(|d| d.is_dead()) else {
+                return AtHead::Done;
+            };
+            // SAFETY: `death` is declared only once the writers' process
+            // has gone (its connection ended): none of its threads will
+            // write to this claim again.
+            match unsafe { self.rx.skip_abandoned(death.owner) } {
+                Ok(true) => {}
+                // A zero header with claims beyond it has no owner to
+                // blame (mpsc invariant 7): the rest is lost.
+                Ok(false) | Err(mpsc::Corrupt) => return AtHead::Done,
+            }
+        }
+    }
+
     /// Looks at the next message through `f`, leaving it in place.
     pub fn peek<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let rec = self.rx.peek().ok()??;
         if rec.flags() & DESCRIPTOR != 0 {
-            Some(f(boxed(&self.rx, &rec)))
+            // Taking it ends the pipe (see `take`).
+            self.link.boxes.then(|| f(boxed(&self.rx, &rec)))
         } else {
             Some(f(self.rx.payload(&rec)))
         }
+    }
+
+    /// What the pipe's reader shares with its writers.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
     }
 
     /// Whether a message is published (the I/O thread's re-check before
@@ -530,20 +834,25 @@ impl InPipe {
     fn release(&mut self) {
         self.rx.release();
         self.released = self.taken;
-        self.pipe.received.store(self.taken, Ordering::Release);
-        self.pipe.writer_room.signal();
+        self.link
+            .words
+            .received
+            .store(self.taken, Ordering::Release);
+        self.link.writers.signal();
     }
 }
 
 impl Drop for InPipe {
     /// Closes the pipe, frees the boxes of messages never read, and leaves
-    /// the rest (those still being published) to the pipe's last owner.
+    /// the rest (those still being published) to the link's last owner.
     fn drop(&mut self) {
-        self.pipe.close();
+        self.link.close();
         // SAFETY: `rx` is taken once, here, and not used after.
         let mut rx = unsafe { ManuallyDrop::take(&mut self.rx) };
-        drain(&mut rx);
-        *self.pipe.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+        if self.link.boxes {
+            drain(&mut rx);
+            *self.link.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+        }
     }
 }
 
@@ -612,5 +921,195 @@ mod tests {
         assert_eq!(boxes(), 2);
         drop(pipe);
         assert_eq!(boxes(), 0);
+    }
+}
+
+/// Pipes whose ends are in different processes, played here by two
+/// mappings of one segment (each side's rings and words reached through
+/// its own mapping, its peer's doorbell through a mapping of the peer's
+/// doorbell segment).
+#[cfg(all(test, not(loom)))]
+mod shared_tests {
+    use super::*;
+    use crate::transport::ipc::mpsc_segment::MpscSegment;
+    use crate::transport::ipc::shm::{peer_bell, socket_bell};
+    use std::time::Duration;
+
+    struct Ends {
+        /// The connecter's writers' side of direction 0.
+        pipe: Arc<Pipe>,
+        /// The binder's reading end of it.
+        inp: InPipe,
+        /// The connecter's own doorbell (what the binder's releases ring).
+        writer_bell: Doorbell,
+        death: Arc<Death>,
+    }
+
+    fn ends(capacity: usize, hwm: u64) -> Ends {
+        let (a, fd) = MpscSegment::create(capacity).unwrap();
+        let b = MpscSegment::open(fd, capacity).unwrap();
+        let (a, b) = (a.side(0), b.side(1));
+        let (writer_bell, writer_fd) = socket_bell().unwrap();
+        let (reader_bell, reader_fd) = socket_bell().unwrap();
+        let w_link = Link::shared(
+            a.tx_words,
+            hwm,
+            Arc::new(peer_bell(reader_fd).unwrap()),
+            Wake::Room(Arc::new(Room::default())),
+        );
+        let pipe = Pipe::shared(a.tx, w_link);
+        let r_link = Link::shared(
+            b.rx_words,
+            hwm,
+            Arc::new(reader_bell),
+            Wake::Bell(Arc::new(peer_bell(writer_fd).unwrap())),
+        );
+        let death = Death::new(b.peer_owner);
+        let inp = InPipe::shared(r_link, b.rx, 1, death.clone());
+        Ends {
+            pipe,
+            inp,
+            writer_bell,
+            death,
+        }
+    }
+
+    fn take(inp: &mut InPipe) -> Taken<Vec<u8>> {
+        inp.take(|_, m| m.to_vec())
+    }
+
+    fn next(inp: &mut InPipe) -> Vec<u8> {
+        match take(inp) {
+            Taken::Message(m) => m,
+            Taken::Empty => panic!("nothing published"),
+            Taken::Done => panic!("the pipe ended"),
+        }
+    }
+
+    /// The mark counts messages across the two mappings: the writers'
+    /// count of what they sent is theirs, what the reader released comes
+    /// through the shared word.
+    #[test]
+    fn the_mark_holds_across_processes() {
+        let mut e = ends(4096, 4);
+        let credit = Cell::new(0);
+        for i in 0..4u8 {
+            e.pipe.try_send(b"", &[i], &credit).unwrap();
+        }
+        assert_eq!(e.pipe.try_send(b"", &[9], &credit), Err(Refused::Full));
+        assert!(!e.pipe.has_room(&credit));
+        assert_eq!(next(&mut e.inp), [0]);
+        assert!(e.pipe.has_room(&credit), "a release makes room");
+        e.pipe.try_send(b"", &[4], &credit).unwrap();
+        for i in 1..5u8 {
+            assert_eq!(next(&mut e.inp), [i]);
+        }
+        assert!(matches!(take(&mut e.inp), Taken::Empty));
+    }
+
+    /// A writer asleep on its socket's doorbell for room is woken by the
+    /// reader's release in the other mapping.
+    #[test]
+    fn a_release_rings_the_writers_doorbell() {
+        let e = ends(4096, 1);
+        let credit = Cell::new(0);
+        e.pipe.try_send(b"", b"first", &credit).unwrap();
+        let Ends {
+            pipe,
+            mut inp,
+            writer_bell,
+            ..
+        } = e;
+        // The reader stays: its drop would close the pipe.
+        let _inp = std::thread::scope(|s| {
+            let reader = s.spawn(move || {
+                assert_eq!(next(&mut inp), b"first");
+                inp
+            });
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while writer_bell
+                .sleep_until(Some(Duration::from_secs(1)), || {
+                    pipe.has_room(&credit).then_some(())
+                })
+                .is_none()
+            {
+                assert!(Instant::now() < deadline, "the release never rang");
+            }
+            reader.join().unwrap()
+        });
+        pipe.try_send(b"", b"second", &credit).unwrap();
+    }
+
+    /// Frames beyond the ring's largest record are refused with the size
+    /// it takes: a heap descriptor would mean nothing to the reader.
+    #[test]
+    fn frames_too_large_for_the_ring_are_refused() {
+        let mut e = ends(4096, 0);
+        let credit = Cell::new(0);
+        let max = mpsc::max_payload(4096);
+        e.pipe.try_send(b"g", &vec![1; max - 1], &credit).unwrap();
+        assert_eq!(
+            e.pipe.try_send(b"", &vec![1; max + 1], &credit),
+            Err(Refused::TooLarge { max })
+        );
+        assert_eq!(next(&mut e.inp).len(), max);
+    }
+
+    /// A peer that publishes a descriptor record (a heap pointer of its
+    /// process) ends the pipe: nothing is dereferenced, now or at drop.
+    #[test]
+    fn a_forged_descriptor_ends_the_pipe() {
+        let mut e = ends(4096, 0);
+        let mut claim = e.pipe.tx.claim(16).unwrap();
+        claim.payload().copy_from_slice(&[0x41; 16]);
+        claim.commit(DESCRIPTOR);
+        assert_eq!(e.inp.peek(<[u8]>::to_vec), None);
+        assert!(matches!(take(&mut e.inp), Taken::Done));
+        drop(e.inp);
+    }
+
+    /// A writer process killed mid-claim: once its death is declared and
+    /// the pipe closed, the reader skips the abandoned claim and reads what
+    /// was published behind it, then ends; closed without a death, it ends
+    /// at the claim (a live writer may still be writing it).
+    #[test]
+    fn a_dead_writers_claim_is_skipped_once_declared() {
+        let mut e = ends(4096, 0);
+        let credit = Cell::new(0);
+        e.pipe.try_send(b"", b"before", &credit).unwrap();
+        // A thread of the dead process, stopped between claim and publish.
+        std::mem::forget(e.pipe.tx.claim(8).unwrap());
+        e.pipe.try_send(b"", b"behind", &credit).unwrap();
+        assert_eq!(next(&mut e.inp), b"before");
+        assert!(
+            matches!(take(&mut e.inp), Taken::Empty),
+            "waits for the claim"
+        );
+        e.death.declare();
+        assert!(matches!(take(&mut e.inp), Taken::Empty), "not closed yet");
+        e.pipe.close();
+        assert_eq!(next(&mut e.inp), b"behind");
+        assert!(matches!(take(&mut e.inp), Taken::Done));
+
+        let mut e = ends(4096, 0);
+        std::mem::forget(e.pipe.tx.claim(8).unwrap());
+        e.pipe.try_send(b"", b"behind", &credit).unwrap();
+        e.pipe.close();
+        assert!(matches!(take(&mut e.inp), Taken::Done));
+    }
+
+    /// Either side's close reaches the other through the shared word.
+    #[test]
+    fn closes_cross_the_mappings() {
+        let e = ends(4096, 0);
+        let credit = Cell::new(0);
+        drop(e.inp);
+        assert!(e.pipe.is_closed());
+        assert_eq!(e.pipe.try_send(b"", b"x", &credit), Err(Refused::Closed));
+        let mut e = ends(4096, 0);
+        e.pipe.try_send(b"", b"last", &credit).unwrap();
+        e.pipe.close();
+        assert_eq!(next(&mut e.inp), b"last");
+        assert!(matches!(take(&mut e.inp), Taken::Done));
     }
 }

@@ -169,8 +169,11 @@ impl<'a> Watching<'a> {
     pub fn arm(&self) -> RawFd {
         eventfd::drain(&self.wake.0);
         for &(core, events) in &self.cores {
-            if events & IN != 0 && receives(core.kind) {
-                core.bell.arm_notify(Some(&core.poll_waker));
+            // Room a reader in another process makes rings the doorbell
+            // (see `shared`), as its messages do.
+            let room_over_shm = events & OUT != 0 && core.out_waits() && core.relays_room();
+            if (events & IN != 0 && receives(core.kind)) || room_over_shm {
+                core.arm_notify();
             }
         }
         self.wake.0.as_raw_fd()

@@ -23,7 +23,7 @@
 //! a listener accepted, which the socket then gets in its mailbox.
 
 use super::core::Groups;
-use super::pipe::{InPipe, Pipe, Refused, Room, Taken};
+use super::pipe::{InPipe, Link, Pipe, Refused, Room, Taken};
 use crate::pipe::ring::Record;
 use crate::pipe::{Doorbell, PipeEnd};
 use std::cell::Cell;
@@ -69,15 +69,13 @@ impl Outbound {
     /// The peer joined (or left) `group`: a RADIO sends it the group's
     /// messages from now on (or no more).
     pub fn join(&self, join: bool, group: &[u8]) {
-        self.groups.rcu(|set| {
-            let mut set = (**set).clone();
-            if join {
-                set.insert(group.into());
-            } else {
-                set.remove(group);
-            }
-            set
-        });
+        apply_join(&self.groups, join, group);
+    }
+
+    /// The link of the ring the socket's threads send into (what a shared
+    /// pipe that carries on for it is known by).
+    pub fn link(&self) -> &Arc<Link> {
+        self.rx.link()
     }
 
     /// The connection is lost: the next one's peer joins afresh.
@@ -86,6 +84,19 @@ impl Outbound {
             self.groups.store(Arc::default());
         }
     }
+}
+
+/// A peer joined (or left) `group`: into (or out of) `groups`.
+pub(crate) fn apply_join(groups: &Groups, join: bool, group: &[u8]) {
+    groups.rcu(|set| {
+        let mut set = (**set).clone();
+        if join {
+            set.insert(group.into());
+        } else {
+            set.remove(group);
+        }
+        set
+    });
 }
 
 pub(crate) struct Remote {
@@ -125,6 +136,19 @@ impl Remote {
     /// peer without a ring is never written to.
     pub fn is_closed(&self) -> bool {
         self.pipe.as_ref().map_or(true, |p| p.is_closed())
+    }
+
+    /// Whether everything the socket's threads sent has reached the
+    /// engine (none in flight: a thread may then write past it).
+    pub fn drained(&self) -> bool {
+        self.pipe.as_ref().map_or(true, |p| p.drained())
+    }
+
+    /// Whether this is the peer whose threads send into `link`'s ring.
+    pub fn sends_through(&self, link: &Arc<Link>) -> bool {
+        self.pipe
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p.link(), link))
     }
 
     /// Whether a message would be taken now, as far as SNDHWM goes.

@@ -117,7 +117,7 @@ impl Core {
             return Poll::Ready(r);
         }
         reg.register(cx.waker());
-        self.bell.arm_notify(Some(&self.poll_waker));
+        self.arm_notify();
         barrier::heavy();
         match look() {
             Some(r) => Poll::Ready(r),
@@ -141,6 +141,10 @@ impl Core {
             return Poll::Ready(r);
         }
         reg.register(cx.waker());
+        if self.relays_room() {
+            // Room a reader in another process makes rings the doorbell.
+            self.arm_notify();
+        }
         barrier::heavy();
         match look() {
             Some(r) => Poll::Ready(r),

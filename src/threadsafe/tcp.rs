@@ -5,8 +5,10 @@
 //! ([`Remote`](super::remote::Remote)): made here for a connect, by the
 //! engine for a connection a listener accepted (it knows the socket's
 //! room from the socket's [`SocketDesc`]).
-//! ipc stays ZMTP over the unix socket (no shared-memory upgrade: see the
-//! engine's `shm_offer`). The options
+//! An ipc connection to another zeroring thread-safe socket then moves to
+//! shared multi-producer rings (see [`shared`](super::shared) and
+//! `transport::ipc::mpsc_segment`); a connect's `Remote` stays, for what is
+//! queued before each connection. The options
 //! the thread-safe sockets do not offer yet (security, heartbeats,
 //! reconnect intervals ...) keep libzmq's defaults.
 

@@ -14,6 +14,7 @@
 //! the socket, removes the file if it is still ours. An abstract name
 //! (`@name`) admits only processes of our user.
 
+pub(crate) mod mpsc_segment;
 pub(crate) mod pool;
 pub(crate) mod segment;
 pub(crate) mod shm;

@@ -16,6 +16,10 @@
 //!    socket stays open for liveness only: its end (the peer exited or was
 //!    killed) closes the pipe, after what was published is read.
 //!
+//! Thread-safe sockets make the same exchange with an offer and a segment
+//! of their own (multi-producer rings, see
+//! [`mpsc_segment`](super::mpsc_segment)).
+//!
 //! Nothing read from a peer's segment is trusted: the segment's size gives
 //! the ring size (the header's copy is only compared), the rings validate
 //! every cursor and record, and a doorbell holds only atomics.

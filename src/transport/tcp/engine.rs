@@ -15,6 +15,11 @@
 //!   which the engine reads here and releases after each batch, waking
 //!   the writers waiting for room; a RADIO's peer's JOINs and LEAVEs
 //!   change the groups its threads read, here, and never reach the pipe.
+//!   Over ipc to another zeroring thread-safe socket the connection moves
+//!   to shared multi-producer rings after the handshake (`Shm::Mpsc`, see
+//!   `threadsafe::shared`): the engine then only moves on what a
+//!   connecter's threads queued in that ring, and ends the pipes when the
+//!   stream ends.
 //! - A connecter keeps its pipe (and ring) across reconnects; a binder's
 //!   connection and pipe end together.
 //! - Setting up: a connecter resolves a host name on a helper thread, then
@@ -31,8 +36,9 @@ use crate::pipe::doorbell::Doorbell;
 use crate::pipe::metadata::PeerMetadata;
 use crate::pipe::{pipe, Hwm, PipeConfig, PipeEnd, WriteError};
 use crate::socket::NewPipe;
-use crate::threadsafe::pipe::Taken;
-use crate::threadsafe::{outbound, Outbound};
+use crate::threadsafe::pipe::{Death, InPipe, Link, Pipe, Refused, Taken, Wake};
+use crate::threadsafe::{outbound, Outbound, SharedPeer};
+use crate::transport::ipc::mpsc_segment::{self, MpscSegment};
 use crate::transport::ipc::pool::PeerPool;
 use crate::transport::ipc::shm::{self, Offer, PipeSegment};
 use crate::transport::stream::{connect_unix, Stream, Target, FD_QUEUE_LIMIT};
@@ -102,6 +108,50 @@ enum Shm {
     /// over: what the socket queued there moves into the shared pipe, which
     /// reaches the socket once the socket has stopped writing the old one.
     HandingOver(Box<HandOver>),
+    /// A thread-safe socket's connection, up in shared multi-producer
+    /// rings (see `threadsafe::shared`).
+    Mpsc(Box<MpscUp>),
+}
+
+/// A thread-safe socket's connection in shared memory: the socket has its
+/// pipes; the engine keeps what ends them, and moves on what the socket's
+/// threads queued in its ring (a connecter's).
+struct MpscUp {
+    /// Declared when the connection ends: our socket's reader may then skip
+    /// the claims the peer's threads left half-written.
+    death: Arc<Death>,
+    /// Our side's links of both directions, closed when the connection ends.
+    links: Vec<Arc<Link>>,
+    /// A connecter's: the shared pipe what the socket's threads queued in
+    /// `outbound` moves into (they write it themselves once that is empty).
+    forward: Option<Arc<Pipe>>,
+    /// Our credits toward `forward`'s mark.
+    credit: std::cell::Cell<u64>,
+    /// `forward` was full: look again then (its reader, in another process,
+    /// makes room without waking us).
+    retry_at: Option<Instant>,
+}
+
+impl MpscUp {
+    /// Whether our socket has let go of the connection (a binder's: a
+    /// connecter's socket tells through its pipe to us).
+    fn socket_closed(&self) -> bool {
+        self.links.iter().any(|l| l.is_closed())
+    }
+}
+
+/// Which shared memory an attach sets up, agreed in the READYs.
+enum Mode {
+    /// Classic sockets' single-producer pipe (the peer's offer).
+    Classic(Offer),
+    /// Thread-safe sockets' multi-producer pipes (our offer, the peer's).
+    Mpsc(mpsc_segment::Offer, mpsc_segment::Offer),
+}
+
+/// The segment an attach passes: the connecter's, or the binder's received.
+enum Seg {
+    Pipe(PipeSegment),
+    Mpsc(MpscSegment),
 }
 
 struct HandOver {
@@ -126,15 +176,15 @@ struct ZapCall {
 }
 
 struct Attaching {
-    peer: Offer,
+    mode: Mode,
     peer_id: Vec<u8>,
     capacity: usize,
     /// The connecter's new segment, and its descriptor until sent.
-    segment: Option<PipeSegment>,
+    segment: Option<Seg>,
     segment_fd: Option<OwnedFd>,
     sent: bool,
     /// The peer's doorbell, (binder) the segment it sent, and its chunk pool.
-    received: Option<(crate::pipe::Doorbell, Option<PipeSegment>, Option<PeerPool>)>,
+    received: Option<(crate::pipe::Doorbell, Option<Seg>, Option<PeerPool>)>,
 }
 
 pub(crate) struct Engine {
@@ -356,8 +406,10 @@ impl Engine {
         if self.forgotten {
             return true;
         }
-        if let Shm::Up(watch) = &self.shm {
-            return watch.local_closed();
+        match &self.shm {
+            Shm::Up(watch) => return watch.local_closed(),
+            Shm::Mpsc(m) if self.target.is_none() => return m.socket_closed(),
+            _ => {}
         }
         self.end.as_ref().is_some_and(|e| e.peer_closed())
     }
@@ -395,6 +447,7 @@ impl Engine {
         let linger_end = self.gone_at.zip(self.desc.linger).map(|(t, l)| t + l);
         let handover = match &self.shm {
             Shm::HandingOver(h) => h.retry_at,
+            Shm::Mpsc(m) => m.retry_at,
             _ => None,
         };
         timer
@@ -476,6 +529,12 @@ impl Engine {
         let handover = match &mut self.shm {
             Shm::HandingOver(h) => {
                 h.retry_at.is_none() && (h.old.peer_closed() || h.old.readable())
+            }
+            // What the socket's threads queued moves into the shared pipe.
+            Shm::Mpsc(m) => {
+                m.forward.is_some()
+                    && m.retry_at.is_none()
+                    && self.outbound.as_mut().is_some_and(|o| o.rx.readable())
             }
             _ => false,
         };
@@ -626,6 +685,10 @@ impl Engine {
             .unwrap_or_default();
         if let Some(offer) = self.shm_offer() {
             cfg.properties.push((shm::PROPERTY.into(), offer.encode()));
+        }
+        if let Some(offer) = self.mpsc_offer() {
+            cfg.properties
+                .push((mpsc_segment::PROPERTY.into(), offer.encode()));
         }
         cfg
     }
@@ -858,6 +921,16 @@ impl Engine {
                     self.end = Some(self.queue_pipe());
                 }
             }
+            Shm::Mpsc(m) => {
+                // The peer is gone: our socket reads what it published (past
+                // what its threads left half-written), then sees the pipes
+                // closed; its writers go back to the ring to us (a
+                // connecter's, for the next connection) or drop the peer.
+                m.death.declare();
+                for link in &m.links {
+                    link.close();
+                }
+            }
             _ => {}
         }
         let _ = stream.flush();
@@ -957,7 +1030,11 @@ impl Engine {
         if let Some(mut s) = self.stream.take() {
             let _ = registry.deregister(&mut s);
         }
-        self.shm = Shm::Off;
+        if let Shm::Mpsc(m) = std::mem::replace(&mut self.shm, Shm::Off) {
+            for link in &m.links {
+                link.close();
+            }
+        }
         self.end = None;
         self.outbound = None;
         self.done = true;
@@ -1001,7 +1078,11 @@ impl Engine {
                             self.emit(monitor::EVENT_HANDSHAKE_SUCCEEDED, 0);
                             let peer_id = peer_routing_id.unwrap_or_default();
                             if let Some(peer) = self.shm_agreed(&peer_properties) {
-                                self.begin_shm(peer, peer_id);
+                                self.begin_shm(Mode::Classic(peer), peer_id);
+                                return;
+                            }
+                            if let Some(mode) = self.mpsc_agreed(&peer_properties) {
+                                self.begin_shm(mode, peer_id);
                                 return;
                             }
                             self.proto = Proto::Session(Box::new(session));
@@ -1261,7 +1342,7 @@ impl Engine {
                 return;
             }
             // Nothing may come once the rings carry the frames.
-            Shm::Up(_) | Shm::HandingOver(_) => {
+            Shm::Up(_) | Shm::HandingOver(_) | Shm::Mpsc(_) => {
                 self.end_stream(libc::EPROTO);
                 return;
             }
@@ -1378,7 +1459,7 @@ impl Engine {
             }
         }
         for (name, value) in peer.into_iter().flat_map(Metadata::iter) {
-            if name != shm::PROPERTY {
+            if name != shm::PROPERTY && name != mpsc_segment::PROPERTY {
                 md.insert(name, value);
             }
         }
@@ -1671,13 +1752,30 @@ impl Engine {
     /// stream to a process of our user (another user's, root reaching our
     /// file or a server squatting an abstract name, stays with ZMTP: it
     /// could write our doorbell), and a socket whose doorbell peers can map.
-    /// Never for the thread-safe sockets: their peers over ipc stay with
-    /// ZMTP (their shared-memory rings are multi-producer, which the
-    /// upgrade does not carry).
+    /// Never for the thread-safe sockets: they offer their own
+    /// ([`mpsc_offer`](Self::mpsc_offer)), so the two layouts never meet.
     fn shm_offer(&self) -> Option<Offer> {
         let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
         (ours && self.desc.shared.bell_fd.is_some() && !self.desc.kind.is_thread_safe())
             .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
+    }
+
+    /// A thread-safe socket's offer of shared multi-producer pipes, on the
+    /// same terms as [`shm_offer`](Self::shm_offer)'s (see
+    /// [`mpsc_segment`]).
+    fn mpsc_offer(&self) -> Option<mpsc_segment::Offer> {
+        let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
+        let d = &self.desc;
+        (ours && d.shared.bell_fd.is_some() && d.kind.is_thread_safe() && d.room.is_some())
+            .then(|| mpsc_segment::Offer::ours(d.sndhwm, d.rcvhwm, d.ring_capacity))
+    }
+
+    /// Both offers, if both sides offered shared multi-producer pipes
+    /// compatibly.
+    fn mpsc_agreed(&self, peer_properties: &Metadata) -> Option<Mode> {
+        let ours = self.mpsc_offer()?;
+        let peer = mpsc_segment::Offer::decode(peer_properties.get(mpsc_segment::PROPERTY)?)?;
+        ours.compatible(&peer).then_some(Mode::Mpsc(ours, peer))
     }
 
     /// The peer's offer, if both sides offered compatibly. Both sides
@@ -1689,14 +1787,21 @@ impl Engine {
     }
 
     /// Starts passing segments; the connecter makes the pipe's.
-    fn begin_shm(&mut self, peer: Offer, peer_id: Vec<u8>) {
+    fn begin_shm(&mut self, mode: Mode, peer_id: Vec<u8>) {
         self.was_ready = true;
-        let Some(ours) = self.shm_offer() else {
-            return self.lost();
+        let capacity = match &mode {
+            Mode::Classic(peer) => match self.shm_offer() {
+                Some(ours) => ours.ring_with(peer),
+                None => return self.lost(),
+            },
+            Mode::Mpsc(ours, peer) => ours.ring_with(peer),
         };
-        let capacity = ours.ring_with(&peer);
         let (segment, segment_fd) = if self.target.is_some() {
-            match PipeSegment::create(capacity) {
+            let made = match &mode {
+                Mode::Classic(_) => PipeSegment::create(capacity).map(|(s, fd)| (Seg::Pipe(s), fd)),
+                Mode::Mpsc(..) => MpscSegment::create(capacity).map(|(s, fd)| (Seg::Mpsc(s), fd)),
+            };
+            match made {
                 Ok((seg, fd)) => (Some(seg), Some(fd)),
                 Err(e) => {
                     self.io_errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
@@ -1707,7 +1812,7 @@ impl Engine {
             (None, None)
         };
         self.shm = Shm::Attaching(Box::new(Attaching {
-            peer,
+            mode,
             peer_id,
             capacity,
             segment,
@@ -1739,6 +1844,9 @@ impl Engine {
         if matches!(self.shm, Shm::HandingOver(_)) {
             return self.hand_over();
         }
+        if matches!(self.shm, Shm::Mpsc(_)) {
+            return self.forward();
+        }
         match self.try_shm_step() {
             Ok(moved) => moved,
             Err(errno) => {
@@ -1768,7 +1876,11 @@ impl Engine {
             };
             // From now on the peer can write our doorbell's words.
             self.desc.shared.bell.expose();
-            let pool = self.desc.shared.chunk_pool();
+            // Thread-safe sockets' frames go in the rings only.
+            let pool = match a.mode {
+                Mode::Classic(_) => self.desc.shared.chunk_pool(),
+                Mode::Mpsc(..) => None,
+            };
             fds.extend(pool.map(|p| p.fd()));
             let msg = shm::message(from, if pool.is_some() { shm::WITH_POOL } else { 0 });
             match stream.send_with_fds(&msg, &fds) {
@@ -1802,6 +1914,9 @@ impl Engine {
             let mut fds = std::mem::take(stream.received_fds().ok_or(libc::EPROTO)?);
             let bad = |_| libc::EPROTO;
             let pool = if flags & shm::WITH_POOL != 0 {
+                if matches!(a.mode, Mode::Mpsc(..)) {
+                    return Err(libc::EPROTO);
+                }
                 let fd = fds.pop().ok_or(libc::EPROTO)?;
                 Some(PeerPool::open(fd).map_err(bad)?)
             } else {
@@ -1811,7 +1926,14 @@ impl Engine {
                 (true, Ok([bell])) => (shm::peer_bell(bell).map_err(bad)?, None, pool),
                 (false, Err(fds)) => {
                     let [seg, bell] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| libc::EPROTO)?;
-                    let seg = PipeSegment::open(seg, a.capacity).map_err(bad)?;
+                    let seg = match a.mode {
+                        Mode::Classic(_) => {
+                            Seg::Pipe(PipeSegment::open(seg, a.capacity).map_err(bad)?)
+                        }
+                        Mode::Mpsc(..) => {
+                            Seg::Mpsc(MpscSegment::open(seg, a.capacity).map_err(bad)?)
+                        }
+                    };
                     (shm::peer_bell(bell).map_err(bad)?, Some(seg), pool)
                 }
                 _ => return Err(libc::EPROTO),
@@ -1834,7 +1956,7 @@ impl Engine {
             return;
         };
         let Attaching {
-            peer,
+            mode,
             peer_id,
             segment,
             received: Some((peer_bell, received, peer_pool)),
@@ -1846,6 +1968,13 @@ impl Engine {
         let (side, Some(seg)) = (if segment.is_some() { 0 } else { 1 }, segment.or(received))
         else {
             return;
+        };
+        let (peer, seg) = match (mode, seg) {
+            (Mode::Classic(peer), Seg::Pipe(seg)) => (peer, seg),
+            (Mode::Mpsc(ours, peer), Seg::Mpsc(seg)) => {
+                return self.mpsc_up(ours, peer, &seg, side, peer_bell);
+            }
+            _ => return,
         };
         let (tx, rx) = seg.ends(side);
         let (mut end, watch) = crate::pipe::remote_end(
@@ -1865,6 +1994,8 @@ impl Engine {
         );
         end.link_pools(self.desc.shared.chunk_pool().cloned(), peer_pool);
         end.set_metadata(self.metadata.clone());
+        // Up: HANDSHAKE_IVL is over (as `on_ready` ends it for ZMTP).
+        self.deadline = None;
         self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
         match self.end.take() {
             // A connecter's pipe to the socket (what was sent before this
@@ -1902,6 +2033,123 @@ impl Engine {
                 self.shm = Shm::Up(watch);
             }
         }
+    }
+
+    /// Both segments passed, between thread-safe sockets: the socket gets
+    /// its pipes over the shared rings (see `threadsafe::shared`).
+    fn mpsc_up(
+        &mut self,
+        ours: mpsc_segment::Offer,
+        peer: mpsc_segment::Offer,
+        seg: &MpscSegment,
+        side: usize,
+        peer_bell: crate::pipe::Doorbell,
+    ) {
+        let Some(room) = self.desc.room.clone() else {
+            return self.lost();
+        };
+        let kind = self.desc.kind;
+        let s = seg.side(side);
+        let peer_bell = Arc::new(peer_bell);
+        let death = Death::new(s.peer_owner);
+        let mut links = Vec::new();
+        let out = crate::threadsafe::writes(kind).then(|| {
+            let mark = mpsc_segment::Offer::mark(&ours, &peer);
+            let link = Link::shared(
+                s.tx_words,
+                mark,
+                peer_bell.clone(),
+                Wake::Room(room.clone()),
+            );
+            links.push(link.clone());
+            Pipe::shared(s.tx, link)
+        });
+        // The peer writes to us: messages, or (to a RADIO) its joins.
+        let peer_writes = crate::threadsafe::receives(kind) || kind == SocketType::Radio;
+        let inp = peer_writes.then(|| {
+            let mark = mpsc_segment::Offer::mark(&peer, &ours);
+            let bell = self.desc.shared.bell.clone();
+            let link = Link::shared(s.rx_words, mark, bell, Wake::Bell(peer_bell.clone()));
+            links.push(link.clone());
+            InPipe::shared(link, s.rx, 0, death.clone())
+        });
+        // Up: HANDSHAKE_IVL is over (as `on_ready` ends it for ZMTP).
+        self.deadline = None;
+        self.backoff = self.desc.reconnect_ivl.unwrap_or_default();
+        let carries_on = self.outbound.as_ref().map(|o| o.link().clone());
+        let forward = carries_on.as_ref().and(out.clone());
+        let credit = std::cell::Cell::new(0);
+        if let (Some(pipe), SocketType::Dish) = (&forward, kind) {
+            // The groups an earlier connection's peer was sent, first (as
+            // `on_ready` sends them over ZMTP).
+            for group in self.subs.keys() {
+                let _ = pipe.try_send(&[1], group, &credit);
+            }
+        }
+        self.desc.shared.deliver_shared(SharedPeer {
+            endpoint: self.endpoint.as_str().into(),
+            accepted: self.target.is_none(),
+            out,
+            inp,
+            carries_on,
+        });
+        // Writers waiting for a first peer look again (and adopt it).
+        room.wake_all();
+        self.shm = Shm::Mpsc(Box::new(MpscUp {
+            death,
+            links,
+            forward,
+            credit,
+            retry_at: None,
+        }));
+        self.forward();
+    }
+
+    /// Moves what the socket's threads queued in the ring to us into the
+    /// shared pipe (a connecter's), in order, as far as it takes them;
+    /// whether anything moved. A DISH's joins and leaves are remembered
+    /// for the next connection on the way.
+    fn forward(&mut self) -> bool {
+        let (Shm::Mpsc(m), Some(o)) = (&mut self.shm, &mut self.outbound) else {
+            return false;
+        };
+        let Some(pipe) = &m.forward else {
+            return false;
+        };
+        m.retry_at = None;
+        let dish = self.desc.kind == SocketType::Dish;
+        let mut moved = false;
+        loop {
+            let sent = o.rx.peek(|msg| {
+                let r = pipe.try_send(&[], msg, &m.credit);
+                (r, dish.then(|| msg.to_vec()))
+            });
+            match sent {
+                None => break,
+                Some((Ok(()), join)) => {
+                    if let Some([flag @ (0 | 1), group @ ..]) = join.as_deref() {
+                        if *flag == 1 {
+                            self.subs.insert(group.to_vec(), 1);
+                        } else {
+                            self.subs.remove(group);
+                        }
+                    }
+                }
+                Some((Err(Refused::Full), _)) => {
+                    m.retry_at = Some(Instant::now() + HANDOVER_RETRY);
+                    break;
+                }
+                // The connection is going: the rest waits for the next.
+                Some((Err(Refused::Closed), _)) => break,
+                // Queued before the connection, too large for its rings
+                // (the threads' own sends are refused): dropped.
+                Some((Err(Refused::TooLarge { .. }), _)) => {}
+            }
+            let _ = o.rx.take(|_, _| ());
+            moved = true;
+        }
+        o.rx.release_taken();
+        moved
     }
 
     /// Moves what the socket sent into its old pipe into the shared one, in
