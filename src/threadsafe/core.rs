@@ -528,7 +528,11 @@ impl Core {
     #[inline]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
         self.adopt_mail();
-        let (sent, closed, too_large) = self.out.with(|table, credits| {
+        // The outcome comes back as one word: a tuple of flags would be
+        // stored byte by byte and loaded whole, and such a load waits for
+        // every older store to reach the cache, the message's stores into
+        // the ring (lines the reader holds) among them.
+        let outcome = self.out.with(|table, credits| {
             let n = table.peers.len();
             // The turn wraps by comparison: a division here would cost more
             // than the rest of the send.
@@ -546,7 +550,7 @@ impl Core {
                         if n > 1 {
                             self.lb_next.store(i + 1, Ordering::Relaxed);
                         }
-                        return (true, false, None);
+                        return LbOutcome::SENT;
                     }
                     Err(Refused::Full) => full = true,
                     Err(Refused::Closed) => closed = true,
@@ -554,15 +558,15 @@ impl Core {
                 }
                 i = if i + 1 < n { i + 1 } else { 0 };
             }
-            (false, closed, too_large.filter(|_| !full))
+            LbOutcome::refused(closed, too_large.filter(|_| !full))
         });
-        if closed {
+        if outcome.closed() {
             self.prune();
         }
-        match (sent, too_large) {
-            (true, _) => Ok(()),
-            (false, Some(max)) => Err(too_large_fail(max)),
-            (false, None) => Err(Fail::WouldBlock),
+        match outcome.too_large() {
+            _ if outcome.sent() => Ok(()),
+            Some(max) => Err(too_large_fail(max)),
+            None => Err(Fail::WouldBlock),
         }
     }
 
@@ -812,6 +816,36 @@ impl Drop for Core {
         if self.bell.exposed() {
             crate::bridge::forget(&self.bell);
         }
+    }
+}
+
+/// What a load-balanced send did, in one word (see `Core::try_send_lb`):
+/// bit 32 set once sent; else bit 33 for a closed pipe seen, bit 34 for a
+/// message too large, its limit in the low half.
+#[derive(Clone, Copy)]
+struct LbOutcome(u64);
+
+impl LbOutcome {
+    const SENT: LbOutcome = LbOutcome(1 << 32);
+    const CLOSED: u64 = 1 << 33;
+    const TOO_LARGE: u64 = 1 << 34;
+
+    fn refused(closed: bool, too_large: Option<usize>) -> LbOutcome {
+        let closed = if closed { Self::CLOSED } else { 0 };
+        let large = too_large.map_or(0, |max| Self::TOO_LARGE | max.min(u32::MAX as usize) as u64);
+        LbOutcome(closed | large)
+    }
+
+    fn sent(self) -> bool {
+        self.0 & Self::SENT.0 != 0
+    }
+
+    fn closed(self) -> bool {
+        self.0 & Self::CLOSED != 0
+    }
+
+    fn too_large(self) -> Option<usize> {
+        (self.0 & Self::TOO_LARGE != 0).then_some(self.0 as u32 as usize)
     }
 }
 
