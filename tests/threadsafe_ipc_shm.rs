@@ -148,9 +148,12 @@ fn child_entry() {
             client.set_rcvtimeo(PATIENCE_MS).unwrap();
             client.connect(&role[1]).unwrap();
             client.send(b"hello", 0).unwrap();
-            upgraded(|| client.shared_memory_peers(), || {
-                let _ = client.recv_bytes(DONTWAIT);
-            });
+            upgraded(
+                || client.shared_memory_peers(),
+                || {
+                    let _ = client.recv_bytes(DONTWAIT);
+                },
+            );
             let senders: Vec<_> = (0..THREADS)
                 .map(|t| {
                     let client = client.clone();
@@ -178,9 +181,12 @@ fn child_entry() {
             client.set_sndtimeo(PATIENCE_MS).unwrap();
             client.connect(&role[1]).unwrap();
             client.send(b"hello", 0).unwrap();
-            upgraded(|| client.shared_memory_peers(), || {
-                let _ = client.recv_bytes(DONTWAIT);
-            });
+            upgraded(
+                || client.shared_memory_peers(),
+                || {
+                    let _ = client.recv_bytes(DONTWAIT);
+                },
+            );
             let n: u32 = role[2].parse().unwrap();
             for seq in 0..n {
                 client.send(message(0, seq, 1 << 20), 0).unwrap();
@@ -240,7 +246,9 @@ fn message(thread: u32, seq: u32, len: usize) -> Vec<u8> {
 fn fill(b: &mut [u8], thread: u32, seq: u32, len: usize) {
     let seed = (u64::from(thread) << 32 | u64::from(seq)) ^ (len as u64).rotate_left(17);
     for (i, c) in b.chunks_mut(8).enumerate() {
-        let w = seed.wrapping_add(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let w = seed
+            .wrapping_add(i as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         c.copy_from_slice(&w.to_le_bytes()[..c.len()]);
     }
 }
@@ -621,7 +629,10 @@ fn large_messages_queued_before_the_peer_binds_arrive() {
     let client = ctx.client().unwrap();
     client.set_sndtimeo(PATIENCE_MS).unwrap();
     client.connect(&ep).unwrap();
-    for (seq, len) in [(64 << 10) + 1, 16, 1 << 20, MAX_MESSAGE].into_iter().enumerate() {
+    for (seq, len) in [(64 << 10) + 1, 16, 1 << 20, MAX_MESSAGE]
+        .into_iter()
+        .enumerate()
+    {
         client.send(message(0, seq as u32, len), 0).unwrap();
     }
     let mut child = spawn(&["big-server", &ep, "4"]);
@@ -644,13 +655,20 @@ fn a_killed_reader_gives_back_the_chunks_it_held() {
     let client = ctx.client().unwrap();
     client.set_sndtimeo(PATIENCE_MS).unwrap();
     client.connect(&ep).unwrap();
-    upgraded(|| client.shared_memory_peers(), || {
-        let _ = client.recv_bytes(DONTWAIT);
-    });
+    upgraded(
+        || client.shared_memory_peers(),
+        || {
+            let _ = client.recv_bytes(DONTWAIT);
+        },
+    );
     for seq in 0..5 {
         client.send(message(0, seq, 1 << 20), 0).unwrap();
     }
-    assert_eq!(client.shared_memory_chunks_in_use(), 5, "held by the reader");
+    assert_eq!(
+        client.shared_memory_chunks_in_use(),
+        5,
+        "held by the reader"
+    );
     child.kill();
     chunks_back(|| client.shared_memory_chunks_in_use());
 

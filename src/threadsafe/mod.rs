@@ -345,7 +345,11 @@ macro_rules! common {
         /// tests' leak check. Not public API.
         #[doc(hidden)]
         pub fn shared_memory_chunks_in_use(&self) -> usize {
-            self.h.core.shared.existing_chunk_pool().map_or(0, |p| p.held())
+            self.h
+                .core
+                .shared
+                .existing_chunk_pool()
+                .map_or(0, |p| p.held())
         }
 
         /// This socket's type.

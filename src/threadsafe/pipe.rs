@@ -66,10 +66,15 @@
 //! map (`transport::ipc::mpsc_segment`); each side holds a [`Link`] of its
 //! own over them. `sent` stays with the writers, who are all in one
 //! process. The differences:
-//! - Frames go in the ring only, up to its largest record (a quarter of
-//!   it: 64 KiB less 8 bytes at the default ring size); larger ones are
-//!   refused ([`Refused::TooLarge`]), and a descriptor record found there
-//!   is a forgery that ends the pipe (nothing is dereferenced).
+//! - Frames above `CHUNK_MIN` (or the ring's largest record, if smaller)
+//!   go into chunks of the writing socket's pool, which the reader maps
+//!   read-only; a descriptor record names the chunk (see
+//!   [`chunks`](super::chunks): how chunks go back, what a full pool
+//!   does). A descriptor that names no valid chunk (a heap pointer, one
+//!   out of the pool's layout or of another generation) is a forgery
+//!   that ends the pipe; nothing outside the mapping is read. Without a
+//!   pool (the system refused one) larger frames are refused
+//!   ([`Refused::TooLarge`]).
 //! - The reader tells the writers of room by ringing their socket's
 //!   doorbell ([`Wake::Bell`], mapped from the segment the writers' socket
 //!   passed), which that socket passes on to its [`Room`]; the handshake
@@ -87,6 +92,8 @@
 //!   proof of that (the connection ended) it declares the [`Death`] and
 //!   closes the pipe, and the reader skips the dead process's abandoned
 //!   claims (by its owner id) to read what was published behind them.
+//!   The reading process may die too: the same declaration, on the
+//!   writers' side, gives back every chunk the pipe's reader held.
 
 use super::wakers::Wakers;
 use crate::pipe::breaks;
@@ -117,7 +124,8 @@ pub enum Refused {
     /// The reader is gone (or the ring is broken): never again.
     Closed,
     /// Larger than the pipe carries (`max` bytes: the reader is in another
-    /// process, where a heap descriptor means nothing).
+    /// process, where a heap descriptor means nothing, and the writing
+    /// socket has no pool of chunks, or not one that large).
     TooLarge {
         /// The largest message the pipe takes.
         max: usize,
@@ -597,7 +605,7 @@ pub(super) fn refused(e: ClaimError) -> Refused {
     match e {
         ClaimError::Full => Refused::Full,
         // TooLarge cannot happen (records are at most the ring's largest,
-        // descriptors 16 bytes); Corrupt means a peer broke the shared
+        // descriptors 24 bytes at most); Corrupt means a peer broke the shared
         // ring (never in the heap): both end the pipe.
         ClaimError::TooLarge | ClaimError::Corrupt => Refused::Closed,
     }
@@ -657,6 +665,10 @@ fn fill_boxed(mut claim: mpsc::Claim<'_>, prefix: &[u8], data: &[u8]) {
 /// of their connection, which only the reader's side can declare): the
 /// reader may then skip the claims the dead process's threads left
 /// unpublished (see [`mpsc`], invariant 7).
+///
+/// The same end of the connection means the peer's reader is gone: a
+/// pipe that writes chunks to it takes them all back once it is declared
+/// (see [`chunks`](super::chunks)).
 pub struct Death {
     /// The owner id in the dead process's claims.
     owner: u16,
@@ -1261,7 +1273,10 @@ mod shared_tests {
                 len: 1 << 30,
             },
         ];
-        for (chunks, d) in [true, true, true, false].into_iter().zip(forged.iter().cycle()) {
+        for (chunks, d) in [true, true, true, false]
+            .into_iter()
+            .zip(forged.iter().cycle())
+        {
             let mut e = ends_with(4096, 0, chunks);
             let mut claim = e.pipe.tx.claim(DESC_LEN).unwrap();
             d.encode(claim.payload());
