@@ -20,6 +20,13 @@
 //! at its high-water mark, and the reader's release, which hands chunks
 //! back, wakes it. A full ring after the copy gives the chunk back; the
 //! next try copies again (rare: the ring holds hundreds of descriptors).
+//! The pool is the socket's, shared by all its peers: a peer that never
+//! reads can hold every chunk of a size, and sends of that size to the
+//! others then wait too (until it reads or its connection ends, which
+//! wakes them). A RADIO, which never waits, drops the message for that
+//! peer, as at its mark. Readiness to send (`poll`, async) looks at the
+//! mark only, as for ring bytes: a send it announces may still find the
+//! pool spent.
 //!
 //! Reading: the descriptor is validated against the pool's layout and the
 //! generation its writer stamped ([`PeerPool::resolve`]); a forged one
