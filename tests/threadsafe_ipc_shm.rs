@@ -174,8 +174,10 @@ fn child_entry() {
             tell(&format!("echoed shm {}", client.shared_memory_peers()));
             assert_eq!(hear(), "exit");
         }
-        // A CLIENT that, once in shared memory, sends `n` messages of 1 MiB
-        // in a row, then (told to) checks that every chunk came back.
+        // A CLIENT that, once in shared memory, sends messages of 1 MiB
+        // without waiting until refused (the pool spent: its reader is not
+        // reading yet), then the rest of `n` waiting for room, then (told
+        // to) checks that every chunk came back.
         "bulk-sender" => {
             let client = ctx.client().unwrap();
             client.set_sndtimeo(PATIENCE_MS).unwrap();
@@ -188,7 +190,16 @@ fn child_entry() {
                 },
             );
             let n: u32 = role[2].parse().unwrap();
-            for seq in 0..n {
+            let mut seq = 0;
+            loop {
+                match client.send(message(0, seq, 1 << 20), DONTWAIT) {
+                    Ok(()) => seq += 1,
+                    Err(Error::WouldBlock) => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            tell(&format!("full at {seq}"));
+            for seq in seq..n {
                 client.send(message(0, seq, 1 << 20), 0).unwrap();
             }
             tell("sent");
@@ -594,8 +605,9 @@ fn large_messages_cross_processes_both_ways() {
 }
 
 /// Many more large messages in a row than the sender's pool holds at once
-/// (200 of 1 MiB, 32 chunks of that size): all arrive, so chunks go back
-/// as they are read, and all are back at the end.
+/// (200 of 1 MiB, 32 chunks of that size): a sender that may not wait is
+/// refused once the pool is spent, one that waits is woken as chunks come
+/// back; all arrive, and all chunks are back at the end.
 #[test]
 fn more_large_messages_than_the_pool_holds_all_arrive() {
     const N: u32 = 200;
@@ -606,6 +618,7 @@ fn more_large_messages_than_the_pool_holds_all_arrive() {
     server.bind(&ep).unwrap();
     let mut child = spawn(&["bulk-sender", &ep, &N.to_string()]);
     assert_eq!(server.recv_from(0).unwrap().1, b"hello");
+    child.expect("full at 32", WITHIN);
     let mut order = Order::default();
     for _ in 0..N {
         let (_, m) = server.recv_from(0).unwrap();
