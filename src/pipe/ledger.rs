@@ -14,9 +14,10 @@
 //! 1. Entries are in ring order (`end` never decreases): records are
 //!    committed in order on a single-producer ring; on a multi-producer
 //!    ring (a thread-safe socket's) threads enter their chunks in any
-//!    order, and [`Ledger::push`] sorts them in. Every chunk a chain beyond the ring names (its
-//!    segments, its large frames) is entered at the chain's LINK record:
-//!    the reader moves past that record when it has read the whole chain.
+//!    order, and [`Ledger::push`] sorts them in. Every chunk a chain
+//!    beyond the ring names (its segments, its large frames) is entered at
+//!    the chain's LINK record: the reader moves past that record when it
+//!    has read the whole chain.
 //! 2. An entry with `end <= head` (head `Acquire`-loaded from the reader) is
 //!    a chunk the reader has finished with: the load synchronises with the
 //!    reader's release, so every read of the chunk happened before, and the

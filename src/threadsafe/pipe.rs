@@ -605,8 +605,8 @@ pub(super) fn refused(e: ClaimError) -> Refused {
     match e {
         ClaimError::Full => Refused::Full,
         // TooLarge cannot happen (records are at most the ring's largest,
-        // descriptors 24 bytes at most); Corrupt means a peer broke the shared
-        // ring (never in the heap): both end the pipe.
+        // descriptors 24 bytes at most); Corrupt means a peer broke the
+        // shared ring (never in the heap): both end the pipe.
         ClaimError::TooLarge | ClaimError::Corrupt => Refused::Closed,
     }
 }

@@ -2145,7 +2145,8 @@ impl Engine {
                 Some((Err(Refused::Closed), _)) => break,
                 // Larger than a chunk (never: a thread-safe socket's
                 // message fits the largest), or no pool (the system
-                // refused one): the threads' own sends are refused alike.
+                // refused one): dropped, as the threads' own sends of
+                // that size are refused from now on.
                 Some((Err(Refused::TooLarge { .. }), _)) => {}
             }
             let _ = o.rx.take(|_, _| ());
