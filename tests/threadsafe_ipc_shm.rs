@@ -1,8 +1,10 @@
 //! Thread-safe sockets over ipc in shared memory, against a peer in a child
 //! process: the high-water mark counted in messages across the two
 //! processes (a writer at it woken by the remote reader's release), a
-//! peer killed while this side reads or waits to write, and a peer that
-//! writes garbage over the shared segment.
+//! peer killed while this side reads or waits to write, a peer that
+//! writes garbage over the shared segment, and messages too large for the
+//! rings (in chunks of the sender's pool) both ways, queued before the
+//! connection, and held by a reader that is killed.
 
 mod common;
 use common::proc::{self, hear, spawn, tell};
@@ -137,7 +139,181 @@ fn child_entry() {
                 std::thread::park();
             }
         }
+        // A CLIENT that, once in shared memory, sends from THREADS threads
+        // messages of every size (`sizes`) and reads their echoes, checking
+        // each and every thread's order.
+        "big-client" => {
+            let client = Arc::new(ctx.client().unwrap());
+            client.set_sndtimeo(PATIENCE_MS).unwrap();
+            client.set_rcvtimeo(PATIENCE_MS).unwrap();
+            client.connect(&role[1]).unwrap();
+            client.send(b"hello", 0).unwrap();
+            upgraded(
+                || client.shared_memory_peers(),
+                || {
+                    let _ = client.recv_bytes(DONTWAIT);
+                },
+            );
+            let senders: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let client = client.clone();
+                    thread::spawn(move || {
+                        for (seq, len) in sizes(t).into_iter().enumerate() {
+                            client.send(message(t, seq as u32, len), 0).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let mut order = Order::default();
+            for _ in 0..(0..THREADS).map(|t| sizes(t).len()).sum::<usize>() {
+                order.check(&client.recv_bytes(0).unwrap());
+            }
+            for s in senders {
+                s.join().unwrap();
+            }
+            tell(&format!("echoed shm {}", client.shared_memory_peers()));
+            assert_eq!(hear(), "exit");
+        }
+        // A CLIENT that, once in shared memory, sends messages of 1 MiB
+        // without waiting until refused (the pool spent: its reader is not
+        // reading yet), then the rest of `n` waiting for room, then (told
+        // to) checks that every chunk came back.
+        "bulk-sender" => {
+            let client = ctx.client().unwrap();
+            client.set_sndtimeo(PATIENCE_MS).unwrap();
+            client.connect(&role[1]).unwrap();
+            client.send(b"hello", 0).unwrap();
+            upgraded(
+                || client.shared_memory_peers(),
+                || {
+                    let _ = client.recv_bytes(DONTWAIT);
+                },
+            );
+            let n: u32 = role[2].parse().unwrap();
+            let mut seq = 0;
+            loop {
+                match client.send(message(0, seq, 1 << 20), DONTWAIT) {
+                    Ok(()) => seq += 1,
+                    Err(Error::WouldBlock) => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            tell(&format!("full at {seq}"));
+            for seq in seq..n {
+                client.send(message(0, seq, 1 << 20), 0).unwrap();
+            }
+            tell("sent");
+            assert_eq!(hear(), "count");
+            chunks_back(|| client.shared_memory_chunks_in_use());
+            tell("chunks back");
+        }
+        // Binds a SERVER that reads `n` messages, checking each and every
+        // sender thread's order.
+        "big-server" => {
+            let server = ctx.server().unwrap();
+            server.set_rcvtimeo(PATIENCE_MS).unwrap();
+            server.bind(&role[1]).unwrap();
+            tell("bound");
+            let n: usize = role[2].parse().unwrap();
+            let mut order = Order::default();
+            for _ in 0..n {
+                order.check(&server.recv_from(0).unwrap().1);
+            }
+            tell(&format!("got {n} shm {}", server.shared_memory_peers()));
+            assert_eq!(hear(), "exit");
+        }
         other => panic!("no such role {other}"),
+    }
+}
+
+/// Sending threads of the large-message tests.
+const THREADS: u32 = 4;
+/// The largest message a thread-safe socket sends.
+const MAX_MESSAGE: usize = 64 << 20;
+
+/// What thread `t` of a "big-client" sends, in order: small messages
+/// between large ones of every class, and (thread 0) the largest allowed.
+fn sizes(t: u32) -> Vec<usize> {
+    let mut v = Vec::new();
+    for _ in 0..3 {
+        v.extend([16, (64 << 10) + 1, 16, 1 << 20]);
+    }
+    if t == 0 {
+        v.extend([16, MAX_MESSAGE, 16]);
+    }
+    v
+}
+
+/// Message `seq` of thread `thread`, `len` bytes: both numbers, then bytes
+/// that [`check`] can tell from any other message's.
+fn message(thread: u32, seq: u32, len: usize) -> Vec<u8> {
+    let mut m = vec![0u8; len];
+    m[..4].copy_from_slice(&thread.to_le_bytes());
+    m[4..8].copy_from_slice(&seq.to_le_bytes());
+    fill(&mut m[8..], thread, seq, len);
+    m
+}
+
+fn fill(b: &mut [u8], thread: u32, seq: u32, len: usize) {
+    let seed = (u64::from(thread) << 32 | u64::from(seq)) ^ (len as u64).rotate_left(17);
+    for (i, c) in b.chunks_mut(8).enumerate() {
+        let w = seed
+            .wrapping_add(i as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        c.copy_from_slice(&w.to_le_bytes()[..c.len()]);
+    }
+}
+
+/// A message made by [`message`], intact: its thread and number.
+fn check(m: &[u8]) -> (u32, u32) {
+    assert!(m.len() >= 8, "a message of {} bytes", m.len());
+    let thread = u32::from_le_bytes(m[..4].try_into().unwrap());
+    let seq = u32::from_le_bytes(m[4..8].try_into().unwrap());
+    let mut want = vec![0u8; m.len() - 8];
+    fill(&mut want, thread, seq, m.len());
+    assert!(
+        m[8..] == want[..],
+        "message {seq} of thread {thread} ({} bytes) garbled",
+        m.len()
+    );
+    (thread, seq)
+}
+
+/// Each sending thread's messages, checked to arrive intact and in order.
+#[derive(Default)]
+struct Order(std::collections::HashMap<u32, u32>);
+
+impl Order {
+    fn check(&mut self, m: &[u8]) {
+        let (thread, seq) = check(m);
+        let next = self.0.entry(thread).or_insert(0);
+        assert_eq!(seq, *next, "thread {thread}'s messages out of order");
+        *next += 1;
+    }
+}
+
+/// Waits (bounded) until `peers` says the connection is in shared memory,
+/// running `adopt` (a call on the socket takes the peer its engine handed
+/// over) between looks.
+fn upgraded(peers: impl Fn() -> usize, adopt: impl Fn()) {
+    let deadline = std::time::Instant::now() + WITHIN;
+    while peers() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never upgraded");
+        adopt();
+        thread::yield_now();
+    }
+}
+
+/// Waits (bounded) until `in_use` says no peer holds a chunk of the pool.
+fn chunks_back(in_use: impl Fn() -> usize) {
+    let deadline = std::time::Instant::now() + WITHIN;
+    while in_use() != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} chunks never came back",
+            in_use()
+        );
+        thread::yield_now();
     }
 }
 
@@ -398,4 +574,154 @@ fn a_connecting_dishs_joins_reach_each_radio_it_connects_to() {
     hear_on(&radio, &dish, "radio", "again");
     assert_eq!(radio.shared_memory_peers(), 1, "over shared memory");
     assert_eq!(dish.shared_memory_peers(), 2);
+}
+
+/// A CLIENT child sends messages of 64 KiB + 1, 1 MiB and the largest
+/// allowed (64 MiB), between small ones, from four threads over shared
+/// memory: all arrive here intact and in each thread's order, and so do
+/// their echoes from this SERVER (its own chunks) back in the child.
+#[test]
+fn large_messages_cross_processes_both_ways() {
+    let ep = endpoint("big");
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.set_sndtimeo(PATIENCE_MS).unwrap();
+    server.bind(&ep).unwrap();
+    let mut child = spawn(&["big-client", &ep]);
+    let (_, hello) = server.recv_from(0).unwrap();
+    assert_eq!(hello, b"hello");
+    let mut order = Order::default();
+    for _ in 0..(0..THREADS).map(|t| sizes(t).len()).sum::<usize>() {
+        let (id, m) = server.recv_from(0).unwrap();
+        order.check(&m);
+        server.send_to(id, &m, 0).unwrap();
+    }
+    child.expect("echoed shm 1", WITHIN);
+    assert_eq!(server.shared_memory_peers(), 1, "over shared memory");
+    child.say("exit");
+    child.success(WITHIN);
+    chunks_back(|| server.shared_memory_chunks_in_use());
+}
+
+/// Many more large messages in a row than the sender's pool holds at once
+/// (200 of 1 MiB, 32 chunks of that size): a sender that may not wait is
+/// refused once the pool is spent, one that waits is woken as chunks come
+/// back; all arrive, and all chunks are back at the end.
+#[test]
+fn more_large_messages_than_the_pool_holds_all_arrive() {
+    const N: u32 = 200;
+    let ep = endpoint("bulk");
+    let ctx = Context::new();
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind(&ep).unwrap();
+    let mut child = spawn(&["bulk-sender", &ep, &N.to_string()]);
+    assert_eq!(server.recv_from(0).unwrap().1, b"hello");
+    child.expect("full at 32", WITHIN);
+    let mut order = Order::default();
+    for _ in 0..N {
+        let (_, m) = server.recv_from(0).unwrap();
+        assert_eq!(m.len(), 1 << 20);
+        order.check(&m);
+    }
+    assert_eq!(server.shared_memory_peers(), 1, "over shared memory");
+    child.expect("sent", WITHIN);
+    child.say("count");
+    child.expect("chunks back", WITHIN);
+    child.success(WITHIN);
+}
+
+/// Large messages a CLIENT queued before its peer existed (in its ring to
+/// the engine) move into the shared ring through chunks once the SERVER
+/// binds, never dropped.
+#[test]
+fn large_messages_queued_before_the_peer_binds_arrive() {
+    let ep = endpoint("early");
+    let ctx = Context::new();
+    let client = ctx.client().unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client.connect(&ep).unwrap();
+    for (seq, len) in [(64 << 10) + 1, 16, 1 << 20, MAX_MESSAGE]
+        .into_iter()
+        .enumerate()
+    {
+        client.send(message(0, seq as u32, len), 0).unwrap();
+    }
+    let mut child = spawn(&["big-server", &ep, "4"]);
+    child.expect("bound", WITHIN);
+    child.expect("got 4 shm 1", WITHIN);
+    chunks_back(|| client.shared_memory_chunks_in_use());
+    child.say("exit");
+    child.success(WITHIN);
+}
+
+/// A SERVER child killed while it holds large messages unread: every chunk
+/// comes back to this CLIENT's pool, and the CLIENT goes on with the next
+/// SERVER bound there, large messages included.
+#[test]
+fn a_killed_reader_gives_back_the_chunks_it_held() {
+    let ep = endpoint("deaf-big");
+    let mut child = spawn(&["deaf-server", &ep]);
+    child.expect("bound", WITHIN);
+    let ctx = Context::new();
+    let client = ctx.client().unwrap();
+    client.set_sndtimeo(PATIENCE_MS).unwrap();
+    client.connect(&ep).unwrap();
+    upgraded(
+        || client.shared_memory_peers(),
+        || {
+            let _ = client.recv_bytes(DONTWAIT);
+        },
+    );
+    for seq in 0..5 {
+        client.send(message(0, seq, 1 << 20), 0).unwrap();
+    }
+    assert_eq!(
+        client.shared_memory_chunks_in_use(),
+        5,
+        "held by the reader"
+    );
+    child.kill();
+    chunks_back(|| client.shared_memory_chunks_in_use());
+
+    let mut next = spawn(&["big-server", &ep, "3"]);
+    next.expect("bound", WITHIN);
+    for (seq, len) in [1 << 20, 16, 4 << 20].into_iter().enumerate() {
+        client.send(message(1, seq as u32, len), 0).unwrap();
+    }
+    // In shared memory again (the next SERVER says so), through chunks of
+    // the same pool.
+    next.expect("got 3 shm 1", WITHIN);
+    chunks_back(|| client.shared_memory_chunks_in_use());
+    next.say("exit");
+    next.success(WITHIN);
+}
+
+/// A RADIO's large message reaches its DISH over shared memory in a chunk.
+#[test]
+fn a_radios_large_message_reaches_its_dish() {
+    let ep = endpoint("radio-big");
+    let ctx = Context::new();
+    let radio = ctx.radio().unwrap();
+    radio.bind(&ep).unwrap();
+    let dish = ctx.dish().unwrap();
+    dish.connect(&ep).unwrap();
+    dish.join("big").unwrap();
+    hear_on(&radio, &dish, "big", "small first");
+    assert_eq!(radio.shared_memory_peers(), 1, "over shared memory");
+    let big = message(0, 0, 1 << 20);
+    radio.send("big", &big, 0).unwrap();
+    dish.set_rcvtimeo(PATIENCE_MS).unwrap();
+    loop {
+        let (g, m) = dish.recv_group(0).unwrap();
+        assert_eq!(g, b"big");
+        // Copies of the small one `hear_on` sent may come late.
+        if m != b"small first" {
+            check(&m);
+            assert_eq!(m.len(), big.len());
+            break;
+        }
+    }
+    chunks_back(|| radio.shared_memory_chunks_in_use());
 }

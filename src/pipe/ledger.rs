@@ -11,10 +11,13 @@
 //! The writer keeps, per ring, a ledger of `(end, chunk)`: `end` is the ring
 //! position just after the DESCRIPTOR record. Invariants:
 //!
-//! 1. Entries are in ring order (`end` never decreases), since records are
-//!    committed in order. Every chunk a chain beyond the ring names (its
-//!    segments, its large frames) is entered at the chain's LINK record:
-//!    the reader moves past that record when it has read the whole chain.
+//! 1. Entries are in ring order (`end` never decreases): records are
+//!    committed in order on a single-producer ring; on a multi-producer
+//!    ring (a thread-safe socket's) threads enter their chunks in any
+//!    order, and [`Ledger::push`] sorts them in. Every chunk a chain
+//!    beyond the ring names (its segments, its large frames) is entered at
+//!    the chain's LINK record: the reader moves past that record when it
+//!    has read the whole chain.
 //! 2. An entry with `end <= head` (head `Acquire`-loaded from the reader) is
 //!    a chunk the reader has finished with: the load synchronises with the
 //!    reader's release, so every read of the chunk happened before, and the
@@ -43,8 +46,13 @@ impl Ledger {
     /// A chunk named by a record that ends at ring position `end`
     /// (committed, maybe not yet published).
     pub fn push(&mut self, end: u64, chunk: u32) {
-        debug_assert!(self.entries.back().map_or(true, |&(e, _)| e <= end));
-        self.entries.push_back((end, chunk));
+        if self.entries.back().map_or(true, |&(e, _)| e <= end) {
+            self.entries.push_back((end, chunk));
+        } else {
+            // Another thread's later record was entered first.
+            let at = self.entries.partition_point(|&(e, _)| e <= end);
+            self.entries.insert(at, (end, chunk));
+        }
     }
 
     /// The ring's producer published everything up to `tail`.
@@ -123,5 +131,21 @@ mod tests {
         assert_eq!(l.len(), 1, "published entries survive a rollback");
         l.drain(|c| freed.push(c));
         assert_eq!(freed, [1, 2, 3, 4]);
+    }
+
+    /// Chunks entered out of ring order (threads of a multi-producer ring)
+    /// still go back only once the head passed each one's record.
+    #[test]
+    fn entries_out_of_order_are_sorted_in() {
+        let mut l = Ledger::default();
+        let mut freed = Vec::new();
+        l.push(96, 3);
+        l.push(32, 1);
+        l.push(64, 2);
+        l.publish(96);
+        l.reclaim(64, |c| freed.push(c));
+        assert_eq!(freed, [1, 2]);
+        l.reclaim(96, |c| freed.push(c));
+        assert_eq!(freed, [1, 2, 3]);
     }
 }

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "async")]
 mod async_methods;
+mod chunks;
 mod core;
 mod peers;
 pub mod pipe;
@@ -17,7 +18,7 @@ mod tasks;
 mod tcp;
 mod wakers;
 
-pub(crate) use self::core::{receives, writes};
+pub(crate) use self::core::{receives, sends, writes};
 pub(crate) use self::poll::Watching;
 pub(crate) use registry::Registry;
 pub(crate) use remote::{outbound, Outbound, Sending};
@@ -337,6 +338,18 @@ macro_rules! common {
         #[doc(hidden)]
         pub fn shared_memory_peers(&self) -> usize {
             self.h.core.shared_peers()
+        }
+
+        /// How many chunks of this socket's pool (its messages too large
+        /// for a shared ring) peers in other processes still hold: the
+        /// tests' leak check. Not public API.
+        #[doc(hidden)]
+        pub fn shared_memory_chunks_in_use(&self) -> usize {
+            self.h
+                .core
+                .shared
+                .existing_chunk_pool()
+                .map_or(0, |p| p.held())
         }
 
         /// This socket's type.

@@ -66,10 +66,15 @@
 //! map (`transport::ipc::mpsc_segment`); each side holds a [`Link`] of its
 //! own over them. `sent` stays with the writers, who are all in one
 //! process. The differences:
-//! - Frames go in the ring only, up to its largest record (a quarter of
-//!   it: 64 KiB less 8 bytes at the default ring size); larger ones are
-//!   refused ([`Refused::TooLarge`]), and a descriptor record found there
-//!   is a forgery that ends the pipe (nothing is dereferenced).
+//! - Frames above `CHUNK_MIN` (or the ring's largest record, if smaller)
+//!   go into chunks of the writing socket's pool, which the reader maps
+//!   read-only; a descriptor record names the chunk (see
+//!   [`chunks`](super::chunks): how chunks go back, what a full pool
+//!   does). A descriptor that names no valid chunk (a heap pointer, one
+//!   out of the pool's layout or of another generation) is a forgery
+//!   that ends the pipe; nothing outside the mapping is read. Without a
+//!   pool (the system refused one) larger frames are refused
+//!   ([`Refused::TooLarge`]).
 //! - The reader tells the writers of room by ringing their socket's
 //!   doorbell ([`Wake::Bell`], mapped from the segment the writers' socket
 //!   passed), which that socket passes on to its [`Room`]; the handshake
@@ -87,6 +92,8 @@
 //!   proof of that (the connection ended) it declares the [`Death`] and
 //!   closes the pipe, and the reader skips the dead process's abandoned
 //!   claims (by its owner id) to read what was published behind them.
+//!   The reading process may die too: the same declaration, on the
+//!   writers' side, gives back every chunk the pipe's reader held.
 
 use super::wakers::Wakers;
 use crate::pipe::breaks;
@@ -117,7 +124,8 @@ pub enum Refused {
     /// The reader is gone (or the ring is broken): never again.
     Closed,
     /// Larger than the pipe carries (`max` bytes: the reader is in another
-    /// process, where a heap descriptor means nothing).
+    /// process, where a heap descriptor means nothing, and the writing
+    /// socket has no pool of chunks, or not one that large).
     TooLarge {
         /// The largest message the pipe takes.
         max: usize,
@@ -385,9 +393,12 @@ pub struct Pipe {
     /// read it, and they are all in one process.
     sent: CachePadded<AtomicU64>,
     /// Frames up to this size go in the ring; larger ones by descriptor
-    /// (`link.boxes`) or not at all.
+    /// (of a heap box if `link.boxes`, else of a chunk) or not at all.
     inline_max: usize,
     link: Arc<Link>,
+    /// The writing socket's pool, for a reader in another process.
+    #[cfg(not(loom))]
+    chunks: Option<super::chunks::Chunks>,
 }
 
 impl Pipe {
@@ -408,29 +419,44 @@ impl Pipe {
             boxes: true,
             parked: Mutex::new(None),
         });
-        (Self::with_link(tx, link), rx)
+        let inline_max = INLINE_MAX.min(tx.max_payload());
+        let pipe = Arc::new(Pipe {
+            tx,
+            sent: CachePadded::new(AtomicU64::new(0)),
+            inline_max,
+            link,
+            #[cfg(not(loom))]
+            chunks: None,
+        });
+        (pipe, rx)
     }
 
     /// The writers' side of a pipe whose reader is in another process:
-    /// `tx` publishes into the ring both map; frames beyond the ring's
-    /// largest record are refused ([`Refused::TooLarge`]).
+    /// `tx` publishes into the ring both map. Frames above
+    /// [`CHUNK_MIN`](crate::transport::ipc::pool::CHUNK_MIN) go into
+    /// chunks of `pool` (the writing socket's, which the reader mapped),
+    /// all handed back once `gone` is declared (the connection ended);
+    /// without a pool, frames beyond the ring's largest record are refused
+    /// ([`Refused::TooLarge`]).
     #[cfg(not(loom))]
-    pub(crate) fn shared(tx: Producer, link: Arc<Link>) -> Arc<Pipe> {
+    pub(crate) fn shared(
+        tx: Producer,
+        link: Arc<Link>,
+        pool: Option<Arc<crate::transport::ipc::pool::ChunkPool>>,
+        gone: Arc<Death>,
+    ) -> Arc<Pipe> {
         barrier::init();
-        Self::with_link(tx, link)
-    }
-
-    fn with_link(tx: Producer, link: Arc<Link>) -> Arc<Pipe> {
-        let inline_max = if link.boxes {
-            INLINE_MAX.min(tx.max_payload())
-        } else {
-            tx.max_payload()
+        let chunks = pool.map(|pool| super::chunks::Chunks::register(pool, &tx, gone));
+        let inline_max = match chunks {
+            Some(_) => crate::transport::ipc::pool::CHUNK_MIN.min(tx.max_payload()),
+            None => tx.max_payload(),
         };
         Arc::new(Pipe {
             tx,
             sent: CachePadded::new(AtomicU64::new(0)),
             inline_max,
             link,
+            chunks,
         })
     }
 
@@ -517,7 +543,7 @@ impl Pipe {
                 claim.commit(0);
             })
         } else {
-            self.push_boxed(prefix, data)
+            self.push_large(prefix, data)
         };
         match published {
             Ok(()) => {
@@ -532,10 +558,15 @@ impl Pipe {
         }
     }
 
-    /// Publishes a descriptor of a heap copy of `data`, if the reader is
-    /// in this process; for one in another, the frame is too large.
+    /// Publishes a descriptor of a heap copy of `data` if the reader is in
+    /// this process, of a chunk of the socket's pool if it is in another;
+    /// for one in another without a pool, the frame is too large.
     #[cold]
-    fn push_boxed(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
+    fn push_large(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
+        #[cfg(not(loom))]
+        if let Some(chunks) = &self.chunks {
+            return chunks.push(&self.tx, prefix, data);
+        }
         if !self.link.boxes {
             return Err(Refused::TooLarge {
                 max: self.inline_max,
@@ -570,12 +601,12 @@ impl Pipe {
 }
 
 /// What a refused claim means for a send.
-fn refused(e: ClaimError) -> Refused {
+pub(super) fn refused(e: ClaimError) -> Refused {
     match e {
         ClaimError::Full => Refused::Full,
         // TooLarge cannot happen (records are at most the ring's largest,
-        // descriptors 16 bytes); Corrupt means a peer broke the shared
-        // ring (never in the heap): both end the pipe.
+        // descriptors 24 bytes at most); Corrupt means a peer broke the
+        // shared ring (never in the heap): both end the pipe.
         ClaimError::TooLarge | ClaimError::Corrupt => Refused::Closed,
     }
 }
@@ -634,6 +665,10 @@ fn fill_boxed(mut claim: mpsc::Claim<'_>, prefix: &[u8], data: &[u8]) {
 /// of their connection, which only the reader's side can declare): the
 /// reader may then skip the claims the dead process's threads left
 /// unpublished (see [`mpsc`], invariant 7).
+///
+/// The same end of the connection means the peer's reader is gone: a
+/// pipe that writes chunks to it takes them all back once it is declared
+/// (see [`chunks`](super::chunks)).
 pub struct Death {
     /// The owner id in the dead process's claims.
     owner: u16,
@@ -656,7 +691,8 @@ impl Death {
         self.dead.store(true, Ordering::Release);
     }
 
-    fn is_dead(&self) -> bool {
+    /// Whether the process (the connection) is gone.
+    pub(crate) fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire)
     }
 }
@@ -677,6 +713,9 @@ pub struct InPipe {
     release_msgs: u64,
     /// The writers' process, if it is another and may die mid-claim.
     death: Option<Arc<Death>>,
+    /// The writers' socket's pool, mapped read-only, if they passed one.
+    #[cfg(not(loom))]
+    peer: Option<crate::transport::ipc::pool::PeerPool>,
 }
 
 /// What [`InPipe::take`] found.
@@ -706,10 +745,19 @@ impl InPipe {
 
     /// The reading end of a pipe whose writers are in another process:
     /// `rx` reads the ring both map, `death` says when that process is
-    /// gone.
+    /// gone, `peer` is the writers' socket's pool their large frames are
+    /// in (if they passed one).
     #[cfg(not(loom))]
-    pub(crate) fn shared(link: Arc<Link>, rx: Consumer, id: u32, death: Arc<Death>) -> Self {
-        Self::with_link(link, rx, id, Some(death))
+    pub(crate) fn shared(
+        link: Arc<Link>,
+        rx: Consumer,
+        id: u32,
+        death: Arc<Death>,
+        peer: Option<crate::transport::ipc::pool::PeerPool>,
+    ) -> Self {
+        let mut inp = Self::with_link(link, rx, id, Some(death));
+        inp.peer = peer;
+        inp
     }
 
     fn with_link(link: Arc<Link>, rx: Consumer, id: u32, death: Option<Arc<Death>>) -> Self {
@@ -725,6 +773,8 @@ impl InPipe {
             released: 0,
             release_msgs,
             death,
+            #[cfg(not(loom))]
+            peer: None,
         }
     }
 
@@ -742,20 +792,27 @@ impl InPipe {
                 Err(mpsc::Corrupt) => return Taken::Done,
             }
         };
-        let r = if rec.flags() & DESCRIPTOR != 0 {
-            if !self.link.boxes {
-                // A peer in another process forged a heap pointer.
-                return Taken::Done;
-            }
+        let descriptor = rec.flags() & DESCRIPTOR != 0;
+        let r = if !descriptor {
+            f(self.id, self.rx.payload(&rec))
+        } else if self.link.boxes {
             let boxed = unbox(&self.rx, &rec);
             f(self.id, &boxed)
         } else {
-            f(self.id, self.rx.payload(&rec))
+            // A chunk of the writers' pool; a descriptor that names none
+            // (a heap pointer, a chunk out of bounds or of another
+            // generation) is a forgery that ends the pipe.
+            match self.chunk(&rec) {
+                Some(bytes) => f(self.id, bytes),
+                None => return Taken::Done,
+            }
         };
         self.rx.advance(rec);
         self.taken += 1;
         let unreleased = self.rx.unreleased();
-        if (unreleased >= RELEASE_AFTER_BURST && self.rx.caught_up())
+        // A chunk goes back to its writer once released past: at once.
+        if (descriptor && !self.link.boxes)
+            || (unreleased >= RELEASE_AFTER_BURST && self.rx.caught_up())
             || unreleased >= self.rx.capacity() / 4
             || self.taken - self.released >= self.release_msgs
         {
@@ -801,11 +858,25 @@ impl InPipe {
     /// Looks at the next message through `f`, leaving it in place.
     pub fn peek<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let rec = self.rx.peek().ok()??;
-        if rec.flags() & DESCRIPTOR != 0 {
-            // Taking it ends the pipe (see `take`).
-            self.link.boxes.then(|| f(boxed(&self.rx, &rec)))
-        } else {
+        if rec.flags() & DESCRIPTOR == 0 {
             Some(f(self.rx.payload(&rec)))
+        } else if self.link.boxes {
+            Some(f(boxed(&self.rx, &rec)))
+        } else {
+            // A forgery: taking it ends the pipe (see `take`).
+            self.chunk(&rec).map(f)
+        }
+    }
+
+    /// The message in a chunk of the writers' pool that descriptor record
+    /// `rec` names, if it names one.
+    fn chunk(&self, rec: &mpsc::Record) -> Option<&[u8]> {
+        #[cfg(not(loom))]
+        return super::chunks::resolve(self.peer.as_ref()?, self.rx.payload(rec));
+        #[cfg(loom)]
+        {
+            let _ = rec;
+            None
         }
     }
 
@@ -932,6 +1003,7 @@ mod tests {
 mod shared_tests {
     use super::*;
     use crate::transport::ipc::mpsc_segment::MpscSegment;
+    use crate::transport::ipc::pool::{ChunkPool, PeerPool, CHUNK_MIN};
     use crate::transport::ipc::shm::{peer_bell, socket_bell};
     use std::time::Duration;
 
@@ -943,9 +1015,16 @@ mod shared_tests {
         /// The connecter's own doorbell (what the binder's releases ring).
         writer_bell: Doorbell,
         death: Arc<Death>,
+        /// The writers' socket's pool, if they passed one.
+        pool: Option<Arc<ChunkPool>>,
     }
 
     fn ends(capacity: usize, hwm: u64) -> Ends {
+        ends_with(capacity, hwm, false)
+    }
+
+    /// As `ends`, the writers passing a pool of chunks if `chunks`.
+    fn ends_with(capacity: usize, hwm: u64, chunks: bool) -> Ends {
         let (a, fd) = MpscSegment::create(capacity).unwrap();
         let b = MpscSegment::open(fd, capacity).unwrap();
         let (a, b) = (a.side(0), b.side(1));
@@ -957,20 +1036,25 @@ mod shared_tests {
             Arc::new(peer_bell(reader_fd).unwrap()),
             Wake::Room(Arc::new(Room::default())),
         );
-        let pipe = Pipe::shared(a.tx, w_link);
+        let death = Death::new(b.peer_owner);
+        let pool = chunks.then(|| Arc::new(ChunkPool::create().unwrap()));
+        let peer = pool
+            .as_ref()
+            .map(|p| PeerPool::open(p.fd().try_clone_to_owned().unwrap()).unwrap());
+        let pipe = Pipe::shared(a.tx, w_link, pool.clone(), death.clone());
         let r_link = Link::shared(
             b.rx_words,
             hwm,
             Arc::new(reader_bell),
             Wake::Bell(Arc::new(peer_bell(writer_fd).unwrap())),
         );
-        let death = Death::new(b.peer_owner);
-        let inp = InPipe::shared(r_link, b.rx, 1, death.clone());
+        let inp = InPipe::shared(r_link, b.rx, 1, death.clone(), peer);
         Ends {
             pipe,
             inp,
             writer_bell,
             death,
+            pool,
         }
     }
 
@@ -1040,8 +1124,9 @@ mod shared_tests {
         pipe.try_send(b"", b"second", &credit).unwrap();
     }
 
-    /// Frames beyond the ring's largest record are refused with the size
-    /// it takes: a heap descriptor would mean nothing to the reader.
+    /// Without a pool, frames beyond the ring's largest record are refused
+    /// with the size it takes: a heap descriptor would mean nothing to the
+    /// reader.
     #[test]
     fn frames_too_large_for_the_ring_are_refused() {
         let mut e = ends(4096, 0);
@@ -1096,6 +1181,109 @@ mod shared_tests {
         e.pipe.try_send(b"", b"behind", &credit).unwrap();
         e.pipe.close();
         assert!(matches!(take(&mut e.inp), Taken::Done));
+    }
+
+    /// A message of `len` bytes, numbered `seq` in each of its words.
+    fn body(len: usize, seq: u8) -> Vec<u8> {
+        (0..len).map(|i| (i as u8).wrapping_add(seq)).collect()
+    }
+
+    /// Frames above CHUNK_MIN go into chunks of the writers' pool, whatever
+    /// the ring's size, and each goes back once the reader released it;
+    /// small ones stay in the ring.
+    #[test]
+    fn large_frames_travel_in_chunks_and_go_back() {
+        let mut e = ends_with(4096, 0, true);
+        let pool = e.pool.clone().unwrap();
+        let credit = Cell::new(0);
+        let sizes = [CHUNK_MIN + 1, 5, 1 << 20, mpsc::max_payload(4096) + 1];
+        for (i, &len) in sizes.iter().enumerate() {
+            e.pipe.try_send(b"p", &body(len, i as u8), &credit).unwrap();
+        }
+        assert_eq!(pool.held(), 3, "one chunk per large frame");
+        for (i, &len) in sizes.iter().enumerate() {
+            let mut want = b"p".to_vec();
+            want.extend(body(len, i as u8));
+            assert_eq!(next(&mut e.inp), want, "message {i}");
+        }
+        assert_eq!(pool.held(), 0, "every chunk back once read");
+    }
+
+    /// A pool with no free chunk of the size is a full pipe, never a drop:
+    /// the reader's release hands chunks back, and the writer goes on.
+    #[test]
+    fn an_exhausted_pool_is_full_until_the_reader_reads() {
+        let mut e = ends_with(1 << 16, 0, true);
+        let pool = e.pool.clone().unwrap();
+        let credit = Cell::new(0);
+        let big = body(16 << 20, 1);
+        let mut sent = 0;
+        while e.pipe.try_send(b"", &big, &credit).is_ok() {
+            sent += 1;
+            assert!(sent <= 8, "more 16 MiB chunks than the pool has");
+        }
+        assert_eq!(e.pipe.try_send(b"", &big, &credit), Err(Refused::Full));
+        assert_eq!(next(&mut e.inp), big);
+        e.pipe.try_send(b"", &big, &credit).unwrap();
+        for _ in 0..sent {
+            assert_eq!(next(&mut e.inp).len(), big.len());
+        }
+        assert_eq!(pool.held(), 0);
+    }
+
+    /// The connection's end gives back every chunk the reader held, read
+    /// or not.
+    #[test]
+    fn the_connections_end_gives_the_chunks_back() {
+        let e = ends_with(4096, 0, true);
+        let pool = e.pool.clone().unwrap();
+        let credit = Cell::new(0);
+        for i in 0..3 {
+            e.pipe.try_send(b"", &body(1 << 20, i), &credit).unwrap();
+        }
+        assert_eq!(pool.held(), 3, "held while the reader may read them");
+        e.death.declare();
+        assert_eq!(pool.held(), 0);
+        e.pipe.close();
+    }
+
+    /// Descriptors that name no chunk of the writers' pool (out of its
+    /// layout, of another generation, or from writers that passed none)
+    /// end the pipe, with nothing read outside the mapping.
+    #[test]
+    fn forged_chunk_descriptors_end_the_pipe() {
+        use crate::transport::ipc::pool::{Descriptor, DESC_LEN};
+        let forged = [
+            Descriptor {
+                class: 99,
+                index: 0,
+                generation: 1,
+                len: 8,
+            },
+            Descriptor {
+                class: 0,
+                index: 0,
+                generation: 7,
+                len: 8,
+            },
+            Descriptor {
+                class: 0,
+                index: 0,
+                generation: 0,
+                len: 1 << 30,
+            },
+        ];
+        for (chunks, d) in [true, true, true, false]
+            .into_iter()
+            .zip(forged.iter().cycle())
+        {
+            let mut e = ends_with(4096, 0, chunks);
+            let mut claim = e.pipe.tx.claim(DESC_LEN).unwrap();
+            d.encode(claim.payload());
+            claim.commit(DESCRIPTOR);
+            assert_eq!(e.inp.peek(<[u8]>::to_vec), None, "{d:?}");
+            assert!(matches!(take(&mut e.inp), Taken::Done), "{d:?}");
+        }
     }
 
     /// Either side's close reaches the other through the shared word.

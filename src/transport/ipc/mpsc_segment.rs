@@ -9,7 +9,9 @@
 //! and look for, so a classic socket and a thread-safe one never mix
 //! layouts, and a peer of another build, version or kind (libzmq) stays
 //! with ZMTP. Only the segment created and what the sockets get at the
-//! end differ; no chunk pool is passed (frames go in the rings only).
+//! end differ. A socket that writes to its peer passes its chunk pool, as
+//! a classic one does: messages above `CHUNK_MIN` go there (see
+//! `threadsafe::chunks`).
 //!
 //! Layout (offsets from the segment's page-aligned start):
 //!
@@ -43,8 +45,8 @@ use std::sync::Arc;
 
 /// The READY property announcing shared multi-producer pipes.
 pub(crate) const PROPERTY: &str = "X-ZR-Mpsc";
-/// The offer's own format.
-const VERSION: u8 = 1;
+/// The offer's own format (2: writers pass their chunk pool).
+const VERSION: u8 = 2;
 /// As the classic offer's: the doorbells' fences pair across processes.
 const FLAG_MEMBARRIER: u8 = 1;
 /// Smallest and largest ring a peer may ask for.

@@ -162,7 +162,8 @@ impl Descriptor {
 /// and whether its reader is gone.
 struct Reader {
     ledger: Ledger,
-    head: HeadWatch,
+    /// Loads the reader's released head (`Acquire`).
+    head: Box<dyn Fn() -> u64 + Send>,
     gone: Box<dyn Fn() -> bool + Send>,
     /// The pipe end was dropped: the entry goes once its reader is done.
     orphan: bool,
@@ -242,7 +243,7 @@ impl State {
             if (r.gone)() {
                 r.ledger.drain(|c| freed.push(c));
             } else {
-                r.ledger.reclaim(r.head.load(), |c| freed.push(c));
+                r.ledger.reclaim((r.head)(), |c| freed.push(c));
             }
             if r.orphan && r.ledger.is_empty() {
                 done.push(id);
@@ -346,6 +347,16 @@ impl ChunkPool {
     /// Starts tracking a pipe whose reader's head `head` reads; `gone`
     /// says whether that reader's connection has ended.
     pub fn register(&self, head: HeadWatch, gone: Box<dyn Fn() -> bool + Send>) -> usize {
+        self.register_with(Box::new(move || head.load()), gone)
+    }
+
+    /// As [`register`](Self::register), for a ring whose released head
+    /// `head` loads (`Acquire`): a multi-producer ring's.
+    pub fn register_with(
+        &self,
+        head: Box<dyn Fn() -> u64 + Send>,
+        gone: Box<dyn Fn() -> bool + Send>,
+    ) -> usize {
         self.state().readers.insert(Reader {
             ledger: Ledger::default(),
             head,
@@ -485,15 +496,21 @@ impl ChunkPool {
     }
 
     /// Takes back what readers have released.
-    #[cfg(test)]
     pub fn reclaim_now(&self) {
         self.state().reclaim();
     }
 
     /// Chunks held now (by loans and readers).
-    #[cfg(test)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn in_use(&self) -> usize {
         self.state().refs.iter().filter(|&&r| r > 0).count()
+    }
+
+    /// Chunks held once what readers have released, or hold no more
+    /// (gone), is taken back: the tests' leak check.
+    pub fn held(&self) -> usize {
+        self.reclaim_now();
+        self.in_use()
     }
 }
 

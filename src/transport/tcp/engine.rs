@@ -1876,10 +1876,11 @@ impl Engine {
             };
             // From now on the peer can write our doorbell's words.
             self.desc.shared.bell.expose();
-            // Thread-safe sockets' frames go in the rings only.
+            // Large frames go into chunks of the socket's pool (a
+            // thread-safe socket's if it sends: a DISH's joins are small).
             let pool = match a.mode {
-                Mode::Classic(_) => self.desc.shared.chunk_pool(),
-                Mode::Mpsc(..) => None,
+                Mode::Mpsc(..) if !crate::threadsafe::sends(self.desc.kind) => None,
+                _ => self.desc.shared.chunk_pool(),
             };
             fds.extend(pool.map(|p| p.fd()));
             let msg = shm::message(from, if pool.is_some() { shm::WITH_POOL } else { 0 });
@@ -1914,9 +1915,6 @@ impl Engine {
             let mut fds = std::mem::take(stream.received_fds().ok_or(libc::EPROTO)?);
             let bad = |_| libc::EPROTO;
             let pool = if flags & shm::WITH_POOL != 0 {
-                if matches!(a.mode, Mode::Mpsc(..)) {
-                    return Err(libc::EPROTO);
-                }
                 let fd = fds.pop().ok_or(libc::EPROTO)?;
                 Some(PeerPool::open(fd).map_err(bad)?)
             } else {
@@ -1972,7 +1970,7 @@ impl Engine {
         let (peer, seg) = match (mode, seg) {
             (Mode::Classic(peer), Seg::Pipe(seg)) => (peer, seg),
             (Mode::Mpsc(ours, peer), Seg::Mpsc(seg)) => {
-                return self.mpsc_up(ours, peer, &seg, side, peer_bell);
+                return self.mpsc_up(ours, peer, &seg, side, peer_bell, peer_pool);
             }
             _ => return,
         };
@@ -2044,6 +2042,7 @@ impl Engine {
         seg: &MpscSegment,
         side: usize,
         peer_bell: crate::pipe::Doorbell,
+        peer_pool: Option<PeerPool>,
     ) {
         let Some(room) = self.desc.room.clone() else {
             return self.lost();
@@ -2062,7 +2061,10 @@ impl Engine {
                 Wake::Room(room.clone()),
             );
             links.push(link.clone());
-            Pipe::shared(s.tx, link)
+            // The pool the attach passed (its chunks all come back when the
+            // connection ends, which declares `death`).
+            let pool = self.desc.shared.existing_chunk_pool().cloned();
+            Pipe::shared(s.tx, link, pool, death.clone())
         });
         // The peer writes to us: messages, or (to a RADIO) its joins.
         let peer_writes = crate::threadsafe::receives(kind) || kind == SocketType::Radio;
@@ -2071,7 +2073,7 @@ impl Engine {
             let bell = self.desc.shared.bell.clone();
             let link = Link::shared(s.rx_words, mark, bell, Wake::Bell(peer_bell.clone()));
             links.push(link.clone());
-            InPipe::shared(link, s.rx, 0, death.clone())
+            InPipe::shared(link, s.rx, 0, death.clone(), peer_pool)
         });
         // Up: HANDSHAKE_IVL is over (as `on_ready` ends it for ZMTP).
         self.deadline = None;
@@ -2141,8 +2143,10 @@ impl Engine {
                 }
                 // The connection is going: the rest waits for the next.
                 Some((Err(Refused::Closed), _)) => break,
-                // Queued before the connection, too large for its rings
-                // (the threads' own sends are refused): dropped.
+                // Larger than a chunk (never: a thread-safe socket's
+                // message fits the largest), or no pool (the system
+                // refused one): dropped, as the threads' own sends of
+                // that size are refused from now on.
                 Some((Err(Refused::TooLarge { .. }), _)) => {}
             }
             let _ = o.rx.take(|_, _| ());
