@@ -69,7 +69,7 @@
 //! - Frames above `CHUNK_MIN` (or the ring's largest record, if smaller)
 //!   go into chunks of the writing socket's pool, which the reader maps
 //!   read-only; a descriptor record names the chunk (see
-//!   [`chunks`](super::chunks): how chunks go back, what a full pool
+//!   `threadsafe::chunks`: how chunks go back, what a full pool
 //!   does). A descriptor that names no valid chunk (a heap pointer, one
 //!   out of the pool's layout or of another generation) is a forgery
 //!   that ends the pipe; nothing outside the mapping is read. Without a
@@ -668,7 +668,7 @@ fn fill_boxed(mut claim: mpsc::Claim<'_>, prefix: &[u8], data: &[u8]) {
 ///
 /// The same end of the connection means the peer's reader is gone: a
 /// pipe that writes chunks to it takes them all back once it is declared
-/// (see [`chunks`](super::chunks)).
+/// (see `threadsafe::chunks`).
 pub struct Death {
     /// The owner id in the dead process's claims.
     owner: u16,
