@@ -36,6 +36,7 @@
 //! never memory safety), and any `closed` value but zero means closed.
 
 use super::segment::Segment;
+use super::shm;
 use crate::pipe::mpsc::{self, Consumer, Producer};
 use crate::threadsafe::pipe::{PipeWords, Words};
 use std::io;
@@ -47,11 +48,6 @@ use std::sync::Arc;
 pub(crate) const PROPERTY: &str = "X-ZR-Mpsc";
 /// The offer's own format (2: writers pass their chunk pool).
 const VERSION: u8 = 2;
-/// As the classic offer's: the doorbells' fences pair across processes.
-const FLAG_MEMBARRIER: u8 = 1;
-/// Smallest and largest ring a peer may ask for.
-const MIN_RING: u64 = 4096;
-const MAX_RING: u64 = 1 << 31;
 
 /// What one side offers in its READY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +65,10 @@ pub(crate) struct Offer {
 impl Offer {
     /// This process's offer for a socket with these options.
     pub fn ours(sndhwm: u64, rcvhwm: u64, ring_capacity: usize) -> Offer {
-        let flags = if crate::sync::barrier::asymmetric() {
-            FLAG_MEMBARRIER
-        } else {
-            0
-        };
+        // The classic offer's flags: the doorbells' fences pair across
+        // processes.
         Offer {
-            flags,
+            flags: shm::our_flags(),
             sndhwm,
             rcvhwm,
             ring_capacity: ring_capacity as u64,
@@ -107,8 +100,7 @@ impl Offer {
             rcvhwm: word(1),
             ring_capacity: word(2),
         };
-        let cap = offer.ring_capacity;
-        (cap.is_power_of_two() && (MIN_RING..=MAX_RING).contains(&cap)).then_some(offer)
+        shm::ring_size_ok(offer.ring_capacity).then_some(offer)
     }
 
     /// Whether the two offers allow shared memory.
@@ -340,7 +332,7 @@ mod tests {
         let mut long = o.encode();
         long.push(0);
         assert_eq!(Offer::decode(&long), None, "long");
-        let classic = crate::transport::ipc::shm::Offer::ours(1000, 1 << 18).encode();
+        let classic = shm::Offer::ours(1000, 1 << 18).encode();
         assert_eq!(Offer::decode(&classic), None, "a classic socket's");
         let mut odd = Offer::ours(0, 0, 4096);
         odd.ring_capacity = 5000;

@@ -44,6 +44,21 @@ const FLAG_MEMBARRIER: u8 = 1;
 const MIN_RING: u64 = 4096;
 const MAX_RING: u64 = 1 << 31;
 
+/// This process's offer flags (the thread-safe sockets' offer carries
+/// them too).
+pub(crate) fn our_flags() -> u8 {
+    if crate::sync::barrier::asymmetric() {
+        FLAG_MEMBARRIER
+    } else {
+        0
+    }
+}
+
+/// Whether a ring size a peer asks for is one we take.
+pub(crate) fn ring_size_ok(cap: u64) -> bool {
+    cap.is_power_of_two() && (MIN_RING..=MAX_RING).contains(&cap)
+}
+
 /// What one side offers in its READY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Offer {
@@ -58,13 +73,8 @@ pub(crate) struct Offer {
 impl Offer {
     /// This process's offer for a socket with these options.
     pub fn ours(rcvhwm: u64, ring_capacity: usize) -> Offer {
-        let flags = if crate::sync::barrier::asymmetric() {
-            FLAG_MEMBARRIER
-        } else {
-            0
-        };
         Offer {
-            flags,
+            flags: our_flags(),
             rcvhwm,
             ring_capacity: ring_capacity as u64,
         }
@@ -91,8 +101,7 @@ impl Offer {
             rcvhwm: u64::from_be_bytes(hwm.try_into().ok()?),
             ring_capacity: u64::from_be_bytes(cap.try_into().ok()?),
         };
-        let cap = offer.ring_capacity;
-        (cap.is_power_of_two() && (MIN_RING..=MAX_RING).contains(&cap)).then_some(offer)
+        ring_size_ok(offer.ring_capacity).then_some(offer)
     }
 
     /// Whether the two offers allow shared memory.
