@@ -842,7 +842,7 @@ impl PipeEnd {
     /// Whether a frame of `len` bytes would fit now (not counting the
     /// high-water mark: see [`can_start_message`](Self::can_start_message)),
     /// in the ring or beyond it.
-    #[inline]
+    #[inline(always)]
     pub fn has_room(&mut self, len: usize) -> bool {
         #[cfg(not(loom))]
         if self.spill_flags & spill::WRITING != 0 {
@@ -857,7 +857,7 @@ impl PipeEnd {
         false
     }
 
-    #[inline]
+    #[inline(always)]
     fn has_room_in_ring(&mut self, len: usize) -> bool {
         #[cfg(not(loom))]
         if self.chunk_sized(len) && self.may_chunk() {
