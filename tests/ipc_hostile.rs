@@ -26,22 +26,6 @@ fn abstract_endpoint(name: &str) -> String {
     format!("ipc://@zr-hostile-{}-{name}", std::process::id())
 }
 
-/// Address ranges of this process's mappings whose name contains `name`.
-fn mappings(name: &str) -> Vec<(usize, usize)> {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    maps.lines()
-        .filter(|l| l.contains(name))
-        .map(|l| {
-            let (range, _) = l.split_once(' ').unwrap();
-            let (lo, hi) = range.split_once('-').unwrap();
-            (
-                usize::from_str_radix(lo, 16).unwrap(),
-                usize::from_str_radix(hi, 16).unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn child_entry() {
     let Some(role) = proc::role() else { return };
@@ -52,12 +36,12 @@ fn child_entry() {
         // a loop, so that the peer's writers see nobody sleeping.
         "bell-zeroer" => {
             let push = socket(&ctx, Push);
-            let own = mappings("zeroring-bell");
+            let own = proc::mappings("zeroring-bell");
             push.connect(&role[1]).unwrap();
             push.send("hello", 0).unwrap();
             let deadline = Instant::now() + WITHIN;
             let peer = loop {
-                let found: Vec<_> = mappings("zeroring-bell")
+                let found: Vec<_> = proc::mappings("zeroring-bell")
                     .into_iter()
                     .filter(|m| !own.contains(m))
                     .collect();
@@ -103,11 +87,11 @@ fn child_entry() {
         // doorbells of peers it mapped meanwhile.
         "path-server" => {
             let pull = socket(&ctx, Pull);
-            let own = mappings("zeroring-bell");
+            let own = proc::mappings("zeroring-bell");
             pull.bind(&role[1]).unwrap();
             tell("bound");
             assert_eq!(pull.recv_bytes(0).unwrap(), b"hello");
-            let peers = mappings("zeroring-bell")
+            let peers = proc::mappings("zeroring-bell")
                 .into_iter()
                 .filter(|m| !own.contains(m))
                 .count();
@@ -357,7 +341,9 @@ fn ring_header_span() -> usize {
     push.connect(&ep).unwrap();
     push.send("probe", 0).unwrap();
     assert_eq!(pull.recv_bytes(0).unwrap(), b"probe");
-    let (lo, hi) = *mappings("zeroring-pipe").first().expect("a pipe segment");
+    let (lo, hi) = *proc::mappings("zeroring-pipe")
+        .first()
+        .expect("a pipe segment");
     let file = std::fs::File::open(format!("/proc/self/map_files/{lo:x}-{hi:x}"))
         .expect("map_files (root)");
     let len = file.metadata().unwrap().len() as usize;

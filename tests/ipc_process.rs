@@ -132,7 +132,7 @@ fn child_entry() {
             tell("sent");
             // The parent has it: the connection is in shared memory.
             assert_eq!(hear(), "go");
-            scribble();
+            proc::scribble("zeroring-pipe");
             tell("scribbled");
             while next_event(&events).event != Event::Disconnected {}
             tell("cut");
@@ -143,7 +143,7 @@ fn child_entry() {
             tell("bound");
             // The parent connects and its pipe comes up with the send.
             push.send("hello", 0).unwrap();
-            scribble();
+            proc::scribble("zeroring-pipe");
             tell("scribbled");
             // Serve until killed: the parent's reconnections come here.
             loop {
@@ -199,26 +199,6 @@ fn a_burst_beyond_the_shared_ring_reaches_a_slow_subscriber_whole() {
     child.say("go");
     child.expect("all", WITHIN);
     child.success(WITHIN);
-}
-
-/// Overwrites every word of this process's shared pipe segments with
-/// impossible cursors, lengths and records.
-fn scribble() {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let mut n = 0;
-    for line in maps.lines().filter(|l| l.contains("zeroring-pipe")) {
-        let (range, _) = line.split_once(' ').unwrap();
-        let (lo, hi) = range.split_once('-').unwrap();
-        let lo = usize::from_str_radix(lo, 16).unwrap();
-        let hi = usize::from_str_radix(hi, 16).unwrap();
-        for addr in (lo..hi).step_by(8) {
-            // SAFETY: a mapping of ours, writable (shared rw); the point is
-            // to break the peer's trust in it.
-            unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
-        }
-        n += 1;
-    }
-    assert!(n > 0, "no shared pipe segment was mapped");
 }
 
 /// Receives from `s` until its monitor reports a disconnection; panics

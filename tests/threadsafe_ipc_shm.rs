@@ -133,7 +133,7 @@ fn child_entry() {
                 thread::yield_now();
             }
             assert_eq!(hear(), "go");
-            scribble();
+            proc::scribble("zeroring-mpsc");
             tell("scribbled");
             loop {
                 std::thread::park();
@@ -315,26 +315,6 @@ fn chunks_back(in_use: impl Fn() -> usize) {
         );
         thread::yield_now();
     }
-}
-
-/// Writes a garbage word over every word of this process's shared
-/// segments of thread-safe connections.
-fn scribble() {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let mut n = 0;
-    for line in maps.lines().filter(|l| l.contains("zeroring-mpsc")) {
-        let (range, _) = line.split_once(' ').unwrap();
-        let (lo, hi) = range.split_once('-').unwrap();
-        let lo = usize::from_str_radix(lo, 16).unwrap();
-        let hi = usize::from_str_radix(hi, 16).unwrap();
-        for addr in (lo..hi).step_by(8) {
-            // SAFETY: a mapping of ours, writable (shared rw); the point is
-            // to break the peer's trust in it.
-            unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
-        }
-        n += 1;
-    }
-    assert!(n > 0, "no shared segment was mapped");
 }
 
 /// A peer that writes garbage over the shared segment breaks only its own

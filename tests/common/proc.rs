@@ -198,3 +198,35 @@ fn exits_within(pid: u32, within: Duration) -> bool {
     unsafe { libc::close(fd) };
     ready
 }
+
+/// Address ranges of this process's mappings whose name contains `name`
+/// (a shared segment's memfd name, e.g. `zeroring-pipe`).
+pub fn mappings(name: &str) -> Vec<(usize, usize)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines()
+        .filter(|l| l.contains(name))
+        .map(|l| {
+            let (range, _) = l.split_once(' ').unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            (
+                usize::from_str_radix(lo, 16).unwrap(),
+                usize::from_str_radix(hi, 16).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Writes a garbage word over every word of this process's mappings named
+/// like `name` (shared segments): impossible cursors, lengths and records,
+/// to break the peer's trust in them.
+pub fn scribble(name: &str) {
+    let segments = mappings(name);
+    assert!(!segments.is_empty(), "no {name} segment was mapped");
+    for (lo, hi) in segments {
+        for addr in (lo..hi).step_by(8) {
+            // SAFETY: a mapping of ours, writable (shared rw); the point is
+            // to break the peer's trust in it.
+            unsafe { (addr as *mut u64).write_volatile(0xdead_beef_dead_beef) };
+        }
+    }
+}
