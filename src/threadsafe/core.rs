@@ -253,7 +253,6 @@ impl Core {
         end.set_pool_slot(self.shared.pool_slot());
         let remote = Arc::new(Remote::new(end, sending));
         let id = self.new_peer_id();
-        let dish = self.kind == SocketType::Dish;
         let out = writes(self.kind).then(|| Peer {
             id,
             out: Out::Remote(remote.clone()),
@@ -264,17 +263,27 @@ impl Core {
         if out.is_none() && inp.is_none() {
             remote.close();
         }
-        if dish {
-            // With the lock joins and leaves take, so that each group's
-            // change reaches this peer either here or there, once.
-            let _g = lock(&self.groups_lock);
+        self.attach_joined(&endpoint, out, inp, |group| remote.send_join(true, group));
+    }
+
+    /// [`attach`](Self::attach) of a peer over the I/O thread or shared
+    /// memory; a DISH first has `join` send it each group joined so far,
+    /// with the lock joins and leaves take, so that each group's change
+    /// reaches the peer either here or there, once.
+    fn attach_joined(
+        &self,
+        endpoint: &Arc<str>,
+        out: Option<Peer>,
+        inp: Option<Inbound>,
+        join: impl Fn(&[u8]),
+    ) {
+        let _joins = (self.kind == SocketType::Dish).then(|| lock(&self.groups_lock));
+        if _joins.is_some() {
             for group in self.groups.load().iter() {
-                remote.send_join(true, group);
+                join(group);
             }
-            self.attach(&endpoint, out, inp);
-        } else {
-            self.attach(&endpoint, out, inp);
         }
+        self.attach(endpoint, out, inp);
     }
 
     /// A DISH's join (or leave) of `group`, for its peers over the I/O
@@ -351,22 +360,18 @@ impl Core {
             inp.id = id;
             Inbound::Ring(inp)
         });
-        if self.kind == SocketType::Dish {
-            // As `attach_remote`: the new peer gets the groups so far.
-            let _g = lock(&self.groups_lock);
-            if let Some(Peer {
+        let shared = match &out {
+            Some(Peer {
                 out: Out::Shared(s),
                 ..
-            }) = &out
-            {
-                for group in self.groups.load().iter() {
-                    s.send_join(true, group);
-                }
+            }) => Some(s.clone()),
+            _ => None,
+        };
+        self.attach_joined(&endpoint, out, inp, |group| {
+            if let Some(s) = &shared {
+                s.send_join(true, group);
             }
-            self.attach(&endpoint, out, inp);
-        } else {
-            self.attach(&endpoint, out, inp);
-        }
+        });
     }
 
     /// How many peers came up over shared memory, ever.
