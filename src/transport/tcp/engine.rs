@@ -1755,18 +1755,23 @@ impl Engine {
     /// Never for the thread-safe sockets: they offer their own
     /// ([`mpsc_offer`](Self::mpsc_offer)), so the two layouts never meet.
     fn shm_offer(&self) -> Option<Offer> {
-        let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
-        (ours && self.desc.shared.bell_fd.is_some() && !self.desc.kind.is_thread_safe())
+        (self.may_share_memory() && !self.desc.kind.is_thread_safe())
             .then(|| Offer::ours(self.desc.rcvhwm, self.desc.ring_capacity))
+    }
+
+    /// What both offers ask of a connection: a peer process of our user,
+    /// and a socket whose doorbell it can map.
+    fn may_share_memory(&self) -> bool {
+        let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
+        ours && self.desc.shared.bell_fd.is_some()
     }
 
     /// A thread-safe socket's offer of shared multi-producer pipes, on the
     /// same terms as [`shm_offer`](Self::shm_offer)'s (see
     /// [`mpsc_segment`]).
     fn mpsc_offer(&self) -> Option<mpsc_segment::Offer> {
-        let ours = self.stream.as_ref().is_some_and(|s| s.peer_is_same_user());
         let d = &self.desc;
-        (ours && d.shared.bell_fd.is_some() && d.kind.is_thread_safe() && d.room.is_some())
+        (self.may_share_memory() && d.kind.is_thread_safe() && d.room.is_some())
             .then(|| mpsc_segment::Offer::ours(d.sndhwm, d.rcvhwm, d.ring_capacity))
     }
 
