@@ -167,10 +167,15 @@ pub struct Corrupt;
 /// A record the consumer has peeked: how long, which flags. It is always the
 /// one at the consumer's head, so it needs no position (and stays small
 /// enough to travel in registers).
+///
+/// One word, as in the ring's header (length low, flags high): where it
+/// goes through the stack it is stored and loaded whole. Two 32-bit
+/// fields were stored apart and loaded as one 64-bit word, a load no
+/// store can forward, which waits for every older store to reach the
+/// cache, the frame's writes into the ring included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
-    len: u32,
-    flags: u32,
+    word: u64,
 }
 
 impl Record {
@@ -178,27 +183,45 @@ impl Record {
     /// with [`MORE`] and [`DESCRIPTOR`] among `flags` as they apply.
     #[cfg(not(loom))]
     pub(crate) fn outside(len: usize, flags: u32) -> Record {
+        Record::new(len as u32, flags & (MORE | DESCRIPTOR))
+    }
+
+    #[inline(always)]
+    fn new(len: u32, flags: u32) -> Record {
         Record {
-            len: len as u32,
-            flags: flags & (MORE | DESCRIPTOR),
+            word: u64::from(len) | u64::from(flags) << 32,
         }
     }
 
+    #[inline(always)]
+    fn raw_len(&self) -> u32 {
+        self.word as u32
+    }
+
+    #[inline(always)]
+    fn raw_flags(&self) -> u32 {
+        (self.word >> 32) as u32
+    }
+
     /// Payload length in bytes.
+    #[inline(always)]
     pub fn len(&self) -> usize {
-        self.len as usize
+        self.raw_len() as usize
     }
     /// Whether the payload is empty.
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.raw_len() == 0
     }
     /// The record's flags ([`MORE`], [`DESCRIPTOR`], [`LINK`]).
+    #[inline(always)]
     pub fn flags(&self) -> u32 {
-        self.flags & (MORE | DESCRIPTOR | LINK)
+        self.raw_flags() & (MORE | DESCRIPTOR | LINK)
     }
     /// Whether more frames of the same message follow.
+    #[inline(always)]
     pub fn more(&self) -> bool {
-        self.flags & MORE != 0
+        self.raw_flags() & MORE != 0
     }
 }
 
@@ -1135,8 +1158,7 @@ impl Consumer {
                 if off % LINE + size > LINE {
                     self.prefetch_next_line();
                 }
-                let flags = flags & !LIVE;
-                return Ok(Some(Record { len, flags }));
+                return Ok(Some(Record::new(len, flags & !LIVE)));
             }
             if off + size != self.ring.cap {
                 return Err(Corrupt);
@@ -1150,7 +1172,7 @@ impl Consumer {
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
         self.ring
-            .track_read(self.head + HEADER, record_size(rec.len as u64) - HEADER);
+            .track_read(self.head + HEADER, record_size(rec.raw_len() as u64) - HEADER);
         // SAFETY: `peek` checked that the record at `head` is published
         // (its header was acquired), not released and inside the region;
         // `head` moves only in `advance` (`&mut self`), so while `&self` is
@@ -1158,7 +1180,7 @@ impl Consumer {
         unsafe {
             std::slice::from_raw_parts(
                 self.ring.at((self.head & self.ring.mask()) + HEADER),
-                rec.len as usize,
+                rec.len(),
             )
         }
     }
@@ -1167,11 +1189,11 @@ impl Consumer {
     /// until [`release`](Self::release).
     #[inline]
     pub fn advance(&mut self, rec: Record) {
-        let end = self.head + record_size(rec.len as u64);
+        let end = self.head + record_size(rec.raw_len() as u64);
         self.head = end;
-        if rec.flags & MORE == 0 {
+        if rec.raw_flags() & MORE == 0 {
             self.msgs += 1;
-            if rec.flags & PACKED == 0 {
+            if rec.raw_flags() & PACKED == 0 {
                 self.head = line_up(end);
             }
         }
