@@ -1249,8 +1249,11 @@ impl Consumer {
     /// writes there (invariant 5); only a hint, read as no header. A
     /// producer that publishes nothing more for `SLIP_IDLE` (a burst
     /// that ended) ends the wait early. Returns false when it waited all of
-    /// `SLIP_WAIT` in vain: a producer that did not get there, maybe one
-    /// that shares this core.
+    /// `SLIP_WAIT` in vain: a producer that did not get even a quarter of
+    /// the way, maybe one that shares this core. One that did is only
+    /// slower than `SLIP` in `SLIP_WAIT` (a C program's sender on cores
+    /// far apart): counting that a miss would stop the slips, and leave
+    /// the consumer reading right behind it.
     #[cfg(not(loom))]
     pub fn slip(&self) -> bool {
         if SLIP * 4 > self.ring.cap {
@@ -1267,7 +1270,8 @@ impl Consumer {
             }
             let waited = start.elapsed();
             if waited >= SLIP_WAIT {
-                return false;
+                let quarter = (self.head + SLIP / 4) & !(LINE - 1);
+                return self.ring.word(quarter).load(Ordering::Relaxed) != 0;
             }
             if waited >= SLIP_IDLE && self.ring.word(self.head).load(Ordering::Relaxed) == 0 {
                 return true;
