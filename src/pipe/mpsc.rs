@@ -165,25 +165,29 @@ pub enum ClaimError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Corrupt;
 
-/// A published record at the consumer's head.
+/// A published record at the consumer's head: one word, length low and
+/// flags high, as the SPSC ring's (see [`super::ring::Record`]: two
+/// halves stored apart and loaded as one word cannot be forwarded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
-    len: u32,
-    flags: u32,
+    word: u64,
 }
 
 impl Record {
     /// Payload length in bytes.
+    #[inline(always)]
     pub fn len(&self) -> usize {
-        self.len as usize
+        self.word as u32 as usize
     }
     /// Whether the payload is empty.
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
     /// The record's flags ([`DESCRIPTOR`]).
+    #[inline(always)]
     pub fn flags(&self) -> u32 {
-        self.flags & DESCRIPTOR
+        (self.word >> 32) as u32 & DESCRIPTOR
     }
 }
 
@@ -810,7 +814,9 @@ impl Consumer {
             if size > self.ring.cap - (self.head & self.ring.mask) {
                 return Err(Corrupt);
             }
-            return Ok(Some(Record { len, flags }));
+            return Ok(Some(Record {
+                word: u64::from(len) | u64::from(flags) << 32,
+            }));
         }
     }
 
@@ -818,14 +824,14 @@ impl Consumer {
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
         self.ring
-            .track_read(self.head + HEADER, record_size(rec.len as u64) - HEADER);
+            .track_read(self.head + HEADER, record_size(rec.len() as u64) - HEADER);
         // SAFETY: `peek` checked that the record at `head` is published (its
         // header acquired) and lies inside the region; `head` moves only in
         // `&mut self` methods, and the bytes stay unreleased meanwhile.
         unsafe {
             std::slice::from_raw_parts(
                 self.ring.at((self.head & self.ring.mask) + HEADER),
-                rec.len as usize,
+                rec.len(),
             )
         }
     }
@@ -834,7 +840,7 @@ impl Consumer {
     /// until [`release`](Self::release).
     #[inline]
     pub fn advance(&mut self, rec: Record) {
-        self.head += record_size(rec.len as u64);
+        self.head += record_size(rec.len() as u64);
     }
 
     /// Hands every record advanced past back to the producers, first
