@@ -251,7 +251,7 @@ pub unsafe extern "C" fn zmq_send(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(-1, || {
+    guard(-1, move || {
         // SAFETY: per this function's contract.
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
@@ -290,7 +290,7 @@ pub unsafe extern "C" fn zmq_recv(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(-1, || {
+    guard(-1, move || {
         // SAFETY: per this function's contract.
         let socket = unsafe { socket(s) }?;
         let out: &mut [u8] = if len == 0 {
@@ -314,7 +314,7 @@ pub unsafe extern "C" fn zmq_recv(
 /// `msg` is null or points to a `zmq_msg_t`; `s` is null or a socket handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    guard(-1, || {
+    guard(-1, move || {
         // SAFETY: per this function's contract.
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
@@ -334,7 +334,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
 /// `msg` is null or points to a `zmq_msg_t`; `s` is null or a socket handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    guard(-1, || {
+    guard(-1, move || {
         // SAFETY: per this function's contract.
         let socket = unsafe { socket(s) }?;
         // SAFETY: per this function's contract.
