@@ -945,12 +945,21 @@ impl PipeEnd {
 
     /// Between publishing (or closing) and ringing, so that a peer woken by
     /// the ring sees the poke.
-    #[inline]
+    #[inline(always)]
     fn poke_if_upstream(&mut self) {
         if self.upstream {
-            if let Some(bell) = self.peer_bell() {
-                bell.poke();
-            }
+            self.poke_upstream();
+        }
+    }
+
+    /// A subscriber's poke, out of every other writer's way: a call on
+    /// each publish makes the caller keep its values in saved registers or
+    /// spill them, stores that queue behind the frame's.
+    #[cold]
+    #[inline(never)]
+    fn poke_upstream(&mut self) {
+        if let Some(bell) = self.peer_bell() {
+            bell.poke();
         }
     }
 
