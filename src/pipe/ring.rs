@@ -1249,17 +1249,24 @@ impl Consumer {
     /// writes there (invariant 5); only a hint, read as no header. A
     /// producer that publishes nothing more for `SLIP_IDLE` (a burst
     /// that ended) ends the wait early. Returns false when it waited all of
-    /// `SLIP_WAIT` in vain: a producer that did not get even a quarter of
-    /// the way, maybe one that shares this core. One that did is only
-    /// slower than `SLIP` in `SLIP_WAIT` (a C program's sender on cores
-    /// far apart): counting that a miss would stop the slips, and leave
-    /// the consumer reading right behind it.
+    /// `SLIP_WAIT` in vain: a producer that did not even pass the next
+    /// quarter mark (`SLIP / 4` apart) meanwhile, maybe one that shares
+    /// this core. One that did runs on its own core, only slower than
+    /// `SLIP` in `SLIP_WAIT` (a C program's sender on cores far apart):
+    /// counting that a miss would stop the slips, and leave the consumer
+    /// reading right behind it.
     #[cfg(not(loom))]
     pub fn slip(&self) -> bool {
         if SLIP * 4 > self.ring.cap {
             return true;
         }
         let target = (self.head + SLIP) & !(LINE - 1);
+        // The first quarter mark on the way the producer has yet to reach:
+        // reaching it during the wait shows it running on a core of its own.
+        let mark = (1..4)
+            .map(|q| (self.head + q * SLIP / 4) & !(LINE - 1))
+            .find(|&at| self.ring.word(at).load(Ordering::Relaxed) == 0)
+            .unwrap_or(target);
         let start = std::time::Instant::now();
         loop {
             for _ in 0..16 {
@@ -1270,8 +1277,7 @@ impl Consumer {
             }
             let waited = start.elapsed();
             if waited >= SLIP_WAIT {
-                let quarter = (self.head + SLIP / 4) & !(LINE - 1);
-                return self.ring.word(quarter).load(Ordering::Relaxed) != 0;
+                return self.ring.word(mark).load(Ordering::Relaxed) != 0;
             }
             if waited >= SLIP_IDLE && self.ring.word(self.head).load(Ordering::Relaxed) == 0 {
                 return true;
