@@ -1171,8 +1171,10 @@ impl Consumer {
     /// The payload of a record returned by [`peek`](Self::peek).
     #[inline]
     pub fn payload(&self, rec: &Record) -> &[u8] {
-        self.ring
-            .track_read(self.head + HEADER, record_size(rec.raw_len() as u64) - HEADER);
+        self.ring.track_read(
+            self.head + HEADER,
+            record_size(rec.raw_len() as u64) - HEADER,
+        );
         // SAFETY: `peek` checked that the record at `head` is published
         // (its header was acquired), not released and inside the region;
         // `head` moves only in `advance` (`&mut self`), so while `&self` is

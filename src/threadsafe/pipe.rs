@@ -518,6 +518,20 @@ impl Pipe {
         }
     }
 
+    /// [`try_send`](Self::try_send) with a credit of its own, whatever is
+    /// left of it given back at once: for a message outside any sending
+    /// thread's credits (a DISH's join, a connecter's engine ring).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_send`](Self::try_send).
+    pub fn send_once(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
+        let credit = Cell::new(0);
+        let sent = self.try_send(prefix, data, &credit);
+        self.return_credits(credit.get());
+        sent
+    }
+
     /// Publishes `prefix` then `data` as one message, from any thread;
     /// `credit`: the calling thread's credits toward this pipe's mark.
     ///

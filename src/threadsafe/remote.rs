@@ -187,9 +187,20 @@ impl Remote {
     /// `group`. Lost only if the DISH has SNDHWM joins and leaves queued
     /// for a peer that does not come.
     pub fn send_join(&self, join: bool, group: &[u8]) {
-        let credit = Cell::new(0);
-        let _ = self.try_send(&[u8::from(join)], group, &credit);
-        self.return_credits(credit.get());
+        let _ = self.send_once(&[u8::from(join)], group);
+    }
+
+    /// As [`Pipe::send_once`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipe::send_once`]; [`Refused::Closed`] once the connection
+    /// has ended.
+    pub fn send_once(&self, prefix: &[u8], data: &[u8]) -> Result<(), Refused> {
+        match &self.pipe {
+            Some(p) => p.send_once(prefix, data),
+            None => Err(Refused::Closed),
+        }
     }
 
     /// Reads the next single-frame message through `f`, if one is there.

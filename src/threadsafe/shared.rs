@@ -89,11 +89,8 @@ impl Shared {
             }
         }
         // The thread's credits are toward the shared pipe: the engine's
-        // ring gets a credit of its own, given back at once.
-        let own = Cell::new(0);
-        let sent = r.try_send(prefix, data, &own);
-        r.return_credits(own.get());
-        sent
+        // ring gets a credit of its own.
+        r.send_once(prefix, data)
     }
 
     /// Whether a message would be taken now, as far as the mark goes.
@@ -129,9 +126,7 @@ impl Shared {
         match &self.fallback {
             Some(r) => r.send_join(join, group),
             None => {
-                let credit = Cell::new(0);
-                let _ = self.pipe.try_send(&[u8::from(join)], group, &credit);
-                self.pipe.return_credits(credit.get());
+                let _ = self.pipe.send_once(&[u8::from(join)], group);
             }
         }
     }
