@@ -168,11 +168,11 @@ pub struct Corrupt;
 /// one at the consumer's head, so it needs no position (and stays small
 /// enough to travel in registers).
 ///
-/// One word, as in the ring's header (length low, flags high): where it
-/// goes through the stack it is stored and loaded whole. Two 32-bit
-/// fields were stored apart and loaded as one 64-bit word, a load no
-/// store can forward, which waits for every older store to reach the
-/// cache, the frame's writes into the ring included.
+/// One word, as in the ring's header (length low, flags high), so that
+/// where it goes through the stack it is stored and loaded whole: two
+/// 32-bit fields get stored apart and loaded as one word (the C API's
+/// receive did), a load no store can forward, which waits for every older
+/// store to reach the cache, the frame's writes into the ring included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record {
     word: u64,
