@@ -24,6 +24,14 @@ fn endpoint(name: &str) -> String {
     format!("ipc://{}", p.display())
 }
 
+/// A SERVER bound at `ep`, its receives patient.
+fn bound_server(ctx: &Context, ep: &str) -> zeroring::Server {
+    let server = ctx.server().unwrap();
+    server.set_rcvtimeo(PATIENCE_MS).unwrap();
+    server.bind(ep).unwrap();
+    server
+}
+
 /// What a child does, by role; a no-op in the parent's normal run.
 #[test]
 fn child_entry() {
@@ -210,9 +218,7 @@ fn child_entry() {
         // Binds a SERVER that reads `n` messages, checking each and every
         // sender thread's order.
         "big-server" => {
-            let server = ctx.server().unwrap();
-            server.set_rcvtimeo(PATIENCE_MS).unwrap();
-            server.bind(&role[1]).unwrap();
+            let server = bound_server(&ctx, &role[1]);
             tell("bound");
             let n: usize = role[2].parse().unwrap();
             let mut order = Order::default();
@@ -324,9 +330,7 @@ fn chunks_back(in_use: impl Fn() -> usize) {
 fn a_hostile_peers_scribble_closes_only_its_connection() {
     let ep = endpoint("hostile");
     let ctx = Context::new();
-    let server = ctx.server().unwrap();
-    server.set_rcvtimeo(PATIENCE_MS).unwrap();
-    server.bind(&ep).unwrap();
+    let server = bound_server(&ctx, &ep);
     let mut child = spawn(&["hostile", &ep]);
     let (id, m) = server.recv_from(0).unwrap();
     assert_eq!(m, b"hello");
@@ -358,9 +362,7 @@ fn a_closed_binder_ends_its_connections() {
     let ctx = Context::new();
     let mut child = spawn(&["persistent", &ep]);
     for round in 0..2 {
-        let server = ctx.server().unwrap();
-        server.set_rcvtimeo(PATIENCE_MS).unwrap();
-        server.bind(&ep).unwrap();
+        let server = bound_server(&ctx, &ep);
         child.say("ping");
         let (id, m) = server.recv_from(0).unwrap();
         assert_eq!(m, b"ping", "round {round}");
@@ -379,9 +381,7 @@ fn a_closed_binder_ends_its_connections() {
 fn a_poll_wakes_for_a_message_from_another_process() {
     let ep = endpoint("poll");
     let ctx = Context::new();
-    let server = ctx.server().unwrap();
-    server.set_rcvtimeo(PATIENCE_MS).unwrap();
-    server.bind(&ep).unwrap();
+    let server = bound_server(&ctx, &ep);
     let mut child = spawn(&["pinger", &ep]);
     assert_eq!(server.recv_from(0).unwrap().1, b"one");
     assert_eq!(server.shared_memory_peers(), 1);
@@ -593,9 +593,7 @@ fn more_large_messages_than_the_pool_holds_all_arrive() {
     const N: u32 = 200;
     let ep = endpoint("bulk");
     let ctx = Context::new();
-    let server = ctx.server().unwrap();
-    server.set_rcvtimeo(PATIENCE_MS).unwrap();
-    server.bind(&ep).unwrap();
+    let server = bound_server(&ctx, &ep);
     let mut child = spawn(&["bulk-sender", &ep, &N.to_string()]);
     assert_eq!(server.recv_from(0).unwrap().1, b"hello");
     child.expect("full at 32", WITHIN);
