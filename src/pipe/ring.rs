@@ -1189,7 +1189,7 @@ impl Consumer {
 
     /// Moves past `rec` (the last record peeked). Its bytes stay untouched
     /// until [`release`](Self::release).
-    #[inline]
+    #[inline(always)]
     pub fn advance(&mut self, rec: Record) {
         let end = self.head + record_size(rec.raw_len() as u64);
         self.head = end;
