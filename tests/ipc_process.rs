@@ -150,6 +150,17 @@ fn child_entry() {
                 std::thread::park();
             }
         }
+        "burst-exit" => {
+            let push = socket(&ctx, Push);
+            push.connect(&role[1]).unwrap();
+            for i in 0..BURST {
+                push.send_multipart(burst_message(i), 0).unwrap();
+            }
+            // LINGER -1: the drops return once the burst is delivered.
+            drop(push);
+            drop(ctx);
+            tell("gone");
+        }
         "slow-sub" => {
             let sub = socket(&ctx, Sub);
             sub.connect(&role[1]).unwrap();
@@ -179,6 +190,27 @@ fn burst_message(i: u32) -> Vec<Vec<u8>> {
     } else {
         vec![first]
     }
+}
+
+/// A sender that ends its process right after a burst, the reader having
+/// read none of it, loses nothing: what is in the shared ring, and in the
+/// chain segments and chunks of the sender's pool beyond it, outlives the
+/// sender. (libzmq's ipc reader loses the tail there: see
+/// `tests/ipc.rs`.)
+#[test]
+fn a_burst_outlives_the_sender_process() {
+    let ep = endpoint("burst-exit");
+    let ctx = Context::new();
+    let pull = socket(&ctx, Pull);
+    pull.bind(&ep).unwrap();
+    let mut child = spawn(&["burst-exit", &ep]);
+    child.expect("gone", WITHIN);
+    child.success(WITHIN);
+    for i in 0..BURST {
+        let m = pull.recv_multipart(0).unwrap();
+        assert_eq!(m, burst_message(i), "message {i}: whole, in order");
+    }
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
 }
 
 /// A pipe holds its high-water marks' worth of messages, not its ring's:
