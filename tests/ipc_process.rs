@@ -166,11 +166,7 @@ fn child_entry() {
             sub.connect(&role[1]).unwrap();
             sub.set_subscribe(b"").unwrap();
             assert_eq!(hear(), "go");
-            for i in 0..BURST {
-                let m = sub.recv_multipart(0).unwrap();
-                assert_eq!(m, burst_message(i), "message {i}: whole, in order");
-            }
-            assert!(matches!(sub.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+            read_burst(&sub);
             tell("all");
         }
         other => panic!("unknown role {other}"),
@@ -192,6 +188,16 @@ fn burst_message(i: u32) -> Vec<Vec<u8>> {
     }
 }
 
+/// Reads the whole burst from `s`, each message whole and in order, and
+/// then nothing more.
+fn read_burst(s: &Socket) {
+    for i in 0..BURST {
+        let m = s.recv_multipart(0).unwrap();
+        assert_eq!(m, burst_message(i), "message {i}: whole, in order");
+    }
+    assert!(matches!(s.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+}
+
 /// A sender that ends its process right after a burst, the reader having
 /// read none of it, loses nothing: what is in the shared ring, and in the
 /// chain segments and chunks of the sender's pool beyond it, outlives the
@@ -206,11 +212,7 @@ fn a_burst_outlives_the_sender_process() {
     let mut child = spawn(&["burst-exit", &ep]);
     child.expect("gone", WITHIN);
     child.success(WITHIN);
-    for i in 0..BURST {
-        let m = pull.recv_multipart(0).unwrap();
-        assert_eq!(m, burst_message(i), "message {i}: whole, in order");
-    }
-    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    read_burst(&pull);
 }
 
 /// A pipe holds its high-water marks' worth of messages, not its ring's:
