@@ -614,8 +614,25 @@ impl Producer {
         self.ring.mirror(start + HEADER, end - start - HEADER);
         self.dirty = self.dirty.max(end);
         let flags = self.end_message(end);
-        self.put_header(start, len as u64 | (((flags | LIVE) as u64) << 32));
-        self.publish();
+        let word = len as u64 | (((flags | LIVE) as u64) << 32);
+        if start != self.published {
+            // A padding record went first: it is the batch's first header.
+            self.put_header(start, word);
+            self.publish();
+            return Ok(());
+        }
+        // The record is the whole batch: `publish` with nothing held back.
+        debug_assert_eq!(self.first, 0, "a header held back before a push");
+        let end = self.msg_end;
+        if self.dirty > end {
+            self.clean_beyond(end);
+        }
+        self.ring.word(start).store(
+            word,
+            unless_broken(breaks::PUBLISH_RELAXED, Ordering::Release),
+        );
+        self.published = end;
+        self.msgs_published = self.msgs;
         Ok(())
     }
 
