@@ -134,8 +134,11 @@ pub(crate) enum Fail {
 }
 
 impl Fail {
-    /// The API error, for an operation on a frame of `size` bytes.
+    /// The API error, for an operation on a frame of `size` bytes. Out of
+    /// line: inlined, its match becomes a jump table that the success path
+    /// goes through too.
     #[cold]
+    #[inline(never)]
     pub(crate) fn into_error(self, size: usize) -> Error {
         match self {
             Fail::WouldBlock => Error::WouldBlock,
