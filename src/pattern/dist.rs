@@ -78,16 +78,24 @@ impl Distribute {
             if !wanted(key) {
                 continue;
             }
-            if !all && !io.can_start(key) {
-                dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
-                continue;
-            }
-            // A pipe without room misses the message.
-            if io.push(key, data).is_err() {
-                dropped!(
-                    endpoint = %io.pipes[key].endpoint,
-                    reason = "no room in the peer's ring"
-                );
+            // With `all`, every pipe was found able to take it above.
+            let pushed = if all {
+                Some(io.push(key, data))
+            } else {
+                io.push_if_startable(key, data)
+            };
+            match pushed {
+                Some(Ok(())) => {}
+                None => {
+                    dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
+                }
+                // A pipe without room misses the message.
+                Some(Err(_)) => {
+                    dropped!(
+                        endpoint = %io.pipes[key].endpoint,
+                        reason = "no room in the peer's ring"
+                    );
+                }
             }
         }
         true

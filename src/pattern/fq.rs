@@ -58,21 +58,55 @@ impl FairQueue {
     ) -> Result<(R, bool), Fail> {
         loop {
             let starting = self.current.is_none();
-            let (key, rec) = self.recv(io)?;
-            let end = &mut io.pipes[key].end;
-            let data = end.payload(&rec);
-            if starting && !keep(data) {
+            // A message is published whole, so the rest of the current one
+            // is there unless the peer broke the ring.
+            let mut found = self
+                .current
+                .and_then(|key| take(io, key, starting, &mut keep, read));
+            if found.is_none() {
+                self.current = None;
+                found = self.pipes.find_map(
+                    #[inline(always)]
+                    |key| take(io, key, starting, &mut keep, read),
+                );
+            }
+            let (key, rec, got) = found.ok_or(Fail::WouldBlock)?;
+            let Some(got) = got else {
                 self.skip(io, key, rec);
                 continue;
-            }
-            let got = read(data);
-            end.consume(rec);
+            };
             io.read_from = Some(key);
             self.current = rec.more().then_some(key);
             return Ok((got, rec.more()));
         }
     }
+}
 
+/// Peeks, reads and consumes the next frame of `key` with one look-up of
+/// the pipe: the frame's record and what `read` made of it, or `None` in
+/// place of that when the frame starts a message (`starting`) that `keep`
+/// refuses (nothing consumed then).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn take<R>(
+    io: &mut Io,
+    key: PipeKey,
+    starting: bool,
+    keep: &mut impl FnMut(&[u8]) -> bool,
+    read: &mut impl FnMut(&[u8]) -> R,
+) -> Option<(PipeKey, Record, Option<R>)> {
+    let p = &mut io.pipes[key];
+    let rec = super::peek(p, &mut io.reap)?;
+    let data = p.end.payload(&rec);
+    if starting && !keep(data) {
+        return Some((key, rec, None));
+    }
+    let got = read(data);
+    p.end.consume(rec);
+    Some((key, rec, Some(got)))
+}
+
+impl FairQueue {
     /// The frame `rec` from `key` has been read.
     #[inline(always)]
     pub fn consumed(&mut self, io: &mut Io, key: PipeKey, rec: Record) {

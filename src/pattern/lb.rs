@@ -82,18 +82,13 @@ impl LoadBalance {
         debug_assert!(self.current.is_none() && !self.dropping);
         let found = self.pipes.find_map(
             #[inline(always)]
-            |key| {
-                if !io.can_start(key) {
-                    return None;
+            |key| match io.push_if_startable(key, data)? {
+                Ok(()) => Some(Ok(())),
+                Err(WriteError::TooLarge) => {
+                    let max = io.pipes[key].end.max_frame() as u32;
+                    Some(Err(Fail::TooLarge { max }))
                 }
-                match io.push(key, data) {
-                    Ok(()) => Some(Ok(())),
-                    Err(WriteError::TooLarge) => {
-                        let max = io.pipes[key].end.max_frame() as u32;
-                        Some(Err(Fail::TooLarge { max }))
-                    }
-                    Err(_) => None,
-                }
+                Err(_) => None,
             },
         );
         found.unwrap_or(Err(Fail::WouldBlock))

@@ -102,6 +102,38 @@ pub(crate) struct Io {
     pub loaned: Option<Arc<crate::transport::ipc::pool::Chunk>>,
 }
 
+/// The next frame waiting in pipe `p`, if any. A pipe found finished
+/// (peer gone and drained) or broken sets `reap`.
+#[inline(always)]
+pub(crate) fn peek(p: &mut Pipe, reap: &mut bool) -> Option<Record> {
+    match p.end.peek() {
+        Ok(Some(rec)) => Some(rec),
+        Ok(None) => {
+            if p.end.peer_closed() {
+                *reap = true;
+            }
+            None
+        }
+        Err(_) => {
+            p.broken = true;
+            *reap = true;
+            None
+        }
+    }
+}
+
+/// Whether pipe `p` can take a new message now: its peer is there (or,
+/// unless `immediate`, may still come) and it is below its high-water
+/// mark. A pipe whose peer is gone sets `reap`.
+#[inline(always)]
+fn can_start(p: &mut Pipe, immediate: bool, reap: &mut bool) -> bool {
+    if p.broken || p.end.peer_closed() {
+        *reap = true;
+        return false;
+    }
+    (!immediate || p.end.peer_attached()) && p.end.can_start_message()
+}
+
 impl Io {
     /// Asks every peer to wake this socket when it makes room: the socket
     /// is about to sleep until it can send.
@@ -136,12 +168,7 @@ impl Io {
     #[inline(always)]
     pub fn can_start(&mut self, key: PipeKey) -> bool {
         let immediate = self.opts.immediate;
-        let p = &mut self.pipes[key];
-        if p.broken || p.end.peer_closed() {
-            self.reap = true;
-            return false;
-        }
-        (!immediate || p.end.peer_attached()) && p.end.can_start_message()
+        can_start(&mut self.pipes[key], immediate, &mut self.reap)
     }
 
     /// Whether `data` goes into a ring as it is: not a loan's frame (its
@@ -194,6 +221,28 @@ impl Io {
         self.checked(key, done)
     }
 
+    /// [`push`](Self::push) if [`can_start`](Self::can_start) says it may
+    /// take one: `None` if not, else how the write went. One look-up of
+    /// the pipe for both.
+    #[inline(always)]
+    pub fn push_if_startable(
+        &mut self,
+        key: PipeKey,
+        data: &[u8],
+    ) -> Option<Result<(), WriteError>> {
+        let immediate = self.opts.immediate;
+        let p = &mut self.pipes[key];
+        if !can_start(p, immediate, &mut self.reap) {
+            return None;
+        }
+        let done = p.end.push(data);
+        if done == Err(WriteError::Closed) {
+            p.broken = true;
+            self.reap = true;
+        }
+        Some(done)
+    }
+
     /// Sends a frame that lies in `chunk` into `key` by its descriptor,
     /// when `key` writes into the chunk's pool; `None` when it does not
     /// (copy the frame instead).
@@ -230,21 +279,7 @@ impl Io {
     /// The next inbound frame of `key`, if any.
     #[inline(always)]
     pub fn peek(&mut self, key: PipeKey) -> Option<Record> {
-        let p = &mut self.pipes[key];
-        match p.end.peek() {
-            Ok(Some(rec)) => Some(rec),
-            Ok(None) => {
-                if p.end.peer_closed() {
-                    self.reap = true;
-                }
-                None
-            }
-            Err(_) => {
-                p.broken = true;
-                self.reap = true;
-                None
-            }
-        }
+        peek(&mut self.pipes[key], &mut self.reap)
     }
 
     /// The bytes of a frame from [`peek`](Self::peek).
