@@ -296,6 +296,38 @@ impl Doorbell {
         poked.load(Ordering::Relaxed) != 0 && poked.swap(0, Ordering::Acquire) != 0
     }
 
+    /// Whether a writer that rings this bell, `strong` or not, needs a full
+    /// fence, or the light barrier is a compiler fence: the choice
+    /// [`writer_barrier`](Self::writer_barrier) makes on every ring, which a
+    /// writer may make once (see [`ring_fenced`](Self::ring_fenced)).
+    pub fn needs_full_fence(&self, strong: bool) -> bool {
+        #[cfg(not(loom))]
+        return strong || self.waker.is_some() || !barrier::asymmetric();
+        #[cfg(loom)]
+        {
+            let _ = strong;
+            true
+        }
+    }
+
+    /// [`ring_from`](Self::ring_from) with its barrier chosen beforehand
+    /// by [`needs_full_fence`](Self::needs_full_fence).
+    #[inline(always)]
+    pub fn ring_fenced(&self, full_fence: bool) {
+        #[cfg(not(loom))]
+        if full_fence {
+            std::sync::atomic::fence(Ordering::SeqCst);
+        } else {
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        }
+        #[cfg(loom)]
+        {
+            let _ = full_fence;
+            crate::sync::fence(Ordering::SeqCst);
+        }
+        self.wake_sleeper();
+    }
+
     /// A writer's half of the handshake: its change before our loads.
     #[inline]
     fn writer_barrier(&self, strong: bool) {

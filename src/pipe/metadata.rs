@@ -88,13 +88,6 @@ impl MetadataSlot {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Whether properties were never set (every inproc pipe's case): a
-    /// reader then needs no cache.
-    #[inline(always)]
-    pub fn never_set(&self) -> bool {
-        self.generation.load(Ordering::Acquire) == 0
-    }
-
     /// The properties, through a reader's cache: `seen` is the generation
     /// `cached` came from.
     #[inline(always)]

@@ -298,6 +298,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         slip_misses: 0,
         upstream: false,
         strong: false,
+        full_fence: true,
         held: None,
         remote: false,
         #[cfg(not(loom))]
@@ -310,6 +311,8 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         spill: None,
         #[cfg(not(loom))]
         spill_flags: 0,
+        #[cfg(not(loom))]
+        metadata_seen: 0,
         #[cfg(not(loom))]
         metadata: None,
     };
@@ -370,6 +373,7 @@ pub(crate) fn remote_end(
         slip_misses: 0,
         upstream: false,
         strong: false,
+        full_fence: true,
         held: None,
         remote: true,
         chunks: None,
@@ -377,6 +381,7 @@ pub(crate) fn remote_end(
         pool_slot: None,
         spill: None,
         spill_flags: 0,
+        metadata_seen: 0,
         metadata: None,
     };
     (end, PipeWatch { ctl })
@@ -453,6 +458,9 @@ pub(crate) struct PipeEnd {
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
     strong: bool,
+    /// Ringing the peer's bell takes a full fence (see
+    /// [`choose_fence`](Self::choose_fence)); true until the bell is found.
+    full_fence: bool,
     /// While set, messages published since the last ring, whose ring is
     /// held (see [`hold_rings`](Self::hold_rings)).
     held: Option<u32>,
@@ -475,10 +483,12 @@ pub(crate) struct PipeEnd {
     /// What `spill` holds (`spill::WRITING`, `CLAIMED`, `READING`).
     #[cfg(not(loom))]
     spill_flags: u8,
-    /// The connection's properties as last read, and their generation;
-    /// made at the first read (see [`metadata`](Self::metadata)).
+    /// The generation of the connection's properties last read (0: never
+    /// set), and those properties (see [`metadata`](Self::metadata)).
     #[cfg(not(loom))]
-    metadata: Option<Box<(u64, Option<Arc<metadata::PeerMetadata>>)>>,
+    metadata_seen: u64,
+    #[cfg(not(loom))]
+    metadata: Option<Arc<metadata::PeerMetadata>>,
 }
 
 /// What stops a write.
@@ -501,17 +511,14 @@ impl PipeEnd {
     }
 
     /// The properties of the connection behind the pipe, if any.
-    #[inline]
+    #[inline(always)]
     pub fn metadata(&mut self) -> Option<&Arc<metadata::PeerMetadata>> {
-        // Asked at every `zmq_msg_recv`: a pipe that never had properties
-        // answers without its cache.
-        if self.ctl.metadata.never_set() {
-            return None;
-        }
-        let cache = self.metadata.get_or_insert_with(Default::default);
-        let (seen, cached) = &mut **cache;
-        self.ctl.metadata.read(seen, cached);
-        cached.as_ref()
+        // Asked at every `zmq_msg_recv`: one load and compare while they
+        // stay as last read (never set: generation 0, nothing cached).
+        self.ctl
+            .metadata
+            .read(&mut self.metadata_seen, &mut self.metadata);
+        self.metadata.as_ref()
     }
 }
 
@@ -659,9 +666,9 @@ impl PipeEnd {
 
     #[inline(always)]
     fn notify_peer(&mut self) {
-        let strong = self.strong;
+        let full_fence = self.full_fence;
         if let Some(bell) = self.peer_bell() {
-            bell.ring_from(strong);
+            bell.ring_fenced(full_fence);
         }
     }
 
@@ -680,6 +687,16 @@ impl PipeEnd {
         // Pairs with the fence in `attach`.
         fence(Ordering::SeqCst);
         self.peer_bell = self.ctl.bells[1 - self.side].get().cloned();
+        self.choose_fence();
+    }
+
+    /// Chooses the barrier every ring of the peer's bell takes (see
+    /// [`Doorbell::needs_full_fence`]), as this side's strength and the
+    /// bell say.
+    fn choose_fence(&mut self) {
+        if let Some(bell) = &self.peer_bell {
+            self.full_fence = bell.needs_full_fence(self.strong);
+        }
     }
 
     /// The peer broke the pipe (a ring it writes failed validation): the
@@ -972,6 +989,7 @@ impl PipeEnd {
     #[cfg_attr(loom, allow(dead_code))]
     pub fn set_strong(&mut self) {
         self.strong = true;
+        self.choose_fence();
         self.ctl.strong[self.side].store(true, Ordering::Release);
     }
 
@@ -1074,7 +1092,7 @@ impl PipeEnd {
     }
 
     /// The bytes of a frame from [`peek`](Self::peek).
-    #[inline]
+    #[inline(always)]
     pub fn payload(&self, rec: &Record) -> &[u8] {
         #[cfg(not(loom))]
         if self.spill_flags & spill::READING != 0 {
