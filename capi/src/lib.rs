@@ -2,12 +2,16 @@
 //! (`include/zmq.h`), so that C programs and the bindings of other
 //! languages (pyzmq, czmq ...) run on zeroring unchanged.
 //!
-//! Every exported function that can panic catches panics ([`guard`]): a
-//! panic becomes a failed call (errno `ENOTRECOVERABLE`), never an unwind
-//! into C. The calls a program makes per message (`zmq_msg_init_size`,
-//! `zmq_msg_size`, `zmq_msg_close` ...) take a fast path that cannot panic
-//! outside `guard` and fail through [`fail`]: a function that may unwind
-//! saves registers for its landing pad, which every message would pay. Handles
+//! No unwind ever crosses into C. Sending and receiving (`zmq_send`,
+//! `zmq_recv`, `zmq_msg_send`, `zmq_msg_recv`) abort the process on a panic,
+//! as a failed assertion inside libzmq does ([`per_message`]): catching it
+//! would cost every message a call. Every other exported function that can
+//! panic catches it ([`guard`]) and fails the call (errno
+//! `ENOTRECOVERABLE`). The other calls a program makes per message
+//! (`zmq_msg_init_size`, `zmq_msg_size`, `zmq_msg_close` ...) take a fast
+//! path that cannot panic outside `guard` and fail through [`fail`]: a
+//! function that may unwind saves registers for its landing pad, which
+//! every message would pay. Handles
 //! carry libzmq's tags and are checked on every call: a null, closed or
 //! foreign socket handle is `ENOTSOCK`, a context one `EFAULT`, as in
 //! libzmq (see [`handle`]).
@@ -44,6 +48,50 @@ pub(crate) fn guard<T>(failed: T, body: impl FnOnce() -> CResult<T>) -> T {
             failed
         }
     }
+}
+
+/// Runs the body of a per-message entry point (`zmq_send`, `zmq_recv`,
+/// `zmq_msg_send`, `zmq_msg_recv`). A panic there (a bug in zeroring, never bad input)
+/// aborts the process, as an assertion inside libzmq does: catching it, as
+/// [`guard`] does, would put the body in a closure of its own, called
+/// through `catch_unwind`, and every message would pay that call. The body
+/// fails through [`fail`] and its kin itself, each failure its own cold
+/// call: a shared exit would make every call load its errno beforehand.
+#[inline(always)]
+pub(crate) fn per_message(body: impl FnOnce() -> libc::c_int) -> libc::c_int {
+    /// Aborts if dropped: only an unwind out of `body` drops it.
+    struct AbortOnUnwind;
+    impl Drop for AbortOnUnwind {
+        fn drop(&mut self) {
+            std::process::abort();
+        }
+    }
+    let bomb = AbortOnUnwind;
+    let result = body();
+    std::mem::forget(bomb);
+    result
+}
+
+/// Fails a per-message call on a handle that is not a socket's (ENOTSOCK).
+#[cold]
+#[inline(never)]
+pub(crate) fn fail_not_socket() -> libc::c_int {
+    fail(libc::ENOTSOCK, -1)
+}
+
+/// Fails a per-message call on a message that is not one, or a null
+/// buffer (EFAULT).
+#[cold]
+#[inline(never)]
+pub(crate) fn fail_not_message() -> libc::c_int {
+    fail(libc::EFAULT, -1)
+}
+
+/// Fails a per-message call with the socket's error.
+#[cold]
+#[inline(never)]
+pub(crate) fn fail_with(e: zeroring::Error) -> libc::c_int {
+    fail(err(e), -1)
 }
 
 /// Fails a call whose body cannot panic: errno set to `errno`, `failed`

@@ -152,13 +152,24 @@ impl ZmqMsg {
     /// into the ring (see [`init`](Self::init)).
     #[inline(always)]
     pub(crate) fn reset(&mut self) {
+        // Kind and flags side by side, compared at once.
+        let plain = u16::from_ne_bytes([KIND_INLINE, 0]);
+        if u16::from_ne_bytes([self.kind, self.flags]) != plain || self.props.is_some() {
+            self.reset_held();
+        }
+        self.len = 0;
+    }
+
+    /// [`reset`](Self::reset) of a message that holds something to let
+    /// go of, or has flags set.
+    #[cold]
+    #[inline(never)]
+    fn reset_held(&mut self) {
         self.release_bytes();
         if self.props.is_some() {
             *self.props = None;
         }
-        if self.flags != 0 {
-            self.flags = 0;
-        }
+        self.flags = 0;
     }
 
     /// The message's properties and its frame, apart: a receive fills the
@@ -333,7 +344,8 @@ impl Frame {
 #[inline(always)]
 pub(crate) unsafe fn msg_mut<'a>(msg: *mut c_void) -> CResult<&'a mut ZmqMsg> {
     let msg = msg.cast::<ZmqMsg>();
-    if msg.is_null() || !msg.is_aligned() {
+    debug_assert!(msg.is_aligned(), "zmq.h aligns a zmq_msg_t");
+    if msg.is_null() {
         return Err(libc::EFAULT);
     }
     // SAFETY: per the contract, 64 readable and writable bytes; ZmqMsg is
@@ -361,7 +373,8 @@ pub struct zmq_msg_t {
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
     // No guard: nothing here can panic (see the crate's doc).
     let msg = msg.cast::<ZmqMsg>();
-    if msg.is_null() || !msg.is_aligned() {
+    debug_assert!(msg.is_aligned(), "zmq.h aligns a zmq_msg_t");
+    if msg.is_null() {
         return fail(libc::EFAULT, -1);
     }
     ZmqMsg::init(msg);
@@ -377,7 +390,8 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     // No guard on the inline path: nothing there can panic.
     let raw = msg.cast::<ZmqMsg>();
-    if raw.is_null() || !raw.is_aligned() {
+    debug_assert!(raw.is_aligned(), "zmq.h aligns a zmq_msg_t");
+    if raw.is_null() {
         return fail(libc::EFAULT, -1);
     }
     if size > INLINE_MAX {
@@ -423,7 +437,8 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 ) -> c_int {
     guard(-1, || {
         let raw = msg.cast::<ZmqMsg>();
-        if raw.is_null() || !raw.is_aligned() || (data.is_null() && size != 0) {
+        debug_assert!(raw.is_aligned(), "zmq.h aligns a zmq_msg_t");
+        if raw.is_null() || (data.is_null() && size != 0) {
             return Err(libc::EFAULT);
         }
         ZmqMsg::init(raw);

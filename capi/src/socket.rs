@@ -8,7 +8,9 @@
 use crate::ctx::{CtxCore, CONTEXTS};
 use crate::handle::{Shells, SOCKET_TAG};
 use crate::msg::{msg_mut, zmq_msg_t};
-use crate::{c_str, err, guard, CResult};
+use crate::{
+    c_str, err, fail_not_message, fail_not_socket, fail_with, guard, per_message, CResult,
+};
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
 use zeroring::{Socket, SocketType};
@@ -251,14 +253,23 @@ pub unsafe extern "C" fn zmq_send(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(-1, move || {
-        // SAFETY: per this function's contract.
-        let socket = unsafe { socket(s) }?;
-        // SAFETY: per this function's contract.
-        let data = unsafe { bytes(buf, len) }?;
-        socket.send(data, flags).map_err(err)?;
-        Ok(c_len(len))
-    })
+    per_message(
+        #[inline(always)]
+        move || {
+            // SAFETY: per this function's contract.
+            let Ok(socket) = (unsafe { socket(s) }) else {
+                return fail_not_socket();
+            };
+            // SAFETY: per this function's contract.
+            let Ok(data) = (unsafe { bytes(buf, len) }) else {
+                return fail_not_message();
+            };
+            match socket.send(data, flags) {
+                Ok(()) => c_len(len),
+                Err(e) => fail_with(e),
+            }
+        },
+    )
 }
 
 /// As `zmq_send` (zeroring copies the bytes either way).
@@ -290,20 +301,27 @@ pub unsafe extern "C" fn zmq_recv(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(-1, move || {
-        // SAFETY: per this function's contract.
-        let socket = unsafe { socket(s) }?;
-        let out: &mut [u8] = if len == 0 {
-            &mut []
-        } else if buf.is_null() {
-            return Err(libc::EFAULT);
-        } else {
+    per_message(
+        #[inline(always)]
+        move || {
             // SAFETY: per this function's contract.
-            unsafe { std::slice::from_raw_parts_mut(buf.cast(), len) }
-        };
-        let n = socket.recv_into(out, flags).map_err(err)?;
-        Ok(c_len(n))
-    })
+            let Ok(socket) = (unsafe { socket(s) }) else {
+                return fail_not_socket();
+            };
+            let out: &mut [u8] = if len == 0 {
+                &mut []
+            } else if buf.is_null() {
+                return fail_not_message();
+            } else {
+                // SAFETY: per this function's contract.
+                unsafe { std::slice::from_raw_parts_mut(buf.cast(), len) }
+            };
+            match socket.recv_into(out, flags) {
+                Ok(n) => c_len(n),
+                Err(e) => fail_with(e),
+            }
+        },
+    )
 }
 
 /// Sends the message as one frame; on success the message is left empty
@@ -314,16 +332,25 @@ pub unsafe extern "C" fn zmq_recv(
 /// `msg` is null or points to a `zmq_msg_t`; `s` is null or a socket handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    guard(-1, move || {
-        // SAFETY: per this function's contract.
-        let socket = unsafe { socket(s) }?;
-        // SAFETY: per this function's contract.
-        let m = unsafe { msg_mut(msg.cast()) }?;
-        let len = m.size();
-        socket.send(m.bytes(), flags).map_err(err)?;
-        m.reset();
-        Ok(c_len(len))
-    })
+    per_message(
+        #[inline(always)]
+        move || {
+            // SAFETY: per this function's contract.
+            let Ok(socket) = (unsafe { socket(s) }) else {
+                return fail_not_socket();
+            };
+            // SAFETY: per this function's contract.
+            let Ok(m) = (unsafe { msg_mut(msg.cast()) }) else {
+                return fail_not_message();
+            };
+            let len = m.size();
+            if let Err(e) = socket.send(m.bytes(), flags) {
+                return fail_with(e);
+            }
+            m.reset();
+            c_len(len)
+        },
+    )
 }
 
 /// Receives one frame into the message (releasing what it held); returns
@@ -334,16 +361,21 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
 /// `msg` is null or points to a `zmq_msg_t`; `s` is null or a socket handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    guard(-1, move || {
-        // SAFETY: per this function's contract.
-        let socket = unsafe { socket(s) }?;
-        // SAFETY: per this function's contract.
-        let m = unsafe { msg_mut(msg.cast()) }?;
-        // The socket leaves the properties (and their reference count)
-        // alone when the frame came on the connection they are of.
-        let (props, frame) = m.recv_slots();
-        let (len, more) = socket
-            .recv_with_properties(
+    per_message(
+        #[inline(always)]
+        move || {
+            // SAFETY: per this function's contract.
+            let Ok(socket) = (unsafe { socket(s) }) else {
+                return fail_not_socket();
+            };
+            // SAFETY: per this function's contract.
+            let Ok(m) = (unsafe { msg_mut(msg.cast()) }) else {
+                return fail_not_message();
+            };
+            // The socket leaves the properties (and their reference count)
+            // alone when the frame came on the connection they are of.
+            let (props, frame) = m.recv_slots();
+            let got = socket.recv_with_properties(
                 flags,
                 props,
                 #[inline(always)]
@@ -351,11 +383,16 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
                     frame.set_received(data);
                     data.len()
                 },
-            )
-            .map_err(err)?;
-        m.set_more(more);
-        Ok(c_len(len))
-    })
+            );
+            match got {
+                Ok((len, more)) => {
+                    m.set_more(more);
+                    c_len(len)
+                }
+                Err(e) => fail_with(e),
+            }
+        },
+    )
 }
 
 /// As `zmq_msg_send`, arguments swapped (the older name).

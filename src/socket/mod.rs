@@ -932,7 +932,7 @@ impl Socket {
     ///
     /// As [`recv_frame`](Self::recv_frame).
     #[cfg(not(loom))]
-    #[inline]
+    #[inline(always)]
     pub fn recv_with_properties<R>(
         &self,
         flags: i32,
