@@ -5,7 +5,7 @@
 //! go. A received message also holds its connection's properties, for
 //! `zmq_msg_gets`.
 
-use crate::{c_str, fail, guard, CResult};
+use crate::{c_str, fail, fail_not_message, guard, CResult};
 use std::ffi::{c_char, c_int, c_void};
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -392,7 +392,7 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
     let raw = msg.cast::<ZmqMsg>();
     debug_assert!(raw.is_aligned(), "zmq.h aligns a zmq_msg_t");
     if raw.is_null() {
-        return fail(libc::EFAULT, -1);
+        return fail_not_message();
     }
     if size > INLINE_MAX {
         return init_large(raw, size);
@@ -404,10 +404,12 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
 }
 
 /// [`zmq_msg_init_size`] of a frame that does not fit in the message: out
-/// of small messages' way (see [`ZmqMsg::release_shared`]).
+/// of small messages' way (see [`ZmqMsg::release_shared`]). `extern "C"`
+/// says it never unwinds (`guard` catches), so the caller jumps to it
+/// instead of calling it, and the small messages' path needs no stack.
 #[cold]
 #[inline(never)]
-fn init_large(raw: *mut ZmqMsg, size: usize) -> c_int {
+extern "C" fn init_large(raw: *mut ZmqMsg, size: usize) -> c_int {
     guard(-1, || {
         ZmqMsg::init(raw);
         let mut owned = Vec::new();
@@ -469,16 +471,16 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
             0
         }
         Ok(m) => close_holding(m),
-        Err(errno) => fail(errno, -1),
+        Err(_) => fail_not_message(),
     }
 }
 
 /// [`zmq_msg_close`] of a message holding a shared buffer or properties,
 /// whose release may run the application's free function or drop the
-/// last reference to the properties.
+/// last reference to the properties. `extern "C"`: as [`init_large`].
 #[cold]
 #[inline(never)]
-fn close_holding(m: &mut ZmqMsg) -> c_int {
+extern "C" fn close_holding(m: &mut ZmqMsg) -> c_int {
     guard(-1, || {
         m.release();
         Ok(0)

@@ -581,7 +581,11 @@ impl Producer {
     #[inline(always)]
     fn abandon_claim(&mut self) {
         self.mirror_claim();
-        self.claimed = None;
+        // A load where a store would do: a sender's stores queue behind
+        // its stores into the ring's lines, and there is rarely a claim.
+        if self.claimed.is_some() {
+            self.claimed = None;
+        }
     }
 
     /// Writes `data` as a whole one-frame message and publishes it: claim,

@@ -748,8 +748,12 @@ impl Core {
     /// closed with an empty frame) go at once, not at the next call.
     #[inline(always)]
     fn end_frame(&mut self, more: bool) {
-        self.sending = self.pattern.sending(more);
-        if !self.sending {
+        // Stored only on a change: see `Producer::abandon_claim`.
+        let sending = self.pattern.sending(more);
+        if self.sending != sending {
+            self.sending = sending;
+        }
+        if !sending {
             self.reap();
         }
     }
