@@ -43,7 +43,12 @@ impl Distribute {
         self.active.clear();
         for &key in &self.keys {
             if wanted(key) {
-                if io.can_start(key) && (!all || io.pipes[key].end.has_room(first)) {
+                let ok = if all {
+                    io.can_take(key, first)
+                } else {
+                    io.can_start(key)
+                };
+                if ok {
                     self.active.push(key);
                 } else if all {
                     self.active.clear();
@@ -70,8 +75,13 @@ impl Distribute {
         mut wanted: impl FnMut(PipeKey) -> bool,
     ) -> bool {
         debug_assert!(!self.in_progress && io.fits_ring(data));
-        let fits = |io: &mut Io, key| io.can_start(key) && io.pipes[key].end.has_room(data.len());
-        if all && !self.keys.iter().all(|&key| !wanted(key) || fits(io, key)) {
+        let len = data.len();
+        if all
+            && !self
+                .keys
+                .iter()
+                .all(|&key| !wanted(key) || io.can_take(key, len))
+        {
             return false;
         }
         for &key in &self.keys {

@@ -221,6 +221,16 @@ impl Io {
         self.checked(key, done)
     }
 
+    /// Whether `key` can take a new message now ([`can_start`](Self::can_start))
+    /// and has room for its first frame of `len` bytes: one look-up of
+    /// the pipe for both.
+    #[inline(always)]
+    pub fn can_take(&mut self, key: PipeKey, len: usize) -> bool {
+        let immediate = self.opts.immediate;
+        let p = &mut self.pipes[key];
+        can_start(p, immediate, &mut self.reap) && p.end.has_room(len)
+    }
+
     /// [`push`](Self::push) if [`can_start`](Self::can_start) says it may
     /// take one: `None` if not, else how the write went. One look-up of
     /// the pipe for both.

@@ -865,7 +865,9 @@ impl PipeEnd {
         if self.spill_flags & spill::WRITING != 0 {
             return self.may_spill();
         }
-        self.has_room_in_ring(len) || self.may_spill()
+        // The cheaper question first: a pipe that may spill (every
+        // in-process one) has room whatever its ring holds.
+        self.may_spill() || self.has_room_in_ring(len)
     }
 
     /// No spilling under loom: the models are of the ring and its bells.
