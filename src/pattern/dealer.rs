@@ -1,6 +1,6 @@
 //! DEALER: load-balanced out, fair-queued in, no envelope handling.
 
-use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
+use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, ReadFrame, Slot};
 use crate::error::Fail;
 
 #[derive(Debug, Default)]
@@ -43,10 +43,10 @@ impl Behaviour for Dealer {
         }
     }
     #[inline(always)]
-    fn recv_with<R>(
+    fn recv_with<R, F: ReadFrame<R>>(
         &mut self,
         io: &mut Io,
-        read: &mut impl FnMut(&[u8]) -> R,
+        read: &mut F,
     ) -> Result<(R, bool), Fail> {
         self.fq.recv_with(io, |_| true, read)
     }

@@ -2,7 +2,7 @@
 //! so a busy peer cannot starve a quiet one.
 
 use super::rotation::Rotation;
-use super::{Io, PipeKey};
+use super::{Io, PipeKey, ReadFrame};
 use crate::error::Fail;
 use crate::pipe::ring::Record;
 
@@ -54,7 +54,7 @@ impl FairQueue {
         &mut self,
         io: &mut Io,
         mut keep: impl FnMut(&[u8]) -> bool,
-        read: &mut impl FnMut(&[u8]) -> R,
+        read: &mut impl ReadFrame<R>,
     ) -> Result<(R, bool), Fail> {
         loop {
             let starting = self.current.is_none();
@@ -75,7 +75,6 @@ impl FairQueue {
                 self.skip(io, key, rec);
                 continue;
             };
-            io.read_from = Some(key);
             self.current = rec.more().then_some(key);
             return Ok((got, rec.more()));
         }
@@ -88,12 +87,12 @@ impl FairQueue {
 /// refuses (nothing consumed then).
 #[inline(always)]
 #[allow(clippy::type_complexity)]
-fn take<R>(
+fn take<R, F: ReadFrame<R>>(
     io: &mut Io,
     key: PipeKey,
     starting: bool,
     keep: &mut impl FnMut(&[u8]) -> bool,
-    read: &mut impl FnMut(&[u8]) -> R,
+    read: &mut F,
 ) -> Option<(PipeKey, Record, Option<R>)> {
     let p = &mut io.pipes[key];
     let rec = super::peek(p, &mut io.reap)?;
@@ -101,7 +100,10 @@ fn take<R>(
     if starting && !keep(data) {
         return Some((key, rec, None));
     }
-    let got = read(data);
+    let got = read.read(data);
+    if F::PROPERTIES {
+        read.properties(Some(&mut p.end));
+    }
     p.end.consume(rec);
     Some((key, rec, Some(got)))
 }

@@ -90,9 +90,6 @@ pub(crate) struct Io {
     pub opts: PatternOptions,
     /// Some pipe may be finished: the core drops such pipes.
     pub reap: bool,
-    /// The pipe the frame [`Pattern::recv_with`] read last came from (for
-    /// its connection's properties), if a pipe.
-    pub read_from: Option<PipeKey>,
     /// The socket's pipe when it has exactly one (the one whose reader may
     /// trail a stream: see `PipeEnd::set_slip`).
     pub only_pipe: Option<PipeKey>,
@@ -100,6 +97,30 @@ pub(crate) struct Io {
     /// fan-out shares it instead of copying the frame.
     #[cfg(not(loom))]
     pub loaned: Option<Arc<crate::transport::ipc::pool::Chunk>>,
+}
+
+/// What a receive hands a frame's bytes to: any `FnMut(&[u8]) -> R`, or
+/// a reader that also takes the properties of the connection the frame
+/// came on, looked up while the pattern has the frame's pipe in hand.
+pub(crate) trait ReadFrame<R> {
+    /// Whether [`properties`](Self::properties) is wanted: the look-up is
+    /// made only then.
+    const PROPERTIES: bool = false;
+    /// Reads the frame's bytes.
+    fn read(&mut self, data: &[u8]) -> R;
+    /// Takes the properties of `end`, the pipe the frame just read came
+    /// from (`None`: not from a pipe).
+    #[inline(always)]
+    fn properties(&mut self, end: Option<&mut PipeEnd>) {
+        let _ = end;
+    }
+}
+
+impl<R, F: FnMut(&[u8]) -> R> ReadFrame<R> for F {
+    #[inline(always)]
+    fn read(&mut self, data: &[u8]) -> R {
+        self(data)
+    }
 }
 
 /// The next frame waiting in pipe `p`, if any. A pipe found finished
@@ -420,25 +441,25 @@ pub(crate) trait Behaviour {
     /// the frame out needs no more, so the frame never leaves registers.
     /// Returns what `read` returned and whether more frames follow.
     #[inline(always)]
-    fn recv_with<R>(
+    fn recv_with<R, F: ReadFrame<R>>(
         &mut self,
         io: &mut Io,
-        read: &mut impl FnMut(&[u8]) -> R,
+        read: &mut F,
     ) -> Result<(R, bool), Fail>
     where
         Self: Sized,
     {
         let frame = self.recv(io)?;
-        let got = match frame {
-            In::Pipe(key, rec) => {
-                io.read_from = Some(key as PipeKey);
-                read(io.payload(key as usize, &rec))
-            }
-            _ => {
-                io.read_from = self.held_source();
-                read(self.held())
-            }
+        let (got, source) = match frame {
+            In::Pipe(key, rec) => (
+                read.read(io.payload(key as usize, &rec)),
+                Some(key as PipeKey),
+            ),
+            _ => (read.read(self.held()), self.held_source()),
         };
+        if F::PROPERTIES {
+            read.properties(source.and_then(|k| io.pipes.get_mut(k)).map(|p| &mut p.end));
+        }
         self.consumed(io, frame);
         Ok((got, frame.more()))
     }
@@ -582,7 +603,7 @@ impl Pattern {
     pub fn recv_with<R>(
         &mut self,
         io: &mut Io,
-        read: &mut impl FnMut(&[u8]) -> R,
+        read: &mut impl ReadFrame<R>,
     ) -> Result<(R, bool), Fail> {
         dispatch!(self, p => p.recv_with(io, read))
     }

@@ -1,6 +1,6 @@
 //! PUSH (load-balanced out) and PULL (fair-queued in).
 
-use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
+use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, ReadFrame, Slot};
 use crate::error::Fail;
 
 /// PUSH: round-robin to pullers; blocks when none can take a message.
@@ -62,10 +62,10 @@ impl Behaviour for Pull {
         }
     }
     #[inline(always)]
-    fn recv_with<R>(
+    fn recv_with<R, F: ReadFrame<R>>(
         &mut self,
         io: &mut Io,
-        read: &mut impl FnMut(&[u8]) -> R,
+        read: &mut F,
     ) -> Result<(R, bool), Fail> {
         self.fq.recv_with(io, |_| true, read)
     }

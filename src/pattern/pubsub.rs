@@ -19,7 +19,7 @@
 //! often the pipe subscribed (a SUB counts its own and cancels once).
 
 use super::trie::{Added, Removed, SubscriptionTrie};
-use super::{Behaviour, Distribute, FairQueue, In, Io, PipeKey, Slot};
+use super::{Behaviour, Distribute, FairQueue, In, Io, PipeKey, ReadFrame, Slot};
 use crate::error::Fail;
 use std::collections::VecDeque;
 
@@ -415,10 +415,10 @@ impl Behaviour for Sub {
     }
 
     #[inline(always)]
-    fn recv_with<R>(
+    fn recv_with<R, F: ReadFrame<R>>(
         &mut self,
         io: &mut Io,
-        read: &mut impl FnMut(&[u8]) -> R,
+        read: &mut F,
     ) -> Result<(R, bool), Fail> {
         let (subs, all, invert) = (&self.subs, self.xsub, io.opts.invert_matching);
         self.fq

@@ -4,7 +4,7 @@
 use super::options::{Options, WaitStrategy};
 use super::{NewPipe, SocketShared};
 use crate::error::Fail;
-use crate::pattern::{In, Io, Pattern, PatternOptions, Pipe, Slot};
+use crate::pattern::{In, Io, Pattern, PatternOptions, Pipe, ReadFrame, Slot};
 use crate::sync::spin_hint;
 use crate::{Context, SocketType, DONTWAIT};
 use std::sync::Arc;
@@ -103,7 +103,6 @@ impl Core {
                 pipes: Default::default(),
                 opts: PatternOptions::default(),
                 reap: false,
-                read_from: None,
                 only_pipe: None,
                 #[cfg(not(loom))]
                 loaned: None,
@@ -822,11 +821,7 @@ impl Core {
     /// Blocking per `flags` and RCVTIMEO: the next inbound frame, handed
     /// to `read` and consumed; returns what `read` returned.
     #[inline(always)]
-    pub fn recv_with<R>(
-        &mut self,
-        flags: i32,
-        mut read: impl FnMut(&[u8]) -> R,
-    ) -> Result<R, Fail> {
+    pub fn recv_with<R>(&mut self, flags: i32, mut read: impl ReadFrame<R>) -> Result<R, Fail> {
         if self.io.opts.conflate {
             return self.recv_conflated(flags, read);
         }
@@ -845,25 +840,14 @@ impl Core {
     /// [`recv_with`](Self::recv_with) under CONFLATE, out of its way.
     #[cold]
     #[inline(never)]
-    fn recv_conflated<R>(
-        &mut self,
-        flags: i32,
-        mut read: impl FnMut(&[u8]) -> R,
-    ) -> Result<R, Fail> {
+    fn recv_conflated<R, F: ReadFrame<R>>(&mut self, flags: i32, mut read: F) -> Result<R, Fail> {
         let frame = self.next_frame(flags)?;
-        self.io.read_from = None;
-        let got = read(self.payload(&frame));
+        let got = read.read(self.payload(&frame));
+        if F::PROPERTIES {
+            read.properties(None);
+        }
         self.consume(frame);
         Ok(got)
-    }
-
-    /// The properties of the connection the frame [`recv_with`](Self::recv_with)
-    /// read last came on, right after it.
-    #[cfg(not(loom))]
-    #[inline]
-    pub fn read_metadata(&mut self) -> Option<&Arc<crate::pipe::metadata::PeerMetadata>> {
-        let key = self.io.read_from?;
-        self.io.pipes.get_mut(key)?.end.metadata()
     }
 
     /// [`next_frame`](Self::next_frame) as a task's step: the frame, or

@@ -806,7 +806,7 @@ impl Socket {
     #[inline]
     pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
         let mut c = self.core()?;
-        let got = c.recv_with(flags, |data| data.to_vec());
+        let got = c.recv_with(flags, |data: &[u8]| data.to_vec());
         c.refresh_fd();
         got.map_err(|f| f.into_error(0))
     }
@@ -832,7 +832,7 @@ impl Socket {
         let got = c.recv_with(
             flags,
             #[inline(always)]
-            |data| {
+            |data: &[u8]| {
                 let n = data.len().min(buf.len());
                 crate::copy::copy(&mut buf[..n], &data[..n]);
                 data.len()
@@ -939,11 +939,25 @@ impl Socket {
         props: &mut Option<Properties>,
         read: impl FnMut(&[u8]) -> R,
     ) -> Result<(R, bool)> {
-        let mut c = self.core()?;
-        let got = c.recv_with(flags, read);
-        if got.is_ok() {
-            Properties::set(props, c.read_metadata());
+        /// `read`, and the frame's properties into `props`, taken while
+        /// the pattern has the frame's pipe in hand.
+        struct WithProperties<'a, F> {
+            read: F,
+            props: &'a mut Option<Properties>,
         }
+        impl<R, F: FnMut(&[u8]) -> R> crate::pattern::ReadFrame<R> for WithProperties<'_, F> {
+            const PROPERTIES: bool = true;
+            #[inline(always)]
+            fn read(&mut self, data: &[u8]) -> R {
+                (self.read)(data)
+            }
+            #[inline(always)]
+            fn properties(&mut self, end: Option<&mut crate::pipe::PipeEnd>) {
+                Properties::set(self.props, end.and_then(|end| end.metadata()));
+            }
+        }
+        let mut c = self.core()?;
+        let got = c.recv_with(flags, WithProperties { read, props });
         c.refresh_fd();
         let more = c.rcvmore;
         got.map(|r| (r, more)).map_err(|f| f.into_error(0))
