@@ -324,6 +324,25 @@ pub unsafe extern "C" fn zmq_recv(
     )
 }
 
+/// The socket and the message of a per-message call, or the call returns
+/// its failure (ENOTSOCK, EFAULT). A macro, not a function: each failure
+/// stays a cold call of its own that the caller jumps to, with nothing
+/// loaded for it beforehand. The caller's contract makes `$s` null or a
+/// socket handle and `$msg` null or a `zmq_msg_t`.
+macro_rules! socket_and_msg {
+    ($s:expr, $msg:expr) => {{
+        // SAFETY: per the calling function's contract.
+        let Ok(socket) = (unsafe { socket($s) }) else {
+            return fail_not_socket();
+        };
+        // SAFETY: per the calling function's contract.
+        let Ok(m) = (unsafe { msg_mut($msg.cast()) }) else {
+            return fail_not_message();
+        };
+        (socket, m)
+    }};
+}
+
 /// Sends the message as one frame; on success the message is left empty
 /// (its bytes released) and its size returned.
 ///
@@ -335,14 +354,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
     per_message(
         #[inline(always)]
         move || {
-            // SAFETY: per this function's contract.
-            let Ok(socket) = (unsafe { socket(s) }) else {
-                return fail_not_socket();
-            };
-            // SAFETY: per this function's contract.
-            let Ok(m) = (unsafe { msg_mut(msg.cast()) }) else {
-                return fail_not_message();
-            };
+            let (socket, m) = socket_and_msg!(s, msg);
             let len = m.size();
             if let Err(e) = socket.send(m.bytes(), flags) {
                 return fail_with(e);
@@ -364,14 +376,7 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
     per_message(
         #[inline(always)]
         move || {
-            // SAFETY: per this function's contract.
-            let Ok(socket) = (unsafe { socket(s) }) else {
-                return fail_not_socket();
-            };
-            // SAFETY: per this function's contract.
-            let Ok(m) = (unsafe { msg_mut(msg.cast()) }) else {
-                return fail_not_message();
-            };
+            let (socket, m) = socket_and_msg!(s, msg);
             // The socket leaves the properties (and their reference count)
             // alone when the frame came on the connection they are of.
             let (props, frame) = m.recv_slots();
