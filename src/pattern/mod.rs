@@ -267,11 +267,7 @@ impl Io {
             return None;
         }
         let done = p.end.push(data);
-        if done == Err(WriteError::Closed) {
-            p.broken = true;
-            self.reap = true;
-        }
-        Some(done)
+        Some(self.checked(key, done))
     }
 
     /// Sends a frame that lies in `chunk` into `key` by its descriptor,
