@@ -302,7 +302,7 @@ impl Doorbell {
     /// writer may make once (see [`ring_fenced`](Self::ring_fenced)).
     pub fn needs_full_fence(&self, strong: bool) -> bool {
         #[cfg(not(loom))]
-        return strong || self.waker.is_some() || !barrier::asymmetric();
+        return self.fences_fully(strong) || !barrier::asymmetric();
         #[cfg(loom)]
         {
             let _ = strong;
@@ -328,12 +328,20 @@ impl Doorbell {
         self.wake_sleeper();
     }
 
+    /// Whether a writer ringing this bell fences fully in every barrier
+    /// mode: a `strong` one, or any at the I/O thread's bell (its sleeper
+    /// does not membarrier).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn fences_fully(&self, strong: bool) -> bool {
+        strong || self.waker.is_some()
+    }
+
     /// A writer's half of the handshake: its change before our loads.
     #[inline]
     fn writer_barrier(&self, strong: bool) {
         #[cfg(not(loom))]
-        if strong || self.waker.is_some() {
-            // The I/O thread's bell: its sleeper does not membarrier.
+        if self.fences_fully(strong) {
             std::sync::atomic::fence(Ordering::SeqCst);
         } else {
             barrier::light();
