@@ -79,36 +79,7 @@ impl FairQueue {
             return Ok((got, rec.more()));
         }
     }
-}
 
-/// Peeks, reads and consumes the next frame of `key` with one look-up of
-/// the pipe: the frame's record and what `read` made of it, or `None` in
-/// place of that when the frame starts a message (`starting`) that `keep`
-/// refuses (nothing consumed then).
-#[inline(always)]
-#[allow(clippy::type_complexity)]
-fn take<R, F: ReadFrame<R>>(
-    io: &mut Io,
-    key: PipeKey,
-    starting: bool,
-    keep: &mut impl FnMut(&[u8]) -> bool,
-    read: &mut F,
-) -> Option<(PipeKey, Record, Option<R>)> {
-    let p = &mut io.pipes[key];
-    let rec = super::peek(p, &mut io.reap)?;
-    let data = p.end.payload(&rec);
-    if starting && !keep(data) {
-        return Some((key, rec, None));
-    }
-    let got = read.read(data);
-    if F::PROPERTIES {
-        read.properties(Some(&mut p.end));
-    }
-    p.end.consume(rec);
-    Some((key, rec, Some(got)))
-}
-
-impl FairQueue {
     /// The frame `rec` from `key` has been read.
     #[inline(always)]
     pub fn consumed(&mut self, io: &mut Io, key: PipeKey, rec: Record) {
@@ -139,4 +110,31 @@ impl FairQueue {
             self.current = None;
         }
     }
+}
+
+/// Peeks, reads and consumes the next frame of `key` with one look-up of
+/// the pipe: the frame's record and what `read` made of it, or `None` in
+/// place of that when the frame starts a message (`starting`) that `keep`
+/// refuses (nothing consumed then).
+#[inline(always)]
+#[allow(clippy::type_complexity)]
+fn take<R, F: ReadFrame<R>>(
+    io: &mut Io,
+    key: PipeKey,
+    starting: bool,
+    keep: &mut impl FnMut(&[u8]) -> bool,
+    read: &mut F,
+) -> Option<(PipeKey, Record, Option<R>)> {
+    let p = &mut io.pipes[key];
+    let rec = super::peek(p, &mut io.reap)?;
+    let data = p.end.payload(&rec);
+    if starting && !keep(data) {
+        return Some((key, rec, None));
+    }
+    let got = read.read(data);
+    if F::PROPERTIES {
+        read.properties(Some(&mut p.end));
+    }
+    p.end.consume(rec);
+    Some((key, rec, Some(got)))
 }
