@@ -246,6 +246,20 @@ static void bad_handles (void *ctx)
     void *s = zmq_socket (ctx, ZMQ_PAIR);
     CHECK (s);
     CHECK (zmq_socket (s, ZMQ_PAIR) == NULL && errno == EFAULT);
+    /* The per-message calls: the socket is checked first, then the
+       message or buffer. */
+    zmq_msg_t m;
+    CHECK (zmq_msg_init_size (&m, 1) == 0);
+    FAILS_WITH (zmq_msg_send (&m, NULL, 0), ENOTSOCK);
+    FAILS_WITH (zmq_msg_recv (&m, NULL, ZMQ_DONTWAIT), ENOTSOCK);
+    FAILS_WITH (zmq_msg_send (NULL, s, 0), EFAULT);
+    FAILS_WITH (zmq_msg_recv (NULL, s, ZMQ_DONTWAIT), EFAULT);
+    FAILS_WITH (zmq_msg_send (NULL, NULL, 0), ENOTSOCK);
+    FAILS_WITH (zmq_send (s, NULL, 1, ZMQ_DONTWAIT), EFAULT);
+    FAILS_WITH (zmq_recv (s, NULL, 1, ZMQ_DONTWAIT), EFAULT);
+    CHECK (zmq_msg_close (&m) == 0);
+    FAILS_WITH (zmq_msg_send (&m, s, 0), EFAULT);
+    FAILS_WITH (zmq_msg_init_size (NULL, 1), EFAULT);
     CHECK (zmq_close (s) == 0);
     /* A closed socket. */
     FAILS_WITH (zmq_close (s), ENOTSOCK);
