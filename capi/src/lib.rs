@@ -51,12 +51,13 @@ pub(crate) fn guard<T>(failed: T, body: impl FnOnce() -> CResult<T>) -> T {
 }
 
 /// Runs the body of a per-message entry point (`zmq_send`, `zmq_recv`,
-/// `zmq_msg_send`, `zmq_msg_recv`). A panic there (a bug in zeroring, never bad input)
-/// aborts the process, as an assertion inside libzmq does: catching it, as
-/// [`guard`] does, would put the body in a closure of its own, called
-/// through `catch_unwind`, and every message would pay that call. The body
-/// fails through [`fail`] and its kin itself, each failure its own cold
-/// call: a shared exit would make every call load its errno beforehand.
+/// `zmq_msg_send`, `zmq_msg_recv`). A panic there (a bug in zeroring,
+/// never bad input) aborts the process, as an assertion inside libzmq
+/// does: catching it, as [`guard`] does, would put the body in a closure
+/// of its own, called through `catch_unwind`, and every message would pay
+/// that call. The body fails through [`fail`] and its kin itself, each
+/// failure its own cold call: a shared exit would make every call load its
+/// errno beforehand.
 #[inline(always)]
 pub(crate) fn per_message(body: impl FnOnce() -> libc::c_int) -> libc::c_int {
     /// Aborts if dropped: only an unwind out of `body` drops it.
