@@ -254,6 +254,46 @@ fn one_message_received_into_again_and_again_follows_each_frames_connection() {
     }
 }
 
+/// `recv_with_properties` on a ROUTER (its frames pass through the
+/// pattern's own receive, the routing id a frame of its own): each frame,
+/// routing id and body, carries the properties of the dealer it came from,
+/// with the dealers taking turns.
+#[test]
+fn a_routers_frames_through_recv_with_properties_follow_their_dealer() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.bind("tcp://127.0.0.1:0").unwrap();
+    let endpoint = router.get_last_endpoint().unwrap().unwrap();
+    let dealers: Vec<_> = ["first", "second"]
+        .iter()
+        .map(|name| {
+            let dealer = socket(&ctx, Dealer);
+            dealer.set_routing_id(name.as_bytes()).unwrap();
+            dealer.set_metadata(&format!("X-name:{name}")).unwrap();
+            dealer.connect(&endpoint).unwrap();
+            dealer
+        })
+        .collect();
+    let mut slot = None;
+    for round in 0..6 {
+        let name = ["first", "second"][round % 2];
+        dealers[round % 2].send(name, 0).unwrap();
+        for (frame, more) in [("routing id", true), ("body", false)] {
+            let (got, got_more) = router
+                .recv_with_properties(0, &mut slot, |data| data.to_vec())
+                .unwrap();
+            assert_eq!(got, name.as_bytes(), "round {round}, {frame}");
+            assert_eq!(got_more, more, "round {round}, {frame}");
+            let props = slot.as_ref().expect("a tcp frame has properties");
+            assert_eq!(
+                props.get("X-name"),
+                Some(name.as_bytes()),
+                "round {round}, {frame}"
+            );
+        }
+    }
+}
+
 /// libzmq's deprecated ZMQ_SRCFD (test_srcfd): the descriptor of the
 /// connection a message came on, whose peer is the sender; none for inproc.
 #[test]
