@@ -25,6 +25,21 @@ fn recv(s: &zeroring::Socket) -> Message {
     s.recv_msg(0).unwrap()
 }
 
+/// Two sockets of `kind` connected to `endpoint`, "first" and "second":
+/// each its name as routing id and as property `X-name`.
+fn named_peers(ctx: &Context, kind: zeroring::SocketType, endpoint: &str) -> Vec<zeroring::Socket> {
+    ["first", "second"]
+        .iter()
+        .map(|name| {
+            let peer = socket(ctx, kind);
+            peer.set_routing_id(name.as_bytes()).unwrap();
+            peer.set_metadata(&format!("X-name:{name}")).unwrap();
+            peer.connect(endpoint).unwrap();
+            peer
+        })
+        .collect()
+}
+
 #[test]
 fn a_routers_messages_tell_of_their_tcp_dealer() {
     let ctx = Context::new();
@@ -202,15 +217,7 @@ fn one_message_received_into_again_and_again_follows_each_frames_connection() {
     let pull = socket(&ctx, Pull);
     pull.bind("tcp://127.0.0.1:0").unwrap();
     let endpoint = pull.get_last_endpoint().unwrap().unwrap();
-    let pushes: Vec<_> = ["first", "second"]
-        .iter()
-        .map(|name| {
-            let push = socket(&ctx, Push);
-            push.set_metadata(&format!("X-name:{name}")).unwrap();
-            push.connect(&endpoint).unwrap();
-            push
-        })
-        .collect();
+    let pushes = named_peers(&ctx, Push, &endpoint);
     // Alternate the senders, several frames in a row from each.
     let mut sent = Vec::new();
     for round in 0..6 {
@@ -264,16 +271,7 @@ fn a_routers_frames_through_recv_with_properties_follow_their_dealer() {
     let router = socket(&ctx, Router);
     router.bind("tcp://127.0.0.1:0").unwrap();
     let endpoint = router.get_last_endpoint().unwrap().unwrap();
-    let dealers: Vec<_> = ["first", "second"]
-        .iter()
-        .map(|name| {
-            let dealer = socket(&ctx, Dealer);
-            dealer.set_routing_id(name.as_bytes()).unwrap();
-            dealer.set_metadata(&format!("X-name:{name}")).unwrap();
-            dealer.connect(&endpoint).unwrap();
-            dealer
-        })
-        .collect();
+    let dealers = named_peers(&ctx, Dealer, &endpoint);
     let mut slot = None;
     for round in 0..6 {
         let name = ["first", "second"][round % 2];
