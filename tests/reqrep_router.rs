@@ -136,6 +136,69 @@ fn rep_keeps_the_envelope_and_drops_malformed_requests() {
     );
 }
 
+/// A REP answers a DEALER that sends REQ-shaped requests (an empty
+/// delimiter, a body) and reads none of the replies yet: the replies go
+/// on beyond the reader's ring (heap over inproc, segments over ipc) and
+/// come back whole and in order; at its high-water mark the REP drops a
+/// reply instead of waiting, as libzmq's does.
+#[test]
+fn rep_replies_beyond_the_ring_in_order_and_drops_at_the_mark() {
+    const N: u32 = 20_000; // at least 24 bytes each: more than a 256 KiB ring
+    let dir = std::env::temp_dir().join(format!("zr-rep-beyond-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ipc = format!("ipc://{}", dir.join("s").display());
+    for endpoint in ["inproc://rep-beyond", ipc.as_str()] {
+        let ctx = Context::new();
+        let rep = socket(&ctx, Rep);
+        let dealer = socket(&ctx, Dealer);
+        for s in [&rep, &dealer] {
+            s.set_sndhwm(0).unwrap();
+            s.set_rcvhwm(0).unwrap();
+        }
+        rep.bind(endpoint).unwrap();
+        dealer.connect(endpoint).unwrap();
+        for i in 0..N {
+            dealer
+                .send_multipart([&b""[..], &i.to_be_bytes()], 0)
+                .unwrap();
+            let q = rep.recv_bytes(0).unwrap();
+            assert_eq!(q, i.to_be_bytes(), "{endpoint}");
+            rep.send([&q[..], b"A"].concat(), 0).unwrap();
+        }
+        for i in 0..N {
+            let reply = dealer.recv_multipart(0).unwrap();
+            let body = [&i.to_be_bytes()[..], b"A"].concat();
+            assert_eq!(reply, vec![vec![], body], "{endpoint}: reply {i}");
+        }
+        assert!(
+            dealer.recv_bytes(DONTWAIT).is_err(),
+            "{endpoint}: one reply each"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Marks of 1 and 1: the asker's pipe takes two replies, the rest are
+    // dropped and the REP goes on.
+    let ctx = Context::new();
+    let rep = socket(&ctx, Rep);
+    let dealer = socket(&ctx, Dealer);
+    rep.set_sndhwm(1).unwrap();
+    dealer.set_rcvhwm(1).unwrap();
+    rep.bind("inproc://rep-mark").unwrap();
+    dealer.connect("inproc://rep-mark").unwrap();
+    for i in 0..5u8 {
+        dealer.send_multipart([&b""[..], &[i]], 0).unwrap();
+        assert_eq!(rep.recv_bytes(0).unwrap(), [i]);
+        rep.send([i], DONTWAIT).unwrap();
+    }
+    assert_eq!(dealer.recv_multipart(0).unwrap(), msg(&[b"", &[0]]));
+    assert_eq!(dealer.recv_multipart(0).unwrap(), msg(&[b"", &[1]]));
+    assert!(matches!(
+        dealer.recv_bytes(DONTWAIT),
+        Err(Error::WouldBlock)
+    ));
+}
+
 #[test]
 fn rep_fair_queues_requests_and_answers_each_asker() {
     let ctx = Context::new();

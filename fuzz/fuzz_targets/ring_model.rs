@@ -70,6 +70,11 @@ enum Op {
         len: u16,
         seed: u8,
     },
+    /// `push_delimited`: an empty frame then a body, as `Push`.
+    PushDelimited {
+        len: u16,
+        seed: u8,
+    },
     Publish,
     Rollback,
     Peek,
@@ -114,7 +119,10 @@ fn fill(buf: &mut [u8], serial: u64, seed: u8) -> Vec<u8> {
 
 #[derive(Debug, Clone)]
 enum Entry {
-    Pad { pos: u64, size: u64 },
+    Pad {
+        pos: u64,
+        size: u64,
+    },
     /// `next`: where the consumer goes after it.
     Rec {
         pos: u64,
@@ -189,7 +197,19 @@ impl Model {
         if len > self.max_payload() {
             return Err(ClaimError::TooLarge);
         }
-        let need = record_size(len as u64);
+        self.claim_room(record_size(len as u64))
+    }
+
+    /// Predicts the room `push_delimited(len)` takes: an empty frame's
+    /// header and the body's record, together.
+    fn claim_delimited(&mut self, len: usize) -> Result<u64, ClaimError> {
+        if len + HEADER as usize > self.max_payload() {
+            return Err(ClaimError::TooLarge);
+        }
+        self.claim_room(HEADER + record_size(len as u64))
+    }
+
+    fn claim_room(&mut self, need: u64) -> Result<u64, ClaimError> {
         let off = self.tail % self.cap;
         let pad = if need <= self.cap - off {
             0
@@ -231,7 +251,11 @@ impl Model {
                 }
                 packed = end - self.cached > quarter && end + HEADER - self.cached <= self.cap;
             }
-            let next = if packed { end } else { (end + LINE - 1) & !(LINE - 1) };
+            let next = if packed {
+                end
+            } else {
+                (end + LINE - 1) & !(LINE - 1)
+            };
             self.msg_end = next;
             next
         };
@@ -407,15 +431,29 @@ impl Harness {
         true
     }
 
-    fn push(&mut self, len: usize, seed: u8) {
+    fn push(&mut self, len: usize, seed: u8, delimited: bool) {
         if self.m.tail != self.m.published {
             return;
         }
-        let want = self.m.claim(len);
+        let want = if delimited {
+            self.m.claim_delimited(len)
+        } else {
+            self.m.claim(len)
+        };
         self.serial += 1;
         let data = fill(&mut vec![0; len], self.serial, seed);
-        match (self.tx.push(&data), want) {
-            (Ok(()), Ok(start)) => {
+        let got = if delimited {
+            self.tx.push_delimited(&data)
+        } else {
+            self.tx.push(&data)
+        };
+        match (got, want) {
+            (Ok(()), Ok(mut start)) => {
+                if delimited {
+                    self.m.claimed = Some((start, Vec::new()));
+                    self.m.commit(0, MORE);
+                    start += HEADER;
+                }
                 self.m.claimed = Some((start, data));
                 self.m.commit(len, 0);
                 self.m.publish();
@@ -523,7 +561,8 @@ impl Harness {
             Op::Send { len, more, seed } => {
                 self.send(len as usize % span, seed, if more { MORE } else { 0 });
             }
-            Op::Push { len, seed } => self.push(len as usize % span, seed),
+            Op::Push { len, seed } => self.push(len as usize % span, seed, false),
+            Op::PushDelimited { len, seed } => self.push(len as usize % span, seed, true),
             Op::Publish => {
                 self.tx.publish();
                 self.m.publish();

@@ -15,7 +15,7 @@
 
 use loom::thread;
 use zeroring::ring::{self, MORE};
-use zeroring_loom_tests::{check_record, model, push_spin, put_spin};
+use zeroring_loom_tests::{byte, check_record, model, push_spin, put_spin};
 
 /// Records `(tag, payload len)`. Under loom a line is 16 bytes: in the
 /// 64-byte region record 0 takes `[0,32)`; record 1 `[32,56)` is packed
@@ -116,6 +116,69 @@ fn missing_zeroing_is_caught() {
         ring::breaks::set(ring::breaks::NO_ZEROING);
         wrap_once(true);
     });
+}
+
+/// Bodies sent by `push_delimited`, each behind an empty frame: 32, 24
+/// and 32 bytes of records in the 64-byte region, so the third pads to
+/// the start and needs the first released.
+const DELIMITED: [(u8, usize); 3] = [(30, 12), (31, 4), (32, 12)];
+
+/// A message of an empty frame and a body sent by `push_delimited` (one
+/// store publishes both) is seen whole or not at all, intact, across the
+/// wrap.
+#[test]
+fn delimited_messages_arrive_whole() {
+    model(delimited_once);
+}
+
+/// With the delimiter's header stored `Relaxed`, the consumer can read the
+/// body before it is written: loom reports the race.
+#[test]
+#[should_panic]
+fn broken_delimited_publish_ordering_is_caught() {
+    model(|| {
+        ring::breaks::set(ring::breaks::PUBLISH_RELAXED);
+        delimited_once();
+    });
+}
+
+fn delimited_once() {
+    let (mut tx, mut rx) = ring::ring(ring::MIN_CAPACITY);
+    let consumer = thread::spawn(move || {
+        for &(tag, len) in &DELIMITED {
+            let delimiter = loop {
+                match rx.peek().expect("ring corrupt") {
+                    Some(rec) => break rec,
+                    None => {
+                        assert_eq!(rx.unreleased(), 0, "waiting while holding records");
+                        thread::yield_now();
+                    }
+                }
+            };
+            check_record(&rx, &delimiter, tag, 0, MORE);
+            rx.advance(delimiter);
+            let body = rx
+                .peek()
+                .expect("ring corrupt")
+                .expect("the body is published with its delimiter");
+            check_record(&rx, &body, tag, len, 0);
+            rx.advance(body);
+            rx.release();
+        }
+        assert_eq!(rx.peek().unwrap(), None, "nothing beyond what was sent");
+    });
+    for &(tag, len) in &DELIMITED {
+        let data: Vec<u8> = (0..len).map(|j| byte(tag, j)).collect();
+        loop {
+            match tx.push_delimited(&data) {
+                Ok(()) => break,
+                Err(ring::ClaimError::Full) => thread::yield_now(),
+                Err(e) => panic!("push_delimited({len}) for body {tag}: {e:?}"),
+            }
+        }
+    }
+    consumer.join().unwrap();
+    assert_eq!(tx.queued_msgs(1), 0);
 }
 
 /// Messages as lists of frames `(tag, payload len, flags)`.

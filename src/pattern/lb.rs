@@ -79,11 +79,41 @@ impl LoadBalance {
     /// in progress.
     #[inline(always)]
     pub fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        self.push_by(
+            io,
+            #[inline(always)]
+            |io, key| io.push_if_startable(key, data),
+            |_| (),
+        )
+    }
+
+    /// [`push`](Self::push) of the two-frame message of an empty delimiter
+    /// then `data` (a REQ's request): the pipe it went to.
+    #[inline(always)]
+    pub fn push_delimited(&mut self, io: &mut Io, data: &[u8]) -> Result<PipeKey, Fail> {
+        self.push_by(
+            io,
+            #[inline(always)]
+            |io, key| io.push_delimited_if_startable(key, data),
+            |key| key,
+        )
+    }
+
+    /// Offers a new message to the pipes in turn with `send`; `sent` says
+    /// what the caller learns of the pipe that took it (a push keeps
+    /// nothing of it, which spares it a register).
+    #[inline(always)]
+    fn push_by<T>(
+        &mut self,
+        io: &mut Io,
+        mut send: impl FnMut(&mut Io, PipeKey) -> Option<Result<(), WriteError>>,
+        sent: impl Fn(PipeKey) -> T,
+    ) -> Result<T, Fail> {
         debug_assert!(self.current.is_none() && !self.dropping);
         let found = self.pipes.find_map(
             #[inline(always)]
-            |key| match io.push_if_startable(key, data)? {
-                Ok(()) => Some(Ok(())),
+            |key| match send(io, key)? {
+                Ok(()) => Some(Ok(sent(key))),
                 Err(WriteError::TooLarge) => {
                     let max = io.pipes[key].end.max_frame() as u32;
                     Some(Err(Fail::TooLarge { max }))

@@ -261,12 +261,41 @@ impl Io {
         key: PipeKey,
         data: &[u8],
     ) -> Option<Result<(), WriteError>> {
+        self.if_startable(
+            key,
+            #[inline(always)]
+            |end| end.push(data),
+        )
+    }
+
+    /// [`push_if_startable`](Self::push_if_startable) of the two-frame
+    /// message of an empty delimiter then `data`
+    /// ([`PipeEnd::push_delimited`]).
+    #[inline(always)]
+    pub fn push_delimited_if_startable(
+        &mut self,
+        key: PipeKey,
+        data: &[u8],
+    ) -> Option<Result<(), WriteError>> {
+        self.if_startable(
+            key,
+            #[inline(always)]
+            |end| end.push_delimited(data),
+        )
+    }
+
+    #[inline(always)]
+    fn if_startable(
+        &mut self,
+        key: PipeKey,
+        send: impl FnOnce(&mut PipeEnd) -> Result<(), WriteError>,
+    ) -> Option<Result<(), WriteError>> {
         let immediate = self.opts.immediate;
         let p = &mut self.pipes[key];
         if !can_start(p, immediate, &mut self.reap) {
             return None;
         }
-        let done = p.end.push(data);
+        let done = send(&mut p.end);
         Some(self.checked(key, done))
     }
 
@@ -404,21 +433,14 @@ pub(crate) trait Behaviour {
     /// A whole one-frame message `data`, with no message in progress:
     /// `reserve`, copy and `commit` in one call, so the frame's slot never
     /// travels through the socket core. Patterns that put the frame in a
-    /// pipe as it is (PUSH, DEALER, PAIR) do it in one step of the ring.
+    /// pipe as it is (PUSH, DEALER, PAIR; REQ and REP behind the empty
+    /// delimiter) do it in one step of the ring.
     #[inline(always)]
     fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail>
     where
         Self: Sized,
     {
-        match self.reserve(io, data.len(), false)? {
-            Slot::Pipe(key) => {
-                crate::copy::copy(io.reserved(key as usize), data);
-                self.commit(io, Slot::Pipe(key), data.len(), false);
-            }
-            Slot::Scratch => return self.send_bytes(io, data, false),
-            Slot::Discard => self.commit(io, Slot::Discard, data.len(), false),
-        }
-        Ok(())
+        push_by_reserve(self, io, data)
     }
     /// Abandons the outbound message in progress (nothing of it is published).
     fn abort(&mut self, _io: &mut Io) {}
@@ -490,6 +512,25 @@ pub(crate) trait Behaviour {
     fn sending(&self, more: bool) -> bool {
         more
     }
+}
+
+/// [`Behaviour::push`] as `reserve`, copy and `commit`: what a pattern
+/// with no one-step way for a message does.
+#[inline(always)]
+pub(crate) fn push_by_reserve<B: Behaviour>(
+    b: &mut B,
+    io: &mut Io,
+    data: &[u8],
+) -> Result<(), Fail> {
+    match b.reserve(io, data.len(), false)? {
+        Slot::Pipe(key) => {
+            crate::copy::copy(io.reserved(key as usize), data);
+            b.commit(io, Slot::Pipe(key), data.len(), false);
+        }
+        Slot::Scratch => return b.send_bytes(io, data, false),
+        Slot::Discard => b.commit(io, Slot::Discard, data.len(), false),
+    }
+    Ok(())
 }
 
 /// Every socket type's pattern, dispatched statically so the hot path inlines.

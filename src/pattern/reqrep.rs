@@ -7,7 +7,7 @@
 //! to and including the empty delimiter — and puts it back in front of the
 //! reply, which goes to the pipe the request came from.
 
-use super::{Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
+use super::{push_by_reserve, Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
 use crate::trace::dropped;
@@ -130,6 +130,28 @@ impl Behaviour for Req {
             self.request_started = false;
             self.reply_started = false;
         }
+    }
+
+    /// A one-frame request goes out with its delimiter in one step of the
+    /// ring (with REQ_CORRELATE, frame by frame).
+    #[inline(always)]
+    fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        if io.opts.req_correlate || self.request_started {
+            return push_by_reserve(self, io, data);
+        }
+        if self.receiving_reply {
+            if !io.opts.req_relaxed {
+                return Err(Fail::WrongState);
+            }
+            self.receiving_reply = false;
+            self.reply_started = false;
+        }
+        // Before the request is out, so that its reply is never taken for
+        // an old one.
+        self.fq.drain(io);
+        self.reply_pipe = Some(self.lb.push_delimited(io, data)?);
+        self.receiving_reply = true;
+        Ok(())
     }
 
     fn abort(&mut self, io: &mut Io) {
@@ -324,6 +346,42 @@ impl Behaviour for Rep {
             self.reply_started = false;
             self.dropping = false;
         }
+    }
+
+    /// A one-frame reply to a REQ (whose envelope is the delimiter alone)
+    /// goes out with it in one step of the ring; any other, frame by frame.
+    /// Dropped, never waited for, where the asker is gone or full.
+    #[inline(always)]
+    fn push(&mut self, io: &mut Io, data: &[u8]) -> Result<(), Fail> {
+        let to_req = matches!(&self.envelope[..], [delimiter] if delimiter.is_empty());
+        if !self.sending_reply || self.reply_started || !to_req {
+            return push_by_reserve(self, io, data);
+        }
+        let sent = match self.reply_pipe {
+            None => {
+                dropped!(reason = "the reply's asker is gone");
+                Ok(())
+            }
+            Some(key) => match io.push_delimited_if_startable(key, data) {
+                Some(Ok(())) => Ok(()),
+                None => {
+                    dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
+                    Ok(())
+                }
+                Some(Err(WriteError::TooLarge)) => Err(Fail::TooLarge {
+                    max: io.pipes[key].end.max_frame() as u32,
+                }),
+                Some(Err(_)) => {
+                    dropped!(
+                        endpoint = %io.pipes[key].endpoint,
+                        reason = "no room in the asker's ring"
+                    );
+                    Ok(())
+                }
+            },
+        };
+        self.commit(io, Slot::Discard, 0, false);
+        sent
     }
 
     fn abort(&mut self, io: &mut Io) {

@@ -856,6 +856,48 @@ impl PipeEnd {
         Ok(())
     }
 
+    /// Sends the two-frame message of an empty frame then `data` (REQ/REP's
+    /// delimiter and body), as [`push`](Self::push) sends a one-frame
+    /// message: in one step of the ring where it takes both as they are,
+    /// else frame by frame. On failure nothing of it stays.
+    #[inline(always)]
+    pub fn push_delimited(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        #[cfg(not(loom))]
+        if self.chunk_flags & !chunked::WRITES != 0
+            || self.spill_flags != 0
+            || self.chunk_sized(data.len())
+        {
+            return self.push_delimited_by_claim(data);
+        }
+        match self.tx.push_delimited(data) {
+            Ok(()) => {
+                self.after_publish();
+                Ok(())
+            }
+            // Beyond the ring, or two records apart around its end: the
+            // frames one by one decide.
+            Err(ClaimError::Full | ClaimError::TooLarge) => self.push_delimited_by_claim(data),
+            Err(ClaimError::Corrupt) => Err(WriteError::Closed),
+        }
+    }
+
+    #[inline(never)]
+    fn push_delimited_by_claim(&mut self, data: &[u8]) -> Result<(), WriteError> {
+        self.claim(0)?;
+        self.commit(0, true);
+        match self.claim(data.len()) {
+            Ok(buf) => {
+                crate::copy::copy(buf, data);
+                self.commit(data.len(), false);
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
     /// Whether a frame of `len` bytes would fit now (not counting the
     /// high-water mark: see [`can_start_message`](Self::can_start_message)),
     /// in the ring or beyond it.

@@ -560,7 +560,7 @@ impl Producer {
     /// As [`claim`](Self::claim).
     #[inline(always)]
     pub fn reserve(&mut self, len: usize) -> Result<(), ClaimError> {
-        let start = self.make_room(len)?;
+        let start = self.make_room(len, 0)?;
         self.abandon_claim();
         self.claimed = Some((start, len as u32));
         self.dirty = self.dirty.max(start + record_size(len as u64));
@@ -598,27 +598,57 @@ impl Producer {
     /// As [`claim`](Self::claim) of `data.len()` bytes.
     #[inline(always)]
     pub fn push(&mut self, data: &[u8]) -> Result<(), ClaimError> {
+        self.push_message(0, data)
+    }
+
+    /// Writes the two-frame message of an empty frame then `data` (the
+    /// delimiter and body of a REQ's request, or of a reply to one) and
+    /// publishes it, as [`push`](Self::push) does a one-frame message: both
+    /// records in one room, published by one store.
+    ///
+    /// # Errors
+    ///
+    /// As [`claim`](Self::claim) of the two records' bytes:
+    /// [`ClaimError::TooLarge`] already for `data` of
+    /// [`max_payload`](Self::max_payload), which the two records of a
+    /// [`claim`](Self::claim) each may still carry.
+    #[inline(always)]
+    pub fn push_delimited(&mut self, data: &[u8]) -> Result<(), ClaimError> {
+        self.push_message(HEADER, data)
+    }
+
+    /// [`push`](Self::push) of `data` after `lead` bytes of records with no
+    /// payload: none, or one empty frame's header.
+    #[inline(always)]
+    fn push_message(&mut self, lead: u64, data: &[u8]) -> Result<(), ClaimError> {
         debug_assert_eq!(self.tail, self.published, "push inside a message");
         let len = data.len();
-        let start = self.make_room(len)?;
+        let body = self.make_room(len, lead)? + lead;
         self.abandon_claim();
-        let end = start + record_size(len as u64);
-        // SAFETY: `make_room` made `[start, start + record)` producer-owned
-        // and contiguous, 8-aligned; nobody reads it before the header's
+        let end = body + record_size(len as u64);
+        // SAFETY: `make_room` made `[body - lead, end)` producer-owned and
+        // contiguous, 8-aligned; nobody reads it before the first header's
         // store below.
         unsafe {
             crate::copy::copy(
                 std::slice::from_raw_parts_mut(
-                    self.ring.at((start & self.ring.mask()) + HEADER),
+                    self.ring.at((body & self.ring.mask()) + HEADER),
                     len,
                 ),
                 data,
             );
         }
-        self.ring.mirror(start + HEADER, end - start - HEADER);
+        self.ring.mirror(body + HEADER, end - body - HEADER);
         self.dirty = self.dirty.max(end);
         let flags = self.end_message(end);
-        let word = len as u64 | (((flags | LIVE) as u64) << 32);
+        let mut word = len as u64 | (((flags | LIVE) as u64) << 32);
+        if lead != 0 {
+            // The body's header is not the batch's first: the delimiter's
+            // store below publishes both.
+            self.ring.word(body).store(word, Ordering::Relaxed);
+            word = ((MORE | LIVE) as u64) << 32;
+        }
+        let start = body - lead;
         if start != self.published {
             // A padding record went first: it is the batch's first header.
             self.put_header(start, word);
@@ -642,19 +672,20 @@ impl Producer {
 
     /// Room at the tail for a record of `len` payload bytes, after padding
     /// to the region's start where it would not fit before the end: the
-    /// record's position.
+    /// record's position. `lead` bytes of payload-less records (an empty
+    /// frame's header) go first, in the same room.
     #[inline(always)]
-    fn make_room(&mut self, len: usize) -> Result<u64, ClaimError> {
-        if len > self.max_payload() {
+    fn make_room(&mut self, len: usize, lead: u64) -> Result<u64, ClaimError> {
+        if len + lead as usize > self.max_payload() {
             return Err(ClaimError::TooLarge);
         }
         let need = record_size(len as u64);
-        let pad = self.place(need)?;
+        let pad = self.place(lead + need)?;
         if pad > 0 {
             self.pad(pad);
         }
         let start = self.tail;
-        self.ring.track_write(start + HEADER, need - HEADER);
+        self.ring.track_write(start + lead + HEADER, need - HEADER);
         self.prefetch_own(start);
         Ok(start)
     }
@@ -1477,6 +1508,40 @@ mod tests {
         assert_eq!(take(&mut rx), Some((vec![3; 40], 0)));
         assert_eq!(take(&mut rx), Some((vec![4; 80], 0)));
         assert_eq!(take(&mut rx), Some((vec![5; 16], 0)));
+        assert_eq!(take(&mut rx), None);
+        rx.release();
+        assert_eq!(tx.queued_msgs(1), 0);
+    }
+
+    #[test]
+    fn push_delimited_publishes_an_empty_frame_and_the_body_at_once() {
+        let (mut tx, mut rx) = ring(256);
+        tx.push_delimited(&[1; 40]).unwrap(); // [0, 8) and [8, 56)
+        assert_eq!(tx.queued_msgs(1), 1, "one message of two frames");
+        assert_eq!(tx.position(), 64, "a line of its own: the reader keeps up");
+        // More than a quarter of the ring waits: packed.
+        tx.push_delimited(&[2; 40]).unwrap(); // [64, 120)
+        tx.push_delimited(&[3; 64]).unwrap(); // [120, 200)
+        assert_eq!(tx.position(), 200);
+        // 56 bytes are left before the end, the two records need 80:
+        // padding first, then both at 256, which needs a line released.
+        assert_eq!(tx.push_delimited(&[4; 64]).unwrap_err(), ClaimError::Full);
+        // A body of the most one record carries does not fit beside the
+        // delimiter (the records one by one may).
+        assert_eq!(
+            tx.push_delimited(&vec![0; tx.max_payload()]).unwrap_err(),
+            ClaimError::TooLarge
+        );
+        for body in [vec![1; 40], vec![2; 40], vec![3; 64]] {
+            assert_eq!(take(&mut rx), Some((vec![], MORE)));
+            assert_eq!(take(&mut rx), Some((body, 0)));
+        }
+        assert_eq!(take(&mut rx), None);
+        rx.release();
+        tx.push_delimited(&[4; 64]).unwrap();
+        assert_eq!(tx.position(), 256 + 80, "after the padding");
+        assert_eq!(take(&mut rx), Some((vec![], MORE)));
+        assert_eq!(take(&mut rx), Some((vec![4; 64], 0)));
         assert_eq!(take(&mut rx), None);
         rx.release();
         assert_eq!(tx.queued_msgs(1), 0);
