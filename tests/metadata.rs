@@ -195,6 +195,8 @@ fn a_plain_servers_messages_carry_the_user_its_authenticator_let_in() {
     assert_eq!(m.gets("Socket-Type"), Some("REQ"));
     rep.send("you", 0).unwrap();
     let mut back = recv(&req);
+    assert_eq!(&back[..], b"you");
+    assert_eq!(back.gets("Socket-Type"), Some("REP"));
     assert_eq!(back.gets("User-Id"), None, "a client authenticates nobody");
 }
 

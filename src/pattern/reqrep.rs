@@ -7,7 +7,7 @@
 //! to and including the empty delimiter — and puts it back in front of the
 //! reply, which goes to the pipe the request came from.
 
-use super::{push_by_reserve, Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, Slot};
+use super::{push_by_reserve, Behaviour, FairQueue, In, Io, LoadBalance, PipeKey, ReadFrame, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
 use crate::trace::dropped;
@@ -52,6 +52,12 @@ impl Req {
         self.reply_pipe = Some(key);
         self.fq.drain(io);
         Ok(())
+    }
+
+    /// The reply's last frame is read: the next request may go.
+    fn end_reply(&mut self) {
+        self.receiving_reply = false;
+        self.reply_started = false;
     }
 
     /// Reads and checks the envelope of the next reply from the pipe asked.
@@ -175,10 +181,30 @@ impl Behaviour for Req {
             let key = key as usize;
             self.fq.consumed(io, key, rec);
             if !rec.more() {
-                self.receiving_reply = false;
-                self.reply_started = false;
+                self.end_reply();
             }
         }
+    }
+
+    /// [`recv`](Self::recv), read and [`consumed`](Self::consumed) with
+    /// one look-up of the pipe per frame.
+    #[inline(always)]
+    fn recv_with<R, F: ReadFrame<R>>(
+        &mut self,
+        io: &mut Io,
+        read: &mut F,
+    ) -> Result<(R, bool), Fail> {
+        if !self.receiving_reply {
+            return Err(Fail::WrongState);
+        }
+        if !self.reply_started {
+            self.start_reply(io)?;
+        }
+        let (got, more) = self.fq.recv_with(io, |_| true, read)?;
+        if !more {
+            self.end_reply();
+        }
+        Ok((got, more))
     }
 
     fn readable(&mut self, io: &mut Io) -> bool {
@@ -241,6 +267,12 @@ impl Rep {
         }
     }
 
+    /// The request's last frame is read: its reply is due.
+    fn end_request(&mut self) {
+        self.sending_reply = true;
+        self.request_started = false;
+    }
+
     /// Writes the saved envelope in front of the reply, or decides to drop
     /// the reply (the asker is gone, or at its high-water mark: REP, like
     /// libzmq's, never blocks on a reply).
@@ -298,10 +330,30 @@ impl Behaviour for Rep {
             let key = key as usize;
             self.fq.consumed(io, key, rec);
             if !rec.more() {
-                self.sending_reply = true;
-                self.request_started = false;
+                self.end_request();
             }
         }
+    }
+
+    /// [`recv`](Self::recv), read and [`consumed`](Self::consumed) with
+    /// one look-up of the pipe per frame.
+    #[inline(always)]
+    fn recv_with<R, F: ReadFrame<R>>(
+        &mut self,
+        io: &mut Io,
+        read: &mut F,
+    ) -> Result<(R, bool), Fail> {
+        if self.sending_reply {
+            return Err(Fail::WrongState);
+        }
+        if !self.request_started {
+            self.start_request(io)?;
+        }
+        let (got, more) = self.fq.recv_with(io, |_| true, read)?;
+        if !more {
+            self.end_request();
+        }
+        Ok((got, more))
     }
 
     fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
