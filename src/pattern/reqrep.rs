@@ -54,6 +54,18 @@ impl Req {
         Ok(())
     }
 
+    /// Whether a request may be sent now: not while a reply is awaited,
+    /// unless REQ_RELAXED, which gives up on it.
+    fn may_send(&mut self, io: &Io) -> Result<(), Fail> {
+        if self.receiving_reply {
+            if !io.opts.req_relaxed {
+                return Err(Fail::WrongState);
+            }
+            self.end_reply();
+        }
+        Ok(())
+    }
+
     /// The reply's last frame is read: the next request may go.
     fn end_reply(&mut self) {
         self.receiving_reply = false;
@@ -115,14 +127,7 @@ impl Behaviour for Req {
     }
 
     fn reserve(&mut self, io: &mut Io, len: usize, more: bool) -> Result<Slot, Fail> {
-        if self.receiving_reply {
-            if !io.opts.req_relaxed {
-                return Err(Fail::WrongState);
-            }
-            // REQ_RELAXED: give up on the outstanding reply.
-            self.receiving_reply = false;
-            self.reply_started = false;
-        }
+        self.may_send(io)?;
         if !self.request_started {
             self.start_request(io)?;
         }
@@ -145,13 +150,7 @@ impl Behaviour for Req {
         if io.opts.req_correlate || self.request_started {
             return push_by_reserve(self, io, data);
         }
-        if self.receiving_reply {
-            if !io.opts.req_relaxed {
-                return Err(Fail::WrongState);
-            }
-            self.receiving_reply = false;
-            self.reply_started = false;
-        }
+        self.may_send(io)?;
         // Before the request is out, so that its reply is never taken for
         // an old one.
         self.fq.drain(io);
