@@ -826,12 +826,7 @@ impl PipeEnd {
     #[inline(always)]
     pub fn push(&mut self, data: &[u8]) -> Result<(), WriteError> {
         #[cfg(not(loom))]
-        // An end that writes chunks (ipc) takes a small frame in its ring
-        // as any other end does.
-        if self.chunk_flags & !chunked::WRITES != 0
-            || self.spill_flags != 0
-            || self.chunk_sized(data.len())
-        {
+        if !self.straight_into_ring(data.len()) {
             return self.push_by_claim(data);
         }
         match self.tx.push(data) {
@@ -845,6 +840,15 @@ impl PipeEnd {
             Err(ClaimError::TooLarge) => Err(WriteError::TooLarge),
             Err(ClaimError::Corrupt) => Err(WriteError::Closed),
         }
+    }
+
+    /// Whether a frame of `len` bytes may go into the ring in one step:
+    /// no chunk or spill in progress (an end that writes chunks, ipc, takes
+    /// a small frame in its ring as any other end does) and not chunk-sized.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn straight_into_ring(&self, len: usize) -> bool {
+        self.chunk_flags & !chunked::WRITES == 0 && self.spill_flags == 0 && !self.chunk_sized(len)
     }
 
     /// [`push`](Self::push) where chunks may be involved.
@@ -863,10 +867,7 @@ impl PipeEnd {
     #[inline(always)]
     pub fn push_delimited(&mut self, data: &[u8]) -> Result<(), WriteError> {
         #[cfg(not(loom))]
-        if self.chunk_flags & !chunked::WRITES != 0
-            || self.spill_flags != 0
-            || self.chunk_sized(data.len())
-        {
+        if !self.straight_into_ring(data.len()) {
             return self.push_delimited_by_claim(data);
         }
         match self.tx.push_delimited(data) {
