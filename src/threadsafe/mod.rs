@@ -212,8 +212,12 @@ impl Handle {
     fn send_lb(&self, data: &[u8], flags: i32) -> Result<()> {
         self.check_send(data.len(), flags)?;
         let core = &self.core;
-        core.send_loop(flags, || core.try_send_lb(data))
-            .map_err(|f| f.into_error(data.len()))
+        core.send_loop(
+            flags,
+            #[inline(always)]
+            || core.try_send_lb(data),
+        )
+        .map_err(|f| f.into_error(data.len()))
     }
 }
 

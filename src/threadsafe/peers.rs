@@ -45,7 +45,7 @@ pub(crate) enum Out {
 impl Out {
     /// Sends `prefix` then `data` (`prefix`: a RADIO's group, its length
     /// first).
-    #[inline]
+    #[inline(always)]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         match self {
             Out::Ring(p) => p.try_send(prefix, data, credit),
