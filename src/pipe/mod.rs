@@ -216,6 +216,33 @@ impl Hwm {
 #[cfg_attr(loom, allow(dead_code))]
 const SLIP_BACKOFF_MAX: u16 = 1023;
 
+/// When a reader's due slips (see [`ring::Consumer::slip`]) run: a slip
+/// that waited in vain (its writer shares the core, or stalled) makes the
+/// next ones be skipped, twice as many each time it happens again, up to
+/// [`SLIP_BACKOFF_MAX`]; one that works ends that.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SlipBackoff {
+    /// Slips still to skip.
+    skip: u16,
+    /// How many the last miss made it skip.
+    misses: u16,
+}
+
+impl SlipBackoff {
+    /// Runs `slip` (true if it worked) unless this one is skipped.
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn run(&mut self, slip: impl FnOnce() -> bool) {
+        if self.skip > 0 {
+            self.skip -= 1;
+        } else if slip() {
+            self.misses = 0;
+        } else {
+            self.misses = (self.misses * 2 + 1).min(SLIP_BACKOFF_MAX);
+            self.skip = self.misses;
+        }
+    }
+}
+
 /// How many messages a reader may read before its writer gets the room
 /// back: half the mark, as libzmq's low-water mark (`pipe_t::compute_lwm`).
 /// Its pipes tell the writer what was read once per low-water mark, so a
@@ -294,8 +321,7 @@ pub(crate) fn pipe(mut cfg: PipeConfig) -> (PipeEnd, PipeEnd) {
         release_msgs: inbound_lwm(cfg.hwm[1 - side]),
         slip: false,
         slip_due: false,
-        slip_skip: 0,
-        slip_misses: 0,
+        slip_backoff: SlipBackoff::default(),
         upstream: false,
         strong: false,
         full_fence: true,
@@ -369,8 +395,7 @@ pub(crate) fn remote_end(
         release_msgs: inbound_lwm(hwm[1]),
         slip: false,
         slip_due: false,
-        slip_skip: 0,
-        slip_misses: 0,
+        slip_backoff: SlipBackoff::default(),
         upstream: false,
         strong: false,
         full_fence: true,
@@ -448,12 +473,9 @@ pub(crate) struct PipeEnd {
     /// The reader released in a stream: its next blocking read trails the
     /// writer first (see [`slip_if_due`](Self::slip_if_due)).
     slip_due: bool,
-    /// Slips still to skip, and how many the last miss made it skip (see
-    /// [`slip_if_due`](Self::slip_if_due)).
+    /// Which due slips run (see [`slip_if_due`](Self::slip_if_due)).
     #[cfg_attr(loom, allow(dead_code))]
-    slip_skip: u16,
-    #[cfg_attr(loom, allow(dead_code))]
-    slip_misses: u16,
+    slip_backoff: SlipBackoff,
     /// Poke the peer on each publish (see [`set_upstream`](Self::set_upstream)).
     upstream: bool,
     /// This side rings with full fences (see [`set_strong`](Self::set_strong)).
@@ -1199,9 +1221,7 @@ impl PipeEnd {
     /// the release, so that a non-blocking read never waits, and the wait
     /// falls where the reader would wait anyway.
     ///
-    /// A slip that waited in vain (its writer shares the core, or
-    /// stalled) makes the next ones be skipped, twice as many each time it
-    /// happens again, up to [`SLIP_BACKOFF_MAX`]; one that works ends that.
+    /// Which due slips run: [`SlipBackoff`].
     #[inline(always)]
     #[cfg_attr(loom, allow(unused_variables))]
     pub(crate) fn slip_if_due(&mut self, blocking: bool) {
@@ -1217,14 +1237,7 @@ impl PipeEnd {
     #[cfg(not(loom))]
     #[inline(never)]
     fn slip_now(&mut self) {
-        if self.slip_skip > 0 {
-            self.slip_skip -= 1;
-        } else if self.rx.slip() {
-            self.slip_misses = 0;
-        } else {
-            self.slip_misses = (self.slip_misses * 2 + 1).min(SLIP_BACKOFF_MAX);
-            self.slip_skip = self.slip_misses;
-        }
+        self.slip_backoff.run(|| self.rx.slip());
     }
 
     /// Lets the reader trail a stream ([`ring::Consumer::slip`]): for the
@@ -1372,7 +1385,7 @@ mod tests {
         let slip = |r: &mut PipeEnd| {
             r.slip_due = true;
             r.slip_if_due(true);
-            (r.slip_skip, r.slip_misses)
+            (r.slip_backoff.skip, r.slip_backoff.misses)
         };
         assert_eq!(slip(&mut r), (1, 1), "waited in vain: skip the next one");
         assert_eq!(slip(&mut r), (0, 1), "skipped");
@@ -1395,6 +1408,6 @@ mod tests {
         r.slip_due = true;
         r.slip_if_due(false);
         assert!(!r.slip_due);
-        assert_eq!((r.slip_skip, r.slip_misses), (0, 0));
+        assert_eq!(r.slip_backoff, SlipBackoff::default());
     }
 }

@@ -861,6 +861,23 @@ impl Consumer {
         self.released = self.head;
     }
 
+    /// Lets the producers get [`SLIP`](super::ring::SLIP) bytes ahead of
+    /// the head, as [`ring::Consumer::slip`](super::ring::Consumer::slip)
+    /// does (see there for when and why): records here share lines, so a
+    /// consumer right behind a stream takes each line from the producer
+    /// once per record in it. Free space reads zero (invariant 5), so a
+    /// nonzero word shows a claim written that far; only a hint. False
+    /// when the wait was in vain.
+    #[cfg(not(loom))]
+    pub fn slip(&self) -> bool {
+        if super::ring::SLIP * 4 > self.ring.cap {
+            return true;
+        }
+        super::ring::slip_wait(self.head, ALIGN, |at| {
+            self.ring.word(at).load(Ordering::Relaxed)
+        })
+    }
+
     /// Whether nothing is published at the head (the next `peek` would
     /// find nothing, bar padding).
     #[inline]

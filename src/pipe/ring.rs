@@ -1115,7 +1115,7 @@ impl HeadWatch {
 
 /// How far a streaming consumer lets the producer get ahead (see
 /// [`Consumer::slip`]): a few microseconds of a fast stream.
-const SLIP: u64 = 16 << 10;
+pub(crate) const SLIP: u64 = 16 << 10;
 /// The longest [`Consumer::slip`] waits for that lead.
 #[cfg(not(loom))]
 const SLIP_WAIT: std::time::Duration = std::time::Duration::from_micros(10);
@@ -1134,6 +1134,39 @@ pub(crate) const SLIP_AFTER_MSGS: u64 = 16;
 
 /// How far ahead of its tail the producer asks for its next lines.
 const PREFETCH_AHEAD: u64 = 256;
+
+/// The wait of a [`Consumer::slip`], for any ring whose free space reads
+/// zero (this one, and the [`mpsc`](super::mpsc) ring): until `word` reads
+/// nonzero at `SLIP` past `head` (rounded down to `align`), at most
+/// `SLIP_WAIT`, or `SLIP_IDLE` if `head` itself still reads zero then.
+/// False when the wait ran out before the producer passed the first
+/// quarter mark it had yet to reach.
+#[cfg(not(loom))]
+pub(crate) fn slip_wait(head: u64, align: u64, word: impl Fn(u64) -> u64) -> bool {
+    let target = (head + SLIP) & !(align - 1);
+    // The first quarter mark on the way the producer has yet to reach:
+    // reaching it during the wait shows it running on a core of its own.
+    let mark = (1..4)
+        .map(|q| (head + q * SLIP / 4) & !(align - 1))
+        .find(|&at| word(at) == 0)
+        .unwrap_or(target);
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..16 {
+            if word(target) != 0 {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        let waited = start.elapsed();
+        if waited >= SLIP_WAIT {
+            return word(mark) != 0;
+        }
+        if waited >= SLIP_IDLE && word(head) == 0 {
+            return true;
+        }
+    }
+}
 
 /// The reading end of a ring.
 pub struct Consumer {
@@ -1314,29 +1347,9 @@ impl Consumer {
         if SLIP * 4 > self.ring.cap {
             return true;
         }
-        let target = (self.head + SLIP) & !(LINE - 1);
-        // The first quarter mark on the way the producer has yet to reach:
-        // reaching it during the wait shows it running on a core of its own.
-        let mark = (1..4)
-            .map(|q| (self.head + q * SLIP / 4) & !(LINE - 1))
-            .find(|&at| self.ring.word(at).load(Ordering::Relaxed) == 0)
-            .unwrap_or(target);
-        let start = std::time::Instant::now();
-        loop {
-            for _ in 0..16 {
-                if self.ring.word(target).load(Ordering::Relaxed) != 0 {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            let waited = start.elapsed();
-            if waited >= SLIP_WAIT {
-                return self.ring.word(mark).load(Ordering::Relaxed) != 0;
-            }
-            if waited >= SLIP_IDLE && self.ring.word(self.head).load(Ordering::Relaxed) == 0 {
-                return true;
-            }
-        }
+        slip_wait(self.head, LINE, |at| {
+            self.ring.word(at).load(Ordering::Relaxed)
+        })
     }
 
     /// Moves past a [`LINK`] record (peeked last), whose chain has been

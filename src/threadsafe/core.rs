@@ -706,10 +706,22 @@ impl Core {
         })
     }
 
-    /// Takes one message through `f`, if any pipe has one.
-    pub(super) fn try_recv<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+    /// Takes one message through `f`, if any pipe has one. `blocking`: the
+    /// read may wait, so the one pipe's reader may trail its writers first
+    /// (`InPipe::slip_if_due`; a socket fair-queuing several pipes would
+    /// wait on each in turn, as with `PipeEnd::set_slip`).
+    pub(super) fn try_recv<R>(
+        &self,
+        f: &mut Option<impl FnOnce(u32, &[u8]) -> R>,
+        blocking: bool,
+    ) -> Option<R> {
         let mut inbox = self.inbox();
         let n = inbox.pipes.len();
+        if n == 1 {
+            if let Inbound::Ring(p) = &mut inbox.pipes[0].end {
+                p.slip_if_due(blocking);
+            }
+        }
         let mut i = if inbox.next < n { inbox.next } else { 0 };
         let mut done = Vec::new();
         let mut found = None;
@@ -751,10 +763,11 @@ impl Core {
             return Err(fail);
         }
         let mut f = Some(f);
-        if let Some(r) = self.try_recv(&mut f) {
+        let timeout_ms = self.opts.rcvtimeo.load(Ordering::Relaxed);
+        if let Some(r) = self.try_recv(&mut f, flags & DONTWAIT == 0 && timeout_ms != 0) {
             return Ok(r);
         }
-        let Some(deadline) = deadline(self.opts.rcvtimeo.load(Ordering::Relaxed), flags) else {
+        let Some(deadline) = deadline(timeout_ms, flags) else {
             return Err(Fail::WouldBlock);
         };
         for i in 0..SPINS + YIELDS {
@@ -763,7 +776,7 @@ impl Core {
             } else {
                 std::thread::yield_now();
             }
-            if let Some(r) = self.try_recv(&mut f) {
+            if let Some(r) = self.try_recv(&mut f, true) {
                 return Ok(r);
             }
         }
@@ -775,7 +788,7 @@ impl Core {
                     if let Some(fail) = self.stopped() {
                         return Some(Err(fail));
                     }
-                    self.try_recv(&mut f).map(Ok)
+                    self.try_recv(&mut f, true).map(Ok)
                 });
                 {
                     let _t = lock(&self.turn_lock);

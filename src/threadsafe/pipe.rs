@@ -98,7 +98,7 @@
 use super::wakers::Wakers;
 use crate::pipe::breaks;
 use crate::pipe::mpsc::{self, ClaimError, Consumer, Producer, DESCRIPTOR};
-use crate::pipe::Doorbell;
+use crate::pipe::{ring, Doorbell, SlipBackoff};
 use crate::sync::{
     barrier, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering,
 };
@@ -115,6 +115,11 @@ use std::time::Instant;
 const INLINE_MAX: usize = 16 << 10;
 /// Bytes read after which a reader that has caught up releases them.
 const RELEASE_AFTER_BURST: usize = 1024;
+/// Empty looks in a row after which a reader is not in a stream: one
+/// reading right behind a stream finds its next message at the first or
+/// second look, one waiting for a request (or a reply's answer) looks many
+/// times first.
+const IDLE_LOOKS: u8 = 2;
 
 /// Why a pipe took no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -725,6 +730,16 @@ pub struct InPipe {
     /// Release after this many messages (a quarter of the mark), so that a
     /// writer at its mark sees room while the reader is still busy.
     release_msgs: u64,
+    /// Messages taken since the reader last looked in vain `IDLE_LOOKS`
+    /// times in a row, and the looks in vain since the last message (see
+    /// [`slip_if_due`](Self::slip_if_due)).
+    streak: u64,
+    empty_looks: u8,
+    /// The reader caught up in a stream: its next blocking read trails the
+    /// writers first.
+    slip_due: bool,
+    #[cfg_attr(loom, allow(dead_code))]
+    slip_backoff: SlipBackoff,
     /// The writers' process, if it is another and may die mid-claim.
     death: Option<Arc<Death>>,
     /// The writers' socket's pool, mapped read-only, if they passed one.
@@ -786,6 +801,10 @@ impl InPipe {
             taken: 0,
             released: 0,
             release_msgs,
+            streak: 0,
+            empty_looks: 0,
+            slip_due: false,
+            slip_backoff: SlipBackoff::default(),
             death,
             #[cfg(not(loom))]
             peer: None,
@@ -823,6 +842,8 @@ impl InPipe {
         };
         self.rx.advance(rec);
         self.taken += 1;
+        self.streak += 1;
+        self.empty_looks = 0;
         let unreleased = self.rx.unreleased();
         // A chunk goes back to its writer once released past: at once.
         if (descriptor && !self.link.boxes)
@@ -841,6 +862,17 @@ impl InPipe {
         // Caught up: the writers get back all that was read.
         if self.taken != self.released {
             self.release();
+        }
+        // The first look in vain after messages: caught up in a stream if
+        // they kept coming. Looking in vain again shows a reader that
+        // waits for its messages, which a slip would only hold up.
+        if self.empty_looks == 0 {
+            self.slip_due = self.streak >= ring::SLIP_AFTER_MSGS;
+        }
+        self.empty_looks = self.empty_looks.saturating_add(1);
+        if self.empty_looks >= IDLE_LOOKS {
+            self.streak = 0;
+            self.slip_due = false;
         }
         if !self.link.is_closed() {
             return AtHead::Empty;
@@ -865,6 +897,23 @@ impl InPipe {
                 // A zero header with claims beyond it has no owner to
                 // blame (mpsc invariant 7): the rest is lost.
                 Ok(false) | Err(mpsc::Corrupt) => return AtHead::Done,
+            }
+        }
+    }
+
+    /// Before a read: after catching up in a stream (messages kept coming
+    /// without the reader looking in vain `IDLE_LOOKS` times in a row),
+    /// and if the read may wait (`blocking`), waits for the writers to get
+    /// ahead ([`mpsc::Consumer::slip`]), as [`SlipBackoff`] allows; as
+    /// `PipeEnd::slip_if_due` does for the one-writer ring. The streak
+    /// starts again after each slip due.
+    #[cfg_attr(loom, allow(unused_variables))]
+    pub fn slip_if_due(&mut self, blocking: bool) {
+        if std::mem::take(&mut self.slip_due) {
+            self.streak = 0;
+            #[cfg(not(loom))]
+            if blocking {
+                self.slip_backoff.run(|| self.rx.slip());
             }
         }
     }
@@ -963,6 +1012,55 @@ mod tests {
         );
         let inp = InPipe::new(pipe.clone(), rx, 1);
         (pipe, inp)
+    }
+
+    /// A reader that catches up after messages came one after another (a
+    /// stream) slips before its next blocking read; one that looks in vain
+    /// twice between messages (a reader waiting for each, as a server for
+    /// requests) never does, however many come; a non-blocking read only
+    /// clears the slip due.
+    #[test]
+    fn a_reader_caught_up_in_a_stream_slips_one_that_waits_does_not() {
+        let (pipe, mut inp) = new_pipe();
+        let credit = Cell::new(0);
+        let send = |n: u64| {
+            for _ in 0..n {
+                pipe.try_send(b"", b"m", &credit).unwrap();
+            }
+        };
+        let take = |inp: &mut InPipe| matches!(inp.take(|_, d| d.len()), Taken::Message(1));
+        let stream = |inp: &mut InPipe, n: u64| {
+            send(n);
+            for _ in 0..n {
+                assert!(take(inp));
+            }
+            assert!(!take(inp), "caught up");
+        };
+
+        stream(&mut inp, ring::SLIP_AFTER_MSGS);
+        assert!(inp.slip_due, "caught up in a stream");
+        // (A ring this small is never waited on: the logic, not the wait.)
+        inp.slip_if_due(true);
+        assert!(!inp.slip_due);
+        assert_eq!(inp.streak, 0, "the next slip takes another stream");
+
+        for _ in 0..2 * ring::SLIP_AFTER_MSGS {
+            send(1);
+            assert!(take(&mut inp));
+            assert!(!take(&mut inp));
+            assert!(!take(&mut inp));
+        }
+        assert!(!inp.slip_due, "a reader that waits for each message");
+
+        stream(&mut inp, ring::SLIP_AFTER_MSGS - 1);
+        assert!(!inp.slip_due, "too short a stream");
+        assert!(!take(&mut inp));
+
+        stream(&mut inp, ring::SLIP_AFTER_MSGS);
+        assert!(inp.slip_due);
+        inp.slip_if_due(false);
+        assert!(!inp.slip_due, "cleared by a non-blocking read");
+        assert_eq!(inp.slip_backoff, SlipBackoff::default(), "without a slip");
     }
 
     fn send_large(pipe: &Pipe) {

@@ -111,7 +111,7 @@ impl Core {
     ) -> Poll<Result<R, Fail>> {
         let mut look = || match self.stopped() {
             Some(fail) => Some(Err(fail)),
-            None => self.try_recv(&mut Some(&mut *f)).map(Ok),
+            None => self.try_recv(&mut Some(&mut *f), false).map(Ok),
         };
         if let Some(r) = look() {
             return Poll::Ready(r);

@@ -366,3 +366,24 @@ fn stress<const PRODUCERS: u32>(capacity: usize, n: u32) {
     rx.release();
     assert_eq!(rx.peek().unwrap(), None);
 }
+
+/// The slip (as the one-writer ring's): it waits for the producers to get
+/// `SLIP` ahead of the head, ends once nothing comes at the head at all,
+/// and calls a wait in vain one whose producer did not even pass the next
+/// quarter mark.
+#[test]
+fn a_slip_waits_for_the_producers_to_get_ahead() {
+    let (tx, mut rx) = mpsc(1 << 18);
+    assert!(rx.slip(), "nothing published at all: the stream ended");
+    tx.push(b"m").unwrap();
+    assert!(!rx.slip(), "a lone message: in vain");
+    // Some 40 KB: well past the slip's distance (16 KiB).
+    for _ in 0..40 {
+        tx.push(&[1; 1000]).unwrap();
+    }
+    assert!(rx.slip(), "the producer is ahead");
+    // Read past it all: nothing published at the head again.
+    while take(&mut rx).is_some() {}
+    rx.release();
+    assert!(rx.slip());
+}
