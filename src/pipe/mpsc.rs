@@ -201,6 +201,12 @@ fn padding_word(size: u64) -> u64 {
     (size - HEADER) | (((PADDING | LIVE) as u64) << 32)
 }
 
+/// How far the producers must write in `SLIP_IDLE` for a slip to go on
+/// waiting (see [`Consumer::slip`]): a stream of small messages at a few
+/// million a second.
+#[cfg(not(loom))]
+const SLIP_STEP: u64 = 256;
+
 /// The largest payload one record of a ring of `capacity` bytes may carry:
 /// a quarter of the region less a header, so that several producers'
 /// claims fit beside each other and an overshoot stays rare.
@@ -866,16 +872,33 @@ impl Consumer {
     /// does (see there for when and why): records here share lines, so a
     /// consumer right behind a stream takes each line from the producer
     /// once per record in it. Free space reads zero (invariant 5), so a
-    /// nonzero word shows a claim written that far; only a hint. False
-    /// when the wait was in vain.
+    /// nonzero word shows a claim written that far; only a hint. The wait
+    /// ends once the producers fall behind `SLIP_STEP` bytes every
+    /// [`SLIP_IDLE`](super::ring::SLIP_IDLE): a burst that ended (its last
+    /// records at the head, read after the wait), or nothing at all. One
+    /// word is looked at each time, so that the wait itself takes few
+    /// lines from the producers. False when the wait was in vain.
     #[cfg(not(loom))]
     pub fn slip(&self) -> bool {
-        if super::ring::SLIP * 4 > self.ring.cap {
+        use super::ring::{SLIP, SLIP_IDLE};
+        if SLIP * 4 > self.ring.cap {
             return true;
         }
-        super::ring::slip_wait(self.head, ALIGN, |at| {
-            self.ring.word(at).load(Ordering::Relaxed)
-        })
+        let word = |at| self.ring.word(at).load(Ordering::Relaxed);
+        // The next word to see written, and when to look again.
+        let (mut probe, mut next_look) = (self.head + SLIP_STEP, SLIP_IDLE);
+        let idle = |waited| {
+            if waited < next_look {
+                return false;
+            }
+            next_look = waited + SLIP_IDLE;
+            if word(probe) == 0 {
+                return true;
+            }
+            probe += SLIP_STEP;
+            false
+        };
+        super::ring::slip_wait(self.head, ALIGN, word, idle)
     }
 
     /// Whether nothing is published at the head (the next `peek` would

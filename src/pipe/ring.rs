@@ -1123,7 +1123,7 @@ const SLIP_WAIT: std::time::Duration = std::time::Duration::from_micros(10);
 /// nothing more at all: the stream may have ended, and the message just
 /// read is held until the wait ends.
 #[cfg(not(loom))]
-const SLIP_IDLE: std::time::Duration = std::time::Duration::from_micros(1);
+pub(crate) const SLIP_IDLE: std::time::Duration = std::time::Duration::from_micros(1);
 /// Bytes read without catching up after which a consumer slips: twice
 /// the lead, so that a writer held back by a small high-water mark (that
 /// could never get `SLIP` ahead) is not waited for.
@@ -1138,11 +1138,16 @@ const PREFETCH_AHEAD: u64 = 256;
 /// The wait of a [`Consumer::slip`], for any ring whose free space reads
 /// zero (this one, and the [`mpsc`](super::mpsc) ring): until `word` reads
 /// nonzero at `SLIP` past `head` (rounded down to `align`), at most
-/// `SLIP_WAIT`, or `SLIP_IDLE` if `head` itself still reads zero then.
-/// False when the wait ran out before the producer passed the first
-/// quarter mark it had yet to reach.
+/// `SLIP_WAIT`, or, from `SLIP_IDLE` on, until `idle` (given the time
+/// waited) says the producer has stopped. False when the wait ran out
+/// before the producer passed the first quarter mark it had yet to reach.
 #[cfg(not(loom))]
-pub(crate) fn slip_wait(head: u64, align: u64, word: impl Fn(u64) -> u64) -> bool {
+pub(crate) fn slip_wait(
+    head: u64,
+    align: u64,
+    word: impl Fn(u64) -> u64,
+    mut idle: impl FnMut(std::time::Duration) -> bool,
+) -> bool {
     let target = (head + SLIP) & !(align - 1);
     // The first quarter mark on the way the producer has yet to reach:
     // reaching it during the wait shows it running on a core of its own.
@@ -1159,11 +1164,12 @@ pub(crate) fn slip_wait(head: u64, align: u64, word: impl Fn(u64) -> u64) -> boo
             std::hint::spin_loop();
         }
         let waited = start.elapsed();
+        // Idle first: a wait the scheduler stretched is no miss.
+        if waited >= SLIP_IDLE && idle(waited) {
+            return true;
+        }
         if waited >= SLIP_WAIT {
             return word(mark) != 0;
-        }
-        if waited >= SLIP_IDLE && word(head) == 0 {
-            return true;
         }
     }
 }
@@ -1347,9 +1353,9 @@ impl Consumer {
         if SLIP * 4 > self.ring.cap {
             return true;
         }
-        slip_wait(self.head, LINE, |at| {
-            self.ring.word(at).load(Ordering::Relaxed)
-        })
+        let word = |at| self.ring.word(at).load(Ordering::Relaxed);
+        // Nothing published at the head: the stream ended.
+        slip_wait(self.head, LINE, word, |_| word(self.head) == 0)
     }
 
     /// Moves past a [`LINK`] record (peeked last), whose chain has been

@@ -730,8 +730,8 @@ pub struct InPipe {
     /// Release after this many messages (a quarter of the mark), so that a
     /// writer at its mark sees room while the reader is still busy.
     release_msgs: u64,
-    /// Bytes read since the reader last looked in vain `IDLE_LOOKS` times
-    /// in a row, and the looks in vain since the last message (see
+    /// Messages taken since the reader last looked in vain `IDLE_LOOKS`
+    /// times in a row, and the looks in vain since the last message (see
     /// [`slip_if_due`](Self::slip_if_due)).
     streak: u64,
     empty_looks: u8,
@@ -840,10 +840,9 @@ impl InPipe {
                 None => return Taken::Done,
             }
         };
-        // Bytes of the record, header and all: as far as the head moves.
-        self.streak += rec.len() as u64 + 8;
         self.rx.advance(rec);
         self.taken += 1;
+        self.streak += 1;
         self.empty_looks = 0;
         let unreleased = self.rx.unreleased();
         // A chunk goes back to its writer once released past: at once.
@@ -865,12 +864,10 @@ impl InPipe {
             self.release();
         }
         // The first look in vain after messages: caught up in a stream if
-        // they kept coming, a slip's worth of them (a shorter burst would
-        // end inside the slip and wait for it). Looking in vain again shows
-        // a reader that waits for its messages, which a slip would only
-        // hold up.
+        // they kept coming. Looking in vain again shows a reader that
+        // waits for its messages, which a slip would only hold up.
         if self.empty_looks == 0 {
-            self.slip_due = self.streak >= ring::SLIP;
+            self.slip_due = self.streak >= ring::SLIP_AFTER_MSGS;
         }
         self.empty_looks = self.empty_looks.saturating_add(1);
         if self.empty_looks >= IDLE_LOOKS {
@@ -904,9 +901,8 @@ impl InPipe {
         }
     }
 
-    /// Before a read: after catching up in a stream (`SLIP` bytes of
-    /// messages came without the reader looking in vain `IDLE_LOOKS` times
-    /// in a row),
+    /// Before a read: after catching up in a stream (messages kept coming
+    /// without the reader looking in vain `IDLE_LOOKS` times in a row),
     /// and if the read may wait (`blocking`), waits for the writers to get
     /// ahead ([`mpsc::Consumer::slip`]), as [`SlipBackoff`] allows; as
     /// `PipeEnd::slip_if_due` does for the one-writer ring. The streak
@@ -1018,37 +1014,33 @@ mod tests {
         (pipe, inp)
     }
 
-    /// A reader that catches up after a slip's worth of messages came one
-    /// after another (a stream) slips before its next blocking read; one
-    /// that looks in vain twice between messages (a reader waiting for
-    /// each, as a server for requests) never does, however many come; nor
-    /// does one after a shorter burst; a non-blocking read only clears the
-    /// slip due.
+    /// A reader that catches up after messages came one after another (a
+    /// stream) slips before its next blocking read; one that looks in vain
+    /// twice between messages (a reader waiting for each, as a server for
+    /// requests) never does, however many come; a non-blocking read only
+    /// clears the slip due.
     #[test]
     fn a_reader_caught_up_in_a_stream_slips_one_that_waits_does_not() {
         let (pipe, mut inp) = new_pipe();
         let credit = Cell::new(0);
-        let msg = [7u8; 1000];
-        let send = || pipe.try_send(b"", &msg, &credit).unwrap();
-        let take = |inp: &mut InPipe| matches!(inp.take(|_, d| d.len()), Taken::Message(1000));
-        // Each message read right behind the last (the ring is too small
-        // to hold a stream's worth at once).
-        let stream = |inp: &mut InPipe, bytes: u64| {
-            for _ in 0..bytes.div_ceil(msg.len() as u64 + 8) {
+        let send = || pipe.try_send(b"", b"m", &credit).unwrap();
+        let take = |inp: &mut InPipe| matches!(inp.take(|_, d| d.len()), Taken::Message(1));
+        let stream = |inp: &mut InPipe, n: u64| {
+            for _ in 0..n {
                 send();
                 assert!(take(inp));
             }
             assert!(!take(inp), "caught up");
         };
 
-        stream(&mut inp, ring::SLIP);
+        stream(&mut inp, ring::SLIP_AFTER_MSGS);
         assert!(inp.slip_due, "caught up in a stream");
         // (A ring this small is never waited on: the logic, not the wait.)
         inp.slip_if_due(true);
         assert!(!inp.slip_due);
         assert_eq!(inp.streak, 0, "the next slip takes another stream");
 
-        for _ in 0..2 * ring::SLIP / 1000 {
+        for _ in 0..2 * ring::SLIP_AFTER_MSGS {
             send();
             assert!(take(&mut inp));
             assert!(!take(&mut inp));
@@ -1056,11 +1048,11 @@ mod tests {
         }
         assert!(!inp.slip_due, "a reader that waits for each message");
 
-        stream(&mut inp, ring::SLIP - 1008);
-        assert!(!inp.slip_due, "a burst shorter than a slip");
+        stream(&mut inp, ring::SLIP_AFTER_MSGS - 1);
+        assert!(!inp.slip_due, "too short a stream");
         assert!(!take(&mut inp));
 
-        stream(&mut inp, ring::SLIP);
+        stream(&mut inp, ring::SLIP_AFTER_MSGS);
         assert!(inp.slip_due);
         inp.slip_if_due(false);
         assert!(!inp.slip_due, "cleared by a non-blocking read");
