@@ -115,10 +115,11 @@ use std::time::Instant;
 const INLINE_MAX: usize = 16 << 10;
 /// Bytes read after which a reader that has caught up releases them.
 const RELEASE_AFTER_BURST: usize = 1024;
-/// Empty looks in a row after which a reader is not in a stream: one
-/// reading right behind a stream finds its next message at the first or
-/// second look, one waiting for a request (or a reply's answer) looks many
-/// times first.
+/// Looks in vain in a row after which a reader is not in a stream: one
+/// right behind a stream finds its next message at the look after its
+/// first in vain, one that waits for each message (a server for requests)
+/// looks twice or more before it comes (in a ping-pong, 99.8 % of the
+/// waits did).
 const IDLE_LOOKS: u8 = 2;
 
 /// Why a pipe took no message.
