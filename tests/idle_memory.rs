@@ -53,27 +53,38 @@ fn idle_connections_and_pipes_cost_pages_and_give_them_back() {
         .parse()
         .unwrap();
     let serving = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (got, received) = std::sync::mpsc::channel();
     let server = {
         let serving = serving.clone();
         std::thread::spawn(move || {
             // As an idle server: blocked in recv (waking to see the flag).
             router.set_rcvtimeo(100).unwrap();
             while serving.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = router.recv_multipart(0);
+                if router.recv_multipart(0).is_ok() {
+                    let _ = got.send(());
+                }
             }
         })
     };
-    // Warm-up: what the first connections allocate once (thread stacks,
-    // tables) is not what each one costs.
+    // Each peer says hello, and the memory is read once the server has
+    // every hello: then it has taken each peer's pipe in (which it does on
+    // its own thread, as late as its next receive).
     let connect = |n: usize| -> Vec<raw_zmtp::Peer> {
-        (0..n)
+        let peers: Vec<_> = (0..n)
             .map(|_| {
                 let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
                 let mut p = raw_zmtp::Peer::new(s, Duration::from_secs(20));
                 p.handshake("DEALER");
+                p.send(&raw_zmtp::message(b"hello", false));
                 p
             })
-            .collect()
+            .collect();
+        for i in 0..n {
+            received
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("the server got {i} of {n} hellos in 20 s"));
+        }
+        peers
     };
     let wait_for = |want: Event, n: usize| {
         let mut seen = 0;
@@ -83,6 +94,8 @@ fn idle_connections_and_pipes_cost_pages_and_give_them_back() {
             }
         }
     };
+    // Warm-up: what the first connections allocate once (thread stacks,
+    // tables) is not what each one costs.
     let warm = connect(8);
     wait_for(Event::HandshakeSucceeded, 8);
     let base = rss_kib();
