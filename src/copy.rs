@@ -9,13 +9,29 @@
 /// If the lengths differ.
 #[inline(always)]
 pub fn copy(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    assert_eq!(dst.len(), n, "copy between slices of different lengths");
-    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    assert_eq!(
+        dst.len(),
+        src.len(),
+        "copy between slices of different lengths"
+    );
+    // SAFETY: `dst` is `src.len()` writable bytes (asserted), and a `&mut`
+    // never overlaps a `&`.
+    unsafe { copy_to(dst.as_mut_ptr(), src) }
+}
+
+/// [`copy`] to a pointer: no length check, so nothing between a caller's
+/// claim and its publish can panic (a claim kept for an unwinding path is
+/// kept in memory, not in registers).
+///
+/// # Safety
+/// `d` is valid for `src.len()` byte writes and does not overlap `src`.
+#[inline(always)]
+pub unsafe fn copy_to(d: *mut u8, src: &[u8]) {
+    let (n, s) = (src.len(), src.as_ptr());
     // Each size class makes two (unaligned) accesses, at 0 and `n - width`,
-    // with `width <= n`; `&mut` and `&` never overlap.
-    // SAFETY: both slices are exactly `n` bytes (asserted), so every read
-    // stays within `src` and every write within `dst`.
+    // with `width <= n`.
+    // SAFETY: every read stays within `src`, every write within the `n`
+    // bytes at `d` (the caller's promise).
     unsafe {
         match n {
             0 => {}

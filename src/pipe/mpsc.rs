@@ -515,25 +515,41 @@ impl Producer {
             return Err(ClaimError::TooLarge);
         }
         let need = record_size(len as u64);
-        let mut between = Some(between);
+        let start = self.reserve(need, &mut Some(between))?;
+        if (start & self.ring.mask) + need <= self.ring.cap {
+            return Ok(self.mark(start, len));
+        }
+        self.claim_past_end(start, len)
+    }
+
+    /// A claim at `start` that would cross the region's end: all of it
+    /// becomes padding, and the next claim starts past the end (invariant
+    /// 3). Out of line: the retry loop costs the common claim registers.
+    #[cold]
+    fn claim_past_end(&self, mut start: u64, len: usize) -> Result<Claim<'_>, ClaimError> {
+        let need = record_size(len as u64);
         loop {
-            let start = self.reserve(need, &mut between)?;
-            if (start & self.ring.mask) + need <= self.ring.cap {
-                let mark =
-                    len as u64 | (((CLAIMED | (self.owner as u32) << OWNER_SHIFT) as u64) << 32);
-                self.ring.word(start).store(mark, Ordering::Relaxed);
-                self.ring.track_write(start + HEADER, need - HEADER);
-                return Ok(Claim {
-                    producer: self,
-                    start,
-                    len: len as u32,
-                });
-            }
-            // Would cross the region's end: all of it becomes padding, the
-            // next claim starts past the end (invariant 3).
             self.ring
                 .word(start)
                 .store(padding_word(need), Ordering::Release);
+            start = self.reserve(need, &mut None::<fn()>)?;
+            if (start & self.ring.mask) + need <= self.ring.cap {
+                return Ok(self.mark(start, len));
+            }
+        }
+    }
+
+    /// Marks the claim at `start` as being written (invariant 4).
+    #[inline(always)]
+    fn mark(&self, start: u64, len: usize) -> Claim<'_> {
+        let mark = len as u64 | (((CLAIMED | (self.owner as u32) << OWNER_SHIFT) as u64) << 32);
+        self.ring.word(start).store(mark, Ordering::Relaxed);
+        self.ring
+            .track_write(start + HEADER, record_size(len as u64) - HEADER);
+        Claim {
+            producer: self,
+            start,
+            len: len as u32,
         }
     }
 
@@ -714,6 +730,25 @@ impl Claim<'_> {
     /// The claim's position in the ring (for tests and models).
     pub fn position(&self) -> u64 {
         self.start
+    }
+
+    /// Writes `prefix` then `data` as the payload and publishes it, as
+    /// [`commit`](Self::commit) with no flags.
+    ///
+    /// # Safety
+    /// `prefix.len() + data.len()` is the claimed length.
+    #[inline(always)]
+    pub unsafe fn commit_parts(mut self, prefix: &[u8], data: &[u8]) {
+        debug_assert_eq!(prefix.len() + data.len(), self.len as usize);
+        let p = self.payload().as_mut_ptr();
+        // SAFETY: the payload is `prefix.len() + data.len()` bytes (the
+        // caller's promise), this claim's alone (`payload`); the parts are
+        // the caller's, never inside an unpublished claim.
+        unsafe {
+            crate::copy::copy_to(p, prefix);
+            crate::copy::copy_to(p.add(prefix.len()), data);
+        }
+        self.commit(0);
     }
 
     /// Publishes the record with `flags` ([`DESCRIPTOR`] or 0). Follow a

@@ -13,6 +13,7 @@ use crate::pipe::Doorbell;
 use crate::socket::{NewPipe, SocketShared};
 use crate::{Context, SocketType, DONTWAIT};
 use arc_swap::ArcSwap;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -36,7 +37,7 @@ pub(crate) enum Inbound {
 }
 
 impl Inbound {
-    #[inline]
+    #[inline(always)]
     fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
         match self {
             Inbound::Ring(p) => p.take(f),
@@ -530,41 +531,17 @@ impl Core {
 
     /// One load-balanced send over the peers: the first that takes it,
     /// starting after the last one used.
-    #[inline]
+    #[inline(always)]
     pub fn try_send_lb(&self, data: &[u8]) -> Result<(), Fail> {
         self.adopt_mail();
         // The outcome comes back as one word: a tuple of flags would be
         // stored byte by byte and loaded whole, and such a load waits for
         // every older store to reach the cache, the message's stores into
         // the ring (lines the reader holds) among them.
-        let outcome = self.out.with(|table, credits| {
-            let n = table.peers.len();
-            // The turn wraps by comparison: a division here would cost more
-            // than the rest of the send.
-            let mut i = match self.lb_next.load(Ordering::Relaxed) {
-                next if n > 1 && next < n => next,
-                _ => 0,
-            };
-            let mut closed = false;
-            // Too large for every peer that could take a message now (those
-            // in other processes): an error, not a wait.
-            let (mut full, mut too_large) = (false, None);
-            for _ in 0..n {
-                match table.peers[i].out.try_send(&[], data, &credits[i]) {
-                    Ok(()) => {
-                        if n > 1 {
-                            self.lb_next.store(i + 1, Ordering::Relaxed);
-                        }
-                        return LbOutcome::SENT;
-                    }
-                    Err(Refused::Full) => full = true,
-                    Err(Refused::Closed) => closed = true,
-                    Err(Refused::TooLarge { max }) => too_large = Some(max),
-                }
-                i = if i + 1 < n { i + 1 } else { 0 };
-            }
-            LbOutcome::refused(closed, too_large.filter(|_| !full))
-        });
+        let outcome = self.out.with(
+            #[inline(always)]
+            |table, credits| self.lb_send(table, credits, data),
+        );
         if outcome.closed() {
             self.prune();
         }
@@ -573,6 +550,40 @@ impl Core {
             Some(max) => Err(too_large_fail(max)),
             None => Err(Fail::WouldBlock),
         }
+    }
+
+    /// [`try_send_lb`](Self::try_send_lb) over `table`, with this thread's
+    /// `credits` toward its pipes.
+    #[inline(always)]
+    fn lb_send(&self, table: &PeerTable, credits: &[Cell<u64>], data: &[u8]) -> LbOutcome {
+        let n = table.peers.len();
+        if n == 1 {
+            // No turn to keep.
+            return LbOutcome::of(table.peers[0].out.try_send(&[], data, &credits[0]));
+        }
+        // The turn wraps by comparison: a division here would cost more
+        // than the rest of the send.
+        let mut i = match self.lb_next.load(Ordering::Relaxed) {
+            next if next < n => next,
+            _ => 0,
+        };
+        let mut closed = false;
+        // Too large for every peer that could take a message now (those in
+        // other processes): an error, not a wait.
+        let (mut full, mut too_large) = (false, None);
+        for _ in 0..n {
+            match table.peers[i].out.try_send(&[], data, &credits[i]) {
+                Ok(()) => {
+                    self.lb_next.store(i + 1, Ordering::Relaxed);
+                    return LbOutcome::SENT;
+                }
+                Err(Refused::Full) => full = true,
+                Err(Refused::Closed) => closed = true,
+                Err(Refused::TooLarge { max }) => too_large = Some(max),
+            }
+            i = if i + 1 < n { i + 1 } else { 0 };
+        }
+        LbOutcome::refused(closed, too_large.filter(|_| !full))
     }
 
     /// A send to the peer known as `id`.
@@ -663,17 +674,22 @@ impl Core {
     }
 
     /// The inbox, locked, with the reading ends that arrived since.
-    #[inline]
+    #[inline(always)]
     fn inbox(&self) -> Guard<'_, Inbox> {
         self.adopt_mail();
         let mut inbox = self.inbox.lock();
-        if self.has_arrived.load(Ordering::Acquire)
-            && self.has_arrived.swap(false, Ordering::Acquire)
-        {
+        if self.has_arrived.load(Ordering::Acquire) {
+            self.take_arrived(&mut inbox);
+        }
+        inbox
+    }
+
+    #[cold]
+    fn take_arrived(&self, inbox: &mut Inbox) {
+        if self.has_arrived.swap(false, Ordering::Acquire) {
             let arrived = std::mem::take(&mut *lock(&self.arrived));
             inbox.pipes.extend(arrived);
         }
-        inbox
     }
 
     /// Whether a message can be received now (libzmq's `xhas_in`). Those
@@ -710,6 +726,7 @@ impl Core {
     /// read may wait, so the one pipe's reader may trail its writers first
     /// (`InPipe::slip_if_due`; a socket fair-queuing several pipes would
     /// wait on each in turn, as with `PipeEnd::set_slip`).
+    #[inline(always)]
     pub(super) fn try_recv<R>(
         &self,
         f: &mut Option<impl FnOnce(u32, &[u8]) -> R>,
@@ -717,19 +734,28 @@ impl Core {
     ) -> Option<R> {
         let mut inbox = self.inbox();
         let n = inbox.pipes.len();
+        let mut take =
+            |end: &mut Inbound| end.take(|id, data| (f.take().expect("taken once"))(id, data));
         if n == 1 {
-            if let Inbound::Ring(p) = &mut inbox.pipes[0].end {
+            // One peer: no turn to keep.
+            let end = &mut inbox.pipes[0].end;
+            if let Inbound::Ring(p) = end {
                 p.slip_if_due(blocking);
             }
+            return match take(end) {
+                Taken::Message(r) => Some(r),
+                Taken::Empty => None,
+                Taken::Done => {
+                    self.drop_done(inbox, vec![0]);
+                    None
+                }
+            };
         }
         let mut i = if inbox.next < n { inbox.next } else { 0 };
         let mut done = Vec::new();
         let mut found = None;
         for _ in 0..n {
-            match inbox.pipes[i]
-                .end
-                .take(|id, data| (f.take().expect("taken once"))(id, data))
-            {
+            match take(&mut inbox.pipes[i].end) {
                 Taken::Message(r) => {
                     // Fair-queue: the next receive starts at the next pipe.
                     inbox.next = i + 1;
@@ -742,18 +768,31 @@ impl Core {
             i = if i + 1 < n { i + 1 } else { 0 };
         }
         if !done.is_empty() {
-            // From the back, so the others stay valid (the turn may have
-            // wrapped: sort first).
-            done.sort_unstable();
-            for i in done.into_iter().rev() {
-                inbox.pipes.remove(i);
-            }
-            drop(inbox);
-            // The peer has gone: its pipe the other way goes too, now
-            // rather than at the next send to it.
-            self.prune();
+            self.drop_done(inbox, done);
         }
         found
+    }
+
+    /// [`try_recv`](Self::try_recv) of a read that waits, out of line:
+    /// only the first look is worth inlining.
+    #[inline(never)]
+    fn try_recv_again<R>(&self, f: &mut Option<impl FnOnce(u32, &[u8]) -> R>) -> Option<R> {
+        self.try_recv(f, true)
+    }
+
+    /// Drops the pipes at `done` (their peers have gone, and what they sent
+    /// is read), and the peers' pipes the other way.
+    #[cold]
+    fn drop_done(&self, mut inbox: Guard<'_, Inbox>, mut done: Vec<usize>) {
+        // From the back, so the others stay valid (the turn may have
+        // wrapped: sort first).
+        done.sort_unstable();
+        for i in done.into_iter().rev() {
+            inbox.pipes.remove(i);
+        }
+        drop(inbox);
+        // Now rather than at the next send to the peer.
+        self.prune();
     }
 
     /// Receives one message through `f`, blocking as RCVTIMEO and `flags`
@@ -776,7 +815,7 @@ impl Core {
             } else {
                 std::thread::yield_now();
             }
-            if let Some(r) = self.try_recv(&mut f, true) {
+            if let Some(r) = self.try_recv_again(&mut f) {
                 return Ok(r);
             }
         }
@@ -788,7 +827,7 @@ impl Core {
                     if let Some(fail) = self.stopped() {
                         return Some(Err(fail));
                     }
-                    self.try_recv(&mut f, true).map(Ok)
+                    self.try_recv_again(&mut f).map(Ok)
                 });
                 {
                     let _t = lock(&self.turn_lock);
@@ -847,6 +886,17 @@ impl LbOutcome {
     const SENT: LbOutcome = LbOutcome(1 << 32);
     const CLOSED: u64 = 1 << 33;
     const TOO_LARGE: u64 = 1 << 34;
+
+    /// What one peer's send did.
+    #[inline(always)]
+    fn of(sent: Result<(), Refused>) -> LbOutcome {
+        match sent {
+            Ok(()) => Self::SENT,
+            Err(Refused::Full) => Self::refused(false, None),
+            Err(Refused::Closed) => Self::refused(true, None),
+            Err(Refused::TooLarge { max }) => Self::refused(false, Some(max)),
+        }
+    }
 
     fn refused(closed: bool, too_large: Option<usize>) -> LbOutcome {
         let closed = if closed { Self::CLOSED } else { 0 };

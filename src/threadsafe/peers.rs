@@ -189,7 +189,7 @@ impl Peers {
 
     /// Runs `f` on the current table (as of a moment ago) and this
     /// thread's credits toward its pipes.
-    #[inline]
+    #[inline(always)]
     pub fn with<R>(&self, f: impl FnOnce(&PeerTable, &[Cell<u64>]) -> R) -> R {
         let gen = self.gen.load(Ordering::Acquire);
         TABLES.with(|cell| {

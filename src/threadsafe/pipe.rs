@@ -556,11 +556,9 @@ impl Pipe {
         }
         let len = prefix.len() + data.len();
         let published = if len <= self.inline_max {
-            self.tx.claim(len).map_err(refused).map(|mut claim| {
-                let p = claim.payload();
-                crate::copy::copy(&mut p[..prefix.len()], prefix);
-                crate::copy::copy(&mut p[prefix.len()..], data);
-                claim.commit(0);
+            self.tx.claim(len).map_err(refused).map(|claim| {
+                // SAFETY: the claim is `prefix.len() + data.len()` bytes.
+                unsafe { claim.commit_parts(prefix, data) }
             })
         } else {
             self.push_large(prefix, data)
@@ -908,14 +906,21 @@ impl InPipe {
     /// ahead ([`mpsc::Consumer::slip`]), as [`SlipBackoff`] allows; as
     /// `PipeEnd::slip_if_due` does for the one-writer ring. The streak
     /// starts again after each slip due.
-    #[cfg_attr(loom, allow(unused_variables))]
+    #[inline(always)]
     pub fn slip_if_due(&mut self, blocking: bool) {
-        if std::mem::take(&mut self.slip_due) {
-            self.streak = 0;
-            #[cfg(not(loom))]
-            if blocking {
-                self.slip_backoff.run(|| self.rx.slip());
-            }
+        if self.slip_due {
+            self.slip_now(blocking);
+        }
+    }
+
+    #[cold]
+    #[cfg_attr(loom, allow(unused_variables))]
+    fn slip_now(&mut self, blocking: bool) {
+        self.slip_due = false;
+        self.streak = 0;
+        #[cfg(not(loom))]
+        if blocking {
+            self.slip_backoff.run(|| self.rx.slip());
         }
     }
 
