@@ -811,7 +811,7 @@ impl InPipe {
     }
 
     /// Reads the next message through `f`, if one is published.
-    #[inline]
+    #[inline(always)]
     pub fn take<R>(&mut self, f: impl FnOnce(u32, &[u8]) -> R) -> Taken<R> {
         let rec = loop {
             match self.rx.peek() {
