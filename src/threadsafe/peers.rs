@@ -22,8 +22,8 @@ use super::pipe::{Pipe, Refused};
 use super::remote::Remote;
 use super::shared::Shared;
 use crossbeam_utils::CachePadded;
+use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -105,7 +105,9 @@ pub(crate) struct Peer {
 #[derive(Default)]
 pub(crate) struct PeerTable {
     pub peers: Vec<Peer>,
-    by_id: HashMap<u32, usize>,
+    /// Ids are the socket's own counter (`Core::new_peer_id`), never a
+    /// peer's choice: a fast hash is safe.
+    by_id: FxHashMap<u32, usize>,
 }
 
 impl PeerTable {
