@@ -13,6 +13,7 @@ use super::{Behaviour, FairQueue, In, Io, PipeKey, Slot};
 use crate::error::Fail;
 use crate::pipe::WriteError;
 use crate::trace::dropped;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 #[derive(Debug, Default)]
@@ -29,8 +30,12 @@ enum Out {
 #[derive(Debug, Default)]
 pub(crate) struct Router {
     fq: FairQueue,
+    /// Ids a peer may choose (ZMTP's Identity): SipHash keeps chosen
+    /// collisions out.
     by_id: HashMap<Vec<u8>, PipeKey>,
-    ids: HashMap<PipeKey, Vec<u8>>,
+    /// Keyed by this socket's own pipe keys, looked up by every receive:
+    /// a fast hash is safe.
+    ids: FxHashMap<PipeKey, Vec<u8>>,
     /// Pipes whose peer has not told its routing id yet.
     unidentified: Vec<PipeKey>,
     next_auto: u32,
