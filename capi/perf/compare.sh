@@ -2,10 +2,15 @@
 # libzmq's perf tools (perf/local_thr.cpp, remote_thr.cpp, local_lat.cpp,
 # remote_lat.cpp from the vendored libzmq 4.3.4), compiled unmodified
 # against zeroring's libzmq.so.5 and against libzmq itself, run side by
-# side with zeroring's Rust twins (examples/local_thr.rs ...): each pair of
-# processes pinned to two cores with taskset. Prints one line per run; the
-# figure to watch is C-on-zeroring against Rust-on-zeroring (the C ABI's
-# cost), which should stay at or above 0.8x.
+# side with zeroring's Rust twins (examples/local_thr.rs ...) and their C
+# twins (capi/perf/twins.c: the Rust examples' loops and calls in C,
+# zmq_send and zmq_recv with a buffer, built against both libraries):
+# each pair of processes pinned to two cores with taskset. Prints one line
+# per run; the figures to watch are C-on-zeroring against Rust-on-zeroring
+# (the C ABI's cost), which should stay at or above 0.8x: the twins for
+# the same program through the ABI, libzmq's tools for the message calls
+# (zmq_msg_init_size, zmq_msg_send, zmq_msg_close each message) that
+# pyzmq and czmq make.
 #
 #   capi/perf/compare.sh [transport...]     default: tcp ipc inproc
 #
@@ -49,6 +54,15 @@ for tool in local_thr remote_thr local_lat remote_lat inproc_thr inproc_lat; do
         -I capi/include -I "$out/inc" -L "$lib" -Wl,-rpath,"$lib" -lzmq -lpthread
     c++ -O2 -w "$src/perf/$tool.cpp" -o "$out/${tool}_libzmq" \
         -I "$src/include" -I "$out/inc" "$libzmq_a" -lpthread -lrt
+done
+cc -O2 -Wall -Werror capi/perf/twins.c -o "$out/twins_zeroring" \
+    -I capi/include -L "$lib" -Wl,-rpath,"$lib" -lzmq -lpthread
+cc -O2 -w capi/perf/twins.c -o "$out/twins_libzmq" \
+    -I "$src/include" "$libzmq_a" -lstdc++ -lpthread -lrt
+for lib_name in zeroring libzmq; do # the twins by libzmq's tools' names
+    for tool in local_thr remote_thr local_lat remote_lat inproc_thr inproc_lat; do
+        ln -sf "twins_$lib_name" "$out/${tool}_twin_$lib_name"
+    done
 done
 
 port=$((20000 + RANDOM % 20000))
@@ -111,18 +125,26 @@ for run in $(seq "$RUNS"); do
         echo "== $t, $SIZE B (run $run)"
         if [ "$t" = inproc ]; then
             one "throughput C on zeroring" "$out/inproc_thr_zeroring" "$SIZE" "$COUNT"
+            one "throughput C twin zeroring" "$out/inproc_thr_twin_zeroring" "$SIZE" "$COUNT"
             one "throughput Rust zeroring" "$ex/inproc_thr" "$SIZE" "$COUNT"
             one "throughput C on libzmq" "$out/inproc_thr_libzmq" "$SIZE" "$COUNT"
+            one "throughput C twin libzmq" "$out/inproc_thr_twin_libzmq" "$SIZE" "$COUNT"
             one "latency C on zeroring" "$out/inproc_lat_zeroring" "$SIZE" "$ROUNDTRIPS"
+            one "latency C twin zeroring" "$out/inproc_lat_twin_zeroring" "$SIZE" "$ROUNDTRIPS"
             one "latency Rust zeroring" "$ex/inproc_lat" "$SIZE" "$ROUNDTRIPS"
             one "latency C on libzmq" "$out/inproc_lat_libzmq" "$SIZE" "$ROUNDTRIPS"
+            one "latency C twin libzmq" "$out/inproc_lat_twin_libzmq" "$SIZE" "$ROUNDTRIPS"
             continue
         fi
         pair "throughput C on zeroring" "$out/local_thr_zeroring" "$out/remote_thr_zeroring" "$(endpoint "$t")" "$SIZE" "$COUNT"
+        pair "throughput C twin zeroring" "$out/local_thr_twin_zeroring" "$out/remote_thr_twin_zeroring" "$(endpoint "$t")" "$SIZE" "$COUNT"
         pair "throughput Rust zeroring" "$ex/local_thr" "$ex/remote_thr" "$(endpoint "$t")" "$SIZE" "$COUNT"
         pair "throughput C on libzmq" "$out/local_thr_libzmq" "$out/remote_thr_libzmq" "$(endpoint "$t")" "$SIZE" "$COUNT"
+        pair "throughput C twin libzmq" "$out/local_thr_twin_libzmq" "$out/remote_thr_twin_libzmq" "$(endpoint "$t")" "$SIZE" "$COUNT"
         pair "latency C on zeroring" "$out/local_lat_zeroring" "$out/remote_lat_zeroring" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
+        pair "latency C twin zeroring" "$out/local_lat_twin_zeroring" "$out/remote_lat_twin_zeroring" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
         pair "latency Rust zeroring" "$ex/local_lat" "$ex/remote_lat" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
         pair "latency C on libzmq" "$out/local_lat_libzmq" "$out/remote_lat_libzmq" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
+        pair "latency C twin libzmq" "$out/local_lat_twin_libzmq" "$out/remote_lat_twin_libzmq" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
     done
 done
