@@ -12,9 +12,14 @@
 //! machine with fewer than `producers + 1` cores the threads share cores,
 //! so 4 producers on a 2-core machine oversubscribe it 5 threads to 2
 //! cores, and what is measured there is largely the scheduler: spinning
-//! threads yield after a few rounds, crossbeam's park. One sample: every
-//! producer is handed its share of `iters`, the time runs from then until
-//! the consumer has taken all of them.
+//! threads yield after a few rounds, crossbeam's park. One sample: the
+//! producers send `iters` messages in all, each taking them from a shared
+//! budget 256 at a time, and the time runs from their start until the
+//! consumer has taken all of them. Not a fixed share each: a producer that
+//! shares its core with the consumer sends less than one with a core of
+//! its own, and with shares the others would finish first and leave their
+//! cores idle (half the second core's time, 4 producers on two cores),
+//! measuring the slowest thread instead of the arrangement.
 //!
 //! Waiting: the ring's producers spin and then yield while it is full,
 //! its consumer spins and then yields while it is empty (a socket would
@@ -25,7 +30,9 @@
 //! `cargo bench --bench mpsc`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as stdmpsc;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use zeroring::mpsc::ClaimError;
@@ -93,20 +100,59 @@ impl Drop for Worker {
     }
 }
 
+/// The messages the producers of a sample have yet to send.
+#[derive(Default)]
+struct Budget(AtomicU64);
+
+impl Budget {
+    /// Messages a producer takes at a time: the shared counter's line moves
+    /// between cores once per this many messages.
+    const TAKE: u64 = 256;
+
+    /// Up to [`TAKE`](Self::TAKE) messages to send; 0 once all are taken.
+    fn take(&self) -> u64 {
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                (left != 0).then(|| left.saturating_sub(Self::TAKE))
+            })
+            .map_or(0, |left| left.min(Self::TAKE))
+    }
+}
+
+/// A producer worker: sends with `send_one` until the budget is spent.
+fn producer(
+    cores: &Cores,
+    core: usize,
+    budget: &Arc<Budget>,
+    mut send_one: impl FnMut() + Send + 'static,
+) -> Worker {
+    let budget = budget.clone();
+    Worker::spawn(cores, core, move |_| loop {
+        let k = budget.take();
+        if k == 0 {
+            return;
+        }
+        for _ in 0..k {
+            send_one();
+        }
+    })
+}
+
 /// Producers and a consumer, each a worker.
 struct Fan {
     producers: Vec<Worker>,
     consumer: Worker,
+    budget: Arc<Budget>,
 }
 
 impl Fan {
     fn run(&self, n: u64) -> Duration {
-        let k = self.producers.len() as u64;
-        let n = n.max(k);
+        let n = n.max(1);
+        self.budget.0.store(n, Ordering::Relaxed);
         let start = Instant::now();
-        self.consumer.start(n / k * k);
+        self.consumer.start(n);
         for p in &self.producers {
-            p.start(n / k);
+            p.start(0);
         }
         self.consumer.finish();
         let elapsed = start.elapsed();
@@ -151,19 +197,18 @@ fn ring_fan(cores: &Cores, producers: usize) -> Fan {
         }
         rx.release();
     });
+    let budget = Arc::default();
     let producers = (0..producers)
         .map(|p| {
             let tx = tx.with_owner(p as u16);
-            Worker::spawn(cores, 1 + p, move |n| {
-                let payload = [0x5au8; SIZE];
-                for _ in 0..n {
-                    let mut i = 0;
-                    loop {
-                        match tx.push(black_box(&payload)) {
-                            Ok(()) => break,
-                            Err(ClaimError::Full) => idle(&mut i),
-                            Err(e) => panic!("{e:?}"),
-                        }
+            let payload = [0x5au8; SIZE];
+            producer(cores, 1 + p, &budget, move || {
+                let mut i = 0;
+                loop {
+                    match tx.push(black_box(&payload)) {
+                        Ok(()) => break,
+                        Err(ClaimError::Full) => idle(&mut i),
+                        Err(e) => panic!("{e:?}"),
                     }
                 }
             })
@@ -172,6 +217,7 @@ fn ring_fan(cores: &Cores, producers: usize) -> Fan {
     Fan {
         producers,
         consumer,
+        budget,
     }
 }
 
@@ -186,19 +232,19 @@ fn crossbeam_fan(cores: &Cores, producers: usize, bounded: bool) -> Fan {
             black_box(rx.recv().unwrap());
         }
     });
+    let budget = Arc::default();
     let producers = (0..producers)
         .map(|p| {
             let tx = tx.clone();
-            Worker::spawn(cores, 1 + p, move |n| {
-                for _ in 0..n {
-                    tx.send(black_box([0x5au8; SIZE])).unwrap();
-                }
+            producer(cores, 1 + p, &budget, move || {
+                tx.send(black_box([0x5au8; SIZE])).unwrap();
             })
         })
         .collect();
     Fan {
         producers,
         consumer,
+        budget,
     }
 }
 
@@ -212,21 +258,21 @@ fn sockets_fan(cores: &Cores, ctx: &zeroring::Context, producers: usize, name: &
             black_box(pull.recv_into(&mut buf, 0).unwrap());
         }
     });
+    let budget = Arc::default();
     let producers = (0..producers)
         .map(|p| {
             let push = ctx.socket(SocketType::Push).unwrap();
             push.connect(name).unwrap();
-            Worker::spawn(cores, 1 + p, move |n| {
-                let payload = [0x5au8; SIZE];
-                for _ in 0..n {
-                    push.send(black_box(&payload[..]), 0).unwrap();
-                }
+            let payload = [0x5au8; SIZE];
+            producer(cores, 1 + p, &budget, move || {
+                push.send(black_box(&payload[..]), 0).unwrap();
             })
         })
         .collect();
     Fan {
         producers,
         consumer,
+        budget,
     }
 }
 
@@ -240,22 +286,22 @@ fn client_fan(cores: &Cores, ctx: &zeroring::Context, producers: usize, name: &s
             black_box(server.recv_from_into(&mut buf, 0).unwrap());
         }
     });
-    let client = std::sync::Arc::new(ctx.client().unwrap());
+    let client = Arc::new(ctx.client().unwrap());
     client.connect(name).unwrap();
+    let budget = Arc::default();
     let producers = (0..producers)
         .map(|p| {
             let client = client.clone();
-            Worker::spawn(cores, 1 + p, move |n| {
-                let payload = [0x5au8; SIZE];
-                for _ in 0..n {
-                    client.send(black_box(&payload[..]), 0).unwrap();
-                }
+            let payload = [0x5au8; SIZE];
+            producer(cores, 1 + p, &budget, move || {
+                client.send(black_box(&payload[..]), 0).unwrap();
             })
         })
         .collect();
     Fan {
         producers,
         consumer,
+        budget,
     }
 }
 
