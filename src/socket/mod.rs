@@ -826,7 +826,7 @@ impl Socket {
     /// - [`Error::Interrupted`]: a signal handler ran while the call blocked.
     /// - [`Error::Terminated`] or [`Error::IoThreadDied`]: the context is shut
     ///   down or its I/O thread died.
-    #[inline]
+    #[inline(always)]
     pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> Result<usize> {
         let mut c = self.core()?;
         let got = c.recv_with(
