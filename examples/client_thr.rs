@@ -2,7 +2,9 @@
 //! CLIENT and send `<message-count>` messages of `<message-size>` bytes in
 //! all to one SERVER, which receives them; the clock starts at the first
 //! message. Threads are pinned round-robin to the cores, the server to
-//! the first.
+//! the first. The threads take their messages from a shared budget, 256 at
+//! a time: with fixed shares, those that share no core with the server
+//! would finish first and leave their cores idle.
 //!
 //! `cargo run --release --example client_thr -- 32 10000000 4` (inproc, one
 //! process)
@@ -13,6 +15,7 @@
 //! `client_thr 32 10000000 4 server ipc:///tmp/x` and
 //! `client_thr 32 10000000 4 client ipc:///tmp/x`
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use zeroring::{Client, Context, Server};
@@ -84,14 +87,23 @@ fn send(
     cores: &[core_affinity::CoreId],
     first: usize,
 ) -> Vec<Sender> {
+    /// Messages a thread takes from the budget at a time.
+    const TAKE: u64 = 256;
+    let budget = Arc::new(AtomicU64::new(count));
     (0..threads)
         .map(|t| {
-            let (client, cores) = (client.clone(), cores.to_vec());
+            let (client, cores, budget) = (client.clone(), cores.to_vec(), budget.clone());
             std::thread::spawn(move || -> zeroring::Result<()> {
                 pin(&cores, first + t as usize);
                 let payload = vec![0u8; size];
-                for _ in 0..count / threads {
-                    client.send(&payload, 0)?;
+                while let Ok(left) =
+                    budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                        (left != 0).then(|| left.saturating_sub(TAKE))
+                    })
+                {
+                    for _ in 0..left.min(TAKE) {
+                        client.send(&payload, 0)?;
+                    }
                 }
                 Ok(())
             })
