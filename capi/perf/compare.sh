@@ -66,18 +66,22 @@ for lib_name in zeroring libzmq; do # the twins by libzmq's tools' names
 done
 
 port=$((20000 + RANDOM % 20000))
-endpoint() { # transport -> a fresh endpoint
+# A fresh endpoint of transport $1 in $ep, for each pair: one reused would
+# meet the last pair's binder still exiting (a killed one above all). Not
+# called in a subshell, which would not keep the count.
+next_endpoint() {
     port=$((port + 1))
     case $1 in
-        tcp) echo "tcp://127.0.0.1:$port" ;;
-        ipc) echo "ipc:///tmp/zeroring-capi-perf-$port" ;;
+        tcp) ep="tcp://127.0.0.1:$port" ;;
+        ipc) ep="ipc:///tmp/zeroring-capi-perf-$port" ;;
     esac
 }
 
-# pair <label> <local> <remote> <endpoint> <args...>: local_thr prints
+# pair <label> <local> <remote> <transport> <args...>: local_thr prints
 # the throughput, remote_lat the latency.
 pair() {
-    local label=$1 local=$2 remote=$3 ep=$4
+    local label=$1 local=$2 remote=$3 ep
+    next_endpoint "$4"
     shift 4
     timeout 300 taskset -c "$CPU_A" "$local" "$ep" "$@" >"$out/local.txt" &
     local pid=$!
@@ -104,6 +108,7 @@ pair() {
             "$(cat "$out/local.txt" "$out/remote.txt" | grep -E 'mean throughput: [0-9]+ \[msg|average latency')"
     else
         printf '%-26s FAILED or over 300 s\n' "$label"
+        tail -n 3 "$out/local.txt" "$out/remote.txt" | sed 's/^/    /'
     fi
 }
 
@@ -136,15 +141,15 @@ for run in $(seq "$RUNS"); do
             one "latency C twin libzmq" "$out/inproc_lat_twin_libzmq" "$SIZE" "$ROUNDTRIPS"
             continue
         fi
-        pair "throughput C on zeroring" "$out/local_thr_zeroring" "$out/remote_thr_zeroring" "$(endpoint "$t")" "$SIZE" "$COUNT"
-        pair "throughput C twin zeroring" "$out/local_thr_twin_zeroring" "$out/remote_thr_twin_zeroring" "$(endpoint "$t")" "$SIZE" "$COUNT"
-        pair "throughput Rust zeroring" "$ex/local_thr" "$ex/remote_thr" "$(endpoint "$t")" "$SIZE" "$COUNT"
-        pair "throughput C on libzmq" "$out/local_thr_libzmq" "$out/remote_thr_libzmq" "$(endpoint "$t")" "$SIZE" "$COUNT"
-        pair "throughput C twin libzmq" "$out/local_thr_twin_libzmq" "$out/remote_thr_twin_libzmq" "$(endpoint "$t")" "$SIZE" "$COUNT"
-        pair "latency C on zeroring" "$out/local_lat_zeroring" "$out/remote_lat_zeroring" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
-        pair "latency C twin zeroring" "$out/local_lat_twin_zeroring" "$out/remote_lat_twin_zeroring" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
-        pair "latency Rust zeroring" "$ex/local_lat" "$ex/remote_lat" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
-        pair "latency C on libzmq" "$out/local_lat_libzmq" "$out/remote_lat_libzmq" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
-        pair "latency C twin libzmq" "$out/local_lat_twin_libzmq" "$out/remote_lat_twin_libzmq" "$(endpoint "$t")" "$SIZE" "$ROUNDTRIPS"
+        pair "throughput C on zeroring" "$out/local_thr_zeroring" "$out/remote_thr_zeroring" "$t" "$SIZE" "$COUNT"
+        pair "throughput C twin zeroring" "$out/local_thr_twin_zeroring" "$out/remote_thr_twin_zeroring" "$t" "$SIZE" "$COUNT"
+        pair "throughput Rust zeroring" "$ex/local_thr" "$ex/remote_thr" "$t" "$SIZE" "$COUNT"
+        pair "throughput C on libzmq" "$out/local_thr_libzmq" "$out/remote_thr_libzmq" "$t" "$SIZE" "$COUNT"
+        pair "throughput C twin libzmq" "$out/local_thr_twin_libzmq" "$out/remote_thr_twin_libzmq" "$t" "$SIZE" "$COUNT"
+        pair "latency C on zeroring" "$out/local_lat_zeroring" "$out/remote_lat_zeroring" "$t" "$SIZE" "$ROUNDTRIPS"
+        pair "latency C twin zeroring" "$out/local_lat_twin_zeroring" "$out/remote_lat_twin_zeroring" "$t" "$SIZE" "$ROUNDTRIPS"
+        pair "latency Rust zeroring" "$ex/local_lat" "$ex/remote_lat" "$t" "$SIZE" "$ROUNDTRIPS"
+        pair "latency C on libzmq" "$out/local_lat_libzmq" "$out/remote_lat_libzmq" "$t" "$SIZE" "$ROUNDTRIPS"
+        pair "latency C twin libzmq" "$out/local_lat_twin_libzmq" "$out/remote_lat_twin_libzmq" "$t" "$SIZE" "$ROUNDTRIPS"
     done
 done
