@@ -338,6 +338,62 @@ fn router_prefixes_ids_and_routes_by_them() {
     assert_eq!(a.recv_bytes(0).unwrap(), b"found");
 }
 
+/// A ROUTER finds the peer it last heard from without a look-up by id:
+/// once that peer has gone and another has taken its id, a message to the
+/// id goes to the newcomer, and one to another id still goes to its peer.
+#[test]
+fn router_replies_reach_the_peer_that_holds_the_id_now() {
+    let ctx = Context::new();
+    let router = socket(&ctx, Router);
+    router.set_rcvtimeo(5000).unwrap();
+    router.bind("inproc://router-last").unwrap();
+    let b = socket(&ctx, Dealer);
+    b.set_routing_id(b"B").unwrap();
+    b.set_rcvtimeo(5000).unwrap();
+    b.connect("inproc://router-last").unwrap();
+    let first = socket(&ctx, Dealer);
+    first.set_routing_id(b"X").unwrap();
+    first.connect("inproc://router-last").unwrap();
+    first.send("from the first", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        msg(&[b"X", b"from the first"])
+    );
+    drop(first);
+    // Until the ROUTER has let go of the first's pipe, X is taken (and a
+    // newcomer asking for it refused): nothing announces that over
+    // inproc, so look with ROUTER_MANDATORY, bounded.
+    router.set_router_mandatory(true).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match router.send_multipart(["X", "probe"], DONTWAIT) {
+            Err(Error::HostUnreachable) => break,
+            Ok(()) | Err(Error::WouldBlock) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first peer's pipe outlived it by 5 s"
+        );
+        std::thread::yield_now();
+    }
+    let second = socket(&ctx, Dealer);
+    second.set_routing_id(b"X").unwrap();
+    second.set_rcvtimeo(5000).unwrap();
+    second.connect("inproc://router-last").unwrap();
+    second.send("from the second", 0).unwrap();
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        msg(&[b"X", b"from the second"])
+    );
+    router.send_multipart(["B", "to b"], 0).unwrap();
+    router.send_multipart(["X", "to x"], 0).unwrap();
+    router.send_multipart(["X", "to x again"], 0).unwrap();
+    assert_eq!(b.recv_bytes(0).unwrap(), b"to b");
+    assert_eq!(second.recv_bytes(0).unwrap(), b"to x");
+    assert_eq!(second.recv_bytes(0).unwrap(), b"to x again");
+}
+
 #[test]
 fn router_connecting_first_learns_the_binders_id_at_bind() {
     let ctx = Context::new();

@@ -36,6 +36,12 @@ pub(crate) struct Router {
     /// Keyed by this socket's own pipe keys, looked up by every receive:
     /// a fast hash is safe.
     ids: FxHashMap<PipeKey, Vec<u8>>,
+    /// The pipe a message came from or went to last: a reply (or the next
+    /// message to the same peer) finds it by `ids`, which is keyed by this
+    /// socket's own keys, instead of hashing the id with SipHash. Only a
+    /// hint, checked against `ids` each time (the pipe may have gone, its
+    /// key been reused).
+    last: Option<PipeKey>,
     /// Pipes whose peer has not told its routing id yet.
     unidentified: Vec<PipeKey>,
     next_auto: u32,
@@ -124,6 +130,27 @@ impl Router {
         true
     }
 
+    /// The pipe whose peer goes by `id`. `ids` and `by_id` are each
+    /// other's inverse (a handover takes the old pipe's entry out of
+    /// `ids`), so a pipe whose id in `ids` is `id` is the one `by_id` has.
+    #[inline]
+    fn find(&mut self, id: &[u8]) -> Option<PipeKey> {
+        if let Some(key) = self.last {
+            if self
+                .ids
+                .get(&key)
+                .is_some_and(|known| known.as_slice() == id)
+            {
+                return Some(key);
+            }
+        }
+        let found = self.by_id.get(id).copied();
+        if found.is_some() {
+            self.last = found;
+        }
+        found
+    }
+
     fn identify_waiting(&mut self, io: &mut Io) {
         if !self.unidentified.is_empty() {
             let waiting = std::mem::take(&mut self.unidentified);
@@ -169,13 +196,13 @@ impl Behaviour for Router {
             return Ok(());
         }
         let mandatory = io.opts.router_mandatory || self.mandatory;
-        self.out = match self.by_id.get(id) {
-            Some(&key) if io.can_start(key) => Out::To(key),
+        self.out = match self.find(id) {
+            Some(key) if io.can_start(key) => Out::To(key),
             Some(_) if mandatory => return Err(Fail::WouldBlock),
             None if mandatory => return Err(Fail::HostUnreachable),
             // (`key` is for the `tracing` event only.)
             #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-            Some(&key) => {
+            Some(key) => {
                 dropped!(endpoint = %io.pipes[key].endpoint, reason = io.refusal(key));
                 Out::Dropping
             }
@@ -244,6 +271,7 @@ impl Behaviour for Router {
         self.held.clear();
         self.held.extend_from_slice(&self.ids[&key]);
         self.held_for = Some(key);
+        self.last = Some(key);
         Ok(In::Held(true))
     }
 
