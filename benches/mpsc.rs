@@ -30,12 +30,15 @@
 //! `cargo bench --bench mpsc`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as stdmpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use zeroring::mpsc::ClaimError;
+
+#[path = "../examples/common/budget.rs"]
+mod budget;
+use budget::Budget;
 
 const SIZE: usize = 32;
 /// The ring's region: 256 KiB, a socket pipe's default ring.
@@ -100,25 +103,6 @@ impl Drop for Worker {
     }
 }
 
-/// The messages the producers of a sample have yet to send.
-#[derive(Default)]
-struct Budget(AtomicU64);
-
-impl Budget {
-    /// Messages a producer takes at a time: the shared counter's line moves
-    /// between cores once per this many messages.
-    const TAKE: u64 = 256;
-
-    /// Up to [`TAKE`](Self::TAKE) messages to send; 0 once all are taken.
-    fn take(&self) -> u64 {
-        self.0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                (left != 0).then(|| left.saturating_sub(Self::TAKE))
-            })
-            .map_or(0, |left| left.min(Self::TAKE))
-    }
-}
-
 /// A producer worker: sends with `send_one` until the budget is spent.
 fn producer(
     cores: &Cores,
@@ -148,7 +132,7 @@ struct Fan {
 impl Fan {
     fn run(&self, n: u64) -> Duration {
         let n = n.max(1);
-        self.budget.0.store(n, Ordering::Relaxed);
+        self.budget.set(n);
         let start = Instant::now();
         self.consumer.start(n);
         for p in &self.producers {

@@ -15,13 +15,15 @@
 //! `client_thr 32 10000000 4 server ipc:///tmp/x` and
 //! `client_thr 32 10000000 4 client ipc:///tmp/x`
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use zeroring::{Client, Context, Server};
 
+#[path = "common/budget.rs"]
+mod budget;
 #[path = "common/hw.rs"]
 mod hw;
+use budget::Budget;
 use hw::{cores, pin};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let size: usize = args[1].parse()?;
     let threads: u64 = args[3].parse()?;
-    let count: u64 = args[2].parse::<u64>()? / threads * threads;
+    let count: u64 = args[2].parse()?;
     let cores = cores();
 
     let ctx = Context::new();
@@ -87,25 +89,22 @@ fn send(
     cores: &[core_affinity::CoreId],
     first: usize,
 ) -> Vec<Sender> {
-    /// Messages a thread takes from the budget at a time.
-    const TAKE: u64 = 256;
-    let budget = Arc::new(AtomicU64::new(count));
+    let budget = Arc::new(Budget::new(count));
     (0..threads)
         .map(|t| {
             let (client, cores, budget) = (client.clone(), cores.to_vec(), budget.clone());
             std::thread::spawn(move || -> zeroring::Result<()> {
                 pin(&cores, first + t as usize);
                 let payload = vec![0u8; size];
-                while let Ok(left) =
-                    budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                        (left != 0).then(|| left.saturating_sub(TAKE))
-                    })
-                {
-                    for _ in 0..left.min(TAKE) {
+                loop {
+                    let k = budget.take();
+                    if k == 0 {
+                        return Ok(());
+                    }
+                    for _ in 0..k {
                         client.send(&payload, 0)?;
                     }
                 }
-                Ok(())
             })
         })
         .collect()
