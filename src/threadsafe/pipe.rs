@@ -570,7 +570,7 @@ impl Pipe {
     /// [`Refused::Full`] at the mark or out of ring bytes (the credit, if
     /// one was taken, stays with the thread), [`Refused::Closed`] once
     /// either side has gone.
-    #[inline]
+    #[inline(always)]
     pub fn try_send(&self, prefix: &[u8], data: &[u8], credit: &Cell<u64>) -> Result<(), Refused> {
         if self.link.is_closed() {
             return Err(Refused::Closed);
