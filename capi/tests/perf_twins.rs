@@ -63,14 +63,15 @@ fn inproc_latency_reports_its_round_trips() {
     assert!(figure(&out, "average latency:") > 0.0);
 }
 
-/// `local` binds and reports; `remote` connects, in a second process.
-fn pair(local: &str, remote: &str, endpoint: &str, size: &str, count: &str) -> Output {
+/// `local` binds, `remote` connects, each in a process of its own; both
+/// must succeed. Their outputs, the binder's first.
+fn pair(local: &str, remote: &str, endpoint: &str, size: &str, count: &str) -> (Output, Output) {
     let exe = twins();
     let mut binder = common::command(exe);
     binder.args([local, endpoint, size, count]);
     let binder = std::thread::spawn(move || common::run_bounded(&mut binder, LIMIT));
     // A connecter before the bind retries until it is there.
-    run(&[remote, endpoint, size, count]);
+    let connecter = run(&[remote, endpoint, size, count]);
     let out = binder
         .join()
         .expect("binder thread")
@@ -80,7 +81,7 @@ fn pair(local: &str, remote: &str, endpoint: &str, size: &str, count: &str) -> O
         "{local} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out
+    (out, connecter)
 }
 
 /// A fresh endpoint: tests run at once, each with its own.
@@ -110,7 +111,7 @@ fn endpoint(transport: &str) -> String {
 #[test]
 fn throughput_between_processes_counts_every_message() {
     for transport in ["ipc", "tcp"] {
-        let out = pair(
+        let (out, _) = pair(
             "local_thr",
             "remote_thr",
             &endpoint(transport),
@@ -124,15 +125,8 @@ fn throughput_between_processes_counts_every_message() {
 #[test]
 fn latency_between_processes_reports_from_the_requester() {
     for transport in ["ipc", "tcp"] {
-        let ep = endpoint(transport);
-        let exe = twins();
-        let mut echo = common::command(exe);
-        echo.args(["local_lat", &ep, "64", "500"]);
-        let echo = std::thread::spawn(move || common::run_bounded(&mut echo, LIMIT));
-        let out = run(&["remote_lat", &ep, "64", "500"]);
+        let (_, out) = pair("local_lat", "remote_lat", &endpoint(transport), "64", "500");
         assert_eq!(figure(&out, "roundtrip count:"), 500.0, "{transport}");
-        let echoed = echo.join().expect("echo thread").expect("echo over time");
-        assert!(echoed.status.success(), "{transport}: the echo failed");
     }
 }
 
