@@ -649,9 +649,9 @@ impl Producer {
     /// As [`claim`](Self::claim) of `data.len()` bytes.
     #[inline]
     pub fn push(&self, data: &[u8]) -> Result<(), ClaimError> {
-        let mut c = self.claim(data.len())?;
-        crate::copy::copy(c.payload(), data);
-        c.commit(0);
+        let c = self.claim(data.len())?;
+        // SAFETY: the claim is `data.len()` bytes.
+        unsafe { c.commit_parts(&[], data) };
         Ok(())
     }
 
