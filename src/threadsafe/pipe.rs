@@ -153,8 +153,9 @@ pub enum Refused {
 /// sleeps that no signal has woken yet: a woken writer stays counted in
 /// `waiters` until it runs, which on a busy core may take a whole time
 /// slice, and a reader releasing every few dozen messages meanwhile would
-/// otherwise make the call each time (51,307–152,793 calls in a run of
-/// `client_thr 32 10000000 4` on two cores, 2,130–2,622 since).
+/// otherwise make the call each time (in a run of `client_thr 32 10000000
+/// 4` on two cores: 51,307–152,793 calls that way, 2,130–2,622 counting
+/// the sleepers).
 ///
 /// A poll call (or an async task) waits for room as a writer does, counted
 /// in `waiters` the same way ([`watch`](Room::watch)), but sleeps on its
